@@ -1,0 +1,74 @@
+"""Exceptions raised by the verifier.
+
+One root, :class:`VerifyError`, with specific subclasses, so callers can catch
+everything the tool raises on purpose without catching their own bugs.
+
+Two families matter to the command line:
+
+* *usage errors* (:class:`UsageError` and its subclasses) mean nothing could be
+  checked: an unknown spec, a target that cannot be loaded, a bad ``--param``.
+  The command line prints one line and exits with status 2.
+* :class:`TargetError` wraps an exception raised *by the code under test*
+  while a check runs; the check is reported with status ``error`` and the
+  other checks still run.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "VerifyError",
+    "UsageError",
+    "UnknownSpecError",
+    "TargetLoadError",
+    "MissingDependencyError",
+    "BadParameterError",
+    "ProtocolError",
+    "TargetError",
+    "CheckTimeout",
+]
+
+
+class VerifyError(Exception):
+    """Root of every exception the verifier raises on purpose."""
+
+
+class UsageError(VerifyError):
+    """Nothing could be checked: the message names what was wrong."""
+
+
+class UnknownSpecError(UsageError):
+    """The spec name is not one of the registered specs."""
+
+
+class TargetLoadError(UsageError):
+    """The target could not be imported, found, or used for the spec."""
+
+
+class MissingDependencyError(TargetLoadError):
+    """The target needs an optional dependency that is not installed."""
+
+
+class BadParameterError(UsageError):
+    """A ``--param`` (or keyword hyperparameter) is unknown or out of range."""
+
+
+class ProtocolError(VerifyError):
+    """The target returned something its protocol does not allow.
+
+    Raised while a check runs (wrong shape, ``None`` instead of an array,
+    a tuple of the wrong length, ...). Reported as a check failure with this
+    message, because returning the wrong thing *is* a defect of the target.
+    """
+
+
+class TargetError(VerifyError):
+    """The code under test raised an exception while a check ran."""
+
+    def __init__(self, where: str, exc: BaseException):
+        self.where = where
+        self.exc = exc
+        super().__init__(f"{where} raised {type(exc).__name__}: {exc}")
+
+
+class CheckTimeout(VerifyError):
+    """A check exceeded its time limit."""
