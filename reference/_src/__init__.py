@@ -1,0 +1,1 @@
+"""Private implementation of the reference formulas; import from :mod:`reference`."""

@@ -1,0 +1,205 @@
+"""Adaptive methods: RMSprop, Adam, AdamW.
+
+Spec: ``shared/FORMULAS.md`` sections 9 and 10 (specs ``rmsprop``, ``adam``,
+``adamw``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from reference._src.base import (
+    Optimizer,
+    Transform,
+    as_optimizer,
+    chain,
+    check_in_range,
+    check_positive,
+    scale,
+)
+from reference._src.sgd import add_l2_gradient
+
+__all__ = [
+    "ScaleByRmsState",
+    "ScaleByAdamState",
+    "EPS_PLACEMENTS",
+    "scale_by_rms",
+    "scale_by_adam",
+    "add_decayed_weights",
+    "rmsprop",
+    "adam",
+    "adamw",
+]
+
+EPS_PLACEMENTS = ("outside", "inside", "hat")
+
+
+class ScaleByRmsState(NamedTuple):
+    """Running mean of squared gradients ``s`` (and of gradients, if centred; and the momentum buffer)."""
+
+    nu: np.ndarray
+    mu: np.ndarray
+    momentum: np.ndarray
+
+
+class ScaleByAdamState(NamedTuple):
+    """Step count ``t`` and the moment estimates ``m``, ``v`` (and ``max v`` for AMSGrad)."""
+
+    count: int
+    mu: np.ndarray
+    nu: np.ndarray
+    nu_max: np.ndarray
+
+
+def scale_by_rms(rho: float, eps: float, *, eps_in_sqrt: bool = False, centered: bool = False,
+                 momentum: float = 0.0) -> Transform:
+    """RMSprop's scaling: ``s ← ρ s + (1 − ρ) g²``, emits ``g/(√s + ε)``.
+
+    ``eps_in_sqrt=True`` emits ``g/√(s + ε)`` (optax's and Keras' default);
+    ``centered=True`` divides by ``√(s − m²)`` with ``m`` the running mean of
+    ``g`` (Graves 2013); ``momentum`` accumulates the scaled gradient as
+    PyTorch does (``buf ← μ buf + g/(√s + ε)``).
+    """
+
+    def init(params):
+        z = np.zeros_like(params)
+        return ScaleByRmsState(z, z.copy(), z.copy())
+
+    def update(g, state, params):
+        nu = rho * state.nu + (1.0 - rho) * g * g
+        mu = rho * state.mu + (1.0 - rho) * g if centered else state.mu
+        second = nu - mu * mu if centered else nu
+        denom = np.sqrt(second + eps) if eps_in_sqrt else np.sqrt(second) + eps
+        u = g / denom
+        buf = state.momentum
+        if momentum:
+            buf = momentum * buf + u
+            u = buf
+        return u, ScaleByRmsState(nu, mu, buf)
+
+    return Transform(init, update)
+
+
+def scale_by_adam(b1: float, b2: float, eps: float, *, eps_placement: str = "outside",
+                  amsgrad: bool = False) -> Transform:
+    """Adam's scaling with bias correction (Kingma & Ba 2015, Algorithm 1).
+
+    ``m ← β1 m + (1 − β1) g``, ``v ← β2 v + (1 − β2) g²``,
+    ``m̂ = m/(1 − β1ᵗ)``, ``v̂ = v/(1 − β2ᵗ)``; emits, by ``eps_placement``:
+
+    * ``"outside"`` (canonical; PyTorch, optax): ``m̂/(√v̂ + ε)``;
+    * ``"inside"``: ``m̂/√(v̂ + ε)``;
+    * ``"hat"`` (Keras; the paper's end of §2): ``√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε)``,
+      i.e. ``ε̂ = ε √(1 − β2ᵗ)`` added before the bias correction.
+
+    ``amsgrad=True`` divides by the running maximum of ``v`` (Reddi et al. 2018,
+    as PyTorch implements it).
+    """
+    if eps_placement not in EPS_PLACEMENTS:
+        raise ValueError(f"eps_placement must be one of {EPS_PLACEMENTS}, got {eps_placement!r}")
+
+    def init(params):
+        z = np.zeros_like(params)
+        return ScaleByAdamState(0, z, z.copy(), z.copy())
+
+    def update(g, state, params):
+        t = state.count + 1
+        mu = b1 * state.mu + (1.0 - b1) * g
+        nu = b2 * state.nu + (1.0 - b2) * g * g
+        nu_max = np.maximum(state.nu_max, nu) if amsgrad else state.nu_max
+        v = nu_max if amsgrad else nu
+        c1 = 1.0 - b1 ** t
+        c2 = 1.0 - b2 ** t
+        if eps_placement == "outside":
+            u = (mu / c1) / (np.sqrt(v / c2) + eps)
+        elif eps_placement == "inside":
+            u = (mu / c1) / np.sqrt(v / c2 + eps)
+        else:
+            u = (np.sqrt(c2) / c1) * mu / (np.sqrt(v) + eps)
+        return u, ScaleByAdamState(t, mu, nu, nu_max)
+
+    return Transform(init, update)
+
+
+def add_decayed_weights(weight_decay: float) -> Transform:
+    """Add ``λ_wd · w`` to the update (optax.add_decayed_weights)."""
+
+    def init(params):
+        return ()
+
+    def update(u, state, params):
+        return u + weight_decay * params, state
+
+    return Transform(init, update)
+
+
+def rmsprop(lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8, *, eps_in_sqrt: bool = False,
+            centered: bool = False, momentum: float = 0.0) -> Optimizer:
+    """RMSprop (Hinton, Coursera lecture 6e): ``s ← ρ s + (1 − ρ) g²``, ``w ← w − η g/(√s + ε)``.
+
+    ``s₀ = 0``. PyTorch calls ``ρ`` ``alpha`` (default 0.99); the lecture uses 0.9.
+
+    Warning: the canonical form puts ``ε`` outside the root (PyTorch); optax
+    and Keras put it inside by default (``eps_in_sqrt=True``), which changes
+    the first steps markedly when ``g² ≲ ε``.
+
+    >>> opt = rmsprop(lr=0.1, rho=0.9, eps=0.0)
+    >>> w, _ = opt.update(np.array([2.0]), opt.init(np.zeros(1)), np.zeros(1))
+    >>> w  # −0.1 · 2/√(0.1·4)
+    array([-0.31622777])
+    """
+    check_positive("lr", lr)
+    check_in_range("rho", rho, 0.0, 1.0)
+    check_positive("eps", eps, allow_zero=True)
+    check_in_range("momentum", momentum, 0.0, 1.0)
+    return as_optimizer(chain(scale_by_rms(rho, eps, eps_in_sqrt=eps_in_sqrt, centered=centered,
+                                           momentum=momentum), scale(-lr)))
+
+
+def _check_adam(lr, b1, b2, eps, weight_decay):
+    check_positive("lr", lr)
+    check_in_range("b1", b1, 0.0, 1.0)
+    check_in_range("b2", b2, 0.0, 1.0)
+    check_positive("eps", eps, allow_zero=True)
+    check_positive("weight_decay", weight_decay, allow_zero=True)
+
+
+def adam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+         weight_decay: float = 0.0, *, eps_placement: str = "outside", amsgrad: bool = False) -> Optimizer:
+    """Adam (Kingma & Ba 2015, Algorithm 1): ``w ← w − η m̂/(√v̂ + ε)``.
+
+    ``weight_decay`` is PyTorch's coupled L2 term: ``g ← g + λ_wd · w`` before
+    the moments (an L2 penalty ``(λ_wd/2) Σ w²``). See :func:`adamw` for the
+    decoupled form.
+
+    With a constant gradient ``g``, ``E[m_t] = (1 − β1ᵗ) g``; the bias
+    correction makes every step ``η g/(|g| + ε)``:
+
+    >>> opt = adam(lr=0.1)
+    >>> w, s = np.zeros(1), opt.init(np.zeros(1))
+    >>> for _ in range(3):
+    ...     w, s = opt.update(np.array([4.0]), s, w)
+    >>> w
+    array([-0.3])
+    """
+    _check_adam(lr, b1, b2, eps, weight_decay)
+    inner = scale_by_adam(b1, b2, eps, eps_placement=eps_placement, amsgrad=amsgrad)
+    if weight_decay:
+        # add_l2_gradient adds 2λw; PyTorch's coupled decay adds wd·w.
+        return as_optimizer(chain(add_l2_gradient(weight_decay / 2.0), inner, scale(-lr)))
+    return as_optimizer(chain(inner, scale(-lr)))
+
+
+def adamw(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+          weight_decay: float = 1e-2, *, eps_placement: str = "outside", amsgrad: bool = False) -> Optimizer:
+    """AdamW (Loshchilov & Hutter 2019): ``w ← w − η (m̂/(√v̂ + ε) + λ_wd w)``.
+
+    The decay is decoupled from the moments: it never enters ``m`` or ``v``.
+    PyTorch's ``AdamW`` (``w ← w(1 − η λ_wd)`` then the Adam step) and
+    ``optax.adamw`` compute the same update.
+    """
+    _check_adam(lr, b1, b2, eps, weight_decay)
+    inner = scale_by_adam(b1, b2, eps, eps_placement=eps_placement, amsgrad=amsgrad)
+    return as_optimizer(chain(inner, add_decayed_weights(weight_decay), scale(-lr)))
