@@ -1,0 +1,240 @@
+"""The internal protocol every adapted target ("subject") follows, per family.
+
+Checks never call target code directly: they call a subject, whose methods
+
+* pass *copies* of the verifier's arrays (a target that mutates its inputs
+  cannot corrupt the verifier's data; a check can still detect the mutation),
+* wrap any exception the target raises in :class:`~verify.errors.TargetError`,
+* validate what the target returns and raise
+  :class:`~verify.errors.ProtocolError` naming the call and the problem
+  (``None``, wrong shape, non-numeric, ...),
+* return float64 numpy arrays.
+
+Adapters (numpy protocol, PyTorch, optax) build subjects from raw objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from verify.errors import ProtocolError, TargetError
+
+__all__ = [
+    "call_target",
+    "as_array",
+    "as_scalar",
+    "describe_value",
+    "Subject",
+    "RegulariserSubject",
+    "InitialiserSubject",
+    "BatchNormInstance",
+    "BatchNormSubject",
+    "NewtonSubject",
+    "OptimizerRun",
+    "OptimizerSubject",
+]
+
+
+def call_target(where: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Call target code; an exception it raises becomes :class:`TargetError`.
+
+    ``SystemExit`` from the target is caught too (a target must not end the
+    run); ``KeyboardInterrupt`` still propagates so Ctrl-C works.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of the target is reported
+        raise TargetError(where, exc) from exc
+
+
+def describe_value(value: Any) -> str:
+    """A short description of a returned value for error messages."""
+    if value is None:
+        return "None"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _to_numpy(value: Any) -> Any:
+    # torch tensors that require grad and jax arrays convert through these hooks.
+    detach = getattr(value, "detach", None)
+    if callable(detach) and type(value).__module__.startswith("torch"):
+        value = detach().cpu().numpy()
+    return value
+
+
+def as_array(value: Any, where: str, *, shape: Sequence[int] | None = None) -> np.ndarray:
+    """Validate a returned array and convert it to a float64 copy."""
+    if value is None:
+        expected = f" of shape {tuple(shape)}" if shape is not None else ""
+        raise ProtocolError(f"{where} returned None; expected an array{expected}")
+    try:
+        arr = np.asarray(_to_numpy(value))
+    except Exception as exc:  # noqa: BLE001 - anything numpy cannot read is a protocol error
+        raise ProtocolError(f"{where} returned {describe_value(value)}, which is not an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ProtocolError(f"{where} returned {describe_value(value)}; expected a numeric array")
+    if np.iscomplexobj(arr):
+        raise ProtocolError(f"{where} returned a complex array (dtype {arr.dtype}); expected real numbers")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ProtocolError(f"{where} returned shape {arr.shape}; expected {tuple(shape)}")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def as_scalar(value: Any, where: str) -> float:
+    """Validate a returned scalar (a 0-d or one-element array is accepted)."""
+    arr = as_array(value, where)
+    if arr.size != 1:
+        raise ProtocolError(f"{where} returned shape {arr.shape}; expected a scalar")
+    return float(arr.reshape(()))
+
+
+def _copy(x: Any) -> Any:
+    return np.array(x, copy=True) if isinstance(x, np.ndarray) else x
+
+
+@dataclasses.dataclass
+class Subject:
+    """Common fields of every adapted target."""
+
+    description: str                       # what the adapter recognised, for reports
+    mapping: list[str] = dataclasses.field(default_factory=list)   # conventions mapped
+    library: str | None = None             # "torch", "optax", ... for version reporting
+
+
+@dataclasses.dataclass
+class RegulariserSubject(Subject):
+    """Roles: ``penalty(w, lam)``, ``grad(w, lam)``, ``step(w, g, lr, lam)``, ``prox_step(w, g, lr, lam)``."""
+
+    fns: dict[str, Callable] = dataclasses.field(default_factory=dict)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.fns)
+
+    def penalty(self, w: np.ndarray, lam: float) -> float:
+        return as_scalar(call_target("penalty(w, lam)", self.fns["penalty"], _copy(w), lam), "penalty(w, lam)")
+
+    def grad(self, w: np.ndarray, lam: float) -> np.ndarray:
+        out = call_target("grad(w, lam)", self.fns["grad"], _copy(w), lam)
+        return as_array(out, "grad(w, lam)", shape=np.shape(w))
+
+    def step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
+        out = call_target("step(w, g, lr, lam)", self.fns["step"], _copy(w), _copy(g), lr, lam)
+        return as_array(out, "step(w, g, lr, lam)", shape=np.shape(w))
+
+    def prox_step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
+        out = call_target("prox_step(w, g, lr, lam)", self.fns["prox_step"], _copy(w), _copy(g), lr, lam)
+        return as_array(out, "prox_step(w, g, lr, lam)", shape=np.shape(w))
+
+    def raw(self, role: str) -> Callable:
+        """The target's own function for ``role`` (for checks that must call it with special inputs)."""
+        return self.fns[role]
+
+
+@dataclasses.dataclass
+class InitialiserSubject(Subject):
+    """``sample(shape, seed) -> ndarray``; ``shape`` is in the subject's ``layout``."""
+
+    sampler: Callable[[tuple[int, ...], int], Any] | None = None
+    layout: str = "numpy"
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"sample"})
+
+    def sample(self, shape: Sequence[int], seed: int) -> np.ndarray:
+        shape = tuple(int(s) for s in shape)
+        where = f"init(shape={shape})"
+        return as_array(call_target(where, self.sampler, shape, seed), where, shape=shape)
+
+
+class BatchNormInstance:
+    """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it."""
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def running(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class BatchNormSubject(Subject):
+    """``new(num_features, eps, momentum) -> BatchNormInstance``."""
+
+    factory: Callable[[int, float, float], BatchNormInstance] | None = None
+    has_backward: bool = True
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"forward", "running"} | ({"backward"} if self.has_backward else set()))
+
+    def new(self, num_features: int, eps: float, momentum: float) -> BatchNormInstance:
+        return self.factory(num_features, eps, momentum)
+
+
+@dataclasses.dataclass
+class NewtonSubject(Subject):
+    """``step(w, g, H, lr) -> new_w`` for scalars (1-D) and vectors/matrices (n-D)."""
+
+    fn: Callable | None = None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"step"})
+
+    def step(self, w: Any, g: Any, h: Any, lr: float) -> np.ndarray:
+        where = "step(w, grad, hess, lr)"
+        out = call_target(where, self.fn, _copy(w), _copy(g), _copy(h), lr)
+        return as_array(out, where, shape=np.shape(w))
+
+
+class OptimizerRun:
+    """One optimizer instance driven step by step: ``init(params)`` then ``step(grads)``.
+
+    ``step`` returns the new parameters as a float64 array of the params' shape.
+    Adapters subclass it.
+    """
+
+    def init(self, params: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def step(self, grads: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class OptimizerSubject(Subject):
+    """``make(**hyperparameters) -> OptimizerRun``."""
+
+    factory: Callable[..., OptimizerRun] | None = None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"step"})
+
+    def make(self, **hparams: Any) -> OptimizerRun:
+        return self.factory(**hparams)
+
+    def run(self, hparams: dict[str, Any], params0: np.ndarray, grads: Sequence[np.ndarray]) -> np.ndarray:
+        """Feed ``grads`` one by one from ``params0``; returns the iterates, shape ``(T, *params.shape)``."""
+        opt = self.make(**hparams)
+        opt.init(np.array(params0, copy=True))
+        out = [opt.step(np.array(g, copy=True)) for g in grads]
+        return np.array(out) if out else np.empty((0,) + np.shape(params0))

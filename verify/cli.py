@@ -1,0 +1,191 @@
+"""The ``verify`` command line.
+
+::
+
+    verify list
+    verify check TARGET [TARGET ...] --spec SPEC [--spec SPEC ...] [--param NAME=VALUE ...]
+                 [--seed N] [--json PATH] [--html PATH] [--timeout S] [--check NAME ...]
+
+Exit status: 0 every check passed (skips allowed); 1 at least one check failed,
+errored or timed out; 2 nothing could be checked (unknown spec, target not
+loadable, bad argument); 130 interrupted (the partial report is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import traceback
+from typing import Sequence
+
+from verify import __version__
+from verify.errors import UsageError
+from verify.options import add_cli_options, parse_params
+from verify.results import Report
+
+__all__ = ["main", "build_parser", "write_atomic", "write_reports"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="verify",
+        description="Prove an implementation of a training formula right, or show exactly how it is wrong.",
+    )
+    parser.add_argument("--version", action="version", version=f"dlverify {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lst = sub.add_parser("list", help="list every spec with its checks and canonical hyperparameters")
+    lst.add_argument("spec", nargs="*", help="only these specs")
+
+    chk = sub.add_parser("check", help="check TARGET against SPEC",
+                         description="TARGET is a dotted name (torch.optim.Adam), module:attr, "
+                                     "path/to/file.py:attr, or 'reference' (the bundled reference).")
+    chk.add_argument("targets", nargs="+", metavar="TARGET")
+    chk.add_argument("--spec", action="append", required=True, metavar="SPEC",
+                     help="spec to check against (repeatable; 'all' for every spec)")
+    add_cli_options(chk)
+    chk.add_argument("--check", action="append", dest="checks", metavar="NAME",
+                     help="run only this check (repeatable)")
+    chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and skipped checks")
+    chk.add_argument("--no-isolation", dest="isolate", action="store_false",
+                     help="run checks in this process (faster; a crashing target ends the run)")
+    return parser
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_reports(report: Report, json_path: str | None, html_path: str | None) -> None:
+    if json_path:
+        write_atomic(json_path, report.to_json())
+    if html_path:
+        from verify.report import render_html
+
+        write_atomic(html_path, render_html(report))
+
+
+def _expand_specs(names: Sequence[str]) -> list[str]:
+    from verify.specs import SPEC_NAMES, get_spec
+
+    out: list[str] = []
+    for name in names:
+        for n in (SPEC_NAMES if name == "all" else [name]):
+            get_spec(n)  # raises UnknownSpecError naming the valid specs
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from verify.specs import SPEC_NAMES, get_spec
+
+    names = args.spec or list(SPEC_NAMES)
+    for name in names:
+        spec = get_spec(name)
+        print(f"{spec.name}  [{spec.family}]  {spec.title}")
+        print(f"    {spec.formula}")
+        if spec.params:
+            print("    hyperparameters:")
+            for p in spec.params:
+                print(f"      {p.describe()}")
+        elif spec.accepts_extra_params:
+            print("    hyperparameters: any --param NAME=VALUE is passed to the target's constructor")
+        print("    checks:")
+        for c in spec.checks:
+            print(f"      {c.name:<34} {c.kind:<12} {c.summary}")
+        print()
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from verify.console import ConsoleReporter
+    from verify.isolation import Interrupted, run_isolated
+    from verify.runner import RunOptions, run_inline
+
+    specs = _expand_specs(args.spec)
+    overrides = parse_params(args.param)
+    options = RunOptions(seed=args.seed, max_examples=args.max_examples, family_alpha=args.alpha,
+                         timeout=args.timeout, checks=tuple(args.checks or ()) or None,
+                         isolate=args.isolate, verbose=args.verbose)
+    if options.checks and len(specs) > 1:
+        raise UsageError("--check selects checks of one spec; give a single --spec with it")
+    if options.checks:
+        from verify.specs import get_spec
+        for name in options.checks:
+            get_spec(specs[0]).check(name)
+    console = ConsoleReporter(verbose=args.verbose)
+    report = Report(tool_version=__version__,
+                    created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    try:
+        for target in args.targets:
+            for spec in specs:
+                console.run_header(target, spec, options.seed)
+                if options.isolate:
+                    def on_event(kind, payload):
+                        if kind == "result":
+                            console.check_done(payload)
+                    run = run_isolated(target, spec, overrides, options, on_event=on_event)
+                else:
+                    run = run_inline(target, spec, overrides, options, on_result=console.check_done)
+                report.runs.append(run)
+                console.run_done(run)
+    except Interrupted as exc:
+        report.runs.append(exc.run)
+        report.incomplete = True
+        console.run_done(exc.run)
+        console.report_done(report)
+        write_reports(report, args.json, args.html)
+        console.write("Interrupted: partial report written.")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        report.incomplete = True
+        console.report_done(report)
+        write_reports(report, args.json, args.html)
+        console.write("Interrupted: partial report written.")
+        return EXIT_INTERRUPTED
+    console.report_done(report)
+    write_reports(report, args.json, args.html)
+    for path in (args.json, args.html):
+        if path:
+            console.write(f"wrote {path}")
+    return EXIT_OK if report.passed else EXIT_FAIL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "list":
+            return _cmd_list(args)
+        return _cmd_check(args)
+    except UsageError as exc:
+        from verify.console import safe
+
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(f"verify: error: {safe(exc, 1000)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

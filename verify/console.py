@@ -1,0 +1,121 @@
+"""Terminal rendering: a progress line per check, failure details, a summary table.
+
+All text that may come from a target (names, messages, printed output) goes
+through :func:`safe`, which removes terminal control sequences and bounds the
+length, so a hostile target cannot garble the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+from verify.results import CheckResult, Report, RunResult, Status
+
+__all__ = ["safe", "ConsoleReporter", "format_failure", "summary_table"]
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+_LABEL = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR",
+    Status.SKIP: "SKIP",
+    Status.TIMEOUT: "TIMEOUT",
+}
+_COLOUR = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "31", Status.SKIP: "33", Status.TIMEOUT: "35"}
+
+
+def safe(text: object, limit: int = 2000) -> str:
+    """Text with escape sequences and control characters removed, at most ``limit`` characters."""
+    s = _CONTROL.sub("?", _ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n"))
+    if len(s) > limit:
+        s = s[:limit] + f"... [{len(s) - limit} more characters]"
+    return s
+
+
+def _first_line(text: str, width: int = 100) -> str:
+    line = safe(text, 4000).strip().split("\n", 1)[0]
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+class ConsoleReporter:
+    """Prints one line per check as it finishes, like pytest's verbose mode."""
+
+    def __init__(self, stream: TextIO | None = None, colour: bool | None = None, verbose: bool = False):
+        self.stream = stream or sys.stdout
+        self.colour = self.stream.isatty() if colour is None else colour
+        self.verbose = verbose
+
+    def _paint(self, text: str, status: Status) -> str:
+        return f"\x1b[{_COLOUR[status]}m{text}\x1b[0m" if self.colour else text
+
+    def write(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def run_header(self, target: str, spec: str, seed: int) -> None:
+        self.write(f"{safe(target, 200)} :: {spec} (seed {seed})")
+
+    def check_done(self, result: CheckResult) -> None:
+        label = self._paint(f"{_LABEL[result.status]:<7}", result.status)
+        self.write(f"  {label} {result.name:<34} {result.duration:6.2f}s  {_first_line(result.message)}")
+
+    def run_done(self, run: RunResult) -> None:
+        for c in run.checks:
+            if c.status.is_problem or (self.verbose and c.status is Status.SKIP):
+                self.write(format_failure(run, c))
+        if run.incomplete:
+            self.write("  (interrupted: the run is incomplete)")
+
+    def report_done(self, report: Report) -> None:
+        self.write(summary_table(report))
+
+
+def format_failure(run: RunResult, c: CheckResult) -> str:
+    """The full story of one failing check: message, numbers, diagnosis, reproduction."""
+    bar = "_" * 8
+    lines = [f"{bar} {safe(run.target, 200)} :: {run.spec} :: {c.name} [{c.status.value}] {bar}"]
+    lines.append(safe(c.message, 6000))
+    if c.diagnosis:
+        lines.append(f"Diagnosis: {safe(c.diagnosis)}")
+    if c.counterexample:
+        lines.append("Counterexample:")
+        for k, v in c.counterexample.items():
+            lines.append(f"  {k} = {safe(v, 500)}")
+    for note in c.notes:
+        lines.append(safe(note, 2000))
+    if c.output:
+        lines.append("The target printed:")
+        lines.append(_indent(safe(c.output, 2000)))
+    if c.reproduction:
+        lines.append(f"Reproduce: {safe(c.reproduction, 1000)}")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  | " + line for line in text.splitlines())
+
+
+def summary_table(report: Report) -> str:
+    """One row per run: target, spec, counts per status, verdict."""
+    head = ("target", "spec", "pass", "fail", "error", "timeout", "skip", "verdict")
+    rows = [head]
+    for r in report.runs:
+        c = r.counts()
+        verdict = "INCOMPLETE" if r.incomplete else r.status.value.upper()
+        rows.append((safe(r.target, 60), r.spec, str(c["pass"]), str(c["fail"]), str(c["error"]),
+                     str(c["timeout"]), str(c["skip"]), verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    out = ["", "Summary"]
+    for i, row in enumerate(rows):
+        out.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        if i == 0:
+            out.append("  " + "  ".join("-" * w for w in widths))
+    total = sum(len(r.checks) for r in report.runs)
+    bad = sum(1 for r in report.runs for c in r.checks if c.status.is_problem)
+    verdict = "incomplete" if report.incomplete else ("all passed" if bad == 0 else f"{bad} problem(s)")
+    out.append(f"{len(report.runs)} run(s), {total} check(s): {verdict}")
+    return "\n".join(out)

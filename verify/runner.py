@@ -1,0 +1,232 @@
+"""Run a spec's checks against a target, in this process.
+
+This module loads and adapts the target, builds one :class:`CheckContext`
+per check and turns what each check returns (or raises) into a
+:class:`CheckResult`. It is used directly by the Python API and, inside a
+worker process, by :mod:`verify.isolation` for the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import shlex
+import threading
+import time
+import traceback
+from typing import Any, Callable, Mapping
+
+from verify.adapters import adapt
+from verify.adapters.base import Subject
+from verify.errors import BadParameterError, ProtocolError, TargetError, TargetLoadError
+from verify.results import CheckResult, RunResult, Status
+from verify.specs import get_spec
+from verify.specs.base import Check, CheckContext, Outcome, Spec
+from verify.targets import REFERENCE, load_target, target_library
+
+__all__ = [
+    "RunOptions",
+    "Prepared",
+    "prepare",
+    "select_checks",
+    "execute_check",
+    "run_inline",
+    "reproduction_command",
+    "clip_text",
+    "versions",
+]
+
+MAX_TEXT = 4000  # longest message kept from target-controlled text
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How to run: seed, search effort, false-alarm budget, time limit, which checks."""
+
+    seed: int = 0
+    max_examples: int = 60
+    family_alpha: float = 1e-6
+    timeout: float | None = 60.0
+    checks: tuple[str, ...] | None = None
+    isolate: bool = True
+    verbose: bool = False
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A target loaded and adapted for a spec."""
+
+    spec: Spec
+    params: dict[str, Any]
+    overrides: dict[str, Any]
+    subject: Subject
+    reference: Subject
+    target_name: str
+
+
+def clip_text(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+def versions(subject: Subject | None = None) -> dict[str, str]:
+    """Versions of the tool, Python, numpy and the target's library."""
+    import numpy
+
+    import verify
+
+    out = {"dlverify": verify.__version__, "python": platform.python_version(), "numpy": numpy.__version__}
+    lib = getattr(subject, "library", None)
+    if lib:
+        import importlib
+
+        try:
+            out[lib] = getattr(importlib.import_module(lib), "__version__", "unknown")
+        except ImportError:
+            pass
+    return out
+
+
+def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[str, Any],
+                         check: str | None = None) -> str:
+    """The command that reruns exactly this run (or this one check)."""
+    parts = ["verify", "check", target, "--spec", spec]
+    for k, v in overrides.items():
+        parts += ["--param", f"{k}={v}"]
+    parts += ["--seed", str(seed)]
+    if check:
+        parts += ["--check", check]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | None = None,
+            target_name: str | None = None) -> Prepared:
+    """Resolve the spec and parameters, load the target and adapt it (raises ``UsageError``)."""
+    spec = get_spec(spec_name)
+    overrides = dict(overrides or {})
+    params = spec.resolve_params(overrides)
+    reference_obj = spec.reference(params)
+    if isinstance(target, str):
+        name = target
+        obj = reference_obj if target == REFERENCE else load_target(target)
+    else:
+        obj = target
+        name = target_name or getattr(target, "__qualname__", None) or type(target).__name__
+    subject = adapt(obj, spec, name, params)
+    if subject.library is None:
+        lib = target_library(obj)
+        if lib in ("torch", "jax", "optax", "flax"):
+            subject.library = lib
+    reference = adapt(reference_obj, spec, REFERENCE, params)
+    return Prepared(spec, params, overrides, subject, reference, name)
+
+
+def select_checks(spec: Spec, names: tuple[str, ...] | None) -> list[Check]:
+    if not names:
+        return list(spec.checks)
+    return [spec.check(n) for n in names]
+
+
+def _outcome_to_result(check: Check, outcome: Outcome) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        kind=check.kind,
+        status=outcome.status,
+        message=clip_text(outcome.message),
+        metrics=outcome.metrics,
+        counterexample=outcome.counterexample,
+        diagnosis=outcome.diagnosis,
+        notes=[clip_text(n) for n in outcome.notes],
+        stat_tests=outcome.stat_tests,
+        figures=outcome.figures,
+    )
+
+
+def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckResult:
+    """Run one check; any exception becomes a status, never propagates (Ctrl-C aside)."""
+    missing = [r for r in check.requires if r not in prep.subject.roles]
+    started = time.perf_counter()
+    if missing:
+        result = CheckResult(check.name, check.kind, Status.SKIP,
+                             f"the target provides no {', '.join(missing)} (optional in the protocol)")
+    else:
+        ctx = CheckContext(spec=prep.spec, check=check, params=dict(prep.params), subject=prep.subject,
+                           reference=prep.reference, seed=options.seed, target_name=prep.target_name,
+                           max_examples=options.max_examples, family_alpha=options.family_alpha)
+        try:
+            outcome = check.func(ctx)
+            if not isinstance(outcome, Outcome):
+                raise TypeError(f"check returned {type(outcome).__name__}, not an Outcome")
+            result = _outcome_to_result(check, outcome)
+        except TargetError as exc:
+            result = CheckResult(check.name, check.kind, Status.ERROR, clip_text(f"the target's {exc}"),
+                                 notes=[clip_text(_target_traceback(exc.exc))])
+        except ProtocolError as exc:
+            result = CheckResult(check.name, check.kind, Status.FAIL, clip_text(f"protocol violation: {exc}"))
+        except (BadParameterError, TargetLoadError) as exc:
+            result = CheckResult(check.name, check.kind, Status.ERROR, clip_text(str(exc)))
+        except RecursionError as exc:
+            result = CheckResult(check.name, check.kind, Status.ERROR, clip_text(f"recursion limit hit while checking: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - a check must never bring the run down
+            result = CheckResult(
+                check.name, check.kind, Status.ERROR,
+                clip_text(f"internal error in check {check.name!r}: {type(exc).__name__}: {exc}"),
+                notes=[clip_text(traceback.format_exc(limit=8))],
+            )
+    result.duration = time.perf_counter() - started
+    if result.status in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
+        target = prep.target_name if isinstance(prep.target_name, str) else "TARGET"
+        result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name)
+    return result
+
+
+def _target_traceback(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Keep the frames in the target's code, not the verifier's.
+    own = [f for f in frames if "/verify/" not in f.filename.replace("\\", "/")]
+    lines = traceback.format_list(own[-6:]) + traceback.format_exception_only(type(exc), exc)
+    return "Traceback (target frames):\n" + "".join(lines)
+
+
+def _with_time_limit(fn: Callable[[], CheckResult], limit: float | None, check: Check) -> CheckResult:
+    """Run ``fn`` in a daemon thread; after ``limit`` seconds give up on it.
+
+    Used when there is no worker process to kill: a hung target keeps its
+    thread, but the run goes on and reports ``timeout``.
+    """
+    if not limit:
+        return fn()
+    box: list[CheckResult] = []
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True, name=f"verify-{check.name}")
+    thread.start()
+    thread.join(limit)
+    if box:
+        return box[0]
+    return CheckResult(check.name, check.kind, Status.TIMEOUT,
+                       f"the check did not finish within {limit:g} s (the target may loop forever)",
+                       duration=limit)
+
+
+def run_inline(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | None = None,
+               options: RunOptions = RunOptions(), *, target_name: str | None = None,
+               on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
+    """Run the spec's checks in this process (no isolation from crashes)."""
+    started = time.perf_counter()
+    prep = prepare(target, spec_name, overrides, target_name)
+    run = RunResult(target=prep.target_name, spec=prep.spec.name, seed=options.seed, params=prep.params,
+                    adapter=prep.subject.description, mapping=list(prep.subject.mapping),
+                    versions=versions(prep.subject),
+                    command=reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides))
+    for check in select_checks(prep.spec, options.checks):
+        result = _with_time_limit(lambda: execute_check(prep, check, options), options.timeout, check)
+        if result.status is Status.TIMEOUT:
+            result.reproduction = reproduction_command(prep.target_name, prep.spec.name, options.seed,
+                                                       prep.overrides, check.name)
+        run.checks.append(result)
+        if on_result:
+            on_result(result)
+    run.duration = time.perf_counter() - started
+    return run

@@ -1,0 +1,60 @@
+"""The registry of specs. Spec modules are imported only when a spec is used."""
+
+from __future__ import annotations
+
+import importlib
+
+from verify.errors import UnknownSpecError
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
+
+__all__ = [
+    "SPEC_NAMES",
+    "get_spec",
+    "all_specs",
+    "Spec",
+    "Check",
+    "CheckContext",
+    "Param",
+    "Kind",
+    "Family",
+    "Outcome",
+    "passed",
+    "failed",
+    "skipped",
+]
+
+# spec name -> module defining it (in a ``SPECS`` dict)
+_MODULES = {
+    "l1": "regularisers",
+    "l2": "regularisers",
+    "weight-decay": "optimizers",
+    "init-lecun": "initialisers",
+    "init-xavier": "initialisers",
+    "init-he": "initialisers",
+    "relu-bias": "initialisers",
+    "batchnorm": "batchnorm",
+    "newton": "newton",
+    "sgd": "optimizers",
+    "momentum": "optimizers",
+    "nesterov": "optimizers",
+    "sign-sgd": "optimizers",
+    "rprop": "optimizers",
+    "rmsprop": "optimizers",
+    "adam": "optimizers",
+    "adamw": "optimizers",
+    "generic-optimizer": "optimizers",
+}
+
+SPEC_NAMES: tuple[str, ...] = tuple(_MODULES)
+
+
+def get_spec(name: str) -> Spec:
+    """The spec called ``name``; raises :class:`UnknownSpecError` naming the valid ones."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise UnknownSpecError(f"unknown spec {name!r}; the specs are: {', '.join(SPEC_NAMES)}")
+    return importlib.import_module(f"verify.specs.{module}").SPECS[name]
+
+
+def all_specs() -> list[Spec]:
+    return [get_spec(n) for n in SPEC_NAMES]

@@ -1,0 +1,251 @@
+"""What a spec is: named checks, canonical hyperparameters, a reference.
+
+A :class:`Spec` groups the :class:`Check` s that together say "this code
+implements formula X". A check is a function of a :class:`CheckContext`
+returning an :class:`Outcome`; it never prints and never decides exit codes.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import zlib
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from verify.errors import BadParameterError
+from verify.results import Figure, Status
+
+__all__ = [
+    "Kind",
+    "Family",
+    "Param",
+    "Check",
+    "Spec",
+    "Outcome",
+    "CheckContext",
+    "passed",
+    "failed",
+    "skipped",
+]
+
+
+class Kind:
+    """Kinds of check, shown in reports."""
+
+    SYMBOLIC = "symbolic"          # compared with a sympy derivation
+    REFERENCE = "reference"        # compared with the reference implementation
+    GRADIENT = "gradient"          # finite-difference gradient check
+    STATISTICAL = "statistical"    # hypothesis test with a stated α and power
+    CONFORMANCE = "conformance"    # step-by-step differential test against the reference
+    PROPERTY = "property"          # a property the theory promises (convergence, invariance, ...)
+    PROTOCOL = "protocol"          # hygiene: shapes, dtypes, mutation, determinism
+
+
+class Family:
+    """What protocol a spec's targets follow."""
+
+    REGULARISER = "regulariser"
+    INITIALISER = "initialiser"
+    BIAS = "bias"
+    BATCHNORM = "batchnorm"
+    NEWTON = "newton"
+    OPTIMIZER = "optimizer"
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A canonical hyperparameter of a spec."""
+
+    name: str
+    default: Any
+    doc: str
+    type: type = float
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None        # inclusive unless low_open
+    high: float | None = None       # exclusive unless high_closed
+    low_open: bool = False
+    high_closed: bool = False
+    to_target: bool = True          # passed to the target (constructor or call)
+
+    def parse(self, raw: Any) -> Any:
+        """Convert a command-line string (or a Python value) and validate it."""
+        value = raw
+        if isinstance(raw, str):
+            try:
+                if self.type is bool:
+                    if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError
+                    value = raw.lower() in ("true", "1", "yes")
+                elif self.type is str:
+                    value = raw
+                else:
+                    value = self.type(raw)
+            except ValueError:
+                raise BadParameterError(
+                    f"--param {self.name}={raw}: expected a {self.type.__name__}"
+                ) from None
+        elif self.type is float and isinstance(raw, (int, np.integer)) and not isinstance(raw, bool):
+            value = float(raw)
+        if self.type in (float, int) and isinstance(value, bool):
+            raise BadParameterError(f"{self.name} must be a {self.type.__name__}, got {raw!r}")
+        if not isinstance(value, self.type) and not (self.type is float and isinstance(value, np.floating)):
+            raise BadParameterError(f"{self.name} must be a {self.type.__name__}, got {raw!r}")
+        if self.choices is not None and value not in self.choices:
+            raise BadParameterError(f"{self.name} must be one of {', '.join(map(str, self.choices))}; got {raw!r}")
+        if self.type in (float, int):
+            v = float(value)
+            if not np.isfinite(v):
+                raise BadParameterError(f"{self.name} must be finite, got {raw!r}")
+            if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+                raise BadParameterError(f"{self.name} must be {'>' if self.low_open else '>='} {self.low}, got {raw!r}")
+            if self.high is not None and (v > self.high or (not self.high_closed and v == self.high)):
+                raise BadParameterError(f"{self.name} must be {'<=' if self.high_closed else '<'} {self.high}, got {raw!r}")
+        return value
+
+    def describe(self) -> str:
+        rng = ""
+        if self.choices:
+            rng = " (" + "|".join(map(str, self.choices)) + ")"
+        elif self.low is not None or self.high is not None:
+            lo = "" if self.low is None else f"{'(' if self.low_open else '['}{self.low}"
+            hi = "" if self.high is None else f"{self.high}{']' if self.high_closed else ')'}"
+            rng = f" in {lo or '(-inf'}, {hi or 'inf)'}"
+        return f"{self.name}={self.default}{rng}: {self.doc}"
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a check function returns; the runner adds name, kind, timing, reproduction."""
+
+    status: Status
+    message: str
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    counterexample: dict[str, Any] | None = None
+    diagnosis: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    stat_tests: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    figures: list[Figure] = dataclasses.field(default_factory=list)
+
+
+def passed(message: str, **fields: Any) -> Outcome:
+    return Outcome(Status.PASS, message, **fields)
+
+
+def failed(message: str, **fields: Any) -> Outcome:
+    return Outcome(Status.FAIL, message, **fields)
+
+
+def skipped(reason: str, **fields: Any) -> Outcome:
+    return Outcome(Status.SKIP, reason, **fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One independent verification of a spec.
+
+    ``requires`` names protocol roles the target must provide (e.g. ``"step"``
+    for a regulariser); a target without them gets status ``skip``.
+    """
+
+    name: str
+    kind: str
+    summary: str
+    func: Callable[["CheckContext"], Outcome]
+    requires: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A formula, its canonical hyperparameters, its checks and its reference."""
+
+    name: str
+    family: str
+    title: str
+    formula: str
+    params: tuple[Param, ...]
+    checks: tuple[Check, ...]
+    reference: Callable[[Mapping[str, Any]], Any]
+    accepts_extra_params: bool = False   # generic-optimizer passes any --param through
+
+    def check(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise BadParameterError(
+            f"spec {self.name!r} has no check {name!r}; its checks are: {', '.join(c.name for c in self.checks)}"
+        )
+
+    def resolve_params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults merged with ``overrides`` (strings are parsed), all validated."""
+        known = {p.name: p for p in self.params}
+        values = {p.name: p.default for p in self.params}
+        for key, raw in (overrides or {}).items():
+            if key in known:
+                values[key] = known[key].parse(raw)
+            elif self.accepts_extra_params:
+                values[key] = _literal(raw)
+            else:
+                names = ", ".join(known) or "none"
+                raise BadParameterError(
+                    f"spec {self.name!r} has no parameter {key!r}; its parameters are: {names}"
+                )
+        return values
+
+    def target_params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The subset of ``values`` that is passed to the target."""
+        known = {p.name: p for p in self.params}
+        return {k: v for k, v in values.items() if k not in known or known[k].to_target}
+
+
+def _literal(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+@dataclasses.dataclass
+class CheckContext:
+    """Everything a check function may use.
+
+    ``subject`` is the target adapted to the spec family's protocol;
+    ``reference`` is the bundled reference adapted the same way.
+    """
+
+    spec: Spec
+    check: Check
+    params: dict[str, Any]
+    subject: Any
+    reference: Any
+    seed: int
+    target_name: str
+    max_examples: int = 60
+    family_alpha: float = 1e-6
+
+    @property
+    def is_reference(self) -> bool:
+        return self.target_name == "reference"
+
+    def _entropy(self, *salt: Any) -> list[int]:
+        words = [self.seed & 0xFFFFFFFF, self.seed >> 32]
+        for s in (self.spec.name, self.check.name, *salt):
+            words.append(zlib.crc32(str(s).encode()))
+        return words
+
+    def rng(self, *salt: Any) -> np.random.Generator:
+        """A generator determined by the seed, the spec, the check and ``salt``."""
+        return np.random.default_rng(np.random.SeedSequence(self._entropy(*salt)))
+
+    def int_seed(self, *salt: Any) -> int:
+        """A 32-bit integer seed (for hypothesis, torch) determined like :meth:`rng`."""
+        return int(np.random.SeedSequence(self._entropy(*salt)).generate_state(1)[0])
+
+    @property
+    def alpha(self) -> float:
+        """This check's share of the run's family-wise false-alarm budget (Bonferroni across checks)."""
+        n = sum(1 for c in self.spec.checks if c.kind == Kind.STATISTICAL) or 1
+        return self.family_alpha / n
