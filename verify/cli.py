@@ -178,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _cmd_list(args)
         return _cmd_check(args)
+    except BrokenPipeError:
+        # The reader went away (``verify ... | head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
     except UsageError as exc:
         from verify.console import safe
 

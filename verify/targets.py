@@ -76,12 +76,12 @@ def _import(target: str, module: str) -> Any:
         raise TargetLoadError(f"importing module {module!r} for target {target!r} raised {type(exc).__name__}: {exc}") from None
 
 
-def _get_attr(obj: Any, dotted: str, target: str) -> Any:
+def _get_attr(obj: Any, dotted: str, target: str, owner_name: str | None = None) -> Any:
     for part in dotted.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            owner = getattr(obj, "__name__", type(obj).__name__)
+            owner = owner_name or getattr(obj, "__name__", type(obj).__name__)
             raise TargetLoadError(f"{owner!r} has no attribute {part!r} (target {target!r})") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a property that raises
             raise TargetLoadError(f"getting {part!r} for target {target!r} raised {type(exc).__name__}: {exc}") from None
@@ -97,7 +97,7 @@ def _from_file(target: str, path: str, attr: str) -> Any:
     # A stable, unique module name per file, so two files called my_opt.py do not collide.
     name = f"_verify_target_{os.path.splitext(os.path.basename(full))[0]}_{zlib.crc32(full.encode()):08x}"
     if name in sys.modules:
-        return _get_attr(sys.modules[name], attr, target)
+        return _get_attr(sys.modules[name], attr, target, path)
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
         raise TargetLoadError(f"cannot load {path!r} as a Python file (target {target!r})")
@@ -119,7 +119,7 @@ def _from_file(target: str, path: str, attr: str) -> Any:
     finally:
         if sys.path and sys.path[0] == directory:
             sys.path.pop(0)
-    return _get_attr(module, attr, target)
+    return _get_attr(module, attr, target, path)
 
 
 def _from_dotted(target: str) -> Any:
