@@ -4,6 +4,7 @@ Accepted forms:
 
 * ``reference`` — the bundled reference implementation of the spec;
 * ``path/to/file.py:attr`` — an attribute of a Python file (``attr`` may be dotted);
+* ``path/to/file.py`` — the file itself, as a module (e.g. a regulariser module);
 * ``package.module:attr`` — an attribute of an importable module;
 * ``package.module.attr`` — a dotted name (``torch.optim.Adam``): the longest
   importable module prefix, then attributes.
@@ -39,6 +40,8 @@ def load_target(target: str) -> Any:
     target = target.strip()
     if target == REFERENCE:
         raise TargetLoadError("'reference' is resolved by the spec, not loaded")
+    if target.endswith(".py") and ":" not in target:
+        return _from_file(target, target, "")
     path, sep, attr = target.rpartition(":")
     if sep and (path.endswith(".py") or os.sep in path or "/" in path):
         return _from_file(target, path, attr)
@@ -89,7 +92,7 @@ def _get_attr(obj: Any, dotted: str, target: str, owner_name: str | None = None)
 
 
 def _from_file(target: str, path: str, attr: str) -> Any:
-    if not attr:
+    if not attr and target != path:
         raise TargetLoadError(f"target {target!r} names no attribute after ':' (expected path/to/file.py:name)")
     if not os.path.isfile(path):
         raise TargetLoadError(f"no such file {path!r} (target {target!r})")
@@ -97,7 +100,7 @@ def _from_file(target: str, path: str, attr: str) -> Any:
     # A stable, unique module name per file, so two files called my_opt.py do not collide.
     name = f"_verify_target_{os.path.splitext(os.path.basename(full))[0]}_{zlib.crc32(full.encode()):08x}"
     if name in sys.modules:
-        return _get_attr(sys.modules[name], attr, target, path)
+        return _get_attr(sys.modules[name], attr, target, path) if attr else sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
         raise TargetLoadError(f"cannot load {path!r} as a Python file (target {target!r})")
@@ -119,7 +122,7 @@ def _from_file(target: str, path: str, attr: str) -> Any:
     finally:
         if sys.path and sys.path[0] == directory:
             sys.path.pop(0)
-    return _get_attr(module, attr, target, path)
+    return _get_attr(module, attr, target, path) if attr else module
 
 
 def _from_dotted(target: str) -> Any:
