@@ -194,7 +194,8 @@ def compare(
         structural.append(_positions("Inf positions differ", inf_bad, ai, "ACTUAL inf at", di, "DESIRED inf at"))
 
     finite = np.isfinite(a64) & np.isfinite(d64)
-    diff = np.where(finite, np.abs(a64 - d64), 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(finite, np.abs(a64 - d64), 0.0)
     mag = np.where(finite, np.abs(d64), 0.0)
     allowed = atol + rtol * mag
     if tol is not None:
