@@ -420,8 +420,8 @@ def l1_subgradient_at_zero() -> Derivation:
     ``[left derivative, right derivative]``.
 
     Numeric: ``func(w, lam) -> (lo, hi)``, the subdifferential of ``lam·|w|``
-    (``lam ≥ 0``) entry by entry: ``lam·[−1, 1]`` at ``w = 0`` and the single
-    value ``lam·sgn(w)`` elsewhere.
+    entry by entry: ``[−|lam|, |lam|]`` at ``w = 0`` and the single value
+    ``lam·sgn(w)`` elsewhere.
 
     Source: FORMULAS.md §2; Rockafellar, *Convex Analysis* (1970), §23.
     """
@@ -439,8 +439,10 @@ def l1_subgradient_at_zero() -> Derivation:
     deriv = l1_derivative()
     w, lam = deriv.symbols
     d = deriv.expr / lam  # sgn(w), derived away from 0
-    lo = sp.Piecewise((lam * subdiff.start, sp.Eq(w, 0)), (lam * d, True))
-    hi = sp.Piecewise((lam * subdiff.end, sp.Eq(w, 0)), (lam * d, True))
+    # λ·[−1, 1] as a set: its ends are ordered by the sign of λ.
+    ends = (lam * subdiff.start, lam * subdiff.end)
+    lo = sp.Piecewise((sp.Min(*ends), sp.Eq(w, 0)), (lam * d, True))
+    hi = sp.Piecewise((sp.Max(*ends), sp.Eq(w, 0)), (lam * d, True))
     return Derivation(
         name=name,
         statement=f"∂|w| at w = 0 is {subdiff}",
@@ -564,7 +566,7 @@ def newton_step_nd(n: int = 3) -> Derivation:
     return Derivation(
         name=name,
         statement=f"argmin_Δ (E + gᵀΔ + ½ΔᵀHΔ) = −H⁻¹g; w = w0 − η H⁻¹ g (n = {n})",
-        expr=new_w,
+        expr=sp.ImmutableMatrix(new_w),
         symbols=symbols,
         func=func,
         steps=(
@@ -613,7 +615,7 @@ def newton_exact_on_quadratic(n: int = 1) -> Derivation:
         expr = w_star[0]
         func = _numeric(symbols, expr)
     else:
-        expr = w_star
+        expr = sp.ImmutableMatrix(w_star)
         raw = sp.lambdify(list(symbols), list(w_star), modules="numpy", cse=True)
 
         def func(a_: Any, b_: Any) -> np.ndarray:
@@ -1025,7 +1027,7 @@ def batchnorm_backward(n: int = 3, c: int = 2) -> Derivation:
     return Derivation(
         name=name,
         statement=f"batch-norm backward = ∂(Σ dy·y)/∂(z, γ, β), derived for a {n}×{c} batch",
-        expr=(sp.Matrix(dx), sp.Matrix(dgamma), sp.Matrix(dbeta)),
+        expr=(sp.ImmutableMatrix(dx), sp.ImmutableMatrix(dgamma), sp.ImmutableMatrix(dbeta)),
         symbols=symbols,
         func=func,
         steps=(
