@@ -260,7 +260,6 @@ def test_init_stds_hand_worked():
     assert S.lecun_std().func(4) == 0.5
     assert S.he_std().func(8) == 0.5
     assert S.xavier_std().func(3, 5) == 0.5
-    n, = S.he_std().symbols
     assert sp.simplify((S.he_std().expr / S.lecun_std().expr) ** 2) == 2  # He's factor 2
 
 

@@ -223,9 +223,6 @@ def _parts(**funcs: Callable[..., Any]) -> Mapping[str, Callable[..., Any]]:
     return MappingProxyType(dict(funcs))
 
 
-_NOTES = "course notes on training neural networks (shared/FORMULAS.md)"
-
-
 # ------------------------------------------------------------ regularisation
 
 
@@ -1422,8 +1419,8 @@ def heavy_ball_optimal() -> Derivation:
     mu_opt = rate ** 2
     rate_kappa = sp.simplify(sp.factor(valid[0][r]).subs({a: 1, b: sp.sqrt(kappa)}))
     lam = sp.Symbol("lambda", positive=True)
-    char = _heavy_ball_matrix(lr_opt, mu_opt, lam).charpoly(sp.Symbol("z")).as_expr()
     z = sp.Symbol("z")
+    char = _heavy_ball_matrix(lr_opt, mu_opt, lam).charpoly(z).as_expr()
     disc = sp.discriminant(char, z)
     _require(_is_zero(disc.subs(lam, m)) and _is_zero(disc.subs(lam, big_l)), name,
              "double roots at λ = m and λ = L")
