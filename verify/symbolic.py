@@ -241,7 +241,7 @@ def l2_gradient() -> Derivation:
     w = sp.IndexedBase("w")
     i, k = sp.symbols("i k", integer=True, positive=True)
     n = sp.Symbol("n", integer=True, positive=True)
-    lam, wk = sp.symbols("lambda w", real=True)
+    lam, wk = sp.symbols("λ w", real=True)
     penalty = lam * sp.Sum(w[i] ** 2, (i, 1, n))
     # k ≤ n: w_k is one of the summed weights.
     grad = _inside_range(penalty.diff(w[k]).doit(), k, n).subs(w[k], wk)
@@ -276,7 +276,7 @@ def l2_sgd_step() -> Derivation:
     name = "l2-sgd-step"
     g2 = l2_gradient()
     wk, lam = g2.symbols
-    g, lr = sp.symbols("g eta", real=True)
+    g, lr = sp.symbols("g η", real=True)
     step = wk - lr * (g + g2.expr)
     collected = sp.collect(sp.expand(step), [wk, g])
     _require(_is_zero(collected - step), name, "the collected step equals the step")
@@ -376,7 +376,7 @@ def l1_derivative() -> Derivation:
     Source: FORMULAS.md §2; the notes, "Regularización L1".
     """
     name = "l1-derivative"
-    w, lam = sp.symbols("w lambda", real=True)
+    w, lam = sp.symbols("w λ", real=True)
     d = sp.diff(sp.Abs(w), w)
     wp, wn = sp.Symbol("w_pos", positive=True), sp.Symbol("w_neg", negative=True)
     _require(d.subs(w, wp) == 1 and d.subs(w, wn) == -1, name, f"{d} is +1 for w > 0 and −1 for w < 0")
@@ -471,7 +471,7 @@ def newton_step_1d() -> Derivation:
     Source: FORMULAS.md §6; the notes, "Método de Newton".
     """
     name = "newton-step-1d"
-    w0, e0, d1, d2, delta, lr = sp.symbols("w0 E d1 d2 Delta eta", real=True)
+    w0, e0, d1, d2, delta, lr = sp.symbols("w0 E d1 d2 Δ η", real=True)
     model = e0 + d1 * delta + d2 * delta ** 2 / 2
     stationary = sp.solve(sp.diff(model, delta), delta)
     _require(len(stationary) == 1, name, f"one stationary point, got {stationary}")
@@ -534,8 +534,8 @@ def newton_step_nd(n: int = 3) -> Derivation:
     h, h_syms = _sym_matrix("H", n)
     w0 = sp.Matrix(_vector("w0", n))
     g = sp.Matrix(_vector("g", n))
-    lr = sp.Symbol("eta", real=True)
-    d = sp.Matrix(_vector("Delta", n))
+    lr = sp.Symbol("η", real=True)
+    d = sp.Matrix(_vector("Δ", n))
     model = (g.T * d)[0] + (d.T * h * d)[0] / 2
     grad_model = sp.Matrix([sp.diff(model, di) for di in d])
     _require(all(_is_zero(e) for e in grad_model - (g + h * d)), name, "the model's gradient is g + HΔ")
@@ -700,7 +700,7 @@ def lecun_std() -> Derivation:
     name = "lecun-std"
     i, j = sp.symbols("i j", integer=True, positive=True)
     big_n = sp.Symbol("N", integer=True, positive=True)
-    sigma = sp.Symbol("sigma", positive=True)
+    sigma = sp.Symbol("σ", positive=True)
     # E[w_i w_j] = σ² δ_ij (independent, mean 0) and x_i = 1.
     inner = _inside_range(sp.summation(sigma ** 2 * sp.KroneckerDelta(i, j), (j, 1, big_n)), i, big_n)
     variance = sp.simplify(sp.summation(inner, (i, 1, big_n)))
@@ -733,7 +733,7 @@ def relu_second_moment() -> Derivation:
     """
     name = "relu-second-moment"
     z = sp.Symbol("z", real=True)
-    sigma = sp.Symbol("sigma", positive=True)
+    sigma = sp.Symbol("σ", positive=True)
     density = sp.exp(-z ** 2 / (2 * sigma ** 2)) / sp.sqrt(2 * sp.pi * sigma ** 2)
     _require(sp.simplify(sp.integrate(density, (z, -sp.oo, sp.oo))) == 1, name, "the density integrates to 1")
     moment = sp.simplify(sp.integrate(z ** 2 * density, (z, 0, sp.oo)))
@@ -769,7 +769,7 @@ def he_std() -> Derivation:
     moment = relu_second_moment()
     (sigma_z,) = moment.symbols
     big_n = sp.Symbol("N", integer=True, positive=True)
-    sigma_w = sp.Symbol("sigma_w", positive=True)
+    sigma_w = sp.Symbol("σ_w", positive=True)
     factor = sp.simplify(sigma_z ** 2 / moment.expr)
     var_next = big_n * sigma_w ** 2 * moment.expr
     std = _positive_root(sp.solve(sp.Eq(var_next, sigma_z ** 2), sigma_w), name)
@@ -811,7 +811,7 @@ def xavier_std() -> Derivation:
     (v_fwd,) = sp.solve(sp.Eq(fan_in * var, 1), var)
     (v_bwd,) = sp.solve(sp.Eq(fan_out * var, 1), var)
     v_comp = sp.simplify(2 / (1 / v_fwd + 1 / v_bwd))
-    sigma = sp.Symbol("sigma", positive=True)
+    sigma = sp.Symbol("σ", positive=True)
     std = _positive_root(sp.solve(sp.Eq(sigma ** 2, v_comp), sigma), name)
     _require(_is_zero(v_comp.subs(fan_out, fan_in) - v_fwd), name, "reduces to LeCun when fan_in = fan_out")
     return Derivation(
@@ -842,7 +842,7 @@ def uniform_bound() -> Derivation:
     """
     name = "uniform-bound"
     x = sp.Symbol("x", real=True)
-    a, sigma = sp.symbols("a sigma", positive=True)
+    a, sigma = sp.symbols("a σ", positive=True)
     mean = sp.integrate(x / (2 * a), (x, -a, a))
     _require(mean == 0, name, "U(−a, a) has mean 0")
     var = sp.simplify(sp.integrate(x ** 2 / (2 * a), (x, -a, a)))
@@ -937,7 +937,7 @@ def excess_kurtosis(distribution: str = "uniform") -> Derivation:
         m4 = sp.integrate(x ** 4 / (2 * a), (x, -a, a))
         what = "U(−a, a)"
     elif distribution == "normal":
-        s = sp.Symbol("sigma", positive=True)
+        s = sp.Symbol("σ", positive=True)
         density = sp.exp(-x ** 2 / (2 * s ** 2)) / sp.sqrt(2 * sp.pi * s ** 2)
         m2 = sp.integrate(x ** 2 * density, (x, -sp.oo, sp.oo))
         m4 = sp.integrate(x ** 4 * density, (x, -sp.oo, sp.oo))
@@ -982,9 +982,9 @@ def batchnorm_backward(n: int = 3, c: int = 2) -> Derivation:
     name = "batchnorm-backward" if (n, c) == (3, 2) else f"batchnorm-backward-{n}x{c}"
     x = sp.Matrix(n, c, lambda i, j: sp.Symbol(f"x_{i}{j}", real=True))
     dy = sp.Matrix(n, c, lambda i, j: sp.Symbol(f"dy_{i}{j}", real=True))
-    gamma = _vector("gamma", c)
-    beta = _vector("beta", c)
-    eps = sp.Symbol("epsilon", positive=True)
+    gamma = _vector("γ", c)
+    beta = _vector("β", c)
+    eps = sp.Symbol("ε", positive=True)
     loss = sp.Integer(0)
     xhat = sp.zeros(n, c)
     for j in range(c):
@@ -1054,7 +1054,7 @@ def batchnorm_output_variance(n: int = 4) -> Derivation:
     name = "batchnorm-output-variance"
     xs = _vector("x", n)
     scale = sp.Symbol("c", positive=True)
-    s2, eps = sp.symbols("sigma2 epsilon", positive=True)
+    s2, eps = sp.symbols("σ2 ε", positive=True)
 
     def batch_var(values: list[sp.Expr]) -> sp.Expr:
         mean = sum(values) / n
@@ -1100,7 +1100,7 @@ def biased_variance_expectation() -> Derivation:
     i, j = sp.symbols("i j", integer=True, positive=True)
     big_n = sp.Symbol("N", integer=True, positive=True)
     m = sp.Symbol("m", real=True)
-    s2, corr = sp.symbols("sigma2 c", positive=True)
+    s2, corr = sp.symbols("σ2 c", positive=True)
     # E[x_i x_j] = m² + σ² δ_ij for i.i.d. values.
     e_sum_sq = sp.summation(s2 + m ** 2, (i, 1, big_n))
     inner = _inside_range(sp.summation(m ** 2 + s2 * sp.KroneckerDelta(i, j), (j, 1, big_n)), i, big_n)
@@ -1108,7 +1108,7 @@ def biased_variance_expectation() -> Derivation:
     expectation = sp.factor(sp.simplify(e_sum_sq / big_n - e_sq_sum / big_n ** 2))
     _require(not expectation.has(m), name, f"the mean cancels, got {expectation}")
     # Independent cross-check at N = 3: x_i = m + σ e_i, E[e_i] = 0, E[e_i e_j] = δ_ij.
-    sigma = sp.Symbol("sigma", positive=True)
+    sigma = sp.Symbol("σ", positive=True)
     es = _vector("e", 3)
     xs = [m + sigma * e for e in es]
     poly = sp.Poly(sp.expand(sum(v ** 2 for v in xs) / 3 - (sum(xs) / 3) ** 2), *es)
@@ -1150,7 +1150,7 @@ def _iterate_func(symbols: Sequence[sp.Symbol], iterates: Sequence[sp.Expr]) -> 
 def _symbols_for_steps(steps: int) -> tuple[sp.Symbol, sp.Symbol, sp.Symbol, list[sp.Symbol]]:
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    w0, lr, mu = sp.symbols("w0 eta mu", real=True)
+    w0, lr, mu = sp.symbols("w0 η μ", real=True)
     gs = [sp.Symbol(f"g_{t}", real=True) for t in range(1, steps + 1)]
     return w0, lr, mu, gs
 
@@ -1282,8 +1282,8 @@ def adam_constant_gradient() -> Derivation:
     """
     name = "adam-constant-gradient"
     g = sp.Symbol("g", real=True)
-    lr, eps = sp.symbols("eta epsilon", positive=True)
-    b1, b2 = sp.symbols("beta1 beta2", positive=True)
+    lr, eps = sp.symbols("η ε", positive=True)
+    b1, b2 = sp.symbols("β1 β2", positive=True)
     t = sp.Symbol("t", integer=True, positive=True)
     i = sp.Symbol("i", integer=True, positive=True)
     m_t = sp.factor(sp.summation((1 - b1) * b1 ** (t - i) * g, (i, 1, t)))
@@ -1323,7 +1323,7 @@ def gd_stability_bound() -> Derivation:
     Source: FORMULAS.md §7; Nesterov, *Lectures on Convex Optimization* (2018), §1.2.3.
     """
     name = "gd-stability-bound"
-    w, lr = sp.symbols("w eta", real=True)
+    w, lr = sp.symbols("w η", real=True)
     big_l = sp.Symbol("L", positive=True)
     energy = big_l * w ** 2 / 2
     factor = sp.diff(w - lr * sp.diff(energy, w), w)
@@ -1360,8 +1360,8 @@ def gd_optimal_rate() -> Derivation:
     Source: FORMULAS.md §7; Polyak, *Introduction to Optimization* (1987), §1.4.
     """
     name = "gd-optimal-rate"
-    lr = sp.Symbol("eta", positive=True)
-    m, big_l, kappa = sp.symbols("m L kappa", positive=True)
+    lr = sp.Symbol("η", positive=True)
+    m, big_l, kappa = sp.symbols("m L κ", positive=True)
     (lr_opt,) = sp.solve(sp.Eq(1 - lr * m, -(1 - lr * big_l)), lr)
     rate = sp.simplify((1 - lr_opt * m))
     _require(_is_zero(rate - sp.simplify(-(1 - lr_opt * big_l))), name, "both ends contract equally")
@@ -1407,8 +1407,8 @@ def heavy_ball_optimal() -> Derivation:
     """
     name = "heavy-ball-optimal"
     a, b = sp.symbols("a b", positive=True)  # m = a², L = b²
-    m, big_l, kappa = sp.symbols("m L kappa", positive=True)
-    r, lr = sp.symbols("r eta", real=True)
+    m, big_l, kappa = sp.symbols("m L κ", positive=True)
+    r, lr = sp.symbols("r η", real=True)
     sols = sp.solve([1 + r ** 2 - lr * a ** 2 - 2 * r, 1 + r ** 2 - lr * b ** 2 + 2 * r], [r, lr], dict=True)
     probe = {a: 1, b: 2}
     valid = [s for s in sols if 0 <= s[r].subs(probe) < 1 and s[lr].subs(probe) > 0]
@@ -1418,7 +1418,7 @@ def heavy_ball_optimal() -> Derivation:
     lr_opt = sp.simplify(sp.factor(valid[0][lr]).subs(to_ml))
     mu_opt = rate ** 2
     rate_kappa = sp.simplify(sp.factor(valid[0][r]).subs({a: 1, b: sp.sqrt(kappa)}))
-    lam = sp.Symbol("lambda", positive=True)
+    lam = sp.Symbol("λ", positive=True)
     z = sp.Symbol("z")
     char = _heavy_ball_matrix(lr_opt, mu_opt, lam).charpoly(z).as_expr()
     disc = sp.discriminant(char, z)
