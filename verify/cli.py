@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_cli_options(chk)
     chk.add_argument("--check", action="append", dest="checks", metavar="NAME",
                      help="run only this check (repeatable)")
+    chk.add_argument("--load-timeout", type=float, default=120.0, metavar="SECONDS",
+                     help="time limit for importing and building the target (default 120)")
     chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and skipped checks")
     chk.add_argument("--no-isolation", dest="isolate", action="store_false",
                      help="run checks in this process (faster; a crashing target ends the run)")
@@ -122,7 +124,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     specs = _expand_specs(args.spec)
     overrides = parse_params(args.param)
     options = RunOptions(seed=args.seed, max_examples=args.max_examples, family_alpha=args.alpha,
-                         timeout=args.timeout, checks=tuple(args.checks or ()) or None,
+                         timeout=args.timeout, load_timeout=args.load_timeout, checks=tuple(args.checks or ()) or None,
                          isolate=args.isolate, verbose=args.verbose)
     if options.checks and len(specs) > 1:
         raise UsageError("--check selects checks of one spec; give a single --spec with it")

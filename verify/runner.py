@@ -47,6 +47,7 @@ class RunOptions:
     max_examples: int = 60
     family_alpha: float = 1e-6
     timeout: float | None = 60.0
+    load_timeout: float = 120.0
     checks: tuple[str, ...] | None = None
     isolate: bool = True
     verbose: bool = False

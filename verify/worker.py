@@ -77,7 +77,16 @@ def main(argv: list[str]) -> int:
         emit({"event": "start", "check": check.name})
         sys.stdout.flush()
         start = os.lseek(1, 0, os.SEEK_END)
-        result = execute_check(prep, check, options)
+        try:
+            result = execute_check(prep, check, options)
+        except KeyboardInterrupt:
+            # The worker runs in its own session, so a real Ctrl-C never reaches it:
+            # this KeyboardInterrupt was raised by the target itself.
+            from verify.results import CheckResult, Status
+
+            result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
+                                 reproduction=reproduction_command(prep.target_name, prep.spec.name, options.seed,
+                                                                   prep.overrides, check.name))
         sys.stdout.flush()
         sys.stderr.flush()
         result.output = _excerpt(capture_path, start, os.lseek(1, 0, os.SEEK_END))

@@ -1,0 +1,2 @@
+def grad(w, lam)
+    return 2 * lam * w

@@ -1,0 +1,204 @@
+"""Hostile and broken targets: every failure reported, nothing crashes, nothing hangs.
+
+Each case runs the real command line in a subprocess with a short per-check
+time limit and asserts: the exit status, the status of the check that calls
+the target, that the run ended in bounded time, that the JSON report exists
+and parses, and that the terminal output stays clean.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ZOO = HERE / "hostile"
+TIMEOUT = 3          # seconds per check
+BOUND = 90           # a whole hostile run must end within this many seconds
+
+
+def verify_cli(*args, timeout=BOUND, cwd=None):
+    cmd = [sys.executable, "-m", "verify", *args]
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    return proc, time.monotonic() - started
+
+
+def run_l2(target, tmp_path, *extra):
+    report = tmp_path / "report.json"
+    proc, elapsed = verify_cli("check", f"{ZOO / 'l2_targets.py'}:{target}", "--spec", "l2",
+                               "--timeout", str(TIMEOUT), "--max-examples", "15", "--json", str(report), *extra)
+    assert elapsed < BOUND
+    assert report.exists(), proc.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    checks = {c["name"]: c for c in data["runs"][0]["checks"]}
+    return proc, checks, data
+
+
+def assert_clean_terminal(text):
+    assert "\x1b" not in text and "\x07" not in text
+    assert len(text) < 200_000
+
+
+CASES = [
+    # target,                 status of gradient-vs-symbolic, words in its message
+    ("raises", "error", ["RuntimeError", "boom from the target"]),
+    ("returns_nan", "fail", ["NaN"]),
+    ("returns_inf", "fail", ["Inf positions differ"]),
+    ("wrong_shape", "fail", ["returned shape"]),
+    ("returns_none", "fail", ["returned None"]),
+    ("returns_string", "fail", ["numeric"]),
+    ("returns_complex", "fail", ["complex"]),
+    ("returns_unconvertible", "fail", ["not an array"]),
+    ("nondeterministic", "fail", ["does not match"]),
+    ("calls_sys_exit", "error", ["SystemExit", "the target decided to stop"]),
+    ("keyboard_interrupt", "error", ["KeyboardInterrupt"]),
+    ("recursion", "error", ["RecursionError"]),
+    ("huge_allocation", "error", ["MemoryError"]),
+    ("segfaults", "error", ["crashed the worker", "SIGSEGV"]),
+    ("exits_process", "error", ["crashed the worker", "status 3"]),
+    ("loops_forever", "timeout", ["did not finish within 3 s"]),
+    ("sleeps", "timeout", ["did not finish within 3 s"]),
+]
+
+
+@pytest.mark.parametrize("target,status,words", CASES, ids=[c[0] for c in CASES])
+def test_broken_target_gets_a_status_and_the_run_goes_on(target, status, words, tmp_path):
+    proc, checks, data = run_l2(target, tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    check = checks["gradient-vs-symbolic"]
+    assert check["status"] == status, check["message"]
+    for w in words:
+        assert w in check["message"], check["message"]
+    assert check["reproduction"].startswith("verify check ")
+    # The other checks still ran and have a status of their own.
+    assert set(checks) >= {"gradient-vs-symbolic", "gradient-finite-difference", "grad-hygiene"}
+    assert checks["penalty-value"]["status"] == "skip"
+    assert_clean_terminal(proc.stdout + proc.stderr)
+
+
+def test_mutating_target_is_caught_by_the_hygiene_check(tmp_path):
+    proc, checks, _ = run_l2("mutates_input", tmp_path)
+    assert proc.returncode == 1
+    # It returns the right value, computed from the array it corrupted.
+    assert checks["gradient-vs-symbolic"]["status"] == "pass"
+    assert checks["grad-hygiene"]["status"] == "fail"
+    assert "modified its input w in place" in checks["grad-hygiene"]["message"]
+
+
+def test_nondeterministic_target_is_named(tmp_path):
+    _, checks, _ = run_l2("nondeterministic", tmp_path)
+    assert checks["grad-hygiene"]["status"] == "fail"
+    assert "different values for the same input" in checks["grad-hygiene"]["message"]
+
+
+def test_megabytes_of_output_do_not_reach_the_terminal_or_bloat_the_report(tmp_path):
+    proc, checks, data = run_l2("prints_megabytes", tmp_path)
+    check = checks["gradient-vs-symbolic"]
+    assert check["status"] == "pass"
+    assert "bytes printed" in check["output"] and len(check["output"]) < 5000
+    assert_clean_terminal(proc.stdout + proc.stderr)
+    assert len(json.dumps(data)) < 200_000
+
+
+def test_hostile_message_is_cut_and_the_terminal_stays_clean(tmp_path):
+    proc, checks, _ = run_l2("hostile_message", tmp_path)
+    message = checks["gradient-vs-symbolic"]["message"]
+    assert checks["gradient-vs-symbolic"]["status"] == "error"
+    assert len(message) < 5000 and "more characters" in message
+    assert_clean_terminal(proc.stdout + proc.stderr)
+
+
+LOAD_ERRORS = [
+    # target, words of the one-line error
+    ("nope_missing_file.py:grad", ["no such file"]),
+    (f"{ZOO / 'l2_targets.py'}:no_such_function", ["has no attribute 'no_such_function'"]),
+    (f"{ZOO / 'l2_targets.py'}:NOT_CALLABLE", ["providing none of penalty, grad, step, prox_step"]),
+    (f"{ZOO / 'syntax_error.py'}:grad", ["syntax error", "line 1"]),
+    (f"{ZOO / 'import_raises.py'}:grad", ["ImportError", "refuses to load"]),
+    (f"{ZOO / 'needs_missing_module.py'}:grad", ["this_module_does_not_exist_anywhere"]),
+    (f"{ZOO / 'import_crashes.py'}:grad", ["exited with status 7"]),
+    (f"{ZOO / 'import_loops.py'}:grad", ["did not finish within 3 s"]),
+    ("no_such_package_xyz.module.fn", ["no module named 'no_such_package_xyz'"]),
+    ("not a target!", ["is not a dotted name"]),
+]
+
+
+@pytest.mark.parametrize("target,words", LOAD_ERRORS, ids=[t[0].rsplit("/", 1)[-1] for t in LOAD_ERRORS])
+def test_load_errors_exit_2_with_one_line(target, words):
+    proc, elapsed = verify_cli("check", target, "--spec", "l2", "--load-timeout", "3")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("verify: error:")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w in errors[0], errors[0]
+    assert elapsed < 60
+
+
+def test_verbose_shows_the_traceback_of_a_load_error():
+    proc, _ = verify_cli("check", f"{ZOO / 'import_raises.py'}:grad", "--spec", "l2", "--verbose")
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_missing_optional_dependency_names_the_extra(tmp_path):
+    # Shadow torch with a package that fails to import, as on a machine without it.
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run([sys.executable, "-m", "verify", "check", "torch.optim.Adam", "--spec", "l2"],
+                          capture_output=True, text=True, env=env, timeout=BOUND)
+    assert proc.returncode == 2, proc.stderr
+    assert "needs torch, which is not installed: install dlverify[torch]" in proc.stderr
+
+
+def test_noise_at_import_does_not_reach_the_terminal():
+    proc, _ = verify_cli("check", f"{ZOO / 'import_prints.py'}:grad", "--spec", "l2",
+                         "--check", "gradient-vs-symbolic", "--max-examples", "5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "noise" not in proc.stdout
+    assert_clean_terminal(proc.stdout + proc.stderr)
+
+
+def test_ctrl_c_writes_a_partial_report_marked_incomplete(tmp_path):
+    report = tmp_path / "partial.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "verify", "check", f"{ZOO / 'l2_targets.py'}:loops_forever", "--spec", "l2",
+         "--timeout", "60", "--json", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)   # past start-up, inside the first check's endless loop
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["incomplete"] is True and data["runs"][0]["incomplete"] is True
+    assert "partial report" in out
+
+
+def _scrub(obj):
+    if isinstance(obj, dict):
+        return {k: _scrub(v) for k, v in obj.items() if k not in ("duration", "created")}
+    if isinstance(obj, list):
+        return [_scrub(v) for v in obj]
+    return obj
+
+
+def test_same_seed_gives_identical_json_apart_from_timing(tmp_path):
+    target = f"{HERE / 'hostile' / 'l2_targets.py'}:nondeterministic"
+    texts = []
+    for i in range(2):
+        out = tmp_path / f"run{i}.json"
+        proc, _ = verify_cli("check", "reference", target, "--spec", "l2", "--seed", "1234",
+                             "--max-examples", "20", "--json", str(out))
+        assert proc.returncode == 1
+        texts.append(json.dumps(_scrub(json.loads(out.read_text())), sort_keys=True))
+    assert texts[0] == texts[1]
+    assert '"seed": 1234' in texts[0]
+    assert "--seed 1234" in texts[0]
