@@ -1,0 +1,418 @@
+"""The result type shared by every statistical test, input validation, formatting.
+
+Every test in :mod:`verify.stats` returns a :class:`StatTest`: the statistic,
+its p-value, the sample size, the level ``alpha`` the decision used, the
+minimum detectable effect (MDE) at the planned power, the measured and the
+expected value, and a one-line message that says which property was tested,
+how far off it is and what the decision was.
+
+Decision rule used everywhere: the null hypothesis ("the implementation is
+right") is *rejected* -- the check fails -- when ``p_value <= alpha``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = [
+    "DEFAULT_FAMILY_ALPHA",
+    "DEFAULT_N_TESTS",
+    "DEFAULT_ALPHA",
+    "DEFAULT_POWER",
+    "DISTRIBUTIONS",
+    "StatTest",
+    "excess_kurtosis",
+    "distribution_std",
+    "canonical_distribution",
+]
+
+#: Family-wise false-alarm rate of a whole ``verify check`` run.
+DEFAULT_FAMILY_ALPHA = 1e-6
+#: Number of statistical tests a run is planned for (the Holm worst case).
+DEFAULT_N_TESTS = 20
+#: Per-test level in the Holm worst case: ``DEFAULT_FAMILY_ALPHA / DEFAULT_N_TESTS``.
+DEFAULT_ALPHA = DEFAULT_FAMILY_ALPHA / DEFAULT_N_TESTS
+#: Power at which sample sizes are planned and MDEs are reported.
+DEFAULT_POWER = 0.99
+
+#: Hypothesised distributions understood by the variance and shape tests.
+DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
+
+_ALIASES = {
+    "normal": "normal",
+    "norm": "normal",
+    "gaussian": "normal",
+    "uniform": "uniform",
+    "truncated_normal": "truncated_normal",
+    "trunc_normal": "truncated_normal",
+    "truncnorm": "truncated_normal",
+    "truncated-normal": "truncated_normal",
+}
+
+
+def canonical_distribution(name: str) -> str:
+    """The canonical name (one of :data:`DISTRIBUTIONS`) for ``name`` or its alias."""
+    key = str(name).strip().lower()
+    if key not in _ALIASES:
+        raise ValueError(
+            f"unknown distribution {name!r}; expected one of {', '.join(DISTRIBUTIONS)}"
+        )
+    return _ALIASES[key]
+
+
+def _check_truncation(truncation: float) -> float:
+    t = float(truncation)
+    if not (t > 0) or math.isnan(t):
+        raise ValueError(f"truncation must be > 0 (in units of the untruncated sigma), got {truncation!r}")
+    return t
+
+
+@functools.lru_cache(maxsize=64)
+def _truncnorm_moments(truncation: float) -> tuple[float, float]:
+    """(std, excess kurtosis) of N(0, 1) truncated to [-t, t], from scipy.stats.truncnorm."""
+    if math.isinf(truncation):
+        return 1.0, 0.0
+    var, kurt = _st.truncnorm(-truncation, truncation).stats(moments="vk")
+    return float(math.sqrt(var)), float(kurt)
+
+
+def excess_kurtosis(distribution: str, truncation: float = 2.0) -> float:
+    """Excess kurtosis ``E[(X-mu)^4]/sigma^4 - 3`` of a hypothesised distribution.
+
+    * ``"normal"``: 0.
+    * ``"uniform"``: -6/5 = -1.2.
+    * ``"truncated_normal"``: a normal truncated symmetrically at
+      ``+-truncation`` untruncated standard deviations; computed exactly with
+      ``scipy.stats.truncnorm`` (about -0.6 at +-2).
+
+    Example:
+      >>> excess_kurtosis("uniform")
+      -1.2
+    """
+    dist = canonical_distribution(distribution)
+    if dist == "normal":
+        return 0.0
+    if dist == "uniform":
+        return -1.2
+    return _truncnorm_moments(_check_truncation(truncation))[1]
+
+
+def distribution_std(distribution: str, scale: float = 1.0, truncation: float = 2.0) -> float:
+    """Standard deviation of the distribution that :func:`shape_test` calls ``(distribution, scale)``.
+
+    * ``"normal"``: ``scale``.
+    * ``"uniform"``: ``scale`` (the uniform on [-sqrt(3) scale, sqrt(3) scale]).
+    * ``"truncated_normal"``: ``scale`` times the std of N(0,1) truncated to
+      ``+-truncation`` (0.87962566103423978 at +-2).
+    """
+    dist = canonical_distribution(distribution)
+    s = _positive("scale", scale)
+    if dist == "truncated_normal":
+        return s * _truncnorm_moments(_check_truncation(truncation))[0]
+    return s
+
+
+# --------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------
+
+
+def _sample(x: Any, what: str = "sample", min_n: int = 1) -> np.ndarray:
+    """``x`` as a flat float64 array; ValueError if empty, too short or not finite."""
+    if hasattr(x, "detach"):  # torch tensors, including ones that require grad
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} cannot be read as an array of numbers: {exc}") from None
+    if a.size == 0:
+        raise ValueError(f"{what} is empty")
+    if a.size < min_n:
+        raise ValueError(f"{what} has {a.size} values; this test needs at least {min_n}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        idx = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{what} contains {int(bad.sum())} NaN/inf value(s) (first at flat index {idx}: {a[idx]})"
+        )
+    return a
+
+
+def _matrix(x: Any, what: str = "matrix") -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} cannot be read as an array of numbers: {exc}") from None
+    if a.ndim < 2:
+        raise ValueError(f"{what} must have at least 2 dimensions, got shape {a.shape}")
+    if a.ndim > 2:  # (out, in, *kernel) -> (out, in * receptive field)
+        a = a.reshape(a.shape[0], -1)
+    if a.size == 0:
+        raise ValueError(f"{what} is empty (shape {a.shape})")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{what} contains {int(bad.sum())} NaN/inf value(s) (first at {idx})")
+    return a
+
+
+def _alpha(alpha: Any, what: str = "alpha") -> float:
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number in (0, 1), got {alpha!r}") from None
+    if not (0.0 < a < 1.0):
+        raise ValueError(f"{what} must be in (0, 1), got {alpha!r}")
+    return a
+
+
+def _power(power: Any) -> float:
+    return _alpha(power, "power")
+
+
+def _positive(what: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a positive number, got {value!r}") from None
+    if not (v > 0.0) or not math.isfinite(v):
+        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
+    return v
+
+
+def _finite(what: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a finite number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return v
+
+
+# --------------------------------------------------------------------------
+# quantiles
+# --------------------------------------------------------------------------
+
+
+def z_two_sided(alpha: float) -> float:
+    """Critical value ``z`` with ``P(|Z| > z) = alpha`` for a standard normal Z."""
+    return float(_st.norm.isf(_alpha(alpha) / 2.0))
+
+
+def z_power(power: float) -> float:
+    """``z`` with ``P(Z < z) = power`` (2.326 at power 0.99)."""
+    return float(_st.norm.ppf(_power(power)))
+
+
+# --------------------------------------------------------------------------
+# formatting
+# --------------------------------------------------------------------------
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """Short text for a number in a message."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e5:
+        return f"{x:.{digits}g}"
+    return f"{x:.{max(digits - 2, 1)}e}"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value with two significant digits (``0`` when it underflows)."""
+    p = float(p)
+    if p == 0:
+        return "0"
+    if p >= 1e-3:
+        return f"{p:.2g}"
+    return f"{p:.1e}"
+
+
+def fmt_pct(rel: float, signed: bool = True) -> str:
+    """A relative error as a percentage: ``-4.70 %``."""
+    v = 100.0 * float(rel)
+    if not math.isfinite(v):
+        return fmt(v)
+    return f"{v:+.2f} %" if signed else f"{v:.2f} %"
+
+
+def _mde_text(mde: float, unit: str) -> str:
+    if unit.startswith("relative"):
+        return f"{fmt_pct(mde, signed=False)} {unit}"
+    return f"{fmt(mde, 3)} {unit}"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isfinite(f):
+            return f
+        return "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(w) for k, w in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(w) for w in v]
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    if v is None or isinstance(v, str):
+        return v
+    return str(v)
+
+
+# --------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class StatTest:
+    """The outcome of one hypothesis test.
+
+    The null hypothesis is always "the implementation is right" (the sample
+    has the expected mean / std / distribution / no dependence). It is
+    rejected, and the check fails, when ``p_value <= alpha``.
+
+    Attributes:
+      name: the property tested, e.g. ``"std"``, ``"mean"``,
+        ``"shape (Anderson-Darling vs normal)"``, ``"row correlation"``.
+      statistic: the test statistic (chi-square, z, A^2, D, max |r|, t ...).
+      p_value: probability, under the null, of a statistic at least as extreme.
+      n: sample size the test used.
+      alpha: the level the decision used (after any multiple-testing correction).
+      mde: minimum detectable effect -- the smallest effect, in ``mde_unit``,
+        that this test detects with probability ``power`` at this ``alpha``
+        and ``n``.
+      mde_unit: what ``mde`` measures, e.g. ``"relative sigma error"``.
+      passed: ``p_value > alpha``.
+      estimate: the measured value (e.g. the sample std).
+      expected: the value the null hypothesis predicts (e.g. the derived std).
+      effect: how far off the estimate is, in ``effect_unit`` (e.g. ``-0.047``
+        for a std 4.7 % too small).
+      message: one line: property, measured vs expected, by how much,
+        p-value, alpha, decision, n and MDE.
+      method: the test used and its null distribution.
+      effect_unit: what ``effect`` measures.
+      power: power at which ``mde`` is stated.
+      summary: the first part of ``message`` (no decision), reused when the
+        level changes (see :meth:`with_alpha`).
+      details: extra JSON-friendly facts (degrees of freedom, worst pair, ...).
+    """
+
+    name: str
+    statistic: float
+    p_value: float
+    n: int
+    alpha: float
+    mde: float
+    mde_unit: str
+    passed: bool
+    estimate: float
+    expected: float
+    effect: float
+    message: str
+    method: str = ""
+    effect_unit: str = ""
+    power: float = DEFAULT_POWER
+    summary: str = ""
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # MDE as a function of (alpha, power); a functools.partial of a module-level
+    # function so results stay picklable. Not part of the JSON form.
+    mde_fn: Callable[[float, float], float] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
+
+    @property
+    def failed(self) -> bool:
+        """``not passed``: the null hypothesis was rejected."""
+        return not self.passed
+
+    def with_alpha(self, alpha: float) -> "StatTest":
+        """A copy decided at level ``alpha`` (passed, MDE and message updated)."""
+        a = _alpha(alpha)
+        mde = self.mde_fn(a, self.power) if self.mde_fn is not None else self.mde
+        return dataclasses.replace(
+            self,
+            alpha=a,
+            mde=mde,
+            passed=bool(self.p_value > a),
+            message=_message(self.summary, self.p_value, a, self.n, mde, self.mde_unit, self.power),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (non-finite floats become ``"nan"``/``"inf"``)."""
+        d = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "mde_fn"
+        }
+        return _jsonable(d)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _message(summary: str, p: float, alpha: float, n: int, mde: float, mde_unit: str, power: float) -> str:
+    rejected = not (p > alpha)
+    decision = f"p = {fmt_p(p)} {'<=' if rejected else '>'} α = {fmt_p(alpha)}: {'FAIL' if rejected else 'pass'}"
+    return f"{summary}; {decision} (n = {n}, MDE {_mde_text(mde, mde_unit)} at power {power:g})"
+
+
+def make_result(
+    *,
+    name: str,
+    method: str,
+    statistic: float,
+    p_value: float,
+    n: int,
+    alpha: float,
+    power: float,
+    estimate: float,
+    expected: float,
+    effect: float,
+    effect_unit: str,
+    summary: str,
+    mde_fn: Callable[[float, float], float],
+    mde_unit: str,
+    details: Mapping[str, Any] | None = None,
+) -> StatTest:
+    """Assemble a :class:`StatTest` (decision, MDE and message) from a test's numbers."""
+    p = float(min(1.0, max(0.0, p_value)))
+    mde = float(mde_fn(alpha, power))
+    return StatTest(
+        name=name,
+        statistic=float(statistic),
+        p_value=p,
+        n=int(n),
+        alpha=float(alpha),
+        mde=mde,
+        mde_unit=mde_unit,
+        passed=bool(p > alpha),
+        estimate=float(estimate),
+        expected=float(expected),
+        effect=float(effect),
+        message=_message(summary, p, alpha, n, mde, mde_unit, power),
+        method=method,
+        effect_unit=effect_unit,
+        power=float(power),
+        summary=summary,
+        details=dict(_jsonable(details or {})),
+        mde_fn=mde_fn,
+    )
