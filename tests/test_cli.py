@@ -1,0 +1,91 @@
+"""The command line contract: list, check, exit statuses, reports."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from verify.cli import main
+from verify.results import Report
+from verify.specs import SPEC_NAMES
+
+SPECS = ("l1 l2 weight-decay init-lecun init-xavier init-he relu-bias batchnorm newton sgd momentum "
+         "nesterov sign-sgd rprop rmsprop adam adamw generic-optimizer").split()
+
+
+def test_the_eighteen_specs_are_registered():
+    assert list(SPEC_NAMES) == SPECS
+
+
+def test_list_shows_checks_and_hyperparameters(capsys):
+    assert main(["list", "l2", "l1"]) == 0
+    out = capsys.readouterr().out
+    assert "l2  [regulariser]" in out and "lam=0.01" in out
+    assert "gradient-vs-symbolic" in out and "subgradient-at-zero" in out and "sign_at_zero=any" in out
+
+
+def test_unknown_spec_exits_2_naming_the_valid_ones(capsys):
+    assert main(["check", "reference", "--spec", "l3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("verify: error: unknown spec 'l3'") and "weight-decay" in err
+
+
+@pytest.mark.parametrize("param,words", [
+    ("lam=-1", "lam must be > 0.0"),
+    ("lam=abc", "expected a float"),
+    ("alpha=1", "has no parameter 'alpha'"),
+    ("lam", "expected NAME=VALUE"),
+])
+def test_bad_params_exit_2(param, words, capsys):
+    assert main(["check", "reference", "--spec", "l2", "--param", param]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_unknown_check_exits_2(capsys):
+    assert main(["check", "reference", "--spec", "l2", "--check", "nope"]) == 2
+    assert "has no check 'nope'" in capsys.readouterr().err
+
+
+def test_bad_option_values_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "reference", "--spec", "l2", "--seed", "-3"])
+    assert exc.value.code == 2
+
+
+def test_reference_passes_and_json_round_trips(tmp_path, capsys):
+    out = tmp_path / "sub" / "r.json"
+    code = main(["check", "reference", "--spec", "l2", "--spec", "l1", "--json", str(out),
+                 "--max-examples", "20", "--no-isolation"])
+    assert code == 0
+    report = Report.from_json(out.read_text())
+    assert [r.spec for r in report.runs] == ["l2", "l1"]
+    assert report.passed and all(c.status.value in ("pass", "skip") for r in report.runs for c in r.checks)
+    text = capsys.readouterr().out
+    assert "Summary" in text and "all passed" in text
+
+
+def test_wrong_l2_gradient_in_a_user_file_exits_1_with_numbers(tmp_path):
+    user = tmp_path / "my_l2.py"
+    user.write_text(textwrap.dedent("""
+        def grad(w, lam):
+            return lam * w          # forgot the 2 of d/dw (λ Σ w²)
+    """))
+    proc = subprocess.run([sys.executable, "-m", "verify", "check", f"{user}:grad", "--spec", "l2",
+                           "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "FAIL    gradient-vs-symbolic" in out
+    assert "Mismatched elements" in out and "Max relative difference: 0.5" in out
+    assert "λw is the gradient of (λ/2) Σ w²" in out
+    assert "Reproduce: verify check" in out and "--seed 0" in out
+    data = json.loads((tmp_path / "r.json").read_text())
+    failing = [c for c in data["runs"][0]["checks"] if c["status"] == "fail"]
+    assert {c["name"] for c in failing} >= {"gradient-vs-symbolic", "gradient-finite-difference"}
+    assert all(c["counterexample"] for c in failing)
+
+
+def test_python_dash_m_verify_works():
+    proc = subprocess.run([sys.executable, "-m", "verify", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("dlverify ")
