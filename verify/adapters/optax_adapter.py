@@ -1,0 +1,409 @@
+"""Adapter for optax: ``GradientTransformation`` factories and instances.
+
+Recognising an optax object (:func:`is_optax_object`,
+:func:`is_gradient_transformation`) looks only at module and type names, so
+checking numpy code never imports jax. Running one imports jax and optax,
+turns on jax's 64-bit mode (``jax_enable_x64``) before any array is made, and
+drives the transformation the optax way::
+
+    state = tx.init(params)
+    updates, state = tx.update(grads, state, params)
+    params = optax.apply_updates(params, updates)
+
+with ``params`` a pytree of several float64 arrays of different shapes (the
+verifier's flat parameter vector split by
+:func:`verify.adapters.torch_adapter.parameter_shapes`, and joined back).
+
+Three kinds of target:
+
+* an optax factory (``optax.adam``, ``optax.sgd``, ...): called with the
+  spec's canonical hyperparameters mapped to optax's names by
+  :data:`OPTAX_OPTIMIZERS` (the table the report's mapping lines come from);
+* a ``GradientTransformation`` instance (``optax.chain(...)`` built by the
+  user): run as it is; its hyperparameters are fixed;
+* a user's factory returning a ``GradientTransformation``, called with the
+  canonical names like any numpy-protocol factory: the numpy protocol hands
+  what it returns to :func:`run_for`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from verify.adapters.base import OptimizerRun, OptimizerSubject, as_array, call_target, describe_value
+from verify.adapters.torch_adapter import Rule, _f, _spec_defaults, _split, parameter_shapes, same
+from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
+
+__all__ = [
+    "OptaxAlgorithm",
+    "OPTAX_OPTIMIZERS",
+    "is_optax_object",
+    "is_gradient_transformation",
+    "require_optax",
+    "enable_x64_if_loaded",
+    "optimizer",
+    "run_for",
+]
+
+_LIBS = ("optax", "jax")
+
+
+def _from_lib(module: str) -> bool:
+    return any(module == lib or module.startswith(lib + ".") for lib in _LIBS)
+
+
+def _unwrap(obj: Any) -> Any:
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    return obj
+
+
+def is_gradient_transformation(obj: Any) -> bool:
+    """Whether ``obj`` is an ``optax.GradientTransformation`` (by type name; never imports optax)."""
+    for c in inspect.getmro(type(obj)):
+        if c.__name__ in ("GradientTransformation", "GradientTransformationExtraArgs") and \
+                (c.__module__ or "").startswith("optax"):
+            return True
+    return False
+
+
+def is_optax_object(obj: Any) -> bool:
+    """Whether ``obj`` comes from optax or jax (a factory, a transformation); never imports them."""
+    if is_gradient_transformation(obj):
+        return True
+    inner = _unwrap(obj)
+    return _from_lib(getattr(inner, "__module__", "") or "")
+
+
+def require_optax() -> tuple[Any, Any, Any]:
+    """``(jax, jax.numpy, optax)`` with 64-bit mode on, or :class:`MissingDependencyError`."""
+    try:
+        import jax
+    except ImportError:
+        raise MissingDependencyError("this target needs jax, which is not installed: install dlverify[optax]") from None
+    jax.config.update("jax_enable_x64", True)
+    try:
+        import jax.numpy as jnp
+        import optax
+    except ImportError:
+        raise MissingDependencyError("this target needs optax, which is not installed: install dlverify[optax]") from None
+    return jax, jnp, optax
+
+
+def enable_x64_if_loaded() -> None:
+    """Turn on jax's 64-bit mode if (and only if) jax is already imported.
+
+    For the numpy protocol to call before a user's factory runs: a factory
+    returning an optax chain may make jax arrays of its hyperparameters, which
+    must be float64.
+    """
+    import sys
+
+    jax = sys.modules.get("jax")
+    if jax is not None and hasattr(jax, "config"):
+        jax.config.update("jax_enable_x64", True)
+
+
+def _optax_name(fn: Any) -> str:
+    """``optax.adam`` for optax's public factories; ``module.name`` otherwise."""
+    fn = _unwrap(fn)
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    module = getattr(fn, "__module__", "") or ""
+    if module.startswith("optax"):
+        import optax
+
+        if getattr(optax, name, None) is fn:
+            return f"optax.{name}"
+    return f"{module}.{name}" if module and not module.startswith("_verify_target_") else name
+
+
+# --------------------------------------------------------------------------
+# The hyperparameter mapping: spec (canonical names) -> optax keywords
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OptaxAlgorithm:
+    """How a spec runs on optax: the factories that implement it and the keyword mapping.
+
+    ``factories``: names in the ``optax`` namespace; ``variants``: other optax
+    factories accepted, with the line saying what the checks will see.
+    ``coupled_decay``: the spec's ``weight_decay`` is PyTorch's coupled L2
+    term; a factory without it (``optax.adam``) runs as
+    ``optax.chain(optax.add_decayed_weights(weight_decay), factory(...))``
+    when ``weight_decay ≠ 0``.
+    """
+
+    factories: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    notes: tuple[str, ...] = ()
+    variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    coupled_decay: bool = False
+
+
+def _lr() -> Rule:
+    return same("lr", "learning_rate")
+
+
+def _const(target: str, value: Any, text: str, if_unsupported: str = "") -> Rule:
+    return Rule((), target, lambda: value, text, optional=True, shown=repr(value), if_unsupported=if_unsupported)
+
+
+_ADAM_RULES = (_lr(), same("b1"), same("b2"), same("eps"),
+               _const("eps_root", 0.0, "eps_root=0: ε only outside the root, as Algorithm 1"))
+
+OPTAX_OPTIMIZERS: dict[str, OptaxAlgorithm] = {
+    "sgd": OptaxAlgorithm(("sgd",), (_lr(),), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
+    "momentum": OptaxAlgorithm(
+        ("sgd",), (_lr(), same("momentum")),
+        ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",)),
+    "nesterov": OptaxAlgorithm(
+        ("sgd",), (_lr(), same("momentum"), _const("nesterov", True, "")),
+        ("lr → learning_rate; nesterov=True: b ← μ·b + g, w ← w − lr·(g + μ·b), the re-parameterised "
+         "(look-ahead) form, the spec's canonical one",)),
+    "sign-sgd": OptaxAlgorithm(("sign_sgd",), (_lr(),), ("lr → learning_rate; sgn(0) = 0",)),
+    "rprop": OptaxAlgorithm(
+        ("rprop",),
+        (_lr(), same("eta_minus"), same("eta_plus"), same("min_step_size"), same("max_step_size")),
+        ("lr → learning_rate (the initial step size Δ₀)",
+         "optax.rprop's documented algorithm is iRprop− (no step after a sign change, which zeroes the "
+         "remembered gradient), the spec's canonical variant; nothing else is mapped",
+         "optax skips the clip of Δ to [min_step_size, max_step_size] when g_t·g_{t−1} = 0 (the first step, "
+         "zero gradients); equal to the spec, which clips at every step, when lr ∈ [min_step_size, max_step_size]"),
+    ),
+    "rmsprop": OptaxAlgorithm(
+        ("rmsprop",),
+        (_lr(), same("rho", "decay"), same("eps"),
+         _const("eps_in_sqrt", False,
+                "ε outside the root: optax.rmsprop(eps_in_sqrt=False) (optax's default puts ε inside, √(s + ε))",
+                if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
+                               "the 'ε inside' variant, not the spec's canonical form")),
+        ("lr → learning_rate, rho → decay (optax.rmsprop)",
+         "initial_scale=0 (s₀ = 0), momentum=None, centered=False (optax's defaults)"),
+    ),
+    "adam": OptaxAlgorithm(
+        ("adam",), _ADAM_RULES,
+        ("lr → learning_rate; m̂/(√v̂ + ε) with bias correction (Algorithm 1), nesterov=False",),
+        variants={"adamw": "optax.adamw under spec adam: its weight_decay is decoupled (spec adamw); equal to "
+                           "Adam when weight_decay = 0"},
+        coupled_decay=True,
+    ),
+    "adamw": OptaxAlgorithm(
+        ("adamw",), _ADAM_RULES + (same("weight_decay"),),
+        ("lr → learning_rate; w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w) (decoupled), mask=None: every "
+         "parameter is decayed",),
+    ),
+}
+
+_COUPLED_TEXT = ("weight_decay (PyTorch's coupled L2, g ← g + weight_decay·w) → "
+                 "optax.chain(optax.add_decayed_weights(weight_decay), {factory}(...)) when weight_decay ≠ 0 "
+                 "({factory} has no weight decay of its own)")
+
+_RUN_NOTE = ("jax 64-bit mode; params are a pytree (nested dict) of float64 arrays of shapes "
+             "(2, 3), (4,), (1,), (rest,) (one array when there are fewer than 2 entries); "
+             "updates, state = tx.update(grads, state, params); params = optax.apply_updates(params, updates)")
+
+_PATHS = (("dense", "kernel"), ("dense", "bias"), ("scale",), ("rest",))
+
+
+class _OptaxRun(OptimizerRun):
+    """One ``GradientTransformation`` driven over a pytree of float64 arrays."""
+
+    def __init__(self, tx: Any, where: str):
+        self.tx = tx
+        self.where = where
+
+    def _tree(self, flat: np.ndarray) -> Any:
+        _, jnp, _ = require_optax()
+        pieces = [jnp.asarray(p, dtype=jnp.float64) for p in _split(flat.reshape(-1), self.shapes)]
+        if len(pieces) == 1:
+            return pieces[0]
+        tree: dict[str, Any] = {}
+        for path, leaf in zip(_PATHS, pieces):
+            node = tree
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = leaf
+        return tree
+
+    def _leaves(self, tree: Any, what: str) -> list[np.ndarray]:
+        jax, _, _ = require_optax()
+        leaves, structure = jax.tree_util.tree_flatten(tree)
+        if structure != self.structure:
+            raise ProtocolError(f"{what} has pytree structure {structure}; expected the params' {self.structure}")
+        return [as_array(leaf, f"{what} leaf {i}", shape=shape)
+                for i, (leaf, shape) in enumerate(zip(leaves, self.leaf_shapes))]
+
+    def init(self, params: np.ndarray) -> None:
+        jax, _, _ = require_optax()
+        p = np.array(params, dtype=np.float64, copy=True)
+        self.shape = p.shape
+        self.shapes = parameter_shapes(p.shape)
+        self.params = self._tree(p)
+        leaves, self.structure = jax.tree_util.tree_flatten(self.params)
+        self.leaf_shapes = [tuple(leaf.shape) for leaf in leaves]
+        # jax orders dict leaves by sorted key; self.order[k] is the leaf holding piece k of the flat vector.
+        firsts = [np.ravel(leaf)[:1] for leaf in jax.tree_util.tree_leaves(self._tree(np.arange(p.size, dtype=np.float64)))]
+        self.order = [int(i) for i in np.argsort([float(f[0]) if f.size else -1.0 for f in firsts], kind="stable")]
+        self.state = call_target(f"{self.where}.init(params)", self.tx.init, self.params)
+
+    def step(self, grads: np.ndarray) -> np.ndarray:
+        _, _, optax = require_optax()
+        g = self._tree(np.asarray(grads, dtype=np.float64))
+        where = f"{self.where}.update(grads, state, params)"
+        out = call_target(where, self.tx.update, g, self.state, self.params)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ProtocolError(f"{where} returned {describe_value(out)}; expected a pair (updates, new_state)")
+        updates, state = out
+        self._leaves(updates, f"the updates {where} returned")
+        self.params = call_target("optax.apply_updates(params, updates)", optax.apply_updates, self.params, updates)
+        self.state = state
+        leaves = self._leaves(self.params, "the new params")
+        return np.concatenate([leaves[i].reshape(-1) for i in self.order]).reshape(self.shape)
+
+
+def run_for(tx: Any, where: str) -> OptimizerRun:
+    """An :class:`OptimizerRun` for a ``GradientTransformation`` (the numpy protocol's hook).
+
+    ``where`` names the call that produced ``tx`` (for error messages).
+    """
+    require_optax()
+    return _OptaxRun(tx, where)
+
+
+def _accepts(fn: Any) -> tuple[set[str], bool]:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _instance_subject(tx: Any, spec: Any, target: str) -> OptimizerSubject:
+    shown = target if isinstance(target, str) else type(tx).__name__
+    defaults = _spec_defaults(spec)
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        return _OptaxRun(tx, shown)
+
+    mapping = [
+        "a GradientTransformation instance: run as built; its hyperparameters are fixed, so the spec's "
+        f"({', '.join(f'{k}={v}' for k, v in defaults.items()) or 'none'}, or --param values) are not passed — "
+        "they must equal the ones it was built with; give a factory to check other values",
+        _RUN_NOTE,
+    ]
+    return OptimizerSubject(f"optax GradientTransformation {shown} (instance; jax float64 pytree)",
+                            mapping=mapping, library="optax", factory=factory)
+
+
+def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
+    """The subject for an optax factory or ``GradientTransformation`` under an optimizer ``spec``."""
+    require_optax()
+    if is_gradient_transformation(obj):
+        return _instance_subject(obj, spec, target)
+    if not callable(obj):
+        raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not an optax factory or "
+                              "GradientTransformation")
+    shown = _optax_name(obj)
+    spec_name = spec.name
+    accepted, var_kw = _accepts(obj)
+    inner = _unwrap(obj)
+    from_optax = (getattr(inner, "__module__", "") or "").startswith("optax")
+    short = shown[len("optax."):] if shown.startswith("optax.") else getattr(inner, "__name__", shown)
+
+    def build(kwargs: dict[str, Any], where: str) -> Any:
+        tx = call_target(where, obj, **kwargs)
+        if not is_gradient_transformation(tx):
+            raise ProtocolError(f"{where} returned {describe_value(tx)}, not an optax GradientTransformation")
+        return tx
+
+    def call_text(kwargs: Mapping[str, Any]) -> str:
+        return f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+    if spec_name not in OPTAX_OPTIMIZERS and getattr(spec, "accepts_extra_params", False):
+        def generic_factory(**hparams: Any) -> OptimizerRun:
+            kwargs = {k: _f(v) for k, v in hparams.items()}
+            where = call_text(kwargs)
+            return _OptaxRun(build(kwargs, where), where)
+
+        return OptimizerSubject(
+            f"optax factory {shown} (jax float64 pytree)",
+            mapping=["generic-optimizer: the --param values are passed to the factory unchanged "
+                     "(use optax's keyword names, e.g. learning_rate)", _RUN_NOTE],
+            library="optax", factory=generic_factory)
+
+    algorithm = OPTAX_OPTIMIZERS.get(spec_name)
+    if algorithm is None:
+        hint = (" optax.sgd has no weight decay: give a factory f(lr, lam, momentum) returning "
+                "optax.chain(optax.add_decayed_weights(2 * lam), optax.sgd(lr, momentum)) (see docs/adapters.md)"
+                if spec_name == "weight-decay" else "")
+        raise TargetLoadError(f"the optax adapter has no mapping for spec {spec_name!r} (target {target!r}).{hint}")
+    lines: list[str] = []
+    if from_optax and short not in algorithm.factories and short not in algorithm.variants:
+        specs = [n for n, a in OPTAX_OPTIMIZERS.items() if short in a.factories]
+        where_else = f"check it under --spec {' or '.join(specs)}" if specs else "check it under --spec generic-optimizer"
+        expected = " or ".join(f"optax.{f}" for f in algorithm.factories)
+        raise TargetLoadError(f"{shown} does not implement spec {spec_name!r} (which maps to {expected}); {where_else}")
+    if short in algorithm.variants:
+        lines.append(algorithm.variants[short])
+
+    rules: list[Rule] = []
+    missing: list[str] = []
+    coupled = False
+    for rule in algorithm.rules:
+        if var_kw or rule.target in accepted:
+            rules.append(rule)
+        elif rule.optional:
+            if rule.if_unsupported:
+                lines.append(rule.if_unsupported)
+        else:
+            missing.append(rule.target)
+    if algorithm.coupled_decay and not (var_kw or "weight_decay" in accepted):
+        coupled = True
+    elif algorithm.coupled_decay:
+        rules.append(same("weight_decay"))
+    if missing:
+        raise TargetLoadError(
+            f"{shown} takes no {', '.join(missing)}: under spec {spec_name!r} the optax adapter calls "
+            f"optax.{algorithm.factories[0]}({', '.join(r.call_text() for r in algorithm.rules)})")
+
+    defaults = _spec_defaults(spec)
+    known = {s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        _, _, optax = require_optax()
+        unknown = sorted(set(hparams) - known)
+        if unknown:
+            raise BadParameterError(
+                f"hyperparameter {', '.join(unknown)} of spec {spec_name!r} has no equivalent in {shown} "
+                f"(the optax adapter maps {', '.join(sorted(known))})")
+        values = {**defaults, **hparams}
+        absent = sorted(known - set(values))
+        if absent:
+            raise BadParameterError(f"spec {spec_name!r} gave no value for {', '.join(absent)}")
+        kwargs = {r.target: r.value(values) for r in rules}
+        where = call_text(kwargs)
+        tx = build(kwargs, where)
+        if coupled and float(values.get("weight_decay", 0.0)) != 0.0:
+            wd = _f(values["weight_decay"])
+            where = f"optax.chain(optax.add_decayed_weights({wd!r}), {where})"
+            tx = call_target(where, lambda: optax.chain(optax.add_decayed_weights(wd), tx))
+        return _OptaxRun(tx, where)
+
+    call = ", ".join(r.call_text() for r in rules)
+    mapping = [f"factory: {shown}({call})"]
+    mapping += [r.text for r in rules if r.text]
+    if coupled:
+        mapping.append(_COUPLED_TEXT.format(factory=shown))
+    mapping += list(algorithm.notes) + lines + [_RUN_NOTE]
+    if not from_optax:
+        mapping.insert(0, f"{shown} is not optax's own factory; it is called with optax's keyword names")
+    return OptimizerSubject(f"optax factory {shown} under spec {spec_name} (jax float64 pytree)",
+                            mapping=mapping, library="optax", factory=factory)

@@ -1,0 +1,636 @@
+"""Adapters for PyTorch: optimizers, initialisers and batch norm.
+
+Imported only when the target is a torch object (see
+:func:`verify.adapters.adapt`); torch itself is imported lazily by the
+functions here, and a missing torch raises
+:class:`~verify.errors.MissingDependencyError` ("install dlverify[torch]").
+
+* **Optimizers**: a ``torch.optim.Optimizer`` subclass whose constructor
+  follows the torch class of the spec's algorithm (``SGD`` for ``sgd``,
+  ``momentum``, ``nesterov``, ``weight-decay`` and — for subclasses — ``sign-sgd``;
+  ``Rprop``; ``RMSprop``; ``Adam``; ``AdamW``). The spec's canonical
+  hyperparameters are mapped to torch's keywords by :data:`TORCH_OPTIMIZERS`,
+  the single table both the adapter and the report's mapping lines come from.
+  Every run is in float64 (tensors, and torch's default dtype while the
+  target's code runs), with the verifier's flat parameter vector split into
+  several tensors of different shapes (:func:`parameter_shapes`) in one
+  parameter group, ``p.grad`` set from the gradient stream, then ``opt.step()``.
+* **Initialisers**: ``torch.nn.init``-style ``fn(tensor)`` filling a float64
+  tensor in place, in torch's ``(fan_out, fan_in, *kernel)`` layout.
+* **Batch norm**: modules compatible with ``torch.nn.BatchNorm1d``; the module
+  is made float64 (``.double()``) and its backward pass is torch's autograd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import math
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from verify.adapters.base import (
+    BatchNormInstance,
+    BatchNormSubject,
+    InitialiserSubject,
+    OptimizerRun,
+    OptimizerSubject,
+    as_array,
+    call_target,
+    describe_value,
+)
+from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
+
+__all__ = [
+    "Rule",
+    "same",
+    "pair",
+    "mapping_lines",
+    "TorchAlgorithm",
+    "TORCH_OPTIMIZERS",
+    "parameter_shapes",
+    "optimizer",
+    "initialiser",
+    "TorchInitialiserSubject",
+    "batchnorm",
+    "require_torch",
+]
+
+
+def require_torch() -> Any:
+    """``import torch``, or :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("this target needs PyTorch, which is not installed: install dlverify[torch]") from None
+    return torch
+
+
+def _qualname(obj: Any) -> str:
+    """``torch.optim.Adam`` for torch's own classes, ``module.Name`` otherwise."""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    module = getattr(obj, "__module__", "") or ""
+    if module.startswith("torch.optim."):
+        import torch.optim
+
+        if getattr(torch.optim, name, None) is obj:
+            return f"torch.optim.{name}"
+    if module.startswith("torch.nn.modules."):
+        import torch.nn
+
+        if getattr(torch.nn, name, None) is obj:
+            return f"torch.nn.{name}"
+    if module.startswith("_verify_target_") or not module:
+        return name
+    return f"{module}.{name}"
+
+
+@contextlib.contextmanager
+def _float64_default(torch: Any) -> Iterator[None]:
+    """torch's default dtype is float64 while target code runs (state made with ``torch.zeros(shape)``)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+# --------------------------------------------------------------------------
+# The hyperparameter mapping: spec (canonical names) -> torch keywords
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One keyword of the library's constructor/factory, computed from canonical hyperparameters.
+
+    ``sources`` are canonical names (a spec's ``Param`` names); ``convert``
+    maps their values to the library's value; ``text`` is the report's line
+    (empty when the rule is a plain rename already shown in the call line).
+    ``optional``: left out when the target's constructor does not accept the
+    keyword (a flag such as ``nesterov=True`` that torch's class needs and a
+    user's own class may not); ``if_unsupported`` is then the report's line.
+
+    The rules are shared by the torch and optax adapters (``optax_adapter``
+    imports them from here; neither import pulls in its library).
+    """
+
+    sources: tuple[str, ...]
+    target: str
+    convert: Callable[..., Any]
+    text: str = ""
+    optional: bool = False
+    shown: str = ""            # how the value appears in the call line ("(b1, b2)", "2λ", ...)
+    if_unsupported: str = ""   # the report's line when an optional keyword is not accepted
+
+    def value(self, values: Mapping[str, Any]) -> Any:
+        return self.convert(*(values[s] for s in self.sources))
+
+    def call_text(self) -> str:
+        return f"{self.target}={self.shown or ', '.join(self.sources)}"
+
+
+def _f(x: Any) -> Any:
+    """A Python float for numbers (torch and jax want plain floats), anything else unchanged."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return float(x)
+    return x
+
+
+def same(name: str, target: str | None = None, text: str = "") -> Rule:
+    """Canonical ``name`` passed as ``target`` (a rename when they differ)."""
+    return Rule((name,), target or name, _f, text)
+
+
+def pair(a: str, b: str, target: str, text: str = "") -> Rule:
+    """Two canonical values passed as one tuple keyword (``betas=(b1, b2)``)."""
+    return Rule((a, b), target, lambda x, y: (_f(x), _f(y)), text, shown=f"({a}, {b})")
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchAlgorithm:
+    """How a spec runs on torch: the class whose constructor targets follow, and the mapping.
+
+    ``variants``: other built-in ``torch.optim`` classes accepted under the
+    spec (their constructor matches); the line in ``variant_notes`` says what
+    the checks will see. ``builtin``: whether torch's own ``cls`` implements
+    the spec (``False`` for ``sign-sgd``: only subclasses of ``SGD`` that
+    override ``step`` are candidates).
+    """
+
+    cls: str
+    rules: tuple[Rule, ...]
+    notes: tuple[str, ...] = ()
+    variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    builtin: bool = True
+
+
+_SGD_FORM = "momentum buffer b ← μ·b + g (dampening 0), w ← w − lr·b: the spec's canonical form"
+
+TORCH_OPTIMIZERS: dict[str, TorchAlgorithm] = {
+    "sgd": TorchAlgorithm("SGD", (same("lr"),), ("torch.optim.SGD with its default momentum=0: w ← w − lr·g",)),
+    "momentum": TorchAlgorithm("SGD", (same("lr"), same("momentum")), (_SGD_FORM,)),
+    "nesterov": TorchAlgorithm(
+        "SGD",
+        (same("lr"), same("momentum"),
+         Rule(("momentum",), "nesterov", lambda mu: float(mu) > 0.0,
+              "nesterov=True; with momentum = 0 it is passed as nesterov=False (torch refuses Nesterov "
+              "without momentum; both updates are then w ← w − lr·g)",
+              optional=True, shown="True")),
+        ("b ← μ·b + g, w ← w − lr·(g + μ·b): the re-parameterised (look-ahead) form, the spec's canonical one",),
+    ),
+    "weight-decay": TorchAlgorithm(
+        "SGD",
+        (same("lr"), same("momentum"),
+         Rule(("lam",), "weight_decay", lambda lam: 2.0 * float(lam),
+              "λ (spec weight-decay) = weight_decay/2 in torch.optim.SGD: weight_decay = 2λ, since SGD adds "
+              "weight_decay·w to g and the gradient of λΣw² is 2λw",
+              shown="2λ")),
+        ("coupled (L2) decay: the decay term enters the momentum buffer, as the spec's coupled form",),
+    ),
+    "sign-sgd": TorchAlgorithm(
+        "SGD", (same("lr"),),
+        ("torch has no sign-SGD: the target is a subclass following torch.optim.SGD's constructor",),
+        builtin=False,
+    ),
+    "rprop": TorchAlgorithm(
+        "Rprop",
+        (same("lr"), pair("eta_minus", "eta_plus", "etas"), pair("min_step_size", "max_step_size", "step_sizes")),
+        ("(eta_minus, eta_plus) → etas, (min_step_size, max_step_size) → step_sizes (torch.optim.Rprop)",
+         "torch.optim.Rprop is iRprop− (zeroes g_t after a sign change, clips Δ at every step): the spec's "
+         "canonical variant"),
+    ),
+    "rmsprop": TorchAlgorithm(
+        "RMSprop",
+        (same("lr"), same("rho", "alpha"), same("eps")),
+        ("rho → alpha (torch.optim.RMSprop)",
+         "ε outside the root, w ← w − lr·g/(√s + ε): torch's convention is the canonical one",
+         "momentum=0, centered=False (torch's defaults)"),
+    ),
+    "adam": TorchAlgorithm(
+        "Adam",
+        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
+        ("(b1, b2) → betas (torch.optim.Adam)",
+         "weight_decay is torch's coupled L2 term (g ← g + weight_decay·w before the moments), as the spec",
+         "ε outside the root after bias correction (Algorithm 1), amsgrad=False"),
+        variants={"AdamW": "torch.optim.AdamW under spec adam: its weight_decay is decoupled (spec adamw); "
+                           "equal to Adam when weight_decay = 0"},
+    ),
+    "adamw": TorchAlgorithm(
+        "AdamW",
+        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
+        ("(b1, b2) → betas (torch.optim.AdamW)",
+         "decoupled decay: torch applies w ← w(1 − lr·weight_decay) before the Adam step, the same update "
+         "as w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w)"),
+        variants={"Adam": "torch.optim.Adam under spec adamw: its weight_decay is coupled L2 (spec adam); "
+                          "equal to AdamW when weight_decay = 0"},
+    ),
+}
+
+_RUN_NOTE = ("float64 tensors (torch's default dtype is float64 while the optimizer runs); the parameter "
+             "vector is split into tensors of shapes {shapes} (one tensor when it has fewer than 2 entries) "
+             "in one parameter group; p.grad is set from the gradient stream, then opt.step()")
+
+
+def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
+    """Shapes of the tensors (pytree leaves) a flat parameter vector of ``shape`` is split into.
+
+    Several tensors of different ranks and sizes, so that per-tensor state
+    (a step counter shared across tensors, a buffer reused for the wrong
+    tensor) shows: ``(2, 3), (4,), (1,), (rest,)`` when there are enough
+    entries, fewer pieces for small vectors, the original shape for 0 or 1
+    entry.
+
+    >>> parameter_shapes((12,))
+    [(2, 3), (4,), (1,), (1,)]
+    >>> parameter_shapes((3,))
+    [(2,), (1,)]
+    """
+    shape = tuple(int(s) for s in shape)
+    n = math.prod(shape)
+    if n < 2:
+        return [shape]
+    if n < 7:
+        return [(n - 1,), (1,)]
+    if n < 11:
+        return [(2, 3), (n - 6,)]
+    out = [(2, 3), (4,), (1,)]
+    if n > 11:
+        out.append((n - 11,))
+    return out
+
+
+def _split(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    out, start = [], 0
+    for s in shapes:
+        size = math.prod(s)
+        out.append(flat[start:start + size].reshape(s))
+        start += size
+    return out
+
+
+def _torch_base(cls: type, torch: Any) -> str | None:
+    """Name of the nearest built-in ``torch.optim`` algorithm class in ``cls``'s MRO."""
+    for c in inspect.getmro(cls):
+        if c is torch.optim.Optimizer:
+            return None
+        name = c.__name__
+        if (c.__module__ or "").startswith("torch.optim.") and getattr(torch.optim, name, None) is c:
+            return name
+    return None
+
+
+def _accepted_keywords(cls: type) -> tuple[set[str], bool]:
+    """Keyword names the constructor accepts, and whether it takes ``**kwargs``."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+    return names, var_kw
+
+
+def _torch_default(torch: Any, cls_name: str, keyword: str) -> Any:
+    """The default of ``keyword`` in torch's own ``cls_name`` constructor (``inspect._empty`` if none)."""
+    try:
+        param = inspect.signature(getattr(torch.optim, cls_name)).parameters.get(keyword)
+    except (TypeError, ValueError):
+        return inspect.Parameter.empty
+    return inspect.Parameter.empty if param is None else param.default
+
+
+def _spec_defaults(spec: Any) -> dict[str, Any]:
+    return {p.name: p.default for p in getattr(spec, "params", ()) if getattr(p, "to_target", True)}
+
+
+def mapping_lines(algorithm: TorchAlgorithm, shown_name: str, rules: Sequence[Rule]) -> list[str]:
+    """The report's mapping lines for ``algorithm`` run through ``shown_name``."""
+    call = ", ".join(r.call_text() for r in rules)
+    lines = [f"constructor: {shown_name}(params, {call})"]
+    lines += [r.text for r in rules if r.text]
+    lines += list(algorithm.notes)
+    return lines
+
+
+class _TorchOptimizerRun(OptimizerRun):
+    """One torch optimizer over float64 tensors split from the flat parameter vector."""
+
+    def __init__(self, cls: type, kwargs: dict[str, Any], shown: str):
+        self.cls = cls
+        self.kwargs = kwargs
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        self.where = f"{shown}(params, {args})"
+
+    def init(self, params: np.ndarray) -> None:
+        torch = require_torch()
+        p = np.array(params, dtype=np.float64, copy=True)
+        self.shape = p.shape
+        self.shapes = parameter_shapes(p.shape)
+        with _float64_default(torch):
+            self.tensors = [torch.nn.Parameter(torch.tensor(chunk, dtype=torch.float64))
+                            for chunk in _split(p.reshape(-1), self.shapes)]
+            self.opt = call_target(self.where, self.cls, self.tensors, **self.kwargs)
+        if not callable(getattr(self.opt, "step", None)):
+            raise ProtocolError(f"{self.where} returned {describe_value(self.opt)} without a step() method")
+
+    def step(self, grads: np.ndarray) -> np.ndarray:
+        torch = require_torch()
+        g = np.asarray(grads, dtype=np.float64).reshape(-1)
+        for t, chunk in zip(self.tensors, _split(g, self.shapes)):
+            t.grad = torch.tensor(chunk, dtype=torch.float64)
+        with _float64_default(torch):
+            call_target("optimizer.step()", self.opt.step)
+        pieces = []
+        for i, t in enumerate(self.tensors):
+            if tuple(t.shape) != self.shapes[i]:
+                raise ProtocolError(f"optimizer.step() changed parameter tensor {i}'s shape from "
+                                    f"{self.shapes[i]} to {tuple(t.shape)}")
+            pieces.append(as_array(t, f"parameter tensor {i} after optimizer.step()").reshape(-1))
+        flat = np.concatenate(pieces) if pieces else np.empty(0)
+        return flat.reshape(self.shape)
+
+
+def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
+    """The subject for a ``torch.optim.Optimizer`` subclass under an optimizer ``spec``."""
+    torch = require_torch()
+    shown = _qualname(cls)
+    if not inspect.isclass(cls) or not issubclass(cls, torch.optim.Optimizer):
+        raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.optim.Optimizer subclass")
+    base = _torch_base(cls, torch)
+    accepted, var_kw = _accepted_keywords(cls)
+    spec_name = spec.name
+
+    if spec_name == "generic-optimizer" or getattr(spec, "accepts_extra_params", False) and spec_name not in TORCH_OPTIMIZERS:
+        def generic_factory(**hparams: Any) -> OptimizerRun:
+            return _TorchOptimizerRun(cls, {k: _f(v) for k, v in hparams.items()}, shown)
+
+        return OptimizerSubject(
+            f"torch optimizer {shown} (float64, several parameter tensors)",
+            mapping=["generic-optimizer: the --param values are passed to the constructor unchanged "
+                     "(use torch's keyword names)", _RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)")],
+            library="torch", factory=generic_factory)
+
+    algorithm = TORCH_OPTIMIZERS.get(spec_name)
+    if algorithm is None:
+        raise TargetLoadError(f"the torch adapter has no mapping for spec {spec_name!r} (target {target!r}); "
+                              f"torch optimizers can be checked under: {', '.join(TORCH_OPTIMIZERS)}, generic-optimizer")
+    lines: list[str] = []
+    is_builtin = base is not None and getattr(torch.optim, base, None) is cls
+    if base is not None and base != algorithm.cls and base not in algorithm.variants:
+        specs = [n for n, a in TORCH_OPTIMIZERS.items() if a.cls == base and a.builtin] or ["generic-optimizer"]
+        what = shown if is_builtin else f"{shown} (a subclass of torch.optim.{base})"
+        raise TargetLoadError(
+            f"{what} does not implement spec {spec_name!r}, which maps to torch.optim.{algorithm.cls}; "
+            f"check it under --spec {' or '.join(specs)}")
+    if is_builtin and base == algorithm.cls and not algorithm.builtin:
+        raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {algorithm.notes[0]}")
+    if base in algorithm.variants:
+        lines.append(algorithm.variants[base])
+    elif base is None:
+        lines.append(f"{shown} derives from torch.optim.Optimizer directly; it is called with "
+                     f"torch.optim.{algorithm.cls}'s constructor keywords")
+
+    # Which keywords the constructor takes; a missing one is dropped when its value is torch's default.
+    rules: list[Rule] = []
+    droppable: dict[str, Rule] = {}
+    missing: list[str] = []
+    for rule in algorithm.rules:
+        if var_kw or rule.target in accepted:
+            rules.append(rule)
+        elif rule.optional:
+            lines.append(rule.if_unsupported or f"{shown} takes no {rule.target!r} keyword; it is not passed")
+        elif _torch_default(torch, algorithm.cls, rule.target) is not inspect.Parameter.empty:
+            droppable[rule.target] = rule
+        else:
+            missing.append(rule.target)
+    if missing:
+        raise TargetLoadError(
+            f"{shown}'s constructor takes no {', '.join(missing)}: under spec {spec_name!r} the torch adapter "
+            f"calls it as torch.optim.{algorithm.cls}(params, "
+            f"{', '.join(r.call_text() for r in algorithm.rules)})")
+    for name, rule in droppable.items():
+        lines.append(f"{shown} takes no {name!r} keyword: run only where {name} has torch's default "
+                     f"{_torch_default(torch, algorithm.cls, name)!r}")
+    defaults = _spec_defaults(spec)
+    known = {s for r in algorithm.rules for s in r.sources}
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        unknown = sorted(set(hparams) - known)
+        if unknown:
+            raise BadParameterError(
+                f"hyperparameter {', '.join(unknown)} of spec {spec_name!r} has no equivalent in "
+                f"torch.optim.{algorithm.cls} (the torch adapter maps {', '.join(sorted(known))})")
+        values = {**defaults, **hparams}
+        absent = sorted(known - set(values))
+        if absent:
+            raise BadParameterError(f"spec {spec_name!r} gave no value for {', '.join(absent)}")
+        kwargs = {r.target: r.value(values) for r in rules}
+        for name, rule in droppable.items():
+            value = rule.value(values)
+            default = _torch_default(torch, algorithm.cls, name)
+            if value != default:
+                raise TargetLoadError(
+                    f"{shown} takes no {name!r} keyword, so it cannot run with {name}={value!r} "
+                    f"(spec {spec_name!r}, {', '.join(rule.sources)} = "
+                    f"{', '.join(repr(values[s]) for s in rule.sources)})")
+        return _TorchOptimizerRun(cls, kwargs, shown)
+
+    mapping = mapping_lines(algorithm, shown, rules) + lines
+    mapping.append(_RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)"))
+    return OptimizerSubject(f"torch optimizer {shown} under spec {spec_name} (float64, several parameter tensors)",
+                            mapping=mapping, library="torch", factory=factory)
+
+
+# --------------------------------------------------------------------------
+# Initialisers
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TorchInitialiserSubject(InitialiserSubject):
+    """An initialiser subject whose ``sample`` checks the in-place protocol of ``torch.nn.init``.
+
+    The target's exceptions become :class:`~verify.errors.TargetError`; the
+    protocol's violations (entries left unfilled, a different tensor
+    returned) are :class:`~verify.errors.ProtocolError` (a failed check).
+    """
+
+    fn: Callable[..., Any] | None = None
+    shown: str = ""
+
+    def sample(self, shape: Sequence[int], seed: int) -> np.ndarray:
+        torch = require_torch()
+        shape = tuple(int(s) for s in shape)
+        where = f"{self.shown}(tensor of shape {shape})"
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed) % (2 ** 63))
+            tensor = torch.full(shape, float("nan"), dtype=torch.float64)
+            with torch.no_grad():
+                out = call_target(where, self.fn, tensor)
+        filled = as_array(tensor, f"the tensor filled by {where}", shape=shape)
+        returned = None
+        if out is not None and out is not tensor:
+            returned = as_array(out, where)
+        unfilled = int(np.isnan(filled).sum())
+        if unfilled:
+            if (returned is not None and unfilled == filled.size and returned.shape == shape
+                    and not np.isnan(returned).any()):
+                raise ProtocolError(f"{where} returned a new tensor and left the tensor it was given unfilled; "
+                                    "torch.nn.init functions fill their argument in place")
+            raise ProtocolError(f"{where} left {unfilled} of {filled.size} entries of the tensor unfilled "
+                                "(they were NaN before the call)")
+        if returned is not None and (returned.shape != shape or not np.array_equal(returned, filled)):
+            raise ProtocolError(f"{where} returned {describe_value(out)} that differs from the tensor it "
+                                "filled; torch.nn.init functions return their (filled) argument")
+        return filled
+
+
+def initialiser(fn: Any, target: str) -> InitialiserSubject:
+    """The subject for a ``torch.nn.init``-style function ``fn(tensor)`` (fills in place).
+
+    Each call fills a fresh float64 tensor (set to NaN first, so entries the
+    function leaves unfilled show), seeded by ``torch.manual_seed(seed)``
+    inside ``torch.random.fork_rng`` (the process's RNG state is left as it
+    was). The tensor is read back after the call; a function that returns a
+    different tensor, or leaves entries unfilled, violates the protocol.
+    float64 rather than float32: the statistical checks then measure the
+    distribution, not float32 rounding (torch samples in the tensor's dtype).
+    """
+    require_torch()
+    if not callable(fn):
+        raise TargetLoadError(f"target {target!r} is a {type(fn).__name__}, not a function fn(tensor)")
+    shown = _qualname(fn)
+    mapping = [
+        "layout (fan_out, fan_in, *kernel): fan_in = shape[1]·∏kernel, fan_out = shape[0]·∏kernel "
+        "(torch.nn.init's convention)",
+        "fn(tensor) fills a float64 tensor in place; seeded by torch.manual_seed(seed) in a forked RNG; "
+        "the tensor is read back after the call",
+    ]
+    return TorchInitialiserSubject(f"torch initialiser {shown}(tensor), torch layout", mapping=mapping,
+                                   library="torch", layout="torch", fn=fn, shown=shown)
+
+
+# --------------------------------------------------------------------------
+# Batch norm
+# --------------------------------------------------------------------------
+
+
+class _TorchBatchNorm(BatchNormInstance):
+    """An ``nn.BatchNorm1d``-compatible module in float64, backward by autograd."""
+
+    def __init__(self, module: Any, shown: str):
+        self.module = module
+        self.shown = shown
+        self._graph: tuple[Any, Any] | None = None
+
+    def _param(self, name: str) -> Any:
+        value = getattr(self.module, name, None)
+        if value is None:
+            raise ProtocolError(f"{self.shown} has no {name!r} parameter (affine=False?); the batch-norm "
+                                "protocol needs γ (weight) and β (bias)")
+        return value
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        torch = require_torch()
+        where = f"{self.shown}.forward(x) in {'train' if training else 'eval'} mode"
+        call_target(f"{self.shown}.train({training})", self.module.train, bool(training))
+        xt = torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=bool(training))
+        with _float64_default(torch):
+            if training:
+                y = call_target(where, self.module, xt)
+            else:
+                with torch.no_grad():
+                    y = call_target(where, self.module, xt)
+        out = as_array(y, where, shape=np.shape(x))
+        if training:
+            self._graph = (xt, y)
+        return out
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        torch = require_torch()
+        if self._graph is None:
+            raise ProtocolError("backward(dy) needs a training-mode forward first")
+        xt, y = self._graph
+        if not getattr(y, "requires_grad", False):
+            raise ProtocolError(f"{self.shown}'s output does not depend on its input through autograd "
+                                "(detached?); no backward pass to check")
+        weight, bias = self._param("weight"), self._param("bias")
+        dyt = torch.tensor(np.asarray(dy, dtype=np.float64), dtype=torch.float64)
+        where = "torch.autograd.grad(y, (x, weight, bias), dy)"
+        grads = call_target(where, torch.autograd.grad, y, (xt, weight, bias), dyt,
+                            retain_graph=True, allow_unused=True)
+        c = np.shape(dy)[1]
+        names = ("dx", "dgamma", "dbeta")
+        shapes = (np.shape(dy), (c,), (c,))
+        out = []
+        for g, name, shape, ref in zip(grads, names, shapes, (xt, weight, bias)):
+            if g is None:   # the output does not depend on it: a zero gradient
+                out.append(np.zeros(shape))
+            else:
+                out.append(as_array(g, f"{where} ({name})", shape=shape))
+        return out[0], out[1], out[2]
+
+    def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
+        torch = require_torch()
+        with torch.no_grad():
+            for name, value in (("weight", gamma), ("bias", beta)):
+                p = self._param(name)
+                v = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=p.dtype)
+                if tuple(p.shape) != tuple(v.shape):
+                    raise ProtocolError(f"{self.shown}.{name} has shape {tuple(p.shape)}; cannot set it to "
+                                        f"shape {tuple(v.shape)}")
+                p.copy_(v)
+        self._graph = None
+
+    def running(self) -> tuple[np.ndarray, np.ndarray]:
+        out = []
+        for name in ("running_mean", "running_var"):
+            value = getattr(self.module, name, None)
+            if value is None:
+                raise ProtocolError(f"{self.shown} has no {name!r} buffer (track_running_stats=False?)")
+            out.append(as_array(value, f"{self.shown}.{name}"))
+        return out[0], out[1]
+
+
+def batchnorm(cls: Any, target: str) -> BatchNormSubject:
+    """The subject for a module class compatible with ``torch.nn.BatchNorm1d``."""
+    torch = require_torch()
+    shown = _qualname(cls)
+    if not inspect.isclass(cls):
+        if isinstance(cls, torch.nn.Module):
+            raise TargetLoadError(
+                f"target {target!r} is a {type(cls).__name__} instance; give the class "
+                f"(constructed as {type(cls).__name__}(num_features, eps=..., momentum=...))")
+        raise TargetLoadError(f"target {target!r} is a {type(cls).__name__}, not a torch.nn.Module class")
+    if not issubclass(cls, torch.nn.Module):
+        raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.nn.Module subclass")
+
+    def factory(num_features: int, eps: float, momentum: float) -> BatchNormInstance:
+        if momentum is None:
+            raise BadParameterError(
+                "momentum=None means a cumulative moving average in torch.nn.BatchNorm1d, not the spec's "
+                "exponential average r ← (1 − m)·r + m·stat; give a number in [0, 1]")
+        where = f"{shown}({int(num_features)}, eps={float(eps)!r}, momentum={float(momentum)!r})"
+        with _float64_default(torch):
+            module = call_target(where, cls, int(num_features), eps=float(eps), momentum=float(momentum))
+        if not isinstance(module, torch.nn.Module):
+            raise ProtocolError(f"{where} returned {describe_value(module)}, not a torch.nn.Module")
+        module = call_target(f"{where}.double()", module.double)
+        return _TorchBatchNorm(module, shown)
+
+    mapping = [
+        f"{shown}(num_features, eps=eps, momentum=momentum), made float64 with .double()",
+        "momentum m: torch's r ← (1 − m)·r + m·stat with the unbiased batch variance, the spec's canonical "
+        "convention; momentum=None (cumulative average) is refused",
+        "training=True/False → module.train()/module.eval()",
+        "backward by autograd: (dx, dγ, dβ) = torch.autograd.grad(y, (x, weight, bias), dy)",
+        "γ, β are the module's weight and bias; running statistics its running_mean and running_var buffers",
+    ]
+    return BatchNormSubject(f"torch batch norm {shown} (float64, autograd backward)", mapping=mapping,
+                            library="torch", factory=factory, has_backward=True)
