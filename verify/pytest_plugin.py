@@ -453,8 +453,8 @@ class _Session:
             if lines and lines[0] == "Summary":
                 lines = lines[1:]
             for line in lines:
-                terminalreporter.write_line(line)
+                terminalreporter.line(line)
         for path in self.written:
-            terminalreporter.write_line(f"dlverify: wrote {path}")
+            terminalreporter.line(f"dlverify: wrote {path}")
         if self.write_error:
-            terminalreporter.write_line(f"dlverify: {self.write_error}", red=True)
+            terminalreporter.line(f"dlverify: {self.write_error}", red=True)
