@@ -196,9 +196,10 @@ class TestPlanning:
         n_unif = planned_sample_size("std", 0.05, distribution="uniform")
         n_trunc = planned_sample_size("std", 0.05, distribution="truncated_normal")
         # n scales with V = excess kurtosis + 2: 2, 0.8, 1.365...
-        # (the normal n comes from the exact chi-square power, ~1.3 % below the approximation).
-        assert n_unif / n_norm == pytest.approx(0.8 / 2, rel=0.02)
-        assert n_trunc / n_norm == pytest.approx((2 + excess_kurtosis("truncated_normal")) / 2, rel=0.02)
+        # (the normal n comes from the exact chi-square power, ~1.3 % below the normal
+        # approximation; the others include a skewness correction, ~0.5 % above it).
+        assert n_unif / n_norm == pytest.approx(0.8 / 2, rel=0.03)
+        assert n_trunc / n_norm == pytest.approx((2 + excess_kurtosis("truncated_normal")) / 2, rel=0.03)
         assert n_unif < n_trunc < n_norm < 13_000
         # More tests in the run -> smaller per-test alpha -> more samples.
         assert planned_sample_size("std", 0.05, n_tests=100) > n_norm

@@ -25,7 +25,15 @@ from verify.stats.core import (
     make_result,
     z_power,
 )
-from verify.stats.planning import _mde_std, _mde_std_chi2, _mde_z, _resolve_excess, variance_factor
+from verify.stats.planning import (
+    _mde_std,
+    _mde_std_chi2,
+    _mde_std_skewed,
+    _mde_z,
+    _resolve_excess,
+    _x2_skewness,
+    variance_factor,
+)
 
 __all__ = ["mean_test", "std_test", "mean_value_test", "two_hypotheses_test"]
 
@@ -188,6 +196,12 @@ def std_test(
             f"log-variance z-test, kurtosis-corrected (excess kurtosis {excess:.6g}, {mean_text})"
         )
         stat_text = f"z = {z:+.2f}"
+    if use_chi2:
+        mde_fn = functools.partial(_mde_std_chi2, df=df)
+    elif kurtosis is None:
+        mde_fn = functools.partial(_mde_std_skewed, n=n, V=V, gamma=_x2_skewness(dist, float(truncation)))
+    else:
+        mde_fn = functools.partial(_mde_std, n=n, V=V)
     summary = f"{name} {fmt(est)} vs expected {fmt(sigma0)} ({fmt_pct(rel)}, {stat_text})"
     return make_result(
         name=name,
@@ -202,9 +216,7 @@ def std_test(
         effect=rel,
         effect_unit="relative sigma error (measured / expected - 1)",
         summary=summary,
-        mde_fn=(
-            functools.partial(_mde_std_chi2, df=df) if use_chi2 else functools.partial(_mde_std, n=n, V=V)
-        ),
+        mde_fn=mde_fn,
         mde_unit="relative σ error",
         details={
             "distribution": dist if kurtosis is None else f"excess kurtosis {float(kurtosis):g}",
