@@ -1,0 +1,334 @@
+"""The HTML report in a real browser: headless Chromium driven over the DevTools protocol.
+
+Needs the Debian packages ``chromium`` (and, for other tools, ``chromium-driver``);
+skipped when no Chromium binary is found. Set ``CHROMIUM=/path/to/chrome`` to
+choose the binary. No selenium: the DevTools protocol runs over a pipe
+(``--remote-debugging-pipe``: Chromium reads NUL-terminated JSON commands on
+fd 3 and writes replies and events on fd 4).
+
+What is checked, on a report with a failing optimizer (diverging trajectories),
+a passing run, every figure kind and hostile target text:
+
+* no console errors, no uncaught exceptions, no CSP violations;
+* no network request besides the file itself (DevTools ``Network`` events and
+  the page's resource timing both empty), no ``<script>``;
+* every SVG inside an open check has a non-zero rendered size;
+* the failing check's row, its numbers and its trajectory plot are on the
+  first screen (1280 x 900);
+* the screenshot PNG is not blank (pixel variance, several distinct colours).
+
+Run ``python tests/test_report_browser.py REPORT.html OUT.png`` to take a
+screenshot of any report with the same machinery.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.chromium
+
+WIDTH, HEIGHT = 1280, 900
+TIMEOUT = 30.0
+
+
+def find_chromium() -> str | None:
+    env = os.environ.get("CHROMIUM")
+    if env:
+        return env if shutil.which(env) or os.path.exists(env) else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class Browser:
+    """A headless Chromium and one page, spoken to over the DevTools pipe."""
+
+    def __init__(self, binary: str, width: int = WIDTH, height: int = HEIGHT):
+        self.profile = tempfile.mkdtemp(prefix="dlverify-chromium-")
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        args = [
+            binary, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+            "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-default-apps", "--disable-extensions", "--disable-features=Translate,MediaRouter",
+            "--mute-audio", "--hide-scrollbars", f"--user-data-dir={self.profile}",
+            f"--window-size={width},{height}", "about:blank",
+        ]
+        # fds 3 and 4 in the child are the protocol pipe; a shell puts them there
+        shell = f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}'
+        self.proc = subprocess.Popen(["/bin/sh", "-c", shell, "sh", *args], pass_fds=(to_child_r, from_child_w),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict] = []
+        self.session: str | None = None
+        self.width, self.height = width, height
+
+    # -- protocol ---------------------------------------------------------
+    def _read_message(self, deadline: float) -> dict:
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from Chromium")
+            ready, _, _ = select.select([self._from_child], [], [], left)
+            if ready:
+                chunk = os.read(self._from_child, 1 << 20)
+                if not chunk:
+                    err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                    raise RuntimeError(f"Chromium closed the DevTools pipe: {err[-2000:]}")
+                self._buf += chunk
+        raw, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(raw)
+
+    def send(self, method: str, params: dict | None = None, *, session: bool = True,
+             timeout: float = TIMEOUT) -> dict:
+        self._id += 1
+        msg: dict = {"id": self._id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read_message(deadline)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_event(self, method: str, timeout: float = TIMEOUT) -> dict:
+        for e in self.events:
+            if e.get("method") == method:
+                return e
+        deadline = time.monotonic() + timeout
+        while True:
+            e = self._read_message(deadline)
+            self.events.append(e)
+            if e.get("method") == method:
+                return e
+
+    # -- page ---------------------------------------------------------------
+    def open(self, url: str) -> None:
+        targets = self.send("Target.getTargets", session=False)["targetInfos"]
+        page = next((t for t in targets if t["type"] == "page"), None)
+        target_id = page["targetId"] if page else self.send(
+            "Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
+                                 session=False)["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.send(f"{domain}.enable")
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+        self.events.clear()
+        self.send("Page.navigate", {"url": url})
+        self.wait_event("Page.loadEventFired")
+        self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+    def evaluate(self, expression: str):
+        res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self.send("Page.captureScreenshot", {"format": "png"})["data"])
+
+    def drain(self, seconds: float = 0.2) -> None:
+        """Collect events that arrive shortly after the load (late console messages)."""
+        deadline = time.monotonic() + seconds
+        try:
+            while True:
+                self.events.append(self._read_message(deadline))
+        except TimeoutError:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", session=False, timeout=5)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    # -- what happened --------------------------------------------------------
+    def console_errors(self) -> list[str]:
+        out = []
+        for e in self.events:
+            m, p = e.get("method"), e.get("params", {})
+            if m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append(json.dumps(p.get("args", []))[:500])
+            elif m == "Runtime.exceptionThrown":
+                out.append(json.dumps(p.get("exceptionDetails", {}))[:500])
+            elif m == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                out.append(p["entry"].get("text", "")[:500])
+        return out
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
+
+
+def png_pixels(data: bytes):
+    """The screenshot as an (h, w, channels) float array (matplotlib reads PNG)."""
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def screenshot(html_path: str, png_path: str, width: int = WIDTH, height: int = HEIGHT, full: bool = False,
+               open_all: bool = False) -> None:
+    binary = find_chromium()
+    if not binary:
+        raise SystemExit("no chromium found")
+    b = Browser(binary, width, height)
+    try:
+        b.open(Path(html_path).resolve().as_uri())
+        if open_all:
+            b.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        if full:
+            h = int(b.evaluate("document.documentElement.scrollHeight"))
+            b.send("Emulation.setDeviceMetricsOverride",
+                   {"width": width, "height": min(h, 16000), "deviceScaleFactor": 1, "mobile": False})
+        Path(png_path).write_bytes(b.screenshot())
+        errors = b.console_errors()
+        if errors:
+            print("console errors:", *errors, sep="\n  ")
+    finally:
+        b.close()
+
+
+# --------------------------------------------------------------------------
+# the test
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    binary = find_chromium()
+    if not binary:
+        pytest.skip("no Chromium binary (install the Debian packages chromium and chromium-driver, or set CHROMIUM)")
+    from test_report import sample_report  # noqa: E402  (tests/ is on sys.path under pytest)
+
+    from verify.report import write_html
+
+    path = tmp_path_factory.mktemp("browser") / "report.html"
+    report = sample_report()
+    write_html(report, str(path))
+    url = path.resolve().as_uri()
+    b = Browser(binary)
+    try:
+        b.open(url)
+        b.drain(0.3)
+        facts = b.evaluate(_FACTS_JS)
+        png = b.screenshot()
+        yield {"browser": b, "url": url, "facts": facts, "png": png, "report": report}
+    finally:
+        b.close()
+
+
+_FACTS_JS = r"""
+(() => {
+  const box = el => { const r = el.getBoundingClientRect(); return {top: r.top, left: r.left, width: r.width, height: r.height}; };
+  const openSvgs = [...document.querySelectorAll('details[open] svg.plot')];
+  const firstProblem = document.querySelector('details.check.problem');
+  const firstProblemSvg = firstProblem ? firstProblem.querySelector('svg.plot') : null;
+  return {
+    scripts: document.querySelectorAll('script').length,
+    links: document.querySelectorAll('link, iframe, object, embed, img, image, use').length,
+    resources: performance.getEntriesByType('resource').map(e => e.name),
+    svgs: document.querySelectorAll('svg.plot').length,
+    openSvgs: openSvgs.map(box),
+    openSeriesPaths: openSvgs.map(s => s.querySelectorAll('path.series').length),
+    firstProblem: firstProblem ? {id: firstProblem.id, open: firstProblem.open,
+      summary: box(firstProblem.querySelector('summary')),
+      text: firstProblem.querySelector('summary').innerText} : null,
+    firstProblemSvg: firstProblemSvg ? box(firstProblemSvg) : null,
+    alerts: window.__pwned || 0,
+    viewport: {w: innerWidth, h: innerHeight},
+    title: document.title,
+  };
+})()
+"""
+
+
+def test_no_console_errors(loaded):
+    assert loaded["browser"].console_errors() == []
+
+
+def test_no_network_requests(loaded):
+    others = [u for u in loaded["browser"].requests() if u != loaded["url"]]
+    assert others == []
+    facts = loaded["facts"]
+    assert facts["resources"] == []
+    assert facts["scripts"] == 0
+    assert facts["links"] == 0
+
+
+def test_plots_are_visible(loaded):
+    facts = loaded["facts"]
+    assert facts["svgs"] >= 5
+    assert facts["openSvgs"], "no plot inside an expanded (failing) check"
+    for box in facts["openSvgs"]:
+        assert box["width"] > 200 and box["height"] > 150, box
+    assert all(n >= 1 for n in facts["openSeriesPaths"])
+
+
+def test_failure_and_its_plot_on_first_screen(loaded):
+    facts = loaded["facts"]
+    first = facts["firstProblem"]
+    assert first is not None and first["open"]
+    assert "trajectory leaves the reference" in first["text"]
+    assert "max_rel_err" in first["text"]  # by how much, in the row itself
+    assert first["summary"]["top"] + first["summary"]["height"] <= HEIGHT
+    svg = facts["firstProblemSvg"]
+    assert svg is not None
+    # the plot where the trajectories part starts on the first screen, and most of it is visible
+    assert svg["top"] < HEIGHT - 150, svg
+
+
+def test_screenshot_not_blank(loaded, tmp_path):
+    import numpy as np
+
+    img = png_pixels(loaded["png"])
+    assert img.shape[0] == HEIGHT and img.shape[1] == WIDTH
+    rgb = img[..., :3]
+    assert float(rgb.std()) > 0.05
+    colours = {tuple(c) for c in (rgb[::7, ::7].reshape(-1, 3) * 255).astype(int).tolist()}
+    assert len(colours) > 20
+    # the failing verdict's red header is there
+    red = (rgb[..., 0] > 0.7) & (rgb[..., 1] < 0.25) & (rgb[..., 2] < 0.3)
+    assert red.sum() > 1000
+    if os.environ.get("REPORT_SCREENSHOT"):
+        Path(os.environ["REPORT_SCREENSHOT"]).write_bytes(loaded["png"])
+
+
+if __name__ == "__main__":  # python tests/test_report_browser.py REPORT.html OUT.png [--full] [--open-all]
+    screenshot(sys.argv[1], sys.argv[2], full="--full" in sys.argv, open_all="--open-all" in sys.argv)
