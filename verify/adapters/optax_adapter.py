@@ -110,17 +110,30 @@ def enable_x64_if_loaded() -> None:
         jax.config.update("jax_enable_x64", True)
 
 
-def _optax_name(fn: Any) -> str:
-    """``optax.adam`` for optax's public factories; ``module.name`` otherwise."""
-    fn = _unwrap(fn)
-    name = getattr(fn, "__name__", None) or type(fn).__name__
-    module = getattr(fn, "__module__", "") or ""
-    if module.startswith("optax"):
-        import optax
+def _public_optax_name(obj: Any) -> str | None:
+    """``name`` when ``optax.name is obj`` (``optax.nadam`` is a ``functools.partial`` of ``optax.adam``)."""
+    import optax
 
-        if getattr(optax, name, None) is fn:
-            return f"optax.{name}"
-    return f"{module}.{name}" if module and not module.startswith("_verify_target_") else name
+    for name, value in vars(optax).items():
+        if value is obj and not name.startswith("_"):
+            return name
+    return None
+
+
+def _optax_name(fn: Any) -> tuple[str, str | None]:
+    """How to show ``fn`` (``optax.adam``, ``partial(optax.adam)``, ``module.name``), and its optax short name."""
+    inner = _unwrap(fn)
+    module = getattr(inner, "__module__", "") or ""
+    if module.startswith("optax"):
+        public = _public_optax_name(fn)
+        if public:
+            return f"optax.{public}", public
+        inner_public = _public_optax_name(inner) if inner is not fn else None
+        if inner_public:
+            return f"partial(optax.{inner_public})", inner_public
+    name = getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None) or type(inner).__name__
+    shown = f"{module}.{name}" if module and not module.startswith("_verify_target_") else name
+    return (f"partial({shown})" if inner is not fn else shown), None
 
 
 # --------------------------------------------------------------------------
@@ -311,12 +324,11 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not an optax factory or "
                               "GradientTransformation")
-    shown = _optax_name(obj)
+    shown, short = _optax_name(obj)
     spec_name = spec.name
     accepted, var_kw = _accepts(obj)
     inner = _unwrap(obj)
     from_optax = (getattr(inner, "__module__", "") or "").startswith("optax")
-    short = shown[len("optax."):] if shown.startswith("optax.") else getattr(inner, "__name__", shown)
 
     def build(kwargs: dict[str, Any], where: str) -> Any:
         tx = call_target(where, obj, **kwargs)
@@ -346,7 +358,7 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
                 if spec_name == "weight-decay" else "")
         raise TargetLoadError(f"the optax adapter has no mapping for spec {spec_name!r} (target {target!r}).{hint}")
     lines: list[str] = []
-    if from_optax and short not in algorithm.factories and short not in algorithm.variants:
+    if from_optax and (short is None or (short not in algorithm.factories and short not in algorithm.variants)):
         specs = [n for n, a in OPTAX_OPTIMIZERS.items() if short in a.factories]
         where_else = f"check it under --spec {' or '.join(specs)}" if specs else "check it under --spec generic-optimizer"
         expected = " or ".join(f"optax.{f}" for f in algorithm.factories)
