@@ -534,7 +534,7 @@ def test_every_figure_is_one_svg_with_one_path_per_series(sample_html):
             classes = a["class"].split()
             if fig.kind == "histogram" and s.style == "step":
                 assert classes[1] == "bars"
-            elif s.style == "points" or (fig.kind == "qq" and s.style not in ("line", "dashed")):
+            elif s.style == "points" or (fig.kind == "qq" and s.style != "dashed"):
                 assert classes[1] == "points"
             else:
                 assert classes[1] == "line"

@@ -69,9 +69,11 @@ class Browser:
             "--mute-audio", "--hide-scrollbars", f"--user-data-dir={self.profile}",
             f"--window-size={width},{height}", "about:blank",
         ]
-        # fds 3 and 4 in the child are the protocol pipe; a shell puts them there
+        # fds 3 and 4 in the child are the protocol pipe; bash puts them there (dash cannot
+        # redirect from descriptors above 9)
         shell = f'exec "$@" 3<&{to_child_r} 4>&{from_child_w}'
-        self.proc = subprocess.Popen(["/bin/sh", "-c", shell, "sh", *args], pass_fds=(to_child_r, from_child_w),
+        bash = shutil.which("bash") or "/bin/bash"
+        self.proc = subprocess.Popen([bash, "-c", shell, "bash", *args], pass_fds=(to_child_r, from_child_w),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         os.close(to_child_r)
@@ -127,16 +129,18 @@ class Browser:
 
     # -- page ---------------------------------------------------------------
     def open(self, url: str) -> None:
-        targets = self.send("Target.getTargets", session=False)["targetInfos"]
-        page = next((t for t in targets if t["type"] == "page"), None)
-        target_id = page["targetId"] if page else self.send(
-            "Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
-                                 session=False)["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+        """Load ``url`` in the page (attaching to it first); events start afresh."""
+        if self.session is None:
+            targets = self.send("Target.getTargets", session=False)["targetInfos"]
+            page = next((t for t in targets if t["type"] == "page"), None)
+            target_id = page["targetId"] if page else self.send(
+                "Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+            self.session = self.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
+                                     session=False)["sessionId"]
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                self.send(f"{domain}.enable")
+            self.send("Emulation.setDeviceMetricsOverride",
+                      {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
         self.events.clear()
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired")
@@ -231,25 +235,28 @@ def screenshot(html_path: str, png_path: str, width: int = WIDTH, height: int = 
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def pages(tmp_path_factory):
+    """Two reports loaded in one browser: the full sample, and a failing optimizer on its own."""
     binary = find_chromium()
     if not binary:
         pytest.skip("no Chromium binary (install the Debian packages chromium and chromium-driver, or set CHROMIUM)")
-    from test_report import sample_report  # noqa: E402  (tests/ is on sys.path under pytest)
+    from test_report import optimizer_report, sample_report  # tests/ is on sys.path under pytest
 
     from verify.report import write_html
 
-    path = tmp_path_factory.mktemp("browser") / "report.html"
-    report = sample_report()
-    write_html(report, str(path))
-    url = path.resolve().as_uri()
+    out = {}
     b = Browser(binary)
     try:
-        b.open(url)
-        b.drain(0.3)
-        facts = b.evaluate(_FACTS_JS)
-        png = b.screenshot()
-        yield {"browser": b, "url": url, "facts": facts, "png": png, "report": report}
+        for name, report in (("sample", sample_report()), ("optimizer", optimizer_report())):
+            path = tmp_path_factory.mktemp("browser") / f"{name}.html"
+            write_html(report, str(path))
+            url = path.resolve().as_uri()
+            b.open(url)
+            b.drain(0.3)
+            out[name] = {"url": url, "facts": b.evaluate(_FACTS_JS), "png": b.screenshot(),
+                         "errors": b.console_errors(), "requests": b.requests(),
+                         "dialogs": [e for e in b.events if e.get("method") == "Page.javascriptDialogOpening"]}
+        yield out
     finally:
         b.close()
 
@@ -271,6 +278,11 @@ _FACTS_JS = r"""
       summary: box(firstProblem.querySelector('summary')),
       text: firstProblem.querySelector('summary').innerText} : null,
     firstProblemSvg: firstProblemSvg ? box(firstProblemSvg) : null,
+    firstProblemMarker: firstProblemSvg && firstProblemSvg.querySelector('g.marker') ?
+      box(firstProblemSvg.querySelector('g.marker')) : null,
+    firstProblemLink: document.querySelector('ol.problems li') ? {
+      text: document.querySelector('ol.problems li').innerText,
+      box: box(document.querySelector('ol.problems li'))} : null,
     alerts: window.__pwned || 0,
     viewport: {w: innerWidth, h: innerHeight},
     title: document.title,
@@ -279,45 +291,61 @@ _FACTS_JS = r"""
 """
 
 
-def test_no_console_errors(loaded):
-    assert loaded["browser"].console_errors() == []
+@pytest.mark.parametrize("name", ["sample", "optimizer"])
+def test_no_console_errors_no_dialogs(pages, name):
+    assert pages[name]["errors"] == []
+    assert pages[name]["dialogs"] == []  # the hostile alert(1) never ran
 
 
-def test_no_network_requests(loaded):
-    others = [u for u in loaded["browser"].requests() if u != loaded["url"]]
-    assert others == []
-    facts = loaded["facts"]
+@pytest.mark.parametrize("name", ["sample", "optimizer"])
+def test_no_network_requests(pages, name):
+    page = pages[name]
+    assert [u for u in page["requests"] if u != page["url"]] == []
+    assert page["requests"] == [page["url"]]  # the events were recorded: the document itself is there
+    facts = page["facts"]
     assert facts["resources"] == []
     assert facts["scripts"] == 0
     assert facts["links"] == 0
+    assert facts["alerts"] == 0
 
 
-def test_plots_are_visible(loaded):
-    facts = loaded["facts"]
-    assert facts["svgs"] >= 5
-    assert facts["openSvgs"], "no plot inside an expanded (failing) check"
+def test_plots_are_visible(pages):
+    facts = pages["sample"]["facts"]
+    assert facts["svgs"] >= 9
+    assert len(facts["openSvgs"]) >= 4, "plots of failing checks are expanded"
     for box in facts["openSvgs"]:
-        assert box["width"] > 200 and box["height"] > 150, box
+        assert box["width"] > 300 and box["height"] > 200, box
     assert all(n >= 1 for n in facts["openSeriesPaths"])
 
 
-def test_failure_and_its_plot_on_first_screen(loaded):
-    facts = loaded["facts"]
+def test_problems_listed_on_first_screen(pages):
+    """Several runs: the list of problems (check, where, headline, numbers) is on the first screen."""
+    facts = pages["sample"]["facts"]
+    first = facts["firstProblemLink"]
+    assert first is not None
+    assert "trajectory-vs-reference" in first["text"] and "max_rel_err 0.2" in first["text"]
+    assert first["box"]["top"] + first["box"]["height"] <= HEIGHT
+
+
+def test_failing_optimizer_on_first_screen(pages):
+    """One failing optimizer: which check, by how much and where the trajectories part, unscrolled."""
+    facts = pages["optimizer"]["facts"]
     first = facts["firstProblem"]
     assert first is not None and first["open"]
-    assert "trajectory leaves the reference" in first["text"]
-    assert "max_rel_err" in first["text"]  # by how much, in the row itself
+    assert "trajectory leaves the reference at step 12" in first["text"]
+    assert "max_rel_err" in first["text"] and "0.2" in first["text"]
     assert first["summary"]["top"] + first["summary"]["height"] <= HEIGHT
     svg = facts["firstProblemSvg"]
     assert svg is not None
-    # the plot where the trajectories part starts on the first screen, and most of it is visible
-    assert svg["top"] < HEIGHT - 150, svg
+    # the whole plot area (the legend may be below the fold) is on the first screen
+    assert svg["top"] >= 0 and svg["top"] + 0.8 * svg["height"] <= HEIGHT, svg
+    assert facts["firstProblemMarker"] is not None  # the "trajectories part" marker is drawn
+    assert facts["firstProblemMarker"]["top"] < HEIGHT
 
 
-def test_screenshot_not_blank(loaded, tmp_path):
-    import numpy as np
-
-    img = png_pixels(loaded["png"])
+@pytest.mark.parametrize("name", ["sample", "optimizer"])
+def test_screenshot_not_blank(pages, name):
+    img = png_pixels(pages[name]["png"])
     assert img.shape[0] == HEIGHT and img.shape[1] == WIDTH
     rgb = img[..., :3]
     assert float(rgb.std()) > 0.05
@@ -326,8 +354,8 @@ def test_screenshot_not_blank(loaded, tmp_path):
     # the failing verdict's red header is there
     red = (rgb[..., 0] > 0.7) & (rgb[..., 1] < 0.25) & (rgb[..., 2] < 0.3)
     assert red.sum() > 1000
-    if os.environ.get("REPORT_SCREENSHOT"):
-        Path(os.environ["REPORT_SCREENSHOT"]).write_bytes(loaded["png"])
+    if os.environ.get("REPORT_SCREENSHOT_DIR"):
+        Path(os.environ["REPORT_SCREENSHOT_DIR"], f"{name}.png").write_bytes(pages[name]["png"])
 
 
 if __name__ == "__main__":  # python tests/test_report_browser.py REPORT.html OUT.png [--full] [--open-all]

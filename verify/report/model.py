@@ -180,23 +180,29 @@ def _pairs(d: Any, limit: int = LIMITS["value"]) -> list[Pair]:
     return [Pair(clean(k, LIMITS["short"], oneline=True), fmt_value(v, limit)) for k, v in d.items()]
 
 
-def _metric_pairs(metrics: Any) -> list[Pair]:
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+
+
+def _metric_pairs(metrics: Any) -> list[tuple[Pair, bool]]:
+    """Every metric as (key, formatted value), with whether it is a number."""
     if not isinstance(metrics, dict):
         return []
     out = []
     for k, v in metrics.items():
         key = clean(k, LIMITS["short"], oneline=True)
         if isinstance(v, (int, float, str)) or v is None:
-            out.append(Pair(key, _num(v)))
+            out.append((Pair(key, _num(v) if not isinstance(v, str) else fmt_value(v, 300)), _is_number(v)))
         else:
-            out.append(Pair(key, fmt_value(v, 300)))
+            out.append((Pair(key, fmt_value(v, 300)), False))
     return out
 
 
-def _key_metrics(metrics: list[Pair]) -> list[Pair]:
-    scalar = [p for p in metrics if len(p.value) <= 24]
-    hinted = [p for p in scalar if any(h in p.key.lower() for h in _KEY_HINTS)]
-    rest = [p for p in scalar if p not in hinted]
+def _key_metrics(metrics: list[tuple[Pair, bool]]) -> list[Pair]:
+    """The numbers shown in a check's row: those that say by how much first, at most four."""
+    numbers = [p for p, is_number in metrics if is_number]
+    hinted = [p for p in numbers if any(h in p.key.lower() for h in _KEY_HINTS)]
+    rest = [p for p in numbers if p not in hinted]
     return (hinted + rest)[:MAX_KEY_METRICS]
 
 
@@ -241,7 +247,7 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         open=problem,
         headline=head,
         key_metrics=_key_metrics(metrics),
-        metrics=metrics,
+        metrics=[p for p, _ in metrics],
         message=message,
         multiline=message.strip() != head,
         diagnosis=clean(c.diagnosis, LIMITS["diagnosis"]) if c.diagnosis else "",

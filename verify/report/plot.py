@@ -18,7 +18,8 @@ Conventions a check can rely on (``docs/reports.md`` has the user-facing list):
   means ``x`` are raw samples, binned here as a density. The other series are
   drawn as lines (the expected density).
 * ``kind="qq"``: ``x`` theoretical quantiles, ``y`` sample quantiles, drawn as
-  points (``line``/``dashed`` series stay lines), with the identity line.
+  points whatever the style, except ``dashed`` series (a band, a fitted line),
+  with the identity line.
 * ``markers``: ``{"x": v, "label": s}`` a vertical line, ``{"y": v, ...}`` a
   horizontal one, both ``x`` and ``y`` a labelled point.
 
@@ -245,9 +246,8 @@ def _tick_label(v: float, step: float) -> str:
     if big >= 1e5 or step < 1e-4:
         s = f"{v:.3g}"
     else:
-        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-        if round(step / 10 ** math.floor(math.log10(step) + 1e-9), 6) == 2.5:
-            decimals += 1
+        e = math.floor(math.log10(step) + 1e-9)
+        decimals = max(0, -e + (1 if round(step / 10 ** e, 6) == 2.5 else 0))
         s = f"{v:.{decimals}f}"
     return s.replace("-", "\u2212")
 
@@ -449,7 +449,7 @@ def _build(fig: Figure | dict) -> PlotView:
 
     prepared: list[_Prepared] = []
     for i, s in enumerate(series):
-        label = clean(getattr(s, "label", "") or f"series {i + 1}", 120, oneline=True)
+        label = clean(getattr(s, "label", "") or f"series {i + 1}", 120, oneline=True, count=False)
         style = getattr(s, "style", "line")
         if style not in ("line", "points", "step", "dashed"):
             notes.append(f"{label}: unknown style {clean(style, 20)!r}; drawn as a line.")
@@ -472,7 +472,7 @@ def _build(fig: Figure | dict) -> PlotView:
         if len(xs) != len(ys):
             m = min(len(xs), len(ys))
             notes.append(f"{label}: {len(xs)} x values and {len(ys)} y values; drew the first {m}.")
-        draw = "points" if style == "points" or (kind == "qq" and style not in ("line", "dashed")) else "line"
+        draw = "points" if style == "points" or (kind == "qq" and style != "dashed") else "line"
         segs, ends, nonfinite, nonpos = _segments(xs, ys, xa, ya)
         if nonfinite:
             last = next((x for x, y in reversed(list(zip(xs, ys))) if math.isfinite(x) and math.isfinite(y)), None)
@@ -499,7 +499,7 @@ def _build(fig: Figure | dict) -> PlotView:
     for m in raw_markers:
         mx = _float(m["x"]) if "x" in m and m["x"] is not None else None
         my = _float(m["y"]) if "y" in m and m["y"] is not None else None
-        label = clean(m.get("label", ""), 80, oneline=True)
+        label = clean(m.get("label", ""), 80, oneline=True, count=False)
         if mx is None and my is None:
             continue
         if (mx is not None and not xa.ok(mx)) or (my is not None and not ya.ok(my)):
@@ -517,7 +517,7 @@ def _build(fig: Figure | dict) -> PlotView:
         for ax in (xa, ya):
             ax.include(lo)
             ax.include(hi)
-    xa.finish(pad=0.0 if kind == "histogram" and not xa.log else 0.03)
+    xa.finish(pad=0.0 if kind == "histogram" and not xa.log else (0.04 if kind == "qq" else 0.03))
     ya.finish(zero=kind == "histogram")
 
     layers: list[Layer] = []
@@ -596,12 +596,12 @@ def _build(fig: Figure | dict) -> PlotView:
         y += LEGEND_ROW
     height = int(y + 6) if legend else PLOT_HEIGHT
 
-    xlabel = clean(fig.xlabel, 200, oneline=True) + (" (log scale)" if xscale == "log" else "")
-    ylabel = clean(fig.ylabel, 200, oneline=True) + (" (log scale)" if yscale == "log" else "")
+    xlabel = clean(fig.xlabel, 200, oneline=True, count=False) + (" (log scale)" if xscale == "log" else "")
+    ylabel = clean(fig.ylabel, 200, oneline=True, count=False) + (" (log scale)" if yscale == "log" else "")
     for e in legend:
         e.label = _fit(e.label, WIDTH - left - 34)
     return PlotView(
-        title=clean(fig.title, 200, oneline=True),
+        title=clean(fig.title, 200, oneline=True, count=False),
         xlabel=_fit(xlabel, right - left, 7.2),
         ylabel=_fit(ylabel, bottom - top, 7.2),
         kind=kind, xscale=xscale, yscale=yscale,

@@ -24,8 +24,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 
 
-def clean(text: Any, limit: int = 2000, *, oneline: bool = False) -> str:
-    """``text`` safe to show: no escapes, controls, bidi overrides; at most about ``limit`` characters."""
+def clean(text: Any, limit: int = 2000, *, oneline: bool = False, count: bool = True) -> str:
+    """``text`` safe to show: no escapes, controls, bidi overrides; at most about ``limit`` characters.
+
+    Cut text ends in ``... [N more characters]``, or, with ``count=False`` (short
+    labels), in an ellipsis within ``limit``.
+    """
     if text is None:
         return ""
     s = text if isinstance(text, str) else str(text)
@@ -33,7 +37,12 @@ def clean(text: Any, limit: int = 2000, *, oneline: bool = False) -> str:
     s = _BIDI.sub("?", s)
     if oneline:
         s = s.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-    s = safe(s, limit)
+    if count:
+        s = safe(s, limit)
+    else:
+        s = safe(s, len(s) + 1)
+        if len(s) > limit:
+            s = s[: max(1, limit - 1)] + "\u2026"
     if oneline:
         s = _SPACES.sub(" ", s).strip()
     return s
