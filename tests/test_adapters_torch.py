@@ -533,3 +533,146 @@ def test_batchnorm_target_exceptions_are_target_errors():
     _, inst, _, _ = bn_pair()
     with pytest.raises(TargetError, match="more than 1 value per channel"):
         inst.forward(np.ones((1, 3)), True)
+
+
+# ----- end to end: `verify check` on the acceptance targets and on buggy subclasses -------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+
+
+def require_specs(*names):
+    """Skip (naming the missing spec module) until the specs these tests need are implemented."""
+    from verify.specs import get_spec
+
+    for name in names:
+        try:
+            get_spec(name)
+        except ImportError as exc:
+            pytest.skip(f"spec {name!r} is not implemented yet ({exc})")
+
+
+def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
+    """Run `verify check` in a subprocess; returns (exit status, {(target, spec): run}, output)."""
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "verify", "check", *targets]
+    for spec in specs:
+        cmd += ["--spec", spec]
+    cmd += ["--max-examples", str(max_examples), "--json", str(report), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    runs = {}
+    if report.exists():
+        for run in json.loads(report.read_text(encoding="utf-8"))["runs"]:
+            runs[(run["target"], run["spec"])] = run
+    return proc.returncode, runs, proc.stdout + proc.stderr
+
+
+def not_passing(run):
+    return [(c["name"], c["status"], c["message"].splitlines()[0] if c["message"] else "")
+            for c in run["checks"] if c["status"] not in ("pass", "skip")]
+
+
+ACCEPTANCE = [
+    ("torch.optim.SGD", ("sgd", "momentum", "nesterov", "weight-decay")),
+    ("torch.optim.Rprop", ("rprop",)),
+    ("torch.optim.RMSprop", ("rmsprop",)),
+    ("torch.optim.Adam", ("adam",)),
+    ("torch.optim.AdamW", ("adamw",)),
+    ("torch.nn.init.kaiming_normal_", ("init-he",)),
+    ("torch.nn.init.xavier_normal_", ("init-xavier",)),
+    ("torch.nn.BatchNorm1d", ("batchnorm",)),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target,specs", ACCEPTANCE, ids=[t for t, _ in ACCEPTANCE])
+def test_acceptance_torch_targets_pass_every_check(tmp_path, target, specs):
+    require_specs(*specs)
+    status, runs, out = verify_check(tmp_path, [target], specs)
+    assert set(runs) == {(target, s) for s in specs}, out
+    for spec in specs:
+        run = runs[(target, spec)]
+        assert not_passing(run) == [], (spec, out)
+        assert run["mapping"] and run["versions"].get("torch"), run
+    assert status == 0, out
+
+
+def test_sgd_mapping_is_in_the_report(tmp_path):
+    require_specs("weight-decay")
+    status, runs, out = verify_check(tmp_path, ["torch.optim.SGD"], ["weight-decay"], "--check",
+                                     runs_first_check("weight-decay"))
+    run = runs[("torch.optim.SGD", "weight-decay")]
+    assert "λ (spec weight-decay) = weight_decay/2 in torch.optim.SGD" in "\n".join(run["mapping"])
+    assert run["adapter"].startswith("torch optimizer torch.optim.SGD")
+
+
+def runs_first_check(spec):
+    from verify.specs import get_spec
+
+    return get_spec(spec).checks[0].name
+
+
+BUGGY_E2E = [
+    # class, spec, words one of which the diagnosis (or failure message) names
+    ("AdamNoBiasCorrection", "adam", ["bias correction"]),
+    ("AdamSharedStep", "adam", []),
+    ("AdamWCoupled", "adamw", ["coupled"]),
+    ("SGDOneStepLag", "sgd", ["lag", "late"]),
+    ("DampenedMomentum", "momentum", ["exponential average", "dampening"]),
+    ("NesterovNoLookahead", "nesterov", ["heavy", "heavy-ball"]),
+    ("SGDHalfDecay", "weight-decay", ["factor 2", "half"]),
+    ("SGDDecayOutsideMomentum", "weight-decay", ["decoupled"]),
+    ("RMSpropEpsInside", "rmsprop", ["inside"]),
+    ("RpropNoZeroing", "rprop", ["rprop−", "rprop-minus", "zeroing"]),
+    ("SignSGDNoZero", "sign-sgd", ["sgn(0)"]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,spec,words", BUGGY_E2E, ids=[b[0] for b in BUGGY_E2E])
+def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, name, spec, words):
+    require_specs(spec)
+    target = f"{BUGGY}:{name}"
+    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
+    run = runs[(target, spec)]
+    failing = [c for c in run["checks"] if c["status"] == "fail"]
+    assert status == 1 and failing, out
+    if words:
+        text = " ".join((c.get("diagnosis") or "") + " " + c["message"] for c in failing).lower()
+        assert any(w.lower() in text for w in words), text[:3000]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,spec", [("PlainSGD", "nesterov"), ("PlainAdam", "adam"), ("SignSGD", "sign-sgd")])
+def test_correct_torch_subclasses_pass_end_to_end(tmp_path, name, spec):
+    require_specs(spec)
+    target = f"{BUGGY}:{name}"
+    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
+    assert not_passing(runs[(target, spec)]) == [] and status == 0, out
+
+
+@pytest.mark.slow
+def test_unsupported_combination_exits_2_in_one_line(tmp_path):
+    require_specs("rprop")
+    status, runs, out = verify_check(tmp_path, ["torch.optim.Adam"], ["rprop"])
+    assert status == 2 and "does not implement spec 'rprop'" in out, out
+
+
+def test_missing_torch_exits_2_naming_the_extra():
+    code = ("import sys; sys.modules['torch'] = None; from verify.cli import main; "
+            "sys.exit(main(['check', 'torch.optim.Adam', '--spec', 'l2', '--no-isolation']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "install dlverify[torch]" in proc.stderr, proc.stderr
+
+
+def test_missing_torch_at_adapt_time_exits_2(tmp_path):
+    """A file that loads without torch but whose initialiser fn(tensor) needs the torch adapter."""
+    require_specs("init-he")
+    f = tmp_path / "lazy_init.py"
+    f.write_text("def init(tensor):\n    import torch\n    return torch.nn.init.kaiming_normal_(tensor)\n")
+    code = ("import sys; sys.modules['torch'] = None; from verify.cli import main; "
+            f"sys.exit(main(['check', {str(f) + ':init'!r}, '--spec', 'init-he', '--no-isolation']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "install dlverify[torch]" in proc.stderr, proc.stderr

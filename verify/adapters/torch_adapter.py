@@ -366,7 +366,8 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     accepted, var_kw = _accepted_keywords(cls)
     spec_name = spec.name
 
-    if spec_name == "generic-optimizer" or getattr(spec, "accepts_extra_params", False) and spec_name not in TORCH_OPTIMIZERS:
+    if spec_name == "generic-optimizer" or (getattr(spec, "accepts_extra_params", False)
+                                            and spec_name not in TORCH_OPTIMIZERS):
         def generic_factory(**hparams: Any) -> OptimizerRun:
             return _TorchOptimizerRun(cls, {k: _f(v) for k, v in hparams.items()}, shown)
 
