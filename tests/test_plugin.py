@@ -213,7 +213,12 @@ def test_no_isolation_gives_the_same_report(project: pytest.Pytester) -> None:
     project.runpytest(*args, "--verify-json", "isolated.json").assert_outcomes(passed=9, failed=2, skipped=4)
     project.runpytest(*args, "--verify-no-isolation", "--verify-json", "inline.json").assert_outcomes(
         passed=9, failed=2, skipped=4)
-    assert _strip(project.path / "isolated.json") == _strip(project.path / "inline.json")
+    # Verdicts, counterexamples and diagnoses agree (search metrics may not: hypothesis mixes
+    # constants from the modules loaded in the process into its draws).
+    def verdicts(path):
+        return [[(c["name"], c["status"], c["counterexample"], c["diagnosis"]) for c in r["checks"]]
+                for r in _strip(path)["runs"]]
+    assert verdicts(project.path / "isolated.json") == verdicts(project.path / "inline.json")
 
 
 def test_spec_all_expands_to_every_spec(pytester: pytest.Pytester) -> None:
