@@ -17,7 +17,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["scaled_floats", "arrays", "vectors", "positive_floats"]
+__all__ = [
+    "scaled_floats",
+    "arrays",
+    "vectors",
+    "positive_floats",
+    "unit_interval",
+    "hyperparameters",
+    "spd_matrices",
+    "gradient_streams",
+    "quadratic_problems",
+]
 
 
 def scaled_floats(min_exponent: int = -3, max_exponent: int = 3, *, allow_zero: bool = True,
@@ -63,3 +73,144 @@ def vectors(min_size: int = 1, max_size: int = 8, *,
             elements: st.SearchStrategy[float] | None = None) -> st.SearchStrategy[np.ndarray]:
     """1-D float64 arrays of ``min_size`` to ``max_size`` entries."""
     return arrays(st.integers(min_size, max_size).map(lambda n: (n,)), elements=elements)
+
+
+# ------------------------------------------------------------------ optimizers
+
+
+def unit_interval(*, max_exponent: float = 7.0) -> st.SearchStrategy[float]:
+    """Values in ``[0, 1)`` for decay rates (momentum, ρ, β): 0, the bulk, and ``1 − 10⁻ᵏ`` near 1.
+
+    Values near 1 are where long memories amplify rounding and where swapped
+    or misapplied decays show most.
+    """
+    return st.one_of(
+        st.just(0.0),
+        st.floats(0.0, 0.99, allow_nan=False, allow_infinity=False),
+        st.floats(2.0, max_exponent, allow_nan=False, allow_infinity=False).map(lambda k: 1.0 - 10.0 ** -k),
+    )
+
+
+def _decay_strength() -> st.SearchStrategy[float]:
+    return st.one_of(st.just(0.0), positive_floats(1e-6, 10.0))
+
+
+#: Drawing distribution of each canonical hyperparameter, over its whole valid range.
+_HYPER: dict[str, Any] = {
+    "lr": lambda: positive_floats(1e-6, 10.0),
+    "momentum": unit_interval,
+    "rho": unit_interval,
+    "b1": unit_interval,
+    "b2": unit_interval,
+    "eps": lambda: positive_floats(1e-16, 10.0),
+    "lam": _decay_strength,
+    "weight_decay": _decay_strength,
+}
+
+
+def _rprop_hyperparameters(pinned: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Rprop's factors and bounds, with ``min_step_size ≤ lr ≤ max_step_size``.
+
+    An initial step ``lr`` outside the bounds is clipped at once by PyTorch
+    (and the reference) but not by optax while the sign product is 0; the
+    drawn range avoids that degenerate corner unless ``lr`` or a bound is pinned.
+    """
+
+    def build(eta_minus, eta_plus, lo, hi, u):
+        lo = pinned.get("min_step_size", lo)
+        hi = pinned.get("max_step_size", hi)
+        if lo > hi:
+            lo, hi = hi, lo
+        top, bottom = min(hi, 10.0), max(lo, 1e-8)
+        lr = pinned.get("lr", float(np.exp(np.log(bottom) + u * (np.log(top) - np.log(bottom))))
+                        if bottom < top else top)
+        return {"lr": lr, "eta_minus": pinned.get("eta_minus", eta_minus),
+                "eta_plus": pinned.get("eta_plus", eta_plus), "min_step_size": lo, "max_step_size": hi}
+
+    return st.builds(
+        build,
+        st.floats(0.05, 0.95),
+        st.floats(1.05, 3.0),
+        st.one_of(st.just(0.0), positive_floats(1e-12, 1e-3)),
+        positive_floats(1e-3, 1e3),
+        st.floats(0.0, 1.0),
+    )
+
+
+def hyperparameters(spec_name: str, **pinned: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """A spec's canonical hyperparameters, drawn over their whole valid range.
+
+    ``pinned`` values are held fixed. ``generic-optimizer`` has no canonical
+    hyperparameters: it draws ``pinned`` only.
+
+    >>> from verify import strategies as vst
+    >>> vst.hyperparameters("adam", weight_decay=0.0)   # doctest: +SKIP
+    """
+    from verify.specs import get_spec
+
+    spec = get_spec(spec_name)
+    if spec_name == "rprop":
+        return _rprop_hyperparameters(dict(pinned))
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for p in spec.params:
+        if not p.to_target:
+            continue
+        if p.name in pinned:
+            fields[p.name] = st.just(pinned[p.name])
+        elif p.name in _HYPER:
+            fields[p.name] = _HYPER[p.name]()
+        else:
+            fields[p.name] = st.just(p.default)
+    for k, v in pinned.items():
+        fields.setdefault(k, st.just(v))
+    return st.fixed_dictionaries(fields)
+
+
+def _as_strategy(x: Any) -> st.SearchStrategy[Any]:
+    return x if isinstance(x, st.SearchStrategy) else st.just(x)
+
+
+def spd_matrices(n: Any = 3, condition_number: Any = 10.0, *, largest: Any = 1.0) -> st.SearchStrategy[np.ndarray]:
+    """Symmetric positive-definite ``n × n`` matrices with eigenvalues in ``[largest/κ, largest]``.
+
+    ``n``, ``condition_number`` and ``largest`` are values or strategies. Both
+    extreme eigenvalues are present (``n ≥ 2``), so ``cond(A) = κ`` exactly up
+    to rounding.
+    """
+    from verify.problems import spd_matrix
+
+    return st.builds(lambda n_, k, top, seed: spd_matrix(np.random.default_rng(seed), int(n_), float(k), largest=float(top)),
+                     _as_strategy(n), _as_strategy(condition_number), _as_strategy(largest),
+                     st.integers(0, 2 ** 32 - 1))
+
+
+def gradient_streams(steps: Any = None, shape: Any = None, *, kinds: Any = None, scale: Any = None,
+                     eps: float | None = None) -> st.SearchStrategy[np.ndarray]:
+    """Open-loop gradient streams, arrays of shape ``(steps, *shape)``.
+
+    Kinds (:data:`verify.problems.STREAM_KINDS`): gaussian, constant,
+    sign-flips, tiny (near ``eps`` and ``√eps``), large, sparse (exact zeros),
+    minibatch (+0.1 ×9, −0.9 ×1), mixed-scales. The stream is generated by
+    numpy from a drawn seed, so examples shrink to a short recipe.
+    """
+    from verify.problems import STREAM_KINDS, open_loop_stream
+
+    steps = st.integers(1, 40) if steps is None else _as_strategy(steps)
+    shape = st.one_of(st.integers(1, 5).map(lambda n: (n,)), st.just((2, 3))) if shape is None else _as_strategy(shape)
+    kinds = st.sampled_from(STREAM_KINDS) if kinds is None else (
+        st.sampled_from(kinds) if isinstance(kinds, (list, tuple)) else kinds)
+    scale = st.floats(-3.0, 3.0).map(lambda e: 10.0 ** e) if scale is None else _as_strategy(scale)
+    return st.builds(
+        lambda k, t, sh, sc, seed: open_loop_stream(k, int(t), tuple(sh), np.random.default_rng(seed), scale=sc, eps=eps),
+        kinds, steps, shape, scale, st.integers(0, 2 ** 32 - 1))
+
+
+def quadratic_problems(n: Any = None, condition_number: Any = None, *, largest: Any = 1.0) -> st.SearchStrategy[Any]:
+    """Quadratics ``½ (w − w*)ᵀ A (w − w*)`` (:class:`verify.problems.Quadratic`) with controlled κ."""
+    from verify.problems import Quadratic
+
+    n = st.integers(1, 6) if n is None else _as_strategy(n)
+    condition_number = positive_floats(1.0, 1e4) if condition_number is None else _as_strategy(condition_number)
+    return st.builds(
+        lambda n_, k, top, seed: Quadratic.random(np.random.default_rng(seed), (int(n_),), float(k), largest=float(top)),
+        n, condition_number, _as_strategy(largest), st.integers(0, 2 ** 32 - 1))

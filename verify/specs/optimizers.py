@@ -1,0 +1,1141 @@
+"""Optimizer specs: ``sgd``, ``momentum``, ``nesterov``, ``weight-decay``, ``sign-sgd``, ``rprop``,
+``rmsprop``, ``adam``, ``adamw`` and ``generic-optimizer``.
+
+Protocol (optimizer): a factory or class called with the spec's canonical
+hyperparameters as keywords, returning either ``init(params)`` /
+``update(grads, state, params) -> (new_params, state)`` or
+``step(params, grads) -> new_params`` (see ``docs/optimizers.md``).
+
+Every spec with a reference has
+
+* ``conformance`` — differential testing against the reference, every
+  iterate, within the floating-point error model of :mod:`verify.tolerance`,
+  with the diagnosis of :mod:`verify.diagnosis` on failure
+  (:mod:`verify.conformance`);
+* its symbolic cross-checks and properties with known answers
+  (:mod:`verify.convergence`, :mod:`verify.symbolic`);
+* ``zero-gradient-fixed-point``, ``no-nan`` and the protocol hygiene checks
+  ``determinism``, ``instances-independent``, ``no-input-mutation``,
+  ``shape-dtype``.
+
+``generic-optimizer`` has the properties that hold for any optimizer.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+
+import reference
+from verify import conformance as conf
+from verify import convergence as cv
+from verify import diagnosis as dg
+from verify import strategies as vst
+from verify import tolerance as tolmod
+from verify.adapters.base import call_target
+from verify.compare import compare, format_number
+from verify.problems import open_loop_stream
+from verify.errors import BadParameterError, ProtocolError, TargetError
+from verify.results import Figure, Series, Status
+from verify.search import falsify
+from verify.specs._common import found_to_outcome
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
+
+__all__ = ["SPECS", "EQUIVALENCES", "EXPLICIT_RECIPES"]
+
+fmt = format_number
+U = tolmod.U
+
+
+# ------------------------------------------------------------------ params
+
+_LR = "learning rate η"
+
+
+def _lr(default: float) -> Param:
+    return Param("lr", default, _LR, low=0.0, low_open=True)
+
+
+_MU = Param("momentum", 0.9, "momentum μ (PyTorch form b ← μb + g, w ← w − ηb)", low=0.0, high=1.0)
+_EPS = Param("eps", 1e-8, "ε added to the denominator (ε > 0)", low=0.0, low_open=True)
+_B1 = Param("b1", 0.9, "β1, decay of the first moment", low=0.0, high=1.0)
+_B2 = Param("b2", 0.999, "β2, decay of the second moment", low=0.0, high=1.0)
+
+PARAMS: dict[str, tuple[Param, ...]] = {
+    "sgd": (_lr(0.01),),
+    "momentum": (_lr(0.01), _MU),
+    "nesterov": (_lr(0.01), _MU),
+    "weight-decay": (
+        _lr(0.01),
+        Param("lam", 0.01, "λ of the penalty λΣw² (the step adds 2λw)", low=0.0),
+        Param("momentum", 0.0, "momentum μ (the decay enters the buffer: coupled L2)", low=0.0, high=1.0),
+    ),
+    "sign-sgd": (_lr(0.01),),
+    "rprop": (
+        _lr(0.01),
+        Param("eta_minus", 0.5, "η⁻, step-size factor after a sign change", low=0.0, high=1.0, low_open=True),
+        Param("eta_plus", 1.2, "η⁺, step-size factor while the sign holds", low=1.0, low_open=True),
+        Param("min_step_size", 1e-6, "Δmin, lower bound of the step sizes", low=0.0),
+        Param("max_step_size", 50.0, "Δmax, upper bound of the step sizes", low=0.0, low_open=True),
+    ),
+    "rmsprop": (_lr(0.01), Param("rho", 0.9, "ρ, decay of the mean square (PyTorch's alpha)", low=0.0, high=1.0), _EPS),
+    "adam": (_lr(1e-3), _B1, _B2, _EPS,
+             Param("weight_decay", 0.0, "coupled L2 decay λ_wd: g ← g + λ_wd·w (PyTorch's Adam)", low=0.0)),
+    "adamw": (_lr(1e-3), _B1, _B2, _EPS,
+              Param("weight_decay", 1e-2, "decoupled decay λ_wd: w ← w − η(… + λ_wd·w)", low=0.0)),
+}
+
+_REFERENCES: dict[str, Callable[..., Any]] = {
+    "sgd": reference.sgd, "momentum": reference.momentum, "nesterov": reference.nesterov,
+    "weight-decay": reference.sgd_weight_decay, "sign-sgd": reference.sign_sgd, "rprop": reference.rprop,
+    "rmsprop": reference.rmsprop, "adam": reference.adam, "adamw": reference.adamw,
+}
+
+#: The hyperparameters that turn decay off, for the zero-gradient fixed point.
+_NO_DECAY = {"weight-decay": {"lam": 0.0}, "adam": {"weight_decay": 0.0}, "adamw": {"weight_decay": 0.0}}
+
+
+def _check_params(ctx: CheckContext) -> None:
+    p = ctx.params
+    if ctx.spec.name == "rprop" and p["min_step_size"] > p["max_step_size"]:
+        raise BadParameterError(f"min_step_size {p['min_step_size']} exceeds max_step_size {p['max_step_size']}")
+
+
+def _pinned(ctx: CheckContext) -> dict[str, Any]:
+    """Hyperparameters given with --param (those differing from the defaults): held fixed in draws."""
+    defaults = {p.name: p.default for p in ctx.spec.params}
+    return {k: v for k, v in ctx.params.items() if k in defaults and v != defaults[k]}
+
+
+def _hp(ctx: CheckContext, **changes: Any) -> dict[str, Any]:
+    out = ctx.spec.target_params(ctx.params)
+    out.update(changes)
+    return out
+
+
+# ------------------------------------------------------------- equivalences
+
+
+def _sutskever_to_lookahead(traj: np.ndarray, hp: Mapping[str, Any]) -> np.ndarray:
+    mu = hp["momentum"]
+    out = traj.copy()
+    out[1:] = (1 + mu) * traj[1:] - mu * traj[:-1]
+    return out
+
+
+EQUIVALENCES: dict[str, tuple[conf.Equivalence, ...]] = {
+    "nesterov": (
+        conf.Equivalence(
+            "nesterov/sutskever",
+            "the target returns Sutskever's w_t (v ← μv − ηg, w ← w + v); its look-ahead points "
+            "w_t + μv_t = (1 + μ)w_t − μw_(t−1) equal the reference's iterates: an equivalent parameterisation "
+            "(the caller must evaluate gradients at the look-ahead point)",
+            _sutskever_to_lookahead, lambda hp: 1 + 2 * hp["momentum"]),
+    ),
+}
+
+#: The examples run first at the user's hyperparameters (one per stream/problem kind).
+EXPLICIT_RECIPES: tuple[conf.Recipe, ...] = (
+    conf.Recipe("gaussian", 100, (3,), 11),
+    conf.Recipe("quadratic", 100, (4,), 12, condition=100.0, curvature=0.5),
+    conf.Recipe("noisy-quadratic", 60, (3,), 13, condition=10.0, curvature=0.3),
+    conf.Recipe("rosenbrock", 60, (2,), 14, curvature=0.5),
+    conf.Recipe("tiny", 30, (3,), 15),
+    conf.Recipe("sparse", 30, (2, 3), 16),
+    conf.Recipe("minibatch", 40, (2,), 17),
+    conf.Recipe("sign-flips", 30, (3,), 18),
+    conf.Recipe("constant", 30, (2,), 19),
+    conf.Recipe("large", 20, (2,), 20),
+    conf.Recipe("mixed-scales", 30, (4,), 21),
+)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _rng(ctx: CheckContext, *salt: Any) -> np.random.Generator:
+    return ctx.rng(*salt)
+
+
+def _traj(subject: Any, hp: Mapping[str, Any], w0: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    steps = subject.run(dict(hp), np.array(w0), [np.array(g) for g in grads])
+    return np.concatenate([np.asarray(w0, dtype=np.float64)[None],
+                           np.asarray(steps, dtype=np.float64).reshape((-1, *np.shape(w0)))])
+
+
+def _model_tol(spec: str, hp: Mapping[str, Any], w0: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    _, bound = tolmod.error_bound(spec, hp, w0, grads)
+    return np.concatenate([np.zeros((1, *np.shape(w0))), tolmod.SAFETY * bound])
+
+
+def _hp_text(hp: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={fmt(v, 9) if isinstance(v, float) else v}" for k, v in hp.items())
+
+
+def _raw_optimizer(run: Any) -> tuple[str, Any] | None:
+    """The user's own optimizer object behind an adapted run, if the adapter exposes it (numpy protocol)."""
+    opt = getattr(run, "opt", None)
+    if opt is None:
+        return None
+    if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)):
+        return "functional", opt
+    if callable(getattr(opt, "step", None)):
+        return "stateful", opt
+    return None
+
+
+def _snapshot(x: Any) -> Any:
+    try:
+        return copy.deepcopy(x)
+    except Exception:  # noqa: BLE001 - an uncopyable state is compared by identity only
+        return x
+
+
+def _same_state(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+        except Exception:  # noqa: BLE001
+            return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
+    if hasattr(a, "__dict__") and hasattr(b, "__dict__") and type(a) is type(b):
+        return _same_state(vars(a), vars(b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return a is b
+
+
+# -------------------------------------------------------------- conformance
+
+
+def _probe_cases(ctx: CheckContext, hp: Mapping[str, Any], first: conf.Verdict) -> list[dg.Case]:
+    spec = ctx.spec.name
+    cases = [dg.Case(dict(first.example.hparams), first.example.w0, first.example.grads,
+                     first.target, first.reference, first.tol)]
+    probes = [conf.Recipe("gaussian", 25, (3,), 101), conf.Recipe("sign-flips", 25, (3,), 102),
+              conf.Recipe("tiny" if "eps" in hp else "sparse", 25, (3,), 103)]
+    for r in probes:
+        try:
+            ex = conf.build_example(ctx.reference, hp, r, eps=hp.get("eps"))
+            v = conf.judge(spec, ctx.subject, ctx.reference, ex)
+        except (TargetError, ProtocolError):
+            continue
+        cases.append(dg.Case(dict(v.example.hparams), v.example.w0, v.example.grads, v.target, v.reference, v.tol))
+    return cases
+
+
+def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats: dict) -> Outcome:
+    spec = ctx.spec.name
+    eqs = EQUIVALENCES.get(spec, ())
+    small = conf.minimise(spec, ctx.subject, ctx.reference, v, eqs)
+    defaults = {p.name: p.default for p in ctx.spec.params}
+    diag = dg.diagnose(spec, _probe_cases(ctx, v.example.hparams, v), defaults=defaults)
+    where = ("at the given hyperparameters" if origin == "explicit"
+             else "at hyperparameters drawn over their valid range (shrunk by hypothesis)")
+    lines = [
+        conf.failure_headline(small, spec),
+        f"Counterexample ({where}; {small.example.steps} step(s)):",
+        "  " + conf.describe_example(small.example).replace("\n", "\n  "),
+        str(small.comparison),
+        f"Tolerance model: {fmt(tolmod.SAFETY)} × running floating-point error bound (see docs/optimizers.md)",
+    ]
+    if diag.text:
+        lines.append(f"Diagnosis: {diag.text}")
+    metrics = {"examples": stats["n"], "steps": stats["steps"], "parting_step": small.first_step,
+               "matches": diag.matched_names,
+               "closest": diag.closest.variant.name if diag.closest else None}
+    figs = conf.trajectory_figures(v, title=f"{spec} conformance (failing example)")
+    return failed("\n".join(lines), counterexample=conf.counterexample_dict(small, spec), diagnosis=diag.text,
+                  metrics=metrics, figures=figs)
+
+
+def _conformance(ctx: CheckContext) -> Outcome:
+    _check_params(ctx)
+    spec = ctx.spec.name
+    eqs = EQUIVALENCES.get(spec, ())
+    hp0 = _hp(ctx)
+    stats = {"n": 0, "steps": 0, "worst": None, "equivalences": set()}
+
+    def judge(ex: conf.Example) -> conf.Verdict:
+        v = conf.judge(spec, ctx.subject, ctx.reference, ex, eqs)
+        stats["n"] += 1
+        stats["steps"] += v.example.steps
+        if v.ok:
+            if v.equivalence is not None:
+                stats["equivalences"].add(v.equivalence.description)
+            if stats["worst"] is None or v.ratio > stats["worst"].ratio:
+                stats["worst"] = v
+        return v
+
+    n_explicit = 0
+    for recipe in EXPLICIT_RECIPES:
+        ex = conf.build_example(ctx.reference, hp0, recipe, eps=hp0.get("eps"))
+        ex.origin = "explicit"
+        v = judge(ex)
+        n_explicit += 1
+        if not v.ok:
+            return _conformance_failure(ctx, v, "explicit", stats)
+
+    last: dict[str, conf.Verdict] = {}
+    strategy = st.tuples(vst.hyperparameters(spec, **_pinned(ctx)), conf.recipes())
+
+    def test(pair):
+        hp, recipe = pair
+        ex = conf.build_example(ctx.reference, hp, recipe, eps=hp.get("eps"))
+        v = judge(ex)
+        if v.ok:
+            return None
+        last["v"] = v
+        return conf.failure_headline(v, spec)
+
+    found = falsify(strategy, test, seed=ctx.int_seed("conformance"), max_examples=ctx.max_examples)
+    if found is not None:
+        if found.error is not None or "v" not in last:
+            hp, recipe = found.example if isinstance(found.example, tuple) else ({}, None)
+            return found_to_outcome(found, f"{found.message}\nhyperparameters: {_hp_text(hp)}; "
+                                    f"stream: {recipe.describe() if recipe else '?'}")
+        return _conformance_failure(ctx, last["v"], "drawn", stats)
+    worst = stats["worst"]
+    ratio = worst.ratio if worst else 0.0
+    notes = [f"equivalent parameterisation recognised: {d}" for d in sorted(stats["equivalences"])]
+    figs = conf.trajectory_figures(worst, title=f"{spec} conformance (closest example)")[1:] if worst else []
+    drawn = stats["n"] - n_explicit
+    return passed(
+        f"every iterate matches the reference on {stats['n']} examples ({stats['steps']} steps: {n_explicit} at the given "
+        f"hyperparameters, {drawn} drawn over the valid range); the largest difference is {fmt(ratio)} of the tolerance",
+        metrics={"examples": stats["n"], "steps": stats["steps"], "explicit_examples": n_explicit,
+                 "drawn_examples": drawn, "worst_ratio": ratio},
+        notes=notes, figures=figs)
+
+
+# ----------------------------------------------------------- common checks
+
+
+def _zero_gradient(ctx: CheckContext) -> Outcome:
+    spec = ctx.spec.name
+    hp = _hp(ctx, **_NO_DECAY.get(spec, {}))
+    rng = _rng(ctx, "zero")
+    for shape in ((4,), (2, 3)):
+        w0 = rng.normal(size=shape) * 3.0
+        traj = _traj(ctx.subject, hp, w0, np.zeros((20, *shape)))
+        c = compare(traj, np.broadcast_to(w0, traj.shape), rtol=2 * U, atol=0.0,
+                    header="ACTUAL = target's iterates with g = 0 at every step, DESIRED = the starting point")
+        if not c.ok:
+            moved = np.abs(traj - w0).reshape(traj.shape[0], -1).max(axis=1)
+            t = int(np.argmax(moved > 2 * U * np.abs(w0).max()))
+            hint = ("" if spec != "generic-optimizer" else
+                    "\n(an optimizer with weight decay does not have this property: pass --param weight_decay=0 "
+                    "or your decay's name = 0)")
+            return failed(f"a zero gradient is not a fixed point: the target moved the weights at step {t} "
+                          f"(hyperparameters {_hp_text(hp)})\n{c}{hint}",
+                          counterexample={"hyperparameters": hp, "w0": w0, "grads": "20 zero gradients"},
+                          figures=[Figure("zero gradient: |w_t − w_0|", "step t", "max |w_t − w_0|",
+                                          [Series("target", list(range(moved.size)), moved.tolist())])])
+    extra = f" (with {_hp_text(_NO_DECAY[spec])})" if spec in _NO_DECAY else ""
+    return passed(f"with g = 0 for 20 steps the weights stay exactly where they are{extra}")
+
+
+def _no_nan(ctx: CheckContext) -> Outcome:
+    spec = ctx.spec.name
+    hp = _hp(ctx)
+    rng = _rng(ctx, "nan")
+    shape = (6,)
+    cases = {
+        "zero gradients": np.zeros((10, *shape)),
+        "tiny gradients (1e-150 … 1e-30)": rng.choice([-1, 1], size=(10, *shape)) * 10.0 ** rng.uniform(-150, -30, size=(10, *shape)),
+        "huge gradients (1e30 … 1e100)": rng.choice([-1, 1], size=(10, *shape)) * 10.0 ** rng.uniform(30, 100, size=(10, *shape)),
+        "zeros then a gradient": np.concatenate([np.zeros((5, *shape)), rng.normal(size=(5, *shape))]),
+        "mixed: zeros, tiny and large entries": rng.normal(size=(10, *shape)) * 10.0 ** rng.choice([-200.0, 0.0, 50.0], size=(10, *shape)) * (rng.random((10, *shape)) > 0.3),
+    }
+    has_ref = ctx.reference is not None and spec in _REFERENCES
+    for name, grads in cases.items():
+        w0 = rng.normal(size=shape)
+        with np.errstate(all="ignore"):
+            traj = _traj(ctx.subject, hp, w0, grads)
+            ref = _traj(ctx.reference, hp, w0, grads) if has_ref else np.zeros_like(traj)
+        bad = ~np.isfinite(traj) & np.isfinite(ref)
+        if bad.any():
+            t, i = (int(x) for x in np.argwhere(bad.reshape(bad.shape[0], -1))[0])
+            return failed(
+                f"the target produced {'NaN' if np.isnan(traj.reshape(traj.shape[0], -1)[t, i]) else 'inf'} at step {t}, "
+                f"entry {i}, on {name}{' where the reference stays finite' if has_ref else ''} "
+                f"(hyperparameters {_hp_text(hp)}; g at that entry: "
+                f"{[fmt(x) for x in grads.reshape(grads.shape[0], -1)[:t, i]]})",
+                counterexample={"case": name, "hyperparameters": hp, "w0": w0, "grads": grads})
+    return passed(f"iterates stay finite on zero, tiny (down to 1e-150) and huge (up to 1e100) gradients "
+                  f"({len(cases)} streams){' wherever the reference does' if has_ref else ''}")
+
+
+def _determinism(ctx: CheckContext) -> Outcome:
+    rng = _rng(ctx, "det")
+    hp = _hp(ctx)
+    w0, grads = rng.normal(size=(3, 2)), rng.normal(size=(15, 3, 2))
+    a = _traj(ctx.subject, hp, w0, grads)
+    b = _traj(ctx.subject, hp, w0, grads)
+    if not np.array_equal(a, b, equal_nan=True):
+        t = int(np.argmax((a != b).reshape(a.shape[0], -1).any(axis=1)))
+        c = compare(b, a, rtol=0.0, header="ACTUAL = second run, DESIRED = first run (same stream, fresh instances)")
+        return failed(f"two fresh instances given the same stream gave different iterates from step {t} on: the target "
+                      f"is not deterministic (randomness, or state carried between instances)\n{c}",
+                      counterexample={"hyperparameters": hp, "w0": w0, "grads": grads})
+    return passed("two fresh instances given the same 15-step stream return bit-identical iterates")
+
+
+def _independence(ctx: CheckContext) -> Outcome:
+    rng = _rng(ctx, "indep")
+    hp = _hp(ctx)
+    wa, wb = rng.normal(size=4), rng.normal(size=4) * 10
+    ga, gb = rng.normal(size=(12, 4)), rng.normal(size=(12, 4)) * 5
+    alone_a = _traj(ctx.subject, hp, wa, ga)
+    alone_b = _traj(ctx.subject, hp, wb, gb)
+    ra, rb = ctx.subject.make(**hp), ctx.subject.make(**hp)
+    ra.init(np.array(wa))
+    rb.init(np.array(wb))
+    inter_a, inter_b = [wa], [wb]
+    for x, y in zip(ga, gb):
+        inter_a.append(ra.step(np.array(x)))
+        inter_b.append(rb.step(np.array(y)))
+    ia, ib = np.array(inter_a), np.array(inter_b)
+    for name, got, want in (("first", ia, alone_a), ("second", ib, alone_b)):
+        if not np.array_equal(got, want, equal_nan=True):
+            t = int(np.argmax((got != want).reshape(got.shape[0], -1).any(axis=1)))
+            c = compare(got, want, rtol=0.0, header=f"ACTUAL = {name} instance stepped alternately with another, "
+                                                     "DESIRED = the same instance run alone")
+            return failed(f"two instances interfere: stepping two optimizers alternately changes the {name} one's "
+                          f"iterates from step {t} on (state shared between instances: a class attribute, a module "
+                          f"global or a default argument)\n{c}", counterexample={"hyperparameters": hp})
+    return passed("two instances stepped alternately give the same iterates as each run alone (no shared state)")
+
+
+def _no_mutation(ctx: CheckContext) -> Outcome:
+    hp = _hp(ctx)
+    run = ctx.subject.make(**hp)
+    raw = _raw_optimizer(run)
+    if raw is None:
+        return skipped("the adapter owns the arrays this target receives (not a numpy-protocol optimizer)")
+    form, opt = raw
+    rng = _rng(ctx, "mutation")
+    p = rng.normal(size=(3, 2))
+    if form == "functional":
+        p_given = p.copy()
+        state = call_target("init(params)", opt.init, p_given)
+        if not np.array_equal(p_given, p):
+            return failed("init(params) modified the params it was given in place")
+        p_in = p.copy()
+        for t in range(1, 4):
+            g = rng.normal(size=p.shape)
+            g_in, p_before, s_before = g.copy(), p_in.copy(), _snapshot(state)
+            out = call_target("update(grads, state, params)", opt.update, g_in, state, p_in)
+            changed = [n for n, a, b in (("grads", g_in, g), ("params", p_in, p_before)) if not np.array_equal(a, b)]
+            if changed:
+                return failed(f"update(grads, state, params) modified its argument {' and '.join(changed)} in place "
+                              f"at step {t}: the caller's arrays must be left unchanged (return new arrays)")
+            if not _same_state(state, s_before):
+                return failed(f"update(grads, state, params) modified the state it was given in place at step {t}: "
+                              "a functional optimizer must return a new state (reusing an old state, e.g. to retry a "
+                              "step, would silently use the modified one)")
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise ProtocolError(f"update(grads, state, params) returned {type(out).__name__}; expected (new_params, state)")
+            p_in, state = np.array(out[0], dtype=np.float64), out[1]
+        return passed("update(grads, state, params) leaves grads, params and the given state unchanged (3 steps)")
+    p_in = p.copy()
+    for t in range(1, 4):
+        g = rng.normal(size=p.shape)
+        g_in, p_before = g.copy(), p_in.copy()
+        out = call_target("step(params, grads)", opt.step, p_in, g_in)
+        changed = [n for n, a, b in (("grads", g_in, g), ("params", p_in, p_before)) if not np.array_equal(a, b)]
+        if changed:
+            return failed(f"step(params, grads) modified its argument {' and '.join(changed)} in place at step {t}: "
+                          "the caller's arrays must be left unchanged (compute params - …, not params -= …)")
+        if out is None:
+            raise ProtocolError("step(params, grads) returned None; the stateful protocol returns the new parameters")
+        p_in = np.array(out, dtype=np.float64)
+    return passed("step(params, grads) leaves the params and grads it is given unchanged (3 steps)")
+
+
+def _shape_dtype(ctx: CheckContext) -> Outcome:
+    hp = _hp(ctx)
+    rng = _rng(ctx, "shape")
+    checked = []
+    for shape in ((5,), (2, 3), (1, 4, 2)):
+        w0 = rng.normal(size=shape)
+        _traj(ctx.subject, hp, w0, rng.normal(size=(3, *shape)))     # the adapter validates the shape
+        checked.append(shape)
+        run = ctx.subject.make(**hp)
+        raw = _raw_optimizer(run)
+        if raw is None:
+            continue
+        form, opt = raw
+        g = rng.normal(size=shape)
+        if form == "functional":
+            state = call_target("init(params)", opt.init, w0.copy())
+            out = call_target("update(grads, state, params)", opt.update, g, state, w0.copy())
+            new = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else out
+        else:
+            new = call_target("step(params, grads)", opt.step, w0.copy(), g)
+        arr = np.asarray(new)
+        if arr.dtype != np.float64:
+            return failed(f"given float64 params and grads of shape {shape}, the target returned dtype {arr.dtype}: "
+                          f"precision is lost (float32 keeps ~7 digits; every later step rounds to it)")
+        if arr.shape != shape:
+            return failed(f"given params of shape {shape}, the target returned shape {arr.shape}")
+    return passed(f"new parameters keep the shape ({', '.join(map(str, checked))}) and the float64 dtype of the input")
+
+
+# --------------------------------------------------------------- SGD: rates
+
+
+def _gd_stability(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.gd_stability_bound()
+    curves, lines = {}, []
+    for k, (eigs, seed) in enumerate((([1.0, 0.1, 0.3, 0.55], 1), ([40.0], 2))):
+        q = cv.diag_quadratic(eigs, seed)
+        max_lr = float(d.parts["max_lr"](q.L))
+        w0 = np.random.default_rng(seed).normal(size=q.w_star.shape)
+        for factor, want in ((0.95, "converge"), (1.05, "diverge")):
+            lr = factor * max_lr
+            traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 600)
+            e = cv.errors(traj)
+            curves[f"L = {fmt(q.L)}, η = {factor}·2/L"] = e
+            ok = (e[-1] < 1e-8 * e[0]) if want == "converge" else (not np.isfinite(e[-1]) or e[-1] > 1e8 * e[0])
+            lines.append(f"L = {fmt(q.L)}, η = {factor}·(2/L) = {fmt(lr)}: ‖e‖ {fmt(e[0])} → {fmt(e[-1])} in 600 steps")
+            if not ok:
+                return failed(f"GD with η = {factor}·2/L should {want} ({d.statement}, sympy) but did not:\n"
+                              + "\n".join(lines), figures=[cv.rate_figure("gradient descent near η = 2/L", curves)],
+                              counterexample={"eigenvalues": eigs, "lr": lr, "w0": w0})
+    return passed(f"stable below and divergent above η = 2/L ({d.statement})", notes=lines,
+                  figures=[cv.rate_figure("gradient descent near η = 2/L", curves)])
+
+
+def _gd_rate(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.gd_optimal_rate()
+    curves, lines, worst = {}, [], 0.0
+    for kappa, seed in ((100.0, 3), (10.0, 4)):
+        m, L = 1.0 / kappa, 1.0
+        lr, rate = (float(x) for x in d.func(m, L))
+        q = cv.diag_quadratic([L, m, L, m], seed)
+        w0 = np.random.default_rng(seed).normal(size=4)
+        traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 200)
+        e = cv.errors(traj)
+        meas = cv.measure_rate(e, rate, start=100, end=200, jordan=False, slack=1e-9)
+        curves[f"κ = {fmt(kappa)}"] = e
+        lines.append(f"κ = {fmt(kappa)}, η* = 2/(m + L) = {fmt(lr, 9)}: measured rate {fmt(meas.measured, 12)}, "
+                     f"theory (κ − 1)/(κ + 1) = {fmt(rate, 12)}")
+        worst = max(worst, abs(meas.measured - rate) / rate)
+        if not meas.ok:
+            return failed(f"GD at its optimal step converges at the wrong rate: measured {fmt(meas.measured, 12)}, "
+                          f"theory {fmt(rate, 12)} ({d.statement}, sympy), allowed [{fmt(meas.low, 12)}, {fmt(meas.high, 12)}]\n"
+                          + "\n".join(lines),
+                          figures=[cv.rate_figure("GD at η* = 2/(m + L)", {f"κ = {fmt(kappa)}": e}, rate, e[0])],
+                          metrics={"measured_rate": meas.measured, "theory": rate})
+    return passed("linear rate at η* = 2/(m + L) equals (κ − 1)/(κ + 1) (relative difference "
+                  f"{fmt(worst)})", notes=lines, metrics={"max_rel_diff": worst},
+                  figures=[cv.rate_figure("GD at η* = 2/(m + L) (κ = 100)", {"measured": curves["κ = 100"]},
+                                          float(d.func(0.01, 1.0)[1]), curves["κ = 100"][0])])
+
+
+# ---------------------------------------------------------- momentum family
+
+
+def _symbolic_iterates(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    spec = ctx.spec.name
+    steps = 6
+    d = symbolic.momentum_iterates(steps) if spec == "momentum" else symbolic.nesterov_iterates(steps)
+    main = d.parts["pytorch"]
+    alt = d.parts.get("sutskever")
+    seen = {"n": 0, "alt": 0}
+    kinds = ("gaussian", "constant", "sign-flips", "tiny", "large", "mixed-scales")
+    strategy = st.tuples(vst.hyperparameters(spec, **_pinned(ctx)),
+                         st.builds(conf.Recipe, kind=st.sampled_from(kinds), steps=st.just(steps),
+                                   shape=st.just((3,)), seed=st.integers(0, 2 ** 16)))
+
+    def test(pair):
+        hp, recipe = pair
+        ex = conf.build_example(ctx.reference, hp, recipe)
+        got = _traj(ctx.subject, hp, ex.w0, ex.grads)
+        args = [ex.w0, hp["lr"], hp["momentum"], *ex.grads]
+        want = main(*args)
+        mag = np.abs(main(np.abs(ex.w0), hp["lr"], hp["momentum"], *(-np.abs(ex.grads))))
+        tol = 64 * U * mag + _model_tol(spec, hp, ex.w0, ex.grads)
+        seen["n"] += 1
+        c = compare(got, want, rtol=0.0, tol=tol,
+                    header=f"ACTUAL = target's iterates, DESIRED = sympy's {d.name} (lambdified); index = (step, entry)")
+        if c.ok:
+            return None
+        if alt is not None:
+            c2 = compare(got, alt(*args), rtol=0.0, tol=tol * (1 + 2 * hp["momentum"]))
+            if c2.ok:
+                seen["alt"] += 1
+                return None
+        return (f"the target's iterates differ from sympy's {d.statement} "
+                f"(hyperparameters {_hp_text(hp)}, {recipe.kind} stream)\n{c}")
+
+    found = falsify(strategy, test, seed=ctx.int_seed("symbolic"), max_examples=max(10, ctx.max_examples // 3))
+    if found:
+        return found_to_outcome(found, found.message)
+    notes = [f"the target returned Sutskever's w_t (sympy: p_t = w_t + μv_t) on {seen['alt']} example(s): "
+             "an equivalent parameterisation"] if seen["alt"] else []
+    return passed(f"iterates equal sympy's {steps}-step symbolic iterates ({d.statement}) on {seen['n']} drawn examples",
+                  notes=notes, metrics={"examples": seen["n"]})
+
+
+def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.heavy_ball_optimal()
+    curves, lines = {}, []
+    for kappa, seed in ((100.0, 5), (16.0, 6)):
+        m, L = 1.0 / kappa, 1.0
+        lr, mu, rate = (float(x) for x in d.func(m, L))
+        q = cv.diag_quadratic([L, m, (L + m) / 2], seed)
+        w0 = np.random.default_rng(seed).normal(size=3)
+        e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, 400))
+        meas = cv.measure_rate(e, rate, start=200, end=400, jordan=True, slack=2e-3)
+        curves[f"κ = {fmt(kappa)}"] = e
+        lines.append(f"κ = {fmt(kappa)}: η = {fmt(lr, 9)}, μ = {fmt(mu, 9)}; measured rate {fmt(meas.measured, 9)}, "
+                     f"theory (√κ − 1)/(√κ + 1) = {fmt(rate, 9)} (allowed [{fmt(meas.low, 9)}, {fmt(meas.high, 9)}] "
+                     "for the double eigenvalue)")
+        if not meas.ok:
+            return failed(f"heavy ball at its optimal parameters converges at the wrong rate ({d.statement}, sympy):\n"
+                          + "\n".join(lines), metrics={"measured_rate": meas.measured, "theory": rate},
+                          figures=[cv.rate_figure(f"heavy ball, κ = {fmt(kappa)}", {"measured": e}, rate, e[0])])
+    return passed("linear rate at the optimal η, μ equals (√κ − 1)/(√κ + 1)", notes=lines,
+                  figures=[cv.rate_figure("heavy ball at the optimal η, μ (κ = 100)", {"measured": curves["κ = 100"]},
+                                          float(d.func(0.01, 1.0)[2]), curves["κ = 100"][0])])
+
+
+def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
+    d = cv.heavy_ball_stability()
+    curves, lines = {}, []
+    q = cv.diag_quadratic([1.0, 0.1, 0.4], 7)
+    w0 = np.random.default_rng(7).normal(size=3)
+    for mu in (0.5, 0.9):
+        max_lr = d.funcs["max_lr"](q.L, mu)
+        for factor, want in ((0.9, "converge"), (1.1, "diverge")):
+            lr = factor * max_lr
+            e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, 800))
+            curves[f"μ = {mu}, η = {factor}·2(1 + μ)/L"] = e
+            ok = (e[-1] < 1e-8 * e[0]) if want == "converge" else (not np.isfinite(e[-1]) or e[-1] > 1e8 * e[0])
+            lines.append(f"μ = {mu}, η = {factor}·2(1 + μ)/L = {fmt(lr)}: ‖e‖ {fmt(e[0])} → {fmt(e[-1])} in 800 steps")
+            if not ok:
+                return failed(f"heavy ball should {want} at η = {factor}·2(1 + μ)/L ({d.statement}, sympy) but did not:\n"
+                              + "\n".join(lines), figures=[cv.rate_figure("heavy ball near its stability limit", curves)])
+    return passed(f"stable below and divergent above η = 2(1 + μ)/L ({d.statement})", notes=lines,
+                  figures=[cv.rate_figure("heavy ball near its stability limit", curves)])
+
+
+def _detect_nesterov_form(ctx: CheckContext, hp: Mapping[str, Any]) -> float | None:
+    """``μ`` if the target returns Sutskever's w_t (so gradients belong at look-ahead points), else ``None``."""
+    ex = conf.build_example(ctx.reference, hp, conf.Recipe("gaussian", 8, (3,), 77))
+    v = conf.judge("nesterov", ctx.subject, ctx.reference, ex, EQUIVALENCES["nesterov"])
+    return hp["momentum"] if v.ok and v.equivalence is not None else None
+
+
+def _nesterov_rate(ctx: CheckContext) -> Outcome:
+    d = cv.nesterov_optimal()
+    curves, lines, notes = {}, [], []
+    for kappa, seed in ((100.0, 8), (25.0, 9)):
+        m, L = 1.0 / kappa, 1.0
+        lr, mu, rate = d.funcs["params"](m, L)
+        hp = _hp(ctx, lr=lr, momentum=mu)
+        look = _detect_nesterov_form(ctx, hp)
+        q = cv.diag_quadratic([L, m, 0.3], seed)
+        w0 = np.random.default_rng(seed).normal(size=3)
+        traj = cv.closed_loop(ctx.subject, hp, q.grad, w0, 400, lookahead=look)
+        if look is not None:
+            traj = _sutskever_to_lookahead(traj, hp)
+            notes.append("the target is in Sutskever's form: gradients were taken at its look-ahead points")
+        e = cv.errors(traj)
+        meas = cv.measure_rate(e, rate, start=200, end=400, jordan=True, slack=2e-3)
+        curves[f"κ = {fmt(kappa)}"] = e
+        lines.append(f"κ = {fmt(kappa)}: η = 1/L, μ = {fmt(mu, 9)}; measured rate {fmt(meas.measured, 9)}, "
+                     f"theory 1 − 1/√κ = {fmt(rate, 9)} (allowed [{fmt(meas.low, 9)}, {fmt(meas.high, 9)}])")
+        if not meas.ok:
+            return failed(f"Nesterov at η = 1/L, μ = (√κ − 1)/(√κ + 1) converges at the wrong rate (sympy: {d.statement}):\n"
+                          + "\n".join(lines), metrics={"measured_rate": meas.measured, "theory": rate},
+                          figures=[cv.rate_figure(f"Nesterov, κ = {fmt(kappa)}", {"measured": e}, rate, e[0])])
+    return passed("linear rate at η = 1/L, μ = (√κ − 1)/(√κ + 1) equals 1 − 1/√κ", notes=lines + sorted(set(notes)),
+                  figures=[cv.rate_figure("Nesterov (κ = 100)", {"measured": curves["κ = 100"]}, 0.9, curves["κ = 100"][0])])
+
+
+# ------------------------------------------------------------- weight decay
+
+
+def _decay_factor(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    fac, bound = symbolic.weight_decay_factor(), symbolic.weight_decay_bound()
+    lr = ctx.params["lr"]
+    rows, rng = [], _rng(ctx, "factor")
+    for mu in sorted({ctx.params["momentum"], 0.9}):
+        for p in (0.01, 0.25, 0.49, 0.5, 0.51, 0.75, 1.5):
+            lam = p / lr
+            w0 = rng.normal(size=5) * 10.0 ** rng.uniform(-2, 2, size=5)
+            w1 = _traj(ctx.subject, _hp(ctx, lam=lam, momentum=mu), w0, np.zeros((1, 5)))[1]
+            want = float(fac.func(lr, lam))
+            tol = 8 * U * (1 + 2 * lr * lam) * np.abs(w0)
+            c = compare(w1, w0 * want, rtol=0.0, tol=tol,
+                        header=f"ACTUAL = w_1 with g = 0, DESIRED = (1 − 2ηλ)·w_0 = {fmt(want, 12)}·w_0 (sympy)")
+            measured = float(np.median(w1 / w0))
+            inside = bool(bound.func(lr, lam))
+            rows.append(f"μ = {fmt(mu)}, ηλ = {fmt(p)}: factor {fmt(measured, 12)} (sympy {fac.statement.split('= ')[-1]} = "
+                        f"{fmt(want, 12)}), in (0, 1): {0 < measured < 1} (sympy bound: {inside})")
+            if not c.ok:
+                return failed(f"the weight-decay factor at ηλ = {fmt(p)} (η = {fmt(lr)}, λ = {fmt(lam)}, μ = {fmt(mu)}) "
+                              f"is {fmt(measured, 12)}, not 1 − 2ηλ = {fmt(want, 12)}{_factor_hint(measured, lr, lam)}\n{c}",
+                              counterexample={"lr": lr, "lam": lam, "momentum": mu, "w0": w0},
+                              metrics={"measured_factor": measured, "expected_factor": want})
+            if (0 < measured < 1) != inside:
+                return failed(f"the factor {fmt(measured)} at ηλ = {fmt(p)} contradicts sympy's bound {bound.statement}")
+    return passed(f"the first step with g = 0 multiplies w by 1 − 2ηλ ({fac.statement}); it lies in (0, 1) exactly when "
+                  f"{bound.statement.split('⇔ ')[-1]}", notes=rows)
+
+
+def _factor_hint(measured: float, lr: float, lam: float) -> str:
+    hints = {1 - lr * lam: ": 1 − ηλ, a factor 2 in λ (the gradient of (λ/2)Σw²)",
+             1 - 4 * lr * lam: ": 1 − 4ηλ, the factor 2 applied twice",
+             1 - 2 * lam: ": 1 − 2λ, the decay is not multiplied by η",
+             1 + 2 * lr * lam: ": 1 + 2ηλ, the decay has the wrong sign", 1.0: ": no decay at all"}
+    for value, text in hints.items():
+        if abs(measured - value) <= 1e-9 * max(1.0, abs(value)):
+            return text
+    return ""
+
+
+def _l2_equals_decoupled(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.l2_sgd_step()
+    lam = ctx.params["lam"] or 0.05
+    hp = _hp(ctx, lam=lam, momentum=0.0)
+    rng = _rng(ctx, "l2dec")
+    for k in range(3):
+        w0, grads = rng.normal(size=4), rng.normal(size=(20, 4)) * 10.0 ** rng.uniform(-2, 2)
+        got = _traj(ctx.subject, hp, w0, grads)
+        want = [w0]
+        for g in grads:
+            want.append(d.func(want[-1], g, hp["lr"], lam))
+        want = np.array(want)
+        dec = conf.trajectory(_ref_subject("weight-decay", decoupled=True), conf.Example(hp, w0, grads))
+        tol = _model_tol("weight-decay", hp, w0, grads)
+        c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target (μ = 0), DESIRED = iterated sympy step {d.statement}")
+        if not c.ok:
+            return failed(f"without momentum the L2 step must be w(1 − 2ηλ) − ηg, the decoupled step, but the target's "
+                          f"iterates differ (η = {fmt(hp['lr'])}, λ = {fmt(lam)})\n{c}",
+                          counterexample={"hyperparameters": hp, "w0": w0, "grads": grads})
+        if not compare(dec, want, rtol=0.0, tol=tol).ok:  # pragma: no cover - the reference's own consistency
+            raise AssertionError("reference decoupled step disagrees with sympy")
+    return passed(f"with μ = 0 the target's iterates are the decoupled step {d.statement} (sympy), 3 streams of 20 steps")
+
+
+def _ref_subject(spec: str, **fixed: Any) -> Any:
+    from verify.adapters import numpy_protocol
+
+    factory = _REFERENCES[spec]
+    return numpy_protocol.optimizer(lambda **hp: factory(**hp, **fixed), "reference")
+
+
+def _coupled_with_momentum(ctx: CheckContext) -> Outcome:
+    import sympy as sp
+
+    w0s, lr_s, lam_s, mu_s = sp.symbols("w0 eta lambda mu", real=True)
+    w, b = w0s, sp.Integer(0)
+    coupled = []
+    for _ in range(3):
+        b = mu_s * b + 2 * lam_s * w
+        w = sp.expand(w - lr_s * b)
+        coupled.append(w)
+    decoupled = [w0s * (1 - 2 * lr_s * lam_s) ** t for t in (1, 2, 3)]
+    gap = sp.factor(coupled[1] - sp.expand(decoupled[1]))
+    f_c = sp.lambdify((w0s, lr_s, lam_s, mu_s), coupled, "numpy")
+    f_d = sp.lambdify((w0s, lr_s, lam_s, mu_s), decoupled, "numpy")
+    lr = ctx.params["lr"]
+    lam = ctx.params["lam"] or 0.05
+    mu = ctx.params["momentum"] or 0.9
+    hp = _hp(ctx, lam=lam, momentum=mu)
+    w0 = _rng(ctx, "coupled").normal(size=4) * 3
+    got = _traj(ctx.subject, hp, w0, np.zeros((3, 4)))[1:]
+    want = np.array(f_c(w0, lr, lam, mu))
+    dec = np.array(f_d(w0, lr, lam, mu))
+    tol = 16 * U * np.abs(w0) * (1 + 2 * lr * lam) ** 3 * (1 + mu) ** 2
+    c = compare(got, want, rtol=0.0, tol=tol, header="ACTUAL = target with g = 0, DESIRED = coupled L2 with momentum (sympy)")
+    if not c.ok:
+        also = " — they are the decoupled iterates w_0(1 − 2ηλ)ᵗ: the decay bypasses the momentum buffer" if compare(
+            got, dec, rtol=0.0, tol=tol).ok else ""
+        return failed(f"with momentum μ = {fmt(mu)} the decay must enter the buffer (coupled L2): step 2 differs from the "
+                      f"decoupled form by {gap} (sympy), but the target's iterates with g = 0 are not the coupled ones{also}\n{c}",
+                      counterexample={"hyperparameters": hp, "w0": w0, "grads": "3 zero gradients"})
+    return passed(f"with μ = {fmt(mu)} and g = 0 the target follows coupled L2 (w_2 − w_2(decoupled) = {gap}, sympy)")
+
+
+# ------------------------------------------------------------- sign methods
+
+
+def _scale_invariance(ctx: CheckContext) -> Outcome:
+    spec = ctx.spec.name
+    hp = _hp(ctx)
+    rng = _rng(ctx, "scale")
+    for kind in ("gaussian", "sparse", "sign-flips"):
+        g = open_loop_stream(kind, 25, (4,), rng)
+        w0 = rng.normal(size=4)
+        base = _traj(ctx.subject, hp, w0, g)
+        tol = _model_tol(spec, hp, w0, g) * 2
+        for c_ in (1e-8, 0.37, 3.0, 1e8):
+            got = _traj(ctx.subject, hp, w0, c_ * g)
+            c = compare(got, base, rtol=0.0, tol=tol,
+                        header=f"ACTUAL = iterates on c·g with c = {fmt(c_)}, DESIRED = iterates on g")
+            if not c.ok:
+                return failed(f"{spec} must ignore the gradient's magnitude, but scaling the gradients by c = {fmt(c_)} "
+                              f"changed the iterates ({kind} stream)\n{c}",
+                              counterexample={"hyperparameters": hp, "w0": w0, "grads": g, "c": c_})
+    return passed("scaling every gradient by c ∈ {1e-8, 0.37, 3, 1e8} leaves the iterates unchanged (3 streams)")
+
+
+def _sign_step(ctx: CheckContext) -> Outcome:
+    hp = _hp(ctx)
+    rng = _rng(ctx, "signstep")
+    g = rng.normal(size=(20, 5)) * 10.0 ** rng.uniform(-6, 6, size=(20, 5))
+    w0 = rng.normal(size=5)
+    traj = _traj(ctx.subject, hp, w0, g)
+    steps = np.diff(traj, axis=0)
+    want = -hp["lr"] * np.sign(g)
+    tol = 4 * U * (np.abs(traj[1:]) + np.abs(traj[:-1]))
+    c = compare(steps, want, rtol=0.0, tol=tol, header="ACTUAL = w_t − w_(t−1), DESIRED = −η sgn(g_t) = −η g/√(g²)")
+    if not c.ok:
+        return failed(f"each step must be −η sgn(g) (magnitude η = {fmt(hp['lr'])} whatever |g|)\n{c}",
+                      counterexample={"hyperparameters": hp, "w0": w0, "grads": g})
+    return passed("every step is −η sgn(g): magnitude exactly η for gradients from 1e-6 to 1e6")
+
+
+def _rprop_bounds(ctx: CheckContext) -> Outcome:
+    hp = _hp(ctx, lr=0.01, min_step_size=1e-4, max_step_size=0.05)
+    ep, em = hp["eta_plus"], hp["eta_minus"]
+    n = 60
+    same = np.ones((n, 2)) * np.array([1.0, -3.0])
+    alt = np.where(np.arange(n)[:, None] % 2 == 0, 1.0, -1.0) * np.array([2.0, -0.5])
+    w0 = np.zeros(2)
+    s_same = np.abs(np.diff(_traj(ctx.subject, hp, w0, same), axis=0))
+    expected = np.minimum(hp["lr"] * ep ** np.arange(n), hp["max_step_size"])[:, None] * np.ones(2)
+    c = compare(s_same, expected, rtol=8 * n * U,
+                header="ACTUAL = |w_t − w_(t−1)| on a same-sign stream, DESIRED = min(η·η⁺^(t−1), Δmax)")
+    fig = Figure("Rprop step sizes", "step t", "|Δw_t|", [Series("same-sign stream", list(range(1, n + 1)), s_same[:, 0].tolist())],
+                 yscale="log")
+    if not c.ok:
+        return failed(f"on a same-sign stream the step sizes must grow by η⁺ = {fmt(ep)} per step up to Δmax = "
+                      f"{fmt(hp['max_step_size'])} and stay there\n{c}", figures=[fig],
+                      counterexample={"hyperparameters": hp, "grads": "constant sign, 60 steps"})
+    s_alt = np.abs(np.diff(_traj(ctx.subject, hp, w0, alt), axis=0))
+    fig.series.append(Series("alternating stream", list(range(1, n + 1)), np.maximum(s_alt[:, 0], 1e-300).tolist(), style="points"))
+    nz = s_alt[s_alt > 0]
+    lo, hi = hp["min_step_size"], hp["max_step_size"]
+    if nz.size and (nz.min() < lo * (1 - 1e-12) or nz.max() > hi * (1 + 1e-12)):
+        return failed(f"on an alternating-sign stream a step of size {fmt(nz.min() if nz.min() < lo else nz.max())} "
+                      f"left the bounds [Δmin, Δmax] = [{fmt(lo)}, {fmt(hi)}]", figures=[fig],
+                      counterexample={"hyperparameters": hp, "grads": "alternating signs, 60 steps"})
+    if not nz.size or abs(nz[-1] - lo) > 1e-12 * lo:
+        return failed(f"on an alternating-sign stream the step size must shrink by η⁻ = {fmt(em)} per sign change "
+                      f"down to Δmin = {fmt(lo)}; the last non-zero step was {fmt(nz[-1]) if nz.size else 'none'}",
+                      figures=[fig], counterexample={"hyperparameters": hp})
+    return passed(f"step sizes grow to Δmax = {fmt(hi)} on a same-sign stream and shrink to Δmin = {fmt(lo)} on an "
+                  "alternating one, never leaving the bounds", figures=[fig])
+
+
+def _minibatch(ctx: CheckContext) -> Outcome:
+    """Hinton's mini-batch stream: Rprop drifts, RMSprop stays put."""
+    from verify.problems import minibatch_stream
+
+    spec = ctx.spec.name
+    hp = _hp(ctx) if spec == "rprop" else _hp(ctx, rho=0.9)
+    grads = minibatch_stream(200, (1,))
+    traj = _traj(ctx.subject, hp, np.zeros(1), grads)
+    ratio = cv.drift_ratio(traj)
+    ref_rms = _traj(_ref_subject("rmsprop"), {"lr": hp["lr"], "rho": 0.9, "eps": 1e-8}, np.zeros(1), grads)
+    ref_rprop = _traj(_ref_subject("rprop"), {"lr": hp["lr"], "eta_minus": 0.5, "eta_plus": 1.2,
+                                              "min_step_size": 1e-6, "max_step_size": 50.0}, np.zeros(1), grads)
+    fig = Figure("the mini-batch stream +0.1 ×9, −0.9 ×1", "step t", "w_t", [
+        Series("target", list(range(201)), traj[:, 0].tolist()),
+        Series("reference RMSprop (ρ = 0.9)", list(range(201)), ref_rms[:, 0].tolist(), style="dashed"),
+        Series("reference Rprop", list(range(201)), ref_rprop[:, 0].tolist(), style="dashed")])
+    text = (f"net displacement {fmt(traj[-1, 0] - traj[0, 0])} over a path of length "
+            f"{fmt(np.abs(np.diff(traj[:, 0])).sum())} (drift ratio {fmt(ratio)}) in 20 periods of "
+            "+0.1 ×9, −0.9 ×1 (mean gradient 0)")
+    if spec == "rprop":
+        if ratio < 0.5:
+            return failed(f"Rprop must drift on this stream (it takes the sign of each mini-batch's gradient: nine steps one "
+                          f"way, at most one back), but the target's {text}", figures=[fig], metrics={"drift_ratio": ratio})
+        return passed(f"Rprop drifts as the lecture says: {text}", figures=[fig], metrics={"drift_ratio": ratio})
+    if ratio > 0.3:
+        return failed(f"RMSprop (ρ = 0.9) must stay put on this stream (it divides by a running RMS, the same on every "
+                      f"mini-batch), but the target's {text}", figures=[fig], metrics={"drift_ratio": ratio})
+    return passed(f"RMSprop (ρ = 0.9) stays put: {text}", figures=[fig], metrics={"drift_ratio": ratio})
+
+
+# -------------------------------------------------------------- adaptive
+
+
+def _constant_gradient_grads() -> np.ndarray:
+    return np.array([1.0, -3e-8, 1e-10, 5e5, -2.5, 7e-5])
+
+
+def _compare_constant(ctx: CheckContext, spec: str, hp: dict, want_steps: np.ndarray, what: str,
+                      source: str, want_err: np.ndarray | float = 0.0) -> Outcome | None:
+    """Target vs ``w0 + cumsum(want_steps)``; ``want_err`` bounds the closed form's own evaluation error per step."""
+    g = _constant_gradient_grads()
+    T = want_steps.shape[0]
+    grads = np.broadcast_to(g, (T, g.size)).copy()
+    w0 = np.linspace(-1.0, 1.0, g.size)
+    got = _traj(ctx.subject, hp, w0, grads)
+    want = np.concatenate([w0[None], w0 + np.cumsum(want_steps, axis=0)])
+    own = np.broadcast_to(np.asarray(want_err, dtype=np.float64), want_steps.shape)
+    tol = (_model_tol(spec, hp, w0, grads)
+           + 8 * U * np.cumsum(np.abs(np.concatenate([w0[None], want_steps])), axis=0) * 2
+           + tolmod.SAFETY * np.cumsum(np.concatenate([np.zeros_like(w0)[None], own]), axis=0))
+    c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target's iterates, DESIRED = {source}")
+    if c.ok:
+        return None
+    return failed(f"with a constant gradient {what} (hyperparameters {_hp_text(hp)})\n{c}",
+                  counterexample={"hyperparameters": hp, "w0": w0, "g (every step)": g, "steps": T})
+
+
+def _adam_constant(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.adam_constant_gradient()
+    spec = ctx.spec.name
+    configs = [{}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.99999}, {"b1": 0.99, "b2": 0.5}, {"eps": 1e-12, "b2": 0.9}]
+    t = np.arange(1, 31, dtype=float)[:, None]
+    g = _constant_gradient_grads()
+    for extra in configs:
+        hp = _hp(ctx, **extra)
+        if spec == "adam":
+            hp["weight_decay"] = 0.0
+        steps = d.parts["step"](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t)
+        if spec == "adamw" and hp["weight_decay"]:
+            steps = _decayed_steps(hp, steps, np.linspace(-1.0, 1.0, g.size))
+        what = ("every step must be −η g/(|g| + ε)" if spec == "adam" or not hp["weight_decay"]
+                else "w_(t+1) = (1 − ηλ)w_t − η g/(|g| + ε)")
+        bad = _compare_constant(ctx, spec, hp, steps, what, f"sympy: {d.steps[-1]}" + (
+            " with decoupled decay (sympy rsolve)" if spec == "adamw" and hp["weight_decay"] else ""))
+        if bad is not None:
+            return bad
+    return passed(f"with a constant gradient every step is −η g/(|g| + ε) ({d.statement}; bias correction exact) "
+                  f"for {len(configs)} settings, |g| from 1e-10 to 5e5" + (" (with decoupled decay)" if spec == "adamw" else ""))
+
+
+def _decayed_steps(hp: Mapping[str, Any], adam_steps: np.ndarray, w0: np.ndarray) -> np.ndarray:
+    d = cv.decoupled_decay_iterates()
+    T = adam_steps.shape[0]
+    t = np.arange(0, T + 1, dtype=float)[:, None]
+    w = d.funcs["w_affine"](w0, hp["lr"], hp["weight_decay"], adam_steps[0], t)
+    return np.diff(w, axis=0)
+
+
+def _rmsprop_constant(ctx: CheckContext) -> Outcome:
+    d = cv.rmsprop_constant_gradient()
+    t = np.arange(1, 31, dtype=float)[:, None]
+    g = _constant_gradient_grads()
+    configs = [{}, {"eps": 1.0}, {"rho": 0.99999}, {"rho": 0.0}, {"eps": 1e-12, "rho": 0.5}]
+    for extra in configs:
+        hp = _hp(ctx, **extra)
+        steps = d.funcs["step"](g, hp["lr"], hp["rho"], hp["eps"], t)
+        # Evaluating 1 − ρᵗ in floating point loses ~u·ρᵗ/(1 − ρᵗ) relative (ρ near 1); the step inherits half.
+        rho_t = hp["rho"] ** t
+        own = np.abs(steps) * 4 * U * (1 + t * rho_t / np.maximum(1 - rho_t, 1e-300))
+        bad = _compare_constant(ctx, "rmsprop", hp, steps, "step t must be −η g/(√(1 − ρᵗ)|g| + ε)",
+                                f"sympy: {d.statement}", own)
+        if bad is not None:
+            return bad
+    return passed(f"with a constant gradient step t is −η g/(√(1 − ρᵗ)|g| + ε) ({d.statement}, sympy) for "
+                  f"{len(configs)} settings, |g| from 1e-10 to 5e5")
+
+
+def _coupled_decay(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.adam_constant_gradient()
+    wd = ctx.params["weight_decay"] or 0.1
+    hp = _hp(ctx, weight_decay=wd)
+    w0 = np.array([1.0, -2.0, 1e-7 / wd, -3e-9 / wd, 50.0])
+    got = _traj(ctx.subject, hp, w0, np.zeros((1, w0.size)))[1]
+    g_eff = wd * w0
+    want = w0 + d.parts["step"](g_eff, hp["lr"], hp["b1"], hp["b2"], hp["eps"], 1.0)
+    decoupled = w0 - hp["lr"] * wd * w0
+    tol = 16 * U * (np.abs(w0) + hp["lr"])
+    c = compare(got, want, rtol=0.0, tol=tol,
+                header="ACTUAL = w_1 with g = 0, DESIRED = Adam's first step on g = λ_wd·w: w − η g/(|g| + ε) (sympy)")
+    if not c.ok:
+        why = (": it is the decoupled step w(1 − ηλ) (AdamW) — adam's weight_decay is L2, added to the gradient"
+               if compare(got, decoupled, rtol=0.0, tol=tol).ok else "")
+        return failed(f"adam's weight_decay must act as a gradient term g + λ_wd·w that Adam normalises{why}\n{c}",
+                      counterexample={"hyperparameters": hp, "w0": w0, "grads": "one zero gradient"})
+    return passed(f"with g = 0 the first step is −η·sgn(w)·|λw|/(|λw| + ε) (coupled L2, normalised by Adam; "
+                  f"decoupled decay would give −ηλw), λ_wd = {fmt(wd)}")
+
+
+def _decoupled_decay(ctx: CheckContext) -> Outcome:
+    d = cv.decoupled_decay_iterates()
+    wd = ctx.params["weight_decay"] or 0.1
+    hp = _hp(ctx, weight_decay=wd)
+    w0 = np.array([1.0, -2.0, 1e-6, 300.0])
+    T = 50
+    got = _traj(ctx.subject, hp, w0, np.zeros((T, w0.size)))
+    t = np.arange(T + 1, dtype=float)[:, None]
+    want = d.funcs["w"](w0, hp["lr"], wd, t)
+    tol = 8 * U * (t + 1) * np.abs(want)
+    c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target with g = 0, DESIRED = {d.statement} (sympy rsolve)")
+    if not c.ok:
+        return failed(f"with g = 0 AdamW's moments stay 0 and only the decoupled decay acts: w_t must be w_0(1 − ηλ)ᵗ "
+                      f"(η = {fmt(hp['lr'])}, λ = {fmt(wd)})\n{c}",
+                      counterexample={"hyperparameters": hp, "w0": w0, "grads": f"{T} zero gradients"})
+    return passed(f"with g = 0 the weights decay geometrically, {d.statement} (sympy), for {T} steps: the decay never "
+                  "enters the moments")
+
+
+# --------------------------------------------------------------- generic
+
+
+def _generic_convergence(ctx: CheckContext) -> Outcome:
+    hp = _hp(ctx)
+    lr = hp.get("lr")
+    scales = ([0.5 / lr] if isinstance(lr, (int, float)) and lr > 0 else []) + [1.0, 10.0, 0.1, 100.0, 0.01]
+    lines, curves = [], {}
+    for dist in (1.0, 1e-2):
+        for c in scales:
+            q = cv.diag_quadratic(np.array([1.0, 0.1, 0.3, 0.5]) * c, 10)
+            w0 = np.random.default_rng(10).normal(size=4)
+            w0 = dist * w0 / np.linalg.norm(w0)
+            traj = cv.closed_loop(ctx.subject, hp, q.grad, w0, 500)
+            f = np.array([q.value(w) if np.all(np.isfinite(w)) else np.inf for w in traj])
+            if np.isnan(traj).any():
+                return failed(f"NaN in the iterates on the convex quadratic (curvature ×{fmt(c)}, distance {fmt(dist)})",
+                              counterexample={"hyperparameters": hp, "w0": w0, "eigenvalues": (np.array([1, 0.1, 0.3, 0.5]) * c).tolist()})
+            lines.append(f"curvature ×{fmt(c)}, start at distance {fmt(dist)}: loss {fmt(f[0])} → {fmt(f[-1])} in 500 steps")
+            curves[f"×{fmt(c)}, d = {fmt(dist)}"] = cv.errors(traj)
+            if np.isfinite(f[-1]) and f[-1] <= 1e-2 * f[0]:
+                return passed(f"the target minimises a convex quadratic (κ = 10): {lines[-1]}",
+                              notes=lines, figures=[cv.rate_figure("convex quadratic", {lines[-1].split(':')[0]: curves[list(curves)[-1]]})])
+    return failed("the target did not reduce the loss of a convex quadratic (κ = 10) a hundredfold in 500 steps at any of "
+                  "the curvature scales and starting distances tried:\n" + "\n".join(lines),
+                  figures=[cv.rate_figure("convex quadratic", curves)], counterexample={"hyperparameters": hp})
+
+
+# ------------------------------------------------------------------ specs
+
+
+def _common_checks() -> tuple[Check, ...]:
+    return (
+        Check("zero-gradient-fixed-point", Kind.PROPERTY, "a zero gradient leaves the weights unchanged (no decay)", _zero_gradient),
+        Check("no-nan", Kind.PROPERTY, "iterates stay finite on zero, tiny and huge gradients", _no_nan),
+        Check("determinism", Kind.PROTOCOL, "the same stream gives bit-identical iterates", _determinism),
+        Check("instances-independent", Kind.PROTOCOL, "two instances do not share state", _independence),
+        Check("no-input-mutation", Kind.PROTOCOL, "the arrays (and functional state) given are not modified", _no_mutation),
+        Check("shape-dtype", Kind.PROTOCOL, "new parameters keep the input's shape and float64 dtype", _shape_dtype),
+    )
+
+
+_CONFORMANCE = Check("conformance", Kind.CONFORMANCE,
+                     "every iterate equals the reference's (hypothesis-drawn hyperparameters, streams, problems); "
+                     "diagnosis on failure", _conformance)
+
+_SPECIFIC: dict[str, tuple[Check, ...]] = {
+    "sgd": (
+        Check("gd-stability", Kind.SYMBOLIC, "stable for η < 2/L, divergent above (sympy bound)", _gd_stability),
+        Check("gd-optimal-rate", Kind.SYMBOLIC, "rate (κ − 1)/(κ + 1) at η = 2/(m + L) (sympy)", _gd_rate),
+    ),
+    "momentum": (
+        Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's (Polyak and PyTorch forms proved equal)", _symbolic_iterates),
+        Check("heavy-ball-rate", Kind.SYMBOLIC, "rate (√κ − 1)/(√κ + 1) at the optimal η, μ (sympy)", _heavy_ball_rate),
+        Check("heavy-ball-stability", Kind.SYMBOLIC, "stable for ηL < 2(1 + μ), divergent above (sympy)", _heavy_ball_stability),
+    ),
+    "nesterov": (
+        Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's look-ahead points (Sutskever's w_t recognised)", _symbolic_iterates),
+        Check("nesterov-rate", Kind.SYMBOLIC, "rate 1 − 1/√κ at η = 1/L, μ = (√κ − 1)/(√κ + 1) (sympy)", _nesterov_rate),
+    ),
+    "weight-decay": (
+        Check("decay-factor", Kind.SYMBOLIC, "factor 1 − 2ηλ, in (0, 1) exactly when 0 < ηλ < 1/2 (sympy)", _decay_factor),
+        Check("l2-equals-decoupled-without-momentum", Kind.SYMBOLIC, "with μ = 0, L2 = decoupled: w(1 − 2ηλ) − ηg (sympy)", _l2_equals_decoupled),
+        Check("coupled-with-momentum", Kind.SYMBOLIC, "with μ > 0 the decay enters the buffer (differs from decoupled; sympy)", _coupled_with_momentum),
+    ),
+    "sign-sgd": (
+        Check("scale-invariance", Kind.PROPERTY, "iterates unchanged when gradients are scaled by c > 0", _scale_invariance),
+        Check("step-is-lr", Kind.PROPERTY, "every step is −η sgn(g), of magnitude η", _sign_step),
+    ),
+    "rprop": (
+        Check("scale-invariance", Kind.PROPERTY, "iterates unchanged when gradients are scaled by c > 0", _scale_invariance),
+        Check("step-size-bounds", Kind.PROPERTY, "step sizes grow to Δmax, shrink to Δmin, never leave [Δmin, Δmax]", _rprop_bounds),
+        Check("minibatch-drift", Kind.PROPERTY, "drifts on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
+    ),
+    "rmsprop": (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: step t = −η g/(√(1 − ρᵗ)|g| + ε) (sympy)", _rmsprop_constant),
+        Check("minibatch-stays-put", Kind.PROPERTY, "stays put on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
+    ),
+    "adam": (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: every step is −η g/(|g| + ε) (sympy)", _adam_constant),
+        Check("coupled-decay", Kind.PROPERTY, "weight_decay is L2: Adam normalises g + λw (not decoupled)", _coupled_decay),
+    ),
+    "adamw": (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g with decoupled decay: closed form (sympy)", _adam_constant),
+        Check("decoupled-decay", Kind.SYMBOLIC, "g = 0: w_t = w_0(1 − ηλ)ᵗ, the decay bypasses the moments (sympy)", _decoupled_decay),
+    ),
+}
+
+_TITLES = {
+    "sgd": ("Stochastic gradient descent", "w ← w − ηg"),
+    "momentum": ("SGD with (heavy-ball) momentum", "b ← μb + g, w ← w − ηb  ≡  v ← μv − ηg, w ← w + v"),
+    "nesterov": ("Nesterov's accelerated gradient", "b ← μb + g, w ← w − η(g + μb)  (iterates = Sutskever's look-ahead points)"),
+    "weight-decay": ("SGD with L2 weight decay", "b ← μb + g + 2λw, w ← w − ηb;  μ = 0: w ← w(1 − 2ηλ) − ηg"),
+    "sign-sgd": ("Sign-SGD", "w ← w − η sgn(g), sgn(0) = 0"),
+    "rprop": ("Rprop (iRprop−, PyTorch)", "Δ ← clip(Δ·η^±), g ← 0 after a sign change, w ← w − Δ sgn(g)"),
+    "rmsprop": ("RMSprop", "s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε)"),
+    "adam": ("Adam (Kingma & Ba, Algorithm 1; coupled weight_decay)",
+             "m ← β1m + (1 − β1)g, v ← β2v + (1 − β2)g², w ← w − η m̂/(√v̂ + ε); g ← g + λ_wd w"),
+    "adamw": ("AdamW (decoupled weight decay)", "w ← w − η(m̂/(√v̂ + ε) + λ_wd w)"),
+}
+
+
+def _reference_for(spec: str) -> Callable[[Mapping[str, Any]], Any]:
+    factory = _REFERENCES[spec]
+    return lambda params: factory
+
+
+SPECS: dict[str, Spec] = {
+    name: Spec(
+        name=name,
+        family=Family.OPTIMIZER,
+        title=_TITLES[name][0],
+        formula=_TITLES[name][1],
+        params=PARAMS[name],
+        checks=(_CONFORMANCE, *_SPECIFIC[name], *_common_checks()),
+        reference=_reference_for(name),
+    )
+    for name in PARAMS
+}
+
+SPECS["generic-optimizer"] = Spec(
+    name="generic-optimizer",
+    family=Family.OPTIMIZER,
+    title="Any optimizer (no reference): properties every optimizer must have",
+    formula="w_(t+1) = step(w_t, g_t); convergent on convex quadratics at a small step",
+    params=(),
+    checks=(
+        Check("convergence-quadratic", Kind.PROPERTY, "minimises a convex quadratic at some curvature scale", _generic_convergence),
+        *_common_checks(),
+    ),
+    # No reference: 'verify check reference --spec generic-optimizer' checks plain SGD.
+    reference=lambda params: reference.sgd,
+    accepts_extra_params=True,
+)
