@@ -35,6 +35,8 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from verify.report.text import clean, fmt_num
 from verify.results import Figure
 
@@ -168,6 +170,19 @@ def _float(v: Any) -> float:
         return math.nan
 
 
+def _array(seq: Any) -> np.ndarray:
+    """``seq`` as a 1-d float array; anything that is not a number becomes nan."""
+    if seq is None or isinstance(seq, (str, bytes, dict)):
+        return np.empty(0)
+    try:
+        a = np.asarray(seq, dtype=float)
+        if a.ndim == 1:
+            return a
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return np.array(_floats(seq), dtype=float)
+
+
 def _floats(seq: Any) -> list[float]:
     if seq is None or isinstance(seq, (str, bytes, dict)):
         return []
@@ -197,6 +212,11 @@ class _Axis:
             return
         self.lo = tv if math.isnan(self.lo) else min(self.lo, tv)
         self.hi = tv if math.isnan(self.hi) else max(self.hi, tv)
+
+    def include_array(self, tv: np.ndarray) -> None:
+        if tv.size:
+            self.include(float(np.min(tv)))
+            self.include(float(np.max(tv)))
 
     def finish(self, pad: float = 0.04, zero: bool = False) -> None:
         if math.isnan(self.lo):
@@ -305,57 +325,74 @@ class _Prepared:
     draw: str  # line | points | bars
     style: str
     dashed: bool
-    segments: list[list[tuple[float, float]]]  # transformed (x, y) runs without gaps
+    segments: list[tuple[np.ndarray, np.ndarray]]  # transformed (x, y) runs without gaps
     ends: list[tuple[float, float, str]] = dataclasses.field(default_factory=list)  # (tx, ty, "inf")
     bars: list[tuple[float, float, float]] = dataclasses.field(default_factory=list)  # (x0, x1, h) raw
 
 
-def _segments(xs: list[float], ys: list[float], xa: _Axis, ya: _Axis):
-    """Runs of drawable points; where a run ends in a non-finite value; counts of skipped values."""
-    segs: list[list[tuple[float, float]]] = []
+@dataclasses.dataclass
+class _Series:
+    """One series' drawable points, after dropping, transforming and decimating."""
+
+    segments: list[tuple[np.ndarray, np.ndarray]]
+    ends: list[tuple[float, float, str]]
+    nonfinite: int
+    nonpositive: int
+    total: int   # drawable points before decimation
+    kept: int    # points drawn
+
+
+def _prepare_series(x: np.ndarray, y: np.ndarray, xa: _Axis, ya: _Axis, points: bool) -> _Series:
+    """Drop what cannot be drawn (breaking the line there), transform for log axes, decimate."""
+    n = min(x.size, y.size)
+    x, y = x[:n], y[:n]
+    finite = np.isfinite(x) & np.isfinite(y)
+    ok = finite.copy()
+    with np.errstate(invalid="ignore"):
+        if xa.log:
+            ok &= x > 0
+        if ya.log:
+            ok &= y > 0
+    idx = np.flatnonzero(ok)
+    tx = np.log10(x[idx]) if xa.log else x[idx]
+    ty = np.log10(y[idx]) if ya.log else y[idx]
+    # runs of consecutive drawable points: gid numbers them
+    breaks = np.diff(idx) > 1
+    gid = np.concatenate([[0], np.cumsum(breaks)]) if idx.size else np.empty(0, dtype=int)
+    last_of_run = np.flatnonzero(np.concatenate([breaks, [True]])) if idx.size else np.empty(0, dtype=int)
+
     ends: list[tuple[float, float, str]] = []
-    cur: list[tuple[float, float]] = []
-    nonfinite = nonpositive = 0
-    for x, y in zip(xs, ys):
-        if not (math.isfinite(x) and math.isfinite(y)):
-            nonfinite += 1
-            if cur and len(ends) < 3:
-                v = y if not math.isfinite(y) else x
-                ends.append((*cur[-1], "nan" if math.isnan(v) else ("inf" if v > 0 else "\u2212inf")))
-        elif not (xa.ok(x) and ya.ok(y)):
-            nonpositive += 1
-        else:
-            cur.append((xa.t(x), ya.t(y)))
-            continue
-        if cur:
-            segs.append(cur)
-            cur = []
-    if cur:
-        segs.append(cur)
-    return segs, ends, nonfinite, nonpositive
+    for j in last_of_run:
+        e = idx[j] + 1
+        if e < n and not finite[e]:
+            v = y[e] if not math.isfinite(y[e]) else x[e]
+            ends.append((float(tx[j]), float(ty[j]), "nan" if math.isnan(v) else ("inf" if v > 0 else "\u2212inf")))
+            if len(ends) == 3:
+                break
 
-
-def _decimate(segs: list[list[tuple[float, float]]], points: bool) -> tuple[list[list[tuple[float, float]]], int]:
-    total = sum(len(s) for s in segs)
+    total = idx.size
     if total <= MAX_POINTS:
-        return segs, total
-    if points:
-        stride = math.ceil(total / MAX_POINTS)
-        return [s[::stride] for s in segs], total
-    bucket = math.ceil(total / (MAX_POINTS // 2))
-    out = []
-    for s in segs:
-        kept: list[tuple[float, float]] = []
-        for i in range(0, len(s), bucket):
-            chunk = s[i:i + bucket]
-            lo = min(range(len(chunk)), key=lambda j: chunk[j][1])
-            hi = max(range(len(chunk)), key=lambda j: chunk[j][1])
-            for j in sorted({lo, hi}):
-                kept.append(chunk[j])
-        if kept[-1] != s[-1]:
-            kept.append(s[-1])
-        out.append(kept)
-    return out, total
+        keep = np.arange(total)
+    elif points:
+        keep = np.arange(0, total, math.ceil(total / MAX_POINTS))
+    else:  # min and max of y per bucket, so spikes survive
+        bucket = math.ceil(total / (MAX_POINTS // 2))
+        nb = math.ceil(total / bucket)
+        v = np.concatenate([ty, np.full(nb * bucket - total, np.nan)]).reshape(nb, bucket)
+        starts = np.arange(nb) * bucket
+        extra = [0, total - 1] + (last_of_run.tolist() if last_of_run.size <= 100 else [])
+        keep = np.unique(np.concatenate([starts + np.nanargmin(v, axis=1), starts + np.nanargmax(v, axis=1),
+                                         np.asarray(extra, dtype=int)]))
+    segments = []
+    if keep.size:
+        g = gid[keep]
+        for part in np.split(keep, np.flatnonzero(np.diff(g) != 0) + 1):
+            segments.append((tx[part], ty[part]))
+    return _Series(segments, ends, int(n - finite.sum()), int(finite.sum() - ok.sum()), total, int(keep.size))
+
+
+def _fmt_pts(px: np.ndarray, py: np.ndarray) -> list[str]:
+    return [f"{a:.1f} {b:.1f}" for a, b in zip(px.tolist(), py.tolist())]
 
 
 def _bins(xs: list[float], ys: list[float], notes: list[str], label: str) -> list[tuple[float, float, float]]:
@@ -454,9 +491,9 @@ def _build(fig: Figure | dict) -> PlotView:
         if style not in ("line", "points", "step", "dashed"):
             notes.append(f"{label}: unknown style {clean(style, 20)!r}; drawn as a line.")
             style = "line"
-        xs, ys = _floats(getattr(s, "x", [])), _floats(getattr(s, "y", []))
+        xarr, yarr = _array(getattr(s, "x", [])), _array(getattr(s, "y", []))
         if i in bar_idx:
-            bars = _bins(xs, ys, notes, label)
+            bars = _bins(xarr.tolist(), yarr.tolist(), notes, label)
             ok = []
             for x0, x1, h in bars:
                 if xa.ok(x0) and xa.ok(x1) and (not ya.log or h > 0):
@@ -469,27 +506,25 @@ def _build(fig: Figure | dict) -> PlotView:
                 xa.include(xa.t(x1))
                 ya.include(ya.t(h) if ya.log else h)
             continue
-        if len(xs) != len(ys):
-            m = min(len(xs), len(ys))
-            notes.append(f"{label}: {len(xs)} x values and {len(ys)} y values; drew the first {m}.")
+        if xarr.size != yarr.size:
+            m = min(xarr.size, yarr.size)
+            notes.append(f"{label}: {xarr.size} x values and {yarr.size} y values; drew the first {m}.")
         draw = "points" if style == "points" or (kind == "qq" and style != "dashed") else "line"
-        segs, ends, nonfinite, nonpos = _segments(xs, ys, xa, ya)
-        if nonfinite:
-            last = next((x for x, y in reversed(list(zip(xs, ys))) if math.isfinite(x) and math.isfinite(y)), None)
-            where = f"; the last finite point is at x = {fmt_num(last)}" if last is not None else ""
-            notes.append(f"{label}: {nonfinite} non-finite value(s) (nan/inf) not drawn{where}.")
-        if nonpos:
+        ser = _prepare_series(xarr, yarr, xa, ya, draw == "points")
+        if ser.nonfinite:
+            m = min(xarr.size, yarr.size)
+            fin = np.flatnonzero(np.isfinite(xarr[:m]) & np.isfinite(yarr[:m]))
+            where = f"; the last finite point is at x = {fmt_num(float(xarr[fin[-1]]))}" if fin.size else ""
+            notes.append(f"{label}: {ser.nonfinite} non-finite value(s) (nan/inf) not drawn{where}.")
+        if ser.nonpositive:
             axes = " and ".join(a for a, ax in (("x", xa), ("y", ya)) if ax.log)
-            notes.append(f"{label}: {nonpos} point(s) with {axes} <= 0 not drawn on the log axis.")
-        segs, total = _decimate(segs, draw == "points")
-        kept = sum(len(sg) for sg in segs)
-        if kept < total:
-            notes.append(f"{label}: {total} points decimated to {kept} for drawing.")
-        for sg in segs:
-            for x, y in sg:
-                xa.include(x)
-                ya.include(y)
-        prepared.append(_Prepared(i, label, draw, style, style == "dashed", segs, ends))
+            notes.append(f"{label}: {ser.nonpositive} point(s) with {axes} <= 0 not drawn on the log axis.")
+        if ser.kept < ser.total:
+            notes.append(f"{label}: {ser.total} points decimated to {ser.kept} for drawing.")
+        for tx, ty in ser.segments:
+            xa.include_array(tx)
+            ya.include_array(ty)
+        prepared.append(_Prepared(i, label, draw, style, style == "dashed", ser.segments, ser.ends))
 
     # markers take part in the range so they are always inside the plot
     raw_markers = [m for m in (fig.markers or []) if isinstance(m, dict)][:MAX_MARKERS]
@@ -536,19 +571,15 @@ def _build(fig: Figure | dict) -> PlotView:
             layers.append(Layer(p.index, p.label, "bars", "".join(parts), colour))
             continue
         parts = []
-        for sg in p.segments:
-            pts = [(xa.px(x), ya.px(y)) for x, y in sg]
+        for tx, ty in p.segments:
+            px, py = xa.px(tx), ya.px(ty)
             if p.draw == "points":
-                parts.extend(f"M{_c(x)} {_c(y)}h0" for x, y in pts)
+                parts.extend(f"M{pt}h0" for pt in _fmt_pts(px, py))
             elif p.style == "step":
-                d = f"M{_c(pts[0][0])} {_c(pts[0][1])}"
-                for (x, y) in pts[1:]:
-                    d += f"H{_c(x)}V{_c(y)}"
-                parts.append(d)
+                xs_, ys_ = [f"{v:.1f}" for v in px.tolist()], [f"{v:.1f}" for v in py.tolist()]
+                parts.append(f"M{xs_[0]} {ys_[0]}" + "".join(f"H{a}V{b}" for a, b in zip(xs_[1:], ys_[1:])))
             else:
-                parts.append("M" + "L".join(f"{_c(x)} {_c(y)}" for x, y in pts))
-                if len(pts) == 1:
-                    parts[-1] += "h0"
+                parts.append("M" + "L".join(_fmt_pts(px, py)) + ("h0" if px.size == 1 else ""))
         if not parts:
             notes.append(f"{p.label}: no finite values to draw.")
             continue
