@@ -500,6 +500,16 @@ def test_empty_report_renders():
     assert "Nothing was checked" in out and "holds no runs" in out
 
 
+def test_malformed_fields_do_not_break_the_page():
+    c = CheckResult("c", "k", Status.FAIL, "m", metrics=[1, 2], counterexample="w=1", notes="one note",
+                    stat_tests=[None, "text"], figures=[{"title": "from json", "xlabel": "x", "ylabel": "y",
+                                                         "series": [{"label": "s", "x": [1, 2], "y": ["nan", 1]}]}])
+    run = RunResult("t", "s", None, params=None, versions=None, mapping=None, checks=[c])
+    out = render_html(Report(runs=[run]))
+    assert "one note" in out and "w=1" in out and "from json" in out
+    assert "<p class=\"note bidi\">o</p>" not in out
+
+
 def test_failing_check_without_figure_still_shows_numbers():
     out = render_html(sample_report())
     block = out.split('id="run-4-check-0"', 1)[1].split("</details>", 1)[0]
@@ -577,6 +587,7 @@ def test_cli_writes_html(tmp_path, capsys):
     assert code == 1
     text = out.read_text(encoding="utf-8")
     assert 'class="top s-fail"' in text
-    assert "gradient-vs-symbolic" in text and "max relative difference 0.5" in text
+    row = text.split('<details class="check c-fail problem"', 1)[1].split("</summary>", 1)[0]
+    assert "gradient-vs-symbolic" in row and "0.5" in row  # which check failed, and by how much
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
     json.dumps(text)  # valid text

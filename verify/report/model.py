@@ -170,6 +170,22 @@ class ReportView:
     versions: list[Pair]   # versions common to every run (tool, python, target libraries)
 
 
+def _list(v: Any) -> list[Any]:
+    """A list field as a list (a lone string or mapping counts as one item)."""
+    if v is None:
+        return []
+    if isinstance(v, (str, bytes, dict)):
+        return [v]
+    try:
+        return list(v)
+    except TypeError:
+        return [v]
+
+
+def _dict(v: Any) -> dict[Any, Any]:
+    return v if isinstance(v, dict) else ({} if v is None else {"value": v})
+
+
 def _num(v: Any) -> str:
     return fmt_num(v, 4)
 
@@ -252,11 +268,11 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         multiline=message.strip() != head,
         diagnosis=clean(c.diagnosis, LIMITS["diagnosis"]) if c.diagnosis else "",
         counterexample=_pairs(c.counterexample) if c.counterexample is not None else [],
-        stat_tests=[_stat_test(t) for t in (c.stat_tests or [])],
-        notes=[clean(n, LIMITS["note"]) for n in (c.notes or []) if str(n).strip()],
+        stat_tests=[_stat_test(t) for t in _list(c.stat_tests)],
+        notes=[clean(n, LIMITS["note"]) for n in _list(c.notes) if str(n).strip()],
         output=clean(c.output, LIMITS["output"]) if c.output else "",
         reproduction=clean(c.reproduction, LIMITS["command"]) if c.reproduction else "",
-        figures=[build_plot(f) for f in (c.figures or [])],
+        figures=[build_plot(f) for f in _list(c.figures)],
         duration=_duration(c.duration),
     )
 
@@ -291,11 +307,11 @@ def _run_view(run: RunResult, i: int) -> RunView:
         label=label,
         incomplete=bool(run.incomplete),
         adapter=clean(run.adapter, 500, oneline=True),
-        mapping=[clean(m, 500) for m in (run.mapping or [])],
+        mapping=[clean(m, 500) for m in _list(run.mapping)],
         params=[Pair(clean(k, LIMITS["short"], oneline=True), fmt_value(v, LIMITS["short"]))
-                for k, v in (run.params or {}).items()],
+                for k, v in _dict(run.params).items()],
         versions=[Pair(clean(k, LIMITS["short"], oneline=True), clean(v, LIMITS["short"], oneline=True))
-                  for k, v in (run.versions or {}).items()],
+                  for k, v in _dict(run.versions).items()],
         seed=str(run.seed),
         command=clean(run.command, LIMITS["command"]),
         duration=_duration(run.duration),
