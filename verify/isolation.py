@@ -39,6 +39,10 @@ class _Worker:
     def __init__(self, job: dict[str, Any], capture: str):
         env = dict(os.environ)
         env.setdefault("PYTHONHASHSEED", "0")
+        # One BLAS/OpenMP thread: the checks use small matrices, several workers may run at
+        # once (pytest -n), and single-threaded reductions give reproducible rounding.
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "verify.worker", capture],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

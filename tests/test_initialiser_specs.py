@@ -1,0 +1,56 @@
+"""init-* and relu-bias specs: the reference passes, every buggy initialiser is caught and explained."""
+
+import re
+
+import pytest
+
+from tests.buggy.initialisers import BUGS
+from verify.runner import RunOptions, run_inline
+
+OPTS = RunOptions(seed=0, timeout=None)
+
+
+@pytest.mark.parametrize("spec", ["init-lecun", "init-xavier", "init-he", "relu-bias"])
+@pytest.mark.parametrize("distribution", ["normal", "uniform", "truncated"])
+def test_reference_passes_every_check(spec, distribution):
+    if spec == "relu-bias" and distribution != "normal":
+        pytest.skip("relu-bias has no distribution")
+    params = {} if spec == "relu-bias" else {"distribution": distribution}
+    for seed in (0, 1):
+        run = run_inline("reference", spec, params, RunOptions(seed=seed, timeout=None))
+        bad = [(c.name, c.message) for c in run.checks if c.status.value != "pass"]
+        assert not bad, bad
+
+
+@pytest.mark.parametrize("name", sorted(BUGS))
+def test_buggy_initialiser_is_caught_with_numbers(name):
+    target, spec, params, must_fail, diagnosis = BUGS[name]
+    run = run_inline(target, spec, params, OPTS, target_name=name)
+    failed = {c.name for c in run.checks if c.status.value == "fail"}
+    assert must_fail <= failed, [(c.name, c.status.value, c.message[:200]) for c in run.checks]
+    for c in run.checks:
+        if c.name in must_fail and c.kind == "statistical":
+            # The message names the property and gives numbers (a measured value, a p-value or a percentage).
+            assert re.search(r"\d", c.message.splitlines()[0]), c.message
+    if diagnosis:
+        texts = " ".join(c.diagnosis or "" for c in run.checks)
+        assert diagnosis in texts, texts
+
+
+def test_std_failure_says_by_how_much():
+    target, spec, params, _, _ = BUGS["he_sigma_5pct_small"]
+    run = run_inline(target, spec, params, OPTS)
+    std = next(c for c in run.checks if c.name == "std")
+    assert "-5." in std.message and "%" in std.message and "p = " in std.message
+    tests = std.stat_tests
+    assert len(tests) == 3 and all({"n", "alpha", "p_value", "mde"} <= set(t) for t in tests)
+    assert all(t["n"] >= 12_000 for t in tests)    # planned for 5 % at power 0.99
+
+
+def test_layout_param_applies_to_numpy_code():
+    import reference
+    torch_layout = lambda shape, rng: reference.he(shape, rng, layout="torch")  # noqa: E731
+    assert run_inline(torch_layout, "init-he", {"layout": "torch"}, OPTS).passed
+    # The same code checked as numpy layout: its fans are read from the wrong axes.
+    run = run_inline(torch_layout, "init-he", {}, OPTS)
+    assert next(c for c in run.checks if c.name == "std").status.value == "fail"
