@@ -50,7 +50,7 @@ __all__ = ["U", "SAFETY", "Tracked", "MODELS", "error_bound", "tolerance"]
 U = float(np.finfo(np.float64).eps) / 2.0
 
 #: ``tol = SAFETY · bound``: two implementations (×2), second-order terms and extra operations (×2).
-SAFETY = 4.0
+SAFETY = 8.0
 
 
 def _abs(x: Any) -> Any:

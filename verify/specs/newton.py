@@ -1,0 +1,434 @@
+"""Spec ``newton``: the (damped) Newton step ``w ← w − η H⁻¹∇E`` in one and n dimensions.
+
+Protocol: a function ``step(w, grad, hess, lr) -> new_w``; scalars in 1-D
+(``w``, ``grad``, ``hess`` floats), ``w, grad`` of shape ``(n,)`` and
+``hess`` of shape ``(n, n)`` in n-D.
+
+Checks: the step against sympy's derivation at drawn points (1-D and n-D,
+damped and not, positive and negative curvature); exactness in one step on
+1-D and n-D quadratics; quadratic convergence near a minimum (order ≈ 2 and
+the constant ``E'''/(2E'')`` of sympy's series); the linear rate ``|1 − η|``
+of damped steps; the Jacobian of the Newton map ``w ↦ step(w, ∇E, ∇²E, η)``
+checked by finite differences against its closed form (``(1 − η)I`` at the
+minimum); the singular Hessian; protocol hygiene.
+
+Singular Hessian (documented in ``docs/optimizers.md``): the Newton step is
+undefined where ``E'' = 0`` (``H`` singular). The spec demands that the
+target does not return a finite step there: raising an exception (the
+reference raises ``ValueError``) or returning non-finite values passes;
+returning finite numbers (e.g. after silently regularising ``H``) fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import strategies as st
+
+from verify import convergence as cv
+from verify import strategies as vst
+from verify.adapters.base import call_target
+from verify.compare import compare, format_number
+from verify.errors import ProtocolError, TargetError
+from verify.problems import random_orthogonal, spd_matrix
+from verify.results import Figure, Series
+from verify.search import falsify
+from verify.specs._common import found_to_outcome
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
+
+__all__ = ["SPECS", "diagnose_1d", "diagnose_nd"]
+
+fmt = format_number
+U = float(np.finfo(np.float64).eps) / 2
+LRS = st.one_of(st.just(1.0), st.floats(0.05, 2.0, allow_nan=False))
+
+
+# ------------------------------------------------------------------ diagnosis
+
+
+def diagnose_1d(got: float, w0: float, d1: float, d2: float, lr: float) -> str | None:
+    """Name a wrong 1-D step by the formula it matches."""
+    candidates = {
+        "the step multiplies by E'' instead of dividing: w − η E'·E''": w0 - lr * d1 * d2,
+        "the step has the wrong sign: w + η E'/E'' (towards a maximum of the model)": w0 + lr * d1 / d2,
+        "the damping η is ignored: w − E'/E''": w0 - d1 / d2,
+        "E'' is ignored: gradient descent w − η E'": w0 - lr * d1,
+        "η divides instead of multiplying: w − E'/(η E'')": w0 - d1 / (lr * d2),
+        "the ratio is inverted: w − η E''/E'": w0 - lr * d2 / d1 if d1 else np.nan,
+        "the step uses |E''|: w − η E'/|E''| (a modified Newton step)": w0 - lr * d1 / abs(d2),
+    }
+    for text, value in candidates.items():
+        if np.isfinite(value) and abs(got - value) <= 1e-9 * (abs(w0) + abs(value) + 1e-300):
+            return text
+    return None
+
+
+def diagnose_nd(got: np.ndarray, w0: np.ndarray, g: np.ndarray, h: np.ndarray, lr: float) -> str | None:
+    """Name a wrong n-D step by the formula it matches."""
+    with np.errstate(all="ignore"):
+        candidates = {
+            "only the diagonal of H is used: w − η g/diag(H) (a diagonal approximation, not Newton)": w0 - lr * g / np.diag(h),
+            "H multiplies instead of solving: w − η H g": w0 - lr * h @ g,
+            "the step has the wrong sign: w + η H⁻¹g": w0 + lr * np.linalg.solve(h, g),
+            "the damping η is ignored: w − H⁻¹g": w0 - np.linalg.solve(h, g),
+            "H is ignored: gradient descent w − η g": w0 - lr * g,
+            "η divides instead of multiplying: w − H⁻¹g/η": w0 - np.linalg.solve(h, g) / lr,
+            "the inverse of the transposed Hessian row-major mix-up: w − η H⁻ᵀg with H not symmetrised": w0 - lr * np.linalg.solve(h.T, g),
+        }
+    scale = np.abs(w0) + np.abs(lr * np.linalg.solve(h, g)) + 1e-300
+    for text, value in candidates.items():
+        if np.all(np.isfinite(value)) and np.all(np.abs(got - value) <= 1e-8 * scale * np.linalg.cond(h)):
+            return text
+    return None
+
+
+# ------------------------------------------------------------------ problems
+
+
+def _sym_indefinite(rng: np.random.Generator, n: int, kappa: float) -> np.ndarray:
+    """A symmetric non-singular matrix with eigenvalues of both signs, |λ| in [1/κ, 1]."""
+    mags = np.exp(rng.uniform(np.log(1 / kappa), 0.0, size=n))
+    mags[0], mags[-1] = 1.0, 1 / kappa
+    signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    q = random_orthogonal(rng, n)
+    a = (q * (mags * signs)) @ q.T
+    return (a + a.T) / 2
+
+
+def _matrices(n: int) -> Any:
+    """(H, κ) pairs: SPD or indefinite, κ up to 1e4."""
+    def build(kappa, seed, spd, scale):
+        rng = np.random.default_rng(seed)
+        h = spd_matrix(rng, n, kappa) if spd else _sym_indefinite(rng, n, kappa)
+        return h * scale, kappa
+
+    return st.builds(build, vst.positive_floats(1.0, 1e4), st.integers(0, 2 ** 16), st.booleans(),
+                     st.floats(-3, 3).map(lambda e: 10.0 ** e))
+
+
+class _Separable:
+    """``E(w) = Σ φ(u_i)``, ``u = Q(w − w*)``, ``φ(u) = s·(eᵘ − u)``: non-quadratic, minimum at ``w*``.
+
+    The Newton map with damping η is, in u-coordinates, ``u ↦ u − η(1 − e⁻ᵘ)``,
+    so its Jacobian in w is exactly ``Qᵀ diag(1 − η e⁻ᵘ) Q`` — ``(1 − η)I`` at the minimum.
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int, scale: float = 1.0):
+        self.q = random_orthogonal(rng, n) if n > 1 else np.ones((1, 1))
+        self.w_star = rng.normal(size=n)
+        self.s = scale
+
+    def u(self, w):
+        return self.q @ (np.asarray(w) - self.w_star)
+
+    def grad(self, w):
+        return self.s * self.q.T @ (np.exp(self.u(w)) - 1.0)
+
+    def hess(self, w):
+        return self.s * (self.q.T * np.exp(self.u(w))) @ self.q
+
+    def map_jacobian(self, w, lr):
+        return (self.q.T * (1.0 - lr * np.exp(-self.u(w)))) @ self.q
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _step_1d_symbolic(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.newton_step_1d()
+    nz = vst.scaled_floats(-4, 4, allow_zero=False)
+    strategy = st.fixed_dictionaries({"w0": vst.scaled_floats(-3, 3), "d1": vst.scaled_floats(-4, 4), "d2": nz, "lr": LRS})
+    last: dict = {}
+
+    def test(e):
+        got = ctx.subject.step(e["w0"], e["d1"], e["d2"], e["lr"])
+        want = float(d.func(e["w0"], e["d1"], e["d2"], e["lr"]))
+        tol = 8 * U * (abs(e["w0"]) + 2 * abs(e["lr"] * e["d1"] / e["d2"]))
+        c = compare(got, want, rtol=0.0, tol=tol,
+                    header=f"ACTUAL = step(w, E', E'', η), DESIRED = sympy {d.statement.split('; ')[-1]}")
+        if c.ok:
+            return None
+        last.update(e, got=float(got))
+        return (f"the 1-D Newton step is wrong at w = {fmt(e['w0'])}, E' = {fmt(e['d1'])}, E'' = {fmt(e['d2'])}, "
+                f"η = {fmt(e['lr'])}\n{c}")
+
+    found = falsify(strategy, test, seed=ctx.int_seed("1d"), max_examples=ctx.max_examples)
+    if found:
+        diag = diagnose_1d(last["got"], last["w0"], last["d1"], last["d2"], last["lr"]) if found.error is None and last else None
+        return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
+    return passed(f"step(w, E', E'', η) = {d.statement.split('; ')[-1]} (sympy) at drawn points, both signs of E'', "
+                  "damped and undamped")
+
+
+def _step_nd_symbolic(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    derived = {n: symbolic.newton_step_nd(n) for n in (2, 3)}
+    strategy = st.integers(2, 3).flatmap(lambda n: st.tuples(
+        st.just(n), _matrices(n), st.integers(0, 2 ** 16), LRS))
+    last: dict = {}
+
+    def test(ex):
+        n, (h, kappa), seed, lr = ex
+        rng = np.random.default_rng(seed)
+        w0, g = rng.normal(size=n) * 10 ** rng.uniform(-2, 2), rng.normal(size=n) * 10 ** rng.uniform(-2, 2)
+        got = ctx.subject.step(w0, g, h, lr)
+        want = derived[n].func(w0, g, h, lr)
+        delta = np.abs(lr * np.linalg.solve(h, g))
+        tol = 32 * n * U * (np.abs(w0) + kappa * np.max(delta))
+        c = compare(got, want, rtol=0.0, tol=tol,
+                    header=f"ACTUAL = step(w, ∇E, H, η), DESIRED = sympy w − η H⁻¹∇E (n = {n}, κ(H) = {fmt(kappa)})")
+        if c.ok:
+            return None
+        last.update(got=got, w0=w0, g=g, h=h, lr=lr)
+        return (f"the n-D Newton step is wrong (n = {n}, η = {fmt(lr)}, κ(H) = {fmt(kappa)}, "
+                f"H {'positive definite' if np.all(np.linalg.eigvalsh(h) > 0) else 'indefinite'})\n"
+                f"w = {w0.tolist()}\n∇E = {g.tolist()}\nH = {h.tolist()}\n{c}")
+
+    found = falsify(strategy, test, seed=ctx.int_seed("nd"), max_examples=ctx.max_examples)
+    if found:
+        diag = diagnose_nd(last["got"], last["w0"], last["g"], last["h"], last["lr"]) if found.error is None and last else None
+        return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
+    return passed("step(w, ∇E, H, η) = w − η H⁻¹∇E (sympy, n = 2, 3) at drawn points, H positive definite and "
+                  "indefinite with κ up to 1e4")
+
+
+def _exact_on_quadratic(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d1, d2, d3 = (symbolic.newton_exact_on_quadratic(n) for n in (1, 2, 3))
+    rng = ctx.rng("quadratic")
+    lines = []
+    for k in range(6):
+        a = float(rng.choice([-1, 1]) * 10 ** rng.uniform(-3, 3))
+        b, w0 = float(rng.normal() * 10 ** rng.uniform(-2, 2)), float(rng.normal() * 10 ** rng.uniform(-2, 2))
+        want = float(d1.func(a, b))
+        got = ctx.subject.step(w0, a * w0 + b, a, 1.0)
+        tol = 16 * U * (abs(w0) + abs(want))
+        c = compare(got, want, rtol=0.0, tol=tol, header="ACTUAL = one Newton step, DESIRED = sympy minimiser −b/a")
+        if not c.ok:
+            diag = diagnose_1d(float(got), w0, a * w0 + b, a, 1.0)
+            return failed(f"one Newton step on E = ½·{fmt(a)}·w² + {fmt(b)}·w from w0 = {fmt(w0)} must land on the "
+                          f"stationary point −b/a = {fmt(want, 12)} ({d1.statement})\n{c}" + (f"\nDiagnosis: {diag}" if diag else ""),
+                          diagnosis=diag, counterexample={"a": a, "b": b, "w0": w0})
+    lines.append("1-D: 6 quadratics (a of both signs, |a| from 1e-3 to 1e3)")
+    for n, d in ((2, d2), (3, d3)):
+        for k in range(4):
+            kappa = 10 ** rng.uniform(0, 3)
+            h = spd_matrix(rng, n, kappa) if k % 2 == 0 else _sym_indefinite(rng, n, kappa)
+            b, w0 = rng.normal(size=n), rng.normal(size=n) * 3
+            want = d.func(h, b)
+            got = ctx.subject.step(w0, h @ w0 + b, h, 1.0)
+            tol = 32 * n * U * kappa * (np.max(np.abs(w0)) + np.max(np.abs(want)))
+            c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = one Newton step, DESIRED = sympy minimiser −A⁻¹b (n = {n})")
+            if not c.ok:
+                diag = diagnose_nd(got, w0, h @ w0 + b, h, 1.0)
+                return failed(f"one Newton step on E = ½wᵀAw + bᵀw (n = {n}, κ(A) = {fmt(kappa)}) must land on −A⁻¹b "
+                              f"({d.statement})\n{c}" + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag,
+                              counterexample={"A": h, "b": b, "w0": w0})
+        lines.append(f"{n}-D: 4 quadratics (A positive definite and indefinite, κ up to 1e3)")
+    return passed("one undamped step lands exactly on the stationary point of every quadratic tried (sympy)", notes=lines)
+
+
+def _functions() -> list[tuple[str, Callable, Callable, Callable, float, float, float]]:
+    """(name, E', E'', E''', w*) for 1-D functions with E''' ≠ 0 at the minimum."""
+    return [
+        ("E = eʷ − 2w", lambda w: np.exp(w) - 2, lambda w: np.exp(w), lambda w: np.exp(w), float(np.log(2.0))),
+        ("E = (w − 1)²/2 + (w − 1)³/3 + (w − 1)⁴", lambda w: (w - 1) + (w - 1) ** 2 + 4 * (w - 1) ** 3,
+         lambda w: 1 + 2 * (w - 1) + 12 * (w - 1) ** 2, lambda w: 2 + 24 * (w - 1), 1.0),
+    ]
+
+
+def _quadratic_convergence(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    d = symbolic.newton_quadratic_convergence()
+    lines, figs = [], []
+    for name, g, h, h3, w_star in _functions():
+        c_theory = float(d.func(h(w_star), h3(w_star)))
+        w = w_star + 0.1
+        errs = [abs(w - w_star)]
+        for _ in range(8):
+            w = float(ctx.subject.step(w, g(w), h(w), 1.0))
+            errs.append(abs(w - w_star))
+            if errs[-1] < 1e-9 or not np.isfinite(errs[-1]):
+                break
+        e = np.array(errs)
+        figs.append(Figure(f"Newton on {name}", "step k", "|w_k − w*|", [Series("measured", list(range(e.size)), np.maximum(e, 1e-300).tolist())], yscale="log"))
+        usable = [k for k in range(1, e.size - 1) if e[k + 1] > 1e-13 and e[k] < 0.05]
+        if e.size < 4 or not np.all(np.isfinite(e)) or len(usable) < 1 or e[2] > 0.05 * e[1]:
+            return failed(f"Newton from w* + 0.1 on {name} does not converge quadratically: errors "
+                          f"{[fmt(x) for x in e]} (each should be about the square of the previous times {fmt(c_theory)})",
+                          figures=figs, counterexample={"function": name, "w0": w_star + 0.1})
+        k = usable[-1]
+        order = float(np.log(e[k + 1] / e[k]) / np.log(e[k] / e[k - 1]))
+        const = float(e[k + 1] / e[k] ** 2)
+        lines.append(f"{name}: errors {[fmt(x) for x in e]}; order {fmt(order, 4)}; e_(k+1)/e_k² = {fmt(const, 6)}, "
+                     f"sympy E'''/(2E'') = {fmt(c_theory, 6)}")
+        if not (1.8 <= order <= 2.2) or abs(const - abs(c_theory)) > 0.05 * abs(c_theory):
+            return failed(f"Newton's convergence near the minimum of {name} is not quadratic with the predicted constant "
+                          f"({d.statement}):\n" + "\n".join(lines), figures=figs,
+                          metrics={"order": order, "constant": const, "theory": c_theory})
+    return passed(f"error squares at each step with the constant of sympy's series ({d.statement})", notes=lines, figures=figs)
+
+
+def _damped_rate(ctx: CheckContext) -> Outcome:
+    lines = []
+    curves = {}
+    rng = ctx.rng("damped")
+    for lr in (0.5, 0.25, 1.5):
+        # n-D quadratic: exactly (1 − η)ᵏ
+        h = spd_matrix(rng, 3, 100.0)
+        w_star = rng.normal(size=3)
+        w = w_star + rng.normal(size=3)
+        e0 = np.linalg.norm(w - w_star)
+        errs = [e0]
+        for _ in range(20):
+            w = ctx.subject.step(w, h @ (w - w_star), h, lr)
+            errs.append(np.linalg.norm(w - w_star))
+        e = np.array(errs)
+        want = e0 * abs(1 - lr) ** np.arange(21)
+        c = compare(e, want, rtol=1e-9, atol=1e-12 * e0,
+                    header=f"ACTUAL = ‖w_k − w*‖, DESIRED = |1 − η|ᵏ‖w_0 − w*‖ (η = {fmt(lr)}, quadratic)")
+        curves[f"η = {fmt(lr)}"] = e
+        if not c.ok:
+            return failed(f"damped Newton (η = {fmt(lr)}) on a quadratic must contract the error by exactly |1 − η| = "
+                          f"{fmt(abs(1 - lr))} per step\n{c}",
+                          figures=[cv.rate_figure("damped Newton on a quadratic", {f"η = {fmt(lr)}": e}, abs(1 - lr), e0)])
+        # 1-D non-quadratic near the minimum: rate → |1 − η|
+        name, g, hh, _, w_star1 = _functions()[0]
+        x = w_star1 + 1e-3
+        errs1 = [abs(x - w_star1)]
+        for _ in range(25):
+            x = float(ctx.subject.step(x, g(x), hh(x), lr))
+            errs1.append(abs(x - w_star1))
+        meas = cv.measure_rate(np.array(errs1), abs(1 - lr), start=10, end=20, jordan=False, slack=1e-3)
+        lines.append(f"η = {fmt(lr)}: quadratic error ratio exactly {fmt(abs(1 - lr))}; on {name} measured rate "
+                     f"{fmt(meas.measured, 9)} (theory |1 − η| = {fmt(abs(1 - lr))})")
+        if not meas.ok:
+            return failed(f"damped Newton (η = {fmt(lr)}) near the minimum of {name} must converge linearly at rate "
+                          f"|1 − η| = {fmt(abs(1 - lr))}; measured {fmt(meas.measured, 9)}\n" + "\n".join(lines))
+    return passed("damped steps converge linearly at rate |1 − η| (exactly on quadratics, asymptotically near a minimum)",
+                  notes=lines, figures=[cv.rate_figure("damped Newton on a quadratic (κ = 100)", curves)])
+
+
+def _map_jacobian(ctx: CheckContext) -> Outcome:
+    from verify.gradcheck import check_vjp
+
+    rng = ctx.rng("jacobian")
+    lines, evals = [], 0
+    for n in (1, 3):
+        prob = _Separable(rng, n, scale=float(10 ** rng.uniform(-1, 1)))
+        for lr in (1.0, 0.5):
+            for offset in (0.0, 0.05, 0.8):
+                x = prob.w_star + offset * rng.normal(size=n)
+
+                def newton_map(w, lr=lr, prob=prob):
+                    if n == 1:
+                        w0 = float(np.ravel(w)[0])
+                        return np.atleast_1d(ctx.subject.step(w0, float(prob.grad(np.array([w0]))[0]),
+                                                              float(prob.hess(np.array([w0]))[0, 0]), lr))
+                    return ctx.subject.step(np.asarray(w, dtype=np.float64), prob.grad(w), prob.hess(w), lr)
+
+                def vjp(w, dy, lr=lr, prob=prob):
+                    return prob.map_jacobian(np.asarray(w, dtype=np.float64), lr).T @ np.asarray(dy)
+
+                r = check_vjp(newton_map, vjp, x, seed=ctx.int_seed("vjp", n, lr, offset), complex_step=False)
+                evals += r.n_evals
+                where = "the minimum" if offset == 0 else f"w* + {fmt(offset)}·N(0, 1)"
+                if not r.passed:
+                    j = prob.map_jacobian(x, lr)
+                    return failed(
+                        f"the Jacobian of the Newton map w ↦ step(w, ∇E(w), ∇²E(w), η) (n = {n}, η = {fmt(lr)}, at {where}) "
+                        f"does not match its closed form Qᵀdiag(1 − η e⁻ᵘ)Q"
+                        f"{' = (1 − η)I' if offset == 0 else ''} for E = Σ eᵘ − u, u = Q(w − w*):\n{r}",
+                        diagnosis=r.diagnosis or None,
+                        counterexample={"n": n, "lr": lr, "x": x, "expected_jacobian": j},
+                        metrics={"max_rel_error": r.max_rel_error, "function_evals": evals})
+                lines.append(f"n = {n}, η = {fmt(lr)}, at {where}: max relative error {fmt(r.max_rel_error)}")
+    return passed("the Newton map's Jacobian (finite differences of the target's step) equals its closed form; at the "
+                  "minimum it is (1 − η)I: 0 for the full step (quadratic convergence), 1 − η when damped",
+                  notes=lines, metrics={"function_evals": evals})
+
+
+def _singular(ctx: CheckContext) -> Outcome:
+    cases = [("1-D, E'' = 0", 1.5, 2.0, 0.0), ("2-D, singular H", np.array([1.0, 2.0]), np.array([1.0, 1.0]),
+                                               np.array([[1.0, 2.0], [2.0, 4.0]]))]
+    outcomes = []
+    for name, w, g, h in cases:
+        try:
+            out = ctx.subject.step(w, g, h, 1.0)
+        except TargetError as exc:
+            outcomes.append(f"{name}: raised {type(exc.exc).__name__} ({exc.exc})")
+            continue
+        except ProtocolError as exc:
+            return failed(f"{name}: {exc}")
+        arr = np.asarray(out, dtype=np.float64)
+        if np.all(np.isfinite(arr)):
+            return failed(f"{name}: the Newton step is undefined (E'' = 0 / H singular) but the target returned the finite "
+                          f"value {arr.tolist()}; raise an error (the reference raises ValueError) or return a "
+                          "non-finite value rather than a silent step", counterexample={"w": w, "grad": g, "hess": h})
+        outcomes.append(f"{name}: returned non-finite {arr.tolist()}")
+    return passed("a singular Hessian gives no silent finite step: " + "; ".join(outcomes))
+
+
+def _hygiene(ctx: CheckContext) -> Outcome:
+    fn = getattr(ctx.subject, "fn", None)
+    rng = ctx.rng("hygiene")
+    w, g = rng.normal(size=3), rng.normal(size=3)
+    h = spd_matrix(rng, 3, 10.0)
+    notes = []
+    if fn is not None:
+        args = [w.copy(), g.copy(), h.copy()]
+        out = call_target("step(w, grad, hess, lr)", fn, *args, 0.5)
+        changed = [n for n, a, b in zip(("w", "grad", "hess"), args, (w, g, h)) if not np.array_equal(a, b)]
+        if changed:
+            return failed(f"step(w, grad, hess, lr) modified its input {', '.join(changed)} in place")
+        if np.asarray(out).dtype != np.float64:
+            return failed(f"step(w, grad, hess, lr) returned dtype {np.asarray(out).dtype} for float64 input")
+        out1 = call_target("step(w, grad, hess, lr)", fn, 1.5, 2.0, 4.0, 1.0)
+        if np.shape(out1) != ():
+            return failed(f"the 1-D step(w, grad, hess, lr) with float arguments returned shape {np.shape(out1)}; expected a scalar")
+    else:
+        notes.append("mutation and dtype not checked: the adapter does not expose the raw function")
+    a = ctx.subject.step(w, g, h, 0.5)
+    b = ctx.subject.step(w, g, h, 0.5)
+    if not np.array_equal(a, b, equal_nan=True):
+        return failed("step(w, grad, hess, lr) returned different values for the same input")
+    for shape_w in ((2,), (4,)):
+        n = shape_w[0]
+        ctx.subject.step(rng.normal(size=n), rng.normal(size=n), spd_matrix(rng, n, 5.0), 1.0)
+    ctx.subject.step(0.3, 1.0, 2.0, 1.0)
+    return passed("step leaves its inputs unchanged, is deterministic, returns float64 of w's shape "
+                  "(a scalar in 1-D; (2,), (3,), (4,) in n-D)", notes=notes)
+
+
+def _newton_reference(params: Any) -> Any:
+    import reference
+
+    return reference.newton_step
+
+
+SPECS = {
+    "newton": Spec(
+        name="newton",
+        family=Family.NEWTON,
+        title="Newton's method (damped)",
+        formula="w ← w − η E'(w)/E''(w);  n-D: w ← w − η H⁻¹∇E(w) (solve, do not invert)",
+        params=(Param("lr", 1.0, "damping η (1 for the pure Newton step)", low=0.0, low_open=True),),
+        checks=(
+            Check("step-vs-symbolic-1d", Kind.SYMBOLIC, "step = w − ηE'/E'' (sympy) at drawn points", _step_1d_symbolic),
+            Check("step-vs-symbolic-nd", Kind.SYMBOLIC, "step = w − ηH⁻¹∇E (sympy, n = 2, 3), H SPD and indefinite", _step_nd_symbolic),
+            Check("exact-on-quadratic", Kind.SYMBOLIC, "one step lands on the stationary point of a quadratic (1-D, n-D; sympy)", _exact_on_quadratic),
+            Check("quadratic-convergence", Kind.SYMBOLIC, "order 2 near a minimum with constant E'''/(2E'') (sympy series)", _quadratic_convergence),
+            Check("damped-rate", Kind.PROPERTY, "damped steps converge linearly at rate |1 − η|", _damped_rate),
+            Check("newton-map-jacobian", Kind.GRADIENT, "finite-difference Jacobian of the Newton map = closed form ((1 − η)I at the minimum)", _map_jacobian),
+            Check("singular-hessian", Kind.PROTOCOL, "E'' = 0 / singular H: raise or return non-finite, never a silent finite step", _singular),
+            Check("hygiene", Kind.PROTOCOL, "no input mutation, deterministic, shape and dtype kept", _hygiene),
+        ),
+        reference=_newton_reference,
+    )
+}
