@@ -15,20 +15,24 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-# pytester's in-process runs drop the modules a run imported when it ends; numpy cannot be
-# imported twice in one process, so everything the plugin imports is imported here first.
+# pytester's in-process runs drop the modules a run imported when it ends. numpy cannot be
+# imported twice in one process, and sympy imported twice mixes two generations of its
+# classes, so everything the plugin imports is imported here first, and the runs that run
+# checks inside the pytest process (--verify-no-isolation, the fixture) use a subprocess.
 import verify.api  # noqa: F401,E402
 import verify.cli  # noqa: F401,E402
 import verify.console  # noqa: F401,E402
 import verify.isolation  # noqa: F401,E402
 import verify.runner  # noqa: F401,E402
+import verify.symbolic  # noqa: F401,E402
 from verify.specs import get_spec  # noqa: E402
 
 get_spec("l1"), get_spec("l2")
 
 pytest_plugins = ("pytester",)
 
-FAST = ("--verify-max-examples", "10", "-p", "no:cacheprovider")
+BASE = ("-p", "no:cacheprovider", "-p", "no:benchmark")
+FAST = ("--verify-max-examples", "10", *BASE)
 L2_CHECKS = ("gradient-vs-symbolic", "gradient-finite-difference", "penalty-value",
              "penalty-gradient-consistency", "sgd-step-identity", "grad-hygiene", "step-hygiene")
 
@@ -160,7 +164,7 @@ def test_pass_and_fail_items(project: pytest.Pytester) -> None:
 
 def test_failure_text_is_the_command_lines(project: pytest.Pytester) -> None:
     """Byte for byte what ``verify check`` prints for the failing check, but for pytest's own separator."""
-    result = project.runpytest("--verify", "my_l2.py:grad=l2", "-k", "gradient-vs-symbolic", "-p", "no:cacheprovider")
+    result = project.runpytest("--verify", "my_l2.py:grad=l2", "-k", "gradient-vs-symbolic", *BASE)
     result.assert_outcomes(failed=1, deselected=6)
     cli = subprocess.run([sys.executable, "-m", "verify", "check", "my_l2.py:grad", "--spec", "l2",
                           "--check", "gradient-vs-symbolic"], cwd=project.path, capture_output=True, text=True)
@@ -184,10 +188,10 @@ def test_selected_checks_only_run(project: pytest.Pytester) -> None:
 
 def test_marker_selects_verify_items(project: pytest.Pytester) -> None:
     project.makepyfile(test_mine="def test_mine():\n    pass\n")
-    result = project.runpytest("--verify", "reference=l2", "--co", "-q", "-p", "no:cacheprovider")
+    result = project.runpytest("--verify", "reference=l2", "--co", "-q", *BASE)
     ids = [line for line in result.outlines if "::" in line]
     assert ids == ["test_mine.py::test_mine", *[f"verify[reference-l2]::{c}" for c in L2_CHECKS]]
-    result = project.runpytest("--verify", "reference=l2", "--co", "-q", "-m", "not verify", "-p", "no:cacheprovider")
+    result = project.runpytest("--verify", "reference=l2", "--co", "-q", "-m", "not verify", *BASE)
     assert [line for line in result.outlines if "::" in line] == ["test_mine.py::test_mine"]
 
 
@@ -211,7 +215,7 @@ def test_seed_and_params(project: pytest.Pytester) -> None:
 def test_no_isolation_gives_the_same_report(project: pytest.Pytester) -> None:
     args = ("--verify", "my_l2.py:grad=l2", "--verify", "reference=l1", *FAST)
     project.runpytest(*args, "--verify-json", "isolated.json").assert_outcomes(passed=9, failed=2, skipped=4)
-    project.runpytest(*args, "--verify-no-isolation", "--verify-json", "inline.json").assert_outcomes(
+    project.runpytest_subprocess(*args, "--verify-no-isolation", "--verify-json", "inline.json").assert_outcomes(
         passed=9, failed=2, skipped=4)
     # Verdicts, counterexamples and diagnoses agree (search metrics may not: hypothesis mixes
     # constants from the modules loaded in the process into its draws).
@@ -228,7 +232,7 @@ def test_spec_all_expands_to_every_spec(pytester: pytest.Pytester) -> None:
         checks = {name: [c.name for c in get_spec(name).checks] for name in SPEC_NAMES}
     except ImportError as exc:  # specs still being written
         pytest.skip(f"not every spec is available yet: {exc}")
-    result = pytester.runpytest("--verify", "reference=all", "--co", "-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--verify", "reference=all", "--co", "-q", *BASE)
     ids = [line for line in result.outlines if line.startswith("verify[")]
     assert ids == [f"verify[reference-{s}]::{c}" for s in SPEC_NAMES for c in checks[s]]
 
@@ -236,7 +240,7 @@ def test_spec_all_expands_to_every_spec(pytester: pytest.Pytester) -> None:
 def test_target_split_on_the_last_equals_sign(pytester: pytest.Pytester) -> None:
     pytester.mkdir("a=b")
     (pytester.path / "a=b" / "reg.py").write_text("def grad(w, lam):\n    return 2 * lam * w\n")
-    result = pytester.runpytest("--verify", "a=b/reg.py:grad=l2", "--co", "-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--verify", "a=b/reg.py:grad=l2", "--co", "-q", *BASE)
     assert "verify[a=b/reg.py:grad-l2]::gradient-vs-symbolic" in result.outlines
 
 
@@ -256,7 +260,7 @@ def test_target_split_on_the_last_equals_sign(pytester: pytest.Pytester) -> None
 ])
 def test_usage_errors(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
     pytester.makepyfile(broken="1 / 0\n")
-    result = pytester.runpytest(*args, "-p", "no:cacheprovider")
+    result = pytester.runpytest(*args, *BASE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and errors[0].startswith(message), result.errlines
@@ -288,7 +292,7 @@ def test_fixture_runs_join_the_report(project: pytest.Pytester) -> None:
         def test_bad(verify_conforms):
             verify_conforms(bad_grad, "l2", checks="gradient-vs-symbolic")
     """)
-    result = project.runpytest("--verify-seed", "3", *FAST, "--verify-json", "r.json")
+    result = project.runpytest_subprocess("--verify-seed", "3", *FAST, "--verify-json", "r.json")
     result.assert_outcomes(passed=1, failed=1)
     text = result.stdout.str()
     assert "test_users.py:bad_grad does not conform to spec 'l2': 1 of 1 checks did not pass (1 fail)" in text
@@ -307,7 +311,7 @@ def test_fixture_runs_join_the_report(project: pytest.Pytester) -> None:
 
 def test_json_report_written_even_without_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
-    pytester.runpytest("--verify-json", "r.json", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("--verify-json", "r.json", *BASE).assert_outcomes(passed=1)
     report = json.loads((pytester.path / "r.json").read_text())
     assert report["runs"] == [] and report["passed"] is True
 
