@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/stats_power.py            # about 2 minutes
+    python benchmarks/stats_power.py            # about 1 minute on an idle machine
     python benchmarks/stats_power.py --quick    # about 15 seconds, 10x fewer runs
 
 The initialiser under test is He (Kaiming) normal, sigma = sqrt(2 / fan_in).
@@ -120,6 +120,8 @@ def upper95(k: int, n: int) -> float:
 def rate(k: int, n: int) -> str:
     if k == 0:
         return f"0 / {n} (< {upper95(0, n):.1e})"
+    if k / n < 0.01:
+        return f"{k / n:.1e} ({k} / {n})"
     return f"{k / n:.3f} ({k} / {n})"
 
 

@@ -332,7 +332,7 @@ class StatTest:
     effect_unit: str = ""
     power: float = DEFAULT_POWER
     summary: str = ""
-    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
     # MDE as a function of (alpha, power); a functools.partial of a module-level
     # function so results stay picklable. Not part of the JSON form.
     mde_fn: Callable[[float, float], float] | None = dataclasses.field(

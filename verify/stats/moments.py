@@ -371,10 +371,16 @@ def two_hypotheses_test(
     )
     scale = abs(h0) if h0 != 0 else 1.0
     rel = (m - h0) / scale
+    verdict_text = {
+        l0: f"supports {l0}",
+        l1: f"supports {l1}",
+        "neither": "supports neither",
+        "inconclusive": "cannot tell them apart",
+    }[verdict]
     summary = (
         f"{name} {fmt(m, 6)} ± {fmt(se, 2)} (SE, {n} values): "
-        f"{l0} {fmt(h0, 6)} t = {t0:+.2f} (p = {fmt_p(p0)}), "
-        f"{l1} {fmt(h1, 6)} t = {t1:+.2f} (p = {fmt_p(p1)}) -> supports {verdict}"
+        f"{l0} {fmt(h0, 6)}: t = {t0:+.2f}, p = {fmt_p(p0)}; "
+        f"{l1} {fmt(h1, 6)}: t = {t1:+.2f}, p = {fmt_p(p1)} -> {verdict_text}"
     )
     if plan_power < power:
         summary += (
