@@ -19,7 +19,6 @@ from verify.stats.core import (
     _power,
     _sample,
     fmt,
-    fmt_p,
     make_result,
     z_power,
     z_two_sided,
