@@ -159,7 +159,13 @@ class InitialiserSubject(Subject):
 
 
 class BatchNormInstance:
-    """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it."""
+    """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it.
+
+    ``mutations`` lists the calls that modified an input in place (adapters
+    compare what they passed before and after each call).
+    """
+
+    mutations: list[str]
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError

@@ -96,17 +96,25 @@ def initialiser(obj: Any, target: str, layout: str = "numpy") -> InitialiserSubj
 class _NumpyBatchNorm(BatchNormInstance):
     def __init__(self, layer: Any):
         self.layer = layer
+        self.mutations: list[str] = []
         self.g_attr = "gamma" if hasattr(layer, "gamma") else "weight"
         self.b_attr = "beta" if hasattr(layer, "beta") else "bias"
 
+    def _watched(self, where: str, name: str, fn, value, **kwargs):
+        given = np.array(value, copy=True)
+        out = call_target(where, fn, given, **kwargs)
+        if not np.array_equal(given, value, equal_nan=True):
+            self.mutations.append(f"{where} modified its input {name} in place")
+        return out
+
     def forward(self, x, training):
         where = f"forward(x, training={training})"
-        out = call_target(where, self.layer.forward, np.array(x, copy=True), training=training)
+        out = self._watched(where, "x", self.layer.forward, x, training=training)
         return as_array(out, where, shape=np.shape(x))
 
     def backward(self, dy):
         where = "backward(dy)"
-        out = call_target(where, self.layer.backward, np.array(dy, copy=True))
+        out = self._watched(where, "dy", self.layer.backward, dy)
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise ProtocolError(f"{where} returned {describe_value(out)}; expected a tuple (dx, dgamma, dbeta)")
         c = np.shape(dy)[1]
