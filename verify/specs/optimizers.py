@@ -646,29 +646,43 @@ def _detect_nesterov_form(ctx: CheckContext, hp: Mapping[str, Any]) -> float | N
 
 
 def _nesterov_rate(ctx: CheckContext) -> Outcome:
+    """Closed loop under the protocol's contract: each gradient is taken at the parameters the target returned.
+
+    A target in Sutskever's form (returning w_t, not the look-ahead point) is then
+    heavy ball — the two are the same code; only where the caller evaluates the
+    gradient differs — and converges at heavy ball's rate, not Nesterov's. The
+    failure says so and shows the rate it would reach with look-ahead gradients.
+    """
     d = cv.nesterov_optimal()
-    curves, lines, notes = {}, [], []
+    curves, lines = {}, []
     for kappa, seed in ((100.0, 8), (25.0, 9)):
         m, L = 1.0 / kappa, 1.0
         lr, mu, rate = d.funcs["params"](m, L)
         hp = _hp(ctx, lr=lr, momentum=mu)
-        look = _detect_nesterov_form(ctx, hp)
         q = cv.diag_quadratic([L, m, 0.3], seed)
         w0 = np.random.default_rng(seed).normal(size=3)
-        traj = cv.closed_loop(ctx.subject, hp, q.grad, w0, 400, lookahead=look)
-        if look is not None:
-            traj = _sutskever_to_lookahead(traj, hp)
-            notes.append("the target is in Sutskever's form: gradients were taken at its look-ahead points")
-        e = cv.errors(traj)
+        e = cv.errors(cv.closed_loop(ctx.subject, hp, q.grad, w0, 400))
         meas = cv.measure_rate(e, rate, start=200, end=400, jordan=True, slack=2e-3)
         curves[f"κ = {fmt(kappa)}"] = e
         lines.append(f"κ = {fmt(kappa)}: η = 1/L, μ = {fmt(mu, 9)}; measured rate {fmt(meas.measured, 9)}, "
                      f"theory 1 − 1/√κ = {fmt(rate, 9)} (allowed [{fmt(meas.low, 9)}, {fmt(meas.high, 9)}])")
         if not meas.ok:
+            diagnosis = None
+            if _detect_nesterov_form(ctx, hp) is not None:
+                look = cv.errors(_sutskever_to_lookahead(
+                    cv.closed_loop(ctx.subject, hp, q.grad, w0, 400, lookahead=mu), hp))
+                with_look = cv.window_rate(look, 200, 400)
+                diagnosis = (f"the target is in Sutskever's form (it returns w_t, not the look-ahead point w_t + μv_t): "
+                             f"with gradients taken at the parameters it returns, as the step(params, grads) protocol does, "
+                             f"it is heavy-ball momentum. Only a caller that evaluates gradients at w_t + μv_t gets "
+                             f"Nesterov's rate (measured {fmt(with_look, 9)} that way); return the look-ahead point instead "
+                             f"(PyTorch's form b ← μb + g, w ← w − η(g + μb))")
             return failed(f"Nesterov at η = 1/L, μ = (√κ − 1)/(√κ + 1) converges at the wrong rate (sympy: {d.statement}):\n"
-                          + "\n".join(lines), metrics={"measured_rate": meas.measured, "theory": rate},
+                          + "\n".join(lines) + (f"\nDiagnosis: {diagnosis}" if diagnosis else ""),
+                          diagnosis=diagnosis, metrics={"measured_rate": meas.measured, "theory": rate},
                           figures=[cv.rate_figure(f"Nesterov, κ = {fmt(kappa)}", {"measured": e}, rate, e[0])])
-    return passed("linear rate at η = 1/L, μ = (√κ − 1)/(√κ + 1) equals 1 − 1/√κ", notes=lines + sorted(set(notes)),
+    return passed("linear rate at η = 1/L, μ = (√κ − 1)/(√κ + 1) equals 1 − 1/√κ (gradients at the returned parameters)",
+                  notes=lines,
                   figures=[cv.rate_figure("Nesterov (κ = 100)", {"measured": curves["κ = 100"]}, 0.9, curves["κ = 100"][0])])
 
 
@@ -695,8 +709,10 @@ def _decay_factor(ctx: CheckContext) -> Outcome:
             rows.append(f"μ = {fmt(mu)}, ηλ = {fmt(p)}: factor {fmt(measured, 12)} (sympy {fac.statement.split('= ')[-1]} = "
                         f"{fmt(want, 12)}), in (0, 1): {0 < measured < 1} (sympy bound: {inside})")
             if not c.ok:
+                hint = _factor_hint(measured, lr, lam)
                 return failed(f"the weight-decay factor at ηλ = {fmt(p)} (η = {fmt(lr)}, λ = {fmt(lam)}, μ = {fmt(mu)}) "
-                              f"is {fmt(measured, 12)}, not 1 − 2ηλ = {fmt(want, 12)}{_factor_hint(measured, lr, lam)}\n{c}",
+                              f"is {fmt(measured, 12)}, not 1 − 2ηλ = {fmt(want, 12)}{hint}\n{c}",
+                              diagnosis=f"the factor is {hint[2:]}" if hint else None,
                               counterexample={"lr": lr, "lam": lam, "momentum": mu, "w0": w0},
                               metrics={"measured_factor": measured, "expected_factor": want})
             if (0 < measured < 1) != inside:
@@ -778,6 +794,7 @@ def _coupled_with_momentum(ctx: CheckContext) -> Outcome:
             got, dec, rtol=0.0, tol=tol).ok else ""
         return failed(f"with momentum μ = {fmt(mu)} the decay must enter the buffer (coupled L2): step 2 differs from the "
                       f"decoupled form by {gap} (sympy), but the target's iterates with g = 0 are not the coupled ones{also}\n{c}",
+                      diagnosis=also[3:] if also else None,
                       counterexample={"hyperparameters": hp, "w0": w0, "grads": "3 zero gradients"})
     return passed(f"with μ = {fmt(mu)} and g = 0 the target follows coupled L2 (w_2 − w_2(decoupled) = {gap}, sympy)")
 
@@ -981,7 +998,7 @@ def _coupled_decay(ctx: CheckContext) -> Outcome:
         why = (": it is the decoupled step w(1 − ηλ) (AdamW) — adam's weight_decay is L2, added to the gradient"
                if compare(got, decoupled, rtol=0.0, tol=tol).ok else "")
         return failed(f"adam's weight_decay must act as a gradient term g + λ_wd·w that Adam normalises{why}\n{c}",
-                      counterexample={"hyperparameters": hp, "w0": w0, "grads": "one zero gradient"})
+                      diagnosis=why[2:] if why else None, counterexample={"hyperparameters": hp, "w0": w0, "grads": "one zero gradient"})
     return passed(f"with g = 0 the first step is −η·sgn(w)·|λw|/(|λw| + ε) (coupled L2, normalised by Adam; "
                   f"decoupled decay would give −ηλw), λ_wd = {fmt(wd)}")
 
