@@ -50,6 +50,15 @@ def he_truncated_without_correction(shape, rng):
     return out
 
 
+def he_truncated_right_variance(shape, rng):
+    fan_in, _ = _fans(shape)
+    s = math.sqrt(2 / fan_in) / 0.87962566103423978
+    out = rng.normal(0, s, size=shape)
+    while (bad := np.abs(out) > 2 * s).any():
+        out[bad] = rng.normal(0, s, size=int(bad.sum()))
+    return out
+
+
 def he_ignores_receptive_field(shape, rng):
     return rng.normal(0, math.sqrt(2 / shape[-2]), size=shape)
 
@@ -131,6 +140,8 @@ BUGS = {
                                   "uniform bound σ instead of √3 σ"),
     "he_truncated_without_correction": (he_truncated_without_correction, "init-he", {"distribution": "truncated"},
                                         {"std"}, "without the 0.8796 correction"),
+    "he_truncated_right_variance": (he_truncated_right_variance, "init-he", {}, {"distribution-shape"},
+                                    "truncated"),
     "he_ignores_receptive_field": (he_ignores_receptive_field, "init-he", {}, {"std"}, None),
     "he_variance_as_std": (he_variance_as_std, "init-he", {}, {"std"}, "variance used as the standard deviation"),
     "he_rows_repeated": (he_rows_repeated, "init-he", {}, {"independence"}, None),
