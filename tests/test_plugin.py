@@ -266,6 +266,29 @@ def test_usage_errors(pytester: pytest.Pytester, args: tuple[str, ...], message:
     assert len(errors) == 1 and errors[0].startswith(message), result.errlines
 
 
+def test_target_that_loads_on_the_controller_but_not_in_the_worker(pytester: pytest.Pytester) -> None:
+    """Like a file missing on a remote xdist host: each check errors, saying why."""
+    pytester.makepyfile(flaky="""
+        import os
+        if os.path.exists("not-here.flag"):
+            raise RuntimeError("not on this host")
+
+        def grad(w, lam):
+            return 2 * lam * w
+    """)
+    pytester.makeconftest("""
+        def pytest_collection_finish(session):
+            open("not-here.flag", "w").close()      # after the plugin loaded the target once
+    """)
+    result = pytester.runpytest("--verify", "flaky.py:grad=l2", *FAST, "--verify-json", "r.json")
+    result.assert_outcomes(failed=7)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert ("[error] the checks could not run: running flaky.py raised RuntimeError: not on this host"
+            in result.stdout.str())
+    run = json.loads((pytester.path / "r.json").read_text())["runs"][0]
+    assert run["counts"]["error"] == 7
+
+
 def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--verify", "reference=l2", "--verify-seed", "-3")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
