@@ -47,40 +47,83 @@ LRS = st.one_of(st.just(1.0), st.floats(0.05, 2.0, allow_nan=False))
 # ------------------------------------------------------------------ diagnosis
 
 
-def diagnose_1d(got: float, w0: float, d1: float, d2: float, lr: float) -> str | None:
-    """Name a wrong 1-D step by the formula it matches."""
-    candidates = {
-        "the step multiplies by E'' instead of dividing: w − η E'·E''": w0 - lr * d1 * d2,
-        "the step has the wrong sign: w + η E'/E'' (towards a maximum of the model)": w0 + lr * d1 / d2,
-        "the damping η is ignored: w − E'/E''": w0 - d1 / d2,
-        "E'' is ignored: gradient descent w − η E'": w0 - lr * d1,
-        "η divides instead of multiplying: w − E'/(η E'')": w0 - d1 / (lr * d2),
-        "the ratio is inverted: w − η E''/E'": w0 - lr * d2 / d1 if d1 else np.nan,
-        "the step uses |E''|: w − η E'/|E''| (a modified Newton step)": w0 - lr * d1 / abs(d2),
-    }
-    for text, value in candidates.items():
-        if np.isfinite(value) and abs(got - value) <= 1e-9 * (abs(w0) + abs(value) + 1e-300):
-            return text
-    return None
-
-
-def diagnose_nd(got: np.ndarray, w0: np.ndarray, g: np.ndarray, h: np.ndarray, lr: float) -> str | None:
-    """Name a wrong n-D step by the formula it matches."""
+def _candidates_1d(w0: float, d1: float, d2: float, lr: float) -> dict[str, float]:
     with np.errstate(all="ignore"):
-        candidates = {
+        return {
+            "the step multiplies by E'' instead of dividing: w − η E'·E''": w0 - lr * d1 * d2,
+            "the step has the wrong sign: w + η E'/E'' (towards a maximum of the model)": w0 + lr * d1 / d2,
+            "the damping η is ignored: w − E'/E''": w0 - d1 / d2,
+            "E'' is ignored: gradient descent w − η E'": w0 - lr * d1,
+            "η divides instead of multiplying: w − E'/(η E'')": w0 - d1 / (lr * d2),
+            "the ratio is inverted: w − η E''/E'": w0 - lr * d2 / d1 if d1 else np.nan,
+            "the step uses |E''|: w − η E'/|E''| (a modified Newton step, not Newton's)": w0 - lr * d1 / abs(d2),
+        }
+
+
+def diagnose_1d(got: float, w0: float, d1: float, d2: float, lr: float,
+                probes: list[tuple[float, float, float, float, float]] = ()) -> str | None:
+    """Name a wrong 1-D step by the formula it matches at the failing point and at every probe
+    ``(got, w0, d1, d2, lr)`` (probes with both signs of E'' and η ≠ 1 separate look-alikes)."""
+    points = [(got, w0, d1, d2, lr), *probes]
+    names = None
+    for g_, *args in points:
+        cand = _candidates_1d(*args)
+        ok = {t for t, v in cand.items() if np.isfinite(v) and abs(g_ - v) <= 1e-9 * (abs(args[0]) + abs(v) + 1e-300)}
+        names = ok if names is None else names & ok
+    if not names:
+        return None
+    order = list(_candidates_1d(1.0, 1.0, 1.0, 1.0))
+    return "; or ".join(sorted(names, key=order.index))
+
+
+def _candidates_nd(w0, g, h, lr):
+    with np.errstate(all="ignore"):
+        return {
             "only the diagonal of H is used: w − η g/diag(H) (a diagonal approximation, not Newton)": w0 - lr * g / np.diag(h),
             "H multiplies instead of solving: w − η H g": w0 - lr * h @ g,
             "the step has the wrong sign: w + η H⁻¹g": w0 + lr * np.linalg.solve(h, g),
             "the damping η is ignored: w − H⁻¹g": w0 - np.linalg.solve(h, g),
             "H is ignored: gradient descent w − η g": w0 - lr * g,
             "η divides instead of multiplying: w − H⁻¹g/η": w0 - np.linalg.solve(h, g) / lr,
-            "the inverse of the transposed Hessian row-major mix-up: w − η H⁻ᵀg with H not symmetrised": w0 - lr * np.linalg.solve(h.T, g),
         }
-    scale = np.abs(w0) + np.abs(lr * np.linalg.solve(h, g)) + 1e-300
-    for text, value in candidates.items():
-        if np.all(np.isfinite(value)) and np.all(np.abs(got - value) <= 1e-8 * scale * np.linalg.cond(h)):
-            return text
-    return None
+
+
+def diagnose_nd(got: np.ndarray, w0: np.ndarray, g: np.ndarray, h: np.ndarray, lr: float,
+                probes: list[tuple] = ()) -> str | None:
+    """Name a wrong n-D step by the formula it matches at the failing point and at every probe."""
+    names = None
+    for got_, w_, g_, h_, lr_ in [(got, w0, g, h, lr), *probes]:
+        scale = np.abs(w_) + np.abs(lr_ * np.linalg.solve(h_, g_)) + 1e-300
+        ok = {t for t, v in _candidates_nd(w_, g_, h_, lr_).items()
+              if np.all(np.isfinite(v)) and np.all(np.abs(got_ - v) <= 1e-8 * scale * np.linalg.cond(h_))}
+        names = ok if names is None else names & ok
+    if not names:
+        return None
+    order = list(_candidates_nd(np.ones(2), np.ones(2), np.eye(2), 1.0))
+    return "; or ".join(sorted(names, key=order.index))
+
+
+def _probes_1d(ctx: CheckContext) -> list[tuple[float, float, float, float, float]]:
+    out = []
+    for w0, d1, d2, lr in ((0.7, 1.3, 2.9, 0.6), (-0.4, 2.2, -1.7, 0.35), (1.9, -0.8, 0.45, 1.0)):
+        try:
+            out.append((float(ctx.subject.step(w0, d1, d2, lr)), w0, d1, d2, lr))
+        except (TargetError, ProtocolError):
+            pass
+    return out
+
+
+def _probes_nd(ctx: CheckContext, n: int) -> list[tuple]:
+    rng = np.random.default_rng(12345)
+    out = []
+    for spd, lr in ((True, 0.6), (False, 0.3)):
+        h = spd_matrix(rng, n, 20.0) if spd else _sym_indefinite(rng, n, 20.0)
+        w0, g = rng.normal(size=n), rng.normal(size=n)
+        try:
+            out.append((ctx.subject.step(w0, g, h, lr), w0, g, h, lr))
+        except (TargetError, ProtocolError):
+            pass
+    return out
 
 
 # ------------------------------------------------------------------ problems
@@ -157,7 +200,8 @@ def _step_1d_symbolic(ctx: CheckContext) -> Outcome:
 
     found = falsify(strategy, test, seed=ctx.int_seed("1d"), max_examples=ctx.max_examples)
     if found:
-        diag = diagnose_1d(last["got"], last["w0"], last["d1"], last["d2"], last["lr"]) if found.error is None and last else None
+        diag = (diagnose_1d(last["got"], last["w0"], last["d1"], last["d2"], last["lr"], _probes_1d(ctx))
+                if found.error is None and last else None)
         return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
     return passed(f"step(w, E', E'', η) = {d.statement.split('; ')[-1]} (sympy) at drawn points, both signs of E'', "
                   "damped and undamped")
@@ -190,7 +234,8 @@ def _step_nd_symbolic(ctx: CheckContext) -> Outcome:
 
     found = falsify(strategy, test, seed=ctx.int_seed("nd"), max_examples=ctx.max_examples)
     if found:
-        diag = diagnose_nd(last["got"], last["w0"], last["g"], last["h"], last["lr"]) if found.error is None and last else None
+        diag = (diagnose_nd(last["got"], last["w0"], last["g"], last["h"], last["lr"], _probes_nd(ctx, last["w0"].size))
+                if found.error is None and last else None)
         return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
     return passed("step(w, ∇E, H, η) = w − η H⁻¹∇E (sympy, n = 2, 3) at drawn points, H positive definite and "
                   "indefinite with κ up to 1e4")
@@ -210,7 +255,7 @@ def _exact_on_quadratic(ctx: CheckContext) -> Outcome:
         tol = 16 * U * (abs(w0) + abs(want))
         c = compare(got, want, rtol=0.0, tol=tol, header="ACTUAL = one Newton step, DESIRED = sympy minimiser −b/a")
         if not c.ok:
-            diag = diagnose_1d(float(got), w0, a * w0 + b, a, 1.0)
+            diag = diagnose_1d(float(got), w0, a * w0 + b, a, 1.0, _probes_1d(ctx))
             return failed(f"one Newton step on E = ½·{fmt(a)}·w² + {fmt(b)}·w from w0 = {fmt(w0)} must land on the "
                           f"stationary point −b/a = {fmt(want, 12)} ({d1.statement})\n{c}" + (f"\nDiagnosis: {diag}" if diag else ""),
                           diagnosis=diag, counterexample={"a": a, "b": b, "w0": w0})
@@ -225,7 +270,7 @@ def _exact_on_quadratic(ctx: CheckContext) -> Outcome:
             tol = 32 * n * U * kappa * (np.max(np.abs(w0)) + np.max(np.abs(want)))
             c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = one Newton step, DESIRED = sympy minimiser −A⁻¹b (n = {n})")
             if not c.ok:
-                diag = diagnose_nd(got, w0, h @ w0 + b, h, 1.0)
+                diag = diagnose_nd(got, w0, h @ w0 + b, h, 1.0, _probes_nd(ctx, n))
                 return failed(f"one Newton step on E = ½wᵀAw + bᵀw (n = {n}, κ(A) = {fmt(kappa)}) must land on −A⁻¹b "
                               f"({d.statement})\n{c}" + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag,
                               counterexample={"A": h, "b": b, "w0": w0})
