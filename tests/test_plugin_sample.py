@@ -66,6 +66,7 @@ def test_sample_initialiser_is_he(sample) -> None:
         assert abs(x.mean()) < 0.01
 
 
+@pytest.mark.slow
 def test_sample_runs_green(pytester: pytest.Pytester) -> None:
     from verify.errors import UsageError
     from verify.specs import get_spec

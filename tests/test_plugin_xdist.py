@@ -66,6 +66,7 @@ def _strip(data):
     return data
 
 
+@pytest.mark.slow
 def test_two_workers_same_verdicts_one_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(my_reg=BUGGY)
     pytester.makeconftest(CONFTEST)
