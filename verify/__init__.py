@@ -28,6 +28,7 @@ _EXPORTS = {
     "GradCheckResult": "verify.gradcheck",
     "assert_conforms": "verify.api",
     "check_conforms": "verify.api",
+    "ConformanceError": "verify.api",
     "compare": "verify.compare",
     "assert_close": "verify.compare",
     "Report": "verify.results",

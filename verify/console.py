@@ -79,7 +79,7 @@ def format_failure(run: RunResult, c: CheckResult) -> str:
     bar = "_" * 8
     lines = [f"{bar} {safe(run.target, 200)} :: {run.spec} :: {c.name} [{c.status.value}] {bar}"]
     lines.append(safe(c.message, 6000))
-    if c.diagnosis:
+    if c.diagnosis and c.diagnosis not in c.message:   # some checks' reports already include it
         lines.append(f"Diagnosis: {safe(c.diagnosis)}")
     if c.counterexample:
         lines.append("Counterexample:")

@@ -132,7 +132,7 @@ def run_isolated(target: str, spec_name: str, overrides: Mapping[str, Any] | Non
     pending = [c.name for c in select_checks(spec, options.checks)]
     kinds = {c.name: c.kind for c in spec.checks}
     run = RunResult(target=target, spec=spec.name, seed=options.seed, params=params,
-                    command=reproduction_command(target, spec.name, options.seed, overrides))
+                    command=reproduction_command(target, spec.name, options.seed, overrides, options=options))
     results: dict[str, CheckResult] = {}
     opts = {"seed": options.seed, "max_examples": options.max_examples,
             "family_alpha": options.family_alpha, "timeout": options.timeout, "isolate": True}
@@ -172,7 +172,7 @@ def run_isolated(target: str, spec_name: str, overrides: Mapping[str, Any] | Non
                                        "(the target may loop forever or be far too slow)",
                                        duration=time.monotonic() - current_start,
                                        reproduction=reproduction_command(target, spec.name, options.seed,
-                                                                         overrides, current)))
+                                                                         overrides, current, options)))
                     break
                 if event is None:
                     how = worker.exit_description()
@@ -190,7 +190,7 @@ def run_isolated(target: str, spec_name: str, overrides: Mapping[str, Any] | Non
                                        output=clip_text(_tail(capture)),
                                        duration=time.monotonic() - current_start,
                                        reproduction=reproduction_command(target, spec.name, options.seed,
-                                                                         overrides, current)))
+                                                                         overrides, current, options)))
                     break
                 kind = event.get("event")
                 if kind == "load_error":

@@ -92,12 +92,19 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
 
 
 def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[str, Any],
-                         check: str | None = None) -> str:
-    """The command that reruns exactly this run (or this one check)."""
+                         check: str | None = None, options: "RunOptions | None" = None) -> str:
+    """The command that reruns exactly this run (or this one check), non-default options included."""
+    from verify.options import DEFAULT_ALPHA, DEFAULT_MAX_EXAMPLES
+
     parts = ["verify", "check", target, "--spec", spec]
     for k, v in overrides.items():
         parts += ["--param", f"{k}={v}"]
     parts += ["--seed", str(seed)]
+    if options is not None:
+        if options.max_examples != DEFAULT_MAX_EXAMPLES:
+            parts += ["--max-examples", str(options.max_examples)]
+        if options.family_alpha != DEFAULT_ALPHA:
+            parts += ["--alpha", repr(options.family_alpha)]
     if check:
         parts += ["--check", check]
     return " ".join(shlex.quote(p) for p in parts)
@@ -180,7 +187,8 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
     result.duration = time.perf_counter() - started
     if result.status in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
         target = prep.target_name if isinstance(prep.target_name, str) else "TARGET"
-        result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name)
+        result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name,
+                                                   options)
     return result
 
 
@@ -220,12 +228,13 @@ def run_inline(target: str | Any, spec_name: str, overrides: Mapping[str, Any] |
     run = RunResult(target=prep.target_name, spec=prep.spec.name, seed=options.seed, params=prep.params,
                     adapter=prep.subject.description, mapping=list(prep.subject.mapping),
                     versions=versions(prep.subject),
-                    command=reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides))
+                    command=reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides,
+                                                 options=options))
     for check in select_checks(prep.spec, options.checks):
         result = _with_time_limit(lambda: execute_check(prep, check, options), options.timeout, check)
         if result.status is Status.TIMEOUT:
             result.reproduction = reproduction_command(prep.target_name, prep.spec.name, options.seed,
-                                                       prep.overrides, check.name)
+                                                       prep.overrides, check.name, options)
         run.checks.append(result)
         if on_result:
             on_result(result)

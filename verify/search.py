@@ -8,8 +8,10 @@ so a reproduction command with ``--seed`` finds the same counterexample.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import Any, Callable
+import threading
+from typing import Any, Callable, Iterator
 
 from verify.errors import ProtocolError, TargetError
 
@@ -29,6 +31,39 @@ class Falsified:
 
 class _Found(Exception):
     pass
+
+
+_constants_lock = threading.Lock()
+_constants_depth = 0
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Stop hypothesis from mixing constants of whatever modules happen to be loaded into its draws.
+
+    Hypothesis seeds some draws with literals found in the process's local modules,
+    so the same seed would draw differently depending on what was imported before
+    (a test suite, a notebook). Verdicts must depend on the seed alone.
+    """
+    global _constants_depth
+    try:
+        from hypothesis.internal.conjecture import providers
+        original = providers._get_local_constants
+        empty = providers.Constants
+    except (ImportError, AttributeError):  # internals moved: nothing to neutralise
+        yield
+        return
+    with _constants_lock:
+        if _constants_depth == 0:
+            providers._get_local_constants = lambda: empty()
+        _constants_depth += 1
+    try:
+        yield
+    finally:
+        with _constants_lock:
+            _constants_depth -= 1
+            if _constants_depth == 0:
+                providers._get_local_constants = original
 
 
 def falsify(strategy: Any, test: Callable[[Any], str | tuple[str, dict] | None], *, seed: int,
@@ -77,7 +112,8 @@ def falsify(strategy: Any, test: Callable[[Any], str | tuple[str, dict] | None],
             raise _Found()
 
     try:
-        run()
+        with _without_local_constants():
+            run()
     except _Found:
         return failures[-1]
     except Flaky:

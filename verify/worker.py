@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
         "mapping": list(prep.subject.mapping),
         "versions": versions(prep.subject),
         "params": jsonable(prep.params),
-        "command": reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides),
+        "command": reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides,
+                                       options=options),
     })
     for check in checks:
         emit({"event": "start", "check": check.name})
@@ -86,7 +87,7 @@ def main(argv: list[str]) -> int:
 
             result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
                                  reproduction=reproduction_command(prep.target_name, prep.spec.name, options.seed,
-                                                                   prep.overrides, check.name))
+                                                                   prep.overrides, check.name, options))
         sys.stdout.flush()
         sys.stderr.flush()
         result.output = _excerpt(capture_path, start, os.lseek(1, 0, os.SEEK_END))
