@@ -1,0 +1,812 @@
+"""``check_grad`` and ``check_vjp``: the orchestration.
+
+One run:
+
+1. evaluate ``f(x)`` and settle the working precision (float64 differences
+   for float32 input when ``f`` allows it);
+2. call ``grad`` (or ``vjp`` for a few cotangents);
+3. choose the method: the complex step when ``f`` accepts complex input and
+   agrees with Richardson-extrapolated central differences along one probe,
+   else central differences (the step chosen along that probe);
+4. compare: every coordinate (full mode) or a few random probes
+   (directional mode); each comparison has its own error bar
+   ``safety x (estimated finite-difference error + rounding)``;
+5. failing directions are tested for kinks (one-sided derivatives);
+6. a remaining failure is diagnosed (constant factor, sign flip, zeros,
+   transposition) and, in directional mode, localised by bisection;
+7. the Taylor-remainder test gives a second opinion along the first probe.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from verify.compare import Comparison, compare, format_number
+
+from ._diagnosis import diagnose_entries, diagnose_probes, format_indices
+from ._evaluate import (CountedFunction, Precision, as_point, find_precision, realiser,
+                        rounds_input, validate_vector)
+from ._kinks import Kink, classify_kink
+from ._localise import FoundEntry, Localisation, localise
+from ._noise import estimate_noise
+from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
+from ._probes import make_probes, miss_probability
+from ._result import EntryError, GradCheckResult
+from ._steps import (Derivative, central_pair, central_window, complex_step, complex_step_size, coordinate_scales,
+                     one_sided, sweep_central, typical_scale, with_noise)
+from ._taylor import TaylorResult, taylor_test
+
+__all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp"]
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+#: Rounding of a directional derivative, in units of eps times
+#: ``|analytic| + |numeric| + ||w * d||_1``: a sum of ``n`` terms (inside ``f``
+#: for the complex step, inside ``grad`` for the analytic side) is accurate to
+#: ``~eps ||terms||_1``. Measured on the benchmark functions at scales
+#: 1e-3..1e3 and n up to 3e4: at most ~2 in these units.
+C_ROUND = 4.0
+#: The same for gradients in float32 or lower (longer accumulation chains).
+C_ROUND_LOW = 64.0
+#: Floor relative to ``||w||_2 ||d||_inf``: a gradient entry computed with
+#: cancellation (``1 - tanh^2`` of a saturated unit, a batch-norm backward)
+#: is accurate to eps times the size of its *terms*, which can exceed the
+#: entry itself by many orders. Measured: up to ~170 in these units (a tanh
+#: network with weights ~100). Still 1e-12 of the gradient norm.
+C_FLOOR = 256.0
+#: Spacing of the noise-measuring points, in units of the scale of x: tiny,
+#: so that the smooth part of f cannot leak into sixth differences (a
+#: float32-bound f needs points its rounding does not merge).
+NOISE_SPACING = 2.0**-26
+NOISE_SPACING_LOW = 2.0**-10
+#: In the complex-step path, kinks are looked for along at most this many
+#: failing directions (six evaluations each).
+KINK_CHECKS_COMPLEX = 4
+
+
+def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any,
+               **options: Any) -> GradCheckResult:
+    """Compare ``grad(x)`` with finite differences of the scalar function ``f``.
+
+    The verdict uses an *estimated* finite-difference error per comparison
+    (Richardson extrapolation over three steps, or the complex step when ``f``
+    is analytic), not fixed ``rtol``/``atol``: with float64 it catches
+    relative errors far below 1e-8 while giving no false alarms.
+
+    Args:
+      f: ``x -> float``: the loss (any array shape for ``x``).
+      grad: ``x -> array`` of ``x``'s shape: the gradient to check.
+      x: the point (real array; float32 is differenced in float64 when ``f``
+        accepts float64).
+      **options: keyword-only, see :class:`Options`: ``mode``,
+        ``n_probes``, ``probes``, ``seed``, ``step``, ``complex_step``,
+        ``safety``, ``max_worst``, ``kink_tol``, ``max_wrong``, ``taylor``.
+
+    Returns:
+      A :class:`GradCheckResult` (truthy when it passed); ``str()`` of it is
+      the report, in numpy.testing's layout.
+
+    Raises:
+      TypeError, ValueError: bad input to the checker (empty or non-finite
+        ``x``, ``f`` not scalar, ``grad`` of the wrong shape, ``f(x)`` NaN,
+        unknown option). Exceptions raised by ``f`` or ``grad`` propagate.
+
+    Example:
+
+    >>> r = check_grad(lambda w: np.sum(w**2), lambda w: 2 * w, np.arange(3.0))
+    >>> r.passed, r.mode, r.method
+    (True, 'full', 'complex step')
+    >>> r = check_grad(lambda w: np.sum(w**2), lambda w: w, np.arange(1.0, 4.0))
+    >>> r.passed, r.diagnosis
+    (False, 'off by a constant factor 0.5: analytic = 0.5 × numeric (a missing factor 2)')
+
+    Warning:
+      ``torch.autograd.gradcheck`` (eps=1e-6, atol=1e-5, rtol=1e-3) passes
+      gradients that are wrong by 0.1 %; ``scipy.optimize.check_grad`` returns
+      a number, not a verdict. Tolerances here are error bars, so a failure
+      means the gradient is wrong, not that a tolerance was tight.
+    """
+    opts = _options(options, "check_grad")
+    point = as_point(x)
+    F = CountedFunction(f, point.shape, scalar=True)
+    y0, precision = find_precision(F, point)
+    _require_finite(y0, "f(x)")
+    if not callable(grad):
+        raise TypeError(f"grad must be callable; got {type(grad).__name__}")
+    g = validate_vector(grad(point), point.shape, "grad(x)")
+    analytic = _GradRows(g)
+    return _Checker(F, point, y0, precision, analytic, opts, "check_grad").run()
+
+
+def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndarray], Any], x: Any,
+              **options: Any) -> GradCheckResult:
+    """Check a vector-Jacobian product ``vjp(x, dy) = J(x)^T dy`` of ``f: R^n -> R^m``.
+
+    Directional mode draws random probes ``d`` and random cotangents ``dy``
+    and compares ``<vjp(x, dy), d>`` with ``<dy, J d>`` (``J d`` by finite
+    differences, one derivative per probe for all cotangents at once). Full
+    mode (small ``n`` and ``n m``) compares the whole Jacobian: ``n``
+    derivatives against ``m`` calls of ``vjp`` with one-hot cotangents.
+
+    With Rademacher ``d`` and ``dy``, an error matrix whose largest entry
+    exceeds the error bar is missed with probability at most
+    ``2^-n_probes + 2^-n_cotangents``.
+
+    Args:
+      f: ``x -> array`` (any shapes; the output shape must not depend on x).
+      vjp: ``(x, dy) -> dx`` with ``dy`` of ``f(x)``'s shape and ``dx`` of
+        ``x``'s shape (batch norm's backward, a layer's backward).
+      x: the point.
+      **options: as :func:`check_grad`, plus ``n_cotangents``.
+
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> r = check_vjp(lambda v: A @ v, lambda v, dy: A.T @ dy, np.ones(2))
+    >>> r.passed, r.n_grad_evals
+    (True, 3)
+    """
+    opts = _options(options, "check_vjp")
+    point = as_point(x)
+    F = CountedFunction(f, point.shape, scalar=False)
+    y0, precision = find_precision(F, point)
+    _require_finite(y0, "f(x)")
+    if y0.size == 0:
+        raise ValueError(f"f(x) returned an empty array (shape {F.out_shape}); nothing to check")
+    if not callable(vjp):
+        raise TypeError(f"vjp must be callable; got {type(vjp).__name__}")
+    analytic = _VjpRows(vjp, point, F.out_shape)
+    return _Checker(F, point, y0, precision, analytic, opts, "check_vjp").run()
+
+
+def assert_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any,
+                **options: Any) -> GradCheckResult:
+    """:func:`check_grad`, raising ``AssertionError`` with the report on failure.
+
+    >>> assert_grad(np.sin, np.cos, np.array(0.3)).passed
+    True
+    """
+    result = check_grad(f, grad, x, **options)
+    if not result.passed:
+        raise AssertionError(str(result))
+    return result
+
+
+def assert_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndarray], Any], x: Any,
+               **options: Any) -> GradCheckResult:
+    """:func:`check_vjp`, raising ``AssertionError`` with the report on failure."""
+    result = check_vjp(f, vjp, x, **options)
+    if not result.passed:
+        raise AssertionError(str(result))
+    return result
+
+
+# ---------------------------------------------------------------------------
+# the analytic side
+
+
+class _GradRows:
+    """The analytic side of check_grad: one row, the gradient, cotangent 1."""
+
+    def __init__(self, g: np.ndarray):
+        self.g = g
+        self.n_calls = 1
+        self.dtype = g.dtype
+        self.out_shape: tuple[int, ...] = ()
+
+    def rows(self, mode: str, rng: np.random.Generator, m: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.ones((1, 1)), self.g.reshape(1, -1).astype(np.float64)
+
+
+class _VjpRows:
+    """The analytic side of check_vjp: ``vjp(x, dy)`` for the cotangents used."""
+
+    def __init__(self, vjp: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray,
+                 out_shape: tuple[int, ...]):
+        self.vjp = vjp
+        self.x = x
+        self.out_shape = out_shape
+        self.n_calls = 0
+        self.dtype = np.dtype(np.float64)
+
+    def rows(self, mode: str, rng: np.random.Generator, m: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        cotangents = np.eye(m) if mode == "full" else make_probes(rng, count, m)
+        rows = []
+        for dy in cotangents:
+            self.n_calls += 1
+            dx = validate_vector(self.vjp(self.x, dy.reshape(self.out_shape)), self.x.shape, "vjp(x, dy)")
+            if dx.dtype.kind == "f" and np.finfo(dx.dtype).eps > np.finfo(self.dtype).eps:
+                self.dtype = dx.dtype
+            rows.append(dx.reshape(-1).astype(np.float64))
+        return cotangents, np.array(rows)
+
+
+# ---------------------------------------------------------------------------
+# the checker
+
+
+class _Checker:
+    def __init__(self, F: CountedFunction, x: np.ndarray, y0: np.ndarray, precision: Precision,
+                 analytic: _GradRows | _VjpRows, opts: Options, name: str):
+        self.F = F
+        self.x = x
+        self.xf = x.reshape(-1).astype(np.float64)
+        self.y0 = y0
+        self.precision = precision
+        self.analytic = analytic
+        self.opts = opts
+        self.name = name
+        self.notes: list[str] = []
+        self.n = self.xf.size
+        self.m = y0.size
+        self.scale = typical_scale(self.xf)
+
+    # -- driver ------------------------------------------------------------
+    def run(self) -> GradCheckResult:
+        opts = self.opts
+        rng = np.random.default_rng(opts.seed)
+        self.mode = self._mode()
+        d0 = make_probes(rng, 1, self.n, opts.probes)[0]
+        n_cot = opts.n_cotangents or opts.n_probes or 16
+        self.DY, self.W = self.analytic.rows(self.mode, rng, self.m, n_cot)
+        if not np.all(np.isfinite(self.W)):
+            return self._non_finite_analytic()
+        self.eps_g = float(np.finfo(self.analytic.dtype).eps) if self.analytic.dtype.kind == "f" else EPS64
+        if self.analytic.dtype.kind == "f" and self.analytic.dtype.itemsize < 8:
+            self.notes.append(f"Note: the analytic gradient is {self.analytic.dtype}; "
+                              "it is verified to that precision")
+        self._settle_precision(d0)
+        self.realise = realiser(self.precision.bound)
+        self._choose_method(d0)
+        if self.mode == "full":
+            result = self._run_full(d0)
+        else:
+            k = opts.n_probes or (16 if self.method == "complex step" else 8)
+            rest = make_probes(rng, k - 1, self.n, opts.probes)
+            self.P = np.vstack([d0[None, :], rest])
+            result = self._run_directional()
+        return result
+
+    def _mode(self) -> str:
+        if self.opts.mode != "auto":
+            return self.opts.mode
+        if self.n > FULL_MODE_MAX_N:
+            return "directional"
+        if self.name == "check_vjp" and self.n * self.m > FULL_MODE_MAX_JACOBIAN:
+            return "directional"
+        return "full"
+
+    # -- precision ----------------------------------------------------------
+    def _settle_precision(self, d0: np.ndarray) -> None:
+        p = self.precision
+        if self.x.dtype != np.float64 and p.bound is None and p.eps == EPS64:
+            w0, dy0 = self.W[0], self.DY[0]
+            verdict = rounds_input(self.F, self.x, self.y0, d0,
+                                   lambda delta: abs(float(np.dot(w0, delta))))
+            low = np.dtype(self.x.dtype)
+            if verdict is True:
+                self.precision = Precision(float(np.finfo(low).eps), low,
+                                           f"{low} function: f rounds its input to {low} although it "
+                                           "accepts float64")
+            elif verdict is None:
+                self.precision = Precision(float(np.finfo(low).eps), low,
+                                           f"{low} input: could not tell whether f computes in float64 "
+                                           f"(f is locally flat); assumed {low}")
+        if self.precision.note:
+            self.notes.append(f"Precision: {self.precision.note}")
+
+    # -- method -------------------------------------------------------------
+    def _choose_method(self, d0: np.ndarray) -> None:
+        """Pick complex step or central differences; set the CD step along d0."""
+        opts = self.opts
+        self.method = "central differences"
+        self.cd_step = opts.step
+        self.d0_central: Derivative | None = None
+        self.d0_complex: Derivative | None = None
+        self.complex_verified = False
+        self.noise: np.ndarray | None = None
+        self.d0 = d0
+        if opts.complex_step is False:
+            self._measure_noise()
+            return
+        if self.precision.bound is not None:
+            if opts.complex_step is True:
+                raise ValueError("complex_step=True needs f to see exact float64 points, but f rounds its "
+                                 f"input to {self.precision.bound}")
+            self._measure_noise()
+            return
+        h = opts.step if opts.step is not None else complex_step_size(self.scale)
+        if opts.complex_step is True:
+            self.d0_complex = self._complex(d0, h, probing=False)
+            if self.d0_complex is None:
+                raise TypeError("complex_step=True but f does not return a complex value for complex input")
+            self.method = "complex step"
+            return
+        cs = self._complex(d0, h, probing=True)
+        if cs is None:
+            self._measure_noise()
+            return
+        cd = self._central(d0, self.scale, sweep=True)
+        self.d0_central = cd
+        if not np.all(np.isfinite(cd.error)):
+            self.notes.append("Note: real differences were undefined along probe 0; the complex step "
+                              "could not be cross-checked")
+            self.method, self.d0_complex = "complex step", cs
+            return
+        if not self._agree(cs, cd):
+            # the noise of f may exceed the eps|f| model (cancellation inside f): measure it
+            self._measure_noise()
+            cd = with_noise(cd, self.precision.eps, self.noise)
+            self.d0_central = cd
+        if self._agree(cs, cd):
+            self.method, self.d0_complex = "complex step", cs
+            self.complex_verified = True
+        else:
+            self.notes.append("Note: f accepts complex input but is not analytic (the complex step "
+                              "disagreed with real differences along probe 0); used central differences")
+
+    def _agree(self, cs: Derivative, cd: Derivative) -> bool:
+        slack = self.opts.safety * (cd.error + cs.error + C_ROUND * EPS64 * np.abs(cd.value))
+        return bool(np.all(np.abs(cs.value - cd.value) <= slack))
+
+    def _measure_noise(self) -> None:
+        """Measure the noise of f along probe 0 (six evaluations), once."""
+        if self.noise is None:
+            with np.errstate(all="ignore"):
+                spacing = NOISE_SPACING if self.precision.bound is None else NOISE_SPACING_LOW
+                self.noise = estimate_noise(self.F, self.xf, self.d0, spacing * self.scale, self.y0,
+                                            self.realise)
+
+    def _complex(self, d: np.ndarray, h: float, probing: bool) -> Derivative | None:
+        """Complex-step derivative, or None if f rejects or drops complex input."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with np.errstate(all="ignore"):
+                    der = complex_step(self.F, self.xf, d, h, EPS64)
+        except Exception:
+            if probing:
+                return None
+            raise
+        if self.F.last_dtype is None or self.F.last_dtype.kind != "c" or not np.all(np.isfinite(der.value)):
+            return None
+        return der
+
+    def _central(self, d: np.ndarray, scale: float, sweep: bool) -> Derivative:
+        eps = self.precision.eps
+        with np.errstate(all="ignore"):
+            if self.cd_step is not None:
+                der = central_pair(self.F, self.xf, d, self.cd_step, eps, self.realise, noise=self.noise)
+            elif sweep:
+                der = sweep_central(self.F, self.xf, d, scale, eps, self.realise, noise=self.noise)
+            else:
+                raise AssertionError("central step not chosen")
+        if not np.all(np.isfinite(der.value)):
+            raise ValueError(f"f returned NaN or inf at every step tried around x (largest step "
+                             f"{format_number(der.step)}): x is at the edge of f's domain")
+        return der
+
+    def _derivative(self, d: np.ndarray) -> Derivative:
+        """Derivative along a probe direction with the chosen method and step."""
+        if self.method == "complex step":
+            h = self.opts.step if self.opts.step is not None else complex_step_size(self.scale)
+            der = self._complex(d, h, probing=False)
+            if der is None:
+                raise ValueError("f stopped returning complex values for complex input")
+            return der
+        if self.cd_step is None:
+            if self.d0_central is None:
+                raise AssertionError("step not chosen")
+            self.cd_step = self.d0_central.step
+        return self._central(d, self.scale, sweep=False)
+
+    # -- tolerance ------------------------------------------------------------
+    def _eps_num(self) -> float:
+        return EPS64 if self.method == "complex step" else self.precision.eps
+
+    def _c_g(self) -> float:
+        return C_ROUND if self.eps_g <= EPS64 else C_ROUND_LOW
+
+    def _pair_tolerance(self, der: Derivative, d: np.ndarray, rows: np.ndarray, cot: np.ndarray,
+                        analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+        """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l."""
+        err = np.abs(cot) @ der.error
+        spread = np.abs(rows) @ np.abs(d)  # ||w * d||_1: rounding of a sum of n terms
+        floor = C_FLOOR * max(self._eps_num(), self.eps_g) * np.linalg.norm(rows, axis=1) * np.max(np.abs(d))
+        rounding = (C_ROUND * self._eps_num() * (np.abs(numeric) + spread)
+                    + self._c_g() * self.eps_g * (np.abs(analytic) + spread) + floor)
+        tol = self.opts.safety * (err + rounding)
+        if der.displacement_error is not None:
+            tol = tol + 2.0 * (np.abs(rows) @ der.displacement_error)
+        return tol
+
+    # -- full mode ------------------------------------------------------------
+    def _run_full(self, d0: np.ndarray) -> GradCheckResult:
+        n, DY, W = self.n, self.DY, self.W
+        scales = coordinate_scales(self.xf)
+        ders: list[Derivative] = []
+        for i in range(n):
+            e = np.zeros(n)
+            e[i] = 1.0
+            if self.method == "complex step":
+                h = self.opts.step if self.opts.step is not None else complex_step_size(scales[i])
+                der = self._complex(e, h, probing=False)
+                if der is None:
+                    raise ValueError("f stopped returning complex values for complex input")
+            else:
+                der = self._central(e, scales[i], sweep=True)
+            ders.append(der)
+        Nj = np.stack([dd.value for dd in ders], axis=1)       # (m, n)
+        Ej = np.stack([dd.error for dd in ders], axis=1)
+        A = W                                                  # (L, n)
+        N = DY @ Nj
+        E = np.abs(DY) @ Ej
+        floor = C_FLOOR * max(self._eps_num(), self.eps_g) * np.linalg.norm(W, axis=1)[:, None]
+        rounding = (C_ROUND * self._eps_num() * np.abs(N) + self._c_g() * self.eps_g * np.abs(A) + floor)
+        T = self.opts.safety * (E + rounding)
+        for i, dd in enumerate(ders):
+            if dd.displacement_error is not None:
+                T[:, i] += 2.0 * np.abs(W[:, i]) * dd.displacement_error[i]
+        bad = np.abs(A - N) > T
+        kinks: list[Kink] = []
+        kink_ok = np.zeros_like(bad)
+        budget = n if self.method != "complex step" else self._complex_kink_budget()
+        for i in np.flatnonzero(bad.any(axis=0)):
+            if budget <= 0:
+                break
+            budget -= 1
+            one = self._one_sided(ders[i], self._basis(i), scales[i])
+            if one is None:
+                continue
+            for l in np.flatnonzero(bad[:, i]):
+                kink = classify_kink(self._entry_label(l, i), self._entry_index(l, i),
+                                     left=float(DY[l] @ one.left), left_error=float(np.abs(DY[l]) @ one.left_error),
+                                     right=float(DY[l] @ one.right), right_error=float(np.abs(DY[l]) @ one.right_error),
+                                     analytic=float(A[l, i]), tolerance=float(T[l, i]),
+                                     safety=self.opts.safety, kink_tol=self.opts.kink_tol)
+                if kink is not None:
+                    kinks.append(kink)
+                    kink_ok[l, i] = kink.inside
+        bad &= ~kink_ok
+        shape = self._report_shape()
+        A_r, N_r = A.reshape(shape), N.reshape(shape)
+        T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T).reshape(shape)
+        bad_r = bad.reshape(shape)
+        passed = not bad.any()
+        x_ndim = self.x.ndim
+        diagnosis = diagnose_entries(A_r, N_r, T_eff, bad_r, max_wrong=self.opts.max_wrong, x_ndim=x_ndim)
+        diagnosis = self._kink_diagnosis(kinks, diagnosis)
+        wrong = tuple(tuple(int(v) for v in idx) for idx in np.argwhere(bad_r))
+        taylor = self._taylor(d0)
+        return self._result(passed, A_r, N_r, T_eff, diagnosis, wrong, kinks, taylor, None,
+                            labeler=lambda idx: self._full_label(idx))
+
+    # -- directional mode -------------------------------------------------------
+    def _run_directional(self) -> GradCheckResult:
+        P, DY, W, k = self.P, self.DY, self.W, self.P.shape[0]
+        ders: list[Derivative] = []
+        for j in range(k):
+            if j == 0 and self.method == "complex step" and self.d0_complex is not None:
+                ders.append(self.d0_complex)
+            elif j == 0 and self.method != "complex step" and self.d0_central is not None and self.cd_step is None:
+                ders.append(self.d0_central)
+                self.cd_step = self.d0_central.step
+            elif j == 0 and self.method != "complex step" and self.cd_step is None:
+                der = self._central(P[0], self.scale, sweep=True)
+                self.d0_central = der
+                self.cd_step = der.step
+                ders.append(der)
+            else:
+                ders.append(self._derivative(P[j]))
+        A = _dot_rows(W, P).T                                   # (k, L)
+        N = np.stack([DY @ dd.value for dd in ders])            # (k, L)
+        T = np.stack([self._pair_tolerance(dd, P[j], W, DY, A[j], N[j]) for j, dd in enumerate(ders)])
+        bad = np.abs(A - N) > T
+        kinks, kink_ok = self._directional_kinks(ders, A, T, bad)
+        bad &= ~kink_ok
+        T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T)
+        passed = not bad.any()
+        miss = miss_probability(k, self.opts.probes)
+        if self.name == "check_vjp":
+            miss = min(1.0, miss + miss_probability(DY.shape[0], "rademacher"))
+        taylor = self._taylor(P[0])
+        diagnosis, wrong, localisation = "", (), None
+        if not passed:
+            gz = bool(np.all(W == 0.0))
+            diagnosis = diagnose_probes(A, N, T_eff, gz, self._candidates())
+            if diagnosis is None and self.opts.max_wrong > 0:
+                localisation, l_star = self._localise(A, N, T_eff, bad)
+                diagnosis = self._localisation_diagnosis(localisation, l_star)
+                wrong = tuple(self._unravel(e.flat_index) for e in localisation.entries)
+                if localisation.explained:
+                    return self._localised_result(localisation, l_star, diagnosis, wrong, kinks, taylor, miss)
+            elif diagnosis is None:
+                diagnosis = "the probes disagree; localisation is off (max_wrong=0)"
+        diagnosis = self._kink_diagnosis(kinks, diagnosis)
+        L = DY.shape[0]
+        if L == 1:
+            A_r, N_r, T_r = A[:, 0], N[:, 0], T_eff[:, 0]
+        else:
+            A_r, N_r, T_r = A, N, T_eff
+        return self._result(passed, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, miss,
+                            labeler=lambda idx: self._probe_label(idx))
+
+    def _directional_kinks(self, ders: list[Derivative], A: np.ndarray, T: np.ndarray,
+                           bad: np.ndarray) -> tuple[list[Kink], np.ndarray]:
+        kinks: list[Kink] = []
+        ok = np.zeros_like(bad)
+        budget = len(ders) if self.method != "complex step" else self._complex_kink_budget()
+        for j in np.flatnonzero(bad.any(axis=1)):
+            if budget <= 0:
+                break
+            budget -= 1
+            one = self._one_sided(ders[j], self.P[j], self.scale)
+            if one is None:
+                continue
+            found_here = False
+            for l in np.flatnonzero(bad[j]):
+                DYl = self.DY[l]
+                kink = classify_kink(self._probe_label((j, l) if self.DY.shape[0] > 1 else (j,)), None,
+                                     left=float(DYl @ one.left), left_error=float(np.abs(DYl) @ one.left_error),
+                                     right=float(DYl @ one.right), right_error=float(np.abs(DYl) @ one.right_error),
+                                     analytic=float(A[j, l]), tolerance=float(T[j, l]),
+                                     safety=self.opts.safety, kink_tol=self.opts.kink_tol)
+                if kink is not None:
+                    kinks.append(kink)
+                    ok[j, l] = kink.inside
+                    found_here = True
+            if not found_here and self.method == "complex step":
+                break  # a smooth failure: no point paying for more one-sided checks
+        return kinks, ok
+
+    def _complex_kink_budget(self) -> int:
+        # A complex step that agreed with real differences along a probe that
+        # moves every coordinate has seen no kink: at a kink the complex step
+        # returns one one-sided slope and central differences their average.
+        return 0 if self.complex_verified else KINK_CHECKS_COMPLEX
+
+    def _one_sided(self, der: Derivative, d: np.ndarray, scale: float):
+        if der.method == "complex step":
+            with np.errstate(all="ignore"):
+                der = sweep_central(self.F, self.xf, d, scale, self.precision.eps, self.realise,
+                                    noise=self.noise)
+        return one_sided(der, self.y0, self.precision.eps, self.noise)
+
+    def _candidates(self) -> list[tuple[str, np.ndarray]]:
+        if self.name != "check_grad" or self.x.ndim < 2 or self.x.shape[-1] != self.x.shape[-2]:
+            return []
+        g = self.W[0].reshape(self.x.shape)
+        gt = np.swapaxes(g, -1, -2).reshape(-1)
+        if np.array_equal(gt, self.W[0]):
+            return []
+        return [("numeric.T (the gradient is transposed)", _dot_rows(gt[None, :], self.P)[0][:, None])]
+
+    def _localise(self, A: np.ndarray, N: np.ndarray, T: np.ndarray,
+                  bad: np.ndarray) -> tuple[Localisation, int]:
+        ratio = np.where(bad, np.abs(A - N) / np.where(T > 0, T, np.finfo(float).tiny), 0.0)
+        l_star = int(np.unravel_index(np.argmax(ratio), ratio.shape)[1])
+        w, dy = self.W[l_star], self.DY[l_star]
+
+        def block(j: int, lo: int, hi: int) -> float:
+            d = np.zeros(self.n)
+            d[lo:hi] = self.P[j, lo:hi]
+            der = self._derivative(d)
+            return float(_dot_rows(w[None, lo:hi], d[None, lo:hi])[0, 0] - dy @ der.value)
+
+        def entry(i: int) -> FoundEntry:
+            e = np.zeros(self.n)
+            e[i] = 1.0
+            der = self._derivative(e)
+            numeric = float(dy @ der.value)
+            tol = float(self._pair_tolerance(der, e, w[None, :], dy[None, :], np.array([w[i]]),
+                                             np.array([numeric]))[0])
+            return FoundEntry(i, float(w[i]), numeric, tol)
+
+        loc = localise(self.P, A[:, l_star] - N[:, l_star], T[:, l_star], block, entry,
+                       max_wrong=self.opts.max_wrong)
+        return loc, l_star
+
+    def _localisation_diagnosis(self, loc: Localisation, l_star: int) -> str:
+        idx = [self._unravel(e.flat_index) for e in loc.entries]
+        if loc.explained:
+            if all(e.analytic == 0.0 for e in loc.entries):
+                return f"zero where non-zero at indices {format_indices(idx)}"
+            a = np.sort([e.analytic for e in loc.entries])
+            nn = np.sort([e.numeric for e in loc.entries])
+            bars = max(e.error_bar for e in loc.entries)
+            if len(idx) >= 2 and np.all(np.abs(a - nn) <= bars):
+                return f"permuted/transposed entries: the right values in the wrong places at indices {format_indices(idx)}"
+            return f"a few wrong entries at indices {format_indices(idx)}"
+        found = f" (wrong entries found so far: {format_indices(idx)})" if idx else ""
+        return f"dense noise: {loc.reason}{found}"
+
+    def _localised_result(self, loc: Localisation, l_star: int, diagnosis: str,
+                          wrong: tuple[tuple[int, ...], ...], kinks: list[Kink],
+                          taylor: TaylorResult | None, miss: float) -> GradCheckResult:
+        w = self.W[l_star]
+        numeric = w.copy()
+        tol = np.zeros(self.n)
+        for e in loc.entries:
+            numeric[e.flat_index] = e.numeric
+            tol[e.flat_index] = e.error_bar
+        shape = self.x.shape
+        self.notes.insert(0, f"Directional mode: the {self.P.shape[0]} probes are explained exactly by the "
+                             "entries listed; all other entries agree along every probe")
+        return self._result(False, w.reshape(shape), numeric.reshape(shape), tol.reshape(shape),
+                            diagnosis, wrong, kinks, taylor, miss,
+                            labeler=lambda idx: "x[" + _idx_text(idx) + "]")
+
+    # -- Taylor -------------------------------------------------------------------
+    def _taylor(self, d: np.ndarray) -> TaylorResult | None:
+        if not self.opts.taylor:
+            return None
+        w, dy = self.W[0], self.DY[0]
+        analytic = float(_dot_rows(w[None, :], d[None, :])[0, 0])
+        psi0 = float(dy @ self.y0)
+
+        def psi(h: float) -> float:
+            point = self.xf + h * d
+            if self.realise is not None:
+                real = self.realise(point)
+                correction = float(np.dot(w, real - point))
+                point = real
+            else:
+                correction = 0.0
+            with np.errstate(all="ignore"):
+                value = self.F(point)
+            return float(dy @ value) - correction
+
+        return taylor_test(psi, psi0, analytic, self.scale, self.precision.eps)
+
+    # -- reporting -----------------------------------------------------------------
+    def _kink_diagnosis(self, kinks: list[Kink], diagnosis: str) -> str:
+        if not kinks:
+            return diagnosis
+        where = ", ".join(k.label for k in kinks[:4]) + (f" (+{len(kinks) - 4} more)" if len(kinks) > 4 else "")
+        if all(k.inside for k in kinks):
+            text = (f"non-differentiable point at {where}: the one-sided derivatives differ and the "
+                    "analytic value lies between them (a valid subgradient)")
+        else:
+            text = (f"non-differentiable point at {where}: the analytic value lies OUTSIDE the interval "
+                    "between the one-sided derivatives")
+        return f"{text}; {diagnosis}" if diagnosis else text
+
+    def _result(self, passed: bool, A: np.ndarray, N: np.ndarray, T: np.ndarray, diagnosis: str,
+                wrong: tuple[tuple[int, ...], ...], kinks: list[Kink], taylor: TaylorResult | None,
+                miss: float | None, labeler: Callable[[tuple[int, ...]], str]) -> GradCheckResult:
+        opts = self.opts
+        verdict = "passed" if passed else "FAILED"
+        header = (f"{self.name} {verdict}: x of shape {self.x.shape} ({self.x.dtype}), {self.mode} mode, "
+                  f"{self.method}")
+        comp = compare(A, N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst, header=header)
+        if comp.ok != passed:  # kinks outside their interval are failures compare cannot see
+            comp = _with_ok(comp, passed)
+        worst = _worst_entries(A, N, T, opts.max_worst, labeler)
+        attainable = _attainable(A, N, T)
+        if self.precision.eps > EPS64 or self.eps_g > EPS64:
+            self.notes.append(f"Precision: gradients can be verified to ~{attainable:.0e} relative here")
+        if taylor is not None and taylor.consistent is False and passed and not kinks:
+            self.notes.append("Note: the Taylor test disagrees with the passing comparison; check f for "
+                              "noise or discontinuities")
+        cost = (f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
+                f"{'grad' if self.name == 'check_grad' else 'vjp'}")
+        if miss is not None:
+            k = self.P.shape[0]
+            cost += (f"; {k} {opts.probes} probes: an error larger than the error bar is missed with "
+                     f"probability <= {miss:.2g}")
+        return GradCheckResult(
+            passed=passed, n_evals=self.F.n_calls, n_grad_evals=self.analytic.n_calls, mode=self.mode,
+            method=self.method, max_abs_error=float(comp.max_abs), max_rel_error=float(comp.max_rel),
+            worst=worst, diagnosis=diagnosis, wrong_indices=wrong, kinks=tuple(kinks), taylor=taylor,
+            miss_probability=miss, attainable=attainable, notes=tuple(self.notes), comparison=comp,
+            cost=cost)
+
+    def _non_finite_analytic(self) -> GradCheckResult:
+        shape = self.x.shape if self.name == "check_grad" else (self.W.shape[0], *self.x.shape)
+        A = self.W.reshape(shape) if self.name == "check_grad" else self.W.reshape(shape)
+        stand_in = np.where(np.isfinite(A), A, 0.0)
+        bad = np.argwhere(~np.isfinite(A))
+        idx = [tuple(int(v) for v in row) for row in bad]
+        what = "grad(x)" if self.name == "check_grad" else "vjp(x, dy)"
+        header = f"{self.name} FAILED: {what} has {len(idx)} non-finite entries (NaN or inf)"
+        comp = compare(A, stand_in, rtol=0.0, atol=0.0, header=header)
+        self.mode = self.mode if hasattr(self, "mode") else "full"
+        self.method = "none"
+        return GradCheckResult(
+            passed=False, n_evals=self.F.n_calls, n_grad_evals=self.analytic.n_calls, mode=self.mode,
+            method="none", max_abs_error=float("nan"), max_rel_error=float("nan"), worst=(),
+            diagnosis=f"{what} is NaN or inf at indices {format_indices(idx)}",
+            wrong_indices=tuple(idx) if self.name == "check_grad" else (), kinks=(), taylor=None,
+            miss_probability=None, attainable=float("nan"), notes=tuple(self.notes), comparison=comp,
+            cost=f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
+                 f"{'grad' if self.name == 'check_grad' else 'vjp'}")
+
+    # -- labels ------------------------------------------------------------------
+    def _report_shape(self) -> tuple[int, ...]:
+        if self.name == "check_grad":
+            return self.x.shape
+        return (*self.analytic.out_shape, *self.x.shape) if self.analytic.out_shape else self.x.shape
+
+    def _unravel(self, flat: int) -> tuple[int, ...]:
+        return tuple(int(v) for v in np.unravel_index(flat, self.x.shape)) if self.x.ndim else ()
+
+    def _basis(self, i: int) -> np.ndarray:
+        e = np.zeros(self.n)
+        e[i] = 1.0
+        return e
+
+    def _entry_index(self, l: int, i: int) -> tuple[int, ...]:
+        if self.name == "check_grad":
+            return self._unravel(i)
+        out = tuple(int(v) for v in np.unravel_index(l, self.analytic.out_shape)) if self.analytic.out_shape else ()
+        return out + self._unravel(i)
+
+    def _entry_label(self, l: int, i: int) -> str:
+        return self._full_label(self._entry_index(l, i))
+
+    def _full_label(self, idx: tuple[int, ...]) -> str:
+        if self.name == "check_grad":
+            return "x[" + _idx_text(idx) + "]"
+        return "J[" + _idx_text(idx) + "]"
+
+    def _probe_label(self, idx: tuple[int, ...]) -> str:
+        if len(idx) == 1:
+            return f"probe {idx[0]}"
+        return f"probe {idx[0]}, cotangent {idx[1]}"
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _options(options: dict[str, Any], name: str) -> Options:
+    known = Options.__dataclass_fields__
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"{name}() got unknown option(s) {unknown}; known options: {sorted(known)}")
+    return Options(**options)
+
+
+def _require_finite(y: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{what} is {format_number(y[~np.isfinite(y)][0])} at the given x; "
+                         "a gradient can only be checked where f is finite")
+
+
+def _dot_rows(rows: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """``rows @ probes.T`` in extended precision, so the analytic side adds no rounding of its own."""
+    return (rows.astype(np.longdouble) @ probes.astype(np.longdouble).T).astype(np.float64)
+
+
+def _idx_text(idx: tuple[int, ...]) -> str:
+    return str(idx[0]) if len(idx) == 1 else ", ".join(str(i) for i in idx)
+
+
+def _worst_entries(A: np.ndarray, N: np.ndarray, T: np.ndarray, count: int,
+                   labeler: Callable[[tuple[int, ...]], str]) -> tuple[EntryError, ...]:
+    A, N, T = (np.asarray(v, dtype=np.float64) for v in (A, N, T))
+    diff = np.abs(A - N)
+    bad = diff > T
+    # mismatches first (largest error first), then the rest
+    order = np.lexsort((-diff.ravel(), ~bad.ravel()))
+    out = []
+    for flat in order[:count]:
+        idx = tuple(int(v) for v in np.unravel_index(flat, A.shape)) if A.ndim else ()
+        a, n_, t, dd = float(A.flat[flat]), float(N.flat[flat]), float(T.flat[flat]), float(diff.flat[flat])
+        rel = dd / abs(n_) if n_ != 0 else (0.0 if dd == 0 else float("inf"))
+        out.append(EntryError(labeler(idx), idx, a, n_, dd, rel, t))
+    return tuple(out)
+
+
+def _attainable(A: np.ndarray, N: np.ndarray, T: np.ndarray) -> float:
+    mag = np.maximum(np.abs(np.asarray(A, dtype=np.float64)), np.abs(np.asarray(N, dtype=np.float64)))
+    sel = mag > 0
+    if not sel.any():
+        return float("nan")
+    return float(np.median(np.asarray(T, dtype=np.float64)[sel] / mag[sel]))
+
+
+def _with_ok(comp: Comparison, ok: bool) -> Comparison:
+    import dataclasses
+    return dataclasses.replace(comp, ok=ok)

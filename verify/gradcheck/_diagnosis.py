@@ -1,0 +1,165 @@
+"""Saying *what* is wrong with a gradient, not just that it is wrong.
+
+Each test below is a hypothesis about a typical bug, accepted only when it
+explains every comparison within its tolerance:
+
+* **zero where non-zero** -- the analytic value is exactly 0 where the numeric
+  one is not (a forgotten term, a detached branch);
+* **constant factor** ``c`` -- analytic = ``c`` x numeric everywhere: ``c = 0.5``
+  is a missing factor 2 (``lambda w`` instead of ``2 lambda w``), ``c = -1`` a
+  sign flip (gradient ascent instead of descent);
+* **permuted / transposed entries** -- the right values in the wrong places
+  (``W.T`` for ``W``, swapped indices);
+* **a few wrong entries** -- at most ``max_wrong`` entries disagree;
+* otherwise **dense noise** -- errors spread over many entries with no pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from verify.compare import format_number
+
+__all__ = ["describe_factor", "constant_factor", "diagnose_entries", "diagnose_probes", "format_indices"]
+
+
+def format_indices(indices: Sequence[tuple[int, ...]], limit: int = 8) -> str:
+    """``[(0, 1), (2, 3)]`` -> ``"[(0, 1), (2, 3)]"``; 1-D indices print as plain ints."""
+    shown = [i[0] if len(i) == 1 else tuple(i) for i in indices[:limit]]
+    more = f" (+{len(indices) - limit} more)" if len(indices) > limit else ""
+    return f"{shown}{more}"
+
+
+def describe_factor(c: float) -> str:
+    """Words for ``analytic = c * numeric``.
+
+    >>> describe_factor(-1.0)
+    'sign flip: analytic = -1 × numeric'
+    >>> describe_factor(0.5)
+    'off by a constant factor 0.5: analytic = 0.5 × numeric (a missing factor 2)'
+    >>> describe_factor(2.0)
+    'off by a constant factor 2: analytic = 2 × numeric (an extra factor 2)'
+    """
+    text = _short(c)
+    if abs(c + 1.0) <= 1e-6:
+        return f"sign flip: analytic = {text} × numeric"
+    base = f"off by a constant factor {text}: analytic = {text} × numeric"
+    if abs(c) < 1.0:
+        return base + f" (a missing factor {_short(1.0 / abs(c))}" + (", and a sign flip)" if c < 0 else ")")
+    return base + f" (an extra factor {_short(abs(c))}" + (", and a sign flip)" if c < 0 else ")")
+
+
+def constant_factor(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray) -> float | None:
+    """The ``c != 1`` with ``|analytic - c numeric| <= tol max(1, |c|)`` everywhere, if any.
+
+    ``c`` is the least-squares ratio over entries whose numeric value is
+    significant; ``None`` when no single factor explains all entries, when
+    ``c`` is indistinguishable from 1, or when nothing is significant.
+
+    >>> float(constant_factor(np.array([2.0, -4.0]), np.array([1.0, -2.0]), np.array([1e-9, 1e-9])))
+    2.0
+    """
+    a, n, t = (np.asarray(v, dtype=np.float64).ravel() for v in (analytic, numeric, tol))
+    sig = np.abs(n) > t
+    if not sig.any():
+        return None
+    denom = float(np.dot(n[sig], n[sig]))
+    c = float(np.dot(a[sig], n[sig]) / denom)
+    if not np.isfinite(c) or c == 0.0:
+        return None
+    if not np.all(np.abs(a - c * n) <= t * max(1.0, abs(c))):
+        return None
+    if not np.any(np.abs(a - n) > t):
+        return None  # c is 1 within the tolerance: not a factor error
+    return c
+
+
+def diagnose_entries(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray, bad: np.ndarray,
+                     *, max_wrong: int = 4, x_ndim: int | None = None) -> str:
+    """Diagnosis from an entry-by-entry comparison (full mode).
+
+    Args:
+      analytic, numeric, tol, bad: same shape; ``bad`` marks failed entries
+        (kinks inside their one-sided interval already removed).
+      max_wrong: at most this many wrong entries count as "a few".
+      x_ndim: number of trailing axes that belong to ``x`` (for the
+        transposition test); default: all.
+
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> diagnose_entries(a.T, a, np.full((2, 2), 1e-9), a.T != a)
+    'permuted/transposed entries: analytic = numeric.T'
+    """
+    a, n, t = (np.asarray(v, dtype=np.float64) for v in (analytic, numeric, tol))
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return ""
+    idx = [tuple(int(i) for i in row) for row in np.argwhere(bad)]
+    if np.all(a == 0.0):
+        return "zero where non-zero: the analytic gradient is identically zero, the numeric one is not"
+    c = constant_factor(a, n, t)
+    if c is not None:
+        return describe_factor(c)
+    if _transposed(a, n, t, x_ndim):
+        return "permuted/transposed entries: analytic = numeric.T"
+    tmax = float(np.max(t[bad]))
+    if bad.sum() >= 2 and _same_multiset(a[bad], n[bad], tmax):
+        return f"permuted/transposed entries: the right values in the wrong places at indices {format_indices(idx)}"
+    zero = bad & (a == 0.0) & (np.abs(n) > t)
+    if zero.sum() == bad.sum():
+        return f"zero where non-zero at indices {format_indices(idx)}"
+    if len(idx) <= max_wrong:
+        return f"a few wrong entries at indices {format_indices(idx)}"
+    frac = 100.0 * len(idx) / a.size
+    return (f"dense noise: {len(idx)} of {a.size} entries ({frac:.3g}%) are wrong with no common factor, "
+            "sign flip or permutation")
+
+
+def diagnose_probes(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray, gradient_is_zero: bool,
+                    candidates: Sequence[tuple[str, np.ndarray]] = ()) -> str | None:
+    """Diagnosis from directional comparisons, before any localisation.
+
+    Args:
+      analytic, numeric, tol: one entry per (probe, cotangent) comparison.
+      gradient_is_zero: the analytic gradient is exactly zero everywhere.
+      candidates: ``(name, values)`` pairs: analytic directional derivatives of
+        transformed gradients (e.g. ``g.T``); a candidate that matches every
+        numeric value explains the failure.
+
+    Returns the diagnosis, or ``None`` when only localisation can tell.
+    """
+    a, n, t = (np.asarray(v, dtype=np.float64).ravel() for v in (analytic, numeric, tol))
+    if gradient_is_zero and np.any(np.abs(n) > t):
+        return "zero where non-zero: the analytic gradient is identically zero, the numeric one is not"
+    c = constant_factor(a, n, t)
+    if c is not None:
+        return describe_factor(c)
+    for name, values in candidates:
+        if np.all(np.abs(np.asarray(values, dtype=np.float64).ravel() - n) <= t):
+            return f"permuted/transposed entries: analytic = {name}"
+    return None
+
+
+def _transposed(a: np.ndarray, n: np.ndarray, t: np.ndarray, x_ndim: int | None) -> bool:
+    k = a.ndim if x_ndim is None else x_ndim
+    if k < 2 or a.shape[-1] != a.shape[-2]:
+        return False
+    at = np.swapaxes(a, -1, -2)
+    return bool(np.all(np.abs(at - n) <= t)) and not np.array_equal(at, a)
+
+
+def _same_multiset(a: np.ndarray, n: np.ndarray, tol: float) -> bool:
+    sa, sn = np.sort(a.ravel()), np.sort(n.ravel())
+    return bool(np.all(np.abs(sa - sn) <= tol)) and not np.all(np.abs(a - n) <= tol)
+
+
+def _short(c: float) -> str:
+    r = round(c)
+    if r != 0 and abs(c - r) <= 1e-9 * abs(c):
+        return str(int(r))
+    for digits in (3, 6, 9, 12, 15):
+        text = f"{c:.{digits}g}"
+        if abs(float(text) - c) <= 1e-9 * abs(c) or digits == 15:
+            return text
+    return repr(c)

@@ -1,0 +1,396 @@
+"""Numerical directional derivatives, each with an estimate of its own error.
+
+For a direction ``d`` and ``phi(t) = f(x + t d)`` (vector valued, ``m``
+outputs) this module estimates ``phi'(0) = J d``:
+
+* :func:`complex_step` -- ``Im f(x + i h d) / h``. There is no subtraction, so
+  no cancellation: the result is accurate to a few units of rounding for any
+  tiny ``h`` (Squire & Trapp 1998; Martins, Sturdza & Alonso 2003). Valid only
+  when ``f`` is analytic along ``d``; the caller verifies that.
+* :func:`central_window` -- central differences at ``h, h/4, h/16`` combined by
+  two Richardson steps (error ``O(h^6)``); the error estimate is the distance
+  between the last two extrapolants plus a rounding term ``~ eps |f| / h``
+  (the textbook model: truncation ``~ h^2 |f'''|``, rounding ``~ eps |f| / h``).
+* :func:`sweep_central` -- moves that window by factors of 4 towards whichever
+  error term dominates, and keeps the step with the smallest estimated error
+  that a neighbouring window confirms (the idea behind numdifftools' step
+  selection, at a fraction of the cost).
+
+Every sample ``phi(t)`` is kept (:attr:`Derivative.samples`) so one-sided
+derivatives for the kink test come for free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "RATIO",
+    "Derivative",
+    "OneSided",
+    "typical_scale",
+    "coordinate_scales",
+    "complex_step",
+    "complex_step_size",
+    "central_window",
+    "central_pair",
+    "sweep_central",
+    "one_sided",
+    "window_estimate",
+    "with_noise",
+]
+
+#: Ratio between successive steps of a Richardson window.
+RATIO = 4.0
+
+#: First step of a sweep, in units of the scale of ``x``: the window is
+#: ``s/256, s/1024, s/4096``.
+_START = 1.0 / 256.0
+
+#: Imaginary step of the complex step, in units of the scale of ``x``. Any
+#: tiny value works: the result does not depend on it to first order.
+_COMPLEX_STEP = 1e-20
+
+# Rounding of one value of f is modelled as a few units of its magnitude.
+_ROUNDING_ULPS = 2.0
+
+Evaluate = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Derivative:
+    """A numerical directional derivative ``J d`` with its error estimate.
+
+    Attributes:
+      value: estimate of ``J d`` (one entry per output of ``f``).
+      error: estimated absolute error of ``value`` (one bar, before any safety
+        factor), same shape.
+      step: the (largest) step ``h`` used, in units of ``x``.
+      method: ``"complex step"`` or ``"central differences"``.
+      samples: real evaluations ``((t, phi(t)), ...)``, sorted by ``t``; used
+        for one-sided derivatives. Empty for the complex step.
+      displacement_error: where ``f`` rounds its input (a float32 function)
+        the evaluation points are not exactly ``x + t d``; this is an upper
+        bound of ``|actual displacement / t - d|`` per coordinate of ``x``
+        (``None`` when points are exact).
+      rounding: the rounding part of ``error`` (central differences only).
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    step: float
+    method: str
+    samples: tuple[tuple[float, np.ndarray], ...] = ()
+    displacement_error: np.ndarray | None = None
+    rounding: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class OneSided:
+    """Right and left derivatives ``phi'(0+)`` and ``phi'(0-)`` with error bars."""
+
+    right: np.ndarray
+    right_error: np.ndarray
+    left: np.ndarray
+    left_error: np.ndarray
+
+
+def typical_scale(x: np.ndarray) -> float:
+    """Root-mean-square of ``x``, or 1 when ``x`` is zero.
+
+    >>> typical_scale(np.array([3.0, -4.0]))
+    3.5355339059327378
+    """
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    return rms if rms > 0 and np.isfinite(rms) else 1.0
+
+
+def coordinate_scales(x: np.ndarray) -> np.ndarray:
+    """Per-coordinate step scale ``max(|x_i|, rms(x))`` (never zero)."""
+    return np.maximum(np.abs(x), typical_scale(x))
+
+
+def complex_step(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float,
+                 eps: float) -> Derivative:
+    """``Im f(x + i h d) / h`` (one evaluation); use ``h = complex_step_size(scale)``.
+
+    The error bar is rounding only (``~ eps |value|``); the caller adds the
+    rounding of the sum inside ``f``, which depends on the analytic gradient.
+
+    >>> def ev(p): return np.array([np.sum(np.exp(p))])
+    >>> der = complex_step(ev, np.zeros(3), np.ones(3), 1e-20, 2.2e-16)
+    >>> float(der.value[0])
+    3.0
+    """
+    y = evaluate(x + 1j * h * d)
+    value = np.imag(y) / h
+    return Derivative(value, _ROUNDING_ULPS * eps * np.abs(value), h, "complex step")
+
+
+def complex_step_size(scale: float) -> float:
+    """Imaginary step ``1e-20 * scale``: far below any truncation error."""
+    return _COMPLEX_STEP * scale
+
+
+def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
+                   realise: Callable[[np.ndarray], np.ndarray] | None = None,
+                   cache: dict[float, np.ndarray] | None = None,
+                   noise: np.ndarray | None = None) -> Derivative:
+    """Central differences at ``h, h/4, h/16`` with two Richardson steps.
+
+    Six evaluations (fewer when ``cache`` already holds some samples). With
+    ``D(h) = (phi(h) - phi(-h)) / 2h = phi' + a h^2 + b h^4 + ...``, the first
+    Richardson step removes ``a h^2``, the second ``b h^4``. The error
+    estimate is ``|R2 - R1|`` (Richardson's own estimate, Press et al.,
+    Numerical Recipes §5.7) plus the rounding of the smallest step,
+    ``2 sigma / (h/16)`` with ``sigma`` the noise of ``f`` (measured, or
+    ``eps max|phi|``). Outside the asymptotic regime -- when
+    ``(D(h) - D(h/4)) / (D(h/4) - D(h/16))`` is far from 16 (or 256) -- the
+    Richardson extrapolation is not trusted: the value is ``D(h/16)`` and its
+    error ``|D(h/4) - D(h/16)|``.
+
+    Args:
+      evaluate: ``point -> f(point)`` as a flat array (counted by the caller).
+      x, d: point and direction (flat).
+      h: largest step.
+      eps: unit rounding of ``f``'s values.
+      realise: maps a point to the point ``f`` really sees (float32 rounding);
+        ``None`` when points are exact.
+      cache: ``t -> phi(t)`` samples to reuse and extend.
+      noise: measured noise of each output of ``f`` (see ``_noise``).
+
+    >>> ev = lambda p: np.array([np.sin(p[0])])
+    >>> der = central_window(ev, np.array([0.5]), np.array([1.0]), 0.1, 2.2e-16)
+    >>> bool(abs(der.value[0] - np.cos(0.5)) < 1e-13)
+    True
+    """
+    cache = {} if cache is None else cache
+    steps = _steps_of(h)
+    disp_err = None
+    for s in steps:
+        _sample(evaluate, x, d, s, cache, realise)
+        if realise is not None:
+            e = _displacement_error(x, d, s, realise)
+            disp_err = e if disp_err is None else np.maximum(disp_err, e)
+    value, error, rounding = window_estimate(cache, h, eps, noise)
+    samples = tuple(sorted((t, cache[t]) for t in _window_ts(steps)))
+    if disp_err is not None:
+        disp_err = disp_err * 1.2  # Richardson weights amplify the rounding slightly
+    return Derivative(value, error, h, "central differences", samples, disp_err, rounding)
+
+
+def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
+                    noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, error estimate and its rounding part for the window ``h, h/4, h/16``."""
+    steps = _steps_of(h)
+    diffs = [(samples[s] - samples[-s]) / (2.0 * s) for s in steps]
+    r2, r4 = RATIO**2, RATIO**4
+    r1a = diffs[1] + (diffs[1] - diffs[0]) / (r2 - 1.0)
+    r1b = diffs[2] + (diffs[2] - diffs[1]) / (r2 - 1.0)
+    value = r1b + (r1b - r1a) / (r4 - 1.0)
+    magnitude = np.max(np.abs(np.array([samples[t] for t in _window_ts(steps)])), axis=0)
+    sigma = _ROUNDING_ULPS * eps * magnitude
+    if noise is not None:
+        sigma = np.maximum(sigma, noise)
+    rounding = 2.0 * sigma / steps[-1]
+    first, second = diffs[0] - diffs[1], diffs[1] - diffs[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = first / second
+    asymptotic = ((ratio >= 8.0) & (ratio <= 32.0)) | ((ratio >= 128.0) & (ratio <= 512.0))
+    above_noise = (np.abs(second) > 10.0 * rounding) | (np.abs(first) > 10.0 * rounding)
+    trusted = asymptotic | ~above_noise
+    # untrusted: the largest step may be far off and would leak into R2
+    # through the Richardson weights; fall back to the smallest step
+    value = np.where(trusted, value, diffs[2])
+    truncation = np.where(trusted, np.abs(value - r1b), np.abs(second))
+    error = truncation + rounding
+    bad = ~(np.isfinite(value) & np.isfinite(error))
+    if bad.any():
+        error = np.where(bad, np.inf, error)
+    return value, error, rounding
+
+
+def with_noise(der: Derivative, eps: float, noise: np.ndarray) -> Derivative:
+    """The same central window, its error re-estimated with a measured noise level."""
+    samples = dict(der.samples)
+    value, error, rounding = window_estimate(samples, der.step, eps, noise)
+    return dataclasses.replace(der, value=value, error=error, rounding=rounding)
+
+
+def _steps_of(h: float) -> tuple[float, float, float]:
+    return (h, h / RATIO, h / RATIO**2)
+
+
+def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float, eps: float,
+                  realise: Callable[[np.ndarray], np.ndarray] | None = None,
+                  max_moves: int = 10, start: float | None = None,
+                  noise: np.ndarray | None = None) -> Derivative:
+    """Choose the step of :func:`central_window` along ``d`` and return the best window.
+
+    Starts at ``h = scale/256``; if the truncation estimate dominates, moves to
+    ``h/4``, if rounding dominates, to ``4h``, and continues in that direction
+    until two windows in a row fail to lower the estimated error (at most
+    ``max_moves`` moves, two new evaluations each). Steps where ``f`` returns
+    NaN/inf are abandoned.
+
+    A window is accepted only if its value agrees with a neighbouring window
+    (step x4 or /4) within their error estimates: far from the asymptotic
+    regime a Richardson estimate can be small by accident, and a neighbour
+    exposes it. If no window passes, the best one is returned with its error
+    widened to the disagreement.
+
+    >>> ev = lambda p: np.array([np.exp(p[0])])
+    >>> der = sweep_central(ev, np.array([1.0]), np.array([1.0]), 1.0, 2.2e-16)
+    >>> bool(abs(der.value[0] - np.e) / np.e < 1e-12)
+    True
+    """
+    cache: dict[float, np.ndarray] = {}
+    h = scale * (_START if start is None else start)
+    first = central_window(evaluate, x, d, h, eps, realise, cache, noise)
+    windows = [first]
+    total = _total(first.error)
+    sigma = _ROUNDING_ULPS * eps * _magnitude(first)
+    if noise is not None:
+        sigma = max(sigma, float(np.max(noise)))
+    rounding = float(np.sum(np.broadcast_to(2.0 * sigma / (h / RATIO**2), first.error.shape)))
+    if not np.isfinite(total):
+        direction = 1.0 / RATIO  # f undefined at some sample: try smaller steps
+    else:
+        direction = 1.0 / RATIO if total - rounding > rounding else RATIO
+    worse = 0
+    for _ in range(max_moves):
+        h = h * direction
+        candidate = central_window(evaluate, x, d, h, eps, realise, cache, noise)
+        windows.append(candidate)
+        cand_total = _total(candidate.error)
+        if cand_total < total:
+            total, worse = cand_total, 0
+        elif np.isfinite(total):
+            # outside the asymptotic regime the estimate can rise before it
+            # falls: give up only after two windows in a row do not improve
+            worse += 1
+            if worse >= 2:
+                break
+    best = _consistent_best(windows)
+    return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
+
+
+def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
+                 realise: Callable[[np.ndarray], np.ndarray] | None = None,
+                 noise: np.ndarray | None = None) -> Derivative:
+    """Two overlapping windows, at ``h`` and ``h/4`` (eight evaluations), cross-checked.
+
+    Used along probes after :func:`sweep_central` chose ``h`` along another
+    probe: a step that suits one direction can be outside the asymptotic
+    regime along another, and the second window exposes it (see
+    :func:`sweep_central` for the acceptance rule).
+
+    >>> ev = lambda p: np.array([np.sum(np.cos(p))])
+    >>> der = central_pair(ev, np.zeros(2), np.array([1.0, -1.0]), 0.01, 2.2e-16)
+    >>> bool(abs(der.value[0]) < 1e-12)
+    True
+    """
+    cache: dict[float, np.ndarray] = {}
+    windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise),
+               central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise)]
+    best = _consistent_best(windows)
+    return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
+
+
+def _consistent_best(windows: list[Derivative]) -> Derivative:
+    """The window with the smallest error estimate that survives a cross-check.
+
+    A window is confirmed by its smaller-step neighbour (same value within the
+    two error estimates). The smallest-step window has none; it is confirmed
+    by its larger-step neighbour, or when its error is mostly rounding (which
+    is modelled from measured noise, not estimated from the differences, so it
+    cannot be small by accident).
+    """
+    if len(windows) == 1:
+        return windows[0]
+    by_step = sorted(windows, key=lambda w: w.step)
+    order = sorted(range(len(by_step)), key=lambda i: _total(by_step[i].error))
+    for i in order:
+        w = by_step[i]
+        if not np.isfinite(_total(w.error)):
+            break
+        if i > 0:
+            if _agree(w, by_step[i - 1]):
+                return w
+            continue
+        if _agree(w, by_step[1]) or (w.rounding is not None and np.all(w.error <= 2.0 * w.rounding)):
+            return w
+    w = by_step[order[0]]
+    finite = [v for v in by_step if v is not w and np.all(np.isfinite(v.value))]
+    if not finite:
+        return w
+    spread = np.max(np.array([np.abs(w.value - v.value) for v in finite]), axis=0)
+    return dataclasses.replace(w, error=np.maximum(w.error, spread))
+
+
+def _agree(a: Derivative, b: Derivative) -> bool:
+    return bool(np.all(np.abs(a.value - b.value) <= a.error + b.error))
+
+
+def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
+              noise: np.ndarray | None = None) -> OneSided | None:
+    """Right and left derivatives from the samples of a central window.
+
+    Forward differences ``(phi(t) - phi(0)) / t`` at the three steps of the
+    window (``t > 0``, then ``t < 0``), with Richardson steps for an
+    ``O(t)`` error expansion. Needs the samples of a window; returns ``None``
+    for a complex-step derivative.
+    """
+    samples = dict(derivative.samples)
+    h = derivative.step
+    steps = (h, h / RATIO, h / RATIO**2)
+    if any(t not in samples or -t not in samples for t in steps):
+        return None
+    magnitude = max(float(np.max(np.abs(samples[t]))) for t in (*steps, *(-t for t in steps)))
+    magnitude = max(magnitude, float(np.max(np.abs(phi0))))
+    sigma = _ROUNDING_ULPS * eps * magnitude
+    if noise is not None:
+        sigma = np.maximum(sigma, noise)
+    sides = []
+    for sign in (1.0, -1.0):
+        q = [(samples[sign * t] - phi0) / (sign * t) for t in steps]
+        r1a = q[1] + (q[1] - q[0]) / (RATIO - 1.0)
+        r1b = q[2] + (q[2] - q[1]) / (RATIO - 1.0)
+        value = r1b + (r1b - r1a) / (RATIO**2 - 1.0)
+        rounding = 4.0 * sigma / steps[-1]
+        sides.append((value, np.abs(value - r1b) + rounding))
+    (right, right_err), (left, left_err) = sides
+    return OneSided(right, right_err, left, left_err)
+
+
+def _window_ts(steps: tuple[float, ...]) -> list[float]:
+    return [s for s in steps] + [-s for s in steps]
+
+
+def _sample(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, s: float,
+            cache: dict[float, np.ndarray],
+            realise: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    for t in (s, -s):
+        if t not in cache:
+            point = x + t * d
+            cache[t] = evaluate(point if realise is None else realise(point))
+    return cache[s], cache[-s]
+
+
+def _displacement_error(x: np.ndarray, d: np.ndarray, s: float,
+                        realise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    plus = realise(x + s * d) - x - s * d
+    minus = realise(x - s * d) - x + s * d
+    return np.abs(plus - minus) / (2.0 * s)
+
+
+def _magnitude(der: Derivative) -> float:
+    return max((float(np.max(np.abs(v))) for _, v in der.samples), default=0.0)
+
+
+def _total(error: np.ndarray) -> float:
+    total = float(np.sum(error))
+    return total if np.isfinite(total) else np.inf
