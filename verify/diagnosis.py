@@ -359,8 +359,10 @@ CATALOGUE: tuple[Variant, ...] = (
     # nesterov
     Variant("nesterov/sutskever", "Sutskever's form returning w_t instead of the look-ahead point w_t + μv_t",
             _N, lambda hp: reference.nesterov(hp["lr"], hp["momentum"], form="sutskever"), equivalent=True),
-    Variant("nesterov/heavy-ball", "heavy-ball momentum w ← w − ηb instead of Nesterov's g + μb",
-            _N, lambda hp: reference.momentum(hp["lr"], hp["momentum"]), applies=_has("momentum")),
+    Variant("nesterov/heavy-ball", "heavy-ball momentum w ← w − ηb — on a fixed gradient stream the same code as "
+            "Sutskever's form (recognised by conformance); the nesterov-rate check, with gradients at the returned "
+            "parameters, exposes it", _N, lambda hp: reference.momentum(hp["lr"], hp["momentum"]), equivalent=True,
+            applies=_has("momentum")),
     Variant("nesterov/lookahead-sign", "the look-ahead term with the wrong sign: w ← w − η(g − μb)",
             _N, lambda hp: _nesterov_custom(hp, lambda g, b, mu: g - mu * b), applies=_has("momentum")),
     Variant("nesterov/one-plus-mu", "(1 + μ)b instead of g + μb",

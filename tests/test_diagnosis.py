@@ -1,0 +1,120 @@
+"""The diagnosis catalogue: every named variant, used as a target, is reported as itself; the
+structural findings and the hyperparameter fit name what they claim; nothing is claimed without a match."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reference
+from verify import diagnosis as dg
+from verify.results import Status
+from verify.runner import RunOptions, run_inline
+
+# Hyperparameters under which a variant differs from the canonical algorithm at all.
+PINS = {
+    "weight-decay": {"momentum": 0.9, "lam": 0.05},
+    "adam": {"weight_decay": 0.05},
+    "adamw": {"weight_decay": 0.05},
+    "rprop/no-clip-at-zero": {"lr": 100.0},
+}
+
+VARIANTS = [(spec, v) for v in dg.CATALOGUE + dg._LAG for spec in v.specs]
+
+
+@pytest.mark.parametrize("spec, variant", VARIANTS, ids=[f"{s}:{v.name}" for s, v in VARIANTS])
+def test_each_variant_is_diagnosed_as_itself(spec, variant):
+    pins = dict(PINS.get(spec, {}), **PINS.get(variant.name, {}))
+    run = run_inline(lambda **hp: variant.build(hp), spec, pins,
+                     RunOptions(checks=("conformance",), max_examples=25, timeout=None))
+    result = run.checks[0]
+    if variant.equivalent:
+        assert result.status is Status.PASS, result.message
+        return
+    assert result.status is Status.FAIL, f"{variant.name} passed conformance"
+    assert variant.description in (result.diagnosis or ""), result.diagnosis
+    assert result.diagnosis.startswith("matches ") or "also consistent with" in result.diagnosis
+
+
+def test_catalogue_covers_the_issue_list():
+    names = {v.name for v in dg.CATALOGUE + dg._LAG}
+    for wanted in ("adam/eps-inside", "rmsprop/eps-inside", "adam/eps-hat", "adam/no-bias-correction",
+                   "adam/bias-correction-off-by-one", "adam/swapped-betas", "momentum/ema",
+                   "momentum/torch-dampening", "sgd/one-step-lag", "rprop/rprop-minus", "rprop/rprop-plus",
+                   "rprop/no-bounds", "momentum/polyak", "adam/decoupled-decay", "adamw/coupled-decay",
+                   "weight-decay/half", "weight-decay/decoupled", "nesterov/sutskever"):
+        assert wanted in names, wanted
+    # every optimizer spec has a catalogue
+    for spec in ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw"):
+        assert len(dg.variants_for(spec)) >= (1 if spec == "sgd" else 5), spec
+
+
+def test_no_claim_without_a_match():
+    """An unrelated bug gets 'closest …' with its distance in tolerances, never 'matches'."""
+    def weird(lr, rho, eps):
+        def init(p):
+            return np.zeros_like(p)
+
+        def update(g, s, p):
+            s = rho * s + (1 - rho) * np.abs(g) ** 3
+            return p - lr * g / (np.cbrt(s) + eps), s
+
+        return reference.Optimizer(init, update)
+
+    result = run_inline(weird, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    assert result.status is Status.FAIL
+    assert not result.diagnosis.startswith("matches")
+    assert "closest" in result.diagnosis and "× the tolerance" in result.diagnosis
+
+
+def test_structural_constant_factor_and_lag():
+    hp = {"lr": 0.1}
+    rng = np.random.default_rng(0)
+    w0, g = rng.normal(size=3), rng.normal(size=(10, 3))
+    ref = dg.run_variant(reference.sgd(**hp), w0, g)
+    tol = np.full_like(ref, 1e-15)
+    double = np.concatenate([w0[None], w0 + 2 * np.cumsum(ref[1:] - ref[:-1], axis=0)])
+    findings = dg._structural("sgd", [dg.Case(hp, w0, g, double, ref, tol)])
+    assert any("every step is 2 × the reference's" in f for f in findings), findings
+    lagged = np.concatenate([w0[None], ref[:-1]])
+    findings = dg._structural("sgd", [dg.Case(hp, w0, g, lagged, ref, tol)])
+    assert any(f.startswith("one-step lag") for f in findings), findings
+    up = np.concatenate([w0[None], w0 - np.cumsum(ref[1:] - ref[:-1], axis=0)])
+    findings = dg._structural("sgd", [dg.Case(hp, w0, g, up, ref, tol)])
+    assert any("ascent" in f for f in findings), findings
+
+
+def test_hyperparameter_fit_names_relations():
+    def mu_squared(lr, momentum):
+        return reference.momentum(lr, momentum * momentum)
+
+    def hard_coded_b2(lr, b1, b2, eps, weight_decay):
+        return reference.adam(lr, b1, 0.999, eps, weight_decay)
+
+    r = run_inline(mu_squared, "momentum", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    assert "momentum = 0.81 = momentum² instead of 0.9" in r.diagnosis
+    r = run_inline(hard_coded_b2, "adam", {"b2": 0.99}, RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    assert "b2 = 0.999, the default: the target ignores the b2 it is given" in r.diagnosis
+
+
+def test_optax_rprop_variant_is_optax():
+    """The catalogue's optax Rprop reproduces optax 0.2's scale_by_rprop step for step."""
+    optax = pytest.importorskip("optax")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    hp = {"lr": 0.01, "eta_minus": 0.5, "eta_plus": 1.2, "min_step_size": 1e-6, "max_step_size": 50.0}
+    rng = np.random.default_rng(3)
+    g = rng.normal(size=(25, 4))
+    g[::4] *= -1
+    w0 = rng.normal(size=4)
+    ours = dg.run_variant(dg._optax_rprop(hp), w0, g)
+    tx = optax.rprop(hp["lr"], hp["eta_minus"], hp["eta_plus"], hp["min_step_size"], hp["max_step_size"])
+    p, s = jnp.asarray(w0), tx.init(jnp.asarray(w0))
+    theirs = [w0]
+    for gi in g:
+        u, s = tx.update(jnp.asarray(gi), s, p)
+        p = optax.apply_updates(p, u)
+        theirs.append(np.asarray(p))
+    np.testing.assert_array_equal(ours, np.array(theirs))
