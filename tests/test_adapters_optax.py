@@ -403,55 +403,66 @@ def test_acceptance_optax_targets_pass_every_check(tmp_path, target, specs):
     assert status == 0, out
 
 
-BUGGY_E2E = [
-    ("adam_eps_root_swapped", "adam", ["inside"]),
-    ("adam_ascends", "adam", ["ascent", "uphill", "−1", "-1"]),
-    ("adam_no_bias_correction", "adam", ["bias correction"]),
-    ("adamw_coupled", "adamw", ["coupled"]),
-    ("adamw_decay_unscaled", "adamw", ["not multiplied by η", "not scaled"]),
-    ("rmsprop_eps_inside", "rmsprop", ["inside"]),
-    ("momentum_ema", "momentum", ["exponential average", "dampening"]),
-    ("sgd_decay_lambda", "weight-decay", ["factor 2", "half"]),
-    ("sgd_decay_after_momentum", "weight-decay", ["decoupled"]),
-]
+# spec -> [(factory in tests/buggy/optax_chains.py, words the diagnosis names; None: must pass)]
+BUGGY_E2E = {
+    "adam": [("adam_eps_root_swapped", ["ε inside the square root"]), ("adam_missing_scale", ["lr = 1 instead"]),
+             ("adam_ascends", ["ascent"]), ("adam_no_bias_correction", ["without bias correction"]),
+             ("adam_chain", None)],
+    "adamw": [("adamw_coupled", ["coupled (l2) decay in adamw"]), ("adamw_decay_unscaled", ["not multiplied by η"]),
+              ("adamw_chain", None)],
+    "rmsprop": [("rmsprop_eps_inside", ["ε inside the square root"])],
+    "momentum": [("momentum_ema", ["exponential average"]), ("momentum_chain", None)],
+    "weight-decay": [("sgd_decay_after_momentum", ["decoupled decay"]), ("sgd_decay_lambda", ["factor 2 in λ"]),
+                     ("sgd_weight_decay_chain", None)],
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,spec,words", BUGGY_E2E, ids=[b[0] for b in BUGGY_E2E])
-def test_buggy_optax_chains_fail_with_a_diagnosis(tmp_path, name, spec, words):
+@pytest.mark.parametrize("spec", list(BUGGY_E2E))
+def test_buggy_optax_chains_fail_with_a_diagnosis(tmp_path, spec):
+    """One `verify check` per spec over its buggy (and correct) chain factories, conformance only."""
     require_specs(spec)
     require_dispatch()
-    target = f"{BUGGY}:{name}"
-    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
-    run = runs[(target, spec)]
-    failing = [c for c in run["checks"] if c["status"] == "fail"]
-    assert status == 1 and failing, out
-    text = " ".join((c.get("diagnosis") or "") + " " + c["message"] for c in failing).lower()
-    assert any(w.lower() in text for w in words), text[:3000]
+    cases = BUGGY_E2E[spec]
+    targets = [f"{BUGGY}:{name}" for name, _ in cases]
+    status, runs, out = verify_check(tmp_path, targets, [spec], "--check", "conformance", "--no-isolation")
+    assert status == 1, out
+    for name, words in cases:
+        run = runs[(f"{BUGGY}:{name}", spec)]
+        failing = [c for c in run["checks"] if c["status"] == "fail"]
+        if words is None:
+            assert not_passing(run) == [], (name, out)
+            continue
+        assert failing, (name, out)
+        text = " ".join((c.get("diagnosis") or "") + " " + c["message"] for c in failing).lower()
+        assert all(w.lower() in text for w in words), (name, text[:3000])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,spec", [("adam_chain", "adam"), ("adamw_chain", "adamw"),
-                                       ("sgd_weight_decay_chain", "weight-decay"), ("momentum_chain", "momentum")])
-def test_correct_optax_chains_pass_end_to_end(tmp_path, name, spec):
-    require_specs(spec)
+def test_a_chain_instance_errors_clearly_where_other_hyperparameters_are_needed(tmp_path):
+    require_specs("adam")
     require_dispatch()
-    target = f"{BUGGY}:{name}"
-    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
-    assert not_passing(runs[(target, spec)]) == [] and status == 0, out
+    target = f"{BUGGY}:adam_instance"
+    status, runs, out = verify_check(tmp_path, [target], ["adam"], "--check", "conformance",
+                                     "--check", "determinism", "--no-isolation")
+    checks = {c["name"]: c for c in runs[(target, "adam")]["checks"]}
+    assert checks["determinism"]["status"] == "pass", out
+    assert checks["conformance"]["status"] == "error"
+    assert "GradientTransformation instance, built with fixed hyperparameters" in checks["conformance"]["message"]
 
 
 @pytest.mark.slow
 def test_optax_rprop_is_reported_with_its_known_lag(tmp_path):
     require_specs("rprop")
     require_dispatch()
-    status, runs, out = verify_check(tmp_path, ["optax.rprop"], ["rprop"], "--no-isolation")
+    status, runs, out = verify_check(tmp_path, ["optax.rprop"], ["rprop"], "--check", "conformance",
+                                     "--no-isolation")
     run = runs[("optax.rprop", "rprop")]
-    if status == 0:     # a fixed optax
+    if status == 0:     # an optax with the fix
         return
     failing = [c for c in run["checks"] if c["status"] == "fail"]
     text = " ".join((c.get("diagnosis") or "") + " " + c["message"] for c in failing).lower()
-    assert "lag" in text or "late" in text, text[:3000]
+    assert "optax 0.2's rprop" in text and "one-step lag" in text, text[:3000]
 
 
 def test_missing_optax_exits_2_naming_the_extra():

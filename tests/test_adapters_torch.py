@@ -601,56 +601,61 @@ def test_acceptance_torch_targets_pass_every_check(tmp_path, target, specs):
 
 def test_sgd_mapping_is_in_the_report(tmp_path):
     require_specs("weight-decay")
-    status, runs, out = verify_check(tmp_path, ["torch.optim.SGD"], ["weight-decay"], "--check",
-                                     runs_first_check("weight-decay"))
+    status, runs, out = verify_check(tmp_path, ["torch.optim.SGD"], ["weight-decay"], "--check", "determinism",
+                                     "--no-isolation")
     run = runs[("torch.optim.SGD", "weight-decay")]
     assert "λ (spec weight-decay) = weight_decay/2 in torch.optim.SGD" in "\n".join(run["mapping"])
     assert run["adapter"].startswith("torch optimizer torch.optim.SGD")
 
 
-def runs_first_check(spec):
-    from verify.specs import get_spec
-
-    return get_spec(spec).checks[0].name
-
-
-BUGGY_E2E = [
-    # class, spec, words one of which the diagnosis (or failure message) names
-    ("AdamNoBiasCorrection", "adam", ["bias correction"]),
-    ("AdamSharedStep", "adam", []),
-    ("AdamWCoupled", "adamw", ["coupled"]),
-    ("SGDOneStepLag", "sgd", ["lag", "late"]),
-    ("DampenedMomentum", "momentum", ["exponential average", "dampening"]),
-    ("NesterovNoLookahead", "nesterov", ["heavy", "heavy-ball"]),
-    ("SGDHalfDecay", "weight-decay", ["factor 2", "half"]),
-    ("SGDDecayOutsideMomentum", "weight-decay", ["decoupled"]),
-    ("RMSpropEpsInside", "rmsprop", ["inside"]),
-    ("RpropNoZeroing", "rprop", ["rprop−", "rprop-minus", "zeroing"]),
-    ("SignSGDNoZero", "sign-sgd", ["sgn(0)"]),
-]
+# spec -> [(class in tests/buggy/torch_optimizers.py, words the diagnosis names; None: must pass)]
+BUGGY_E2E = {
+    "adam": [("AdamNoBiasCorrection", ["without bias correction"]), ("AdamSharedStep", []), ("PlainAdam", None)],
+    "adamw": [("AdamWCoupled", ["coupled (l2) decay in adamw"])],
+    "sgd": [("SGDOneStepLag", ["one call late"]), ("PlainSGD", None)],
+    "momentum": [("DampenedMomentum", ["dampening"]), ("SGDNoForeach", None)],
+    "weight-decay": [("SGDHalfDecay", ["factor 2 in λ"]), ("SGDDecayOutsideMomentum", ["decoupled decay"]),
+                     ("PlainSGD", None)],
+    "rmsprop": [("RMSpropEpsInside", ["ε inside the square root"])],
+    "rprop": [("RpropNoZeroing", ["rprop−"])],
+    "sign-sgd": [("SignSGDNoZero", ["sgn(0) = +1"]), ("SignSGD", None)],
+}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name,spec,words", BUGGY_E2E, ids=[b[0] for b in BUGGY_E2E])
-def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, name, spec, words):
-    require_specs(spec)
-    target = f"{BUGGY}:{name}"
-    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
-    run = runs[(target, spec)]
-    failing = [c for c in run["checks"] if c["status"] == "fail"]
-    assert status == 1 and failing, out
-    if words:
+def assert_verdicts(runs, spec, cases, path, out):
+    for name, words in cases:
+        run = runs[(f"{path}:{name}", spec)]
+        failing = [c for c in run["checks"] if c["status"] == "fail"]
+        if words is None:
+            assert not_passing(run) == [], (name, out)
+            continue
+        assert failing, (name, out)
         text = " ".join((c.get("diagnosis") or "") + " " + c["message"] for c in failing).lower()
-        assert any(w.lower() in text for w in words), text[:3000]
+        assert all(w.lower() in text for w in words), (name, text[:3000])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,spec", [("PlainSGD", "nesterov"), ("PlainAdam", "adam"), ("SignSGD", "sign-sgd")])
-def test_correct_torch_subclasses_pass_end_to_end(tmp_path, name, spec):
+@pytest.mark.parametrize("spec", list(BUGGY_E2E))
+def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, spec):
+    """One `verify check` per spec over its buggy (and correct) classes, conformance only."""
     require_specs(spec)
-    target = f"{BUGGY}:{name}"
-    status, runs, out = verify_check(tmp_path, [target], [spec], "--no-isolation")
-    assert not_passing(runs[(target, spec)]) == [] and status == 0, out
+    cases = BUGGY_E2E[spec]
+    targets = [f"{BUGGY}:{name}" for name, _ in cases]
+    status, runs, out = verify_check(tmp_path, targets, [spec], "--check", "conformance", "--no-isolation")
+    assert status == 1, out
+    assert_verdicts(runs, spec, cases, BUGGY, out)
+
+
+@pytest.mark.slow
+def test_nesterov_without_lookahead_fails_the_closed_loop_rate(tmp_path):
+    """Heavy ball equals Sutskever's w_t on a fixed stream (conformance accepts it); the rate check does not."""
+    require_specs("nesterov")
+    target = f"{BUGGY}:NesterovNoLookahead"
+    status, runs, out = verify_check(tmp_path, [target], ["nesterov"], "--check", "conformance",
+                                     "--check", "nesterov-rate", "--no-isolation")
+    checks = {c["name"]: c for c in runs[(target, "nesterov")]["checks"]}
+    assert status == 1 and checks["conformance"]["status"] == "pass", out
+    assert checks["nesterov-rate"]["status"] == "fail" and "heavy-ball" in checks["nesterov-rate"]["diagnosis"]
 
 
 @pytest.mark.slow
@@ -676,3 +681,46 @@ def test_missing_torch_at_adapt_time_exits_2(tmp_path):
             f"sys.exit(main(['check', {str(f) + ':init'!r}, '--spec', 'init-he', '--no-isolation']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "install dlverify[torch]" in proc.stderr, proc.stderr
+
+
+BUGGY_BN = '''
+import torch
+
+
+class BiasedRunningVar(torch.nn.BatchNorm1d):
+    """BUG: the running variance is fed the biased batch variance."""
+
+    def forward(self, x):
+        if self.training:
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * x.mean(0))
+                self.running_var.mul_(1 - m).add_(m * x.var(0, unbiased=False))
+            mean, var = x.mean(0), x.var(0, unbiased=False)
+            return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        return super().forward(x)
+
+
+class DetachedStats(torch.nn.BatchNorm1d):
+    """BUG: μ and σ² are detached, so dx misses the terms through the batch statistics."""
+
+    def forward(self, x):
+        if self.training:
+            mean, var = x.mean(0).detach(), x.var(0, unbiased=False).detach()
+            return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        return super().forward(x)
+'''
+
+
+@pytest.mark.slow
+def test_buggy_torch_batchnorm_modules_fail(tmp_path):
+    require_specs("batchnorm")
+    f = tmp_path / "buggy_bn.py"
+    f.write_text(BUGGY_BN)
+    targets = [f"{f}:BiasedRunningVar", f"{f}:DetachedStats"]
+    status, runs, out = verify_check(tmp_path, targets, ["batchnorm"], "--no-isolation")
+    assert status == 1, out
+    biased = {c["name"]: c["status"] for c in runs[(targets[0], "batchnorm")]["checks"]}
+    detached = {c["name"]: c["status"] for c in runs[(targets[1], "batchnorm")]["checks"]}
+    assert biased["running-variance-unbiased"] == "fail" and biased["forward-vs-reference"] == "pass", biased
+    assert detached["backward-finite-difference"] == "fail" and detached["forward-vs-reference"] == "pass", detached

@@ -299,28 +299,47 @@ def _accepts(fn: Any) -> tuple[set[str], bool]:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-def _instance_subject(tx: Any, spec: Any, target: str) -> OptimizerSubject:
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(a) == np.asarray(b)))
+    except Exception:  # noqa: BLE001 - incomparable values differ
+        return False
+
+
+def _instance_subject(tx: Any, spec: Any, target: str, params: Mapping[str, Any] | None) -> OptimizerSubject:
     shown = target if isinstance(target, str) else type(tx).__name__
-    defaults = _spec_defaults(spec)
+    given = dict(_spec_defaults(spec))
+    if params:
+        given.update({k: v for k, v in params.items() if k in given or not given})
+    shown_given = ", ".join(f"{k}={v}" for k, v in given.items()) or "none"
 
     def factory(**hparams: Any) -> OptimizerRun:
+        other = {k: v for k, v in hparams.items() if k in given and not _same_value(v, given[k])}
+        if other:
+            asked = ", ".join(f"{k}={v!r}" for k, v in other.items())
+            raise BadParameterError(
+                f"{shown} is a GradientTransformation instance, built with fixed hyperparameters: it cannot run "
+                f"with {asked} (the run's are {shown_given}); give a factory to check it over the spec's range")
         return _OptaxRun(tx, shown)
 
     mapping = [
-        "a GradientTransformation instance: run as built; its hyperparameters are fixed, so the spec's "
-        f"({', '.join(f'{k}={v}' for k, v in defaults.items()) or 'none'}, or --param values) are not passed — "
-        "they must equal the ones it was built with; give a factory to check other values",
+        "a GradientTransformation instance: run as built; its hyperparameters are fixed, taken to be the run's "
+        f"({shown_given}); checks that need other values report an error — give a factory to check the spec's range",
         _RUN_NOTE,
     ]
     return OptimizerSubject(f"optax GradientTransformation {shown} (instance; jax float64 pytree)",
                             mapping=mapping, library="optax", factory=factory)
 
 
-def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
-    """The subject for an optax factory or ``GradientTransformation`` under an optimizer ``spec``."""
+def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None = None) -> OptimizerSubject:
+    """The subject for an optax factory or ``GradientTransformation`` under an optimizer ``spec``.
+
+    ``params`` are the run's hyperparameters (defaults and ``--param``); only
+    an instance needs them, to refuse other values (its own are fixed).
+    """
     require_optax()
     if is_gradient_transformation(obj):
-        return _instance_subject(obj, spec, target)
+        return _instance_subject(obj, spec, target, params)
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not an optax factory or "
                               "GradientTransformation")
