@@ -384,7 +384,8 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     lines: list[str] = []
     is_builtin = base is not None and getattr(torch.optim, base, None) is cls
     if base is not None and base != algorithm.cls and base not in algorithm.variants:
-        specs = [n for n, a in TORCH_OPTIMIZERS.items() if a.cls == base and a.builtin] or ["generic-optimizer"]
+        specs = [n for n, a in TORCH_OPTIMIZERS.items()
+                 if (a.cls == base and a.builtin) or base in a.variants] or ["generic-optimizer"]
         what = shown if is_builtin else f"{shown} (a subclass of torch.optim.{base})"
         raise TargetLoadError(
             f"{what} does not implement spec {spec_name!r}, which maps to torch.optim.{algorithm.cls}; "
