@@ -19,6 +19,7 @@ One run:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any, Callable
 
@@ -49,8 +50,11 @@ EPS64 = float(np.finfo(np.float64).eps)
 #: ``~eps ||terms||_1``. Measured on the benchmark functions at scales
 #: 1e-3..1e3 and n up to 3e4: at most ~2 in these units.
 C_ROUND = 4.0
-#: The same for gradients in float32 or lower (longer accumulation chains).
-C_ROUND_LOW = 64.0
+#: Rounding of the analytic side, in units of its eps times
+#: ``|analytic| + 6 ||w * d||_2``: each entry of ``grad`` carries a relative
+#: rounding error; summed with random signs they stay within a few
+#: ``||w * d||_2`` (Hoeffding: beyond 6 with probability < 1e-7).
+C_GRAD = 4.0
 #: Floor relative to ``||w||_2 ||d||_inf``: a gradient entry computed with
 #: cancellation (``1 - tanh^2`` of a saturated unit, a batch-norm backward)
 #: is accurate to eps times the size of its *terms*, which can exceed the
@@ -212,14 +216,15 @@ class _VjpRows:
 
     def rows(self, mode: str, rng: np.random.Generator, m: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         cotangents = np.eye(m) if mode == "full" else make_probes(rng, count, m)
-        rows = []
-        for dy in cotangents:
-            self.n_calls += 1
-            dx = validate_vector(self.vjp(self.x, dy.reshape(self.out_shape)), self.x.shape, "vjp(x, dy)")
-            if dx.dtype.kind == "f" and np.finfo(dx.dtype).eps > np.finfo(self.dtype).eps:
-                self.dtype = dx.dtype
-            rows.append(dx.reshape(-1).astype(np.float64))
-        return cotangents, np.array(rows)
+        return cotangents, np.array([self.one(dy) for dy in cotangents])
+
+    def one(self, dy: np.ndarray) -> np.ndarray:
+        """``vjp(x, dy)`` as a flat float64 array (counted, validated)."""
+        self.n_calls += 1
+        dx = validate_vector(self.vjp(self.x, dy.reshape(self.out_shape)), self.x.shape, "vjp(x, dy)")
+        if dx.dtype.kind == "f" and np.finfo(dx.dtype).eps > np.finfo(self.dtype).eps:
+            self.dtype = dx.dtype
+        return dx.reshape(-1).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -405,17 +410,15 @@ class _Checker:
     def _eps_num(self) -> float:
         return EPS64 if self.method == "complex step" else self.precision.eps
 
-    def _c_g(self) -> float:
-        return C_ROUND if self.eps_g <= EPS64 else C_ROUND_LOW
-
     def _pair_tolerance(self, der: Derivative, d: np.ndarray, rows: np.ndarray, cot: np.ndarray,
                         analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l."""
         err = np.abs(cot) @ der.error
-        spread = np.abs(rows) @ np.abs(d)  # ||w * d||_1: rounding of a sum of n terms
+        spread1 = np.abs(rows) @ np.abs(d)            # ||w * d||_1: worst-case rounding of a sum
+        spread2 = np.sqrt((rows**2) @ (d**2))          # ||w * d||_2: independent roundings, random signs
         floor = C_FLOOR * max(self._eps_num(), self.eps_g) * np.linalg.norm(rows, axis=1) * np.max(np.abs(d))
-        rounding = (C_ROUND * self._eps_num() * (np.abs(numeric) + spread)
-                    + self._c_g() * self.eps_g * (np.abs(analytic) + spread) + floor)
+        rounding = (C_ROUND * self._eps_num() * (np.abs(numeric) + spread1)
+                    + C_GRAD * self.eps_g * (np.abs(analytic) + 6.0 * spread2) + floor)
         tol = self.opts.safety * (err + rounding)
         if der.displacement_error is not None:
             tol = tol + 2.0 * (np.abs(rows) @ der.displacement_error)
@@ -443,31 +446,15 @@ class _Checker:
         N = DY @ Nj
         E = np.abs(DY) @ Ej
         floor = C_FLOOR * max(self._eps_num(), self.eps_g) * np.linalg.norm(W, axis=1)[:, None]
-        rounding = (C_ROUND * self._eps_num() * np.abs(N) + self._c_g() * self.eps_g * np.abs(A) + floor)
+        rounding = (C_ROUND * self._eps_num() * np.abs(N) + C_GRAD * self.eps_g * np.abs(A) + floor)
         T = self.opts.safety * (E + rounding)
         for i, dd in enumerate(ders):
             if dd.displacement_error is not None:
                 T[:, i] += 2.0 * np.abs(W[:, i]) * dd.displacement_error[i]
         bad = np.abs(A - N) > T
-        kinks: list[Kink] = []
-        kink_ok = np.zeros_like(bad)
-        budget = n if self.method != "complex step" else self._complex_kink_budget()
-        for i in np.flatnonzero(bad.any(axis=0)):
-            if budget <= 0:
-                break
-            budget -= 1
-            one = self._one_sided(ders[i], self._basis(i), scales[i])
-            if one is None:
-                continue
-            for l in np.flatnonzero(bad[:, i]):
-                kink = classify_kink(self._entry_label(l, i), self._entry_index(l, i),
-                                     left=float(DY[l] @ one.left), left_error=float(np.abs(DY[l]) @ one.left_error),
-                                     right=float(DY[l] @ one.right), right_error=float(np.abs(DY[l]) @ one.right_error),
-                                     analytic=float(A[l, i]), tolerance=float(T[l, i]),
-                                     safety=self.opts.safety, kink_tol=self.opts.kink_tol)
-                if kink is not None:
-                    kinks.append(kink)
-                    kink_ok[l, i] = kink.inside
+        kinks, ok_t = self._find_kinks(ders, self._basis, scales, A.T, T.T, bad.T,
+                                       lambda i, l: (self._entry_label(l, i), self._entry_index(l, i)))
+        kink_ok = ok_t.T
         bad &= ~kink_ok
         shape = self._report_shape()
         A_r, N_r = A.reshape(shape), N.reshape(shape)
@@ -534,29 +521,49 @@ class _Checker:
 
     def _directional_kinks(self, ders: list[Derivative], A: np.ndarray, T: np.ndarray,
                            bad: np.ndarray) -> tuple[list[Kink], np.ndarray]:
+        multi = self.DY.shape[0] > 1
+        return self._find_kinks(ders, lambda j: self.P[j], np.full(len(ders), self.scale), A, T, bad,
+                                lambda j, l: (self._probe_label((j, l) if multi else (j,)), None))
+
+    def _find_kinks(self, ders: list[Derivative], direction: Callable[[int], np.ndarray],
+                    scales: np.ndarray, A: np.ndarray, T: np.ndarray, bad: np.ndarray,
+                    where: Callable[[int, int], tuple[str, tuple[int, ...] | None]]
+                    ) -> tuple[list[Kink], np.ndarray]:
+        """One-sided derivatives along directions; ``A, T, bad`` are (directions, cotangents).
+
+        Central differences already hold the samples, so every direction is
+        examined for free (a kink is reported even where the comparison
+        passed). With the complex step, only failing directions are, and only
+        when the complex step was not cross-checked (six evaluations each).
+        """
         kinks: list[Kink] = []
         ok = np.zeros_like(bad)
-        budget = len(ders) if self.method != "complex step" else self._complex_kink_budget()
-        for j in np.flatnonzero(bad.any(axis=1)):
+        central = self.method != "complex step"
+        todo = range(len(ders)) if central else np.flatnonzero(bad.any(axis=1))
+        budget = len(ders) if central else self._complex_kink_budget()
+        for j in todo:
             if budget <= 0:
                 break
             budget -= 1
-            one = self._one_sided(ders[j], self.P[j], self.scale)
+            one = self._one_sided(ders[j], direction(j), float(scales[j]))
             if one is None:
                 continue
             found_here = False
-            for l in np.flatnonzero(bad[j]):
-                DYl = self.DY[l]
-                kink = classify_kink(self._probe_label((j, l) if self.DY.shape[0] > 1 else (j,)), None,
-                                     left=float(DYl @ one.left), left_error=float(np.abs(DYl) @ one.left_error),
-                                     right=float(DYl @ one.right), right_error=float(np.abs(DYl) @ one.right_error),
+            for l in (range(A.shape[1]) if central else np.flatnonzero(bad[j])):
+                dy = self.DY[l]
+                label, index = where(j, l)
+                kink = classify_kink(label, index,
+                                     left=float(dy @ one.left), left_error=float(np.abs(dy) @ one.left_error),
+                                     right=float(dy @ one.right), right_error=float(np.abs(dy) @ one.right_error),
                                      analytic=float(A[j, l]), tolerance=float(T[j, l]),
                                      safety=self.opts.safety, kink_tol=self.opts.kink_tol)
                 if kink is not None:
                     kinks.append(kink)
-                    ok[j, l] = kink.inside
+                    ok[j, l] = kink.inside and bool(bad[j, l])
+                    if not kink.inside:
+                        bad[j, l] = True
                     found_here = True
-            if not found_here and self.method == "complex step":
+            if not found_here and not central:
                 break  # a smooth failure: no point paying for more one-sided checks
         return kinks, ok
 
@@ -594,10 +601,13 @@ class _Checker:
             der = self._derivative(d)
             return float(_dot_rows(w[None, lo:hi], d[None, lo:hi])[0, 0] - dy @ der.value)
 
+        self._columns: dict[int, Derivative] = {}
+
         def entry(i: int) -> FoundEntry:
             e = np.zeros(self.n)
             e[i] = 1.0
             der = self._derivative(e)
+            self._columns[i] = der
             numeric = float(dy @ der.value)
             tol = float(self._pair_tolerance(der, e, w[None, :], dy[None, :], np.array([w[i]]),
                                              np.array([numeric]))[0])
@@ -618,8 +628,10 @@ class _Checker:
             if len(idx) >= 2 and np.all(np.abs(a - nn) <= bars):
                 return f"permuted/transposed entries: the right values in the wrong places at indices {format_indices(idx)}"
             return f"a few wrong entries at indices {format_indices(idx)}"
-        found = f" (wrong entries found so far: {format_indices(idx)})" if idx else ""
-        return f"dense noise: {loc.reason}{found}"
+        if idx and loc.residual_fraction < 0.8:
+            return f"wrong entries at indices {format_indices(idx)} and more: {loc.reason}"
+        found = f" (the largest, at {format_indices(idx)}, explain little of it)" if idx else ""
+        return f"dense noise: the error is spread over many entries{found}; {loc.reason}"
 
     def _localised_result(self, loc: Localisation, l_star: int, diagnosis: str,
                           wrong: tuple[tuple[int, ...], ...], kinks: list[Kink],
@@ -633,9 +645,57 @@ class _Checker:
         shape = self.x.shape
         self.notes.insert(0, f"Directional mode: the {self.P.shape[0]} probes are explained exactly by the "
                              "entries listed; all other entries agree along every probe")
+        worst = None
+        if self.name == "check_vjp":
+            self.notes.insert(1, "ACTUAL/DESIRED above: vjp(x, dy) and its finite-difference value for one "
+                                 "random cotangent dy; the wrong Jacobian entries are listed below")
+            worst = self._jacobian_entries(loc, l_star)
+            if worst:
+                diagnosis = diagnosis.replace("wrong entries at indices", "wrong entries of vjp(x, dy) at input "
+                                              "indices") + (f"; the wrong Jacobian entries (output, input) are "
+                                                            f"{format_indices([w_.index for w_ in worst])}")
+                self.notes.extend(f"  {w_}" for w_ in worst)
         return self._result(False, w.reshape(shape), numeric.reshape(shape), tol.reshape(shape),
                             diagnosis, wrong, kinks, taylor, miss,
-                            labeler=lambda idx: "x[" + _idx_text(idx) + "]")
+                            labeler=lambda idx: "x[" + _idx_text(idx) + "]", worst=worst)
+
+    def _jacobian_entries(self, loc: Localisation, l_star: int) -> tuple[EntryError, ...]:
+        """For each wrong input coordinate, bisect the cotangent to find the output.
+
+        The numeric column ``J[:, c]`` is known from the direct measurement;
+        each bisection step costs one call of ``vjp`` and no evaluation of f.
+        """
+        dy = self.DY[l_star]
+        out: list[EntryError] = []
+        for found in loc.entries:
+            c = found.flat_index
+            col = self._columns[c]
+
+            def analytic_at(cot: np.ndarray) -> float:
+                return float(self.analytic.one(cot)[c])
+
+            def block(j: int, lo: int, hi: int) -> float:
+                cot = np.zeros(self.m)
+                cot[lo:hi] = dy[lo:hi]
+                return analytic_at(cot) - float(cot @ col.value)
+
+            def measure(r: int) -> FoundEntry:
+                cot = np.zeros(self.m)
+                cot[r] = 1.0
+                a = analytic_at(cot)
+                n_ = float(col.value[r])
+                bar = (self.opts.safety * (float(col.error[r]) + C_ROUND * self._eps_num() * abs(n_)
+                                           + C_GRAD * self.eps_g * abs(a)) + found.error_bar)
+                return FoundEntry(r, a, n_, bar)
+
+            sub = localise(dy[None, :], np.array([found.error]), np.array([found.error_bar]), block, measure,
+                           max_wrong=self.opts.max_wrong)
+            for e in sub.entries:
+                idx = self._entry_index(e.flat_index, c)
+                rel = abs(e.error) / abs(e.numeric) if e.numeric else float("inf")
+                out.append(EntryError(self._full_label(idx), idx, e.analytic, e.numeric, abs(e.error), rel,
+                                      e.error_bar))
+        return tuple(out)
 
     # -- Taylor -------------------------------------------------------------------
     def _taylor(self, d: np.ndarray) -> TaylorResult | None:
@@ -663,7 +723,13 @@ class _Checker:
     def _kink_diagnosis(self, kinks: list[Kink], diagnosis: str) -> str:
         if not kinks:
             return diagnosis
-        where = ", ".join(k.label for k in kinks[:4]) + (f" (+{len(kinks) - 4} more)" if len(kinks) > 4 else "")
+        labels = list(dict.fromkeys(k.label for k in kinks))
+        where = ", ".join(labels[:4]) + (f" (+{len(labels) - 4} more)" if len(labels) > 4 else "")
+        if self.mode == "directional":
+            zeros = [self._unravel(int(i)) for i in np.flatnonzero(self.xf == 0.0)]
+            hint = (f"; x is exactly 0 at indices {format_indices(zeros)}, the usual place of a kink"
+                    if zeros else "")
+            where += f" (a random direction; mode='full' names the coordinates{hint})"
         if all(k.inside for k in kinks):
             text = (f"non-differentiable point at {where}: the one-sided derivatives differ and the "
                     "analytic value lies between them (a valid subgradient)")
@@ -674,19 +740,31 @@ class _Checker:
 
     def _result(self, passed: bool, A: np.ndarray, N: np.ndarray, T: np.ndarray, diagnosis: str,
                 wrong: tuple[tuple[int, ...], ...], kinks: list[Kink], taylor: TaylorResult | None,
-                miss: float | None, labeler: Callable[[tuple[int, ...]], str]) -> GradCheckResult:
+                miss: float | None, labeler: Callable[[tuple[int, ...]], str],
+                worst: tuple[EntryError, ...] | None = None) -> GradCheckResult:
         opts = self.opts
         verdict = "passed" if passed else "FAILED"
         header = (f"{self.name} {verdict}: x of shape {self.x.shape} ({self.x.dtype}), {self.mode} mode, "
                   f"{self.method}")
         comp = compare(A, N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst, header=header)
+        if comp.n_mismatch and len(comp.worst) < min(comp.n_mismatch, opts.max_worst):
+            # compare() lists mismatches in order of absolute difference and
+            # stops at the first entry within its tolerance; show them all
+            failing = np.asarray(np.abs(A - N) > T)
+            only = compare(np.where(failing, A, N), N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst)
+            comp = dataclasses.replace(comp, worst=only.worst)
         if comp.ok != passed:  # kinks outside their interval are failures compare cannot see
             comp = _with_ok(comp, passed)
-        worst = _worst_entries(A, N, T, opts.max_worst, labeler)
+        if worst is None:
+            worst = _worst_entries(A, N, T, opts.max_worst, labeler)
         attainable = _attainable(A, N, T)
         if self.precision.eps > EPS64 or self.eps_g > EPS64:
             self.notes.append(f"Precision: gradients can be verified to ~{attainable:.0e} relative here")
-        if taylor is not None and taylor.consistent is False and passed and not kinks:
+        if taylor is not None and taylor.consistent is False and kinks:
+            taylor = dataclasses.replace(taylor, verdict=taylor.verdict.replace(
+                "first order: the gradient is wrong along this direction",
+                "first order, as expected at a non-differentiable point"))
+        elif taylor is not None and taylor.consistent is False and passed:
             self.notes.append("Note: the Taylor test disagrees with the passing comparison; check f for "
                               "noise or discontinuities")
         cost = (f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
@@ -709,7 +787,8 @@ class _Checker:
         bad = np.argwhere(~np.isfinite(A))
         idx = [tuple(int(v) for v in row) for row in bad]
         what = "grad(x)" if self.name == "check_grad" else "vjp(x, dy)"
-        header = f"{self.name} FAILED: {what} has {len(idx)} non-finite entries (NaN or inf)"
+        header = (f"{self.name} FAILED: {what} has {len(idx)} non-finite entries (NaN or inf); f was not "
+                  "differenced (DESIRED shows the finite entries)")
         comp = compare(A, stand_in, rtol=0.0, atol=0.0, header=header)
         self.mode = self.mode if hasattr(self, "mode") else "full"
         self.method = "none"
@@ -808,5 +887,4 @@ def _attainable(A: np.ndarray, N: np.ndarray, T: np.ndarray) -> float:
 
 
 def _with_ok(comp: Comparison, ok: bool) -> Comparison:
-    import dataclasses
     return dataclasses.replace(comp, ok=ok)

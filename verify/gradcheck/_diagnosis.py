@@ -22,7 +22,7 @@ import numpy as np
 
 from verify.compare import format_number
 
-__all__ = ["describe_factor", "constant_factor", "diagnose_entries", "diagnose_probes", "format_indices"]
+__all__ = ["describe_factor", "factor_resolution", "constant_factor", "diagnose_entries", "diagnose_probes", "format_indices"]
 
 
 def format_indices(indices: Sequence[tuple[int, ...]], limit: int = 8) -> str:
@@ -32,8 +32,9 @@ def format_indices(indices: Sequence[tuple[int, ...]], limit: int = 8) -> str:
     return f"{shown}{more}"
 
 
-def describe_factor(c: float) -> str:
-    """Words for ``analytic = c * numeric``.
+def describe_factor(c: float, resolution: float = 1e-12) -> str:
+    """Words for ``analytic = c * numeric``; ``resolution`` is the relative
+    uncertainty of ``c`` (it sets the digits shown).
 
     >>> describe_factor(-1.0)
     'sign flip: analytic = -1 × numeric'
@@ -41,14 +42,27 @@ def describe_factor(c: float) -> str:
     'off by a constant factor 0.5: analytic = 0.5 × numeric (a missing factor 2)'
     >>> describe_factor(2.0)
     'off by a constant factor 2: analytic = 2 × numeric (an extra factor 2)'
+    >>> describe_factor(1.0000000123, 1e-11)
+    'off by a constant factor 1.0000000123: analytic = 1.0000000123 × numeric (1.23e-08 relative too large)'
     """
-    text = _short(c)
-    if abs(c + 1.0) <= 1e-6:
+    text = _short(c, resolution)
+    if abs(c + 1.0) <= max(1e-6, resolution):
         return f"sign flip: analytic = {text} × numeric"
     base = f"off by a constant factor {text}: analytic = {text} × numeric"
+    if 0.9 < c < 1.1:
+        word = "too large" if c > 1 else "too small"
+        return base + f" ({abs(c - 1.0):.3g} relative {word})"
+    sign = ", and a sign flip" if c < 0 else ""
     if abs(c) < 1.0:
-        return base + f" (a missing factor {_short(1.0 / abs(c))}" + (", and a sign flip)" if c < 0 else ")")
-    return base + f" (an extra factor {_short(abs(c))}" + (", and a sign flip)" if c < 0 else ")")
+        return base + f" (a missing factor {_short(1.0 / abs(c), resolution)}{sign})"
+    return base + f" (an extra factor {_short(abs(c), resolution)}{sign})"
+
+
+def factor_resolution(numeric: np.ndarray, tol: np.ndarray) -> float:
+    """Relative uncertainty of a fitted factor: the typical ``tol / |numeric|``."""
+    n, t = np.abs(np.asarray(numeric, dtype=np.float64)).ravel(), np.asarray(tol, dtype=np.float64).ravel()
+    sig = n > t
+    return float(np.median(t[sig] / n[sig])) if sig.any() else 1.0
 
 
 def constant_factor(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray) -> float | None:
@@ -100,7 +114,7 @@ def diagnose_entries(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray,
         return "zero where non-zero: the analytic gradient is identically zero, the numeric one is not"
     c = constant_factor(a, n, t)
     if c is not None:
-        return describe_factor(c)
+        return describe_factor(c, factor_resolution(n, t))
     if _transposed(a, n, t, x_ndim):
         return "permuted/transposed entries: analytic = numeric.T"
     tmax = float(np.max(t[bad]))
@@ -134,7 +148,7 @@ def diagnose_probes(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray, 
         return "zero where non-zero: the analytic gradient is identically zero, the numeric one is not"
     c = constant_factor(a, n, t)
     if c is not None:
-        return describe_factor(c)
+        return describe_factor(c, factor_resolution(n, t))
     for name, values in candidates:
         if np.all(np.abs(np.asarray(values, dtype=np.float64).ravel() - n) <= t):
             return f"permuted/transposed entries: analytic = {name}"
@@ -154,12 +168,10 @@ def _same_multiset(a: np.ndarray, n: np.ndarray, tol: float) -> bool:
     return bool(np.all(np.abs(sa - sn) <= tol)) and not np.all(np.abs(a - n) <= tol)
 
 
-def _short(c: float) -> str:
+def _short(c: float, resolution: float = 1e-12) -> str:
+    """``c`` with as many digits as its uncertainty supports (integers plainly)."""
     r = round(c)
-    if r != 0 and abs(c - r) <= 1e-9 * abs(c):
+    if r != 0 and abs(c - r) <= max(1e-9, resolution) * abs(c):
         return str(int(r))
-    for digits in (3, 6, 9, 12, 15):
-        text = f"{c:.{digits}g}"
-        if abs(float(text) - c) <= 1e-9 * abs(c) or digits == 15:
-            return text
-    return repr(c)
+    digits = int(min(15, max(3, np.ceil(-np.log10(max(resolution, 1e-16))) + 1)))
+    return f"{c:.{digits}g}"

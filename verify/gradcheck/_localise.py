@@ -12,8 +12,12 @@ are subtracted from the residuals of the original probes, at no cost, and
 the search restarts from the probe that is still most wrong. The search stops
 when every original probe is explained, when ``max_wrong`` entries have been
 found but the probes are still not explained ("too many wrong entries to
-localise cheaply"), or when the measured coordinate turns out to be right
-(the error is spread thinly over many entries, or cancels inside a block).
+localise cheaply"), or when the measured coordinate turns out to be right or
+explains almost none of the residual (the error is spread thinly over many
+entries -- dense noise -- or cancels inside a block).
+
+The same search runs over the *outputs* of a vector function (bisecting the
+cotangent instead of the direction) to name a wrong Jacobian entry.
 """
 
 from __future__ import annotations
@@ -49,12 +53,15 @@ class Localisation:
       explained: after removing their errors, every original probe agrees.
       reason: why the search stopped without explaining the probes ("" if it did).
       n_probes: probes spent (block probes plus direct measurements).
+      residual_fraction: norm of the probe residuals left unexplained by the
+        entries found, relative to the original (0 when explained).
     """
 
     entries: tuple[FoundEntry, ...]
     explained: bool
     reason: str
     n_probes: int
+    residual_fraction: float = 0.0
 
 
 def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
@@ -82,15 +89,20 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
     k, n = probes.shape
     found: list[FoundEntry] = []
     spent = 0
+    original = float(np.linalg.norm(residuals)) or 1.0
+
+    def stop(reason: str) -> Localisation:
+        r, _ = _corrected(probes, residuals, tolerances, found)
+        return Localisation(tuple(found), False, reason, spent, float(np.linalg.norm(r)) / original)
+
     for _ in range(max_wrong + 1):
         r, t = _corrected(probes, residuals, tolerances, found)
         worst = np.abs(r) / np.where(t > 0, t, np.finfo(float).tiny)
         if not np.any(np.abs(r) > t):
             return Localisation(tuple(found), True, "", spent)
         if len(found) >= max_wrong:
-            return Localisation(tuple(found), False,
-                                f"more than {max_wrong} wrong entries: too many to localise cheaply "
-                                "(use mode='full' to compare every entry)", spent)
+            return stop(f"more than {max_wrong} wrong entries: too many to localise cheaply "
+                        "(use mode='full' to compare every entry)")
         j = int(np.argmax(worst))
         lo, hi, current = 0, n, float(r[j])
         while hi - lo > 1:
@@ -102,16 +114,19 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
                 hi, current = mid, first
             else:
                 lo, current = mid, second
+        spread = ("no single entry carries it (errors spread thinly over many entries, or cancelling "
+                  "inside blocks); use mode='full' to compare every entry")
         if any(e.flat_index == lo for e in found):
-            return Localisation(tuple(found), False, "the remaining error is spread over many entries "
-                                "(dense noise) or cancels inside blocks", spent)
+            return stop(spread)
         entry = measure_entry(lo)
         spent += 1
         if not abs(entry.error) > entry.error_bar:
-            return Localisation(tuple(found), False, "the remaining error is spread over many entries "
-                                "(dense noise) or cancels inside blocks", spent)
+            return stop(spread)
         found.append(entry)
-    return Localisation(tuple(found), False, f"more than {max_wrong} wrong entries", spent)
+        r_next, t_next = _corrected(probes, residuals, tolerances, found)
+        if np.any(np.abs(r_next) > t_next) and np.linalg.norm(r_next) > 0.95 * np.linalg.norm(r):
+            return stop(spread)  # the entry found carries almost nothing: dense noise
+    return stop(f"more than {max_wrong} wrong entries")
 
 
 def _corrected(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
