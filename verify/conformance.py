@@ -147,7 +147,7 @@ class Verdict:
 # ------------------------------------------------------------------ recipes
 
 
-def recipes(*, eps: float | None = None, max_steps: int = 40, problems: bool = True) -> st.SearchStrategy[Recipe]:
+def recipes(*, max_steps: int = 40, problems: bool = True) -> st.SearchStrategy[Recipe]:
     """Recipes over every stream and problem kind, lengths ``1..max_steps``, shapes up to (2, 3)."""
     kinds = STREAM_KINDS + (PROBLEM_KINDS if problems else ())
     shape = st.one_of(st.integers(1, 4).map(lambda n: (n,)), st.just((2, 3)))

@@ -233,7 +233,7 @@ def nesterov_optimal() -> Derived:
 
     def params(m_: float, L_: float) -> tuple[float, float, float]:
         k = L_ / m_
-        return 1.0 / L_, (np.sqrt(k) - 1) / (np.sqrt(k) + 1), float(rate(k))
+        return 1.0 / L_, float((np.sqrt(k) - 1) / (np.sqrt(k) + 1)), float(rate(k))
 
     return Derived(f"η = 1/L, μ = (√κ − 1)/(√κ + 1): rate = {root}",
                    (f"det(zI − M) = {char}", f"at λ = m: {at_m}, discriminant {disc}", f"double root {root}"),

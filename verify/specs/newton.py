@@ -324,7 +324,9 @@ def _damped_rate(ctx: CheckContext) -> Outcome:
     lines = []
     curves = {}
     rng = ctx.rng("damped")
-    for lr in (0.5, 0.25, 1.5):
+    given = float(ctx.params["lr"])
+    lrs = (0.5, 0.25, 1.5) + ((given,) if 0.0 < given < 2.0 and given not in (0.5, 0.25, 1.5, 1.0) else ())
+    for lr in lrs:
         # n-D quadratic: exactly (1 − η)ᵏ
         h = spd_matrix(rng, 3, 100.0)
         w_star = rng.normal(size=3)
@@ -367,7 +369,8 @@ def _map_jacobian(ctx: CheckContext) -> Outcome:
     lines, evals = [], 0
     for n in (1, 3):
         prob = _Separable(rng, n, scale=float(10 ** rng.uniform(-1, 1)))
-        for lr in (1.0, 0.5):
+        given = float(ctx.params["lr"])
+        for lr in (1.0, 0.5) + ((given,) if given not in (1.0, 0.5) else ()):
             for offset in (0.0, 0.05, 0.8):
                 x = prob.w_star + offset * rng.normal(size=n)
 
