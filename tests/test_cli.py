@@ -89,3 +89,17 @@ def test_wrong_l2_gradient_in_a_user_file_exits_1_with_numbers(tmp_path):
 def test_python_dash_m_verify_works():
     proc = subprocess.run([sys.executable, "-m", "verify", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("dlverify ")
+
+
+def test_one_unloadable_pair_does_not_stop_the_others(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["check", "reference", "no_such_module_xyz.fn", "--spec", "l2", "--json", str(out),
+                 "--max-examples", "5", "--no-isolation"])
+    assert code == 1
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["status"] for r in runs] == ["pass", "error"]
+    assert "no module named 'no_such_module_xyz'" in runs[1]["checks"][0]["message"]
+
+
+def test_every_pair_unloadable_exits_2(capsys):
+    assert main(["check", "no_such_module_xyz.a", "no_such_module_xyz.b", "--spec", "l2", "--no-isolation"]) == 2

@@ -24,7 +24,7 @@ from typing import Sequence
 from verify import __version__
 from verify.errors import UsageError
 from verify.options import add_cli_options, parse_params
-from verify.results import Report
+from verify.results import CheckResult, Report, RunResult, Status
 
 __all__ = ["main", "build_parser", "write_atomic", "write_reports"]
 
@@ -165,19 +165,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
     console = ConsoleReporter(verbose=args.verbose)
     report = Report(tool_version=__version__,
                     created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    pairs = [(t, s) for t in args.targets for s in specs]
+    unloadable = 0
+
+    def on_event(kind, payload):
+        if kind == "result":
+            console.check_done(payload)
+
     try:
-        for target in args.targets:
-            for spec in specs:
-                console.run_header(target, spec, options.seed)
+        for target, spec in pairs:
+            console.run_header(target, spec, options.seed)
+            try:
                 if options.isolate:
-                    def on_event(kind, payload):
-                        if kind == "result":
-                            console.check_done(payload)
                     run = run_isolated(target, spec, overrides, options, on_event=on_event)
                 else:
                     run = run_inline(target, spec, overrides, options, on_result=console.check_done)
-                report.runs.append(run)
-                console.run_done(run)
+            except UsageError as exc:
+                if len(pairs) == 1:
+                    raise
+                # One pair that cannot be checked does not stop the others; it is an error run.
+                unloadable += 1
+                run = RunResult(target, spec, options.seed, dict(overrides),
+                                checks=[CheckResult("load", "protocol", Status.ERROR, str(exc))])
+                console.check_done(run.checks[0])
+            report.runs.append(run)
+            console.run_done(run)
     except Interrupted as exc:
         report.runs.append(exc.run)
         report.incomplete = True
@@ -197,6 +209,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for path in (args.json, args.html):
         if path:
             console.write(f"wrote {path}")
+    if unloadable == len(pairs):
+        return EXIT_USAGE
     return EXIT_OK if report.passed else EXIT_FAIL
 
 

@@ -43,6 +43,8 @@ class _Worker:
         # once (pytest -n), and single-threaded reductions give reproducible rounding.
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
+        # Verification runs in float64: jax arrays a target creates at import must be float64 too.
+        env.setdefault("JAX_ENABLE_X64", "1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "verify.worker", capture],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

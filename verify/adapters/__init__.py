@@ -39,6 +39,10 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
         if is_torch_object(obj) and inspect.isclass(obj):
             from verify.adapters import torch_adapter
             return torch_adapter.optimizer(obj, spec, target)
+        from verify.adapters import optax_adapter   # imports neither jax nor optax
+
+        if optax_adapter.is_optax_object(obj):
+            return optax_adapter.optimizer(obj, spec, target, params)
         return numpy_protocol.optimizer(obj, target)
     if family in (Family.INITIALISER, Family.BIAS):
         if is_torch_object(obj) or (callable(obj) and _positional_arity(obj) == 1):

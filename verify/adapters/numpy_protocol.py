@@ -208,7 +208,12 @@ def optimizer(obj: Any, target: str) -> OptimizerSubject:
     def factory(**hparams):
         shown = ", ".join(f"{k}={v!r}" for k, v in hparams.items())
         where = f"{_name(obj)}({shown})"
+        from verify.adapters import optax_adapter   # imports neither jax nor optax
+
+        optax_adapter.enable_x64_if_loaded()
         opt = call_target(where, obj, **hparams)
+        if optax_adapter.is_gradient_transformation(opt):
+            return optax_adapter.run_for(opt, where)
         if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)):
             return _FunctionalRun(opt)
         if callable(getattr(opt, "step", None)):
