@@ -552,9 +552,9 @@ class _Checker:
             for l in (range(A.shape[1]) if central else np.flatnonzero(bad[j])):
                 dy = self.DY[l]
                 label, index = where(j, l)
-                kink = classify_kink(label, index,
-                                     left=float(dy @ one.left), left_error=float(np.abs(dy) @ one.left_error),
-                                     right=float(dy @ one.right), right_error=float(np.abs(dy) @ one.right_error),
+                kink = classify_kink(label, index, left=float(dy @ one.left), right=float(dy @ one.right),
+                                     side_error=float(np.abs(dy) @ one.left_error),
+                                     jump=float(dy @ one.jump), jump_error=float(np.abs(dy) @ one.jump_error),
                                      analytic=float(A[j, l]), tolerance=float(T[j, l]),
                                      safety=self.opts.safety, kink_tol=self.opts.kink_tol)
                 if kink is not None:
@@ -630,8 +630,8 @@ class _Checker:
             return f"a few wrong entries at indices {format_indices(idx)}"
         if idx and loc.residual_fraction < 0.8:
             return f"wrong entries at indices {format_indices(idx)} and more: {loc.reason}"
-        found = f" (the largest, at {format_indices(idx)}, explain little of it)" if idx else ""
-        return f"dense noise: the error is spread over many entries{found}; {loc.reason}"
+        return ("dense noise: the error is spread over many entries, none of them large "
+                "(use mode='full' to compare every entry)")
 
     def _localised_result(self, loc: Localisation, l_star: int, diagnosis: str,
                           wrong: tuple[tuple[int, ...], ...], kinks: list[Kink],

@@ -51,36 +51,35 @@ class Kink:
                 f"{verdict} [{format_number(lo)}, {format_number(hi)}]")
 
 
-def classify_kink(label: str, index: tuple[int, ...] | None, *, left: float, left_error: float,
-                  right: float, right_error: float, analytic: float, tolerance: float,
+def classify_kink(label: str, index: tuple[int, ...] | None, *, left: float, right: float,
+                  side_error: float, jump: float, jump_error: float, analytic: float, tolerance: float,
                   safety: float, kink_tol: float) -> Kink | None:
-    """Decide whether one failing comparison is a kink.
+    """Decide whether one direction is a kink, and whether the analytic value fits it.
 
     Args:
-      left, right: one-sided derivatives along the direction; ``*_error`` their
-        estimated errors.
+      left, right: one-sided derivatives along the direction; ``side_error``
+        their estimated error.
+      jump, jump_error: the estimated ``right - left`` from an expansion that
+        is exact for smooth functions (a smooth point gives 0 within
+        ``jump_error``).
       analytic: the analytic directional derivative.
-      tolerance: the tolerance of the failed central comparison (rounding of
-        the analytic value included); it widens the interval.
-      safety: factor applied to the one-sided error bars.
-      kink_tol: minimum jump ``|right - left|`` relative to
-        ``max(|left|, |right|)`` to call a kink at all.
+      tolerance: the tolerance of the central comparison (rounding of the
+        analytic value included); it widens the interval.
+      safety: factor applied to the error estimates.
+      kink_tol: minimum jump, relative to ``max(|left|, |right|)``, to call a
+        kink at all.
 
     Returns:
-      ``None`` when the one-sided derivatives agree (a smooth point: the failure
-      stands), else a :class:`Kink`.
+      ``None`` at a smooth point, else a :class:`Kink`.
 
-    >>> k = classify_kink("x[0]", (0,), left=-1.0, left_error=1e-12, right=1.0,
-    ...                   right_error=1e-12, analytic=0.0, tolerance=1e-12,
-    ...                   safety=4.0, kink_tol=1e-8)
+    >>> k = classify_kink("x[0]", (0,), left=-1.0, right=1.0, side_error=1e-12, jump=2.0,
+    ...                   jump_error=1e-12, analytic=0.0, tolerance=1e-12, safety=4.0, kink_tol=1e-8)
     >>> k.inside
     True
     """
-    bars = safety * (left_error + right_error)
-    jump = abs(right - left)
-    if not jump > bars + kink_tol * max(abs(left), abs(right)):
+    if not abs(jump) > safety * jump_error + kink_tol * max(abs(left), abs(right)):
         return None
     lo, hi = min(left, right), max(left, right)
-    slack = safety * max(left_error, right_error) + tolerance
+    slack = safety * side_error + tolerance
     inside = lo - slack <= analytic <= hi + slack
     return Kink(label, index, float(left), float(right), float(analytic), bool(inside))

@@ -90,12 +90,15 @@ class Derivative:
 
 @dataclasses.dataclass(frozen=True)
 class OneSided:
-    """Right and left derivatives ``phi'(0+)`` and ``phi'(0-)`` with error bars."""
+    """Right and left derivatives ``phi'(0+)`` and ``phi'(0-)``, and the jump
+    ``phi'(0+) - phi'(0-)`` (0 for a smooth function), with error bars."""
 
     right: np.ndarray
     right_error: np.ndarray
     left: np.ndarray
     left_error: np.ndarray
+    jump: np.ndarray
+    jump_error: np.ndarray
 
 
 def typical_scale(x: np.ndarray) -> float:
@@ -337,48 +340,60 @@ def _agree(a: Derivative, b: Derivative) -> bool:
 
 def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
               noise: np.ndarray | None = None) -> OneSided | None:
-    """Right and left derivatives from the samples of a central window.
+    """Right and left derivatives, and the jump between them, from a central window.
 
-    Forward differences ``(phi(t) - phi(0)) / t`` at the three steps of the
-    window (``t > 0``, then ``t < 0``), with Richardson steps for an
-    ``O(t)`` error expansion and the same asymptotic-regime test as
-    :func:`window_estimate`. Needs the samples of a window; returns ``None``
-    for a complex-step derivative.
+    With ``J(t) = (phi(t) - 2 phi(0) + phi(-t)) / t`` (the right minus the left
+    difference quotient) and ``D(t)`` the central difference, the one-sided
+    quotients are ``D(t) +- J(t)/2``. For a smooth ``phi``,
+    ``J(t) = phi_2 t + phi_4 t^3 / 12 + ...`` (``phi_k`` the k-th derivative)
+    holds odd powers only and tends to 0; at a kink it tends to the jump
+    ``phi'(0+) - phi'(0-)``. So:
+
+    * ``jump`` -- Richardson for odd powers (eliminating ``t`` and ``t^3``),
+      with error ``|J2 - J1|`` plus noise: a smooth function gives 0 within it;
+    * ``right``/``left`` -- the window's central value ``+- J/2``, with ``J``
+      extrapolated for a general expansion (a kink's sides have curvature).
+
+    Differencing the two one-sided quotients directly is less reliable: each
+    has an ``O(t)`` expansion whose Richardson estimate fails quietly when a
+    coefficient happens to be small. Needs the samples of a window; returns
+    ``None`` for a complex-step derivative.
 
     >>> ev = lambda p: np.array([abs(p[0])])
     >>> one = one_sided(central_window(ev, np.zeros(1), np.ones(1), 0.1, 2.2e-16), np.zeros(1), 2.2e-16)
-    >>> float(one.left[0]), float(one.right[0])
-    (-1.0, 1.0)
+    >>> float(one.left[0]), float(one.right[0]), float(one.jump[0])
+    (-1.0, 1.0, 2.0)
     """
     samples = dict(derivative.samples)
     h = derivative.step
-    steps = (h, h / RATIO, h / RATIO**2)
+    steps = _steps_of(h)
     if any(t not in samples or -t not in samples for t in steps):
         return None
-    magnitude = max(float(np.max(np.abs(samples[t]))) for t in (*steps, *(-t for t in steps)))
+    central, central_error, _ = window_estimate(samples, h, eps, noise)
+    magnitude = max(float(np.max(np.abs(samples[t]))) for t in _window_ts(steps))
     magnitude = max(magnitude, float(np.max(np.abs(phi0))))
     sigma = _ROUNDING_ULPS * eps * magnitude
     if noise is not None:
         sigma = np.maximum(sigma, noise)
     rounding = 4.0 * sigma / steps[-1]
-    sides = []
-    for sign in (1.0, -1.0):
-        q = [(samples[sign * t] - phi0) / (sign * t) for t in steps]
-        r1a = q[1] + (q[1] - q[0]) / (RATIO - 1.0)
-        r1b = q[2] + (q[2] - q[1]) / (RATIO - 1.0)
-        value = r1b + (r1b - r1a) / (RATIO**2 - 1.0)
-        first, second = q[0] - q[1], q[1] - q[2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = first / second
-        # O(t) errors shrink 4x per step (16x when the O(t) term vanishes)
-        asymptotic = (ratio >= 2.0) & (ratio <= 32.0)
-        above_noise = (np.abs(first) > 10.0 * rounding) | (np.abs(second) > 10.0 * rounding)
-        trusted = asymptotic | ~above_noise
-        value = np.where(trusted, value, q[2])
-        error = np.where(trusted, np.abs(value - r1b), np.abs(second)) + rounding
-        sides.append((value, error))
-    (right, right_err), (left, left_err) = sides
-    return OneSided(right, right_err, left, left_err)
+    J = [(samples[t] - 2.0 * phi0 + samples[-t]) / t for t in steps]
+    first, second = J[0] - J[1], J[1] - J[2]
+    j1a = J[1] + (J[1] - J[0]) / (RATIO - 1.0)
+    j1b = J[2] + (J[2] - J[1]) / (RATIO - 1.0)
+    jump_smooth = j1b + (j1b - j1a) / (RATIO**3 - 1.0)        # odd powers: t, then t^3
+    jump_general = j1b + (j1b - j1a) / (RATIO**2 - 1.0)       # all powers: t, then t^2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = first / second
+    asymptotic = ((ratio >= 2.0) & (ratio <= 8.0)) | ((ratio >= 32.0) & (ratio <= 128.0))
+    above_noise = (np.abs(first) > 10.0 * rounding) | (np.abs(second) > 10.0 * rounding)
+    trusted = asymptotic | ~above_noise
+    jump = np.where(trusted, jump_smooth, J[2])
+    jump_error = np.where(trusted, np.abs(jump_smooth - j1b), np.abs(second)) + rounding
+    value = np.where(trusted, jump_general, J[2])
+    value_error = np.where(trusted, np.abs(jump_general - j1b), np.abs(second)) + rounding
+    right, left = central + value / 2.0, central - value / 2.0
+    side_error = central_error + value_error / 2.0
+    return OneSided(right, side_error, left, side_error, jump, jump_error)
 
 
 def _window_ts(steps: tuple[float, ...]) -> list[float]:
