@@ -583,6 +583,34 @@ def _match(cases: Sequence[Case], build: Callable[[Mapping[str, Any]], Any]) -> 
 def _structural(spec: str, cases: Sequence[Case]) -> list[str]:
     out: list[str] = []
     c0 = cases[0]
+    # the update returned instead of the new parameters (optax's convention)
+    if all(c.target.shape[0] > 1 for c in cases):
+        returns_update = True
+        for c in cases:
+            step = c.reference[1:] - c.reference[:-1]
+            tol = c.tol[1:] + c.tol[:-1] + 4 * tolmod.U * (np.abs(c.reference[1:]) + np.abs(c.reference[:-1]))
+            if _distance(c.target[1:], step, tol)[1] > 1:
+                returns_update = False
+                break
+        if returns_update:
+            return ["the target returns the update w_t − w_(t−1), not the new parameters (optax's convention: "
+                    "return params + update, or use optax.apply_updates)"]
+    # single precision: every iterate is a float32 value, the differences are float32 rounding
+    single = True
+    for c in cases:
+        t = c.target[1:]
+        finite = np.isfinite(t)
+        with np.errstate(over="ignore"):
+            as32 = t[finite].astype(np.float32).astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            rel = np.abs(c.target - c.reference) / np.maximum(np.abs(c.reference), 1e-300)
+        rel = rel[1:][np.isfinite(rel[1:])]
+        if not (finite.all() and np.array_equal(as32, t[finite]) and rel.size and rel.max() < 1e-5):
+            single = False
+            break
+    if single:
+        return ["every iterate the target returns is a float32 value and the differences are at float32 rounding "
+                "(~1e-7 relative): it computes or stores the parameters in single precision"]
     # NaN where the reference is finite
     for c in cases:
         bad = ~np.isfinite(c.target) & np.isfinite(c.reference)

@@ -87,6 +87,23 @@ class MOnlyCorrected(_Adam):
         return (self.m / (1 - self.b1 ** self.t)) / (np.sqrt(self.v) + self.eps)
 
 
+class CountAfter(_Adam):
+    """The step counter starts at 0 and is incremented after the update: 1 − β⁰ = 0 at the first step."""
+
+    def moments(self, g):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(g), np.zeros_like(g)
+        self.m = self.b1 * self.m + (1 - self.b1) * g
+        self.v = self.b2 * self.v + (1 - self.b2) * g * g
+
+    def step(self, params, grads):
+        self.moments(self.grad(params, grads))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = params - self.lr * self.direction()
+        self.t += 1
+        return out
+
+
 class SharedDefault:
     """State in a mutable default argument: every instance shares it."""
 
@@ -116,4 +133,5 @@ BUGS = {
     "correction-no-sqrt": (CorrectionNoSqrt, "conformance", "instead of √(1 − β2ᵗ)"),
     "m-only": (MOnlyCorrected, "conformance", "only m bias-corrected"),
     "shared-default": (SharedDefault, "instances-independent", None),
+    "count-after": (CountAfter, "conformance", "where the reference is finite"),
 }

@@ -72,6 +72,19 @@ def noisy_sgd(lr):
     return SimpleNamespace(init=init, update=update)
 
 
+def returns_update(lr):
+    """optax habit: update() returns the update, not the new parameters."""
+    from types import SimpleNamespace
+
+    def init(params):
+        return ()
+
+    def update(grads, state, params):
+        return -lr * grads, state
+
+    return SimpleNamespace(init=init, update=update)
+
+
 class ClippedSGD:
     """Clips each gradient entry to [-1, 1] 'for stability' (not SGD)."""
 
@@ -90,7 +103,8 @@ BUGS = {
     "returns-old": (ReturnsOld, "conformance", "one-step lag"),
     "in-place": (InPlace, "no-input-mutation", None),
     "float32": (Float32, "shape-dtype", None),
-    "float32-conformance": (Float32, "conformance", None),
+    "float32-conformance": (Float32, "conformance", "single precision"),
     "noisy": (noisy_sgd, "determinism", None),
     "clipped": (ClippedSGD, "conformance", None),
+    "returns-update": (returns_update, "conformance", "returns the update"),
 }
