@@ -262,7 +262,7 @@ def _lagged(build: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str,
 # adaptive -----------------------------------------------------------------
 
 
-def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False):
+def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False):
     lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
 
     def init_state(params):
@@ -272,7 +272,7 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False):
         st["t"] += 1
         a, b = (1 - rho, rho) if swap else (rho, 1 - rho)
         old = st["s"]
-        s = a * old + b * g * g
+        s = g * g if (first_g2 and st["t"] == 1) else a * old + b * g * g
         st["s"] = s
         use = old if lag else s
         if bias:
@@ -429,6 +429,8 @@ CATALOGUE: tuple[Variant, ...] = (
             ("rmsprop",), lambda hp: reference.rmsprop(**hp, centered=True)),
     Variant("rmsprop/init-one", "the accumulator starts at s₀ = 1 (TensorFlow 1.x) instead of 0",
             ("rmsprop",), lambda hp: _rms_custom(hp, init=1.0)),
+    Variant("rmsprop/init-first-gradient", "the average starts at the first squared gradient, s₁ = g₁² (not (1 − ρ)g₁²)",
+            ("rmsprop",), lambda hp: _rms_custom(hp, first_g2=True)),
     Variant("rmsprop/stale-average", "the division uses the previous average s_(t−1) (s updated after the step)",
             ("rmsprop",), lambda hp: _rms_custom(hp, lag=True)),
     Variant("rmsprop/bias-corrected", "the average is bias-corrected, s/(1 − ρᵗ), as in Adam",
@@ -645,6 +647,22 @@ def _structural(spec: str, cases: Sequence[Case]) -> list[str]:
                 break
         if late:
             out.append("the gradient is used one step late: the target's step t uses g_(t−1) (a stale gradient buffer)")
+    # an extra term proportional to the weights: a weight decay the spec does not have
+    if spec in ("sgd", "momentum", "nesterov", "sign-sgd", "rprop", "rmsprop") and c0.target.shape[0] > 2:
+        r = np.diff(c0.target, axis=0) - np.diff(c0.reference, axis=0)
+        w_prev = c0.target[:-1]
+        # steps of the reference do not depend on w for these specs: fit r_t = −c·w_(t−1) on the first step,
+        # where both start from the same point
+        with np.errstate(all="ignore"):
+            den = float(np.sum(w_prev[0] * w_prev[0]))
+            c = -float(np.sum(r[0] * w_prev[0]) / den) if den > 0 else 0.0
+        if c != 0.0 and np.isfinite(c):
+            pred = -c * w_prev[0]
+            if np.allclose(r[0], pred, rtol=1e-6, atol=1e-12 * float(np.abs(w_prev[0]).max())):
+                lr = c0.hparams.get("lr")
+                lam = f"; as L2, λ = c/(2η) = {fmt(c / (2 * lr), 6)}" if lr else ""
+                out.append(f"each step also subtracts c·w with c = {fmt(c, 6)}: a weight decay the spec does not have "
+                           f"(a default weight_decay left on?{lam})")
     # constant step factor
     ratios = []
     for c in cases:

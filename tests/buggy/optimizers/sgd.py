@@ -85,6 +85,16 @@ def returns_update(lr):
     return SimpleNamespace(init=init, update=update)
 
 
+class DefaultDecay:
+    """A weight decay of 5e-4 left on by default."""
+
+    def __init__(self, lr, weight_decay=5e-4):
+        self.lr, self.wd = lr, weight_decay
+
+    def step(self, params, grads):
+        return params - self.lr * (grads + self.wd * params)
+
+
 class ClippedSGD:
     """Clips each gradient entry to [-1, 1] 'for stability' (not SGD)."""
 
@@ -107,4 +117,5 @@ BUGS = {
     "noisy": (noisy_sgd, "determinism", None),
     "clipped": (ClippedSGD, "conformance", None),
     "returns-update": (returns_update, "conformance", "returns the update"),
+    "default-decay": (DefaultDecay, "conformance", "weight decay the spec does not have"),
 }
