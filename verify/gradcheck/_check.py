@@ -730,12 +730,14 @@ class _Checker:
             hint = (f"; x is exactly 0 at indices {format_indices(zeros)}, the usual place of a kink"
                     if zeros else "")
             where += f" (a random direction; mode='full' names the coordinates{hint})"
+        bend = "" if self.method == "complex step" else (
+            f" (or a bend sharper than the step {format_number(self.cd_step or self.scale)})")
         if all(k.inside for k in kinks):
-            text = (f"non-differentiable point at {where}: the one-sided derivatives differ and the "
+            text = (f"non-differentiable point at {where}: the one-sided derivatives differ{bend} and the "
                     "analytic value lies between them (a valid subgradient)")
         else:
             text = (f"non-differentiable point at {where}: the analytic value lies OUTSIDE the interval "
-                    "between the one-sided derivatives")
+                    f"between the one-sided derivatives{bend}")
         return f"{text}; {diagnosis}" if diagnosis else text
 
     def _result(self, passed: bool, A: np.ndarray, N: np.ndarray, T: np.ndarray, diagnosis: str,
