@@ -12,6 +12,7 @@ import reference
 from verify import conformance as conf
 from verify import tolerance as tolmod
 from verify.adapters import numpy_protocol
+from verify.problems import open_loop_stream
 from verify.results import Status
 from verify.runner import RunOptions, run_inline
 from verify.specs import get_spec
@@ -121,7 +122,7 @@ def _exact(spec, hp, w0, grads):
 def test_error_bound_bounds_the_actual_rounding_error(spec, hp, kind):
     """|float64 result − 60-digit result| ≤ the running bound (without the safety factor), entry by entry."""
     rng = np.random.default_rng(7)
-    grads = conf.open_loop_stream(kind, 40, (3,), rng, eps=hp.get("eps"))
+    grads = open_loop_stream(kind, 40, (3,), rng, eps=hp.get("eps"))
     w0 = rng.normal(size=3)
     values, bound = tolmod.error_bound(spec, hp, w0, grads)
     exact = _exact(spec, hp, w0, grads)

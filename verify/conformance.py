@@ -51,6 +51,8 @@ __all__ = [
     "describe_example",
     "trajectory_figures",
     "replay_snippet",
+    "counterexample_dict",
+    "failure_headline",
 ]
 
 fmt = format_number
@@ -391,5 +393,3 @@ def failure_headline(v: Verdict, spec: str) -> str:
     return (f"{spec}: the target's iterates part from the reference's at step {t} of {v.example.steps}{where}: "
             f"target {fmt(a, 12)}, reference {fmt(d, 12)}, tolerance {fmt(v.tol[t][entry] if entry else np.max(v.tol[t]))}")
 
-
-__all__ += ["counterexample_dict", "failure_headline"]

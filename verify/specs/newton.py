@@ -35,7 +35,7 @@ from verify.problems import random_orthogonal, spd_matrix
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed
 
 __all__ = ["SPECS", "diagnose_1d", "diagnose_nd"]
 

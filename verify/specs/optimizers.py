@@ -24,8 +24,7 @@ Every spec with a reference has
 from __future__ import annotations
 
 import copy
-import dataclasses
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from hypothesis import strategies as st
@@ -40,7 +39,7 @@ from verify.adapters.base import call_target
 from verify.compare import compare, format_number
 from verify.problems import open_loop_stream
 from verify.errors import BadParameterError, ProtocolError, TargetError
-from verify.results import Figure, Series, Status
+from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
