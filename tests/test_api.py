@@ -100,7 +100,7 @@ def test_reproduction_names_the_object_by_file_and_reproduces(tmp_path, monkeypa
     target = os.path.relpath(__file__) + ":half_grad"
     assert run.target == target
     cmd = run.checks[0].reproduction
-    assert cmd == f"verify check {target} --spec l2 --seed 4 --check gradient-vs-symbolic --max-examples 10"
+    assert cmd == f"verify check {target} --spec l2 --seed 4 --max-examples 10 --check gradient-vs-symbolic"
     # Running that command (in-process, as the command line would) finds the same counterexample.
     from verify.cli import main
     from verify.results import Report
@@ -172,7 +172,7 @@ def test_timeout_is_reported_not_raised() -> None:
 
     run = check_conforms(slow, "l2", timeout=0.5, checks="grad-hygiene", **FAST)
     assert run.checks[0].status is Status.TIMEOUT
-    assert run.checks[0].reproduction.endswith("--max-examples 10 --timeout 0.5")
+    assert "--max-examples 10 --timeout 0.5 --check" in run.checks[0].reproduction
     with pytest.raises(AssertionError, match=r"\(1 timeout\)"):
         assert_conforms(slow, "l2", timeout=0.5, checks="grad-hygiene", **FAST)
 

@@ -121,8 +121,8 @@ def test_pass_and_fail_items(project: pytest.Pytester) -> None:
     assert "Max relative difference: 0.5" in text
     assert "Diagnosis: the gradient is off by a constant factor 0.5" in text
     assert "Counterexample:\n  w = [1.0]\n  lam = 1.0" in text
-    assert ("Reproduce: verify check my_l2.py:grad --spec l2 --seed 0 --check gradient-vs-symbolic "
-            "--max-examples 10") in text
+    assert ("Reproduce: verify check my_l2.py:grad --spec l2 --seed 0 --max-examples 10 "
+            "--check gradient-vs-symbolic") in text
     # Skips give the reason, located at the check rather than at the plugin's code.
     assert "SKIPPED [1] verify[my_l2.py:grad-l2]::penalty-value: the target provides no penalty" in text
     # A summary table of the runs after the tests.
@@ -146,7 +146,7 @@ def test_pass_and_fail_items(project: pytest.Pytester) -> None:
     assert report["runs"][1]["counts"] == {"pass": 1, "fail": 2, "error": 0, "skip": 4, "timeout": 0}
     failing = report["runs"][1]["checks"][0]
     assert failing["counterexample"] == {"w": [1.0], "lam": 1.0}
-    assert failing["reproduction"].endswith("--check gradient-vs-symbolic --max-examples 10")
+    assert failing["reproduction"].endswith("--max-examples 10 --check gradient-vs-symbolic")
     assert report["runs"][0]["adapter"].startswith("numpy regulariser")
     assert "wrote" in text and "report.json" in text
 
@@ -209,7 +209,7 @@ def test_seed_and_params(project: pytest.Pytester) -> None:
     check = run["checks"][0]
     assert check["counterexample"]["lam"] == 0.5
     assert check["reproduction"] == ("verify check my_l2.py:grad --spec l2 --param lam=0.5 --seed 5 "
-                                     "--check gradient-finite-difference --max-examples 10")
+                                     "--max-examples 10 --check gradient-finite-difference")
 
 
 def test_no_isolation_gives_the_same_report(project: pytest.Pytester) -> None:
@@ -320,7 +320,8 @@ def test_fixture_runs_join_the_report(project: pytest.Pytester) -> None:
     text = result.stdout.str()
     assert "test_users.py:bad_grad does not conform to spec 'l2': 1 of 1 checks did not pass (1 fail)" in text
     assert "Diagnosis: the gradient is off by a constant factor 0.5" in text
-    assert "Reproduce: verify check test_users.py:bad_grad --spec l2 --seed 3 --check gradient-vs-symbolic" in text
+    assert ("Reproduce: verify check test_users.py:bad_grad --spec l2 --seed 3 --max-examples 10 "
+            "--check gradient-vs-symbolic") in text
     report = json.loads((project.path / "r.json").read_text())
     # Runs from tests are ordered by test id (test_bad before test_good), whatever the execution order.
     assert [(r["target"], r["status"], r["seed"]) for r in report["runs"]] == [

@@ -102,7 +102,6 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
             raise KeyboardInterrupt from None
     else:
         run = run_inline(target, spec, overrides, options, target_name=name)
-    complete_commands(run, max_examples=max_examples, alpha=alpha, timeout=timeout)
     return run
 
 
@@ -182,34 +181,6 @@ def target_string(obj: Any) -> str | None:
     if module_name == "__main__" or module_name.startswith("_verify_target_"):
         return None
     return f"{module_name}:{qualname}"
-
-
-def complete_commands(run: RunResult, *, max_examples: int, alpha: float, timeout: float | None) -> None:
-    """Add the non-default search effort, α and time limit to the run's reproduction commands.
-
-    The runner's commands carry the target, spec, parameters, seed and check;
-    a run made with, say, ``max_examples=10`` draws different examples from
-    one made with the default, so the command must say so to reproduce it.
-    """
-    extra: list[str] = []
-    if max_examples != DEFAULT_MAX_EXAMPLES:
-        extra += ["--max-examples", str(max_examples)]
-    if alpha != DEFAULT_ALPHA:
-        extra += ["--alpha", repr(float(alpha))]
-    if timeout is not None and timeout != DEFAULT_TIMEOUT:
-        extra += ["--timeout", f"{timeout:g}"]
-    if not extra:
-        return
-
-    def fix(cmd: str | None) -> str | None:
-        if not cmd:
-            return cmd
-        add = [f"{extra[i]} {extra[i + 1]}" for i in range(0, len(extra), 2) if extra[i] not in cmd.split()]
-        return " ".join([cmd, *add]) if add else cmd
-
-    run.command = fix(run.command) or run.command
-    for c in run.checks:
-        c.reproduction = fix(c.reproduction)
 
 
 def _describe(obj: Any) -> str:

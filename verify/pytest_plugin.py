@@ -200,7 +200,6 @@ class VerifyRun(pytest.Collector):
         return self._run, missing, self._meta
 
     def _execute(self) -> None:
-        from verify.api import complete_commands
         from verify.errors import UsageError
         from verify.isolation import Interrupted, run_isolated
         from verify.results import CheckResult, RunResult, Status
@@ -230,15 +229,14 @@ class VerifyRun(pytest.Collector):
             except UsageError:
                 params = dict(plugin.overrides)
             run = RunResult(self.target, spec.name, opt.verify_seed, params,
-                            command=reproduction_command(self.target, spec.name, opt.verify_seed, plugin.overrides))
+                            command=reproduction_command(self.target, spec.name, opt.verify_seed, plugin.overrides,
+                                                         options=options))
             for check in spec.checks:
                 if names is None or check.name in names:
                     run.checks.append(CheckResult(
                         check.name, check.kind, Status.ERROR, f"the checks could not run: {exc}",
                         reproduction=reproduction_command(self.target, spec.name, opt.verify_seed,
-                                                          plugin.overrides, check.name)))
-        complete_commands(run, max_examples=opt.verify_max_examples, alpha=opt.verify_alpha,
-                          timeout=opt.verify_timeout)
+                                                          plugin.overrides, check.name, options)))
         meta = run.to_dict()
         meta["checks"] = []
         self._run, self._meta = run, meta

@@ -94,7 +94,7 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
 def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[str, Any],
                          check: str | None = None, options: "RunOptions | None" = None) -> str:
     """The command that reruns exactly this run (or this one check), non-default options included."""
-    from verify.options import DEFAULT_ALPHA, DEFAULT_MAX_EXAMPLES
+    from verify.options import DEFAULT_ALPHA, DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
     parts = ["verify", "check", target, "--spec", spec]
     for k, v in overrides.items():
@@ -105,6 +105,8 @@ def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[s
             parts += ["--max-examples", str(options.max_examples)]
         if options.family_alpha != DEFAULT_ALPHA:
             parts += ["--alpha", repr(options.family_alpha)]
+        if options.timeout is not None and options.timeout != DEFAULT_TIMEOUT:
+            parts += ["--timeout", f"{options.timeout:g}"]
     if check:
         parts += ["--check", check]
     return " ".join(shlex.quote(p) for p in parts)
