@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from verify.adapters.mapping import parameter_shapes
+
 torch = pytest.importorskip("torch")
 
 import reference  # noqa: E402
@@ -176,7 +178,7 @@ def test_several_float64_tensors_of_different_shapes_with_grads_set():
     ((10,), [(2, 3), (4,)]), ((11,), [(2, 3), (4,), (1,)]), ((3, 5), [(2, 3), (4,), (1,), (4,)]),
 ])
 def test_parameter_shapes(shape, pieces):
-    got = ta.parameter_shapes(shape)
+    got = parameter_shapes(shape)
     assert got == pieces
     assert sum(int(np.prod(s)) for s in got) == int(np.prod(shape))
 

@@ -12,7 +12,7 @@ drives the transformation the optax way::
 
 with ``params`` a pytree of several float64 arrays of different shapes (the
 verifier's flat parameter vector split by
-:func:`verify.adapters.torch_adapter.parameter_shapes`, and joined back).
+:func:`verify.adapters.mapping.parameter_shapes`, and joined back).
 
 Three kinds of target:
 
@@ -31,13 +31,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
 from verify.adapters.base import OptimizerRun, OptimizerSubject, as_array, call_target, describe_value
-from verify.adapters.torch_adapter import Rule, _f, _spec_defaults, _split, parameter_shapes, same
+from verify.adapters.mapping import Rule, as_python, parameter_shapes, resolve_values, same, spec_defaults, split_flat
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
 
 __all__ = [
@@ -234,7 +233,7 @@ class _OptaxRun(OptimizerRun):
 
     def _tree(self, flat: np.ndarray) -> Any:
         _, jnp, _ = require_optax()
-        pieces = [jnp.asarray(p, dtype=jnp.float64) for p in _split(flat.reshape(-1), self.shapes)]
+        pieces = [jnp.asarray(p, dtype=jnp.float64) for p in split_flat(flat.reshape(-1), self.shapes)]
         if len(pieces) == 1:
             return pieces[0]
         tree: dict[str, Any] = {}
@@ -308,7 +307,7 @@ def _same_value(a: Any, b: Any) -> bool:
 
 def _instance_subject(tx: Any, spec: Any, target: str, params: Mapping[str, Any] | None) -> OptimizerSubject:
     shown = target if isinstance(target, str) else type(tx).__name__
-    given = dict(_spec_defaults(spec))
+    given = dict(spec_defaults(spec))
     if params:
         given.update({k: v for k, v in params.items() if k in given or not given})
     shown_given = ", ".join(f"{k}={v}" for k, v in given.items()) or "none"
@@ -360,7 +359,7 @@ def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None
 
     if spec_name not in OPTAX_OPTIMIZERS and getattr(spec, "accepts_extra_params", False):
         def generic_factory(**hparams: Any) -> OptimizerRun:
-            kwargs = {k: _f(v) for k, v in hparams.items()}
+            kwargs = {k: as_python(v) for k, v in hparams.items()}
             where = call_text(kwargs)
             return _OptaxRun(build(kwargs, where), where)
 
@@ -405,25 +404,17 @@ def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None
             f"{shown} takes no {', '.join(missing)}: under spec {spec_name!r} the optax adapter calls "
             f"optax.{algorithm.factories[0]}({', '.join(r.call_text() for r in algorithm.rules)})")
 
-    defaults = _spec_defaults(spec)
+    defaults = spec_defaults(spec)
     known = {s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
 
     def factory(**hparams: Any) -> OptimizerRun:
         _, _, optax = require_optax()
-        unknown = sorted(set(hparams) - known)
-        if unknown:
-            raise BadParameterError(
-                f"hyperparameter {', '.join(unknown)} of spec {spec_name!r} has no equivalent in {shown} "
-                f"(the optax adapter maps {', '.join(sorted(known))})")
-        values = {**defaults, **hparams}
-        absent = sorted(known - set(values))
-        if absent:
-            raise BadParameterError(f"spec {spec_name!r} gave no value for {', '.join(absent)}")
+        values = resolve_values(hparams, known, defaults, spec_name, shown)
         kwargs = {r.target: r.value(values) for r in rules}
         where = call_text(kwargs)
         tx = build(kwargs, where)
         if coupled and float(values.get("weight_decay", 0.0)) != 0.0:
-            wd = _f(values["weight_decay"])
+            wd = as_python(values["weight_decay"])
             where = f"optax.chain(optax.add_decayed_weights({wd!r}), {where})"
             tx = call_target(where, lambda: optax.chain(optax.add_decayed_weights(wd), tx))
         return _OptaxRun(tx, where)

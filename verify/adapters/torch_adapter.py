@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
-import math
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -41,16 +40,22 @@ from verify.adapters.base import (
     call_target,
     describe_value,
 )
+from verify.adapters.mapping import (
+    Rule,
+    as_python,
+    pair,
+    parameter_shapes,
+    resolve_values,
+    same,
+    spec_defaults,
+    split_flat,
+)
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
 
 __all__ = [
-    "Rule",
-    "same",
-    "pair",
     "mapping_lines",
     "TorchAlgorithm",
     "TORCH_OPTIMIZERS",
-    "parameter_shapes",
     "optimizer",
     "initialiser",
     "TorchInitialiserSubject",
@@ -101,55 +106,6 @@ def _float64_default(torch: Any) -> Iterator[None]:
 # --------------------------------------------------------------------------
 # The hyperparameter mapping: spec (canonical names) -> torch keywords
 # --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """One keyword of the library's constructor/factory, computed from canonical hyperparameters.
-
-    ``sources`` are canonical names (a spec's ``Param`` names); ``convert``
-    maps their values to the library's value; ``text`` is the report's line
-    (empty when the rule is a plain rename already shown in the call line).
-    ``optional``: left out when the target's constructor does not accept the
-    keyword (a flag such as ``nesterov=True`` that torch's class needs and a
-    user's own class may not); ``if_unsupported`` is then the report's line.
-
-    The rules are shared by the torch and optax adapters (``optax_adapter``
-    imports them from here; neither import pulls in its library).
-    """
-
-    sources: tuple[str, ...]
-    target: str
-    convert: Callable[..., Any]
-    text: str = ""
-    optional: bool = False
-    shown: str = ""            # how the value appears in the call line ("(b1, b2)", "2λ", ...)
-    if_unsupported: str = ""   # the report's line when an optional keyword is not accepted
-
-    def value(self, values: Mapping[str, Any]) -> Any:
-        return self.convert(*(values[s] for s in self.sources))
-
-    def call_text(self) -> str:
-        return f"{self.target}={self.shown or ', '.join(self.sources)}"
-
-
-def _f(x: Any) -> Any:
-    """A Python float for numbers (torch and jax want plain floats), anything else unchanged."""
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        return float(x)
-    return x
-
-
-def same(name: str, target: str | None = None, text: str = "") -> Rule:
-    """Canonical ``name`` passed as ``target`` (a rename when they differ)."""
-    return Rule((name,), target or name, _f, text)
-
-
-def pair(a: str, b: str, target: str, text: str = "") -> Rule:
-    """Two canonical values passed as one tuple keyword (``betas=(b1, b2)``)."""
-    return Rule((a, b), target, lambda x, y: (_f(x), _f(y)), text, shown=f"({a}, {b})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,43 +193,6 @@ _RUN_NOTE = ("float64 tensors (torch's default dtype is float64 while the optimi
              "in one parameter group; p.grad is set from the gradient stream, then opt.step()")
 
 
-def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
-    """Shapes of the tensors (pytree leaves) a flat parameter vector of ``shape`` is split into.
-
-    Several tensors of different ranks and sizes, so that per-tensor state
-    (a step counter shared across tensors, a buffer reused for the wrong
-    tensor) shows: ``(2, 3), (4,), (1,), (rest,)`` when there are enough
-    entries, fewer pieces for small vectors, the original shape for 0 or 1
-    entry.
-
-    >>> parameter_shapes((12,))
-    [(2, 3), (4,), (1,), (1,)]
-    >>> parameter_shapes((3,))
-    [(2,), (1,)]
-    """
-    shape = tuple(int(s) for s in shape)
-    n = math.prod(shape)
-    if n < 2:
-        return [shape]
-    if n < 7:
-        return [(n - 1,), (1,)]
-    if n < 11:
-        return [(2, 3), (n - 6,)]
-    out = [(2, 3), (4,), (1,)]
-    if n > 11:
-        out.append((n - 11,))
-    return out
-
-
-def _split(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
-    out, start = [], 0
-    for s in shapes:
-        size = math.prod(s)
-        out.append(flat[start:start + size].reshape(s))
-        start += size
-    return out
-
-
 def _torch_base(cls: type, torch: Any) -> str | None:
     """Name of the nearest built-in ``torch.optim`` algorithm class in ``cls``'s MRO."""
     for c in inspect.getmro(cls):
@@ -305,10 +224,6 @@ def _torch_default(torch: Any, cls_name: str, keyword: str) -> Any:
     return inspect.Parameter.empty if param is None else param.default
 
 
-def _spec_defaults(spec: Any) -> dict[str, Any]:
-    return {p.name: p.default for p in getattr(spec, "params", ()) if getattr(p, "to_target", True)}
-
-
 def mapping_lines(algorithm: TorchAlgorithm, shown_name: str, rules: Sequence[Rule]) -> list[str]:
     """The report's mapping lines for ``algorithm`` run through ``shown_name``."""
     call = ", ".join(r.call_text() for r in rules)
@@ -334,7 +249,7 @@ class _TorchOptimizerRun(OptimizerRun):
         self.shapes = parameter_shapes(p.shape)
         with _float64_default(torch):
             self.tensors = [torch.nn.Parameter(torch.tensor(chunk, dtype=torch.float64))
-                            for chunk in _split(p.reshape(-1), self.shapes)]
+                            for chunk in split_flat(p.reshape(-1), self.shapes)]
             self.opt = call_target(self.where, self.cls, self.tensors, **self.kwargs)
         if not callable(getattr(self.opt, "step", None)):
             raise ProtocolError(f"{self.where} returned {describe_value(self.opt)} without a step() method")
@@ -342,7 +257,7 @@ class _TorchOptimizerRun(OptimizerRun):
     def step(self, grads: np.ndarray) -> np.ndarray:
         torch = require_torch()
         g = np.asarray(grads, dtype=np.float64).reshape(-1)
-        for t, chunk in zip(self.tensors, _split(g, self.shapes)):
+        for t, chunk in zip(self.tensors, split_flat(g, self.shapes)):
             t.grad = torch.tensor(chunk, dtype=torch.float64)
         with _float64_default(torch):
             call_target("optimizer.step()", self.opt.step)
@@ -369,7 +284,7 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     if spec_name == "generic-optimizer" or (getattr(spec, "accepts_extra_params", False)
                                             and spec_name not in TORCH_OPTIMIZERS):
         def generic_factory(**hparams: Any) -> OptimizerRun:
-            return _TorchOptimizerRun(cls, {k: _f(v) for k, v in hparams.items()}, shown)
+            return _TorchOptimizerRun(cls, {k: as_python(v) for k, v in hparams.items()}, shown)
 
         return OptimizerSubject(
             f"torch optimizer {shown} (float64, several parameter tensors)",
@@ -419,19 +334,11 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     for name, rule in droppable.items():
         lines.append(f"{shown} takes no {name!r} keyword: run only where {name} has torch's default "
                      f"{_torch_default(torch, algorithm.cls, name)!r}")
-    defaults = _spec_defaults(spec)
+    defaults = spec_defaults(spec)
     known = {s for r in algorithm.rules for s in r.sources}
 
     def factory(**hparams: Any) -> OptimizerRun:
-        unknown = sorted(set(hparams) - known)
-        if unknown:
-            raise BadParameterError(
-                f"hyperparameter {', '.join(unknown)} of spec {spec_name!r} has no equivalent in "
-                f"torch.optim.{algorithm.cls} (the torch adapter maps {', '.join(sorted(known))})")
-        values = {**defaults, **hparams}
-        absent = sorted(known - set(values))
-        if absent:
-            raise BadParameterError(f"spec {spec_name!r} gave no value for {', '.join(absent)}")
+        values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.cls}")
         kwargs = {r.target: r.value(values) for r in rules}
         for name, rule in droppable.items():
             value = rule.value(values)
