@@ -20,8 +20,6 @@ from typing import Sequence
 
 import numpy as np
 
-from verify.compare import format_number
-
 __all__ = ["describe_factor", "factor_resolution", "constant_factor", "diagnose_entries", "diagnose_probes", "format_indices"]
 
 
