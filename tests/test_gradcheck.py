@@ -241,7 +241,7 @@ def test_reference_gradients_match_sympy():
 # no false alarms
 
 
-@settings(max_examples=120)
+@settings(max_examples=300)
 @given(family=st.sampled_from(FAMILIES), n=st.sampled_from([1, 2, 5, 16, 17, 60, 400]),
        log_scale=st.floats(-3.0, 3.0), seed=st.integers(0, 2**16))
 def test_correct_gradients_pass_everywhere(family, n, log_scale, seed):
@@ -256,7 +256,7 @@ def test_correct_gradients_pass_everywhere(family, n, log_scale, seed):
     assert result.diagnosis == "" or "non-differentiable" not in result.diagnosis
 
 
-@settings(max_examples=40)
+@settings(max_examples=80)
 @given(family=st.sampled_from(FAMILIES), n=st.sampled_from([5, 60, 400]),
        log_scale=st.floats(-3.0, 3.0), seed=st.integers(0, 2**16))
 def test_correct_gradients_pass_with_central_differences(family, n, log_scale, seed):
@@ -288,7 +288,7 @@ def test_wrong_gradients_are_caught_at_1e_8(family, kind, n):
     assert not result.passed, str(result)
 
 
-@settings(max_examples=30)
+@settings(max_examples=80)
 @given(family=st.sampled_from(FAMILIES), kind=st.sampled_from(["scaled", "one", "dense"]),
        log_scale=st.floats(-3.0, 3.0), seed=st.integers(0, 2**16))
 def test_wrong_gradients_are_caught_across_scales(family, kind, log_scale, seed):

@@ -39,6 +39,7 @@ __all__ = [
     "central_pair",
     "sweep_central",
     "one_sided",
+    "curvature",
     "window_estimate",
     "with_noise",
 ]
@@ -77,6 +78,8 @@ class Derivative:
         bound of ``|actual displacement / t - d|`` per coordinate of ``x``
         (``None`` when points are exact).
       rounding: the rounding part of ``error`` (central differences only).
+      trusted: the window was in the asymptotic regime (see
+        :func:`window_estimate`).
     """
 
     value: np.ndarray
@@ -86,6 +89,7 @@ class Derivative:
     samples: tuple[tuple[float, np.ndarray], ...] = ()
     displacement_error: np.ndarray | None = None
     rounding: np.ndarray | None = None
+    trusted: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,16 +182,17 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
         if realise is not None:
             e = _displacement_error(x, d, s, realise)
             disp_err = e if disp_err is None else np.maximum(disp_err, e)
-    value, error, rounding = window_estimate(cache, h, eps, noise)
+    value, error, rounding, trusted = window_estimate(cache, h, eps, noise)
     samples = tuple(sorted((t, cache[t]) for t in _window_ts(steps)))
     if disp_err is not None:
         disp_err = disp_err * 1.2  # Richardson weights amplify the rounding slightly
-    return Derivative(value, error, h, "central differences", samples, disp_err, rounding)
+    return Derivative(value, error, h, "central differences", samples, disp_err, rounding, trusted)
 
 
 def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
-                    noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Value, error estimate and its rounding part for the window ``h, h/4, h/16``."""
+                    noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Value, error estimate, its rounding part, and whether the window is in the
+    asymptotic regime (for every output), for the window ``h, h/4, h/16``."""
     steps = _steps_of(h)
     diffs = [(samples[s] - samples[-s]) / (2.0 * s) for s in steps]
     r2, r4 = RATIO**2, RATIO**4
@@ -213,14 +218,14 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
     bad = ~(np.isfinite(value) & np.isfinite(error))
     if bad.any():
         error = np.where(bad, np.inf, error)
-    return value, error, rounding
+    return value, error, rounding, bool(np.all(trusted))
 
 
 def with_noise(der: Derivative, eps: float, noise: np.ndarray) -> Derivative:
     """The same central window, its error re-estimated with a measured noise level."""
     samples = dict(der.samples)
-    value, error, rounding = window_estimate(samples, der.step, eps, noise)
-    return dataclasses.replace(der, value=value, error=error, rounding=rounding)
+    value, error, rounding, trusted = window_estimate(samples, der.step, eps, noise)
+    return dataclasses.replace(der, value=value, error=error, rounding=rounding, trusted=trusted)
 
 
 def _steps_of(h: float) -> tuple[float, float, float]:
@@ -283,13 +288,15 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
 
 def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                  realise: Callable[[np.ndarray], np.ndarray] | None = None,
-                 noise: np.ndarray | None = None) -> Derivative:
+                 noise: np.ndarray | None = None, max_extra: int = 6) -> Derivative:
     """Two overlapping windows, at ``h`` and ``h/4`` (eight evaluations), cross-checked.
 
     Used along probes after :func:`sweep_central` chose ``h`` along another
     probe: a step that suits one direction can be outside the asymptotic
-    regime along another, and the second window exposes it (see
-    :func:`sweep_central` for the acceptance rule).
+    regime along another (a bend of ``f`` closer to ``x``), and the second
+    window exposes it. Then the windows move to smaller steps (two
+    evaluations each, at most ``max_extra``) until two neighbours are in the
+    asymptotic regime and agree; the acceptance rule is :func:`sweep_central`'s.
 
     >>> ev = lambda p: np.array([np.sum(np.cos(p))])
     >>> der = central_pair(ev, np.zeros(2), np.array([1.0, -1.0]), 0.01, 2.2e-16)
@@ -299,6 +306,13 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
     cache: dict[float, np.ndarray] = {}
     windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise),
                central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise)]
+    for _ in range(max_extra):
+        last, previous = windows[-1], windows[-2]
+        if last.trusted and previous.trusted and _agree(last, previous):
+            break
+        if not np.all(np.isfinite(last.value)):
+            break
+        windows.append(central_window(evaluate, x, d, last.step / RATIO, eps, realise, cache, noise))
     best = _consistent_best(windows)
     return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
 
@@ -369,7 +383,7 @@ def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
     steps = _steps_of(h)
     if any(t not in samples or -t not in samples for t in steps):
         return None
-    central, central_error, _ = window_estimate(samples, h, eps, noise)
+    central, central_error, _, _ = window_estimate(samples, h, eps, noise)
     magnitude = max(float(np.max(np.abs(samples[t]))) for t in _window_ts(steps))
     magnitude = max(magnitude, float(np.max(np.abs(phi0))))
     sigma = _ROUNDING_ULPS * eps * magnitude
@@ -394,6 +408,25 @@ def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
     right, left = central + value / 2.0, central - value / 2.0
     side_error = central_error + value_error / 2.0
     return OneSided(right, side_error, left, side_error, jump, jump_error)
+
+
+def curvature(derivative: Derivative, phi0: np.ndarray, eps: float,
+              noise: np.ndarray | None = None) -> np.ndarray | None:
+    """``|phi''(0)|`` along the direction, from the largest step of a window.
+
+    ``|phi(h) + phi(-h) - 2 phi(0)| / h^2`` less its rounding: a magnitude, not
+    a precise value (it sets the rounding floor of gradients computed with
+    cancellation). ``None`` for a complex-step derivative.
+    """
+    samples = dict(derivative.samples)
+    h = derivative.step
+    if h not in samples or -h not in samples:
+        return None
+    second = np.abs(samples[h] + samples[-h] - 2.0 * phi0) / h**2
+    sigma = _ROUNDING_ULPS * eps * np.maximum(np.abs(samples[h]), np.abs(phi0))
+    if noise is not None:
+        sigma = np.maximum(sigma, noise)
+    return np.maximum(second - 4.0 * sigma / h**2, 0.0)
 
 
 def _window_ts(steps: tuple[float, ...]) -> list[float]:
