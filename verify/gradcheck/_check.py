@@ -11,7 +11,9 @@ One run:
 4. compare: every coordinate (full mode) or a few random probes
    (directional mode); each comparison has its own error bar
    ``safety x (estimated finite-difference error + rounding)``;
-5. failing directions are tested for kinks (one-sided derivatives);
+5. kinks: one-sided derivatives along every direction (free with central
+   differences, whose samples are at hand), a found kink confirmed at a
+   64x smaller step;
 6. a remaining failure is diagnosed (constant factor, sign flip, zeros,
    transposition) and, in directional mode, localised by bisection;
 7. the Taylor-remainder test gives a second opinion along the first probe.
