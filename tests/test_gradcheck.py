@@ -654,7 +654,9 @@ def test_check_vjp_names_one_wrong_jacobian_entry():
     f = lambda v: np.tanh(A @ v)  # noqa: E731
     vjp = lambda v, dy: A_wrong.T @ (dy * (1 - np.tanh(A @ v) ** 2))  # noqa: E731
     v = rng.standard_normal(40)
-    result = check_vjp(f, vjp, v)
+    counted = Counted(f)
+    result = check_vjp(counted, vjp, v)
+    assert result.n_evals == counted.calls
     assert not result.passed
     assert result.wrong_indices == ((13,),)
     assert result.worst[0].index == (7, 13)
