@@ -52,6 +52,7 @@ import statistics
 import sys
 import time
 import warnings
+import zlib
 from pathlib import Path
 import numpy as np
 
@@ -251,7 +252,8 @@ def instances(sizes, scales, seed=0):
     for name in FUNCTIONS:
         for n in sizes:
             for scale in scales:
-                rng = np.random.default_rng(hash((name, n, scale, seed)) % 2**32)
+                # crc32, not hash(): str hashes change between processes
+                rng = np.random.default_rng(zlib.crc32(repr((name, n, scale, seed)).encode()))
                 f, g, size = build(name, n, rng)
                 x = rng.standard_normal(size) * scale + (1.0 if name == "rosenbrock" else 0.0)
                 yield name, n, scale, f, g, x, rng
