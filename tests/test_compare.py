@@ -67,3 +67,9 @@ def test_format_number():
     assert format_number(1e-9) == "1.000e-09"
     assert format_number(float("nan")) == "nan"
     assert format_number(3) == "3"
+
+
+def test_worst_table_lists_failing_entries_behind_larger_tolerated_ones():
+    # Entry 0 differs most but has a wide error bar; entry 1 differs less and fails.
+    c = compare([10.0, 1.5], [0.0, 1.0], rtol=0.0, tol=[20.0, 0.1])
+    assert c.n_mismatch == 1 and [m.index for m in c.worst] == [(1,)]

@@ -209,8 +209,10 @@ def compare(
     order = np.argsort(-diff.ravel(), kind="stable")
     worst = []
     for flat in order:
-        if len(worst) >= n_worst or not bad_value.ravel()[flat]:
+        if len(worst) >= n_worst:
             break
+        if not bad_value.ravel()[flat]:   # large but within its own (per-entry) tolerance
+            continue
         idx = tuple(int(i) for i in np.unravel_index(flat, d.shape)) if d.ndim else ()
         worst.append(
             Mismatch(

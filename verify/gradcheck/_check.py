@@ -809,12 +809,6 @@ class _Checker:
         header = (f"{self.name} {verdict}: x of shape {self.x.shape} ({self.x.dtype}), {self.mode} mode, "
                   f"{self.method}")
         comp = compare(A, N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst, header=header)
-        if comp.n_mismatch and len(comp.worst) < min(comp.n_mismatch, opts.max_worst):
-            # compare() lists mismatches in order of absolute difference and
-            # stops at the first entry within its tolerance; show them all
-            failing = np.asarray(np.abs(A - N) > T)
-            only = compare(np.where(failing, A, N), N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst)
-            comp = dataclasses.replace(comp, worst=only.worst)
         if comp.ok != passed:  # kinks outside their interval are failures compare cannot see
             comp = _with_ok(comp, passed)
         if worst is None:
