@@ -12,6 +12,7 @@ Public names:
 * :func:`check_grad`, :func:`assert_grad` -- scalar ``f``, ``grad(x)``;
 * :func:`check_vjp`, :func:`assert_vjp` -- vector ``f``, ``vjp(x, dy)``;
 * :func:`check_torch_grad` -- a torch function's autograd gradient;
+* :func:`error_vs_step` -- the V-curve of central differences, for reports;
 * :class:`GradCheckResult`, :class:`EntryError`, :class:`Kink`,
   :class:`TaylorResult` -- the result types; :class:`Options` -- the options.
 """
@@ -22,6 +23,7 @@ from ._options import Options
 from ._result import EntryError, GradCheckResult
 from ._taylor import TaylorResult
 from ._torch import check_torch_grad
+from ._vcurve import VCurve, error_vs_step
 
 __all__ = [
     "check_grad",
@@ -34,4 +36,6 @@ __all__ = [
     "Kink",
     "TaylorResult",
     "Options",
+    "VCurve",
+    "error_vs_step",
 ]

@@ -204,7 +204,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
 
 
 def _backward_gradcheck(ctx: CheckContext) -> Outcome:
-    from verify.gradcheck import check_vjp
+    from verify.gradcheck import check_vjp, error_vs_step
 
     rng = ctx.rng("gradcheck")
     n, c = 16, 5
@@ -229,6 +229,9 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
         return np.concatenate([dg, db])
 
     seed = ctx.int_seed("probes")
+    dy = ctx.rng("v-curve").normal(size=(n, c))
+    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy),
+                           x.ravel(), seed=seed).figure("Finite-difference error of ⟨dy, forward(x)⟩ against step size")
     results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed)),
                ("(dgamma, dbeta)", check_vjp(forward_affine, vjp_affine, np.concatenate([gamma, beta]), seed=seed))]
     evals = sum(r.n_evals for _, r in results)
@@ -236,11 +239,11 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
         if not r.passed:
             return failed(f"backward(dy) gives the wrong {name}: it is not the vector-Jacobian product of forward "
                           f"(N = {n}, C = {c}):\n{r}", diagnosis=r.diagnosis,
-                          metrics={"max_rel_error": r.max_rel_error, "function_evals": evals})
+                          metrics={"max_rel_error": r.max_rel_error, "function_evals": evals}, figures=[figure])
     worst = max(r.max_rel_error for _, r in results)
     return passed(f"backward(dy) is the vector-Jacobian product of forward for x, γ and β by finite differences "
                   f"(N = {n}, C = {c}; max relative error {fmt(worst)}, {evals} evaluations)",
-                  metrics={"max_rel_error": worst, "function_evals": evals})
+                  metrics={"max_rel_error": worst, "function_evals": evals}, figures=[figure])
 
 
 def _backward_invariants(ctx: CheckContext) -> Outcome:
