@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
@@ -109,6 +110,9 @@ class Derivation:
         default_factory=lambda: MappingProxyType({}), compare=False
     )
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statement", readable(self.statement))
+
     def __call__(self, *args: Any) -> Any:
         return self.func(*args)
 
@@ -126,6 +130,25 @@ class Derivation:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789t", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵗ")
+
+
+def readable(text: str) -> str:
+    """sympy's plain printing made readable: ``2*w*λ`` → ``2·w·λ``, ``σ**2`` → ``σ²``, ``sqrt(N)`` → ``√N``.
+
+    Applied to every statement; hand-written text passes through unchanged.
+
+    >>> readable("1/sqrt(N) + σ**2*(β1**t - 1) in Interval(-1, 1)")
+    '1/√N + σ²·(β1ᵗ - 1) in [-1, 1]'
+    """
+    text = re.sub(r"Interval\(([^(),]+), ([^(),]+)\)", r"[\1, \2]", text)
+    text = re.sub(r"\*\*([0-9]+|t)\b", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
+    text = re.sub(r"sqrt\(([\w.]+)\)", r"√\1", text)
+    text = text.replace("sqrt(", "√(").replace("**", "^")
+    # A product sign sits between operands; a starred name (w*, η*) keeps its star.
+    return re.sub(r"(?<=[\w)²³ᵗ])\*(?=[\w(√-])", "·", text)
 
 
 def _expr_text(expr: Any) -> str:
