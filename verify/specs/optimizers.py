@@ -720,6 +720,44 @@ def _decay_factor(ctx: CheckContext) -> Outcome:
                   f"{bound.statement.split('⇔ ')[-1]}", notes=rows)
 
 
+def _decay_gradient(ctx: CheckContext) -> Outcome:
+    """The decay the target applies is the gradient of λΣw², by the finite-difference checker.
+
+    From a fresh state with g = 0 the first step is w − η·(decay term) for any
+    momentum (the buffer starts empty), so (w − w₁)/η is the target's gradient
+    of the penalty, compared with finite differences of λΣw².
+    """
+    from verify.gradcheck import check_grad, error_vs_step
+
+    lr = ctx.params["lr"]
+    lam = ctx.params["lam"] if ctx.params["lam"] > 0 else 0.01   # with λ = 0 there is no decay to check
+    hp = _hp(ctx, lam=lam)
+    rng = _rng(ctx, "decay-gradient")
+
+    def implied(w: np.ndarray) -> np.ndarray:
+        w1 = _traj(ctx.subject, hp, w, np.zeros((1,) + w.shape))[1]
+        return (w - w1) / lr
+
+    def penalty(w: np.ndarray) -> float:
+        return lam * float(np.sum(w * w))
+
+    points = [rng.normal(size=n) * 10.0 ** rng.uniform(-2, 2) for n in (3, 17, 40)]
+    figure = error_vs_step(penalty, implied, points[0], seed=ctx.int_seed("v-curve")).figure(
+        "Finite-difference error of the implied penalty gradient (w − w₁)/η against step size")
+    evals = 0
+    for i, w in enumerate(points):
+        r = check_grad(penalty, implied, w, seed=ctx.int_seed("gradcheck", i))
+        evals += r.n_evals
+        if not r.passed:
+            return failed(f"the decay the target applies, (w − w₁)/η with g = 0, is not the gradient of λΣw² "
+                          f"(η = {fmt(lr)}, λ = {fmt(lam)}, n = {w.size}):\n{r}", diagnosis=r.diagnosis,
+                          counterexample={"lr": lr, "lam": lam, "w0": w}, figures=[figure],
+                          metrics={"max_rel_error": r.max_rel_error, "function_evals": evals})
+    return passed(f"the decay the target applies is the gradient of λΣw² (2λw) by finite differences at "
+                  f"{len(points)} points ({evals} evaluations of the penalty)", figures=[figure],
+                  metrics={"function_evals": evals})
+
+
 def _factor_hint(measured: float, lr: float, lam: float) -> str:
     hints = {1 - lr * lam: ": 1 − ηλ, a factor 2 in λ (the gradient of (λ/2)Σw²)",
              1 - 4 * lr * lam: ": 1 − 4ηλ, the factor 2 applied twice",
@@ -1083,6 +1121,7 @@ _SPECIFIC: dict[str, tuple[Check, ...]] = {
     ),
     "weight-decay": (
         Check("decay-factor", Kind.SYMBOLIC, "factor 1 − 2ηλ, in (0, 1) exactly when 0 < ηλ < 1/2 (sympy)", _decay_factor),
+        Check("decay-gradient-finite-difference", Kind.GRADIENT, "the decay applied is the gradient of λΣw² (finite differences)", _decay_gradient),
         Check("l2-equals-decoupled-without-momentum", Kind.SYMBOLIC, "with μ = 0, L2 = decoupled: w(1 − 2ηλ) − ηg (sympy)", _l2_equals_decoupled),
         Check("coupled-with-momentum", Kind.SYMBOLIC, "with μ > 0 the decay enters the buffer (differs from decoupled; sympy)", _coupled_with_momentum),
     ),

@@ -67,4 +67,6 @@ BUGS = {
     "after-step": (AfterStep, "conformance", "after the step"),
     "wrong-sign": (WrongSign, "conformance", "wrong sign"),
     "four-lambda": (FourLambda, "conformance", "4λw"),
+    "torch-convention-gradient": (TorchConvention, "decay-gradient-finite-difference", "factor 0.5"),
+    "wrong-sign-gradient": (WrongSign, "decay-gradient-finite-difference", "sign flip"),
 }
