@@ -10,12 +10,12 @@ from verify.runner import RunOptions, run_inline
 OPTS = RunOptions(seed=0, timeout=None)
 
 
-@pytest.mark.parametrize("spec", ["init-lecun", "init-xavier", "init-he", "relu-bias"])
-@pytest.mark.parametrize("distribution", ["normal", "uniform", "truncated"])
-def test_reference_passes_every_check(spec, distribution):
-    if spec == "relu-bias" and distribution != "normal":
-        pytest.skip("relu-bias has no distribution")
-    params = {} if spec == "relu-bias" else {"distribution": distribution}
+CASES = [(s, {"distribution": d}) for s in ("init-lecun", "init-xavier", "init-he")
+         for d in ("normal", "uniform", "truncated")] + [("relu-bias", {})]
+
+
+@pytest.mark.parametrize("spec,params", CASES, ids=[f"{s}-{p.get('distribution', '')}" for s, p in CASES])
+def test_reference_passes_every_check(spec, params):
     for seed in (0, 1):
         run = run_inline("reference", spec, params, RunOptions(seed=seed, timeout=None))
         bad = [(c.name, c.message) for c in run.checks if c.status.value != "pass"]
