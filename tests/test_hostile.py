@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,28 @@ def verify_cli(*args, timeout=BOUND, cwd=None):
     return proc, time.monotonic() - started
 
 
+class _Html(HTMLParser):
+    """Collects the tags of an HTML file (html.parser raises nothing, so count what matters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
 def run_l2(target, tmp_path, *extra):
-    report = tmp_path / "report.json"
+    report, html = tmp_path / "report.json", tmp_path / "report.html"
     proc, elapsed = verify_cli("check", f"{ZOO / 'l2_targets.py'}:{target}", "--spec", "l2",
-                               "--timeout", str(TIMEOUT), "--max-examples", "15", "--json", str(report), *extra)
+                               "--timeout", str(TIMEOUT), "--max-examples", "15", "--json", str(report),
+                               "--html", str(html), *extra)
     assert elapsed < BOUND
-    assert report.exists(), proc.stderr
+    assert report.exists() and html.exists(), proc.stderr
+    parser = _Html()
+    parser.feed(html.read_text(encoding="utf-8"))
+    parser.close()
+    assert parser.tags[:1] == ["html"] and "script" not in parser.tags
     data = json.loads(report.read_text(encoding="utf-8"))
     checks = {c["name"]: c for c in data["runs"][0]["checks"]}
     return proc, checks, data
