@@ -726,3 +726,18 @@ def test_buggy_torch_batchnorm_modules_fail(tmp_path):
     detached = {c["name"]: c["status"] for c in runs[(targets[1], "batchnorm")]["checks"]}
     assert biased["running-variance-unbiased"] == "fail" and biased["forward-vs-reference"] == "pass", biased
     assert detached["backward-finite-difference"] == "fail" and detached["forward-vs-reference"] == "pass", detached
+
+
+def test_an_optimizer_that_overwrites_p_grad_fails_no_input_mutation():
+    from verify.runner import RunOptions, run_inline
+
+    from tests.buggy.torch_optimizers import SGDScalesGradInPlace
+
+    run = run_inline(SGDScalesGradInPlace, "sgd", options=RunOptions(timeout=None, max_examples=20))
+    checks = {c.name: c for c in run.checks}
+    assert checks["conformance"].status.value == "pass"         # the update itself is right
+    assert checks["no-input-mutation"].status.value == "fail"
+    assert "modified p.grad of parameter tensor 0 in place" in checks["no-input-mutation"].message
+    torch_sgd = run_inline("torch.optim.SGD", "sgd", options=RunOptions(timeout=None, max_examples=5,
+                                                                         checks=("no-input-mutation",)))
+    assert torch_sgd.checks[0].status.value == "pass"

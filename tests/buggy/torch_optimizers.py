@@ -32,6 +32,7 @@ __all__ = [
     "SignSGD",
     "SignSGDNoZero",
     "SGDNoForeach",
+    "SGDScalesGradInPlace",
 ]
 
 
@@ -285,3 +286,14 @@ class SignSGDNoZero(SGD):
             for p in group["params"]:
                 if p.grad is not None:
                     p.sub_(group["lr"] * torch.where(p.grad >= 0, 1.0, -1.0))
+
+
+class SGDScalesGradInPlace(SGD):
+    """BUG: right update, but computed as ``p.grad.mul_(lr)``: the caller's gradients are overwritten."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.sub_(p.grad.mul_(group["lr"]))

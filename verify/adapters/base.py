@@ -215,8 +215,13 @@ class OptimizerRun:
     """One optimizer instance driven step by step: ``init(params)`` then ``step(grads)``.
 
     ``step`` returns the new parameters as a float64 array of the params' shape.
-    Adapters subclass it.
+    Adapters subclass it. ``mutations`` lists in-place modifications of the
+    inputs the adapter observed (``None`` where it cannot observe them);
+    ``mutation_note`` says what the adapter watched.
     """
+
+    mutations: list[str] | None = None
+    mutation_note: str = ""
 
     def init(self, params: np.ndarray) -> None:
         raise NotImplementedError

@@ -227,9 +227,12 @@ _PATHS = (("dense", "kernel"), ("dense", "bias"), ("scale",), ("rest",))
 class _OptaxRun(OptimizerRun):
     """One ``GradientTransformation`` driven over a pytree of float64 arrays."""
 
+    mutation_note = "jax arrays are immutable: a transformation cannot modify the arrays it is given"
+
     def __init__(self, tx: Any, where: str):
         self.tx = tx
         self.where = where
+        self.mutations: list[str] = []
 
     def _tree(self, flat: np.ndarray) -> Any:
         _, jnp, _ = require_optax()

@@ -241,6 +241,7 @@ class _TorchOptimizerRun(OptimizerRun):
         self.kwargs = kwargs
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         self.where = f"{shown}(params, {args})"
+        self.mutations: list[str] = []
 
     def init(self, params: np.ndarray) -> None:
         torch = require_torch()
@@ -254,13 +255,19 @@ class _TorchOptimizerRun(OptimizerRun):
         if not callable(getattr(self.opt, "step", None)):
             raise ProtocolError(f"{self.where} returned {describe_value(self.opt)} without a step() method")
 
+    mutation_note = "p.grad of every parameter tensor compared before and after optimizer.step()"
+
     def step(self, grads: np.ndarray) -> np.ndarray:
         torch = require_torch()
         g = np.asarray(grads, dtype=np.float64).reshape(-1)
-        for t, chunk in zip(self.tensors, split_flat(g, self.shapes)):
+        chunks = split_flat(g, self.shapes)
+        for t, chunk in zip(self.tensors, chunks):
             t.grad = torch.tensor(chunk, dtype=torch.float64)
         with _float64_default(torch):
             call_target("optimizer.step()", self.opt.step)
+        for i, (t, chunk) in enumerate(zip(self.tensors, chunks)):
+            if t.grad is not None and not np.array_equal(t.grad.detach().cpu().numpy().reshape(chunk.shape), chunk):
+                self.mutations.append(f"optimizer.step() modified p.grad of parameter tensor {i} in place")
         pieces = []
         for i, t in enumerate(self.tensors):
             if tuple(t.shape) != self.shapes[i]:

@@ -414,12 +414,25 @@ def _independence(ctx: CheckContext) -> Outcome:
     return passed("two instances stepped alternately give the same iterates as each run alone (no shared state)")
 
 
+def _library_mutation(ctx: CheckContext, run: Any) -> Outcome:
+    """Library adapters watch what they can: torch's p.grad, jax's immutable arrays."""
+    if run.mutations is None:
+        return skipped("the adapter cannot observe the arrays this target receives")
+    rng = _rng(ctx, "mutation")
+    run.init(rng.normal(size=(3, 2)))
+    for _ in range(3):
+        run.step(rng.normal(size=(3, 2)))
+    if run.mutations:
+        return failed(f"{run.mutations[0]}: an optimizer must leave the gradients it is given unchanged")
+    return passed(f"the inputs are left unchanged over 3 steps ({run.mutation_note})")
+
+
 def _no_mutation(ctx: CheckContext) -> Outcome:
     hp = _hp(ctx)
     run = ctx.subject.make(**hp)
     raw = _raw_optimizer(run)
     if raw is None:
-        return skipped("the adapter owns the arrays this target receives (not a numpy-protocol optimizer)")
+        return _library_mutation(ctx, run)
     form, opt = raw
     rng = _rng(ctx, "mutation")
     p = rng.normal(size=(3, 2))
