@@ -357,12 +357,13 @@ def trajectory_figures(v: Verdict, *, title: str) -> list[Figure]:
     ]
     d = np.nan_to_num(diff.max(axis=1), nan=np.inf)
     tl = flat_tol.max(axis=1)
-    keep = t >= 1
+    # Steps where the two agree exactly have no place on a log axis; the note under the plot counts them.
+    keep = (t >= 1) & (d > 0)
     if keep.any():
         figs.append(Figure(f"{title}: |target − reference| and the tolerance", "step t",
                            "max over entries", [
-                               Series("|target − reference|", t[keep].tolist(), np.maximum(d[keep], 1e-300).tolist(), style="points"),
-                               Series("tolerance (error model)", t[keep].tolist(), np.maximum(tl[keep], 1e-300).tolist()),
+                               Series("|target − reference|", t[keep].tolist(), d[keep].tolist(), style="points"),
+                               Series("tolerance (error model)", t[t >= 1].tolist(), np.maximum(tl[t >= 1], 1e-300).tolist()),
                            ], yscale="log"))
     return figs
 
