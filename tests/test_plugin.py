@@ -343,11 +343,6 @@ def test_json_report_written_even_without_runs(pytester: pytest.Pytester) -> Non
 
 
 def test_html_report(project: pytest.Pytester) -> None:
-    pytest.importorskip("verify.report")
-    try:
-        from verify.report import render_html  # noqa: F401
-    except ImportError:
-        pytest.skip("the HTML renderer is not there yet")
     result = project.runpytest("--verify", "my_l2.py:grad=l2", *FAST, "-k", "gradient-vs-symbolic",
                                "--verify-html", "out/r.html")
     result.assert_outcomes(failed=1, deselected=6)

@@ -717,7 +717,7 @@ def _factor_text(c: float, hp: Mapping[str, Any]) -> str:
     if lr and np.isclose(c, lr, rtol=1e-9):
         return f"every step is η = {fmt(lr)} × the reference's: the learning rate is applied twice"
     if lr and np.isclose(c, 1 / lr, rtol=1e-9):
-        return f"every step is 1/η × the reference's: the learning rate is not applied"
+        return "every step is 1/η × the reference's: the learning rate is not applied"
     if lr and np.isclose(c, -lr, rtol=1e-9):
         return "every step is −η × the reference's: the learning rate is applied twice and the sign is flipped"
     return f"every step is {fmt(c, 9)} × the reference's (a constant factor: an effective learning rate {fmt(c * (lr or 1), 9)})"

@@ -293,7 +293,7 @@ def _running_diagnosis(got_mean, got_var, x, m) -> str | None:
 
 
 def _running_reference(ctx: CheckContext) -> Outcome:
-    eps, m, conv = ctx.params["eps"], ctx.params["momentum"], _convention(ctx)
+    m, conv = ctx.params["momentum"], _convention(ctx)
     rng = ctx.rng("running")
     c, n, steps = 3, 8, 40
     true_mean, true_sd = np.array([2.0, -1.0, 0.5]), np.array([3.0, 0.5, 1.0])

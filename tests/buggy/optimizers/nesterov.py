@@ -1,8 +1,5 @@
 """Buggy Nesterov implementations (spec ``nesterov``)."""
 
-import numpy as np
-
-
 class HeavyBall:
     """Plain momentum under the name Nesterov."""
 

@@ -1,8 +1,5 @@
 """Buggy SGD with L2 weight decay (spec ``weight-decay``: λ of λΣw², the step adds 2λw)."""
 
-import numpy as np
-
-
 class _Base:
     def __init__(self, lr, lam, momentum=0.0):
         self.lr, self.lam, self.mu, self.b = lr, lam, momentum, 0.0
