@@ -28,10 +28,6 @@ def is_torch_object(obj: Any) -> bool:
     return any(m == "torch" or m.startswith("torch.") for m in modules)
 
 
-def _positional_arity(fn: Any) -> int | None:
-    return numpy_protocol._positional_arity(fn)
-
-
 def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
     """The subject for ``obj`` under ``spec``'s family protocol."""
     family = spec.family
@@ -45,7 +41,7 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
             return optax_adapter.optimizer(obj, spec, target, params)
         return numpy_protocol.optimizer(obj, target)
     if family in (Family.INITIALISER, Family.BIAS):
-        if is_torch_object(obj) or (callable(obj) and _positional_arity(obj) == 1):
+        if is_torch_object(obj) or (callable(obj) and numpy_protocol.positional_arity(obj) == 1):
             from verify.adapters import torch_adapter
             return torch_adapter.initialiser(obj, target)
         return numpy_protocol.initialiser(obj, target, layout=params.get("layout", "numpy"))

@@ -44,6 +44,7 @@ __all__ = [
     "batchnorm",
     "newton",
     "optimizer",
+    "positional_arity",
 ]
 
 REGULARISER_ROLES = ("penalty", "grad", "step", "prox_step")
@@ -68,7 +69,7 @@ def regulariser(obj: Any, target: str) -> RegulariserSubject:
     return RegulariserSubject(f"numpy regulariser providing {', '.join(fns)}", fns=fns)
 
 
-def _positional_arity(fn: Callable) -> int | None:
+def positional_arity(fn: Callable) -> int | None:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
