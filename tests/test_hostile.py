@@ -100,6 +100,43 @@ def test_broken_target_gets_a_status_and_the_run_goes_on(target, status, words, 
     assert_clean_terminal(proc.stdout + proc.stderr)
 
 
+OPTIMIZER_CASES = [
+    # target, status of the conformance check, words in its message
+    ("RaisesAtConstruction", "error", ["ValueError", "refusing to be built"]),
+    ("RaisesAtStep", "error", ["ZeroDivisionError", "step failed"]),
+    ("LoopsAtStep", "timeout", ["did not finish within 3 s"]),
+    ("ReturnsNone", "fail", ["returned None"]),
+    ("ReturnsNaN", "fail", ["nan"]),
+    ("WrongShape", "fail", ["returned shape"]),
+    ("ReturnsComplex", "fail", ["complex"]),
+    ("NoProtocol", "fail", ["neither init/update", "a NoProtocol instance"]),
+]
+
+
+@pytest.mark.parametrize("target,status,words", OPTIMIZER_CASES, ids=[c[0] for c in OPTIMIZER_CASES])
+def test_broken_optimizer_gets_a_status(target, status, words, tmp_path):
+    report = tmp_path / "report.json"
+    proc, elapsed = verify_cli("check", f"{ZOO / 'optimizer_targets.py'}:{target}", "--spec", "sgd",
+                               "--timeout", str(TIMEOUT), "--max-examples", "10", "--json", str(report))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    checks = {c["name"]: c for c in json.loads(report.read_text())["runs"][0]["checks"]}
+    assert checks["conformance"]["status"] == status, checks["conformance"]["message"]
+    for w in words:
+        assert w in checks["conformance"]["message"], checks["conformance"]["message"]
+    if status in ("error", "timeout"):
+        # Every check that calls the optimizer gets its own status; none passes by accident.
+        assert len(checks) > 5 and not any(c["status"] == "pass" for c in checks.values()), checks
+    assert_clean_terminal(proc.stdout + proc.stderr)
+
+
+def test_nondeterministic_optimizer_fails_determinism(tmp_path):
+    report = tmp_path / "report.json"
+    verify_cli("check", f"{ZOO / 'optimizer_targets.py'}:Nondeterministic", "--spec", "sgd",
+               "--check", "determinism", "--json", str(report))
+    (check,) = json.loads(report.read_text())["runs"][0]["checks"]
+    assert check["status"] == "fail"
+
+
 def test_mutating_target_is_caught_by_the_hygiene_check(tmp_path):
     proc, checks, _ = run_l2("mutates_input", tmp_path)
     assert proc.returncode == 1

@@ -58,6 +58,9 @@ def describe_value(value: Any) -> str:
     dtype = getattr(value, "dtype", None)
     if shape is not None:
         return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
+    if type(value).__repr__ is object.__repr__:
+        # The default repr carries a memory address: reports must not change from run to run.
+        return f"a {type(value).__qualname__} instance"
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."

@@ -35,7 +35,7 @@ from verify.adapters.base import (
     call_target,
     describe_value,
 )
-from verify.errors import ProtocolError, TargetLoadError
+from verify.errors import ProtocolError, TargetError, TargetLoadError
 
 __all__ = [
     "REGULARISER_ROLES",
@@ -212,7 +212,14 @@ def optimizer(obj: Any, target: str) -> OptimizerSubject:
         from verify.adapters import optax_adapter   # imports neither jax nor optax
 
         optax_adapter.enable_x64_if_loaded()
-        opt = call_target(where, obj, **hparams)
+        try:
+            opt = call_target(where, obj, **hparams)
+        except TargetError as exc:
+            if isinstance(exc.exc, TypeError) and "argument" in str(exc.exc):
+                names = ", ".join(hparams) or "none"
+                raise TargetError(f"{where} (the optimizer protocol passes the spec's hyperparameters as keywords: "
+                                  f"{names})", exc.exc) from exc.exc
+            raise
         if optax_adapter.is_gradient_transformation(opt):
             return optax_adapter.run_for(opt, where)
         if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)):
