@@ -266,36 +266,35 @@ def mean_value_test(
       >>> mean_value_test(v, 1.0, alpha=1e-6).passed
       True
     """
-    a = _sample(values, "values", min_n=2)
     alpha = _alpha(alpha)
     power = _power(power)
     h0 = _finite("expected", expected)
-    n = a.size
-    m = float(a.mean())
-    s = float(a.std(ddof=1))
-    se = s / math.sqrt(n)
+    n, m, s, se = _replicates(values)
     t = _tstat(m, h0, se)
     p = _t_pvalue(t, n - 1)
-    scale = abs(h0) if h0 != 0 else 1.0
-    rel = (m - h0) / scale
+    rel = (m - h0) / (abs(h0) if h0 != 0 else 1.0)
     rel_text = fmt_pct(rel) if h0 != 0 else f"{rel:+.4g}"
     summary = f"{name} {fmt(m, 6)} ± {fmt(se, 2)} (SE) vs expected {fmt(h0, 6)} ({rel_text}, t = {t:+.2f})"
+    return _mean_result(name, f"one-sample t-test, {n - 1} degrees of freedom (estimated standard error)",
+                        t, p, n, alpha, power, m, h0, se, summary, {"standard_error": se, "sample_std": s})
+
+
+def _replicates(values: Any) -> tuple[int, float, float, float]:
+    """``(n, mean, sample std, standard error of the mean)`` of independent replicate values."""
+    a = _sample(values, "values", min_n=2)
+    s = float(a.std(ddof=1))
+    return a.size, float(a.mean()), s, s / math.sqrt(a.size)
+
+
+def _mean_result(name: str, method: str, t: float, p: float, n: int, alpha: float, power: float, m: float,
+                 h0: float, se: float, summary: str, details: dict[str, Any]) -> StatTest:
+    """The StatTest of a t-test of a replicate mean against ``h0`` (effect relative to h0 unless h0 = 0)."""
+    scale = abs(h0) if h0 != 0 else 1.0
+    unit = "relative deviation of the mean" if h0 != 0 else "deviation of the mean"
     return make_result(
-        name=name,
-        method=f"one-sample t-test, {n - 1} degrees of freedom (estimated standard error)",
-        statistic=t,
-        p_value=p,
-        n=n,
-        alpha=alpha,
-        power=power,
-        estimate=m,
-        expected=h0,
-        effect=rel,
-        effect_unit="relative deviation of the mean" if h0 != 0 else "deviation of the mean",
-        summary=summary,
-        mde_fn=functools.partial(_mde_tmean, n=n, se=se, scale=scale),
-        mde_unit="relative deviation of the mean" if h0 != 0 else "deviation of the mean",
-        details={"standard_error": se, "sample_std": s},
+        name=name, method=method, statistic=t, p_value=p, n=n, alpha=alpha, power=power,
+        estimate=m, expected=h0, effect=(m - h0) / scale, effect_unit=unit, summary=summary,
+        mde_fn=functools.partial(_mde_tmean, n=n, se=se, scale=scale), mde_unit=unit, details=details,
     )
 
 
@@ -319,11 +318,11 @@ def two_hypotheses_test(
     """Which of two predicted means do independent replicate values support?
 
     Typical use: batch norm's running variance. Over many independent batches
-    of size ``N`` from a distribution with variance ``sigma^2``, the running
-    variance (divided by ``sigma^2``) averages ``N/(N-1)`` if it stores the
-    unbiased estimate and ``1`` if it stores the biased one::
+    of size ``N`` from a distribution with variance ``sigma^2``, the batch
+    variance it stores (divided by ``sigma^2``) averages ``1`` if it is the
+    unbiased estimate and ``(N-1)/N`` if it is the biased one::
 
-        two_hypotheses_test(ratios, N / (N - 1), 1.0, labels=("unbiased", "biased"))
+        two_hypotheses_test(ratios, 1.0, (N - 1) / N, labels=("unbiased", "biased"))
 
     The decision is the t-test of :func:`mean_value_test` against
     ``expected`` (the right prediction): the check passes when
@@ -345,7 +344,6 @@ def two_hypotheses_test(
       >>> r.details["verdict"]
       'unbiased'
     """
-    a = _sample(values, "values", min_n=2)
     alpha = _alpha(alpha)
     power = _power(power)
     h0 = _finite("expected", expected)
@@ -355,10 +353,7 @@ def two_hypotheses_test(
     if len(labels) != 2:
         raise ValueError(f"labels must be two strings, got {labels!r}")
     l0, l1 = (str(s) for s in labels)
-    n = a.size
-    m = float(a.mean())
-    s = float(a.std(ddof=1))
-    se = s / math.sqrt(n)
+    n, m, _, se = _replicates(values)
     t0, t1 = _tstat(m, h0, se), _tstat(m, h1, se)
     p0, p1 = _t_pvalue(t0, n - 1), _t_pvalue(t1, n - 1)
     ok0, ok1 = p0 > alpha, p1 > alpha
@@ -369,8 +364,6 @@ def two_hypotheses_test(
     n_needed = (
         int(math.ceil(n * ((tcrit + z_power(power)) / sep) ** 2)) if sep > 0 and math.isfinite(sep) else n
     )
-    scale = abs(h0) if h0 != 0 else 1.0
-    rel = (m - h0) / scale
     verdict_text = {
         l0: f"supports {l0}",
         l1: f"supports {l1}",
@@ -387,30 +380,15 @@ def two_hypotheses_test(
             f" [underpowered: hypotheses {sep:.1f} SE apart, power {plan_power:.2f}; "
             f"need about {n_needed} values]"
         )
-    return make_result(
-        name=name,
-        method=f"one-sample t-tests against two predicted means, {n - 1} degrees of freedom",
-        statistic=t0,
-        p_value=p0,
-        n=n,
-        alpha=alpha,
-        power=power,
-        estimate=m,
-        expected=h0,
-        effect=rel,
-        effect_unit="relative deviation of the mean" if h0 != 0 else "deviation of the mean",
-        summary=summary,
-        mde_fn=functools.partial(_mde_tmean, n=n, se=se, scale=scale),
-        mde_unit="relative deviation of the mean" if h0 != 0 else "deviation of the mean",
-        details={
-            "labels": [l0, l1],
-            "alternative": h1,
-            "t_alternative": t1,
-            "p_alternative": p1,
-            "verdict": verdict,
-            "standard_error": se,
-            "separation_se": sep,
-            "planned_power": plan_power,
-            "n_needed": n_needed,
-        },
-    )
+    return _mean_result(name, f"one-sample t-tests against two predicted means, {n - 1} degrees of freedom",
+                        t0, p0, n, alpha, power, m, h0, se, summary, {
+                            "labels": [l0, l1],
+                            "alternative": h1,
+                            "t_alternative": t1,
+                            "p_alternative": p1,
+                            "verdict": verdict,
+                            "standard_error": se,
+                            "separation_se": sep,
+                            "planned_power": plan_power,
+                            "n_needed": n_needed,
+                        })
