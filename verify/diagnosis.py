@@ -282,6 +282,12 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, f
     return _opt(_stateful(init_state, fn), scale(-lr))
 
 
+def _adam_variant(spec: str, decay: str, suffix: str, text: str, **options: Any) -> "Variant":
+    """A bug shared by adam and adamw, with the spec's own decay (``coupled`` or ``decoupled``)."""
+    return Variant(f"{spec}/{suffix}", text.format(spec), (spec,),
+                   lambda hp: _adam_custom(hp, **options, **{decay: hp["weight_decay"]}))
+
+
 def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=False, coupled=0.0,
                  decoupled=0.0, decay_lr=True, decay_after=False, lag=False, lr_power=1):
     lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
@@ -437,30 +443,23 @@ CATALOGUE: tuple[Variant, ...] = (
             ("rmsprop",), lambda hp: _rms_custom(hp, bias=True)),
     # Adam and AdamW (shared bugs)
     *(
-        v
-        for spec, coupled_key in (("adam", "coupled"), ("adamw", "decoupled"))
-        for v in (
-            Variant(f"{spec}/eps-inside", f"{spec} with ε inside the square root: m̂/√(v̂ + ε)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, eps_mode="inside", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/eps-hat", f"{spec} with ε-hat (Keras): ε added before the bias correction, ε̂ = ε√(1 − β2ᵗ)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, eps_mode="hat", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/no-bias-correction", f"{spec} without bias correction (m and v used raw)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, bc="none", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/bias-correction-m-only", f"{spec} with only m bias-corrected (v̂ = v)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, bc="m-only", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/bias-correction-v-only", f"{spec} with only v bias-corrected (m̂ = m)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, bc="v-only", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/bias-correction-off-by-one", f"{spec} with the bias correction one step ahead: 1 − βᵗ⁺¹ (step count off by one)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, bc="t+1", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/bias-correction-no-sqrt", f"{spec} dividing √v by (1 − β2ᵗ) instead of √(1 − β2ᵗ)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, bc="v-no-sqrt", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/swapped-betas", f"{spec} with β1 and β2 swapped (moments and bias corrections)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, swap=True, **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/swapped-betas-in-moments", f"{spec} with β1 and β2 swapped in the moment updates "
-                    "(m ← β2m + (1 − β2)g, v ← β1v + (1 − β1)g²; bias corrections use the right ones)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, swap="moments", **{ck: hp["weight_decay"]}))(coupled_key)),
-            Variant(f"{spec}/amsgrad", f"AMSGrad ({spec} dividing by the running maximum of v)", (spec,),
-                    (lambda ck: lambda hp: _adam_custom(hp, amsgrad=True, **{ck: hp["weight_decay"]}))(coupled_key)),
+        _adam_variant(spec, decay, suffix, text, **options)
+        for spec, decay in (("adam", "coupled"), ("adamw", "decoupled"))
+        for suffix, text, options in (
+            ("eps-inside", "{} with ε inside the square root: m̂/√(v̂ + ε)", {"eps_mode": "inside"}),
+            ("eps-hat", "{} with ε-hat (Keras): ε added before the bias correction, ε̂ = ε√(1 − β2ᵗ)",
+             {"eps_mode": "hat"}),
+            ("no-bias-correction", "{} without bias correction (m and v used raw)", {"bc": "none"}),
+            ("bias-correction-m-only", "{} with only m bias-corrected (v̂ = v)", {"bc": "m-only"}),
+            ("bias-correction-v-only", "{} with only v bias-corrected (m̂ = m)", {"bc": "v-only"}),
+            ("bias-correction-off-by-one",
+             "{} with the bias correction one step ahead: 1 − βᵗ⁺¹ (step count off by one)", {"bc": "t+1"}),
+            ("bias-correction-no-sqrt", "{} dividing √v by (1 − β2ᵗ) instead of √(1 − β2ᵗ)", {"bc": "v-no-sqrt"}),
+            ("swapped-betas", "{} with β1 and β2 swapped (moments and bias corrections)", {"swap": True}),
+            ("swapped-betas-in-moments", "{} with β1 and β2 swapped in the moment updates "
+             "(m ← β2m + (1 − β2)g, v ← β1v + (1 − β1)g²; bias corrections use the right ones)",
+             {"swap": "moments"}),
+            ("amsgrad", "AMSGrad ({} dividing by the running maximum of v)", {"amsgrad": True}),
         )
     ),
     Variant("adam/decoupled-decay", "decoupled weight decay (AdamW) in adam: w ← w − η(m̂/(√v̂ + ε) + λw)",
