@@ -16,7 +16,7 @@ import dataclasses
 import enum
 import json
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def jsonable(value: Any) -> Any:
         return {"real": jsonable(value.real), "imag": jsonable(value.imag)}
     if isinstance(value, np.ndarray):
         return jsonable(value.tolist())
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]

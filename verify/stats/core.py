@@ -20,6 +20,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy import stats as _st
 
+from verify.results import jsonable
+
 __all__ = [
     "DEFAULT_FAMILY_ALPHA",
     "DEFAULT_N_TESTS",
@@ -256,27 +258,6 @@ def _mde_text(mde: float, unit: str) -> str:
     return f"{fmt(mde, 3)} {unit}"
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if math.isfinite(f):
-            return f
-        return "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(w) for k, w in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(w) for w in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if v is None or isinstance(v, str):
-        return v
-    return str(v)
-
-
 # --------------------------------------------------------------------------
 # the result
 # --------------------------------------------------------------------------
@@ -363,7 +344,7 @@ class StatTest:
             for f in dataclasses.fields(self)
             if f.name != "mde_fn"
         }
-        return _jsonable(d)
+        return jsonable(d)
 
     def __str__(self) -> str:
         return self.message
@@ -413,6 +394,6 @@ def make_result(
         effect_unit=effect_unit,
         power=float(power),
         summary=summary,
-        details=dict(_jsonable(details or {})),
+        details=dict(jsonable(details or {})),
         mde_fn=mde_fn,
     )
