@@ -215,9 +215,7 @@ def test_buggy_user_chains_differ_from_the_reference(spec, name):
 def test_numpy_protocol_hands_gradient_transformations_to_the_optax_adapter():
     subject = numpy_protocol.optimizer(chain("adam_chain"), "adam_chain")
     run = subject.make(**dict(HP["adam"], weight_decay=0.1))
-    if not isinstance(run, oa._OptaxRun):
-        pytest.skip("verify/adapters/numpy_protocol.optimizer does not yet call optax_adapter.run_for "
-                    "for a factory returning a GradientTransformation")
+    assert isinstance(run, oa._OptaxRun)
     p0, grads = stream(6)
     hp = dict(HP["adam"], weight_decay=0.1)
     assert_same_iterates(subject.run(hp, p0, grads), ref_run("adam", hp, p0, grads))
@@ -227,8 +225,7 @@ def test_adapt_routes_optax_objects_to_the_optax_adapter():
     from verify.adapters import adapt
 
     subject = adapt(optax.adam, spec_stub("adam"), "optax.adam", {})
-    if subject.library != "optax":
-        pytest.skip("verify/adapters/__init__.adapt does not yet route optax objects to optax_adapter.optimizer")
+    assert subject.library == "optax"
     assert subject.description.startswith("optax factory optax.adam")
 
 
@@ -342,48 +339,7 @@ def test_x64_is_enabled_for_runs():
 
 # ----- end to end: `verify check` on the acceptance targets and on buggy chains ---------------------------
 
-import json  # noqa: E402
-import os  # noqa: E402
-
-
-def require_specs(*names):
-    from verify.specs import get_spec
-
-    for name in names:
-        try:
-            get_spec(name)
-        except ImportError as exc:
-            pytest.skip(f"spec {name!r} is not implemented yet ({exc})")
-
-
-def require_dispatch():
-    from verify.adapters import adapt
-
-    if adapt(optax.adam, spec_stub("adam"), "optax.adam", {}).library != "optax":
-        pytest.skip("verify/adapters/__init__.adapt does not yet route optax objects to optax_adapter.optimizer")
-    run = numpy_protocol.optimizer(chain("adam_chain"), "adam_chain").make(**dict(HP["adam"]))
-    if not isinstance(run, oa._OptaxRun):
-        pytest.skip("verify/adapters/numpy_protocol.optimizer does not yet call optax_adapter.run_for")
-
-
-def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
-    report = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "verify", "check", *targets]
-    for spec in specs:
-        cmd += ["--spec", spec]
-    cmd += ["--max-examples", str(max_examples), "--json", str(report), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
-    runs = {}
-    if report.exists():
-        for run in json.loads(report.read_text(encoding="utf-8"))["runs"]:
-            runs[(run["target"], run["spec"])] = run
-    return proc.returncode, runs, proc.stdout + proc.stderr
-
-
-def not_passing(run):
-    return [(c["name"], c["status"], c["message"].splitlines()[0] if c["message"] else "")
-            for c in run["checks"] if c["status"] not in ("pass", "skip")]
+from tests.cli_helpers import not_passing, verify_check  # noqa: E402
 
 
 ACCEPTANCE = [("optax.sgd", ("sgd", "momentum", "nesterov")), ("optax.adam", ("adam",)), ("optax.adamw", ("adamw",))]
@@ -392,8 +348,6 @@ ACCEPTANCE = [("optax.sgd", ("sgd", "momentum", "nesterov")), ("optax.adam", ("a
 @pytest.mark.slow
 @pytest.mark.parametrize("target,specs", ACCEPTANCE, ids=[t for t, _ in ACCEPTANCE])
 def test_acceptance_optax_targets_pass_every_check(tmp_path, target, specs):
-    require_specs(*specs)
-    require_dispatch()
     status, runs, out = verify_check(tmp_path, [target], specs)
     assert set(runs) == {(target, s) for s in specs}, out
     for spec in specs:
@@ -421,8 +375,6 @@ BUGGY_E2E = {
 @pytest.mark.parametrize("spec", list(BUGGY_E2E))
 def test_buggy_optax_chains_fail_with_a_diagnosis(tmp_path, spec):
     """One `verify check` per spec over its buggy (and correct) chain factories, conformance only."""
-    require_specs(spec)
-    require_dispatch()
     cases = BUGGY_E2E[spec]
     targets = [f"{BUGGY}:{name}" for name, _ in cases]
     status, runs, out = verify_check(tmp_path, targets, [spec], "--check", "conformance", "--no-isolation")
@@ -440,8 +392,6 @@ def test_buggy_optax_chains_fail_with_a_diagnosis(tmp_path, spec):
 
 @pytest.mark.slow
 def test_a_chain_instance_errors_clearly_where_other_hyperparameters_are_needed(tmp_path):
-    require_specs("adam")
-    require_dispatch()
     target = f"{BUGGY}:adam_instance"
     status, runs, out = verify_check(tmp_path, [target], ["adam"], "--check", "conformance",
                                      "--check", "determinism", "--no-isolation")
@@ -453,8 +403,6 @@ def test_a_chain_instance_errors_clearly_where_other_hyperparameters_are_needed(
 
 @pytest.mark.slow
 def test_optax_rprop_is_reported_with_its_known_lag(tmp_path):
-    require_specs("rprop")
-    require_dispatch()
     status, runs, out = verify_check(tmp_path, ["optax.rprop"], ["rprop"], "--check", "conformance",
                                      "--no-isolation")
     run = runs[("optax.rprop", "rprop")]

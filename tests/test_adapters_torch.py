@@ -7,6 +7,7 @@ same inputs and compare; the end-to-end tests (``verify check``) are in
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -539,41 +540,7 @@ def test_batchnorm_target_exceptions_are_target_errors():
 
 # ----- end to end: `verify check` on the acceptance targets and on buggy subclasses -------------------------
 
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-
-
-def require_specs(*names):
-    """Skip (naming the missing spec module) until the specs these tests need are implemented."""
-    from verify.specs import get_spec
-
-    for name in names:
-        try:
-            get_spec(name)
-        except ImportError as exc:
-            pytest.skip(f"spec {name!r} is not implemented yet ({exc})")
-
-
-def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
-    """Run `verify check` in a subprocess; returns (exit status, {(target, spec): run}, output)."""
-    report = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "verify", "check", *targets]
-    for spec in specs:
-        cmd += ["--spec", spec]
-    cmd += ["--max-examples", str(max_examples), "--json", str(report), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
-    runs = {}
-    if report.exists():
-        for run in json.loads(report.read_text(encoding="utf-8"))["runs"]:
-            runs[(run["target"], run["spec"])] = run
-    return proc.returncode, runs, proc.stdout + proc.stderr
-
-
-def not_passing(run):
-    return [(c["name"], c["status"], c["message"].splitlines()[0] if c["message"] else "")
-            for c in run["checks"] if c["status"] not in ("pass", "skip")]
+from tests.cli_helpers import not_passing, verify_check  # noqa: E402
 
 
 ACCEPTANCE = [
@@ -591,7 +558,6 @@ ACCEPTANCE = [
 @pytest.mark.slow
 @pytest.mark.parametrize("target,specs", ACCEPTANCE, ids=[t for t, _ in ACCEPTANCE])
 def test_acceptance_torch_targets_pass_every_check(tmp_path, target, specs):
-    require_specs(*specs)
     status, runs, out = verify_check(tmp_path, [target], specs)
     assert set(runs) == {(target, s) for s in specs}, out
     for spec in specs:
@@ -602,7 +568,6 @@ def test_acceptance_torch_targets_pass_every_check(tmp_path, target, specs):
 
 
 def test_sgd_mapping_is_in_the_report(tmp_path):
-    require_specs("weight-decay")
     status, runs, out = verify_check(tmp_path, ["torch.optim.SGD"], ["weight-decay"], "--check", "determinism",
                                      "--no-isolation")
     run = runs[("torch.optim.SGD", "weight-decay")]
@@ -640,7 +605,6 @@ def assert_verdicts(runs, spec, cases, path, out):
 @pytest.mark.parametrize("spec", list(BUGGY_E2E))
 def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, spec):
     """One `verify check` per spec over its buggy (and correct) classes, conformance only."""
-    require_specs(spec)
     cases = BUGGY_E2E[spec]
     targets = [f"{BUGGY}:{name}" for name, _ in cases]
     status, runs, out = verify_check(tmp_path, targets, [spec], "--check", "conformance", "--no-isolation")
@@ -651,7 +615,6 @@ def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, spec):
 @pytest.mark.slow
 def test_nesterov_without_lookahead_fails_the_closed_loop_rate(tmp_path):
     """Heavy ball equals Sutskever's w_t on a fixed stream (conformance accepts it); the rate check does not."""
-    require_specs("nesterov")
     target = f"{BUGGY}:NesterovNoLookahead"
     status, runs, out = verify_check(tmp_path, [target], ["nesterov"], "--check", "conformance",
                                      "--check", "nesterov-rate", "--no-isolation")
@@ -662,7 +625,6 @@ def test_nesterov_without_lookahead_fails_the_closed_loop_rate(tmp_path):
 
 @pytest.mark.slow
 def test_unsupported_combination_exits_2_in_one_line(tmp_path):
-    require_specs("rprop")
     status, runs, out = verify_check(tmp_path, ["torch.optim.Adam"], ["rprop"])
     assert status == 2 and "does not implement spec 'rprop'" in out, out
 
@@ -676,7 +638,6 @@ def test_missing_torch_exits_2_naming_the_extra():
 
 def test_missing_torch_at_adapt_time_exits_2(tmp_path):
     """A file that loads without torch but whose initialiser fn(tensor) needs the torch adapter."""
-    require_specs("init-he")
     f = tmp_path / "lazy_init.py"
     f.write_text("def init(tensor):\n    import torch\n    return torch.nn.init.kaiming_normal_(tensor)\n")
     code = ("import sys; sys.modules['torch'] = None; from verify.cli import main; "
@@ -716,7 +677,6 @@ class DetachedStats(torch.nn.BatchNorm1d):
 
 @pytest.mark.slow
 def test_buggy_torch_batchnorm_modules_fail(tmp_path):
-    require_specs("batchnorm")
     f = tmp_path / "buggy_bn.py"
     f.write_text(BUGGY_BN)
     targets = [f"{f}:BiasedRunningVar", f"{f}:DetachedStats"]

@@ -1,0 +1,28 @@
+"""Running `verify check` in a subprocess from tests, and reading its JSON report."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
+    """Run `verify check`; returns (exit status, {(target, spec): run}, output)."""
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "verify", "check", *targets]
+    for spec in specs:
+        cmd += ["--spec", spec]
+    cmd += ["--max-examples", str(max_examples), "--json", str(report), *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    runs = {}
+    if report.exists():
+        for run in json.loads(report.read_text(encoding="utf-8"))["runs"]:
+            runs[(run["target"], run["spec"])] = run
+    return proc.returncode, runs, proc.stdout + proc.stderr
+
+
+def not_passing(run):
+    """(name, status, headline) of every check that neither passed nor was skipped."""
+    return [(c["name"], c["status"], c["message"].splitlines()[0] if c["message"] else "")
+            for c in run["checks"] if c["status"] not in ("pass", "skip")]
