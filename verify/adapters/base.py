@@ -226,6 +226,14 @@ class OptimizerRun:
     mutations: list[str] | None = None
     mutation_note: str = ""
 
+    def user_object(self) -> tuple[str, Any] | None:
+        """``("functional" | "stateful", obj)`` when the run drives a user's numpy-protocol object directly.
+
+        Checks that must call the object with arrays they keep (to see in-place
+        changes) use it; library adapters return ``None``.
+        """
+        return None
+
     def init(self, params: np.ndarray) -> None:
         raise NotImplementedError
 

@@ -166,6 +166,9 @@ class _FunctionalRun(OptimizerRun):
     def __init__(self, opt: Any):
         self.opt = opt
 
+    def user_object(self):
+        return "functional", self.opt
+
     def init(self, params):
         self.params = np.array(params, copy=True)
         self.state = call_target("init(params)", self.opt.init, np.array(params, copy=True))
@@ -186,6 +189,9 @@ class _StatefulRun(OptimizerRun):
 
     def __init__(self, opt: Any):
         self.opt = opt
+
+    def user_object(self):
+        return "stateful", self.opt
 
     def init(self, params):
         self.params = np.array(params, copy=True)

@@ -175,18 +175,6 @@ def _hp_text(hp: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={fmt(v, 9) if isinstance(v, float) else v}" for k, v in hp.items())
 
 
-def _raw_optimizer(run: Any) -> tuple[str, Any] | None:
-    """The user's own optimizer object behind an adapted run, if the adapter exposes it (numpy protocol)."""
-    opt = getattr(run, "opt", None)
-    if opt is None:
-        return None
-    if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)):
-        return "functional", opt
-    if callable(getattr(opt, "step", None)):
-        return "stateful", opt
-    return None
-
-
 def _snapshot(x: Any) -> Any:
     try:
         return copy.deepcopy(x)
@@ -430,7 +418,7 @@ def _library_mutation(ctx: CheckContext, run: Any) -> Outcome:
 def _no_mutation(ctx: CheckContext) -> Outcome:
     hp = _hp(ctx)
     run = ctx.subject.make(**hp)
-    raw = _raw_optimizer(run)
+    raw = run.user_object()
     if raw is None:
         return _library_mutation(ctx, run)
     form, opt = raw
@@ -482,7 +470,7 @@ def _shape_dtype(ctx: CheckContext) -> Outcome:
         _traj(ctx.subject, hp, w0, rng.normal(size=(3, *shape)))     # the adapter validates the shape
         checked.append(shape)
         run = ctx.subject.make(**hp)
-        raw = _raw_optimizer(run)
+        raw = run.user_object()
         if raw is None:
             continue
         form, opt = raw
