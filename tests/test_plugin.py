@@ -143,7 +143,8 @@ def test_pass_and_fail_items(project: pytest.Pytester) -> None:
     assert [(r["target"], r["spec"], r["status"]) for r in report["runs"]] == [
         ("reference", "l2", "pass"), ("my_l2.py:grad", "l2", "fail")]
     assert [c["name"] for c in report["runs"][1]["checks"]] == list(L2_CHECKS)
-    assert report["runs"][1]["counts"] == {"pass": 1, "fail": 2, "error": 0, "skip": 4, "timeout": 0}
+    assert report["runs"][1]["counts"] == {"pass": 1, "fail": 2, "error": 0, "skip": 4, "timeout": 0,
+                                           "inconclusive": 0}
     failing = report["runs"][1]["checks"][0]
     assert failing["counterexample"] == {"w": [1.0], "lam": 1.0}
     assert failing["reproduction"].endswith("--max-examples 10 --check gradient-vs-symbolic")

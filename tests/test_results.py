@@ -20,6 +20,35 @@ def test_run_status_is_the_worst_problem():
     assert _run(Status.PASS, Status.SKIP).passed and not _run(Status.ERROR).passed
 
 
+def test_inconclusive_is_neither_a_pass_nor_a_problem():
+    run = _run(Status.PASS, Status.INCONCLUSIVE, Status.SKIP)
+    assert run.status is Status.INCONCLUSIVE and not Status.INCONCLUSIVE.is_problem
+    assert run.passed                               # exit status 0: no problem was found
+    assert _run(Status.INCONCLUSIVE, Status.FAIL).status is Status.FAIL
+    assert run.counts()["inconclusive"] == 1
+    again = RunResult.from_dict(json.loads(json.dumps(run.to_dict())))
+    assert [c.status for c in again.checks] == [Status.PASS, Status.INCONCLUSIVE, Status.SKIP]
+
+
+def test_inconclusive_is_shown_with_its_reason_in_terminal_and_html():
+    from verify.console import ConsoleReporter
+    from verify.report import render_html
+    import io
+
+    run = _run(Status.PASS)
+    run.checks.append(CheckResult("gradient", "gradient", Status.INCONCLUSIVE,
+                                  "no sharp estimator along 2 directions: f is not smooth there; try mode='full'"))
+    out = io.StringIO()
+    reporter = ConsoleReporter(out, colour=False)
+    reporter.run_done(run)
+    reporter.report_done(Report(runs=[run]))
+    text = out.getvalue()
+    assert "[inconclusive]" in text and "try mode='full'" in text
+    assert "inconclusive" in text.splitlines()[-4] and "no problem found, 1 inconclusive" in text
+    page = render_html(Report(runs=[run]))
+    assert "could not decide" in page and "s-inconclusive" in page
+
+
 def test_incomplete_run_does_not_pass():
     run = _run(Status.PASS)
     run.incomplete = True

@@ -140,13 +140,16 @@ def failure_text(run: RunResult) -> str:
         head = f"{who}: {len(problems)} of {total} checks did not pass ({parts})"
     elif run.incomplete:
         head = f"{who}: the run was interrupted"
+    elif counts[Status.INCONCLUSIVE.value]:
+        head = (f"{who}: no check could decide ({counts[Status.INCONCLUSIVE.value]} inconclusive, "
+                f"{counts[Status.SKIP.value]} skipped)")
     else:
         head = (f"{who}: no check ran, all {total} were skipped "
                 "(the target provides none of what the checks need)")
     lines = [head, ""]
     lines += [format_failure(run, c) for c in problems]
     if not problems:
-        lines += [f"  skipped {c.name}: {safe(c.message, 300)}" for c in run.checks]
+        lines += [f"  {c.status.value} {c.name}: {safe(c.message, 300)}" for c in run.checks]
     return "\n".join(lines).rstrip()
 
 

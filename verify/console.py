@@ -24,8 +24,10 @@ _LABEL = {
     Status.ERROR: "ERROR",
     Status.SKIP: "SKIP",
     Status.TIMEOUT: "TIMEOUT",
+    Status.INCONCLUSIVE: "INCONCLUSIVE",
 }
-_COLOUR = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "31", Status.SKIP: "33", Status.TIMEOUT: "35"}
+_COLOUR = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "31", Status.SKIP: "33", Status.TIMEOUT: "35",
+           Status.INCONCLUSIVE: "36"}
 
 
 def safe(text: object, limit: int = 2000) -> str:
@@ -65,7 +67,7 @@ class ConsoleReporter:
 
     def run_done(self, run: RunResult) -> None:
         for c in run.checks:
-            if c.status.is_problem or (self.verbose and c.status is Status.SKIP):
+            if c.status.is_problem or c.status is Status.INCONCLUSIVE or (self.verbose and c.status is Status.SKIP):
                 self.write(format_failure(run, c))
         if run.incomplete:
             self.write("  (interrupted: the run is incomplete)")
@@ -101,13 +103,15 @@ def _indent(text: str) -> str:
 
 def summary_table(report: Report) -> str:
     """One row per run: target, spec, counts per status, verdict."""
-    head = ("target", "spec", "pass", "fail", "error", "timeout", "skip", "verdict")
+    statuses = [Status.PASS, Status.FAIL, Status.ERROR, Status.TIMEOUT, Status.SKIP]
+    if any(c.status is Status.INCONCLUSIVE for r in report.runs for c in r.checks):
+        statuses.append(Status.INCONCLUSIVE)
+    head = ("target", "spec", *(s.value for s in statuses), "verdict")
     rows = [head]
     for r in report.runs:
         c = r.counts()
         verdict = "INCOMPLETE" if r.incomplete else r.status.value.upper()
-        rows.append((safe(r.target, 60), r.spec, str(c["pass"]), str(c["fail"]), str(c["error"]),
-                     str(c["timeout"]), str(c["skip"]), verdict))
+        rows.append((safe(r.target, 60), r.spec, *(str(c[s.value]) for s in statuses), verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     out = ["", "Summary"]
     for i, row in enumerate(rows):
@@ -116,6 +120,9 @@ def summary_table(report: Report) -> str:
             out.append("  " + "  ".join("-" * w for w in widths))
     total = sum(len(r.checks) for r in report.runs)
     bad = sum(1 for r in report.runs for c in r.checks if c.status.is_problem)
+    unsure = sum(1 for r in report.runs for c in r.checks if c.status is Status.INCONCLUSIVE)
     verdict = "incomplete" if report.incomplete else ("all passed" if bad == 0 else f"{bad} problem(s)")
+    if unsure and not report.incomplete:
+        verdict = ("no problem found" if bad == 0 else verdict) + f", {unsure} inconclusive"
     out.append(f"{len(report.runs)} run(s), {total} check(s): {verdict}")
     return "\n".join(out)

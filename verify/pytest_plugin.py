@@ -261,10 +261,13 @@ class VerifyCheck(pytest.Item):
         self.user_properties.append(("verify_status", result.status.value))
         if result.reproduction:
             self.user_properties.append(("verify_reproduce", result.reproduction))
-        if result.status is Status.SKIP:
+        if result.status in (Status.SKIP, Status.INCONCLUSIVE):
             from verify.console import safe
 
-            pytest.skip(safe(result.message, 500).strip().split("\n", 1)[0] or "skipped")
+            # An inconclusive check found no problem but proved nothing either: pytest shows it as a
+            # skip with the reason, never as a pass.
+            prefix = "inconclusive: " if result.status is Status.INCONCLUSIVE else ""
+            pytest.skip(prefix + (safe(result.message, 500).strip().split("\n", 1)[0] or "skipped"))
         if result.status.is_problem:
             raise _CheckFailed(run, result)
 

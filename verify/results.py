@@ -44,6 +44,9 @@ class Status(str, enum.Enum):
     ERROR = "error"
     SKIP = "skip"
     TIMEOUT = "timeout"
+    #: The check ran but its evidence cannot decide (no sharp estimator, a value the target
+    #: cannot take): neither a pass nor a failure; the message says why and what to try.
+    INCONCLUSIVE = "inconclusive"
 
     @property
     def is_problem(self) -> bool:
@@ -184,13 +187,16 @@ class RunResult:
 
     @property
     def status(self) -> Status:
-        """``fail``, ``error`` or ``timeout`` if any check has it (in that order), else ``pass``."""
+        """``fail``, ``error`` or ``timeout`` if any check has it (in that order); ``skip`` if every
+        check was skipped; ``inconclusive`` if a check could not decide; else ``pass``."""
         statuses = {c.status for c in self.checks}
         for s in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
             if s in statuses:
                 return s
         if self.checks and statuses == {Status.SKIP}:
             return Status.SKIP
+        if Status.INCONCLUSIVE in statuses:
+            return Status.INCONCLUSIVE
         return Status.PASS
 
     @property

@@ -51,7 +51,7 @@ MAX_KEY_METRICS = 4
 MAX_PROBLEM_LINKS = 30
 
 # order of checks within a run: problems first, then passes, then skips
-_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.TIMEOUT: 2, Status.PASS: 3, Status.SKIP: 4}
+_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.TIMEOUT: 2, Status.INCONCLUSIVE: 3, Status.PASS: 4, Status.SKIP: 5}
 _LABEL = {s: s.value.upper() for s in Status}
 # metrics that say "by how much": shown first in a check's row
 _KEY_HINTS = ("rel", "abs", "diff", "err", "ratio", "rate", "p_value", "effect", "worst", "max")
@@ -83,7 +83,7 @@ class CheckView:
     anchor: str
     name: str
     kind: str
-    status: str       # css class and badge: pass | fail | error | skip | timeout
+    status: str       # css class and badge: pass | fail | error | skip | timeout | inconclusive
     label: str        # PASS, FAIL, ...
     problem: bool
     open: bool
@@ -152,7 +152,7 @@ class ProblemLink:
 @dataclasses.dataclass
 class ReportView:
     title: str
-    verdict: str        # pass | fail | error | timeout | skip | incomplete | empty
+    verdict: str        # pass | fail | error | timeout | inconclusive | skip | incomplete | empty
     verdict_text: str
     incomplete: bool
     tool_version: str
@@ -260,7 +260,7 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         status=status.value,
         label=_LABEL[status],
         problem=problem,
-        open=problem,
+        open=problem or status is Status.INCONCLUSIVE,
         headline=head,
         key_metrics=_key_metrics(metrics),
         metrics=[p for p, _ in metrics],
@@ -334,6 +334,9 @@ def _verdict(report: Report) -> tuple[str, str]:
             return s.value, f"{n_bad} of {n_checks} checks found a problem"
     if statuses == {Status.SKIP}:
         return "skip", "Every check was skipped"
+    if Status.INCONCLUSIVE in statuses:
+        n = sum(1 for r in report.runs for c in r.checks if c.status is Status.INCONCLUSIVE)
+        return "inconclusive", f"No problem found, but {n} check(s) could not decide"
     return "pass", "Every check passed"
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "passed",
     "failed",
     "skipped",
+    "inconclusive",
 ]
 
 
@@ -139,6 +140,11 @@ def failed(message: str, **fields: Any) -> Outcome:
 
 def skipped(reason: str, **fields: Any) -> Outcome:
     return Outcome(Status.SKIP, reason, **fields)
+
+
+def inconclusive(reason: str, **fields: Any) -> Outcome:
+    """The check ran but cannot decide: ``reason`` says why and what to try."""
+    return Outcome(Status.INCONCLUSIVE, reason, **fields)
 
 
 @dataclasses.dataclass(frozen=True)
