@@ -56,8 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="time limit for importing and building the target (default 120)")
     chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and skipped checks")
     chk.add_argument("--no-isolation", dest="isolate", action="store_false",
-                     help="run checks in this process (faster; a crashing target ends the run)")
+                     help="run checks in this process (a crashing target ends the run)")
+    chk.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                     help="run up to N worker processes at once (default: one per core)")
     return parser
+
+
+def _jobs(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_jobs.__name__ = "positive integer"
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -148,14 +160,14 @@ def render_spec_list_markdown(specs) -> str:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from verify.console import ConsoleReporter
-    from verify.isolation import Interrupted, run_isolated
+    from verify.isolation import Interrupted, run_pairs
     from verify.runner import RunOptions, run_inline
 
     specs = _expand_specs(args.spec)
     overrides = parse_params(args.param)
     options = RunOptions(seed=args.seed, max_examples=args.max_examples, family_alpha=args.alpha,
                          timeout=args.timeout, load_timeout=args.load_timeout, checks=tuple(args.checks or ()) or None,
-                         isolate=args.isolate, verbose=args.verbose)
+                         isolate=args.isolate, verbose=args.verbose, jobs=args.jobs)
     if options.checks and len(specs) > 1:
         raise UsageError("--check selects checks of one spec; give a single --spec with it")
     if options.checks:
@@ -168,37 +180,44 @@ def _cmd_check(args: argparse.Namespace) -> int:
     pairs = [(t, s) for t in args.targets for s in specs]
     unloadable = 0
 
+    def finish(run: RunResult | UsageError, target: str, spec: str) -> None:
+        nonlocal unloadable
+        if isinstance(run, UsageError):
+            if len(pairs) == 1:
+                raise run
+            # One pair that cannot be checked does not stop the others; it is an error run.
+            unloadable += 1
+            run = RunResult(target, spec, options.seed, dict(overrides),
+                            checks=[CheckResult("load", "protocol", Status.ERROR, str(run))])
+            console.check_done(run.checks[0])
+        report.runs.append(run)
+        console.run_done(run)
+
     def on_event(kind, payload):
-        if kind == "result":
+        if kind == "run_start":
+            console.run_header(*payload, options.seed)
+        elif kind == "result":
             console.check_done(payload)
+        elif kind == "run_done":
+            finish(payload, *pairs[len(report.runs)])
 
     try:
-        for target, spec in pairs:
-            console.run_header(target, spec, options.seed)
-            try:
-                if options.isolate:
-                    run = run_isolated(target, spec, overrides, options, on_event=on_event)
-                else:
+        if options.isolate:
+            run_pairs(pairs, overrides, options, on_event=on_event)
+        else:
+            for target, spec in pairs:
+                console.run_header(target, spec, options.seed)
+                try:
                     run = run_inline(target, spec, overrides, options, on_result=console.check_done)
-            except UsageError as exc:
-                if len(pairs) == 1:
-                    raise
-                # One pair that cannot be checked does not stop the others; it is an error run.
-                unloadable += 1
-                run = RunResult(target, spec, options.seed, dict(overrides),
-                                checks=[CheckResult("load", "protocol", Status.ERROR, str(exc))])
-                console.check_done(run.checks[0])
-            report.runs.append(run)
-            console.run_done(run)
-    except Interrupted as exc:
-        report.runs.append(exc.run)
-        report.incomplete = True
-        console.run_done(exc.run)
-        console.report_done(report)
-        write_reports(report, args.json, args.html)
-        console.write("Interrupted: partial report written.")
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+                except UsageError as exc:
+                    run = exc
+                finish(run, target, spec)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        done = {(r.target, r.spec) for r in report.runs}
+        for run in getattr(exc, "runs", []):
+            if (run.target, run.spec) not in done:
+                report.runs.append(run)
+                console.run_done(run)
         report.incomplete = True
         console.report_done(report)
         write_reports(report, args.json, args.html)

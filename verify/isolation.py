@@ -1,238 +1,668 @@
-"""Run a spec's checks in a worker process, so a broken target cannot take the run down.
+"""Run checks in job processes, several at once, so a broken target cannot take the run down.
+
+A run of one spec on one target is split into *units* (a share of its
+checks); up to ``options.jobs`` units run at the same time, each in its own
+job process. Job processes are forked from a *zygote* that imported the
+verifier once (:mod:`verify.worker`), so a job starts in milliseconds with
+nothing but the verifier loaded, and no time limit ever pays for the
+verifier's own imports.
 
 A target that hangs is killed after the per-check time limit (status
 ``timeout``); one that crashes the interpreter (segfault, ``os._exit``) gets
-status ``error``; in both cases a fresh worker runs the remaining checks.
+status ``error``; in both cases a fresh job runs the unit's remaining checks.
 Whatever the target prints goes to a capture file, never to the terminal.
-Ctrl-C kills the worker and returns the partial run, marked incomplete.
+Results are reported in the spec's order whatever order they finish in, so
+the transcript and the report do not depend on scheduling. Ctrl-C kills every
+job and returns the partial runs, marked incomplete.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
+import dataclasses
 import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
-from verify.errors import TargetLoadError
+from verify.errors import TargetLoadError, UsageError, VerifyError
 from verify.results import CheckResult, RunResult, Status
 from verify.runner import RunOptions, clip_text, reproduction_command, select_checks
 from verify.specs import get_spec
 
-__all__ = ["run_isolated", "Interrupted"]
+__all__ = ["run_isolated", "run_pairs", "prestart", "Interrupted", "default_jobs"]
+
+#: Top-level libraries a target may come from that are safe to import in the zygote before it
+#: forks (no threads started at import), so that jobs checking them do not import them again.
+_SHARED_LIBRARIES = ("torch", "jax", "optax")
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run; ``run`` holds what finished, marked incomplete."""
+    """Ctrl-C during a run; ``runs`` holds what finished (``run`` the first), marked incomplete."""
 
-    def __init__(self, run: RunResult):
+    def __init__(self, runs: list[RunResult]):
         super().__init__("interrupted")
-        self.run = run
+        self.runs = runs
+        self.run = runs[0] if runs else None
 
 
-class _Worker:
-    def __init__(self, job: dict[str, Any], capture: str):
-        env = dict(os.environ)
-        env.setdefault("PYTHONHASHSEED", "0")
-        # One BLAS/OpenMP thread: the checks use small matrices, several workers may run at
-        # once (pytest -n), and single-threaded reductions give reproducible rounding.
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
-        # Verification runs in float64: jax arrays a target creates at import must be float64 too.
-        env.setdefault("JAX_ENABLE_X64", "1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "verify.worker", capture],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches only the parent, which then kills us
-            env=env,
-        )
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write((json.dumps(job) + "\n").encode())
-        self.proc.stdin.close()
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+def default_jobs() -> int:
+    """How many jobs run at once by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _job_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    # One BLAS/OpenMP thread: the checks use small matrices, several jobs run at once,
+    # single-threaded reductions give reproducible rounding, and forking is safe.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    # Verification runs in float64: jax arrays a target creates at import must be float64 too.
+    env.setdefault("JAX_ENABLE_X64", "1")
+    return env
+
+
+def _oom_kills() -> int | None:
+    """The out-of-memory kills counted in this process's memory cgroup, if readable."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            candidates = [f"/sys/fs/cgroup{path}/memory.events"]
+        elif "memory" in controllers.split(","):
+            candidates = [f"/sys/fs/cgroup/memory{path}/memory.oom_control"]
+        else:
+            continue
+        for candidate in candidates:
+            try:
+                with open(candidate) as fh:
+                    for row in fh:
+                        key, _, value = row.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def _describe_exit(status: int | None) -> tuple[str, bool]:
+    """``(how the job ended, whether it was killed from outside)`` from a ``waitpid`` status."""
+    if status is None:
+        return "stopped responding", False
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        # SIGKILL/SIGTERM/SIGHUP/SIGINT are what the out-of-memory killer, a CI cancel or `kill`
+        # send; a target crashing on its own dies of SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL.
+        return f"was killed by {name}", sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    return f"exited with status {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}", False
+
+
+# ----------------------------------------------------------------------------- job processes
+
+
+class _Job:
+    """A running job process: its event channel, its capture file, how to stop it."""
+
+    def __init__(self, pid: int, events_fd: int, capture: str, exit_status: Callable[[float], int | None]):
+        self.pid = pid
+        self.fd = events_fd
+        os.set_blocking(self.fd, False)
+        self.capture = capture
+        self._exit_status = exit_status
         self.buffer = b""
         self.eof = False
+        self.oom_before = _oom_kills()
 
-    def next_event(self, deadline: float) -> dict[str, Any] | None:
-        """The next event, or ``None`` at EOF; raises ``TimeoutError`` past ``deadline``."""
-        while b"\n" not in self.buffer:
-            if self.eof:
-                return None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            if not self.sel.select(timeout=min(remaining, 0.5)):
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-            if not chunk:
-                self.eof = True
+    def read(self) -> list[dict[str, Any]]:
+        """The complete events available now (sets ``eof`` when the channel closes)."""
+        try:
+            chunk = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            chunk = None
+        if chunk == b"":
+            self.eof = True
+        elif chunk:
             self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError:
-            return {"event": "garbled", "line": line[:200].decode("utf-8", "replace")}
-
-    def exit_description(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return "stopped responding"
-        if code < 0:
+        out = []
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
             try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            return f"was killed by {name}"
-        return f"exited with status {code}"
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                event = None
+            out.append(event if isinstance(event, dict) else
+                       {"event": "garbled", "line": line[:200].decode("utf-8", "replace")})
+        return out
+
+    def describe_end(self) -> str:
+        """How the job ended, said so that a kill from outside is not blamed on the target."""
+        how, outside = _describe_exit(self._exit_status(5.0))
+        after = _oom_kills()
+        if self.oom_before is not None and after is not None and after > self.oom_before:
+            return (f"the worker process {how}: the out-of-memory killer stopped it (the machine ran out of "
+                    "memory; the target may need too much, or other processes do)")
+        if outside:
+            return (f"the worker process {how} from outside the check (an out-of-memory killer, a CI cancel or "
+                    "`kill`; the target may also have sent it)")
+        return f"the target crashed the worker process: it {how}"
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            os.unlink(self.capture)
+        except OSError:
+            pass
+
+    def tail(self, limit: int = 1500) -> str:
+        try:
+            with open(self.capture, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - limit))
+                return fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
+class _Zygote:
+    """The process jobs are forked from (see :mod:`verify.worker`)."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        self.context = _context()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "verify.worker", "--zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, env=_job_env())
+        theirs.close()
+        self.exits: dict[int, int] = {}
+        self.libraries: set[str] = set()
+        self._next_id = 0
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            self._expect("ready", timeout=600.0)
+            self.ready = True
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def preload(self, libraries: Sequence[str]) -> None:
+        """Import ``libraries`` in the zygote (once), so that jobs do not each import them."""
+        self.wait_ready()
+        missing = [lib for lib in libraries if lib not in self.libraries]
+        if missing:
+            self._send({"op": "import", "modules": missing})
+            self._expect("imported", timeout=600.0)
+            self.libraries.update(missing)
+
+    def _send(self, message: dict, fds: Sequence[int] = ()) -> None:
+        socket.send_fds(self.sock, [json.dumps(message).encode()], list(fds))
+
+    def _receive(self, timeout: float | None) -> dict | None:
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(1 << 16)
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(None)
+        if not data:
+            raise VerifyError("the verifier's job server stopped unexpectedly")
+        message = json.loads(data)
+        if message.get("event") == "exited":
+            self.exits[message["pid"]] = message["status"]
+        return message
+
+    def _expect(self, event: str, timeout: float, **match: Any) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise VerifyError(f"the verifier's job server did not answer within {timeout:g} s")
+            message = self._receive(left)
+            if message and message.get("event") == event and all(message.get(k) == v for k, v in match.items()):
+                return message
+
+    def start(self, job: dict, capture: str) -> _Job:
+        read_fd, write_fd = os.pipe()
+        self._next_id += 1
+        try:
+            self._send({"op": "run", "id": self._next_id, "job": job, "capture": capture}, [write_fd])
+        finally:
+            os.close(write_fd)
+        pid = self._expect("forked", timeout=60.0, id=self._next_id)["pid"]
+        return _Job(pid, read_fd, capture, lambda timeout: self.exit_status(pid, timeout))
+
+    def exit_status(self, pid: int, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while pid not in self.exits and time.monotonic() < deadline:
+            self._receive(max(0.0, deadline - time.monotonic()))
+        return self.exits.pop(pid, None)
+
+    def close(self) -> None:
+        if self.sock.fileno() < 0:
+            return
+        self.sock.close()   # the zygote kills its remaining children and exits at EOF
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            pass
-        self.sel.close()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+            self.proc.kill()
+            self.proc.wait()
 
 
-def _tail(path: str, limit: int = 1500) -> str:
+class _Spawner:
+    """Where ``fork`` is unavailable: one fresh interpreter per job."""
+
+    def start(self, job: dict, capture: str) -> _Job:
+        proc = subprocess.Popen([sys.executable, "-m", "verify.worker", capture], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                                env=_job_env())
+        assert proc.stdin and proc.stdout
+        proc.stdin.write((json.dumps(job) + "\n").encode())
+        proc.stdin.close()
+
+        def exit_status(timeout: float) -> int | None:
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return None
+            return -code if code < 0 else code << 8   # as waitpid reports it
+
+        return _Job(proc.pid, os.dup(proc.stdout.fileno()), capture, exit_status)
+
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "send_fds")
+
+
+_zygote: _Zygote | None = None
+
+
+def _context() -> tuple[str, frozenset]:
+    """What a job inherits from the zygote that may change in this process between runs: the working
+    directory (relative targets, ``sys.path[0]``) and the environment (pytest's per-test variable aside)."""
+    env = frozenset((k, v) for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST")
+    return os.getcwd(), env
+
+
+def prestart() -> None:
+    """Start this process's zygote now, without waiting for it, so that its imports overlap other work.
+
+    A zygote started in another working directory or environment is replaced:
+    its jobs would not see the targets as a fresh process started now would.
+    """
+    global _zygote
+    if not _can_fork():
+        return
+    if _zygote is not None and (not _zygote.alive or _zygote.context != _context()):
+        _zygote.close()
+        _zygote = None
+    if _zygote is None:
+        _zygote = _Zygote()
+        atexit.register(_zygote.close)
+
+
+def _starter(targets: Sequence[str]) -> _Zygote | _Spawner:
+    """What starts jobs: this process's zygote (started once, kept for later runs), or a spawner."""
+    if not _can_fork():
+        return _Spawner()
+    prestart()
+    assert _zygote is not None
+    _zygote.preload(_library_roots(targets))
+    return _zygote
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+
+@dataclasses.dataclass
+class _Run:
+    """One (target, spec) run being assembled from its units' results."""
+
+    target: str
+    spec_name: str
+    overrides: dict[str, Any]
+    options: RunOptions
+    order: list[str]                       # the selected checks, in the spec's order
+    kinds: dict[str, str]
+    run: RunResult
+    results: dict[str, CheckResult] = dataclasses.field(default_factory=dict)
+    load_error: UsageError | None = None
+    loaded: bool = False
+    open_units: int = 0
+    shown: int | None = None               # results already reported, in order (None: not announced)
+    started: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.load_error is not None or (self.open_units == 0 and len(self.results) == len(self.order))
+
+    def reproduction(self, check: str) -> str:
+        return reproduction_command(self.target, self.spec_name, self.options.seed, self.overrides, check,
+                                    self.options)
+
+
+class _Unit:
+    """A share of one run's checks, run in job processes one after another (a new one after a crash)."""
+
+    def __init__(self, state: _Run, checks: list[str]):
+        self.state = state
+        self.pending = list(checks)
+        self.job: _Job | None = None
+        self.current: str | None = None
+        self.current_start = 0.0
+        self.deadline = float("inf")
+        self.progress = True          # a result arrived since the job started
+        self.job_loaded = False       # the current job has loaded the target
+        self.done = False
+
+    @property
+    def limit(self) -> float:
+        return self.state.options.timeout or float("inf")
+
+    def start(self, starter: Any) -> None:
+        s = self.state
+        opts = {"seed": s.options.seed, "max_examples": s.options.max_examples,
+                "family_alpha": s.options.family_alpha, "timeout": s.options.timeout, "isolate": True}
+        job = {"target": s.target, "spec": s.spec_name, "params": s.overrides, "options": opts,
+               "checks": self.pending}
+        fd, capture = tempfile.mkstemp(prefix="verify-capture-", suffix=".log")
+        os.close(fd)
+        self.job = starter.start(job, capture)
+        self.current = None
+        self.progress = False
+        self.job_loaded = False
+        # Loading may import torch or jax, slow on a cold machine; it has its own limit, which
+        # starts now: the verifier's own imports were paid by the zygote.
+        self.deadline = time.monotonic() + s.options.load_timeout
+
+    # -- outcomes
+
+    def _record(self, result: CheckResult) -> None:
+        if result.name not in self.pending:
+            return                     # a duplicate or unrequested result (a forked target): ignored
+        self.pending.remove(result.name)
+        self.state.results[result.name] = result
+        self.progress = True
+
+    def _fail_current(self, status: Status, message: str, output: str = "") -> None:
+        name = self.current or self.pending[0]
+        self._record(CheckResult(name, self.state.kinds[name], status, message, output=output,
+                                 duration=time.monotonic() - self.current_start if self.current else 0.0,
+                                 reproduction=self.state.reproduction(name)))
+
+    def _stop_job(self) -> None:
+        if self.job is not None:
+            self.job.kill()
+            self.job = None
+
+    def _load_failed(self, message: str) -> None:
+        if self.state.load_error is None:
+            self.state.load_error = TargetLoadError(message)
+        self._stop_job()
+        self.done = True
+
+    # -- events
+
+    def on_events(self, events: list[dict[str, Any]], now: float) -> None:
+        s = self.state
+        for event in events:
+            kind = event.get("event")
+            if kind == "ready":               # a spawned job finished the verifier's imports
+                self.deadline = now + s.options.load_timeout
+            elif kind == "load_error":
+                self._load_failed(str(event.get("message", "loading the target failed")))
+                return
+            elif kind == "loaded":
+                self.job_loaded = True
+                if not s.loaded:
+                    s.loaded = True
+                    s.run.adapter = event.get("adapter", "")
+                    s.run.mapping = event.get("mapping", [])
+                    s.run.versions = event.get("versions", {})
+                    s.run.params = event.get("params", s.run.params)
+                self.deadline = now + self.limit
+            elif kind == "start":
+                self.current = event.get("check")
+                self.current_start = now
+                self.deadline = now + self.limit
+            elif kind == "result":
+                try:
+                    result = CheckResult.from_dict(event["result"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                self._record(result)
+                self.current = None
+                self.deadline = now + self.limit
+            elif kind == "done":
+                self._stop_job()
+                for name in list(self.pending):
+                    self.current = name
+                    self._fail_current(Status.ERROR, "the worker process ended without running this check")
+                self.done = True
+                return
+
+    def on_end(self) -> None:
+        """The job's event channel closed before ``done``."""
+        assert self.job is not None
+        how = self.job.describe_end()
+        output = clip_text(self.job.tail())
+        self._stop_job()
+        if not self.state.loaded:
+            self._load_failed(f"the worker loading target {self.state.target!r} ended: {how}: "
+                              f"{clip_text(output, 300).strip()}")
+            return
+        if self.current is not None:
+            self._fail_current(Status.ERROR, how, output)
+        elif not self.progress and self.pending:
+            # Died twice in a row between checks: the next check is the one that cannot run.
+            self._fail_current(Status.ERROR, f"{how} before the check started", output)
+        self.current = None
+
+    def on_timeout(self, now: float) -> None:
+        s = self.state
+        self._stop_job()
+        if not self.pending:          # every result is in; only the job's exit was late
+            return
+        if not s.loaded:
+            self._load_failed(f"loading target {s.target!r} did not finish within {s.options.load_timeout:g} s")
+            return
+        if not self.job_loaded:
+            self._fail_current(Status.ERROR, f"loading the target again (after the previous job ended) did not "
+                                             f"finish within {s.options.load_timeout:g} s")
+        elif self.current is not None:
+            self._fail_current(Status.TIMEOUT, f"the check did not finish within {self.limit:g} s and was stopped "
+                                               "(the target may loop forever or be far too slow)")
+        else:
+            self._fail_current(Status.TIMEOUT, f"the check did not start within {self.limit:g} s: the worker process "
+                                               "stalled after the previous check (a thread of the target, or a "
+                                               "machine far too busy)")
+        self.current = None
+
+
+def _split(checks: list[str], parts: int) -> list[list[str]]:
+    """``checks`` dealt round-robin into at most ``parts`` non-empty shares (deterministic)."""
+    parts = max(1, min(parts, len(checks)))
+    return [checks[i::parts] for i in range(parts)]
+
+
+def _library_roots(targets: Sequence[str]) -> list[str]:
+    roots = {t.split(".", 1)[0].split(":", 1)[0] for t in targets}
+    return [lib for lib in _SHARED_LIBRARIES if lib in roots]
+
+
+def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | None = None,
+              options: RunOptions = RunOptions(),
+              on_event: Callable[[str, Any], None] | None = None) -> list[RunResult | UsageError]:
+    """Run every ``(target, spec)`` of ``pairs`` in job processes, ``options.jobs`` at a time.
+
+    Returns, per pair and in order, its :class:`RunResult` or the
+    :class:`UsageError` that kept it from running (the target could not be
+    loaded). ``on_event`` is called in the pairs' order and each run's check
+    order, whatever order the work finishes in: ``("run_start", (target, spec))``,
+    ``("result", CheckResult)``, then ``("run_done", RunResult | UsageError)``.
+    Raises :class:`Interrupted` on Ctrl-C.
+    """
+    overrides = dict(overrides or {})
+    jobs = options.jobs or default_jobs()
+    states: list[_Run] = []
+    for target, spec_name in pairs:
+        spec = get_spec(spec_name)
+        params = spec.resolve_params(overrides)     # validate before starting a process
+        order = [c.name for c in select_checks(spec, options.checks)]
+        states.append(_Run(target, spec.name, overrides, options, order, {c.name: c.kind for c in spec.checks},
+                           RunResult(target=target, spec=spec.name, seed=options.seed, params=params,
+                                     command=reproduction_command(target, spec.name, options.seed, overrides,
+                                                                  options=options))))
+    shares = max(1, jobs // max(1, len(states)))
+    queue: collections.deque[_Unit] = collections.deque()
+    for state in states:
+        for checks in _split(state.order, shares):
+            queue.append(_Unit(state, checks))
+            state.open_units += 1
+    cursor = [0]
+
+    def report_in_order() -> None:
+        while cursor[0] < len(states):
+            s = states[cursor[0]]
+            if s.shown is None:
+                s.shown = 0
+                if on_event:
+                    on_event("run_start", (s.target, s.spec_name))
+            if s.load_error is None:
+                while s.shown < len(s.order) and s.order[s.shown] in s.results:
+                    if on_event:
+                        on_event("result", s.results[s.order[s.shown]])
+                    s.shown += 1
+            if not s.finished:
+                return
+            s.run.checks = [s.results[n] for n in s.order if n in s.results]
+            if on_event:
+                on_event("run_done", s.load_error or s.run)
+            cursor[0] += 1
+
+    active: list[_Unit] = []
+    registered: dict[_Unit, int] = {}
+    sel = selectors.DefaultSelector()
+
+    def watch(unit: _Unit) -> None:
+        """Keep the selector in step with the unit's job (a stopped job's channel is already closed)."""
+        fd = registered.pop(unit, None)
+        if fd is not None and (unit.job is None or unit.job.fd != fd):
+            sel.unregister(fd)
+        elif fd is not None:
+            registered[unit] = fd
+        if unit.job is not None and unit not in registered:
+            sel.register(unit.job.fd, selectors.EVENT_READ, unit)
+            registered[unit] = unit.job.fd
+
+    def retire(unit: _Unit) -> None:
+        active.remove(unit)
+        unit.state.open_units -= 1
+        if unit.state.load_error is not None:       # its sibling units cannot load the target either
+            for other in [u for u in active if u.state is unit.state]:
+                other._stop_job()
+                watch(other)
+                other.done = True
+        if unit.state.finished:
+            unit.state.run.duration = time.perf_counter() - unit.state.started
+
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - limit))
-            return fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+        starter = _starter([s.target for s in states])
+        while queue or active:
+            while len(active) < jobs and queue:
+                unit = queue.popleft()
+                if unit.state.load_error is not None:
+                    unit.state.open_units -= 1
+                    continue
+                if unit.state.started is None:
+                    unit.state.started = time.perf_counter()
+                unit.start(starter)
+                active.append(unit)
+                watch(unit)
+            wait = min((u.deadline for u in active), default=0.0) - time.monotonic()
+            ready = sel.select(timeout=max(0.0, min(wait, 1.0))) if active else []
+            now = time.monotonic()
+            for key, _ in ready:
+                unit = key.data
+                if unit.job is None or registered.get(unit) != key.fd:
+                    continue
+                unit.on_events(unit.job.read(), now)
+                if unit.job is not None and unit.job.eof:
+                    unit.on_end()
+                watch(unit)
+            for unit in active:
+                if unit.job is not None and now >= unit.deadline:
+                    unit.on_timeout(now)
+                    watch(unit)
+            for unit in list(active):
+                if unit.job is not None:
+                    continue
+                if unit.pending and not unit.done and unit.state.load_error is None:
+                    unit.start(starter)             # a fresh job for the remaining checks
+                    watch(unit)
+                else:
+                    retire(unit)
+            report_in_order()
+    except KeyboardInterrupt:
+        partial = []
+        for s in states:
+            if s.started is not None and s.load_error is None:
+                s.run.checks = [s.results[n] for n in s.order if n in s.results]
+                s.run.incomplete = True
+                s.run.duration = time.perf_counter() - (s.started or time.perf_counter())
+                partial.append(s.run)
+        raise Interrupted(partial) from None
+    finally:
+        for unit in active:
+            unit._stop_job()
+        sel.close()
+    report_in_order()
+    return [s.load_error or s.run for s in states]
 
 
 def run_isolated(target: str, spec_name: str, overrides: Mapping[str, Any] | None = None,
                  options: RunOptions = RunOptions(),
                  on_event: Callable[[str, Any], None] | None = None) -> RunResult:
-    """Run the checks of ``spec_name`` on ``target`` in worker processes.
+    """Run the checks of ``spec_name`` on ``target`` in job processes.
 
-    ``on_event("start", name)`` and ``on_event("result", CheckResult)`` report
-    progress. Raises :class:`TargetLoadError` if the target cannot be loaded
+    ``on_event("result", CheckResult)`` reports progress, in the spec's
+    order. Raises :class:`TargetLoadError` if the target cannot be loaded
     and :class:`Interrupted` on Ctrl-C.
     """
-    spec = get_spec(spec_name)
-    overrides = dict(overrides or {})
-    params = spec.resolve_params(overrides)    # validate before starting a process
-    pending = [c.name for c in select_checks(spec, options.checks)]
-    kinds = {c.name: c.kind for c in spec.checks}
-    run = RunResult(target=target, spec=spec.name, seed=options.seed, params=params,
-                    command=reproduction_command(target, spec.name, options.seed, overrides, options=options))
-    results: dict[str, CheckResult] = {}
-    opts = {"seed": options.seed, "max_examples": options.max_examples,
-            "family_alpha": options.family_alpha, "timeout": options.timeout, "isolate": True}
-    # Loading may import torch or jax, slow on a cold machine; it has its own limit.
-    load_limit = options.load_timeout
-    started = time.perf_counter()
-    fd, capture = tempfile.mkstemp(prefix="verify-capture-", suffix=".log")
-    os.close(fd)
-    limit = options.timeout or float("inf")
-    worker: _Worker | None = None
-    loaded = False
-
-    def record(result: CheckResult) -> None:
-        results[result.name] = result
-        pending.remove(result.name)
-        if on_event:
-            on_event("result", result)
-
-    try:
-        while pending:
-            job = {"target": target, "spec": spec.name, "params": overrides, "options": opts, "checks": pending}
-            worker = _Worker(job, capture)
-            current: str | None = None
-            current_start = time.monotonic()
-            deadline = time.monotonic() + load_limit
-            while True:
-                try:
-                    event = worker.next_event(deadline)
-                except TimeoutError:
-                    worker.kill()
-                    if current is None:
-                        raise TargetLoadError(
-                            f"loading target {target!r} did not finish within {load_limit:g} s"
-                        ) from None
-                    record(CheckResult(current, kinds[current], Status.TIMEOUT,
-                                       f"the check did not finish within {limit:g} s and was stopped "
-                                       "(the target may loop forever or be far too slow)",
-                                       duration=time.monotonic() - current_start,
-                                       reproduction=reproduction_command(target, spec.name, options.seed,
-                                                                         overrides, current, options)))
-                    break
-                if event is None:
-                    how = worker.exit_description()
-                    worker.kill()
-                    if not loaded:
-                        raise TargetLoadError(
-                            f"the worker loading target {target!r} {how}: {clip_text(_tail(capture), 300).strip()}"
-                        )
-                    if current is None:  # died between checks; retry what is left
-                        if not pending:
-                            break
-                        current = pending[0]
-                    record(CheckResult(current, kinds[current], Status.ERROR,
-                                       f"the target crashed the worker process: it {how}",
-                                       output=clip_text(_tail(capture)),
-                                       duration=time.monotonic() - current_start,
-                                       reproduction=reproduction_command(target, spec.name, options.seed,
-                                                                         overrides, current, options)))
-                    break
-                kind = event.get("event")
-                if kind == "load_error":
-                    worker.kill()
-                    raise TargetLoadError(event["message"])
-                if kind == "loaded":
-                    loaded = True
-                    run.adapter = event["adapter"]
-                    run.mapping = event["mapping"]
-                    run.versions = event["versions"]
-                    run.params = event["params"]
-                    deadline = time.monotonic() + 30.0
-                elif kind == "start":
-                    current = event["check"]
-                    current_start = time.monotonic()
-                    deadline = current_start + limit
-                    if on_event:
-                        on_event("start", current)
-                elif kind == "result":
-                    record(CheckResult.from_dict(event["result"]))
-                    current = None
-                    deadline = time.monotonic() + 30.0
-                elif kind == "done":
-                    worker.kill()
-                    break
-            worker = None
-    except KeyboardInterrupt:
-        if worker is not None:
-            worker.kill()
-        run.checks = [results[c.name] for c in spec.checks if c.name in results]
-        run.incomplete = True
-        run.duration = time.perf_counter() - started
-        raise Interrupted(run) from None
-    finally:
-        if worker is not None:
-            worker.kill()
-        try:
-            os.unlink(capture)
-        except OSError:
-            pass
-    run.checks = [results[c.name] for c in spec.checks if c.name in results]
-    run.duration = time.perf_counter() - started
-    return run
+    (outcome,) = run_pairs([(target, spec_name)], overrides, options, on_event)
+    if isinstance(outcome, UsageError):
+        raise outcome
+    return outcome

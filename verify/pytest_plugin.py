@@ -16,11 +16,11 @@ users' own test functions the same verification (see :mod:`verify.api`).
 How items run: the first item of a (TARGET, SPEC) group to run executes the
 checks of that group that were collected (after ``-k``/``-m`` selection), in
 the spec's order, in one worker process (:func:`verify.isolation.run_isolated`);
-the group's other items read the cached result. Under pytest-xdist a group
-whose items land on several workers is executed on each of them; every
-execution runs the same checks in the same order with the same seed, so the
-verdicts agree (``--dist loadscope`` or ``--dist loadgroup`` keeps a group on
-one worker and avoids the repeated work).
+the group's other items read the cached result. Under pytest-xdist the
+plugin switches xdist's default distribution (``load``) to ``loadgroup``, so
+that a group's items run on one worker; with another ``--dist`` given
+explicitly, a group whose items land on several workers is executed on each
+of them, with the same checks, order and seed, so the verdicts agree.
 
 Reports: every item's report carries its check's result as JSON
 (``report.verify_runs``), which pytest-xdist ships to the controller with
@@ -49,6 +49,7 @@ __all__ = ["VerifyRun", "VerifyCheck", "verify_conforms"]
 
 _PLUGIN_NAME = "verify-session"
 _FIXTURE_RUNS = pytest.StashKey[list]()   # per item: run payloads recorded by verify_conforms
+_GROUP_SAFE = str.maketrans({"@": "_", "[": "(", "]": ")"})
 
 
 # --------------------------------------------------------------------------- options
@@ -173,7 +174,9 @@ class VerifyRun(pytest.Collector):
     def collect(self) -> Iterator[pytest.Item]:
         from verify.specs import get_spec
 
-        group = pytest.mark.xdist_group(self.name)
+        # xdist's loadgroup takes the text after the last '@' as the group unless a ']' follows it:
+        # the group's name must contain neither.
+        group = pytest.mark.xdist_group("verify:" + f"{self.target}={self.spec_name}".translate(_GROUP_SAFE))
         for check in get_spec(self.spec_name).checks:
             item = VerifyCheck.from_parent(self, name=check.name, kind=check.kind, summary=check.summary)
             item.add_marker(pytest.mark.verify)
@@ -213,7 +216,7 @@ class VerifyRun(pytest.Collector):
         names = tuple(c.name for c in spec.checks if c.name in selected) or None
         options = RunOptions(seed=opt.verify_seed, max_examples=opt.verify_max_examples,
                              family_alpha=opt.verify_alpha, timeout=opt.verify_timeout, checks=names,
-                             isolate=opt.verify_isolate)
+                             isolate=opt.verify_isolate, jobs=plugin.jobs_per_group())
         try:
             if opt.verify_isolate:
                 run = run_isolated(self.target, spec.name, plugin.overrides, options)
@@ -328,6 +331,7 @@ class _Session:
         self.report: Any = None
         self.written: list[str] = []
         self.write_error: str | None = None
+        self.switched_to_loadgroup = False
 
     def setup(self) -> None:
         """Parse ``--verify`` and ``--verify-param``; on the controller, load every target once.
@@ -337,6 +341,8 @@ class _Session:
         texts = self.config.option.verify_pairs or []
         if not texts:
             return
+        if self.is_worker and self.config.workerinput.get("verify_loadgroup"):
+            self.config.option.loadgroup = True
         from verify.errors import UsageError
         from verify.options import parse_params
         from verify.specs import SPEC_NAMES
@@ -360,7 +366,46 @@ class _Session:
                 except UsageError as exc:
                     msg = str(exc).replace("--param", "--verify-param")
                     raise pytest.UsageError(f"--verify {target}={spec}: {msg}") from None
+            self._group_under_xdist()
         self.pairs = pairs
+
+    def jobs_per_group(self) -> int | None:
+        """Worker processes per group: all cores without xdist; under xdist, the cores left to each
+        worker that can have a group (pytest's workers share the cores already)."""
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+        if not workers:
+            return None
+        from verify.isolation import default_jobs
+
+        return max(1, default_jobs() // max(1, min(workers, len(self.pairs))))
+
+    def _group_under_xdist(self) -> None:
+        """Under ``-n`` with xdist's default ``load`` distribution, distribute by ``xdist_group``.
+
+        A (TARGET, SPEC) group executes all its checks at once; spread over
+        several workers, each would execute the whole group again. An
+        explicit ``--dist`` is the user's choice and is kept.
+        """
+        explicit = any(a == "--dist" or a.startswith("--dist=") for a in self.config.invocation_params.args)
+        if getattr(self.config.option, "dist", "no") == "load" and not explicit:
+            self.config.option.dist = "loadgroup"
+            self.switched_to_loadgroup = True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        # Workers parse the command line again, where no --dist was given: tell them to suffix the
+        # ids with their group, as xdist does for an explicit --dist loadgroup.
+        node.workerinput["verify_loadgroup"] = self.switched_to_loadgroup
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Where checks will run here, let the job server import the verifier while pytest collects.
+        if self.pairs and self.config.option.verify_isolate and (self.is_worker or not self._distributed()):
+            from verify.isolation import prestart
+
+            prestart()
+
+    def _distributed(self) -> bool:
+        return getattr(self.config.option, "dist", "no") != "no" and bool(getattr(self.config.option, "tx", None))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,

@@ -41,7 +41,7 @@ MAX_TEXT = 4000  # longest message kept from target-controlled text
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
-    """How to run: seed, search effort, false-alarm budget, time limit, which checks."""
+    """How to run: seed, search effort, false-alarm budget, time limits, which checks, how many at once."""
 
     seed: int = 0
     max_examples: int = 60
@@ -51,6 +51,7 @@ class RunOptions:
     checks: tuple[str, ...] | None = None
     isolate: bool = True
     verbose: bool = False
+    jobs: int | None = None       # job processes at once (isolated runs); None: one per core
 
 
 @dataclasses.dataclass
