@@ -68,10 +68,8 @@ def main() -> int:
     for spec, status, n, inline, cli, ct, ex, st, worst in rows:
         print(" | ".join([spec, status, str(n), f"{inline:.2f}", "-" if cli is None else f"{cli:.2f}", f"{ct:.2f}",
                           str(ex), str(st), "-" if worst is None else f"{worst:.3f}"]))
-    slow = [r[0] for r in rows if (r[4] or r[3]) >= 10.0]
-    if slow:
-        print(f"over 10 s: {', '.join(slow)}")
-    return 0 if all(r[1] == "pass" for r in rows) and not slow else 1
+    # Times are figures to read, not a verdict: only a spec that does not pass is an error.
+    return 0 if all(r[1] == "pass" for r in rows) else 1
 
 
 if __name__ == "__main__":

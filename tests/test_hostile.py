@@ -1,9 +1,12 @@
 """Hostile and broken targets: every failure reported, nothing crashes, nothing hangs.
 
-Each case runs the real command line in a subprocess with a short per-check
-time limit and asserts: the exit status, the status of the check that calls
-the target, that the run ended in bounded time, that the JSON report exists
-and parses, and that the terminal output stays clean.
+Each case runs the real command line in a subprocess and asserts: the exit
+status, the status of the check that calls the target, that the JSON report
+exists and parses, and that the terminal output stays clean. Targets that
+hang get a short per-check time limit (the message names it); every other
+target gets a generous one, so a busy machine never turns a verdict into a
+timeout. No test asserts how long anything took: the subprocess time limit
+only keeps a broken verifier from hanging the suite.
 """
 
 import json
@@ -19,16 +22,20 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ZOO = HERE / "hostile"
-TIMEOUT = 3          # seconds per check
-BOUND = 90           # a whole hostile run must end within this many seconds
+HANG_LIMIT = 3       # seconds per check, for targets that never return
+CHECK_LIMIT = 120    # seconds per check, for every other target (far above any check's cost)
+GUARD = 900          # a verifier bug that hangs a run fails the test instead of the suite
+HANGING = ("loops_forever", "sleeps", "LoopsAtStep")
 
 
-def verify_cli(*args, timeout=BOUND, cwd=None):
+def verify_cli(*args, cwd=None):
     cmd = [sys.executable, "-m", "verify", *args]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD, cwd=cwd,
                           env={**os.environ, "PYTHONIOENCODING": "utf-8"})
-    return proc, time.monotonic() - started
+
+
+def _limit(target):
+    return str(HANG_LIMIT if target in HANGING else CHECK_LIMIT)
 
 
 class _Html(HTMLParser):
@@ -44,10 +51,9 @@ class _Html(HTMLParser):
 
 def run_l2(target, tmp_path, *extra):
     report, html = tmp_path / "report.json", tmp_path / "report.html"
-    proc, elapsed = verify_cli("check", f"{ZOO / 'l2_targets.py'}:{target}", "--spec", "l2",
-                               "--timeout", str(TIMEOUT), "--max-examples", "15", "--json", str(report),
-                               "--html", str(html), *extra)
-    assert elapsed < BOUND
+    proc = verify_cli("check", f"{ZOO / 'l2_targets.py'}:{target}", "--spec", "l2",
+                      "--timeout", _limit(target), "--max-examples", "15", "--json", str(report),
+                      "--html", str(html), *extra)
     assert report.exists() and html.exists(), proc.stderr
     parser = _Html()
     parser.feed(html.read_text(encoding="utf-8"))
@@ -116,8 +122,8 @@ OPTIMIZER_CASES = [
 @pytest.mark.parametrize("target,status,words", OPTIMIZER_CASES, ids=[c[0] for c in OPTIMIZER_CASES])
 def test_broken_optimizer_gets_a_status(target, status, words, tmp_path):
     report = tmp_path / "report.json"
-    proc, elapsed = verify_cli("check", f"{ZOO / 'optimizer_targets.py'}:{target}", "--spec", "sgd",
-                               "--timeout", str(TIMEOUT), "--max-examples", "10", "--json", str(report))
+    proc = verify_cli("check", f"{ZOO / 'optimizer_targets.py'}:{target}", "--spec", "sgd",
+                      "--timeout", _limit(target), "--max-examples", "10", "--json", str(report))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     checks = {c["name"]: c for c in json.loads(report.read_text())["runs"][0]["checks"]}
     assert checks["conformance"]["status"] == status, checks["conformance"]["message"]
@@ -186,18 +192,19 @@ LOAD_ERRORS = [
 
 @pytest.mark.parametrize("target,words", LOAD_ERRORS, ids=[t[0].rsplit("/", 1)[-1] for t in LOAD_ERRORS])
 def test_load_errors_exit_2_with_one_line(target, words):
-    proc, elapsed = verify_cli("check", target, "--spec", "l2", "--load-timeout", "3")
+    # The load limit starts after the verifier's own imports, so 3 s is plenty for these small modules
+    # even on a busy machine (import_loops never finishes).
+    proc = verify_cli("check", target, "--spec", "l2", "--load-timeout", "3")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     errors = [l for l in proc.stderr.splitlines() if l.startswith("verify: error:")]
     assert len(errors) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     for w in words:
         assert w in errors[0], errors[0]
-    assert elapsed < 60
 
 
 def test_verbose_shows_the_traceback_of_a_load_error():
-    proc, _ = verify_cli("check", f"{ZOO / 'import_raises.py'}:grad", "--spec", "l2", "--verbose")
+    proc = verify_cli("check", f"{ZOO / 'import_raises.py'}:grad", "--spec", "l2", "--verbose")
     assert proc.returncode == 2 and "Traceback" in proc.stderr
 
 
@@ -208,13 +215,13 @@ def test_missing_optional_dependency_names_the_extra(tmp_path):
     (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run([sys.executable, "-m", "verify", "check", "torch.optim.Adam", "--spec", "l2"],
-                          capture_output=True, text=True, env=env, timeout=BOUND)
+                          capture_output=True, text=True, env=env, timeout=GUARD)
     assert proc.returncode == 2, proc.stderr
     assert "needs torch, which is not installed: install dlverify[torch]" in proc.stderr
 
 
 def test_noise_at_import_does_not_reach_the_terminal():
-    proc, _ = verify_cli("check", f"{ZOO / 'import_prints.py'}:grad", "--spec", "l2",
+    proc = verify_cli("check", f"{ZOO / 'import_prints.py'}:grad", "--spec", "l2",
                          "--check", "gradient-vs-symbolic", "--max-examples", "5")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "noise" not in proc.stdout
@@ -227,9 +234,12 @@ def test_ctrl_c_writes_a_partial_report_marked_incomplete(tmp_path):
         [sys.executable, "-m", "verify", "check", f"{ZOO / 'l2_targets.py'}:loops_forever", "--spec", "l2",
          "--timeout", "60", "--json", str(report)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)   # past start-up, inside the first check's endless loop
+    header = proc.stdout.readline()     # the run has started once its header is printed
+    assert "loops_forever :: l2" in header, header
+    time.sleep(1)                       # inside the first check's endless loop
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    rest, err = proc.communicate(timeout=GUARD)
+    out = header + rest
     assert proc.returncode == 130, out + err
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["incomplete"] is True and data["runs"][0]["incomplete"] is True
@@ -249,7 +259,7 @@ def test_same_seed_gives_identical_json_apart_from_timing(tmp_path):
     texts = []
     for i in range(2):
         out = tmp_path / f"run{i}.json"
-        proc, _ = verify_cli("check", "reference", target, "--spec", "l2", "--seed", "1234",
+        proc = verify_cli("check", "reference", target, "--spec", "l2", "--seed", "1234",
                              "--max-examples", "20", "--json", str(out))
         assert proc.returncode == 1
         texts.append(json.dumps(_scrub(json.loads(out.read_text())), sort_keys=True))
