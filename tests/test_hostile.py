@@ -64,8 +64,12 @@ def run_l2(target, tmp_path, *extra):
     return proc, checks, data
 
 
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
 def assert_clean_terminal(text):
-    assert "\x1b" not in text and "\x07" not in text
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert not any(c in text for c in BIDI) and not any("\ud800" <= c <= "\udfff" for c in text)
     assert len(text) < 200_000
 
 
@@ -81,6 +85,7 @@ CASES = [
     ("returns_unconvertible", "fail", ["not an array"]),
     ("nondeterministic", "fail", ["does not match"]),
     ("calls_sys_exit", "error", ["SystemExit", "the target decided to stop"]),
+    ("unprintable_message", "error", ["ValueError", "bad \ufffd value"]),
     ("keyboard_interrupt", "error", ["KeyboardInterrupt"]),
     ("recursion", "error", ["RecursionError"]),
     ("huge_allocation", "error", ["MemoryError"]),
@@ -266,3 +271,12 @@ def test_same_seed_gives_identical_json_apart_from_timing(tmp_path):
     assert texts[0] == texts[1]
     assert '"seed": 1234' in texts[0]
     assert "--seed 1234" in texts[0]
+
+
+def test_unprintable_text_is_sanitised_in_every_report(tmp_path):
+    proc, checks, data = run_l2("unprintable_message", tmp_path)
+    for path in (tmp_path / "report.json", tmp_path / "report.html"):
+        text = path.read_text(encoding="utf-8")      # strict UTF-8: no lone surrogate was written
+        assert not any(c in text for c in BIDI) and "\r" not in text, path
+    assert "SSAP" in checks["gradient-vs-symbolic"]["message"]     # the text is kept, its controls are not
+    assert_clean_terminal(proc.stdout + proc.stderr)

@@ -7,16 +7,13 @@ length, so a hostile target cannot garble the terminal.
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import TextIO
 
 from verify.results import CheckResult, Report, RunResult, Status
+from verify.text import clip
 
 __all__ = ["safe", "ConsoleReporter", "format_failure", "summary_table"]
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 _LABEL = {
     Status.PASS: "PASS",
@@ -31,11 +28,8 @@ _COLOUR = {Status.PASS: "32", Status.FAIL: "31", Status.ERROR: "31", Status.SKIP
 
 
 def safe(text: object, limit: int = 2000) -> str:
-    """Text with escape sequences and control characters removed, at most ``limit`` characters."""
-    s = _CONTROL.sub("?", _ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n"))
-    if len(s) > limit:
-        s = s[:limit] + f"... [{len(s) - limit} more characters]"
-    return s
+    """Text safe for the terminal (:func:`verify.text.sanitise`), at most ``limit`` characters."""
+    return clip(text, limit)
 
 
 def _first_line(text: str, width: int = 100) -> str:

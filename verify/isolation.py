@@ -32,10 +32,11 @@ import tempfile
 import time
 from typing import Any, Callable, Mapping, Sequence
 
-from verify.errors import TargetLoadError, UsageError, VerifyError
+from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
 from verify.results import CheckResult, RunResult, Status
-from verify.runner import RunOptions, clip_text, reproduction_command, select_checks
+from verify.runner import RunOptions, clip_text, reproduction_command, result_from_target_side, select_checks
 from verify.specs import get_spec
+from verify.text import sanitise, sanitised
 
 __all__ = ["run_isolated", "run_pairs", "prestart", "Interrupted", "default_jobs"]
 
@@ -437,42 +438,54 @@ class _Unit:
     # -- events
 
     def on_events(self, events: list[dict[str, Any]], now: float) -> None:
-        s = self.state
         for event in events:
-            kind = event.get("event")
-            if kind == "ready":               # a spawned job finished the verifier's imports
-                self.deadline = now + s.options.load_timeout
-            elif kind == "load_error":
-                self._load_failed(str(event.get("message", "loading the target failed")))
-                return
-            elif kind == "loaded":
-                self.job_loaded = True
-                if not s.loaded:
-                    s.loaded = True
-                    s.run.adapter = event.get("adapter", "")
-                    s.run.mapping = event.get("mapping", [])
-                    s.run.versions = event.get("versions", {})
-                    s.run.params = event.get("params", s.run.params)
-                self.deadline = now + self.limit
-            elif kind == "start":
-                self.current = event.get("check")
-                self.current_start = now
-                self.deadline = now + self.limit
-            elif kind == "result":
-                try:
-                    result = CheckResult.from_dict(event["result"])
-                except (KeyError, TypeError, ValueError):
-                    continue
-                self._record(result)
-                self.current = None
-                self.deadline = now + self.limit
-            elif kind == "done":
-                self._stop_job()
-                for name in list(self.pending):
-                    self.current = name
-                    self._fail_current(Status.ERROR, "the worker process ended without running this check")
-                self.done = True
-                return
+            try:
+                if self._on_event(event, now):
+                    return
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue              # an event that breaks the protocol is ignored, never fatal
+
+    def _on_event(self, event: dict[str, Any], now: float) -> bool:
+        """Handle one event; ``True`` when the job is over."""
+        s = self.state
+        kind = event.get("event")
+        if kind == "ready":                   # a spawned job finished the verifier's imports
+            self.deadline = now + s.options.load_timeout
+        elif kind == "load_error":
+            self._load_failed(sanitise(event.get("message", "loading the target failed")))
+            return True
+        elif kind == "loaded":
+            self.job_loaded = True
+            if not s.loaded:
+                loaded = sanitised(event)
+                s.run.adapter = str(loaded.get("adapter", ""))
+                s.run.mapping = [str(m) for m in loaded.get("mapping", [])]
+                s.run.versions = {str(k): str(v) for k, v in loaded.get("versions", {}).items()}
+                s.run.params = dict(loaded.get("params", s.run.params))
+                s.loaded = True
+            self.deadline = now + self.limit
+        elif kind == "start":
+            if event["check"] not in self.pending:
+                return False
+            self.current = event["check"]
+            self.current_start = now
+            self.deadline = now + self.limit
+        elif kind == "result":
+            try:
+                result = result_from_target_side(event["result"])
+            except ProtocolError:
+                return False
+            self._record(result)
+            self.current = None
+            self.deadline = now + self.limit
+        elif kind == "done":
+            self._stop_job()
+            for name in list(self.pending):
+                self.current = name
+                self._fail_current(Status.ERROR, "the worker process ended without running this check")
+            self.done = True
+            return True
+        return False
 
     def on_end(self) -> None:
         """The job's event channel closed before ``done``."""

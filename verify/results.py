@@ -20,6 +20,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from verify.text import sanitised
+
 __all__ = [
     "Status",
     "Series",
@@ -263,7 +265,9 @@ class Report:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        # Sanitised as a whole: a string a target made (an exception message, a repr) may hold lone
+        # surrogates or control characters that no UTF-8 file should get.
+        return json.dumps(sanitised(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Report":

@@ -23,6 +23,7 @@ from verify.results import CheckResult, RunResult, Status
 from verify.specs import get_spec
 from verify.specs.base import Check, CheckContext, Outcome, Spec
 from verify.targets import REFERENCE, load_target, target_library
+from verify.text import clip, sanitised
 
 __all__ = [
     "RunOptions",
@@ -67,11 +68,8 @@ class Prepared:
 
 
 def clip_text(text: str, limit: int = MAX_TEXT) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was cut."""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"... [{len(text) - limit} more characters]"
+    """``text`` sanitised and cut to ``limit`` characters, saying how much was cut."""
+    return clip(text, limit)
 
 
 def versions(subject: Subject | None = None) -> dict[str, str]:
@@ -193,6 +191,15 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
         result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name,
                                                    options)
     return result
+
+
+def result_from_target_side(data: Any) -> CheckResult:
+    """A :class:`CheckResult` from what the checks produced: every string sanitised (the target controls
+    exception messages and printed output), anything malformed an error of the target's side."""
+    try:
+        return CheckResult.from_dict(sanitised(data))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"a malformed check result ({type(exc).__name__}: {clip(exc, 200)})") from None
 
 
 def _target_traceback(exc: BaseException) -> str:

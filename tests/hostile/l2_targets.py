@@ -83,6 +83,12 @@ def hostile_message(w, lam):
     raise ValueError("<script>alert('x')</script>\x1b[2J\x07 " + "A" * 20_000)
 
 
+def unprintable_message(w, lam):
+    # A lone surrogate (no UTF-8 terminal or file takes it), bidirectional overrides that make text
+    # read backwards, and a carriage return that would overwrite the status column.
+    raise ValueError("bad \ud800 value \u202eSSAP\u202c \u2066all checks passed\u2069\rPASS")
+
+
 def keyboard_interrupt(w, lam):
     raise KeyboardInterrupt
 

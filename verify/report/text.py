@@ -18,9 +18,6 @@ from verify.console import safe
 
 __all__ = ["clean", "fmt_num", "fmt_value", "headline"]
 
-# bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM)
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -33,8 +30,6 @@ def clean(text: Any, limit: int = 2000, *, oneline: bool = False, count: bool = 
     if text is None:
         return ""
     s = text if isinstance(text, str) else str(text)
-    s = _SURROGATE.sub("\ufffd", s)
-    s = _BIDI.sub("?", s)
     if oneline:
         s = s.replace("\t", " ").replace("\r", " ").replace("\n", " ")
     if count:
