@@ -23,6 +23,7 @@ import verify.api  # noqa: F401,E402
 import verify.cli  # noqa: F401,E402
 import verify.console  # noqa: F401,E402
 import verify.isolation  # noqa: F401,E402
+import verify.report.files  # noqa: F401,E402
 import verify.runner  # noqa: F401,E402
 import verify.symbolic  # noqa: F401,E402
 from verify.specs import get_spec  # noqa: E402
@@ -44,10 +45,10 @@ def grad(w, lam):
 # Counts how often a (target, spec) group is executed and where reports are written.
 COUNTING_CONFTEST = """
 import json, os
-import verify.cli, verify.isolation
+import verify.report.files, verify.isolation
 
 _run_isolated = verify.isolation.run_isolated
-_write_reports = verify.cli.write_reports
+_write_reports = verify.report.files.write_reports
 
 def _log(entry):
     with open(os.path.join(os.environ["VERIFY_TEST_LOG_DIR"], "calls.log"), "a") as fh:
@@ -62,11 +63,11 @@ def counting_write_reports(report, json_path, html_path):
     return _write_reports(report, json_path, html_path)
 
 verify.isolation.run_isolated = counting_run_isolated
-verify.cli.write_reports = counting_write_reports
+verify.report.files.write_reports = counting_write_reports
 
 def pytest_unconfigure(config):
     verify.isolation.run_isolated = _run_isolated
-    verify.cli.write_reports = _write_reports
+    verify.report.files.write_reports = _write_reports
 """
 
 

@@ -10,6 +10,7 @@ import pytest
 import verify.api  # noqa: F401 - see tests/test_plugin.py: imported before pytester's in-process runs
 import verify.cli  # noqa: F401
 import verify.isolation  # noqa: F401
+import verify.report.files  # noqa: F401
 from verify.specs import get_spec
 
 get_spec("l1"), get_spec("l2")
@@ -28,19 +29,19 @@ def penalty(w, lam):
 # Logs every report written, with the process that wrote it (workers must write none).
 CONFTEST = """
 import os
-import verify.cli
+import verify.report.files
 
-_write_reports = verify.cli.write_reports
+_write_reports = verify.report.files.write_reports
 
 def counting_write_reports(report, json_path, html_path):
     with open(os.environ["VERIFY_TEST_WRITES"], "a") as fh:
         fh.write(f"{os.getpid()} {json_path}\\n")
     return _write_reports(report, json_path, html_path)
 
-verify.cli.write_reports = counting_write_reports
+verify.report.files.write_reports = counting_write_reports
 
 def pytest_unconfigure(config):
-    verify.cli.write_reports = _write_reports
+    verify.report.files.write_reports = _write_reports
 """
 
 ARGS = ("--verify", "my_reg.py=l2", "--verify", "my_reg.py:grad=l1",

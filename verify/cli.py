@@ -14,21 +14,58 @@ loadable, bad argument); 130 interrupted (the partial report is written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
+import signal
 import sys
-import tempfile
 import traceback
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from verify import __version__
 from verify.errors import UsageError
 from verify.options import add_cli_options, parse_params
 from verify.results import CheckResult, Report, RunResult, Status
 
-__all__ = ["main", "build_parser", "write_atomic", "write_reports"]
+__all__ = ["main", "build_parser", "Terminated"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a CI cancel, ``timeout``, a closed terminal): handled like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _termination_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP interrupt it as Ctrl-C does."""
+    try:
+        old = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:             # not the main thread: leave the process's handling alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _ignore_interrupts() -> None:
+    """From here on the command only finishes (summary, reports): further interrupts are ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except ValueError:
+            pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,34 +107,6 @@ def _jobs(text: str) -> int:
 
 
 _jobs.__name__ = "positive integer"
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        # mkstemp creates the file 0600; give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_reports(report: Report, json_path: str | None, html_path: str | None) -> None:
-    if json_path:
-        write_atomic(json_path, report.to_json())
-    if html_path:
-        from verify.report import render_html
-
-        write_atomic(html_path, render_html(report))
 
 
 def _expand_specs(names: Sequence[str]) -> list[str]:
@@ -159,21 +168,30 @@ def render_spec_list_markdown(specs) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from verify import _process
     from verify.console import ConsoleReporter
     from verify.isolation import Interrupted, run_pairs
+    from verify.report.files import check_output_paths
     from verify.runner import RunOptions, run_inline
 
     specs = _expand_specs(args.spec)
     overrides = parse_params(args.param)
     options = RunOptions(seed=args.seed, max_examples=args.max_examples, family_alpha=args.alpha,
                          timeout=args.timeout, load_timeout=args.load_timeout, checks=tuple(args.checks or ()) or None,
-                         isolate=args.isolate, verbose=args.verbose, jobs=args.jobs)
+                         isolate=args.isolate, verbose=args.verbose, jobs=args.jobs,
+                         memory_limit=args.memory_limit)
+    if options.memory_limit and not options.isolate:
+        raise UsageError("--memory-limit applies to worker processes; it cannot be used with --no-isolation")
     if options.checks and len(specs) > 1:
         raise UsageError("--check selects checks of one spec; give a single --spec with it")
     if options.checks:
         from verify.specs import get_spec
         for name in options.checks:
             get_spec(specs[0]).check(name)
+    # A report that cannot be written is found out now, not after the run.
+    check_output_paths([("--json", args.json), ("--html", args.html)])
+    # Targets run as this user: they may not open this process's descriptors through /proc.
+    _process.make_non_dumpable()
     console = ConsoleReporter(verbose=args.verbose)
     report = Report(tool_version=__version__,
                     created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
@@ -213,24 +231,41 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     run = exc
                 finish(run, target, spec)
     except (Interrupted, KeyboardInterrupt) as exc:
+        _ignore_interrupts()
         done = {(r.target, r.spec) for r in report.runs}
         for run in getattr(exc, "runs", []):
             if (run.target, run.spec) not in done:
                 report.runs.append(run)
                 console.run_done(run)
         report.incomplete = True
-        console.report_done(report)
-        write_reports(report, args.json, args.html)
-        console.write("Interrupted: partial report written.")
-        return EXIT_INTERRUPTED
-    console.report_done(report)
-    write_reports(report, args.json, args.html)
-    for path in (args.json, args.html):
-        if path:
-            console.write(f"wrote {path}")
+        code = 128 + getattr(exc, "signum", signal.SIGINT)
+        return _finish(report, args, console, code, "Interrupted: partial report written.")
+    _ignore_interrupts()
     if unloadable == len(pairs):
+        code = EXIT_USAGE
+    else:
+        code = EXIT_OK if report.passed else EXIT_FAIL
+    return _finish(report, args, console, code)
+
+
+def _finish(report: Report, args: argparse.Namespace, console, code: int, closing: str = "") -> int:
+    """The summary and the reports; if a report cannot be written, say why and exit 2."""
+    from verify.console import safe
+    from verify.report import files
+
+    console.report_done(report)
+    try:
+        files.write_reports(report, args.json, args.html)
+    except (OSError, UsageError) as exc:
+        print(f"verify: error: could not write the report: {safe(exc, 500)}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_OK if report.passed else EXIT_FAIL
+    if closing:
+        console.write(closing)
+    else:
+        for path in (args.json, args.html):
+            if path:
+                console.write(f"wrote {path}")
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,7 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _cmd_list(args)
-        return _cmd_check(args)
+        with _termination_interrupts():
+            return _cmd_check(args)
+    except KeyboardInterrupt as exc:       # before the run started, or while its reports were written
+        print("verify: interrupted before the run started: no report written", file=sys.stderr)
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     except BrokenPipeError:
         # The reader went away (``verify ... | head``): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -10,7 +10,8 @@ verifier's own imports.
 A target that hangs is killed after the per-check time limit (status
 ``timeout``); one that crashes the interpreter (segfault, ``os._exit``) gets
 status ``error``; in both cases a fresh job runs the unit's remaining checks.
-Whatever the target prints goes to a capture file, never to the terminal.
+Whatever the target prints is read by this process, bounded (head and tail
+kept) and attached to its check's result, never shown on the terminal.
 Results are reported in the spec's order whatever order they finish in, so
 the transcript and the report do not depend on scheduling. Ctrl-C kills every
 job and returns the partial runs, marked incomplete.
@@ -28,7 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -46,12 +46,14 @@ _SHARED_LIBRARIES = ("torch", "jax", "optax")
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run; ``runs`` holds what finished (``run`` the first), marked incomplete."""
+    """Ctrl-C (or SIGTERM, SIGHUP: ``signum``) during a run; ``runs`` holds what finished (``run`` the
+    first), marked incomplete."""
 
-    def __init__(self, runs: list[RunResult]):
+    def __init__(self, runs: list[RunResult], signum: int = signal.SIGINT):
         super().__init__("interrupted")
         self.runs = runs
         self.run = runs[0] if runs else None
+        self.signum = signum
 
 
 def default_jobs() -> int:
@@ -120,17 +122,59 @@ def _describe_exit(status: int | None) -> tuple[str, bool]:
 # ----------------------------------------------------------------------------- job processes
 
 
-class _Job:
-    """A running job process: its event channel, its capture file, how to stop it."""
+class _Output:
+    """What a target printed during one check: the first and last ``keep`` bytes and how many in all.
 
-    def __init__(self, pid: int, events_fd: int, capture: str, exit_status: Callable[[float], int | None]):
+    The parent reads the job's output as fast as it comes, so a target that
+    prints without end never blocks and never fills a disk; the middle is
+    dropped.
+    """
+
+    def __init__(self, keep: int = 2000):
+        self.keep = keep
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.keep - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            del self.tail[:-self.keep]
+
+    def text(self) -> str:
+        if not self.total:
+            return ""
+        dropped = self.total - len(self.head) - len(self.tail)
+        middle = (f"\n... [{dropped} more bytes printed, {self.total} in total; the first and last {self.keep} "
+                  "are kept] ...\n" if dropped else "")
+        return (bytes(self.head).decode("utf-8", "replace") + middle
+                + bytes(self.tail).decode("utf-8", "replace"))
+
+    def take(self) -> str:
+        """The text so far; the next check starts afresh."""
+        out = self.text()
+        self.__init__(self.keep)
+        return out
+
+
+class _Job:
+    """A running job process: its event channel, the pipe of what it prints, how to stop it."""
+
+    def __init__(self, pid: int, events_fd: int, output_fd: int, exit_status: Callable[[float], int | None]):
         self.pid = pid
         self.fd = events_fd
-        os.set_blocking(self.fd, False)
-        self.capture = capture
+        self.output_fd = output_fd
+        for fd in (events_fd, output_fd):
+            os.set_blocking(fd, False)
         self._exit_status = exit_status
         self.buffer = b""
         self.eof = False
+        self.output = _Output()
         self.oom_before = _oom_kills()
 
     def read(self) -> list[dict[str, Any]]:
@@ -154,6 +198,18 @@ class _Job:
                        {"event": "garbled", "line": line[:200].decode("utf-8", "replace")})
         return out
 
+    def read_output(self) -> bool:
+        """Take in everything printed so far; ``False`` once the pipe is closed."""
+        while self.output_fd >= 0:
+            try:
+                chunk = os.read(self.output_fd, 1 << 16)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                return False
+            self.output.add(chunk)
+        return False
+
     def describe_end(self) -> str:
         """How the job ended, said so that a kill from outside is not blamed on the target."""
         how, outside = _describe_exit(self._exit_status(5.0))
@@ -174,22 +230,11 @@ class _Job:
         self.close()
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        try:
-            os.unlink(self.capture)
-        except OSError:
-            pass
-
-    def tail(self, limit: int = 1500) -> str:
-        try:
-            with open(self.capture, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - limit))
-                return fh.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
+        for name in ("fd", "output_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
 
 
 class _Zygote:
@@ -255,15 +300,17 @@ class _Zygote:
             if message and message.get("event") == event and all(message.get(k) == v for k, v in match.items()):
                 return message
 
-    def start(self, job: dict, capture: str) -> _Job:
-        read_fd, write_fd = os.pipe()
+    def start(self, job: dict) -> _Job:
+        events_r, events_w = os.pipe()
+        output_r, output_w = os.pipe()
         self._next_id += 1
         try:
-            self._send({"op": "run", "id": self._next_id, "job": job, "capture": capture}, [write_fd])
+            self._send({"op": "run", "id": self._next_id, "job": job}, [events_w, output_w])
         finally:
-            os.close(write_fd)
+            os.close(events_w)
+            os.close(output_w)
         pid = self._expect("forked", timeout=60.0, id=self._next_id)["pid"]
-        return _Job(pid, read_fd, capture, lambda timeout: self.exit_status(pid, timeout))
+        return _Job(pid, events_r, output_r, lambda timeout: self.exit_status(pid, timeout))
 
     def exit_status(self, pid: int, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
@@ -285,11 +332,17 @@ class _Zygote:
 class _Spawner:
     """Where ``fork`` is unavailable: one fresh interpreter per job."""
 
-    def start(self, job: dict, capture: str) -> _Job:
-        proc = subprocess.Popen([sys.executable, "-m", "verify.worker", capture], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-                                env=_job_env())
-        assert proc.stdin and proc.stdout
+    def start(self, job: dict) -> _Job:
+        events_r, events_w = os.pipe()
+        output_r, output_w = os.pipe()
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "verify.worker", "--job", str(events_w), str(output_w)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    pass_fds=(events_w, output_w), start_new_session=True, env=_job_env())
+        finally:
+            os.close(events_w)
+            os.close(output_w)
+        assert proc.stdin
         proc.stdin.write((json.dumps(job) + "\n").encode())
         proc.stdin.close()
 
@@ -300,8 +353,7 @@ class _Spawner:
                 return None
             return -code if code < 0 else code << 8   # as waitpid reports it
 
-        return _Job(proc.pid, os.dup(proc.stdout.fileno()), capture, exit_status)
-
+        return _Job(proc.pid, events_r, output_r, exit_status)
 
 
 def _can_fork() -> bool:
@@ -362,6 +414,7 @@ class _Run:
     results: dict[str, CheckResult] = dataclasses.field(default_factory=dict)
     load_error: UsageError | None = None
     loaded: bool = False
+    hung: bool = False                     # a check timed out: the later ones get shortened budgets
     open_units: int = 0
     shown: int | None = None               # results already reported, in order (None: not announced)
     started: float | None = None
@@ -385,6 +438,7 @@ class _Unit:
         self.current: str | None = None
         self.current_start = 0.0
         self.deadline = float("inf")
+        self.current_budget = float("inf")
         self.progress = True          # a result arrived since the job started
         self.job_loaded = False       # the current job has loaded the target
         self.done = False
@@ -393,15 +447,22 @@ class _Unit:
     def limit(self) -> float:
         return self.state.options.timeout or float("inf")
 
+    def budget(self) -> float:
+        """The time limit of the next check: the per-check limit, or, once a check of this run timed out
+        (the target seems to hang), that limit shared among the unit's remaining checks, so that a run on
+        a hanging target ends within about twice the limit instead of once per check."""
+        if not self.state.hung:
+            return self.limit
+        return self.limit / max(1, len(self.pending))
+
     def start(self, starter: Any) -> None:
         s = self.state
         opts = {"seed": s.options.seed, "max_examples": s.options.max_examples,
-                "family_alpha": s.options.family_alpha, "timeout": s.options.timeout, "isolate": True}
+                "family_alpha": s.options.family_alpha, "timeout": s.options.timeout, "isolate": True,
+                "memory_limit": s.options.memory_limit}
         job = {"target": s.target, "spec": s.spec_name, "params": s.overrides, "options": opts,
                "checks": self.pending}
-        fd, capture = tempfile.mkstemp(prefix="verify-capture-", suffix=".log")
-        os.close(fd)
-        self.job = starter.start(job, capture)
+        self.job = starter.start(job)
         self.current = None
         self.progress = False
         self.job_loaded = False
@@ -428,6 +489,13 @@ class _Unit:
         if self.job is not None:
             self.job.kill()
             self.job = None
+
+    def _take_output(self) -> str:
+        """What the target printed since the current check started (bounded, sanitised)."""
+        if self.job is None:
+            return ""
+        self.job.read_output()
+        return clip_text(self.job.output.take(), 6000)
 
     def _load_failed(self, message: str) -> None:
         if self.state.load_error is None:
@@ -467,14 +535,17 @@ class _Unit:
         elif kind == "start":
             if event["check"] not in self.pending:
                 return False
+            self._take_output()               # printed between checks: no check's output
             self.current = event["check"]
             self.current_start = now
-            self.deadline = now + self.limit
+            self.current_budget = self.budget()
+            self.deadline = now + self.current_budget
         elif kind == "result":
             try:
                 result = result_from_target_side(event["result"])
             except ProtocolError:
                 return False
+            result.output = self._take_output()
             self._record(result)
             self.current = None
             self.deadline = now + self.limit
@@ -491,12 +562,15 @@ class _Unit:
         """The job's event channel closed before ``done``."""
         assert self.job is not None
         how = self.job.describe_end()
-        output = clip_text(self.job.tail())
+        output = self._take_output()
         self._stop_job()
         if not self.state.loaded:
             self._load_failed(f"the worker loading target {self.state.target!r} ended: {how}: "
                               f"{clip_text(output, 300).strip()}")
             return
+        if self.state.options.memory_limit and "crashed" in how:
+            how += (f" (under --memory-limit {self.state.options.memory_limit / 2 ** 20:g}M: an allocation that "
+                    "failed inside compiled code may have crashed it)")
         if self.current is not None:
             self._fail_current(Status.ERROR, how, output)
         elif not self.progress and self.pending:
@@ -506,6 +580,7 @@ class _Unit:
 
     def on_timeout(self, now: float) -> None:
         s = self.state
+        output = self._take_output()
         self._stop_job()
         if not self.pending:          # every result is in; only the job's exit was late
             return
@@ -516,12 +591,16 @@ class _Unit:
             self._fail_current(Status.ERROR, f"loading the target again (after the previous job ended) did not "
                                              f"finish within {s.options.load_timeout:g} s")
         elif self.current is not None:
-            self._fail_current(Status.TIMEOUT, f"the check did not finish within {self.limit:g} s and was stopped "
-                                               "(the target may loop forever or be far too slow)")
+            shortened = (f"; its limit was shortened from {self.limit:g} s because an earlier check of this run "
+                         "timed out" if self.current_budget < self.limit else "")
+            self._fail_current(Status.TIMEOUT, f"the check did not finish within {self.current_budget:.3g} s and "
+                                               f"was stopped (the target may loop forever or be far too slow){shortened}",
+                               output)
+            s.hung = True
         else:
             self._fail_current(Status.TIMEOUT, f"the check did not start within {self.limit:g} s: the worker process "
                                                "stalled after the previous check (a thread of the target, or a "
-                                               "machine far too busy)")
+                                               "machine far too busy)", output)
         self.current = None
 
 
@@ -587,19 +666,24 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
             cursor[0] += 1
 
     active: list[_Unit] = []
-    registered: dict[_Unit, int] = {}
+    registered: dict[_Unit, tuple[int, int]] = {}
     sel = selectors.DefaultSelector()
 
     def watch(unit: _Unit) -> None:
-        """Keep the selector in step with the unit's job (a stopped job's channel is already closed)."""
-        fd = registered.pop(unit, None)
-        if fd is not None and (unit.job is None or unit.job.fd != fd):
-            sel.unregister(fd)
-        elif fd is not None:
-            registered[unit] = fd
-        if unit.job is not None and unit not in registered:
-            sel.register(unit.job.fd, selectors.EVENT_READ, unit)
-            registered[unit] = unit.job.fd
+        """Keep the selector in step with the unit's job: its events and output channels (``-1`` once the
+        output reached its end), none for a stopped job (whose channels are already closed)."""
+        fds = registered.pop(unit, None)
+        if fds is not None and (unit.job is None or unit.job.fd != fds[0]):
+            for fd in fds:
+                if fd >= 0:
+                    sel.unregister(fd)
+            fds = None
+        if fds is None and unit.job is not None:
+            sel.register(unit.job.fd, selectors.EVENT_READ, (unit, "events"))
+            sel.register(unit.job.output_fd, selectors.EVENT_READ, (unit, "output"))
+            fds = (unit.job.fd, unit.job.output_fd)
+        if fds is not None:
+            registered[unit] = fds
 
     def retire(unit: _Unit) -> None:
         active.remove(unit)
@@ -629,8 +713,13 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
             ready = sel.select(timeout=max(0.0, min(wait, 1.0))) if active else []
             now = time.monotonic()
             for key, _ in ready:
-                unit = key.data
-                if unit.job is None or registered.get(unit) != key.fd:
+                unit, channel = key.data
+                if unit.job is None or key.fd not in registered.get(unit, ()):
+                    continue
+                if channel == "output":
+                    if not unit.job.read_output():      # closed: the job is ending; its events say how
+                        sel.unregister(key.fd)
+                        registered[unit] = (registered[unit][0], -1)
                     continue
                 unit.on_events(unit.job.read(), now)
                 if unit.job is not None and unit.job.eof:
@@ -649,7 +738,7 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
                 else:
                     retire(unit)
             report_in_order()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         partial = []
         for s in states:
             if s.started is not None and s.load_error is None:
@@ -657,7 +746,7 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
                 s.run.incomplete = True
                 s.run.duration = time.perf_counter() - (s.started or time.perf_counter())
                 partial.append(s.run)
-        raise Interrupted(partial) from None
+        raise Interrupted(partial, getattr(exc, "signum", signal.SIGINT)) from None
     finally:
         for unit in active:
             unit._stop_job()

@@ -48,6 +48,18 @@ def _alpha(text: str) -> float:
     return value
 
 
+def memory_size(text: str) -> int:
+    """Bytes from ``512M``, ``2G``, ``1.5G`` or a plain number of MiB."""
+    units = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = units.get(t[-1:], None)
+    value = float(t[:-1] if scale else t) * (scale or 2 ** 20)
+    if not value >= 2 ** 20:
+        raise ValueError(f"must be at least 1M, got {text}")
+    return int(value)
+
+
+memory_size.__name__ = "memory size (512M, 2G)"
 _positive_float.__name__ = "positive number"
 _positive_int.__name__ = "positive integer"
 _seed.__name__ = "seed (a non-negative integer)"
@@ -93,6 +105,9 @@ SHARED_OPTIONS: tuple[Option, ...] = (
            type=_positive_int, default=DEFAULT_MAX_EXAMPLES, metavar="N"),
     Option("alpha", f"family-wise false-alarm rate of the statistical checks in a run (default {DEFAULT_ALPHA:g})",
            type=_alpha, default=DEFAULT_ALPHA, metavar="P"),
+    Option("memory-limit", "memory the target may allocate in each worker process, beyond what the verifier "
+                           "itself uses (512M, 2G; default: no limit); an allocation past it fails",
+           type=memory_size, default=None, metavar="SIZE"),
 )
 
 

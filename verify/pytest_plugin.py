@@ -216,7 +216,8 @@ class VerifyRun(pytest.Collector):
         names = tuple(c.name for c in spec.checks if c.name in selected) or None
         options = RunOptions(seed=opt.verify_seed, max_examples=opt.verify_max_examples,
                              family_alpha=opt.verify_alpha, timeout=opt.verify_timeout, checks=names,
-                             isolate=opt.verify_isolate, jobs=plugin.jobs_per_group())
+                             isolate=opt.verify_isolate, jobs=plugin.jobs_per_group(),
+                             memory_limit=opt.verify_memory_limit)
         try:
             if opt.verify_isolate:
                 run = run_isolated(self.target, spec.name, plugin.overrides, options)
@@ -338,6 +339,14 @@ class _Session:
 
         Raises ``pytest.UsageError`` (exit status 4) naming the bad argument.
         """
+        if not self.is_worker and (self.json_path or self.html_path):
+            from verify.errors import UsageError
+            from verify.report.files import check_output_paths
+
+            try:   # a report that cannot be written is found out now, not after the session
+                check_output_paths([("--verify-json", self.json_path), ("--verify-html", self.html_path)])
+            except UsageError as exc:
+                raise pytest.UsageError(str(exc)) from None
         texts = self.config.option.verify_pairs or []
         if not texts:
             return
@@ -479,10 +488,10 @@ class _Session:
         if not (self.received or self.json_path or self.html_path):
             return
         self.report = self.build_report(incomplete=exitstatus == pytest.ExitCode.INTERRUPTED)
-        from verify.cli import write_reports
+        from verify.report import files
 
         try:
-            write_reports(self.report, self.json_path, self.html_path)
+            files.write_reports(self.report, self.json_path, self.html_path)
             self.written = [p for p in (self.json_path, self.html_path) if p]
         except Exception as exc:  # noqa: BLE001 - say what went wrong instead of an INTERNALERROR
             self.write_error = f"could not write the dlverify report: {type(exc).__name__}: {exc}"

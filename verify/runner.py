@@ -53,6 +53,7 @@ class RunOptions:
     isolate: bool = True
     verbose: bool = False
     jobs: int | None = None       # job processes at once (isolated runs); None: one per core
+    memory_limit: int | None = None   # bytes the target may allocate per job process (isolated runs)
 
 
 @dataclasses.dataclass
@@ -106,6 +107,8 @@ def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[s
             parts += ["--alpha", repr(options.family_alpha)]
         if options.timeout is not None and options.timeout != DEFAULT_TIMEOUT:
             parts += ["--timeout", f"{options.timeout:g}"]
+        if options.memory_limit:
+            parts += ["--memory-limit", f"{options.memory_limit / 2 ** 20:g}M"]
     if check:
         parts += ["--check", check]
     return " ".join(shlex.quote(p) for p in parts)
@@ -186,6 +189,9 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
                 notes=[clip_text(traceback.format_exc(limit=8))],
             )
     result.duration = time.perf_counter() - started
+    if options.memory_limit and result.status is Status.ERROR and " raised MemoryError" in result.message:
+        result.message = (f"out of memory: the target needed more than the --memory-limit of "
+                          f"{options.memory_limit / 2 ** 20:g} MiB\n{result.message}")
     if result.status in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
         target = prep.target_name if isinstance(prep.target_name, str) else "TARGET"
         result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name,

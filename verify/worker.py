@@ -8,13 +8,14 @@ Two ways in (internal):
   runs it (so every job starts with the verifier imported and nothing else:
   no target, no state from an earlier job) and reports the child's pid, and
   later how it exited.
-* ``python -m verify.worker CAPTURE_PATH`` with one JSON job on stdin and the
-  events on stdout — the same job in a freshly spawned interpreter, where
-  ``fork`` is not available.
+* ``python -m verify.worker --job EVENTS_FD OUTPUT_FD`` with one JSON job on
+  stdin — the same job in a freshly spawned interpreter, where ``fork`` is
+  not available.
 
-A job runs in its own session with its stdout and stderr moved to a capture
-file (so whatever the target prints cannot garble the protocol or the
-terminal) and writes JSON lines on its event channel:
+A job runs in its own session with its stdout and stderr on a pipe that the
+parent reads and bounds (so whatever the target prints can neither garble the
+protocol or the terminal nor fill a disk), and writes JSON lines on its event
+channel:
 
 * ``{"event": "loaded", ...}`` or ``{"event": "load_error", "message": ...}``
 * ``{"event": "start", "check": NAME}`` before each check
@@ -24,7 +25,6 @@ terminal) and writes JSON lines on its event channel:
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import selectors
@@ -33,6 +33,8 @@ import socket
 import sys
 import traceback
 from typing import Any, TextIO
+
+from verify import _process
 
 PACKET = 1 << 16      # largest control message (a job is a few hundred bytes)
 
@@ -47,42 +49,37 @@ _PRELOAD = (
 )
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphan keeps running)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _excerpt(path: str, start: int, end: int, limit: int = 2000) -> str:
-    """What the target printed between two offsets of the capture file, cut to ``limit``."""
-    size = end - start
-    if size <= 0:
-        return ""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        head = fh.read(min(size, limit))
-    text = head.decode("utf-8", errors="replace")
-    if size > limit:
-        text += f"\n... [{size - limit} more bytes printed, {size} in total]"
-    return text
-
-
-def _capture_output(capture_path: str) -> None:
+def _output_to(fd: int) -> None:
+    """Send this process's stdout and stderr (the target's prints) to ``fd``."""
     sys.stdout.flush()
     sys.stderr.flush()
-    capture_fd = os.open(capture_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(capture_fd, 1)
-    os.dup2(capture_fd, 2)
-    os.close(capture_fd)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
-def run_job(job: dict[str, Any], events: TextIO, capture_path: str) -> None:
-    """Load the target of ``job`` and run its checks, writing events on ``events``."""
+def _limit_memory(extra: int) -> None:
+    """Let this process map at most ``extra`` bytes beyond what it maps now (RLIMIT_AS)."""
+    import resource
+
+    with open("/proc/self/statm") as fh:
+        mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = mapped + extra
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def run_job(job: dict[str, Any], events: TextIO) -> None:
+    """Load the target of ``job`` and run its checks, writing events on ``events``.
+
+    What the target prints goes to this process's stdout and stderr, a pipe
+    the parent reads; everything printed before a ``result`` event is written
+    (flushed) before it, so the parent attributes it to that check.
+    """
 
     def emit(event: dict) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
         events.write(json.dumps(event, allow_nan=False) + "\n")
         events.flush()
 
@@ -90,6 +87,8 @@ def run_job(job: dict[str, Any], events: TextIO, capture_path: str) -> None:
     from verify.runner import RunOptions, execute_check, prepare, reproduction_command, select_checks, versions
 
     options = RunOptions(**{**job["options"], "checks": tuple(job["checks"]) or None})
+    if options.memory_limit:
+        _limit_memory(options.memory_limit)
     try:
         prep = prepare(job["target"], job["spec"], job["params"])
         checks = select_checks(prep.spec, options.checks)
@@ -110,9 +109,8 @@ def run_job(job: dict[str, Any], events: TextIO, capture_path: str) -> None:
         "params": jsonable(prep.params),
     })
     for check in checks:
+        _process.kill_descendants()   # whatever the target left running in an earlier check
         emit({"event": "start", "check": check.name})
-        sys.stdout.flush()
-        start = os.lseek(1, 0, os.SEEK_END)
         try:
             result = execute_check(prep, check, options)
         except KeyboardInterrupt:
@@ -121,9 +119,6 @@ def run_job(job: dict[str, Any], events: TextIO, capture_path: str) -> None:
             result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
                                  reproduction=reproduction_command(prep.target_name, prep.spec.name, options.seed,
                                                                    prep.overrides, check.name, options))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        result.output = _excerpt(capture_path, start, os.lseek(1, 0, os.SEEK_END))
         emit({"event": "result", "result": result.to_dict()})
     emit({"event": "done"})
 
@@ -141,19 +136,19 @@ def _preload(modules) -> None:
             pass
 
 
-def _child(control: socket.socket, event_fd: int, job: dict[str, Any], capture: str) -> None:
+def _child(control: socket.socket, event_fd: int, output_fd: int, job: dict[str, Any]) -> None:
     """In the forked child: become a job process and run ``job``; never returns."""
     code = 0
     try:
         os.setsid()                   # its own process group: killed as a whole
-        _die_with_parent()
+        _become_job()
         control.close()
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        _capture_output(capture)
+        _output_to(output_fd)
         with os.fdopen(event_fd, "w", buffering=1, encoding="utf-8") as events:
-            run_job(job, events, capture)
+            run_job(job, events)
     except BaseException:  # noqa: BLE001 - the parent sees the missing events and the exit status
         traceback.print_exc()
         code = 70
@@ -166,11 +161,52 @@ def _child(control: socket.socket, event_fd: int, job: dict[str, Any], capture: 
             os._exit(code)
 
 
+def _become_job() -> None:
+    """Hygiene of a process that runs a target: it dies with its parent, cannot reach into the verifier's
+    processes (they are non-dumpable and it has no ``CAP_SYS_PTRACE``), and adopts its orphans."""
+    _process.die_with_parent()
+    _process.drop_ptrace()
+    _process.become_subreaper()
+
+
+class _Stop(Exception):
+    """The zygote's parent is gone (SIGTERM from the death signal) or closed the control socket."""
+
+
+def _stop(*_: Any) -> None:
+    raise _Stop
+
+
 def serve(control: socket.socket) -> None:
-    """The zygote's loop: fork a child per job, report pids and exit statuses, stop at EOF."""
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
-    _preload(_PRELOAD)
+    """The zygote's loop: fork a child per job, report pids and exit statuses, stop at EOF.
+
+    When it stops — its parent closed the socket or died, even by SIGKILL —
+    it kills every job and everything the jobs started (it is their
+    subreaper), so no process of a run outlives it.
+    """
+    children: set[int] = set()
+    try:
+        _process.die_with_parent(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGHUP, _stop)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+        _process.make_non_dumpable()
+        _process.become_subreaper()
+        _preload(_PRELOAD)
+        _serve(control, children)
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _process.kill_descendants()
+
+
+def _serve(control: socket.socket, children: set[int]) -> None:
 
     def send(message: dict) -> None:
         try:
@@ -185,7 +221,6 @@ def serve(control: socket.socket) -> None:
     sel = selectors.DefaultSelector()
     sel.register(control, selectors.EVENT_READ, "control")
     sel.register(wake_r, selectors.EVENT_READ, "child")
-    children: set[int] = set()
     send({"event": "ready"})
     while True:
         for key, _ in sel.select():
@@ -197,11 +232,6 @@ def serve(control: socket.socket) -> None:
             except OSError:
                 data, fds = b"", []
             if not data:
-                for pid in children:
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
                 return
             message = json.loads(data)
             if message["op"] == "import":
@@ -214,7 +244,7 @@ def serve(control: socket.socket) -> None:
                     os.close(wake_r)
                     os.close(wake_w)
                     signal.set_wakeup_fd(-1)
-                    _child(control, fds[0], message["job"], message["capture"])
+                    _child(control, fds[0], fds[1], message["job"])
                 for fd in fds:
                     os.close(fd)
                 children.add(pid)
@@ -226,8 +256,11 @@ def serve(control: socket.socket) -> None:
                 break
             if pid == 0:
                 break
-            children.discard(pid)
-            send({"event": "exited", "pid": pid, "status": status})
+            if pid in children:
+                children.discard(pid)
+                send({"event": "exited", "pid": pid, "status": status})
+                # What the job started and left behind is re-parented here: it goes with the job.
+                _process.kill_descendants(keep=frozenset(children))
 
 
 def main(argv: list[str]) -> int:
@@ -235,15 +268,15 @@ def main(argv: list[str]) -> int:
         control = socket.socket(fileno=int(argv[1]))
         serve(control)
         return 0
-    capture_path = argv[0]
-    events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    _die_with_parent()
+    # --job EVENTS_FD OUTPUT_FD, the job on stdin: a job in a fresh interpreter (no fork available).
+    events = os.fdopen(int(argv[1]), "w", buffering=1, encoding="utf-8")
+    _become_job()
     _preload(_PRELOAD)
     job = json.loads(sys.stdin.readline())
-    _capture_output(capture_path)
+    _output_to(int(argv[2]))
     events.write(json.dumps({"event": "ready"}) + "\n")
     events.flush()
-    run_job(job, events, capture_path)
+    run_job(job, events)
     return 0
 
 

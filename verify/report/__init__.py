@@ -51,6 +51,6 @@ def render_html(report: "Report") -> str:
 
 def write_html(report: "Report", path: str) -> None:
     """Render ``report`` and write it to ``path`` atomically (temporary file, then rename)."""
-    from verify.cli import write_atomic
+    from verify.report.files import write_reports
 
-    write_atomic(path, render_html(report))
+    write_reports(report, None, path)

@@ -1,0 +1,135 @@
+"""Process hygiene for running suspect code: Linux ``prctl`` and ``capset`` through ctypes.
+
+Every function here is best effort: on another system, or without the
+privilege, it does nothing and says so by returning ``False``; the checks
+still run, with less protection.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+
+__all__ = ["die_with_parent", "make_non_dumpable", "drop_ptrace", "become_subreaper", "children_of",
+           "kill_descendants"]
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+_CAP_SYS_PTRACE = 19
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _prctl(option: int, arg: int) -> bool:
+    libc = _libc()
+    if libc is None or not hasattr(libc, "prctl"):
+        return False
+    return libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) == 0
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent dies (no orphan keeps running)."""
+    return _prctl(_PR_SET_PDEATHSIG, sig)
+
+
+def make_non_dumpable() -> bool:
+    """Other processes of the same user (a target) may no longer open this one's ``/proc/PID/fd``,
+    ``mem`` or ``environ``: only a process with ``CAP_SYS_PTRACE`` can."""
+    return _prctl(_PR_SET_DUMPABLE, 0)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_ptrace() -> bool:
+    """Give up ``CAP_SYS_PTRACE`` for good (a process running as root keeps every other power), so this
+    process cannot reach into non-dumpable ones; no later ``exec`` regains a privilege."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "capget"):
+        return False
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return False
+    word, bit = divmod(_CAP_SYS_PTRACE, 32)
+    mask = ~(1 << bit) & 0xFFFFFFFF
+    data[word].effective &= mask
+    data[word].permitted &= mask
+    data[word].inheritable &= mask
+    ok = libc.capset(ctypes.byref(header), data) == 0
+    _prctl(_PR_CAPBSET_DROP, _CAP_SYS_PTRACE)
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    return ok
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants (a target's daemonised grandchild) become this process's children, so that
+    :func:`kill_descendants` can find them."""
+    return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from ``/proc``)."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may contain spaces and parentheses; it ends at the last ')'.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def kill_descendants(keep: frozenset[int] = frozenset(), rounds: int = 50) -> int:
+    """SIGKILL every descendant of this process except ``keep`` (and theirs); returns how many died.
+
+    In a subreaper, a killed child's own children are re-parented here and
+    killed in the next round, until none is left.
+    """
+    me = os.getpid()
+    killed = 0
+    for _ in range(rounds):
+        victims = [pid for pid in children_of(me) if pid not in keep]
+        if not victims:
+            break
+        for pid in victims:
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except OSError:
+                    pass
+        for pid in victims:
+            try:
+                os.waitpid(pid, 0)
+                killed += 1
+            except ChildProcessError:
+                pass
+        time.sleep(0.001)
+    return killed
