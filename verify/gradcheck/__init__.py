@@ -17,7 +17,7 @@ Public names:
   :class:`TaylorResult` -- the result types; :class:`Options` -- the options.
 """
 
-from ._check import assert_grad, assert_vjp, check_grad, check_vjp
+from ._check import InconclusiveGradCheck, assert_grad, assert_vjp, check_grad, check_vjp
 from ._kinks import Kink
 from ._options import Options
 from ._result import EntryError, GradCheckResult
@@ -31,6 +31,7 @@ __all__ = [
     "assert_grad",
     "assert_vjp",
     "check_torch_grad",
+    "InconclusiveGradCheck",
     "GradCheckResult",
     "EntryError",
     "Kink",

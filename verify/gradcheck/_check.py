@@ -28,21 +28,22 @@ from typing import Any, Callable
 import numpy as np
 
 from verify.compare import Comparison, compare, format_number
+from verify.results import Status
 
 from ._diagnosis import diagnose_entries, diagnose_probes, format_indices
 from ._evaluate import (CountedFunction, Precision, as_point, find_precision, realiser,
                         rounds_input, validate_vector)
 from ._kinks import Kink, classify_kink
 from ._localise import FoundEntry, Localisation, localise
-from ._noise import estimate_noise
+from ._noise import measure_noise
 from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
 from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
 from ._steps import (Derivative, central_pair, central_window, complex_step, complex_step_size, coordinate_scales,
-                     curvature, one_sided, sweep_central, typical_scale, with_noise)
+                     curvature, one_sided, sweep_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
-__all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp"]
+__all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp", "InconclusiveGradCheck"]
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -68,15 +69,27 @@ C_FLOOR = 256.0
 #: ``|phi''| s``, so the rounding of the analytic gradient along ``d`` is
 #: ``~ eps |phi''| s / ||d||``. Measured: 1.5 in these units (a quadratic).
 C_CURV = 16.0
-#: Spacing of the noise-measuring points, in units of the scale of x: tiny,
-#: so that the smooth part of f cannot leak into sixth differences (a
-#: float32-bound f needs points its rounding does not merge).
-NOISE_SPACING = 2.0**-26
-NOISE_SPACING_LOW = 2.0**-10
+#: Spacings of the noise-measuring points, in units of the scale of x, tried
+#: in turn until the samples vary: tiny first, so that the smooth part of f
+#: cannot leak into sixth differences; coarser when f's own resolution is
+#: coarser (float32 arithmetic inside f rounds nearby points to one value).
+NOISE_SPACINGS = (2.0**-26, 2.0**-18, 2.0**-10)
 #: The noise of f differs between directions (measured up to 5x between
 #: random probes of Rosenbrock near its minimum, where every term cancels),
 #: and a seven-point estimate along one of them is itself uncertain.
 NOISE_MARGIN = 4.0
+#: Measured noise above this many eps64 of |f| is reported: f is noisy or
+#: computes in reduced precision (the central-difference bars use the measured
+#: noise either way).
+REDUCED_PRECISION = 64.0
+#: The complex step is trusted only against a central-difference reference
+#: whose tolerance is at most this fraction of the magnitude of the terms:
+#: a dropped term larger than that shows.
+SHARP_REFERENCE = 1e-6
+#: A comparison passes only when its tolerance resolves at least this
+#: fraction of the magnitude; a wider bar cannot tell right from wrong and
+#: the comparison is undecided (the result inconclusive).
+RESOLUTION_LIMIT = 1e-2
 #: A kink found along a direction is confirmed with a window this many times
 #: smaller (six evaluations): a kink at x persists, a bend within the step not.
 KINK_SHRINK = 64.0
@@ -181,24 +194,36 @@ def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndar
 
 
 def assert_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any,
-                **options: Any) -> GradCheckResult:
+                *, allow_inconclusive: bool = True, **options: Any) -> GradCheckResult:
     """:func:`check_grad`, raising ``AssertionError`` with the report on failure.
+
+    An inconclusive check (no sharp estimator along some direction: the
+    gradient is neither shown right nor wrong) does not raise by default; it
+    emits an :class:`InconclusiveGradCheck` warning with the reason and returns
+    the result. ``allow_inconclusive=False`` raises ``AssertionError`` then too.
 
     >>> assert_grad(np.sin, np.cos, np.array(0.3)).passed
     True
     """
-    result = check_grad(f, grad, x, **options)
-    if not result.passed:
-        raise AssertionError(str(result))
-    return result
+    return _asserted(check_grad(f, grad, x, **options), allow_inconclusive)
 
 
 def assert_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndarray], Any], x: Any,
-               **options: Any) -> GradCheckResult:
-    """:func:`check_vjp`, raising ``AssertionError`` with the report on failure."""
-    result = check_vjp(f, vjp, x, **options)
-    if not result.passed:
+               *, allow_inconclusive: bool = True, **options: Any) -> GradCheckResult:
+    """:func:`check_vjp`, raising ``AssertionError`` with the report on failure
+    (inconclusive: as :func:`assert_grad`)."""
+    return _asserted(check_vjp(f, vjp, x, **options), allow_inconclusive)
+
+
+class InconclusiveGradCheck(UserWarning):
+    """A gradient check that could not decide (``assert_grad`` with ``allow_inconclusive=True``)."""
+
+
+def _asserted(result: GradCheckResult, allow_inconclusive: bool) -> GradCheckResult:
+    if result.status == Status.FAIL or (result.status == Status.INCONCLUSIVE and not allow_inconclusive):
         raise AssertionError(str(result))
+    if result.status == Status.INCONCLUSIVE:
+        warnings.warn(f"gradient check inconclusive: {result.reason}", InconclusiveGradCheck, stacklevel=3)
     return result
 
 
@@ -259,6 +284,7 @@ class _Checker:
         self.opts = opts
         self.name = name
         self.notes: list[str] = []
+        self.undecided: list[str] = []   # why the verdict is inconclusive (empty: it is not)
         self.n = self.xf.size
         self.m = y0.size
         self.scale = typical_scale(self.xf)
@@ -268,7 +294,9 @@ class _Checker:
         opts = self.opts
         rng = np.random.default_rng(opts.seed)
         self.mode = self._mode()
-        d0 = make_probes(rng, 1, self.n, opts.probes)[0]
+        k_max = opts.n_probes or 16
+        first = make_probes(rng, k_max if self.mode == "directional" else 1, self.n, opts.probes)
+        self.d0 = first[0]
         n_cot = opts.n_cotangents or opts.n_probes or 16
         self.DY, self.W = self.analytic.rows(self.mode, rng, self.m, n_cot)
         if not np.all(np.isfinite(self.W)):
@@ -277,17 +305,16 @@ class _Checker:
         if self.analytic.dtype.kind == "f" and self.analytic.dtype.itemsize < 8:
             self.notes.append(f"Note: the analytic gradient is {self.analytic.dtype}; "
                               "it is verified to that precision")
-        self._settle_precision(d0)
+        self._settle_precision(self.d0)
         self.realise = realiser(self.precision.bound)
-        self._choose_method(d0)
+        self._measure_noise()
         if self.mode == "full":
-            result = self._run_full(d0)
-        else:
-            k = opts.n_probes or (16 if self.method == "complex step" else 8)
-            rest = make_probes(rng, k - 1, self.n, opts.probes)
-            self.P = np.vstack([d0[None, :], rest])
-            result = self._run_directional()
-        return result
+            self.scales = coordinate_scales(self.xf)
+            ders, _ = self._derivatives(np.eye(self.n), self.scales)
+            return self._run_full(ders)
+        self.P_drawn = first
+        ders, self.P = self._derivatives(first, np.full(k_max, self.scale))
+        return self._run_directional(ders)
 
     def _mode(self) -> str:
         if self.opts.mode != "auto":
@@ -317,78 +344,172 @@ class _Checker:
         if self.precision.note:
             self.notes.append(f"Precision: {self.precision.note}")
 
+    def _measure_noise(self) -> None:
+        """Measure the noise of f along a Gaussian direction of its own (seven evaluations or more).
+
+        Gaussian, because a Rademacher probe can be an exact symmetry of f (all
+        signs equal is a shift, which batch norm ignores), and rounding along a
+        symmetry is no noise at all. Samples that do not vary mean the spacing
+        is below f's resolution (float32 arithmetic inside a float64 function):
+        the spacing grows until they do. The precision f really computes in is
+        read from the noise, not from its return dtype.
+        """
+        seed = None if self.opts.seed is None else [self.opts.seed, 1]
+        self.u = np.random.default_rng(seed).standard_normal(self.n)
+        spacings = NOISE_SPACINGS if self.precision.bound is None else NOISE_SPACINGS[-1:]
+        with np.errstate(all="ignore"):
+            nz = measure_noise(self.F, self.xf, self.u, [s * self.scale for s in spacings], self.realise)
+        self.noise_info = nz
+        self.noise = NOISE_MARGIN * nz.sigma
+        # relative to the size of f or of its changes over x's scale (f can cancel to ~0)
+        size = max(float(np.max(np.abs(self.y0))),
+                   float(np.max(np.linalg.norm(self.W, axis=1))) * float(np.linalg.norm(self.xf))) or 1.0
+        relative = float(np.max(nz.sigma)) / size
+        if not nz.resolved:
+            self.notes.append(f"Note: f did not vary along a random direction at spacings down to "
+                              f"{format_number(spacings[-1])} of x's scale: its noise level is unknown and "
+                              "modelled as rounding")
+        elif nz.spacing > spacings[0] * self.scale and self.precision.bound is None:
+            self.notes.append(f"Precision: f does not resolve changes of x below ~{format_number(nz.spacing)} "
+                              f"(measured noise {relative:.1e} of |f|): it computes in reduced precision "
+                              "(float32 arithmetic inside?)")
+        elif relative > REDUCED_PRECISION * EPS64:
+            self.notes.append(f"Precision: f is noisy: measured noise {relative:.1e} of |f|")
+
     # -- method -------------------------------------------------------------
-    def _choose_method(self, d0: np.ndarray) -> None:
-        """Pick complex step or central differences; set the CD step along d0."""
+    def _derivatives(self, dirs: np.ndarray, scales: np.ndarray) -> tuple[list[Derivative], np.ndarray]:
+        """Derivatives along the verdict directions: the complex step where proven, else central differences."""
         opts = self.opts
         self.method = "central differences"
         self.cd_step = opts.step
-        self.d0_central: Derivative | None = None
-        self.d0_complex: Derivative | None = None
         self.complex_verified = False
-        self.noise: np.ndarray | None = None
-        self.curv0: np.ndarray | None = None  # |phi''| along probe 0 (complex-step path)
-        self.d0 = d0
-        if opts.complex_step is False:
-            self._measure_noise()
-            return
-        if self.precision.bound is not None:
-            if opts.complex_step is True:
-                raise ValueError("complex_step=True needs f to see exact float64 points, but f rounds its "
-                                 f"input to {self.precision.bound}")
-            self._measure_noise()
-            return
-        h = opts.step if opts.step is not None else complex_step_size(self.scale)
-        if opts.complex_step is True:
-            self.d0_complex = self._complex(d0, h, probing=False)
-            if self.d0_complex is None:
-                raise TypeError("complex_step=True but f does not return a complex value for complex input")
-            self.method = "complex step"
-            return
-        cs = self._complex(d0, h, probing=True)
-        if cs is None:
-            self._measure_noise()
-            return
-        # a reference for the complex step needs no perfect step: a shorter
-        # sweep keeps directional mode within 64 evaluations at n = 1e5
-        cd = self._central(d0, self.scale, sweep=True, max_moves=REFERENCE_MOVES)
-        self.d0_central = cd
-        if not np.all(np.isfinite(cd.error)):
-            self.notes.append("Note: real differences were undefined along probe 0; the complex step "
-                              "could not be cross-checked")
-            self.method, self.d0_complex = "complex step", cs
-            return
-        if not self._agree(cs, cd):
-            # the noise of f may exceed the eps|f| model (cancellation inside f): measure it
-            self._measure_noise()
-            cd = with_noise(cd, self.precision.eps, self.noise)
-            self.d0_central = cd
-        if self._agree(cs, cd):
-            self.method, self.d0_complex = "complex step", cs
-            self.complex_verified = True
-            self.curv0 = curvature(cd, self.y0, self.precision.eps, self.noise)
-        else:
-            self.notes.append("Note: f accepts complex input but is not analytic (the complex step "
-                              "disagreed with real differences along probe 0); used central differences")
+        self.reference: tuple[np.ndarray, Derivative] | None = None
+        self.curv0: np.ndarray | None = None  # |phi''| along the reference direction (complex-step path)
+        if opts.complex_step is not False:
+            if self.precision.bound is not None:
+                if opts.complex_step is True:
+                    raise ValueError("complex_step=True needs f to see exact float64 points, but f rounds its "
+                                     f"input to {self.precision.bound}")
+            elif opts.complex_step is True:
+                ders = [self._complex(d, self._complex_h(s), probing=False) for d, s in zip(dirs, scales)]
+                if any(d is None for d in ders):
+                    raise TypeError("complex_step=True but f does not return a complex value for complex input")
+                self.method = "complex step"
+                return ders, dirs
+            else:
+                ders = self._verified_complex(dirs, scales)
+                if ders is not None:
+                    self.method, self.complex_verified = "complex step", True
+                    return ders, dirs
+        return self._central_all(dirs, scales)
 
-    def _agree(self, cs: Derivative, cd: Derivative) -> bool:
-        slack = self.opts.safety * (cd.error + cs.error + C_ROUND * EPS64 * np.abs(cd.value))
-        return bool(np.all(np.abs(cs.value - cd.value) <= slack))
+    def _complex_h(self, scale: float) -> float:
+        return self.opts.step if self.opts.step is not None else complex_step_size(scale)
 
-    def _measure_noise(self) -> None:
-        """Measure the noise of f (six evaluations), once.
+    def _verified_complex(self, dirs: np.ndarray, scales: np.ndarray) -> list[Derivative] | None:
+        """Complex-step derivatives along ``dirs``, or None unless proven right along all of them.
 
-        Along a Gaussian direction of its own: a Rademacher probe can be an
-        exact symmetry of f (all signs equal is a shift, which batch norm
-        ignores), and rounding along a symmetry is no noise at all.
+        ``Im f(x + i h d) / h`` is linear in ``d`` for any ``f`` numpy can
+        evaluate on complex input, analytic or not: ``np.abs``, ``np.var``,
+        ``np.linalg.norm`` or ``.real`` just drop their part of the derivative.
+        So a Gaussian combination ``w = sum_j a_j d_j`` of the verdict
+        directions tests them all at once: ``sum_j a_j CS(d_j)`` must equal a
+        sharp central difference along ``w``. A dropped term ``e`` with
+        ``e . d_j != 0`` for some ``j`` makes them differ with probability 1
+        (the ``a_j`` are Gaussian); where ``e . d_j = 0`` for every ``j`` (a
+        shift that batch norm ignores) the complex step is right along every
+        direction used. The reference's bar is never widened to make them agree.
         """
-        if self.noise is None:
-            seed = None if self.opts.seed is None else [self.opts.seed, 1]
-            direction = np.random.default_rng(seed).standard_normal(self.n)
-            with np.errstate(all="ignore"):
-                spacing = NOISE_SPACING if self.precision.bound is None else NOISE_SPACING_LOW
-                self.noise = NOISE_MARGIN * estimate_noise(self.F, self.xf, direction, spacing * self.scale,
-                                                           self.y0, self.realise)
+        cs_u = self._complex(self.u, complex_step_size(self.scale), probing=True)
+        if cs_u is None:
+            return None
+        if not self._screen(cs_u):
+            self.notes.append("Note: f accepts complex input but is not analytic (the complex step along a "
+                              "random direction disagrees with the slope of f there); used central differences")
+            return None
+        ders = []
+        for d, s in zip(dirs, scales):
+            der = self._complex(d, self._complex_h(s), probing=True)
+            if der is None:
+                return None
+            ders.append(der)
+        # the complex step's own noise: the same derivative at another imaginary step
+        again = self._complex(dirs[0], 0.75 * self._complex_h(float(scales[0])), probing=True)
+        if again is None:
+            return None
+        jitter = np.abs(again.value - ders[0].value)
+        norm0 = float(np.linalg.norm(dirs[0]))
+        ders = [dataclasses.replace(dd, error=dd.error + NOISE_MARGIN * jitter * float(np.linalg.norm(d)) / norm0)
+                for dd, d in zip(ders, dirs)]
+        seed = None if self.opts.seed is None else [self.opts.seed, 2]
+        a = np.random.default_rng(seed).standard_normal(len(dirs))
+        w = a @ dirs
+        norm = float(np.linalg.norm(w))
+        if not norm > 0:
+            return None
+        a, w = a * (np.sqrt(self.n) / norm), w * (np.sqrt(self.n) / norm)
+        ref = self._central(w, self.scale, sweep=True, max_moves=REFERENCE_MOVES)
+        self.reference = (w, ref)
+        combo = a @ np.array([dd.value for dd in ders])
+        combo_err = np.abs(a) @ np.array([dd.error for dd in ders])
+        Aw = _dot_rows(self.W, w[None, :])[:, 0]
+        Ncd, Ncs = self.DY @ ref.value, self.DY @ combo
+        tol = (self._pair_tolerance(ref, w, self.W, self.DY, Aw, Ncd)
+               + self.opts.safety * (np.abs(self.DY) @ combo_err))
+        size = _magnitude(Aw, Ncd, self.W, w)
+        sharp = ref.sharp and bool(np.all(tol <= SHARP_REFERENCE * size))
+        if not sharp:
+            self.notes.append(f"Note: the complex step could not be verified (central differences along a "
+                              f"random combination of the directions reach only {_rel(tol, size):.1e} "
+                              "relative); used central differences")
+            return None
+        if not np.all(np.abs(Ncs - Ncd) <= tol):
+            self.notes.append("Note: f accepts complex input but is not analytic (the complex step disagrees "
+                              "with central differences along a random combination of the directions, by "
+                              f"{_rel(np.abs(Ncs - Ncd), size):.1e} relative); used central differences")
+            return None
+        self.cd_step = ref.step
+        curv = curvature(ref, self.y0, self.precision.eps, self.noise)
+        self.curv0 = curv
+        return ders
+
+    def _screen(self, cs_u: Derivative) -> bool:
+        """Is the complex step along the noise direction ``u`` plausibly right? (no evaluation)
+
+        The noise samples lie at ``x + t u`` for small ``t``: a forward
+        difference with one Richardson step gives the slope there to a few
+        digits. A clear disagreement means ``f`` is not analytic, and the
+        full verification is not worth its cost. Agreement proves nothing.
+        """
+        samples = dict(self.noise_info.samples)
+        ts = sorted(samples)
+        if len(ts) < 4:
+            return True
+        t1, t2, t4 = ts[0], ts[1], ts[3]
+        f0 = self.y0
+        d1, d2, d4 = ((samples[t] - f0) / t for t in (t1, t2, t4))
+        slope = 2.0 * d1 - d2
+        error = np.abs(slope - (2.0 * d2 - d4)) + 8.0 * (self.noise + 2 * EPS64 * np.abs(f0)) / t1
+        lhs = np.abs(self.DY @ (cs_u.value - slope))
+        rhs = 10.0 * (np.abs(self.DY) @ error) + 1e-6 * (np.abs(self.DY) @ (np.abs(slope) + np.abs(cs_u.value)))
+        return bool(np.all(lhs <= rhs))
+
+    def _central_all(self, dirs: np.ndarray, scales: np.ndarray) -> tuple[list[Derivative], np.ndarray]:
+        """Central differences along the verdict directions (probe 0 chooses the step)."""
+        self.method = "central differences"
+        if self.mode == "full":
+            return [self._central(e, float(scales[i]), sweep=True) for i, e in enumerate(dirs)], dirs
+        k = self.opts.n_probes or 8
+        dirs = np.array(dirs[:k], dtype=np.float64)
+        if self.reference is not None:
+            # the Gaussian combination is a random direction too: its sweep is probe 0
+            dirs[0], first = self.reference
+            self.replaced_probe = True
+        else:
+            first = self._central(dirs[0], self.scale, sweep=True)
+        if self.cd_step is None:
+            self.cd_step = first.step
+        return [first] + [self._central(d, self.scale, sweep=False) for d in dirs[1:]], dirs
 
     def _complex(self, d: np.ndarray, h: float, probing: bool) -> Derivative | None:
         """Complex-step derivative, or None if f rejects or drops complex input."""
@@ -408,30 +529,24 @@ class _Checker:
     def _central(self, d: np.ndarray, scale: float, sweep: bool, max_moves: int = 10) -> Derivative:
         eps = self.precision.eps
         with np.errstate(all="ignore"):
-            if self.cd_step is not None:
-                der = central_pair(self.F, self.xf, d, self.cd_step, eps, self.realise, noise=self.noise)
-            elif sweep:
-                der = sweep_central(self.F, self.xf, d, scale, eps, self.realise, noise=self.noise,
-                                    max_moves=max_moves)
+            if self.cd_step is not None and not sweep or self.opts.step is not None:
+                der = central_pair(self.F, self.xf, d, self.cd_step or self.opts.step, eps, self.realise,
+                                   noise=self.noise, phi0=self.y0)
             else:
-                raise AssertionError("central step not chosen")
+                der = sweep_central(self.F, self.xf, d, scale, eps, self.realise, noise=self.noise,
+                                    max_moves=max_moves, phi0=self.y0)
         if not np.all(np.isfinite(der.value)):
             raise ValueError(f"f returned NaN or inf at every step tried around x (largest step "
                              f"{format_number(der.step)}): x is at the edge of f's domain")
         return der
 
     def _derivative(self, d: np.ndarray) -> Derivative:
-        """Derivative along a probe direction with the chosen method and step."""
+        """Derivative along a direction with the chosen method and step."""
         if self.method == "complex step":
-            h = self.opts.step if self.opts.step is not None else complex_step_size(self.scale)
-            der = self._complex(d, h, probing=False)
+            der = self._complex(d, self._complex_h(self.scale), probing=False)
             if der is None:
                 raise ValueError("f stopped returning complex values for complex input")
             return der
-        if self.cd_step is None:
-            if self.d0_central is None:
-                raise AssertionError("step not chosen")
-            self.cd_step = self.d0_central.step
         return self._central(d, self.scale, sweep=False)
 
     # -- tolerance ------------------------------------------------------------
@@ -441,13 +556,14 @@ class _Checker:
     def _pair_tolerance(self, der: Derivative, d: np.ndarray, rows: np.ndarray, cot: np.ndarray,
                         analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l."""
+        eps_num = EPS64 if der.method == "complex step" else self.precision.eps
         err = np.abs(cot) @ der.error
         spread1 = np.abs(rows) @ np.abs(d)            # ||w * d||_1: worst-case rounding of a sum
         spread2 = np.sqrt((rows**2) @ (d**2))          # ||w * d||_2: independent roundings, random signs
-        eps_max = max(self._eps_num(), self.eps_g)
+        eps_max = max(eps_num, self.eps_g)
         floor = C_FLOOR * eps_max * np.linalg.norm(rows, axis=1) * np.max(np.abs(d))
         floor = floor + C_CURV * eps_max * self._curvature_scale(der, d, cot, self.scale)
-        rounding = (C_ROUND * self._eps_num() * (np.abs(numeric) + spread1)
+        rounding = (C_ROUND * eps_num * (np.abs(numeric) + spread1)
                     + C_GRAD * self.eps_g * (np.abs(analytic) + 6.0 * spread2) + floor)
         tol = self.opts.safety * (err + rounding)
         if der.displacement_error is not None:
@@ -460,28 +576,88 @@ class _Checker:
         curv = curvature(der, self.y0, self.precision.eps, self.noise)
         norm2 = float(d @ d)
         if curv is None:
-            # complex step: the reference window along probe 0, scaled to this direction
+            # complex step: the reference window, scaled to this direction
             if self.curv0 is None:
                 return np.zeros(cot.shape[0])
             curv = self.curv0 * norm2 / self.n
         return (np.abs(cot) @ curv) * scale / np.sqrt(norm2)
 
+    # -- decisions ------------------------------------------------------------
+    def _decide(self, ders: list[Derivative], dirs: np.ndarray, A: np.ndarray, N: np.ndarray, T: np.ndarray,
+                bad: np.ndarray, resolved: np.ndarray, label: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+        """Fail, pass or undecided for every comparison ``(direction, cotangent)``.
+
+        A failure needs a bar that bounds the error: along a direction without
+        a sharp estimate (windows that disagree, a breakpoint inside every
+        stencil) only a disagreement beyond every window computed counts. A
+        pass needs a sharp estimate whose bar resolves at least
+        :data:`RESOLUTION_LIMIT` of the magnitude. Everything else is undecided.
+        """
+        unsure = np.zeros_like(bad)
+        for j, der in enumerate(ders):
+            size = _magnitude(A[j], N[j], self.W, dirs[j])
+            if not der.sharp:
+                spread = der.spread if der.spread is not None else der.error
+                wide = T[j] + self.opts.safety * (np.abs(self.DY) @ spread)
+                bad[j] &= np.abs(A[j] - N[j]) > wide
+                here = ~bad[j] & ~resolved[j]
+                if here.any():
+                    unsure[j] |= here
+                    self.undecided.append(f"{label(j)}: no sharp estimate (the Richardson windows disagree or a "
+                                          "breakpoint of f lies inside every stencil tried)")
+            coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (T[j] > RESOLUTION_LIMIT * size)
+            if coarse.any():
+                unsure[j] |= coarse
+                self.undecided.append(f"{label(j)}: the error bar is {_rel(T[j], size):.1e} of the value, too "
+                                      "wide to tell a right gradient from a wrong one")
+        return bad, unsure
+
+    def _confirm(self, d: np.ndarray, scale: float, sweep: bool, analytic: np.ndarray, cs: np.ndarray,
+                 rows: np.ndarray, cot: np.ndarray) -> str:
+        """Central differences along a direction where the complex step found a failure.
+
+        Returns ``"confirmed"`` (central differences see the failure too),
+        ``"refuted"`` (they disagree with the complex step: it is wrong along
+        this direction, a kink or a term it drops) or ``"unsure"`` (the
+        failure is below what central differences can resolve).
+        """
+        saved = self.method
+        self.method = "central differences"
+        try:
+            der = self._central(d, scale, sweep=sweep)
+        finally:
+            self.method = saved
+        N = cot @ der.value
+        T = self._pair_tolerance(der, d, rows, cot, analytic, N)
+        one = one_sided(der, self.y0, self.precision.eps, self.noise)
+        if one is not None:
+            for l in range(cot.shape[0]):
+                kink = classify_kink("", None, left=float(cot[l] @ one.left), right=float(cot[l] @ one.right),
+                                     side_error=float(np.abs(cot[l]) @ one.left_error),
+                                     jump=float(cot[l] @ one.jump), jump_error=float(np.abs(cot[l]) @ one.jump_error),
+                                     analytic=float(analytic[l]), tolerance=float(T[l]),
+                                     safety=self.opts.safety, kink_tol=self.opts.kink_tol)
+                if kink is not None:
+                    return "refuted"
+        if np.any(np.abs(cs - N) > T):
+            return "refuted"
+        wide = T if der.sharp else T + self.opts.safety * (np.abs(cot) @ der.spread)
+        return "confirmed" if np.any(np.abs(analytic - N) > wide) else "unsure"
+
+    def _redo_central(self) -> GradCheckResult:
+        ders, self.P = self._central_all(self.P_drawn, np.full(len(self.P_drawn), self.scale))
+        return self._run_directional(ders)
+
+    def _fall_back(self, where: str) -> None:
+        self.notes.append(f"Note: central differences contradict the complex step along {where} (f is not "
+                          "analytic there: a kink, or a term numpy drops for complex input); used central "
+                          "differences")
+        self.undecided.clear()
+
     # -- full mode ------------------------------------------------------------
-    def _run_full(self, d0: np.ndarray) -> GradCheckResult:
+    def _run_full(self, ders: list[Derivative]) -> GradCheckResult:
         n, DY, W = self.n, self.DY, self.W
-        scales = coordinate_scales(self.xf)
-        ders: list[Derivative] = []
-        for i in range(n):
-            e = np.zeros(n)
-            e[i] = 1.0
-            if self.method == "complex step":
-                h = self.opts.step if self.opts.step is not None else complex_step_size(scales[i])
-                der = self._complex(e, h, probing=False)
-                if der is None:
-                    raise ValueError("f stopped returning complex values for complex input")
-            else:
-                der = self._central(e, scales[i], sweep=True)
-            ders.append(der)
+        scales = self.scales
         Nj = np.stack([dd.value for dd in ders], axis=1)       # (m, n)
         Ej = np.stack([dd.error for dd in ders], axis=1)
         A = W                                                  # (L, n)
@@ -497,74 +673,137 @@ class _Checker:
             if dd.displacement_error is not None:
                 T[:, i] += 2.0 * np.abs(W[:, i]) * dd.displacement_error[i]
         bad = np.abs(A - N) > T
-        kinks, ok_t = self._find_kinks(ders, self._basis, scales, A.T, T.T, bad.T,
-                                       lambda i, l: (self._entry_label(l, i), self._entry_index(l, i)))
+        kinks, ok_t, resolved_t = self._find_kinks(ders, self._basis, scales, A.T, T.T, bad.T,
+                                                   lambda i, l: (self._entry_label(l, i), self._entry_index(l, i)))
         kink_ok = ok_t.T
         bad &= ~kink_ok
+        unconfirmed = np.zeros_like(bad)
+        if self.method == "complex step" and self.complex_verified and bad.any():
+            outcome = self._confirm_entries(bad, A, Nj)
+            if outcome is None:
+                ders, _ = self._central_all(np.eye(n), scales)
+                return self._run_full(ders)
+            unconfirmed = outcome
+        T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T)
+        badT, unsureT = self._decide(ders, np.eye(n), A.T, N.T, T_eff.T, bad.T.copy(), resolved_t | ok_t,
+                                     lambda i: self._full_label(self._unravel(i)))
+        bad, unsure = badT.T, unsureT.T | unconfirmed
         shape = self._report_shape()
         A_r, N_r = A.reshape(shape), N.reshape(shape)
-        T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T).reshape(shape)
+        T_r = T_eff.reshape(shape)
         bad_r = bad.reshape(shape)
-        passed = not bad.any()
+        status = _status(bad, unsure)
         x_ndim = self.x.ndim
-        diagnosis = diagnose_entries(A_r, N_r, T_eff, bad_r, max_wrong=self.opts.max_wrong, x_ndim=x_ndim)
+        diagnosis = diagnose_entries(A_r, N_r, T_r, bad_r, max_wrong=self.opts.max_wrong, x_ndim=x_ndim)
         diagnosis = self._kink_diagnosis(kinks, diagnosis)
         wrong = tuple(tuple(int(v) for v in idx) for idx in np.argwhere(bad_r))
-        taylor = self._taylor(d0)
-        return self._result(passed, A_r, N_r, T_eff, diagnosis, wrong, kinks, taylor, None,
+        taylor = self._taylor(self.d0)
+        return self._result(status, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, None,
                             labeler=lambda idx: self._full_label(idx))
 
+    def _confirm_entries(self, bad: np.ndarray, A: np.ndarray, Nj: np.ndarray) -> np.ndarray | None:
+        """Confirm every failing coordinate of the complex step by central differences along it.
+
+        Returns the comparisons left undecided (failures central differences
+        cannot resolve; ``bad`` is cleared there), or None when central
+        differences refute the complex step somewhere.
+        """
+        unconfirmed = np.zeros_like(bad)
+        for i in np.flatnonzero(bad.any(axis=0)):
+            label = self._full_label(self._unravel(int(i)))
+            verdict = self._confirm(self._basis(int(i)), float(self.scales[i]), True, A[:, i],
+                                    self.DY @ Nj[:, i], self.W, self.DY)
+            if verdict == "refuted":
+                self._fall_back(label)
+                return None
+            if verdict == "unsure":
+                unconfirmed[:, i] = bad[:, i]
+                bad[:, i] = False
+                self.undecided.append(f"{label}: the complex step finds the gradient off by less than central "
+                                      "differences can confirm")
+        return unconfirmed
+
+    def _confirm_found(self, loc: Localisation, l_star: int) -> str:
+        """Confirm the localised entries (found with the complex step) by central differences along each."""
+        rows, cot = self.W[l_star:l_star + 1], self.DY[l_star:l_star + 1]
+        verdicts = []
+        for e in loc.entries:
+            i = e.flat_index
+            verdicts.append(self._confirm(self._basis(i), float(max(abs(self.xf[i]), self.scale)), True,
+                                          np.array([e.analytic]), np.array([e.numeric]), rows, cot))
+            if verdicts[-1] == "refuted":
+                self._fall_back(self._full_label(self._unravel(i)))
+                return "refuted"
+        return "confirmed" if "confirmed" in verdicts else "unsure"
+
     # -- directional mode -------------------------------------------------------
-    def _run_directional(self) -> GradCheckResult:
+    def _run_directional(self, ders: list[Derivative]) -> GradCheckResult:
         P, DY, W, k = self.P, self.DY, self.W, self.P.shape[0]
-        ders = [self._first_probe()] + [self._derivative(P[j]) for j in range(1, k)]
         A = _dot_rows(W, P).T                                   # (k, L)
         N = np.stack([DY @ dd.value for dd in ders])            # (k, L)
         T = np.stack([self._pair_tolerance(dd, P[j], W, DY, A[j], N[j]) for j, dd in enumerate(ders)])
         bad = np.abs(A - N) > T
-        kinks, kink_ok = self._directional_kinks(ders, A, T, bad)
+        kinks, kink_ok, resolved = self._directional_kinks(ders, A, T, bad)
         bad &= ~kink_ok
         T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T)
-        passed = not bad.any()
-        miss = miss_probability(k, self.opts.probes)
+        multi = DY.shape[0] > 1
+        bad, unsure = self._decide(ders, P, A, N, T_eff, bad, resolved | kink_ok,
+                                   lambda j: self._probe_label((j,)) if not multi else f"probe {j}")
+        k_eff = k - 1 if getattr(self, "replaced_probe", False) else k
+        miss = miss_probability(max(k_eff, 1), self.opts.probes)
         if self.name == "check_vjp":
             miss = min(1.0, miss + miss_probability(DY.shape[0], "rademacher"))
-        taylor = self._taylor(P[0])
         diagnosis, wrong, localisation = "", (), None
-        if not passed:
+        status = _status(bad, unsure)
+        if bad.any():
+            # a failure seen with the complex step is reported only once central
+            # differences see it too, along a localised entry or a failing probe
+            cs = self.method == "complex step" and self.complex_verified
+            confirmation = "confirmed" if not cs else None
             gz = bool(np.all(W == 0.0))
             diagnosis = diagnose_probes(A, N, T_eff, gz, self._candidates())
             if diagnosis is None and self.opts.max_wrong > 0:
                 localisation, l_star = self._localise(A, N, T_eff, bad)
-                diagnosis = self._localisation_diagnosis(localisation, l_star)
-                wrong = tuple(self._unravel(e.flat_index) for e in localisation.entries)
-                if localisation.explained:
-                    return self._localised_result(localisation, l_star, diagnosis, wrong, kinks, taylor, miss)
+                if localisation.explained and cs:
+                    confirmation = self._confirm_found(localisation, l_star)
+                    if confirmation == "refuted":
+                        return self._redo_central()
+                    confirmation = confirmation if confirmation == "confirmed" else None
             elif diagnosis is None:
                 diagnosis = "the probes disagree; localisation is off (max_wrong=0)"
+            if confirmation is None:
+                ratio = np.where(bad, np.abs(A - N) / np.where(T_eff > 0, T_eff, np.finfo(float).tiny), 0.0)
+                j = int(np.unravel_index(np.argmax(ratio), ratio.shape)[0])
+                confirmation = self._confirm(P[j], self.scale, False, A[j], N[j], W, DY)
+                if confirmation == "refuted":
+                    return self._redo_central()
+                if confirmation == "confirmed" and localisation is not None and localisation.explained:
+                    self.notes.append(f"Note: the wrong entries were found with the complex step; central "
+                                      f"differences confirm the failure along probe {j} but cannot resolve "
+                                      "single entries")
+            if localisation is not None:
+                diagnosis = self._localisation_diagnosis(localisation, l_star)
+                wrong = tuple(self._unravel(e.flat_index) for e in localisation.entries)
+                if localisation.explained and confirmation == "confirmed":
+                    return self._localised_result(localisation, l_star, diagnosis, wrong, kinks,
+                                                  self._taylor(P[0]), miss)
+            if confirmation == "unsure":
+                status = Status.INCONCLUSIVE
+                wrong = ()
+                self.undecided.append("the complex step finds the gradient off by less than central differences "
+                                      "can confirm along the same directions")
         diagnosis = self._kink_diagnosis(kinks, diagnosis)
+        taylor = self._taylor(P[0])
         L = DY.shape[0]
         if L == 1:
             A_r, N_r, T_r = A[:, 0], N[:, 0], T_eff[:, 0]
         else:
             A_r, N_r, T_r = A, N, T_eff
-        return self._result(passed, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, miss,
+        return self._result(status, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, miss,
                             labeler=lambda idx: self._probe_label(idx))
 
-    def _first_probe(self) -> Derivative:
-        """The derivative along probe 0, reusing what choosing the method computed."""
-        if self.method == "complex step" and self.d0_complex is not None:
-            return self.d0_complex
-        if self.method == "complex step":
-            return self._derivative(self.P[0])
-        if self.d0_central is None:
-            self.d0_central = self._central(self.P[0], self.scale, sweep=True)
-        if self.cd_step is None:
-            self.cd_step = self.d0_central.step
-        return self.d0_central
-
     def _directional_kinks(self, ders: list[Derivative], A: np.ndarray, T: np.ndarray,
-                           bad: np.ndarray) -> tuple[list[Kink], np.ndarray]:
+                           bad: np.ndarray) -> tuple[list[Kink], np.ndarray, np.ndarray]:
         multi = self.DY.shape[0] > 1
         return self._find_kinks(ders, lambda j: self.P[j], np.full(len(ders), self.scale), A, T, bad,
                                 lambda j, l: (self._probe_label((j, l) if multi else (j,)), None))
@@ -572,16 +811,19 @@ class _Checker:
     def _find_kinks(self, ders: list[Derivative], direction: Callable[[int], np.ndarray],
                     scales: np.ndarray, A: np.ndarray, T: np.ndarray, bad: np.ndarray,
                     where: Callable[[int, int], tuple[str, tuple[int, ...] | None]]
-                    ) -> tuple[list[Kink], np.ndarray]:
+                    ) -> tuple[list[Kink], np.ndarray, np.ndarray]:
         """One-sided derivatives along directions; ``A, T, bad`` are (directions, cotangents).
 
         Central differences already hold the samples, so every direction is
         examined for free (a kink is reported even where the comparison
         passed). With the complex step, only failing directions are, and only
         when the complex step was not cross-checked (six evaluations each).
+        Returns the kinks, the failing comparisons a kink explains, and every
+        comparison decided by a kink with the analytic value inside.
         """
         kinks: list[Kink] = []
         ok = np.zeros_like(bad)
+        resolved = np.zeros_like(bad)
         central = self.method != "complex step"
         todo = range(len(ders)) if central else np.flatnonzero(bad.any(axis=1))
         budget = len(ders) if central else self._complex_kink_budget()
@@ -599,18 +841,19 @@ class _Checker:
                 # step (logsumexp near a tie, tanh far from x) does not
                 with np.errstate(all="ignore"):
                     small = central_window(self.F, self.xf, direction(j), der.step / KINK_SHRINK,
-                                           self.precision.eps, self.realise, noise=self.noise)
+                                           self.precision.eps, self.realise, noise=self.noise, phi0=self.y0)
                 one_small, _ = self._one_sided(small, direction(j), float(scales[j]))
                 found = self._classify(one_small, j, [l for l, _ in found], A, T, where) if one_small else []
             found_here = bool(found)
             for l, kink in found:
                 kinks.append(kink)
                 ok[j, l] = kink.inside and bool(bad[j, l])
+                resolved[j, l] = kink.inside
                 if not kink.inside:
                     bad[j, l] = True
             if not found_here and not central:
                 break  # a smooth failure: no point paying for more one-sided checks
-        return kinks, ok
+        return kinks, ok, resolved
 
     def _classify(self, one, j: int, cotangents, A: np.ndarray, T: np.ndarray,
                   where: Callable[[int, int], tuple[str, tuple[int, ...] | None]]) -> list[tuple[int, Kink]]:
@@ -638,7 +881,7 @@ class _Checker:
         if der.method == "complex step":
             with np.errstate(all="ignore"):
                 der = sweep_central(self.F, self.xf, d, scale, self.precision.eps, self.realise,
-                                    noise=self.noise)
+                                    noise=self.noise, phi0=self.y0)
         return one_sided(der, self.y0, self.precision.eps, self.noise), der
 
     def _candidates(self) -> list[tuple[str, np.ndarray]]:
@@ -691,8 +934,10 @@ class _Checker:
             return f"a few wrong entries at indices {format_indices(idx)}"
         if idx and loc.reason.startswith("more than"):
             return f"wrong entries at indices {format_indices(idx)} and more: {loc.reason}"
-        return ("dense noise: the error is spread over many entries, none of them large "
-                "(use mode='full' to compare every entry)")
+        if loc.dense:
+            return ("dense noise: the error is spread over many entries, none of them large "
+                    "(use mode='full' to compare every entry)")
+        return f"the probes disagree but the error could not be localised: {loc.reason}"
 
     def _localised_result(self, loc: Localisation, l_star: int, diagnosis: str,
                           wrong: tuple[tuple[int, ...], ...], kinks: list[Kink],
@@ -716,7 +961,7 @@ class _Checker:
                                               "indices") + (f"; the wrong Jacobian entries (output, input) are "
                                                             f"{format_indices([w_.index for w_ in worst])}")
                 self.notes.extend(f"  {w_}" for w_ in worst)
-        return self._result(False, w.reshape(shape), numeric.reshape(shape), tol.reshape(shape),
+        return self._result(Status.FAIL, w.reshape(shape), numeric.reshape(shape), tol.reshape(shape),
                             diagnosis, wrong, kinks, taylor, miss,
                             labeler=lambda idx: "x[" + _idx_text(idx) + "]", worst=worst)
 
@@ -800,12 +1045,13 @@ class _Checker:
                     f"between the one-sided derivatives{bend}")
         return f"{text}; {diagnosis}" if diagnosis else text
 
-    def _result(self, passed: bool, A: np.ndarray, N: np.ndarray, T: np.ndarray, diagnosis: str,
+    def _result(self, status: Status, A: np.ndarray, N: np.ndarray, T: np.ndarray, diagnosis: str,
                 wrong: tuple[tuple[int, ...], ...], kinks: list[Kink], taylor: TaylorResult | None,
                 miss: float | None, labeler: Callable[[tuple[int, ...]], str],
                 worst: tuple[EntryError, ...] | None = None) -> GradCheckResult:
         opts = self.opts
-        verdict = "passed" if passed else "FAILED"
+        passed = status == Status.PASS
+        verdict = {Status.PASS: "passed", Status.FAIL: "FAILED"}.get(status, "INCONCLUSIVE")
         header = (f"{self.name} {verdict}: x of shape {self.x.shape} ({self.x.dtype}), {self.mode} mode, "
                   f"{self.method}")
         comp = compare(A, N, rtol=0.0, atol=0.0, tol=T, n_worst=opts.max_worst, header=header)
@@ -823,6 +1069,9 @@ class _Checker:
         elif taylor is not None and taylor.consistent is False and passed:
             self.notes.append("Note: the Taylor test disagrees with the passing comparison; check f for "
                               "noise or discontinuities")
+        reason = ""
+        if status == Status.INCONCLUSIVE:
+            reason = _inconclusive_reason(self.undecided, self.method)
         cost = (f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
                 f"{'grad' if self.name == 'check_grad' else 'vjp'}")
         if miss is not None:
@@ -834,7 +1083,7 @@ class _Checker:
             method=self.method, max_abs_error=float(comp.max_abs), max_rel_error=float(comp.max_rel),
             worst=worst, diagnosis=diagnosis, wrong_indices=wrong, kinks=tuple(kinks), taylor=taylor,
             miss_probability=miss, attainable=attainable, notes=tuple(self.notes), comparison=comp,
-            cost=cost)
+            cost=cost, status=status, reason=reason)
 
     def _non_finite_analytic(self) -> GradCheckResult:
         shape = self.x.shape if self.name == "check_grad" else (self.W.shape[0], *self.x.shape)
@@ -944,3 +1193,36 @@ def _attainable(A: np.ndarray, N: np.ndarray, T: np.ndarray) -> float:
 
 def _with_ok(comp: Comparison, ok: bool) -> Comparison:
     return dataclasses.replace(comp, ok=ok)
+
+
+def _magnitude(analytic: np.ndarray, numeric: np.ndarray, rows: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Size of a directional comparison per cotangent: the larger of the two
+    values, of ``||w * d||_2`` (the terms the directional derivative sums) and
+    of a typical entry of ``w`` times ``||d||`` (an entry far smaller than the
+    others is resolved relative to them, as the gradient's rounding is)."""
+    terms = np.sqrt((rows**2) @ (d**2))
+    typical = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(d)) / np.sqrt(max(rows.shape[1], 1))
+    return np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), np.maximum(terms, typical))
+
+
+def _rel(tol: np.ndarray, size: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.asarray(tol, dtype=np.float64) / np.asarray(size, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    return float(np.max(r)) if r.size else float("inf")
+
+
+def _status(bad: np.ndarray, unsure: np.ndarray) -> Status:
+    if bad.any():
+        return Status.FAIL
+    return Status.INCONCLUSIVE if unsure.any() else Status.PASS
+
+
+def _inconclusive_reason(undecided: list[str], method: str) -> str:
+    """Why the check could not decide, and what to try."""
+    shown = list(dict.fromkeys(undecided))
+    more = f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
+    why = "; ".join(shown[:3]) + more
+    return (f"no sharp estimate decides it: {why}. Try: a point away from the breakpoints of f (where its "
+            "pieces meet), f computed in float64 without noise, mode='full' for a small x, or "
+            "complex_step=True if f is analytic")

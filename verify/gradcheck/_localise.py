@@ -55,6 +55,8 @@ class Localisation:
       n_probes: probes spent (block probes plus direct measurements).
       residual_fraction: norm of the probe residuals left unexplained by the
         entries found, relative to the original (0 when explained).
+      dense: the search reached an entry that carries under 5 % of its
+        probe's residual: measured evidence that the error is spread thinly.
     """
 
     entries: tuple[FoundEntry, ...]
@@ -62,6 +64,7 @@ class Localisation:
     reason: str
     n_probes: int
     residual_fraction: float = 0.0
+    dense: bool = False
 
 
 def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
@@ -91,9 +94,9 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
     spent = 0
     original = float(np.linalg.norm(residuals)) or 1.0
 
-    def stop(reason: str) -> Localisation:
+    def stop(reason: str, dense: bool = False) -> Localisation:
         r, _ = _corrected(probes, residuals, tolerances, found)
-        return Localisation(tuple(found), False, reason, spent, float(np.linalg.norm(r)) / original)
+        return Localisation(tuple(found), False, reason, spent, float(np.linalg.norm(r)) / original, dense)
 
     for _ in range(max_wrong + 1):
         r, t = _corrected(probes, residuals, tolerances, found)
@@ -114,19 +117,20 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
                 hi, current = mid, first
             else:
                 lo, current = mid, second
-        spread = ("no single entry carries it (errors spread thinly over many entries, or cancelling "
-                  "inside blocks); use mode='full' to compare every entry")
+        lost = ("the bisection did not end at a wrong entry (errors cancelling inside blocks, or block "
+                "estimates too coarse to split the residual); use mode='full' to compare every entry")
         if any(e.flat_index == lo for e in found):
-            return stop(spread)
+            return stop(lost)
         entry = measure_entry(lo)
         spent += 1
         if not abs(entry.error) > entry.error_bar:
-            return stop(spread)
+            return stop(lost)
         found.append(entry)
         if abs(entry.error * probes[j, lo]) < 0.05 * abs(float(r[j])):
             # the largest entry carries under 5% of the probe's residual: with k
             # similar wrong entries it would carry ~1/sqrt(k), so k > 400
-            return stop(spread)
+            return stop("no single entry carries it (errors spread thinly over many entries); use "
+                        "mode='full' to compare every entry", dense=True)
     return stop(f"more than {max_wrong} wrong entries")
 
 

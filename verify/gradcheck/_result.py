@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any
 
 from verify.compare import Comparison, format_number
+from verify.results import Status
 
 from ._kinks import Kink
 from ._taylor import TaylorResult
@@ -65,7 +66,8 @@ class GradCheckResult:
     Attributes:
       passed: every comparison agrees within its error bar (a kink counts as
         agreeing when the analytic value lies between the one-sided
-        derivatives).
+        derivatives) and every error bar is sharp. False when the check
+        failed *or* was inconclusive; ``status`` tells which.
       n_evals: calls of ``f`` the check made, all included (probing calls
         with complex or float64 input, Taylor test, localisation).
       n_grad_evals: calls of ``grad`` (or ``vjp``).
@@ -86,6 +88,11 @@ class GradCheckResult:
         error bar / magnitude).
       notes: other facts (precision, method fallbacks).
       comparison: the underlying :class:`verify.compare.Comparison`.
+      status: ``Status.PASS``, ``Status.FAIL`` or ``Status.INCONCLUSIVE``
+        (:class:`verify.results.Status`): inconclusive when no sharp
+        estimator exists along some direction and nothing failed -- neither
+        a pass nor a failure.
+      reason: why it is inconclusive and what to try ("" otherwise).
     """
 
     passed: bool
@@ -105,12 +112,32 @@ class GradCheckResult:
     notes: tuple[str, ...]
     comparison: Comparison
     cost: str = ""
+    status: Status | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", Status.PASS if self.passed else Status.FAIL)
+        if (self.status == Status.PASS) != self.passed:
+            raise ValueError(f"status {self.status} contradicts passed={self.passed}")
 
     def __bool__(self) -> bool:
         return self.passed
 
+    @property
+    def failed(self) -> bool:
+        """The gradient is wrong beyond the error bars (a confirmed failure)."""
+        return self.status == Status.FAIL
+
+    @property
+    def inconclusive(self) -> bool:
+        """The check could not decide (see ``reason``): neither a pass nor a failure."""
+        return self.status == Status.INCONCLUSIVE
+
     def __str__(self) -> str:
         lines = [str(self.comparison)]
+        if self.reason:
+            lines.append(f"Inconclusive: {self.reason}")
         if self.diagnosis:
             lines.append(f"Diagnosis: {self.diagnosis}")
         for kink in self.kinks[:5]:
@@ -127,6 +154,8 @@ class GradCheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "status": str(self.status),
+            "reason": self.reason,
             "n_evals": self.n_evals,
             "n_grad_evals": self.n_grad_evals,
             "mode": self.mode,

@@ -80,6 +80,13 @@ class Derivative:
       rounding: the rounding part of ``error`` (central differences only).
       trusted: the window was in the asymptotic regime (see
         :func:`window_estimate`).
+      sharp: the error bar is credible and tight: the window is in the
+        asymptotic regime (odd and even parts, so no breakpoint of ``f`` lies
+        inside the stencil) and a neighbouring window agrees with it. The
+        complex step is sharp once verified.
+      spread: the largest disagreement between this value and any other
+        window computed along the direction (a bound that stays honest when
+        the window is not sharp); 0 when only one window exists.
     """
 
     value: np.ndarray
@@ -90,6 +97,8 @@ class Derivative:
     displacement_error: np.ndarray | None = None
     rounding: np.ndarray | None = None
     trusted: bool = True
+    sharp: bool = True
+    spread: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +154,7 @@ def complex_step_size(scale: float) -> float:
 def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                    realise: Callable[[np.ndarray], np.ndarray] | None = None,
                    cache: dict[float, np.ndarray] | None = None,
-                   noise: np.ndarray | None = None) -> Derivative:
+                   noise: np.ndarray | None = None, phi0: np.ndarray | None = None) -> Derivative:
     """Central differences at ``h, h/4, h/16`` with two Richardson steps.
 
     Six evaluations (fewer when ``cache`` already holds some samples). With
@@ -175,6 +184,8 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
     True
     """
     cache = {} if cache is None else cache
+    if phi0 is not None:
+        cache.setdefault(0.0, phi0)
     steps = _steps_of(h)
     disp_err = None
     for s in steps:
@@ -183,10 +194,11 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
             e = _displacement_error(x, d, s, realise)
             disp_err = e if disp_err is None else np.maximum(disp_err, e)
     value, error, rounding, trusted = window_estimate(cache, h, eps, noise)
-    samples = tuple(sorted((t, cache[t]) for t in _window_ts(steps)))
+    samples = tuple(sorted((t, cache[t]) for t in _window_ts(steps) + ([0.0] if 0.0 in cache else [])))
     if disp_err is not None:
         disp_err = disp_err * 1.2  # Richardson weights amplify the rounding slightly
-    return Derivative(value, error, h, "central differences", samples, disp_err, rounding, trusted)
+    return Derivative(value, error, h, "central differences", samples, disp_err, rounding, trusted,
+                      sharp=trusted)
 
 
 def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
@@ -205,11 +217,7 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
         sigma = np.maximum(sigma, noise)
     rounding = 2.0 * sigma / steps[-1]
     first, second = diffs[0] - diffs[1], diffs[1] - diffs[2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = first / second
-    asymptotic = ((ratio >= 8.0) & (ratio <= 32.0)) | ((ratio >= 128.0) & (ratio <= 512.0))
-    above_noise = (np.abs(second) > 10.0 * rounding) | (np.abs(first) > 10.0 * rounding)
-    trusted = asymptotic | ~above_noise
+    trusted = _asymptotic(samples, steps, sigma)
     # untrusted: the largest step may be far off and would leak into R2
     # through the Richardson weights; fall back to the smallest step
     value = np.where(trusted, value, diffs[2])
@@ -218,7 +226,59 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
     bad = ~(np.isfinite(value) & np.isfinite(error))
     if bad.any():
         error = np.where(bad, np.inf, error)
+    if value.size > 1:
+        # many outputs: a few always fail a ratio test by chance (their noise
+        # estimate is rough); the comparisons see random combinations of
+        # them, so the window's regime is judged on one such combination
+        r = _combination(value.size)
+        projected = {t: np.atleast_1d(r @ v) for t, v in samples.items()}
+        overall = bool(_asymptotic(projected, steps, np.atleast_1d(np.sqrt(np.sum(sigma**2))))[0])
+        return value, error, rounding, overall
     return value, error, rounding, bool(np.all(trusted))
+
+
+def _asymptotic(samples: dict[float, np.ndarray], steps: tuple[float, float, float],
+                sigma: np.ndarray) -> np.ndarray:
+    """Per output: the window is in the asymptotic regime of a smooth function.
+
+    Odd part: ``(D(h) - D(h/4)) / (D(h/4) - D(h/16))`` near 16 (or 256), or
+    every difference at the noise level; even part: :func:`_even_part_smooth`
+    (when ``phi(0)`` is among the samples).
+    """
+    diffs = [(samples[s] - samples[-s]) / (2.0 * s) for s in steps]
+    rounding = 2.0 * sigma / steps[-1]
+    first, second = diffs[0] - diffs[1], diffs[1] - diffs[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = first / second
+    asymptotic = ((ratio >= 8.0) & (ratio <= 32.0)) | ((ratio >= 128.0) & (ratio <= 512.0))
+    above_noise = (np.abs(second) > 10.0 * rounding) | (np.abs(first) > 10.0 * rounding)
+    trusted = asymptotic | ~above_noise
+    if 0.0 in samples:
+        trusted = trusted & _even_part_smooth(samples, steps, sigma)
+    return trusted
+
+
+def _even_part_smooth(samples: dict[float, np.ndarray], steps: tuple[float, float, float],
+                      sigma: np.ndarray) -> np.ndarray:
+    """No breakpoint of ``f`` inside the stencil: the even part is smooth too.
+
+    ``c(t) = (phi(t) + phi(-t) - 2 phi(0)) / t^2 = phi_2 + phi_4 t^2 / 12 + ...``
+    (``phi_k`` the k-th derivative) for a smooth ``phi``, so
+    ``(c(h) - c(h/4)) / (c(h/4) - c(h/16))`` is near 16 (or 256). A jump of
+    ``phi''`` inside the stencil (Huber, ``|x|^3``, relu², smooth-L1 next to
+    ``x``) or a kink makes ``c`` change like ``t`` or ``1/t`` instead, while
+    the odd part alone can look asymptotic by chance. Differences at the
+    noise level of ``c`` (``~4 sigma / t^2``) say nothing and pass.
+    """
+    phi0 = samples[0.0]
+    c = [(samples[t] + samples[-t] - 2.0 * phi0) / (t * t) for t in steps]
+    first, second = c[0] - c[1], c[1] - c[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = first / second
+    asymptotic = ((ratio >= 8.0) & (ratio <= 32.0)) | ((ratio >= 128.0) & (ratio <= 512.0))
+    quiet = ((np.abs(first) <= 40.0 * sigma / steps[1] ** 2)
+             & (np.abs(second) <= 40.0 * sigma / steps[2] ** 2))
+    return asymptotic | quiet
 
 
 def with_noise(der: Derivative, eps: float, noise: np.ndarray) -> Derivative:
@@ -235,7 +295,7 @@ def _steps_of(h: float) -> tuple[float, float, float]:
 def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float, eps: float,
                   realise: Callable[[np.ndarray], np.ndarray] | None = None,
                   max_moves: int = 10, start: float | None = None,
-                  noise: np.ndarray | None = None) -> Derivative:
+                  noise: np.ndarray | None = None, phi0: np.ndarray | None = None) -> Derivative:
     """Choose the step of :func:`central_window` along ``d`` and return the best window.
 
     Starts at ``h = scale/256``; if the truncation estimate dominates, moves to
@@ -255,7 +315,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     >>> bool(abs(der.value[0] - np.e) / np.e < 1e-12)
     True
     """
-    cache: dict[float, np.ndarray] = {}
+    cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
     h = scale * (_START if start is None else start)
     first = central_window(evaluate, x, d, h, eps, realise, cache, noise)
     windows = [first]
@@ -283,12 +343,24 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
             if worse >= 2:
                 break
     best = _consistent_best(windows)
+    for _ in range(3):
+        # no window confirmed by an asymptotic neighbour (a breakpoint of f
+        # inside the larger stencils): smaller steps move away from it
+        if best.sharp:
+            break
+        smallest = min(w.step for w in windows)
+        candidate = central_window(evaluate, x, d, smallest / RATIO, eps, realise, cache, noise)
+        if not np.all(np.isfinite(candidate.value)):
+            break
+        windows.append(candidate)
+        best = _consistent_best(windows)
     return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
 
 
 def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                  realise: Callable[[np.ndarray], np.ndarray] | None = None,
-                 noise: np.ndarray | None = None, max_extra: int = 6) -> Derivative:
+                 noise: np.ndarray | None = None, max_extra: int = 6,
+                 phi0: np.ndarray | None = None) -> Derivative:
     """Two overlapping windows, at ``h`` and ``h/4`` (eight evaluations), cross-checked.
 
     Used along probes after :func:`sweep_central` chose ``h`` along another
@@ -303,7 +375,7 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
     >>> bool(abs(der.value[0]) < 1e-12)
     True
     """
-    cache: dict[float, np.ndarray] = {}
+    cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
     windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise),
                central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise)]
     for _ in range(max_extra):
@@ -318,38 +390,55 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
 
 
 def _consistent_best(windows: list[Derivative]) -> Derivative:
-    """The window with the smallest error estimate that survives a cross-check.
+    """The window whose error bar, widened to its neighbours' disagreement, is smallest.
 
-    A window is confirmed by its smaller-step neighbour (same value within the
-    two error estimates). The smallest-step window has none; it is confirmed
-    by its larger-step neighbour, or when its error is mostly rounding (which
-    is modelled from measured noise, not estimated from the differences, so it
-    cannot be small by accident).
+    A window's bar is at least its observed disagreement with the neighbouring
+    windows (step x4 and /4): "agrees within the sum of both bars" would let a
+    quantised or pre-asymptotic window with an accidentally tiny estimate pass
+    with its tiny bar. A window is *sharp* when it is in the asymptotic regime
+    and a neighbour in the asymptotic regime agrees with it; sharp windows are
+    preferred. ``spread`` records the largest disagreement with any window
+    computed, the bar of last resort.
     """
-    if len(windows) == 1:
-        return windows[0]
     by_step = sorted(windows, key=lambda w: w.step)
-    order = sorted(range(len(by_step)), key=lambda i: _total(by_step[i].error))
-    for i in order:
-        w = by_step[i]
-        if not np.isfinite(_total(w.error)):
-            break
-        if i > 0:
-            if _agree(w, by_step[i - 1]):
-                return w
+    ok = [bool(np.all(np.isfinite(w.value)) and np.all(np.isfinite(w.error))) for w in by_step]
+    if not any(ok):
+        return dataclasses.replace(by_step[0], sharp=False)
+    best, best_key = None, None
+    for i, w in enumerate(by_step):
+        if not ok[i]:
             continue
-        if _agree(w, by_step[1]) or (w.rounding is not None and np.all(w.error <= 2.0 * w.rounding)):
-            return w
-    w = by_step[order[0]]
-    finite = [v for v in by_step if v is not w and np.all(np.isfinite(v.value))]
-    if not finite:
-        return w
-    spread = np.max(np.array([np.abs(w.value - v.value) for v in finite]), axis=0)
-    return dataclasses.replace(w, error=np.maximum(w.error, spread))
+        neighbours = [by_step[j] for j in (i - 1, i + 1) if 0 <= j < len(by_step) and ok[j]]
+        bar = w.error
+        for nb in neighbours:
+            bar = np.maximum(bar, np.abs(w.value - nb.value))
+        if neighbours:
+            sharp = w.trusted and any(nb.trusted and _agree(w, nb) for nb in neighbours)
+        else:
+            sharp = w.trusted
+        key = (not sharp, _total(bar))
+        if best_key is None or key < best_key:
+            best, best_key = dataclasses.replace(w, error=bar, sharp=bool(sharp)), key
+    others = [v for v, good in zip(by_step, ok) if good and v.step != best.step]
+    spread = (np.max(np.array([np.abs(best.value - v.value) for v in others]), axis=0) if others
+              else np.zeros_like(best.value))
+    return dataclasses.replace(best, spread=np.maximum(spread, best.error))
 
 
 def _agree(a: Derivative, b: Derivative) -> bool:
+    """Same value within the two error estimates: per output for a scalar
+    ``f``; for many outputs along one random-sign combination of them, with
+    the summed estimates, the way the checker's comparisons combine outputs
+    (per output, a few of thousands disagree by chance)."""
+    if a.value.size > 1:
+        r = _combination(a.value.size)
+        return bool(abs(float(r @ (a.value - b.value))) <= float(np.sum(a.error + b.error)))
     return bool(np.all(np.abs(a.value - b.value) <= a.error + b.error))
+
+
+def _combination(m: int) -> np.ndarray:
+    """A fixed random-sign combination of ``m`` outputs (the same for every window)."""
+    return np.random.default_rng(m).choice(np.array([-1.0, 1.0]), m)
 
 
 def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
