@@ -22,6 +22,7 @@ One run:
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from typing import Any, Callable
 
@@ -69,6 +70,9 @@ C_FLOOR = 256.0
 #: ``|phi''| s``, so the rounding of the analytic gradient along ``d`` is
 #: ``~ eps |phi''| s / ||d||``. Measured: 1.5 in these units (a quadratic).
 C_CURV = 16.0
+#: Probes that move only the coordinates where x is exactly 0 (see
+#: ``_split_at_zeros``).
+ZERO_PROBES = 2
 #: Spacings of the noise-measuring points, in units of the scale of x, tried
 #: in turn until the samples vary: tiny first, so that the smooth part of f
 #: cannot leak into sixth differences; coarser when f's own resolution is
@@ -86,10 +90,6 @@ REDUCED_PRECISION = 64.0
 #: whose tolerance is at most this fraction of the magnitude of the terms:
 #: a dropped term larger than that shows.
 SHARP_REFERENCE = 1e-6
-#: A comparison passes only when its tolerance resolves at least this
-#: fraction of the magnitude; a wider bar cannot tell right from wrong and
-#: the comparison is undecided (the result inconclusive).
-RESOLUTION_LIMIT = 1e-2
 #: A kink found along a direction is confirmed with a window this many times
 #: smaller (six evaluations): a kink at x persists, a bend within the step not.
 KINK_SHRINK = 64.0
@@ -312,9 +312,34 @@ class _Checker:
             self.scales = coordinate_scales(self.xf)
             ders, _ = self._derivatives(np.eye(self.n), self.scales)
             return self._run_full(ders)
+        first = self._split_at_zeros(first)
         self.P_drawn = first
-        ders, self.P = self._derivatives(first, np.full(k_max, self.scale))
+        ders, self.P = self._derivatives(first, np.full(len(first), self.scale))
         return self._run_directional(ders)
+
+    def _split_at_zeros(self, probes: np.ndarray) -> np.ndarray:
+        """Probes that keep the coordinates where x is exactly 0 apart.
+
+        Exact zeros are where kinks sit (``|w|``, relu, hinge at 0). Along a
+        probe through them, the one-sided interval spans every zero
+        coordinate's subgradient range, wide enough to hide an error in all
+        the other coordinates (a forgotten L1 term passes inside the interval
+        of a lasso with many zeros). So the probes are zero there, and
+        :data:`ZERO_PROBES` more probes move only the zero coordinates, where
+        the one-sided test applies.
+        """
+        self.zero_probes = 0
+        zeros = np.flatnonzero(self.xf == 0.0)
+        if zeros.size == 0 or zeros.size == self.n:
+            return probes
+        mask = np.zeros(self.n)
+        mask[zeros] = 1.0
+        extra = probes[:ZERO_PROBES] * mask
+        probes = probes * (1.0 - mask)
+        self.zero_probes = extra.shape[0]
+        self.notes.append(f"Note: x is exactly 0 at {zeros.size} of {self.n} entries (where kinks sit): the last "
+                          f"{self.zero_probes} probes move only those entries, the others all the rest")
+        return np.vstack([probes, extra])
 
     def _mode(self) -> str:
         if self.opts.mode != "auto":
@@ -344,6 +369,13 @@ class _Checker:
         if self.precision.note:
             self.notes.append(f"Precision: {self.precision.note}")
 
+    def _f_scale(self, d: np.ndarray) -> np.ndarray:
+        """``|<cot, f(x)>| ||d|| / ||x||`` per cotangent: the size of a derivative
+        along ``d`` implied by the size of f (a zero gradient is resolved
+        against it, not against itself)."""
+        norm_x = float(np.linalg.norm(self.xf)) or self.scale * np.sqrt(self.n)
+        return (np.abs(self.DY) @ np.abs(self.y0)) * float(np.linalg.norm(d)) / norm_x
+
     def _measure_noise(self) -> None:
         """Measure the noise of f along a Gaussian direction of its own (seven evaluations or more).
 
@@ -358,7 +390,22 @@ class _Checker:
         self.u = np.random.default_rng(seed).standard_normal(self.n)
         spacings = NOISE_SPACINGS if self.precision.bound is None else NOISE_SPACINGS[-1:]
         with np.errstate(all="ignore"):
-            nz = measure_noise(self.F, self.xf, self.u, [s * self.scale for s in spacings], self.realise)
+            nz = measure_noise(self.F, self.xf, self.u, [s * self.scale for s in spacings[:1]], self.realise)
+            if self.precision.bound is None and self.x.dtype == np.float64 and _float32_values(
+                    [self.y0] + [v for _, v in nz.samples]):
+                # float32 arithmetic inside f: its values are float32 numbers
+                # although it returns float64; treat it as a float32 function
+                self.precision = Precision(float(np.finfo(np.float32).eps), np.dtype(np.float32),
+                                           "float32 function: f computes in float32 inside (its values are "
+                                           "float32 numbers) although it returns float64")
+                self.notes.append(f"Precision: {self.precision.note}")
+                self.realise = realiser(self.precision.bound)
+                spacings = NOISE_SPACINGS[-1:]
+                nz = measure_noise(self.F, self.xf, self.u, [s * self.scale for s in spacings], self.realise)
+                nz = dataclasses.replace(nz, evals=nz.evals + 7)
+            elif not nz.resolved and len(spacings) > 1:
+                more = measure_noise(self.F, self.xf, self.u, [s * self.scale for s in spacings[1:]], self.realise)
+                nz = dataclasses.replace(more, evals=more.evals + nz.evals)
         self.noise_info = nz
         self.noise = NOISE_MARGIN * nz.sigma
         # relative to the size of f or of its changes over x's scale (f can cancel to ~0)
@@ -456,7 +503,7 @@ class _Checker:
         Ncd, Ncs = self.DY @ ref.value, self.DY @ combo
         tol = (self._pair_tolerance(ref, w, self.W, self.DY, Aw, Ncd)
                + self.opts.safety * (np.abs(self.DY) @ combo_err))
-        size = _magnitude(Aw, Ncd, self.W, w)
+        size = np.maximum(_magnitude(Aw, Ncd, self.W, w), self._f_scale(w))
         sharp = ref.sharp and bool(np.all(tol <= SHARP_REFERENCE * size))
         if not sharp:
             self.notes.append(f"Note: the complex step could not be verified (central differences along a "
@@ -500,7 +547,8 @@ class _Checker:
         if self.mode == "full":
             return [self._central(e, float(scales[i]), sweep=True) for i, e in enumerate(dirs)], dirs
         k = self.opts.n_probes or 8
-        dirs = np.array(dirs[:k], dtype=np.float64)
+        z = getattr(self, "zero_probes", 0)
+        dirs = np.array(np.vstack([dirs[:k], dirs[len(dirs) - z:]]) if z else dirs[:k], dtype=np.float64)
         if self.reference is not None:
             # the Gaussian combination is a random direction too: its sweep is probe 0
             dirs[0], first = self.reference
@@ -590,12 +638,12 @@ class _Checker:
         A failure needs a bar that bounds the error: along a direction without
         a sharp estimate (windows that disagree, a breakpoint inside every
         stencil) only a disagreement beyond every window computed counts. A
-        pass needs a sharp estimate whose bar resolves at least
-        :data:`RESOLUTION_LIMIT` of the magnitude. Everything else is undecided.
+        pass needs a sharp estimate whose bar resolves the ``resolution``
+        option (relative to the magnitude). Everything else is undecided.
         """
         unsure = np.zeros_like(bad)
         for j, der in enumerate(ders):
-            size = _magnitude(A[j], N[j], self.W, dirs[j])
+            size = np.maximum(_magnitude(A[j], N[j], self.W, dirs[j]), self._f_scale(dirs[j]))
             if not der.sharp:
                 spread = der.spread if der.spread is not None else der.error
                 wide = T[j] + self.opts.safety * (np.abs(self.DY) @ spread)
@@ -605,11 +653,12 @@ class _Checker:
                     unsure[j] |= here
                     self.undecided.append(f"{label(j)}: no sharp estimate (the Richardson windows disagree or a "
                                           "breakpoint of f lies inside every stencil tried)")
-            coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (T[j] > RESOLUTION_LIMIT * size)
+            coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (T[j] > self.opts.resolution * size)
             if coarse.any():
                 unsure[j] |= coarse
-                self.undecided.append(f"{label(j)}: the error bar is {_rel(T[j], size):.1e} of the value, too "
-                                      "wide to tell a right gradient from a wrong one")
+                self.coarsest = max(getattr(self, "coarsest", 0.0), _rel(T[j], size))
+                self.undecided.append(f"{label(j)}: the error bar is {_rel(T[j], size):.1e} of the value, "
+                                      f"wider than resolution={self.opts.resolution:g}")
         return bad, unsure
 
     def _confirm(self, d: np.ndarray, scale: float, sweep: bool, analytic: np.ndarray, cs: np.ndarray,
@@ -749,7 +798,7 @@ class _Checker:
         multi = DY.shape[0] > 1
         bad, unsure = self._decide(ders, P, A, N, T_eff, bad, resolved | kink_ok,
                                    lambda j: self._probe_label((j,)) if not multi else f"probe {j}")
-        k_eff = k - 1 if getattr(self, "replaced_probe", False) else k
+        k_eff = k - getattr(self, "zero_probes", 0) - (1 if getattr(self, "replaced_probe", False) else 0)
         miss = miss_probability(max(k_eff, 1), self.opts.probes)
         if self.name == "check_vjp":
             miss = min(1.0, miss + miss_probability(DY.shape[0], "rademacher"))
@@ -1071,7 +1120,7 @@ class _Checker:
                               "noise or discontinuities")
         reason = ""
         if status == Status.INCONCLUSIVE:
-            reason = _inconclusive_reason(self.undecided, self.method)
+            reason = _inconclusive_reason(self.undecided, getattr(self, "coarsest", None), self.opts.resolution)
         cost = (f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
                 f"{'grad' if self.name == 'check_grad' else 'vjp'}")
         if miss is not None:
@@ -1212,17 +1261,46 @@ def _rel(tol: np.ndarray, size: np.ndarray) -> float:
     return float(np.max(r)) if r.size else float("inf")
 
 
+def _float32_values(values: list[np.ndarray]) -> bool:
+    """Are these values of f float32 numbers (and not merely short ones, like 1.0)?
+
+    A float64 computation leaves all 53 bits of its results in use; a float32
+    computation returned as float64 has zeros beyond bit 24. Values with at
+    most 12 significant bits (0, 1.0, 0.5) say nothing either way.
+    """
+    v = np.concatenate([np.ravel(a) for a in values]).astype(np.float64)
+    v = v[np.isfinite(v) & (v != 0.0)]
+    if v.size == 0 or np.any(np.abs(v) > np.finfo(np.float32).max):
+        return False
+    if not np.all(v.astype(np.float32).astype(np.float64) == v):
+        return False
+    mantissa = np.frexp(v)[0]
+    return bool(np.any(np.ldexp(mantissa, 12) % 1.0 != 0.0))
+
+
 def _status(bad: np.ndarray, unsure: np.ndarray) -> Status:
     if bad.any():
         return Status.FAIL
     return Status.INCONCLUSIVE if unsure.any() else Status.PASS
 
 
-def _inconclusive_reason(undecided: list[str], method: str) -> str:
+def _inconclusive_reason(undecided: list[str], coarsest: float | None, resolution: float) -> str:
     """Why the check could not decide, and what to try."""
     shown = list(dict.fromkeys(undecided))
     more = f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
     why = "; ".join(shown[:3]) + more
-    return (f"no sharp estimate decides it: {why}. Try: a point away from the breakpoints of f (where its "
-            "pieces meet), f computed in float64 without noise, mode='full' for a small x, or "
-            "complex_step=True if f is analytic")
+    tries = []
+    if coarsest is not None:
+        tries.append(f"resolution={_round_up(coarsest):g} accepts the precision f allows here (a gradient wrong by "
+                     "less would pass)")
+    tries.append("f computed in float64 and without noise")
+    if any("sharp" in u for u in shown):
+        tries.append("a point away from the breakpoints of f (where its pieces meet), or mode='full'")
+    if any("complex step" in u for u in shown):
+        tries.append("complex_step=False, or a larger error to confirm")
+    return f"no sharp estimate decides it: {why}. Try: " + "; ".join(tries)
+
+
+def _round_up(value: float) -> float:
+    """The power of ten at or above ``value`` (for a suggested resolution)."""
+    return float(10.0 ** math.ceil(math.log10(value))) if value > 0 and math.isfinite(value) else 1.0

@@ -51,6 +51,13 @@ class Options:
       max_wrong: the most wrong entries that localisation looks for (and the
         most that the diagnosis calls "a few").
       taylor: run the Taylor-remainder test (8 more evaluations).
+      resolution: the relative error a comparison must be able to see for the
+        check to pass: a comparison whose error bar exceeds ``resolution``
+        times its magnitude (the larger of the two values and of the terms
+        ``||g * d||``) cannot tell a right gradient from one wrong by that
+        much, and makes the result inconclusive unless something fails.
+        Float64 functions reach 1e-8 or better; a function computing in
+        float32 reaches ~1e-4, so it needs ``resolution=1e-3`` to pass.
     """
 
     mode: str = "auto"
@@ -65,6 +72,7 @@ class Options:
     kink_tol: float = 1e-8
     max_wrong: int = 4
     taylor: bool = True
+    resolution: float = 1e-6
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -89,6 +97,8 @@ class Options:
             raise ValueError(f"safety must be a positive finite number; got {self.safety!r}")
         if not (_is_real(self.kink_tol) and 0 <= self.kink_tol < float("inf")):
             raise ValueError(f"kink_tol must be a non-negative number; got {self.kink_tol!r}")
+        if not (_is_real(self.resolution) and 0 < self.resolution <= 1):
+            raise ValueError(f"resolution must be a number in (0, 1]; got {self.resolution!r}")
         if not isinstance(self.taylor, bool):
             raise ValueError(f"taylor must be True or False; got {self.taylor!r}")
 
