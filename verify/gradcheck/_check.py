@@ -40,7 +40,7 @@ from ._noise import measure_noise
 from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
 from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
-from ._steps import (RATIO, Derivative, central_pair, central_window, complex_step, complex_step_size, coordinate_scales,
+from ._steps import (RATIO, Derivative, central_pair, combined_error, central_window, complex_step, complex_step_size, coordinate_scales,
                      curvature, one_sided, sweep_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
@@ -501,9 +501,13 @@ class _Checker:
         again = self._complex(dirs[0], 0.75 * self._complex_h(float(scales[0])), probing=True)
         if again is None:
             return None
+        # and the noise of f, relative to f, which multiplies Im f as well
         jitter = np.abs(again.value - ders[0].value)
         norm0 = float(np.linalg.norm(dirs[0]))
-        ders = [dataclasses.replace(dd, error=dd.error + NOISE_MARGIN * jitter * float(np.linalg.norm(d)) / norm0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.where(np.abs(self.y0) > 0, self.noise / np.abs(self.y0), 0.0)
+        ders = [dataclasses.replace(dd, error=dd.error + NOISE_MARGIN * jitter * float(np.linalg.norm(d)) / norm0
+                                    + relative * np.abs(dd.value))
                 for dd, d in zip(ders, dirs)]
         seed = None if self.opts.seed is None else [self.opts.seed, 2]
         a = np.random.default_rng(seed).standard_normal(len(dirs))
@@ -575,6 +579,7 @@ class _Checker:
             first = self._central(dirs[0], self.scale, sweep=True)
         if self.cd_step is None:
             self.cd_step = first.step
+        self.first_derivative = first
         return [first] + [self._central(d, self.scale, sweep=False) for d in dirs[1:]], dirs
 
     def _complex(self, d: np.ndarray, h: float, probing: bool) -> Derivative | None:
@@ -606,12 +611,31 @@ class _Checker:
                              f"{format_number(der.step)}): x is at the edge of f's domain")
         return der
 
+    def _quick_step(self) -> float:
+        """The step where one central difference is most accurate along probe 0:
+        truncation ``C s^2`` (``C`` from the window's two smaller steps) against
+        rounding ``sigma / s``; within the window's steps and down to h/64."""
+        h = self.cd_step or self.opts.step
+        if getattr(self, "_quick", None) is not None:
+            return self._quick
+        samples = dict(self.first_derivative.samples) if getattr(self, "first_derivative", None) else {}
+        s = h / RATIO**2
+        steps = (h / RATIO, h / RATIO**2)
+        if all(t in samples and -t in samples for t in steps):
+            D = [float(self.DY[0] @ (samples[t] - samples[-t])) / (2 * t) for t in steps]
+            C = abs(D[0] - D[1]) / (steps[0] ** 2 - steps[1] ** 2)
+            sigma = float(np.sqrt((self.DY[0] ** 2) @ (self.noise ** 2))) + 2 * EPS64 * float(np.abs(self.DY[0]) @ np.abs(self.y0))
+            if C > 0:
+                s = float(np.clip((sigma / (2 * C)) ** (1 / 3), h / RATIO**3, h))
+        self._quick = s
+        return s
+
     def _quick_central(self, d: np.ndarray) -> np.ndarray:
-        """One central difference at the middle step of the chosen window (two
-        evaluations): bisection only needs to tell which half of a residual
+        """One central difference at the smallest step of the chosen window (two
+        evaluations; its truncation is below the window's rounding): bisection only needs to tell which half of a residual
         well above the error bar is larger; the entry it ends at is measured
         with a full window."""
-        s = (self.cd_step or self.opts.step) / RATIO
+        s = self._quick_step()
         ends = []
         with np.errstate(all="ignore"):
             for t in (s, -s):
@@ -636,7 +660,7 @@ class _Checker:
                         analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l."""
         eps_num = EPS64 if der.method == "complex step" else self.precision.eps
-        err = np.abs(cot) @ der.error
+        err = self._combined(der, cot)
         spread1 = np.abs(rows) @ np.abs(d)            # ||w * d||_1: worst-case rounding of a sum
         spread2 = np.sqrt((rows**2) @ (d**2))          # ||w * d||_2: independent roundings, random signs
         eps_max = max(eps_num, self.eps_g)
@@ -697,18 +721,27 @@ class _Checker:
                                       f"resolution={self.opts.resolution:g}")
         return bad, unsure
 
+    def _combined(self, der: Derivative, cot: np.ndarray) -> np.ndarray:
+        """Error of ``cot @ J d``: per-output bars summed, or for many outputs
+        the bar of the combination itself when it is smaller."""
+        summed = np.abs(cot) @ der.error
+        if der.value.size <= 1 or not der.sharp:
+            return summed
+        combined = combined_error(der, cot, self.precision.eps, self.noise)
+        return summed if combined is None else np.minimum(summed, combined)
+
     def _numeric_tolerance(self, der: Derivative, d: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """The numerical derivative's share of a tolerance: its error estimate
         and the rounding of the sum inside f, times the safety factor."""
         eps_num = EPS64 if der.method == "complex step" else self.precision.eps
-        tol = self.opts.safety * (np.abs(self.DY) @ der.error
+        tol = self.opts.safety * (self._combined(der, self.DY)
                                   + C_ROUND * eps_num * (np.abs(numeric) + np.abs(self.W) @ np.abs(d)))
         if der.displacement_error is not None:
             tol = tol + 2.0 * (np.abs(self.W) @ der.displacement_error)
         return tol
 
     def _confirm(self, d: np.ndarray, scale: float, sweep: bool, analytic: np.ndarray, cs: np.ndarray,
-                 rows: np.ndarray, cot: np.ndarray) -> str:
+                 rows: np.ndarray, cot: np.ndarray, label: str) -> str:
         """Central differences along a direction where the complex step found a failure.
 
         Returns ``"confirmed"`` (central differences see the failure too),
@@ -737,7 +770,14 @@ class _Checker:
         if np.any(np.abs(cs - N) > T):
             return "refuted"
         wide = T if der.sharp else T + self.opts.safety * (np.abs(cot) @ der.spread)
-        return "confirmed" if np.any(np.abs(analytic - N) > wide) else "unsure"
+        self.confirm_bar = float(np.max(wide))
+        if np.any(np.abs(analytic - N) > wide):
+            k = int(np.argmax(np.abs(analytic - N) - wide))
+            self.notes.append(f"Confirmed: central differences along {label} see the failure too (numeric "
+                              f"{format_number(float(N[k]), 10)} ± {format_number(float(wide[k]))}, analytic "
+                              f"{format_number(float(analytic[k]), 10)})")
+            return "confirmed"
+        return "unsure"
 
     def _redo_central(self) -> GradCheckResult:
         ders, self.P = self._central_all(self.P_drawn, np.full(len(self.P_drawn), self.scale))
@@ -807,7 +847,7 @@ class _Checker:
         for i in np.flatnonzero(bad.any(axis=0)):
             label = self._full_label(self._unravel(int(i)))
             verdict = self._confirm(self._basis(int(i)), float(self.scales[i]), True, A[:, i],
-                                    self.DY @ Nj[:, i], self.W, self.DY)
+                                    self.DY @ Nj[:, i], self.W, self.DY, label)
             if verdict == "refuted":
                 self._fall_back(label)
                 return None
@@ -825,7 +865,8 @@ class _Checker:
         for e in loc.entries:
             i = e.flat_index
             verdicts.append(self._confirm(self._basis(i), float(max(abs(self.xf[i]), self.scale)), True,
-                                          np.array([e.analytic]), np.array([e.numeric]), rows, cot))
+                                          np.array([e.analytic]), np.array([e.numeric]), rows, cot,
+                                          self._full_label(self._unravel(i))))
             if verdicts[-1] == "refuted":
                 self._fall_back(self._full_label(self._unravel(i)))
                 return "refuted"
@@ -869,7 +910,7 @@ class _Checker:
             if confirmation is None:
                 ratio = np.where(bad, np.abs(A - N) / np.where(T_eff > 0, T_eff, np.finfo(float).tiny), 0.0)
                 j = int(np.unravel_index(np.argmax(ratio), ratio.shape)[0])
-                confirmation = self._confirm(P[j], self.scale, False, A[j], N[j], W, DY)
+                confirmation = self._confirm(P[j], self.scale, False, A[j], N[j], W, DY, f"probe {j}")
                 if confirmation == "refuted":
                     return self._redo_central()
                 if confirmation == "confirmed" and localisation is not None and localisation.explained:
@@ -884,9 +925,15 @@ class _Checker:
                                                   self._taylor(P[0]), miss)
             if confirmation == "unsure":
                 status = Status.INCONCLUSIVE
-                wrong = ()
-                self.undecided.append("the complex step finds the gradient off by less than central differences "
-                                      "can confirm along the same directions")
+                where = (f", at indices {format_indices(list(wrong))} by bisection" if wrong and localisation.explained
+                         else "")
+                wrong, diagnosis = (), ""   # no pattern is named for a failure not confirmed
+                worst = float(np.max(np.where(bad, np.abs(A - N), 0.0)))
+                self.undecided.append(
+                    f"the complex step finds the gradient off by up to {format_number(worst)} along the probes"
+                    f"{where}, but central differences along the same directions resolve only "
+                    f"{format_number(getattr(self, 'confirm_bar', float('nan')))} and cannot confirm it (a term "
+                    "numpy drops for complex input would look the same)")
         diagnosis = self._kink_diagnosis(kinks, diagnosis)
         taylor = self._taylor(P[0])
         L = DY.shape[0]
@@ -1342,8 +1389,9 @@ def _inconclusive_reason(undecided: list[str], coarsest: float | None, resolutio
     tries.append("f computed in float64 and without noise")
     if any("sharp" in u for u in shown):
         tries.append("a point away from the breakpoints of f (where its pieces meet), or mode='full'")
-    if any("complex step" in u for u in shown):
-        tries.append("complex_step=False, or a larger error to confirm")
+    if any("complex step finds" in u for u in shown):
+        tries.append("complex_step=True to take the complex step's word, if f is analytic (no np.abs, np.var, "
+                     "np.std, np.linalg.norm or .real inside)")
     return f"no sharp estimate decides it: {why}. Try: " + "; ".join(tries)
 
 

@@ -85,6 +85,8 @@ def constant_factor(analytic: np.ndarray, numeric: np.ndarray, tol: np.ndarray) 
         return None
     if not np.any(np.abs(a - n) > t):
         return None  # c is 1 within the tolerance: not a factor error
+    if abs(c - 1.0) <= 3.0 * factor_resolution(n, t):
+        return None  # the numbers cannot tell c from 1: "a factor 1" is no pattern
     return c
 
 
@@ -169,7 +171,7 @@ def _same_multiset(a: np.ndarray, n: np.ndarray, tol: float) -> bool:
 def _short(c: float, resolution: float = 1e-12) -> str:
     """``c`` with as many digits as its uncertainty supports (integers plainly)."""
     r = round(c)
-    if r != 0 and abs(c - r) <= max(1e-9, resolution) * abs(c):
+    if r != 0 and abs(c - r) <= 3.0 * resolution * abs(c):
         return str(int(r))
     digits = int(min(15, max(3, np.ceil(-np.log10(max(resolution, 1e-16))) + 1)))
     return f"{c:.{digits}g}"

@@ -42,6 +42,7 @@ __all__ = [
     "curvature",
     "window_estimate",
     "with_noise",
+    "combined_error",
 ]
 
 #: Ratio between successive steps of a Richardson window.
@@ -218,6 +219,14 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
     rounding = 2.0 * sigma / steps[-1]
     first, second = diffs[0] - diffs[1], diffs[1] - diffs[2]
     trusted = _asymptotic(samples, steps, sigma)
+    if value.size > 1:
+        # many outputs: a few always fail a ratio test by chance (their noise
+        # estimate is rough); the comparisons see random combinations of
+        # them, so the window's regime is judged on one such combination
+        r = _combination(value.size)
+        projected = {t: np.atleast_1d(r @ v) for t, v in samples.items()}
+        overall = bool(_asymptotic(projected, steps, np.atleast_1d(np.sqrt(np.sum(sigma**2))))[0])
+        trusted = np.full(value.shape, overall)
     # untrusted: the largest step may be far off and would leak into R2
     # through the Richardson weights; fall back to the smallest step
     value = np.where(trusted, value, diffs[2])
@@ -226,14 +235,6 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
     bad = ~(np.isfinite(value) & np.isfinite(error))
     if bad.any():
         error = np.where(bad, np.inf, error)
-    if value.size > 1:
-        # many outputs: a few always fail a ratio test by chance (their noise
-        # estimate is rough); the comparisons see random combinations of
-        # them, so the window's regime is judged on one such combination
-        r = _combination(value.size)
-        projected = {t: np.atleast_1d(r @ v) for t, v in samples.items()}
-        overall = bool(_asymptotic(projected, steps, np.atleast_1d(np.sqrt(np.sum(sigma**2))))[0])
-        return value, error, rounding, overall
     return value, error, rounding, bool(np.all(trusted))
 
 
@@ -252,10 +253,13 @@ def _asymptotic(samples: dict[float, np.ndarray], steps: tuple[float, float, flo
         ratio = first / second
     asymptotic = ((ratio >= 8.0) & (ratio <= 32.0)) | ((ratio >= 128.0) & (ratio <= 512.0))
     above_noise = (np.abs(second) > 10.0 * rounding) | (np.abs(first) > 10.0 * rounding)
-    trusted = asymptotic | ~above_noise
     if 0.0 in samples:
-        trusted = trusted & _even_part_smooth(samples, steps, sigma)
-    return trusted
+        # the central difference sees only the odd part; a breakpoint exactly
+        # at x (|x|^3 at 0) bends the even part alone and does no harm, one
+        # inside the stencil bends both, and the odd ratio can look
+        # asymptotic by chance: the even part must agree then
+        asymptotic = asymptotic & _even_part_smooth(samples, steps, sigma)
+    return asymptotic | ~above_noise
 
 
 def _even_part_smooth(samples: dict[float, np.ndarray], steps: tuple[float, float, float],
@@ -434,6 +438,35 @@ def _agree(a: Derivative, b: Derivative) -> bool:
         r = _combination(a.value.size)
         return bool(abs(float(r @ (a.value - b.value))) <= float(np.sum(a.error + b.error)))
     return bool(np.all(np.abs(a.value - b.value) <= a.error + b.error))
+
+
+def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarray | None) -> np.ndarray | None:
+    """Error bars of ``cot[l] @ J d`` for a vector-valued ``f``, from the combined samples.
+
+    Summing the per-output bars (``|cot| @ error``) treats every output's
+    error as if all had the same sign at their worst: thousands of outputs of
+    a layer then make the bar ``m`` times the error of one. The combination
+    ``cot[l] @ phi(t)`` is itself a scalar function of ``t``: its window, its
+    neighbours' disagreement and its noise (outputs' noise adding in
+    quadrature) give the bar of the compared quantity directly. ``None`` for
+    the complex step or when the samples are missing.
+    """
+    samples = dict(der.samples)
+    h = der.step
+    if der.method != "central differences" or any(s not in samples or -s not in samples for s in _steps_of(h)):
+        return None
+    sig = None if noise is None else np.sqrt((cot**2) @ (np.asarray(noise, dtype=np.float64) ** 2))
+    bars = []
+    for l in range(cot.shape[0]):
+        proj = {t: np.atleast_1d(cot[l] @ v) for t, v in samples.items()}
+        nz = None if sig is None else np.atleast_1d(sig[l])
+        value, error, _, _ = window_estimate(proj, h, eps, nz)
+        bar = error
+        for other in (h * RATIO, h / RATIO):
+            if all(s in proj and -s in proj for s in _steps_of(other)):
+                bar = np.maximum(bar, np.abs(value - window_estimate(proj, other, eps, nz)[0]))
+        bars.append(float(bar[0]))
+    return np.array(bars)
 
 
 def _combination(m: int) -> np.ndarray:

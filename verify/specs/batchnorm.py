@@ -24,7 +24,7 @@ from verify.compare import compare
 from verify.compare import format_number as fmt
 from verify.results import Figure, Series
 from verify.specs._common import differential
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
 __all__ = ["SPECS"]
 
@@ -236,10 +236,14 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
                ("(dgamma, dbeta)", check_vjp(forward_affine, vjp_affine, np.concatenate([gamma, beta]), seed=seed))]
     evals = sum(r.n_evals for _, r in results)
     for name, r in results:
-        if not r.passed:
+        if r.failed:
             return failed(f"backward(dy) gives the wrong {name}: it is not the vector-Jacobian product of forward "
                           f"(N = {n}, C = {c}):\n{r}", diagnosis=r.diagnosis,
                           metrics={"max_rel_error": r.max_rel_error, "function_evals": evals}, figures=[figure])
+    for name, r in results:
+        if r.inconclusive:
+            return inconclusive(f"finite differences of forward cannot decide backward's {name}: {r.reason}",
+                                metrics={"function_evals": evals}, figures=[figure])
     worst = max(r.max_rel_error for _, r in results)
     return passed(f"backward(dy) is the vector-Jacobian product of forward for x, γ and β by finite differences "
                   f"(N = {n}, C = {c}; max relative error {fmt(worst)}, {evals} evaluations)",

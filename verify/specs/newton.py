@@ -35,7 +35,7 @@ from verify.problems import random_orthogonal, spd_matrix
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
 __all__ = ["SPECS", "diagnose_1d", "diagnose_nd"]
 
@@ -387,6 +387,9 @@ def _map_jacobian(ctx: CheckContext) -> Outcome:
                 r = check_vjp(newton_map, vjp, x, seed=ctx.int_seed("vjp", n, lr, offset), complex_step=False)
                 evals += r.n_evals
                 where = "the minimum" if offset == 0 else f"w* + {fmt(offset)}·N(0, 1)"
+                if r.inconclusive:
+                    return inconclusive(f"finite differences of the Newton map (n = {n}, η = {fmt(lr)}, at {where}) "
+                                        f"cannot decide its Jacobian: {r.reason}", metrics={"function_evals": evals})
                 if not r.passed:
                     j = prob.map_jacobian(x, lr)
                     return failed(

@@ -42,7 +42,7 @@ from verify.errors import BadParameterError, ProtocolError, TargetError
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed, skipped
 
 __all__ = ["SPECS", "EQUIVALENCES", "EXPLICIT_RECIPES"]
 
@@ -749,6 +749,9 @@ def _decay_gradient(ctx: CheckContext) -> Outcome:
     for i, w in enumerate(points):
         r = check_grad(penalty, implied, w, seed=ctx.int_seed("gradcheck", i))
         evals += r.n_evals
+        if r.inconclusive:
+            return inconclusive(f"finite differences of λΣw² cannot decide the decay the target applies "
+                                f"(n = {w.size}): {r.reason}", metrics={"function_evals": evals}, figures=[figure])
         if not r.passed:
             return failed(f"the decay the target applies, (w − w₁)/η with g = 0, is not the gradient of λΣw² "
                           f"(η = {fmt(lr)}, λ = {fmt(lam)}, n = {w.size}):\n{r}", diagnosis=r.diagnosis,

@@ -19,7 +19,7 @@ import reference
 from verify import strategies as vst
 from verify.compare import compare
 from verify.specs._common import differential, fmt
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed
+from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
 __all__ = ["SPECS"]
 
@@ -80,6 +80,9 @@ def _gradient_check(ctx: CheckContext, penalty, what_f: str, *, zeros: bool = Fa
     for i, x in enumerate(points):
         result = check_grad(f, grad, x, seed=ctx.int_seed("gradcheck", i))
         evals += result.n_evals
+        if result.inconclusive:
+            return inconclusive(f"finite differences of {what_f} cannot decide grad(w, lam) (λ = {fmt(lam)}, "
+                                f"n = {x.size}): {result.reason}", metrics={"function_evals": evals}, figures=[figure])
         if not result.passed:
             return failed(
                 f"grad(w, lam) is not the gradient of {what_f} (λ = {fmt(lam)}, n = {x.size}):\n{result}",
@@ -109,6 +112,8 @@ def _penalty_consistency(ctx: CheckContext) -> Outcome:
     for i, x in enumerate(_points(ctx, n_points=2)):
         result = check_grad(lambda w: ctx.subject.penalty(w, lam), lambda w: ctx.subject.grad(w, lam), x,
                             seed=ctx.int_seed("consistency", i))
+        if result.inconclusive:
+            return inconclusive(f"finite differences of the target's penalty cannot decide its grad: {result.reason}")
         if not result.passed:
             return failed(f"the target's grad(w, lam) is not the gradient of its own penalty(w, lam):\n{result}",
                           diagnosis=result.diagnosis, counterexample={"w": x, "lam": lam})
