@@ -130,7 +130,7 @@ def test_layernorm_through_np_std_and_cosine_through_np_linalg_norm(n):
     assert check_grad(cos, lambda w: a / np.linalg.norm(w), x).failed
 
 
-@pytest.mark.parametrize("B, C", [(3, 1), (4, 3), (32, 40)])
+@pytest.mark.parametrize("B, C", [(3, 1), (4, 3), (32, 40), (64, 200)])
 def test_check_vjp_batchnorm_layer_through_np_var(B, C):
     rng = np.random.default_rng(B * C)
     X = rng.standard_normal((B, C)) * 3 + 1

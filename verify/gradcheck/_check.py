@@ -5,18 +5,30 @@ One run:
 1. evaluate ``f(x)`` and settle the working precision (float64 differences
    for float32 input when ``f`` allows it);
 2. call ``grad`` (or ``vjp`` for a few cotangents);
-3. choose the method: the complex step when ``f`` accepts complex input and
-   agrees with Richardson-extrapolated central differences along one probe,
-   else central differences (the step chosen along that probe);
-4. compare: every coordinate (full mode) or a few random probes
-   (directional mode); each comparison has its own error bar
-   ``safety x (estimated finite-difference error + rounding)``;
-5. kinks: one-sided derivatives along every direction (free with central
+3. measure the noise of ``f`` along a Gaussian direction, further apart
+   while the samples do not vary; a function whose values are float32
+   numbers computes in float32 and is treated as such;
+4. choose the method: the complex step only where it is proven -- along a
+   Gaussian combination of every direction the verdict uses, against a sharp
+   central difference whose bar is never widened -- else central differences
+   (the step chosen along the first probe, every bar at least the
+   disagreement of the neighbouring windows, breakpoints inside the stencil
+   making a window untrusted);
+5. compare: every coordinate (full mode) or a few random probes
+   (directional mode); each comparison fails, passes (a sharp bar that
+   resolves ``resolution`` of one entry) or stays undecided;
+6. kinks: one-sided derivatives along every direction (free with central
    differences, whose samples are at hand), a found kink confirmed at a
    64x smaller step;
-6. a remaining failure is diagnosed (constant factor, sign flip, zeros,
-   transposition) and, in directional mode, localised by bisection;
-7. the Taylor-remainder test gives a second opinion along the first probe.
+7. a remaining failure is diagnosed (constant factor, sign flip, zeros,
+   transposition) and, in directional mode, localised by bisection; a
+   complex-step failure is reported only once central differences along the
+   same direction see it (if they contradict it, the check is redone with
+   central differences; if they cannot resolve it, it is inconclusive);
+8. the Taylor-remainder test gives a second opinion along the first probe.
+
+The verdict is FAIL when a comparison failed, INCONCLUSIVE when none failed
+but one stayed undecided (the reason says why and what to try), else PASS.
 """
 
 from __future__ import annotations

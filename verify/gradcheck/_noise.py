@@ -8,64 +8,22 @@ Moré & Wild ("Estimating computational noise", SIAM J. Sci. Comput. 33(3),
 2011): evaluate ``f`` at seven equally spaced points ``x + i delta d``; high
 differences ``Delta^k f`` of a smooth function vanish like ``delta^k``, so
 what remains is noise, and ``sigma_k^2 = gamma_k mean((Delta^k f)^2)`` with
-``gamma_k = (k!)^2 / (2k)!`` estimates its variance.
+``gamma_k = (k!)^2 / (2k)!`` estimates its variance. Points that do not vary
+say the spacing is below f's resolution; they are taken again further apart.
 """
 
 from __future__ import annotations
 
-import math
 import dataclasses
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["estimate_noise", "measure_noise", "Noise", "NOISE_EVALS"]
+__all__ = ["measure_noise", "Noise"]
 
-#: Evaluations spent by :func:`estimate_noise` (``f(x)`` is supplied).
-NOISE_EVALS = 6
-
+#: Orders of the differences whose largest noise estimate is taken.
 _ORDERS = (4, 5, 6)
-
-
-def estimate_noise(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, d: np.ndarray,
-                   delta: float, y0: np.ndarray,
-                   realise: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Standard deviation of the noise of each output of ``f`` near ``x``.
-
-    Args:
-      evaluate: ``point -> f(point)`` (flat), counted by the caller.
-      x, d: point and direction.
-      delta: spacing of the seven points ``x + i delta d``, ``i = -3..3``;
-        small enough that ``delta^4 |f''''|`` is far below the noise.
-      y0: ``f(x)`` (so only six new evaluations are made).
-      realise: float32 rounding of the points, if ``f`` rounds its input.
-
-    Returns:
-      The largest of ``sigma_4, sigma_5, sigma_6`` per output (an
-      overestimate when the smooth part leaks into the differences).
-
-    >>> rng = np.random.default_rng(0)
-    >>> noisy = lambda p: np.array([np.sum(p**2) + 1e-10 * rng.standard_normal()])
-    >>> s = estimate_noise(noisy, np.ones(3), np.ones(3), 1e-4, noisy(np.ones(3)))
-    >>> bool(1e-11 < s[0] < 1e-9)
-    True
-    """
-    values = []
-    for i in range(-3, 4):
-        if i == 0:
-            values.append(np.asarray(y0, dtype=np.float64))
-            continue
-        point = x + (i * delta) * d
-        values.append(evaluate(point if realise is None else realise(point)))
-    table = np.array(values)  # (7, m)
-    sigmas = []
-    for k in _ORDERS:
-        diff = np.diff(table, n=k, axis=0)
-        gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
-        sigmas.append(np.sqrt(gamma * np.mean(diff**2, axis=0)))
-    sigma = np.max(np.array(sigmas), axis=0)
-    return np.where(np.isfinite(sigma), sigma, np.inf)
-
 
 #: Fewer distinct values than this among the seven samples of an output: the
 #: spacing is below the resolution of ``f`` (a float32 computation inside a

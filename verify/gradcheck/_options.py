@@ -39,9 +39,12 @@ class Options:
       step: fix the step instead of choosing it: for central differences the
         largest step ``h`` of the window ``h, h/4, h/16``; for the complex step
         the imaginary step. In units of ``x``.
-      complex_step: ``"auto"`` (use it when ``f`` accepts complex input and
-        agrees with real differences along one probe; fall back silently),
-        ``True`` (always, unverified; raises if ``f`` rejects complex input) or
+      complex_step: ``"auto"`` (use it where it is proven: ``f`` accepts
+        complex input and the complex step along a Gaussian combination of
+        every direction used agrees with a sharp central difference; its
+        failures are confirmed by central differences; otherwise central
+        differences, with a note), ``True`` (always, unverified, failures
+        reported unconfirmed; raises if ``f`` rejects complex input) or
         ``False`` (never).
       safety: factor applied to the estimated finite-difference error to make
         the error bar.

@@ -23,6 +23,7 @@ derivatives for the kink test come for free.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import numpy as np
@@ -41,7 +42,6 @@ __all__ = [
     "one_sided",
     "curvature",
     "window_estimate",
-    "with_noise",
     "combined_error",
 ]
 
@@ -285,13 +285,6 @@ def _even_part_smooth(samples: dict[float, np.ndarray], steps: tuple[float, floa
     return asymptotic | quiet
 
 
-def with_noise(der: Derivative, eps: float, noise: np.ndarray) -> Derivative:
-    """The same central window, its error re-estimated with a measured noise level."""
-    samples = dict(der.samples)
-    value, error, rounding, trusted = window_estimate(samples, der.step, eps, noise)
-    return dataclasses.replace(der, value=value, error=error, rounding=rounding, trusted=trusted)
-
-
 def _steps_of(h: float) -> tuple[float, float, float]:
     return (h, h / RATIO, h / RATIO**2)
 
@@ -469,9 +462,12 @@ def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarr
     return np.array(bars)
 
 
+@functools.lru_cache(maxsize=8)
 def _combination(m: int) -> np.ndarray:
     """A fixed random-sign combination of ``m`` outputs (the same for every window)."""
-    return np.random.default_rng(m).choice(np.array([-1.0, 1.0]), m)
+    r = np.random.default_rng(m).choice(np.array([-1.0, 1.0]), m)
+    r.flags.writeable = False
+    return r
 
 
 def one_sided(derivative: Derivative, phi0: np.ndarray, eps: float,
