@@ -355,7 +355,7 @@ def test_no_random_ids(sample_html):
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "main", "header", "footer", "section", "div", "span", "p",
     "h1", "h2", "h4", "b", "small", "a", "ol", "ul", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th",
-    "td", "details", "summary", "pre", "code", "time", "figure", "figcaption",
+    "td", "details", "summary", "pre", "code", "time", "figure", "figcaption", "wbr",
     "svg", "g", "path", "rect", "text",
 }
 ALLOWED_ATTRS = {
@@ -411,10 +411,13 @@ def test_header_verdict_and_metadata(sample_html):
 
 
 def test_matrix_rows_targets_columns_specs(sample_html):
+    """As many targets as specs: a row per target (the longer list runs down the page)."""
     v = build_view(sample_report())
     assert v.specs == ["adam", "init-he", "batchnorm", "l2"]
-    assert [row.target for row in v.matrix][:3] == ["my_optim.py:Adam", "reference", "my_l2.py:grad"]
-    cells = {row.target: [[s for _, s, _ in c.runs] for c in row.cells] for row in v.matrix}
+    assert v.matrix_corner == "target \\ spec" and ["".join(c) for c in v.matrix_columns] == v.specs
+    assert ["".join(row.label) for row in v.matrix][:3] == ["my_optim.py:Adam", "reference", "my_l2.py:grad"]
+    assert v.matrix[0].label == ["my_", "optim.", "py:", "Adam"]      # a long name wraps at its punctuation
+    cells = {"".join(row.label): [[s for _, s, _ in c.runs] for c in row.cells] for row in v.matrix}
     assert cells["my_optim.py:Adam"] == [["fail"], [], [], []]
     assert cells["reference"] == [["pass"], ["pass"], ["pass"], []]
     assert cells["my_l2.py:grad"] == [[], [], [], ["fail"]]
@@ -426,11 +429,20 @@ def test_matrix_rows_targets_columns_specs(sample_html):
         assert f'id="run-{i}"' in sample_html
 
 
+def test_matrix_with_more_specs_than_targets_has_a_row_per_spec():
+    runs = [RunResult("reference", spec, 0, {}, checks=[CheckResult("c", "k", Status.PASS)])
+            for spec in ("l1", "l2", "adam")] + [RunResult("my.py:f", "l2", 0, {}, checks=[CheckResult("c", "k", Status.FAIL)])]
+    v = build_view(Report(runs=runs))
+    assert v.matrix_corner == "spec \\ target" and ["".join(c) for c in v.matrix_columns] == ["reference", "my.py:f"]
+    cells = {"".join(row.label): [[s for _, s, _ in c.runs] for c in row.cells] for row in v.matrix}
+    assert cells == {"l1": [["pass"], []], "l2": [["pass"], ["fail"]], "adam": [["pass"], []]}
+
+
 def test_problem_list_names_check_and_numbers(sample_html):
     problems = sample_html.split("<h2>Problems</h2>", 1)[1].split("</ol>", 1)[0]
     assert "trajectory-vs-reference" in problems
     assert "trajectory leaves the reference at step 12" in problems
-    assert '<span class="k">max_rel_err</span> 0.2' in problems
+    assert '<span class="k">max relative error</span> 0.2' in problems
     assert 'href="#run-0-check-1"' in problems
 
 
@@ -447,8 +459,8 @@ def test_check_row_has_headline_numbers_and_details(sample_html):
     summary = block.split("</summary>", 1)[0]
     assert "trajectory leaves the reference at step 12: relative error 0.2 &gt; rtol 1e-06" in summary
     assert "ACTUAL" not in summary  # only the headline in the row
-    assert '<span class="k">max_rel_err</span> 0.2' in summary
-    assert '<span class="k">first_divergent_step</span> 12' in summary
+    assert '<span class="k">max relative error</span> 0.2' in summary
+    assert '<span class="k">first divergent step</span> 12' in summary
     detail = block.split("</summary>", 1)[1]
     # the numpy.testing layout survives in a <pre>
     assert "  index   ACTUAL  DESIRED  abs err  rel err  tolerance\n      2   0.7512" in detail
@@ -514,7 +526,7 @@ def test_failing_check_without_figure_still_shows_numbers():
     out = render_html(sample_report())
     block = out.split('id="run-4-check-0"', 1)[1].split("</details>", 1)[0]
     assert "<figure" not in block
-    assert '<span class="k">max_rel_diff</span> 0.5' in block
+    assert '<span class="k">max relative difference</span> 0.5' in block
     assert "constant factor 0.5" in block and " open>" in out.split('id="run-4-check-0"', 1)[1][:10]
 
 

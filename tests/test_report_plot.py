@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
 from verify.report.model import build_view
-from verify.report.plot import MAX_POINTS, PALETTE, _linear_ticks, _log_ticks, build_plot
+from verify.report.plot import MAX_POINTS, PALETTE, _linear_ticks, _log_ticks, _simplify, build_plot
 from verify.report.text import clean, fmt_num, fmt_value, headline
 from verify.results import CheckResult, Figure, Report, RunResult, Series, Status
 
@@ -90,7 +91,28 @@ def test_long_series_are_decimated_but_keep_spikes():
     pts = _points(p.layers[0].d)
     assert len(pts) <= MAX_POINTS + 2
     assert min(y for _, y in pts) <= p.top + 0.05 * (p.bottom - p.top)  # the spike reaches the top
-    assert p.notes == [f"s: {n} points decimated to {len(pts)} for drawing."]
+    kept = int(re.search(r"decimated to (\d+) ", p.notes[0])[1])
+    assert p.notes == [f"s: {n} points decimated to {kept} for drawing."]
+    assert len(pts) <= kept <= MAX_POINTS + 2       # the path then drops the vertices a straight line covers
+
+
+def test_lines_are_drawn_with_the_vertices_they_need():
+    """A geometric rate on a log axis is straight: two vertices. Any line is drawn within 0.25 px of
+    every point it passes through (Ramer–Douglas–Peucker)."""
+    t = list(range(500))
+    p = build_plot(Figure("t", "x", "y", [Series("s", t, [0.9 ** k for k in t])], yscale="log"))
+    assert len(_points(p.layers[0].d)) == 2
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        px = np.cumsum(rng.uniform(0.1, 3.0, size=400))
+        py = np.cumsum(rng.normal(scale=rng.choice([0.05, 1.0, 20.0]), size=400))
+        keep = _simplify(px, py)
+        assert keep[0] == 0 and keep[-1] == 399 and np.all(np.diff(keep) > 0)
+        for a, b in zip(keep[:-1], keep[1:]):      # every dropped point lies within 0.25 px of its segment
+            dx, dy = px[b] - px[a], py[b] - py[a]
+            inner = np.arange(a + 1, b)
+            dist = np.abs((px[inner] - px[a]) * dy - (py[inner] - py[a]) * dx) / np.hypot(dx, dy)
+            assert np.all(dist <= 0.25 + 1e-9)
 
 
 def test_decimated_points_by_stride():
@@ -276,5 +298,6 @@ def test_key_metrics_are_numbers_saying_by_how_much_first():
                                                           "seed": 1})
     view = build_view(Report(runs=[RunResult("t", "s", 0, {}, checks=[c])]))
     keys = [p.key for p in view.runs[0].checks[0].key_metrics]
-    assert keys == ["max_rel_diff", "p_value", "examples", "steps"]
-    assert [p.key for p in view.runs[0].checks[0].metrics] == list(c.metrics)
+    assert keys == ["max relative difference", "p-value", "examples", "steps"]     # labels, not code names
+    assert [p.key for p in view.runs[0].checks[0].metrics] == ["examples", "name", "steps", "max relative difference",
+                                                               "p-value", "shape", "seed"]

@@ -17,6 +17,8 @@ expanded, passing and skipped checks collapsed.
 from __future__ import annotations
 
 import dataclasses
+import numbers
+import re
 from typing import Any
 
 from verify.report.plot import PlotView, build_plot
@@ -55,6 +57,24 @@ _RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.TIMEOUT: 2, Status.INCONCLUSIVE
 _LABEL = {s: s.value.upper() for s in Status}
 # metrics that say "by how much": shown first in a check's row
 _KEY_HINTS = ("rel", "abs", "diff", "err", "ratio", "rate", "p_value", "effect", "worst", "max")
+# how a metric is named on the page; any other name is shown with its underscores as spaces
+METRIC_LABELS = {
+    "max_abs_diff": "max |difference|",
+    "max_rel_diff": "max relative difference",
+    "max_rel_err": "max relative error",
+    "max_rel_error": "max relative error",
+    "worst_ratio": "largest difference / tolerance",
+    "explicit_examples": "examples at the given hyperparameters",
+    "drawn_examples": "examples drawn",
+    "parting_step": "first step that differs",
+    "matches": "matching variants",
+    "closest": "closest variant",
+    "function_evals": "evaluations of f",
+    "final_over_initial": "final / initial",
+    "measured_rate": "measured rate",
+    "theory": "theoretical rate",
+    "p_value": "p-value",
+}
 
 
 @dataclasses.dataclass
@@ -133,7 +153,7 @@ class MatrixCell:
 
 @dataclasses.dataclass
 class MatrixRow:
-    target: str
+    label: list[str]          # the row's name in pieces; a line may break between them
     cells: list[MatrixCell]
 
 
@@ -162,6 +182,9 @@ class ReportView:
     n_runs: int
     n_checks: int
     specs: list[str]
+    n_targets: int
+    matrix_corner: str             # "target \ spec" or "spec \ target": what rows and columns are
+    matrix_columns: list[list[str]]
     matrix: list[MatrixRow]
     show_matrix: bool
     problems: list[ProblemLink]
@@ -197,28 +220,31 @@ def _pairs(d: Any, limit: int = LIMITS["value"]) -> list[Pair]:
 
 
 def _is_number(v: Any) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+    return (isinstance(v, numbers.Real) and not isinstance(v, bool)) or (isinstance(v, str) and v in ("nan", "inf", "-inf"))
 
 
-def _metric_pairs(metrics: Any) -> list[tuple[Pair, bool]]:
-    """Every metric as (key, formatted value), with whether it is a number."""
+def metric_label(name: str) -> str:
+    """A metric's name as a person reads it."""
+    return METRIC_LABELS.get(name, name.replace("_", " "))
+
+
+def _metric_pairs(metrics: Any) -> list[tuple[str, Pair, bool]]:
+    """Every metric as (name, (label, formatted value), whether it is a number)."""
     if not isinstance(metrics, dict):
         return []
     out = []
     for k, v in metrics.items():
-        key = clean(k, LIMITS["short"], oneline=True)
-        if isinstance(v, (int, float, str)) or v is None:
-            out.append((Pair(key, _num(v) if not isinstance(v, str) else fmt_value(v, 300)), _is_number(v)))
-        else:
-            out.append((Pair(key, fmt_value(v, 300)), False))
+        name = clean(k, LIMITS["short"], oneline=True)
+        value = _num(v) if (isinstance(v, numbers.Real) and not isinstance(v, bool)) or v is None else fmt_value(v, 300)
+        out.append((name, Pair(metric_label(name), value), _is_number(v)))
     return out
 
 
-def _key_metrics(metrics: list[tuple[Pair, bool]]) -> list[Pair]:
+def _key_metrics(metrics: list[tuple[str, Pair, bool]]) -> list[Pair]:
     """The numbers shown in a check's row: those that say by how much first, at most four."""
-    numbers = [p for p, is_number in metrics if is_number]
-    hinted = [p for p in numbers if any(h in p.key.lower() for h in _KEY_HINTS)]
-    rest = [p for p in numbers if p not in hinted]
+    numbers = [(name, p) for name, p, is_number in metrics if is_number]
+    hinted = [p for name, p in numbers if any(h in name.lower() for h in _KEY_HINTS)]
+    rest = [p for _, p in numbers if p not in hinted]
     return (hinted + rest)[:MAX_KEY_METRICS]
 
 
@@ -263,7 +289,7 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         open=problem or status is Status.INCONCLUSIVE,
         headline=head,
         key_metrics=_key_metrics(metrics),
-        metrics=[p for p, _ in metrics],
+        metrics=[p for _, p, _ in metrics],
         message=message,
         multiline=message.strip() != head,
         diagnosis=clean(c.diagnosis, LIMITS["diagnosis"]) if c.diagnosis else "",
@@ -320,6 +346,11 @@ def _run_view(run: RunResult, i: int) -> RunView:
     )
 
 
+def _breakable(name: str) -> list[str]:
+    """``name`` cleaned and cut after each ``/ : . _ -``: a long path wraps there, never inside a word."""
+    return [piece for piece in re.split(r"(?<=[/:._\-])", clean(name, LIMITS["name"], oneline=True)) if piece]
+
+
 def _verdict(report: Report) -> tuple[str, str]:
     n_bad = sum(1 for r in report.runs for c in r.checks if c.status.is_problem)
     if report.incomplete or any(r.incomplete for r in report.runs):
@@ -348,11 +379,15 @@ def build_view(report: Report) -> ReportView:
     by_pair: dict[tuple[str, str], list[RunView]] = {}
     for raw, view in zip(report.runs, runs):
         by_pair.setdefault((raw.target, raw.spec), []).append(view)
-    matrix = [
-        MatrixRow(clean(t, LIMITS["name"], oneline=True),
-                  [MatrixCell([(v.anchor, v.status, v.label) for v in by_pair.get((t, s), [])]) for s in specs])
-        for t in targets
-    ]
+    # The longer list runs down the page, so that many specs (or targets) never widen it.
+    rows_are_specs = len(specs) > len(targets)
+    row_names, column_names = (specs, targets) if rows_are_specs else (targets, specs)
+
+    def cell(row: str, column: str) -> MatrixCell:
+        pair = (column, row) if rows_are_specs else (row, column)
+        return MatrixCell([(v.anchor, v.status, v.label) for v in by_pair.get(pair, [])])
+
+    matrix = [MatrixRow(_breakable(r), [cell(r, c) for c in column_names]) for r in row_names]
     problems = [
         ProblemLink(c.anchor, c.status, c.label, r.target, r.spec, c.name, c.headline, c.key_metrics)
         for r in runs for c in r.checks if c.problem
@@ -386,6 +421,9 @@ def build_view(report: Report) -> ReportView:
         n_runs=len(runs),
         n_checks=sum(len(r.checks) for r in runs),
         specs=[clean(s, LIMITS["short"], oneline=True) for s in specs],
+        n_targets=len(targets),
+        matrix_corner="spec \\ target" if rows_are_specs else "target \\ spec",
+        matrix_columns=[_breakable(c) for c in column_names],
         matrix=matrix,
         show_matrix=len(runs) > 1,
         problems=problems[:MAX_PROBLEM_LINKS],

@@ -391,6 +391,30 @@ def _prepare_series(x: np.ndarray, y: np.ndarray, xa: _Axis, ya: _Axis, points: 
     return _Series(segments, ends, int(n - finite.sum()), int(finite.sum() - ok.sum()), total, int(keep.size))
 
 
+def _simplify(px: np.ndarray, py: np.ndarray, tolerance: float = 0.25) -> np.ndarray:
+    """Indices of the vertices of a polyline drawn within ``tolerance`` pixels of it (Ramer–Douglas–Peucker):
+    a curve that is straight on screen — a geometric rate on a log axis — needs two points, not hundreds."""
+    n = px.size
+    if n <= 2:
+        return np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[[0, n - 1]] = True
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        dx, dy = px[b] - px[a], py[b] - py[a]
+        xs, ys = px[a + 1:b] - px[a], py[a + 1:b] - py[a]
+        length = math.hypot(dx, dy)
+        dist = np.abs(xs * dy - ys * dx) / length if length > 0 else np.hypot(xs, ys)
+        j = int(np.argmax(dist))
+        if dist[j] > tolerance:
+            keep[a + 1 + j] = True
+            stack += [(a, a + 1 + j), (a + 1 + j, b)]
+    return np.flatnonzero(keep)
+
+
 def _fmt_pts(px: np.ndarray, py: np.ndarray) -> list[str]:
     return [f"{a:.1f} {b:.1f}" for a, b in zip(px.tolist(), py.tolist())]
 
@@ -579,7 +603,8 @@ def _build(fig: Figure | dict) -> PlotView:
                 xs_, ys_ = [f"{v:.1f}" for v in px.tolist()], [f"{v:.1f}" for v in py.tolist()]
                 parts.append(f"M{xs_[0]} {ys_[0]}" + "".join(f"H{a}V{b}" for a, b in zip(xs_[1:], ys_[1:])))
             else:
-                parts.append("M" + "L".join(_fmt_pts(px, py)) + ("h0" if px.size == 1 else ""))
+                keep = _simplify(px, py)
+                parts.append("M" + "L".join(_fmt_pts(px[keep], py[keep])) + ("h0" if px.size == 1 else ""))
         if not parts:
             notes.append(f"{p.label}: no finite values to draw.")
             continue
