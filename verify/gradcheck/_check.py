@@ -705,8 +705,9 @@ class _Checker:
         A failure needs a bar that bounds the error: along a direction without
         a sharp estimate (windows that disagree, a breakpoint inside every
         stencil) only a disagreement beyond every window computed counts. A
-        pass needs a sharp estimate whose bar resolves the ``resolution``
-        option (relative to the magnitude). Everything else is undecided.
+        pass needs a sharp estimate whose numerical bar is within half the
+        ``resolution`` of one entry (so an error of ``resolution`` cannot
+        pass). Everything else is undecided.
         """
         unsure = np.zeros_like(bad)
         for j, der in enumerate(ders):
@@ -724,12 +725,14 @@ class _Checker:
             # analytic side's own rounding (a float32 gradient, cancellation
             # inside grad) are the user's precision, not a limit of the check
             numeric_part = np.minimum(T[j], self._numeric_tolerance(der, dirs[j], N[j]))
-            coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (numeric_part > self.opts.resolution * size)
+            # within half the resolution: an error of `resolution` itself then
+            # exceeds the bar whatever the sign of the numerical error
+            coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (2.0 * numeric_part > self.opts.resolution * size)
             if coarse.any():
-                rel = _rel(numeric_part, size)
+                rel = 2.0 * _rel(numeric_part, size)
                 unsure[j] |= coarse
                 self.coarsest = max(getattr(self, "coarsest", 0.0), rel)
-                self.undecided.append(f"{label(j)}: the error bar is {rel:.1e} of an entry, wider than "
+                self.undecided.append(f"{label(j)}: twice the error bar is {rel:.1e} of an entry, more than "
                                       f"resolution={self.opts.resolution:g}")
         return bad, unsure
 

@@ -54,13 +54,14 @@ class Options:
       max_wrong: the most wrong entries that localisation looks for (and the
         most that the diagnosis calls "a few").
       taylor: run the Taylor-remainder test (8 more evaluations).
-      resolution: the relative error a comparison must be able to see for the
-        check to pass: a comparison whose error bar exceeds ``resolution``
-        times its magnitude (the larger of the two values and of the terms
-        ``||g * d||``) cannot tell a right gradient from one wrong by that
-        much, and makes the result inconclusive unless something fails.
-        Float64 functions reach 1e-8 or better; a function computing in
-        float32 reaches ~1e-4, so it needs ``resolution=1e-3`` to pass.
+      resolution: the relative error in one entry (relative to the entry,
+        floored at the typical entry ``||g|| / sqrt(n)``) a check must be
+        able to see to pass: a comparison whose numerical error bar exceeds
+        half of it cannot tell a right gradient from one wrong by that much,
+        and makes the result inconclusive unless something fails. Float64
+        functions reach 1e-7 or better at n = 1e5; a function computing in
+        float32 resolves ~1e-4 sqrt(n) and needs a coarser ``resolution``
+        (the inconclusive reason names it).
     """
 
     mode: str = "auto"
