@@ -11,6 +11,7 @@ inconclusive by default (``resolution``), never a pass.
 from __future__ import annotations
 
 import collections
+import os
 import warnings
 
 import numpy as np
@@ -40,8 +41,10 @@ def test_the_zoo_has_every_kind_and_wrong_variants(pairs):
         assert bug in labels
 
 
-#: One small pair per family for the jax oracle here (each new shape costs jax
-#: a compilation); ``benchmarks/gradcheck.py --zoo`` checks every pair.
+#: Pairs checked against jax here, one small pair of the hardest derivations
+#: (each new shape costs jax a compilation, about a second).
+#: ``GRADZOO_ORACLE=all python -m pytest tests/test_gradzoo.py -k jax`` checks
+#: every pair (a few minutes).
 ORACLE_SAMPLE = ("multiclass-hinge N=6 D=2 C=3", "elastic-net N=6 D=2 #0", "batchnorm-var B=3 C=1",
                  "layernorm-std B=2 D=3", "attention T=3 d=3", "mlp-tanh N=4 D=2 H=3 C=2",
                  "extreme n=3 x~1e+30 f~1e-30", "batchnorm-layer B=3 C=1")
@@ -54,7 +57,7 @@ def test_the_zoo_gradients_match_jax(pairs):
     jnp = jax.numpy
     checked = 0
     for p in pairs:
-        if p.loss is None or p.name not in ORACLE_SAMPLE:
+        if p.loss is None or (p.name not in ORACLE_SAMPLE and os.environ.get("GRADZOO_ORACLE") != "all"):
             continue
         x = p.x
         if p.vector:
@@ -67,7 +70,7 @@ def test_the_zoo_gradients_match_jax(pairs):
         typical = np.linalg.norm(want) / np.sqrt(want.size) + 1e-300
         assert np.all(np.abs(got - want)[smooth_here] <= 1e-9 * typical + 1e-12 * np.abs(want)[smooth_here]), p.name
         checked += 1
-    assert checked == len(ORACLE_SAMPLE)
+    assert checked >= len(ORACLE_SAMPLE)
 
 
 def test_a_deterministic_slice_of_the_zoo(pairs):
