@@ -407,8 +407,9 @@ class _Session:
         node.workerinput["verify_loadgroup"] = self.switched_to_loadgroup
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        # Where checks will run here, let the job server import the verifier while pytest collects.
-        if self.pairs and self.config.option.verify_isolate and (self.is_worker or not self._distributed()):
+        # Without xdist, let the job server import the verifier while pytest collects. Under xdist the
+        # server starts with a worker's first group: a worker that gets none must not spend a core on it.
+        if self.pairs and self.config.option.verify_isolate and not self.is_worker and not self._distributed():
             from verify.isolation import prestart
 
             prestart()
