@@ -391,14 +391,21 @@ def test_buggy_optax_chains_fail_with_a_diagnosis(tmp_path, spec):
 
 
 @pytest.mark.slow
-def test_a_chain_instance_errors_clearly_where_other_hyperparameters_are_needed(tmp_path):
+def test_a_chain_instance_is_checked_at_its_own_hyperparameters(tmp_path):
+    """Every hyperparameter of a built chain is held: conformance draws streams only; a check that needs another
+    value (coupled-decay needs weight_decay > 0) is skipped, saying why; the report lists what was held."""
     target = f"{BUGGY}:adam_instance"
     status, runs, out = verify_check(tmp_path, [target], ["adam"], "--check", "conformance",
-                                     "--check", "determinism", "--no-isolation")
-    checks = {c["name"]: c for c in runs[(target, "adam")]["checks"]}
+                                     "--check", "determinism", "--check", "coupled-decay", "--no-isolation")
+    run = runs[(target, "adam")]
+    checks = {c["name"]: c for c in run["checks"]}
     assert checks["determinism"]["status"] == "pass", out
-    assert checks["conformance"]["status"] == "error"
-    assert "GradientTransformation instance, built with fixed hyperparameters" in checks["conformance"]["message"]
+    assert checks["conformance"]["status"] == "pass", checks["conformance"]["message"]
+    assert "every hyperparameter held" in checks["conformance"]["message"]
+    assert checks["coupled-decay"]["status"] == "skip"
+    assert "weight_decay is held at 0" in checks["coupled-decay"]["message"]
+    assert set(run["held"]) == {"lr", "b1", "b2", "eps", "weight_decay"}
+    assert all(h["source"] == "built" for h in run["held"].values())
 
 
 @pytest.mark.slow

@@ -23,11 +23,13 @@ from verify.adapters import numpy_protocol  # noqa: E402
 from verify.adapters import torch_adapter as ta  # noqa: E402
 from verify.errors import (  # noqa: E402
     BadParameterError,
+    HeldParameterError,
     MissingDependencyError,
     ProtocolError,
     TargetError,
     TargetLoadError,
 )
+from verify.runner import prepare  # noqa: E402
 from verify.specs.base import Family, Spec  # noqa: E402
 from verify.targets import load_target  # noqa: E402
 
@@ -265,14 +267,18 @@ def test_a_minimal_constructor_runs_only_at_torch_defaults_of_what_it_lacks():
                     m_hat, v_hat = st["m"] / (1 - 0.9 ** st["t"]), st["v"] / (1 - 0.999 ** st["t"])
                     p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + 1e-8))
 
-    subject = ta.optimizer(FixedBetasAdam, spec_stub("adam"), "FixedBetasAdam")
-    text = "\n".join(subject.mapping)
-    assert "takes no 'betas' keyword: run only where betas has torch's default (0.9, 0.999)" in text
+    prep = prepare(FixedBetasAdam, "adam")
+    text = "\n".join(prep.subject.mapping)
+    assert "takes no 'betas' keyword: b1, b2 held at torch.optim.Adam's default (0.9, 0.999)" in text
+    assert prep.subject.takes == {"lr"} and prep.varied == ["lr"]
+    assert {k: (h.value, h.source) for k, h in prep.held.items()} == {
+        "b1": (0.9, "not-taken"), "b2": (0.999, "not-taken"), "eps": (1e-8, "not-taken"),
+        "weight_decay": (0.0, "not-taken")}
     hp = dict(lr=0.01, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0)
     p0, grads = stream(8)
-    assert_same_iterates(subject.run(hp, p0, grads), ref_subject("adam").run(hp, p0, grads))
-    with pytest.raises(TargetLoadError, match=r"cannot run with betas=\(0.8, 0.999\)"):
-        subject.run(dict(hp, b1=0.8), p0, grads)
+    assert_same_iterates(prep.subject.run(hp, p0, grads), ref_subject("adam").run(hp, p0, grads))
+    with pytest.raises(HeldParameterError, match=r"needs b1 = 0.8, but b1 is held at 0.9"):
+        prep.subject.run(dict(hp, b1=0.8), p0, grads)
 
 
 def test_a_keyword_with_a_torch_default_is_dropped_and_refused_only_when_needed():
@@ -289,13 +295,14 @@ def test_a_keyword_with_a_torch_default_is_dropped_and_refused_only_when_needed(
                     self.state[p]["b"] = buf
                     p.sub_(group["lr"] * buf)
 
-    subject = ta.optimizer(NoDecay, spec_stub("weight-decay"), "NoDecay")
-    assert any("takes no 'weight_decay'" in line for line in subject.mapping)
+    prep = prepare(NoDecay, "weight-decay")
+    assert any("takes no 'weight_decay'" in line for line in prep.subject.mapping)
+    assert prep.held["lam"].value == 0.0 and prep.held["lam"].source == "not-taken"   # torch's weight_decay=0
     p0, grads = stream(8)
     hp = dict(lr=0.1, lam=0.0, momentum=0.5)
-    assert_same_iterates(subject.run(hp, p0, grads), ref_subject("weight-decay").run(hp, p0, grads))
-    with pytest.raises(TargetLoadError, match="cannot run with weight_decay=0.4"):
-        subject.run(dict(hp, lam=0.2), p0, grads)
+    assert_same_iterates(prep.subject.run(hp, p0, grads), ref_subject("weight-decay").run(hp, p0, grads))
+    with pytest.raises(HeldParameterError, match="needs lam = 0.2"):
+        prep.subject.run(dict(hp, lam=0.2), p0, grads)
 
 
 def test_an_optional_flag_not_accepted_is_left_out():
@@ -613,13 +620,15 @@ def test_buggy_torch_subclasses_fail_with_a_diagnosis(tmp_path, spec):
 
 
 @pytest.mark.slow
-def test_nesterov_without_lookahead_fails_the_closed_loop_rate(tmp_path):
-    """Heavy ball equals Sutskever's w_t on a fixed stream (conformance accepts it); the rate check does not."""
+def test_nesterov_without_lookahead_fails_as_heavy_ball(tmp_path):
+    """Heavy ball (= Sutskever's w_t) under nesterov: torch takes the next gradient at the parameters the step
+    left, so conformance fails and names heavy ball, as does the closed-loop rate."""
     target = f"{BUGGY}:NesterovNoLookahead"
     status, runs, out = verify_check(tmp_path, [target], ["nesterov"], "--check", "conformance",
                                      "--check", "nesterov-rate", "--no-isolation")
     checks = {c["name"]: c for c in runs[(target, "nesterov")]["checks"]}
-    assert status == 1 and checks["conformance"]["status"] == "pass", out
+    assert status == 1 and checks["conformance"]["status"] == "fail", out
+    assert checks["conformance"]["diagnosis"].startswith("matches heavy-ball momentum")
     assert checks["nesterov-rate"]["status"] == "fail" and "heavy-ball" in checks["nesterov-rate"]["diagnosis"]
 
 

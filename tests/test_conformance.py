@@ -47,9 +47,15 @@ def test_reference_has_no_false_alarm_over_many_seeds(spec):
 def test_equivalent_forms_have_no_false_alarm(seed):
     polyak = _conformance(lambda lr, momentum: reference.momentum(lr, momentum, form="polyak"), "momentum", seed)
     assert polyak.status is Status.PASS, polyak.message
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sutskever_form_is_heavy_ball_not_an_equivalent(seed):
+    """Returning Sutskever's w_t under a protocol where the caller takes the next gradient at the returned point
+    is heavy ball: conformance fails and names it."""
     sut = _conformance(lambda lr, momentum: reference.nesterov(lr, momentum, form="sutskever"), "nesterov", seed)
-    assert sut.status is Status.PASS, sut.message
-    assert any("Sutskever" in n for n in sut.notes)
+    assert sut.status is Status.FAIL, sut.message
+    assert sut.diagnosis.startswith("matches heavy-ball momentum"), sut.diagnosis
 
 
 def _perturbed(spec, name, rel):
@@ -223,14 +229,17 @@ def test_failure_message_layout():
     assert result.counterexample["parting_step"] == 1
 
 
-def test_pinned_parameters_are_held_in_draws():
-    """--param values that differ from the defaults are held fixed in every drawn example."""
-    seen = set()
+@pytest.mark.parametrize("momentum", [0.37, 0.9, 0.0])
+def test_pinned_parameters_are_held_in_draws(momentum):
+    """Every --param value is held fixed in every drawn example, the default's value and 0 included."""
+    seen_mu, seen_lr = set(), set()
 
     def spy(lr, momentum):
-        seen.add(momentum)
+        seen_mu.add(momentum)
+        seen_lr.add(lr)
         return reference.momentum(lr, momentum)
 
-    result = _conformance(spy, "momentum", overrides={"momentum": 0.37}, max_examples=20)
+    result = _conformance(spy, "momentum", overrides={"momentum": momentum}, max_examples=20)
     assert result.status is Status.PASS
-    assert seen == {0.37}
+    assert seen_mu == {momentum}
+    assert len(seen_lr) > 5     # the other hyperparameter is still drawn

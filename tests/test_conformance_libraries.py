@@ -19,7 +19,6 @@ from verify.results import Status
 from verify.runner import RunOptions, execute_check, prepare
 from verify.search import falsify
 from verify.specs import get_spec
-from verify.specs.optimizers import EQUIVALENCES
 
 
 # ------------------------------------------------------------------ drivers
@@ -151,12 +150,11 @@ def _reference(spec):
 def sweep(spec: str, subject: OptimizerSubject, n: int, seed: int = 0) -> tuple[float, list[str]]:
     ref = _reference(spec)
     worst, fails = [0.0], []
-    eqs = EQUIVALENCES.get(spec, ())
 
     def test(pair):
         hp, recipe = pair
         ex = conf.build_example(ref, hp, recipe, eps=hp.get("eps"))
-        v = conf.judge(spec, subject, ref, ex, eqs)
+        v = conf.judge(spec, subject, ref, ex)
         if not v.ok:
             fails.append(f"{hp} {recipe}\n{v.comparison}")
             return "fail"

@@ -1,5 +1,6 @@
 """Every buggy optimizer in tests/buggy/optimizers is caught by the check named in its BUGS entry,
-with a diagnosis (or message) naming the bug where one is claimed; the equivalent forms pass."""
+with a diagnosis (or message) naming the bug where one is claimed; the correct ones (equivalent forms,
+in-place updates) pass every check."""
 
 from __future__ import annotations
 
@@ -60,24 +61,25 @@ def test_equivalent_forms_pass(spec, target):
     assert not bad, bad
 
 
-def test_sutskever_nesterov_is_recognised_and_explained():
-    """Sutskever's form: conformance and the symbolic iterates recognise the parameterisation (pass with a
-    note); closed loop with gradients at the returned w it is heavy ball, and the rate check says why."""
-    from tests.buggy.optimizers.nesterov import EQUIVALENT
+def test_sutskever_nesterov_is_heavy_ball_under_the_protocol():
+    """Sutskever's form returning w_t: under step(params, grads) the next gradient is taken at w_t, so it is
+    heavy ball — conformance and the symbolic iterates fail with that diagnosis, and so does the closed-loop
+    rate; none of them passes it as an 'equivalent parameterisation'."""
+    from tests.buggy.optimizers.nesterov import Sutskever
 
-    run = run_inline(EQUIVALENT["sutskever"], "nesterov",
-                     options=RunOptions(checks=("conformance", "symbolic-iterates", "nesterov-rate"),
-                                        max_examples=20, timeout=None))
+    run = run_inline(Sutskever, "nesterov", options=RunOptions(checks=("conformance", "symbolic-iterates",
+                                                                        "nesterov-rate"),
+                                                                max_examples=20, timeout=None))
     conf, sym, rate = run.checks
-    assert conf.status is Status.PASS and any("Sutskever" in n for n in conf.notes), conf.notes
-    assert sym.status is Status.PASS and any("Sutskever" in n for n in sym.notes), sym.notes
-    assert rate.status is Status.FAIL and "Sutskever's form" in rate.diagnosis
-    assert "heavy-ball" in rate.diagnosis and "look-ahead" in rate.diagnosis
+    assert conf.status is Status.FAIL and conf.diagnosis.startswith("matches heavy-ball momentum"), conf.diagnosis
+    assert sym.status is Status.FAIL and "heavy-ball momentum" in sym.diagnosis
+    assert rate.status is Status.FAIL and "heavy-ball" in rate.diagnosis and "look-ahead" in rate.diagnosis
+    assert not any("equivalent" in n for c in run.checks for n in c.notes)
 
 
 def test_reference_variant_forms():
-    """The reference's own alternative forms: Polyak momentum passes everything; Sutskever's Nesterov
-    passes conformance with a note."""
+    """The reference's own alternative forms: Polyak momentum passes everything; Sutskever's Nesterov (returning
+    w_t) fails conformance as heavy ball."""
     import reference
 
     run = run_inline(lambda lr, momentum: reference.momentum(lr, momentum, form="polyak"), "momentum",
@@ -85,4 +87,4 @@ def test_reference_variant_forms():
     assert run.passed, [(c.name, c.message[:300]) for c in run.checks if c.status is not Status.PASS]
     run = run_inline(lambda lr, momentum: reference.nesterov(lr, momentum, form="sutskever"), "nesterov",
                      options=RunOptions(checks=("conformance",), max_examples=20, timeout=None))
-    assert run.passed and any("equivalent parameterisation" in n for n in run.checks[0].notes)
+    assert run.checks[0].status is Status.FAIL and "heavy-ball momentum" in run.checks[0].diagnosis

@@ -16,18 +16,22 @@ target's own closed-loop behaviour is what the convergence checks test.
 
 On a failure the counterexample is cut to the first step where the
 trajectories part and, for elementwise optimizers, to the one entry that
-parts first; the diagnosis (:mod:`verify.diagnosis`) names the closest
-variant or bug.
+parts first; the diagnosis (:mod:`verify.diagnosis`) names the variant or
+bug the target matches, if any.
 
-Equivalent parameterisations (:class:`Equivalence`) are recognised, not
-reported: a Nesterov target that returns Sutskever's ``w_t`` instead of the
-look-ahead point passes with a note.
+The iterates are compared as returned: under every protocol here the caller
+evaluates the next gradient at the parameters the optimizer returned, so a
+re-parameterisation that returns other points (Nesterov in Sutskever's form,
+returning ``w_t`` rather than the look-ahead point, is heavy-ball momentum
+under that contract) is a different algorithm, not an equivalent one.
+Momentum in Polyak's form differs from the canonical one only by rounding,
+inside the error model.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 from hypothesis import strategies as st
@@ -40,7 +44,6 @@ from verify.results import Figure, Series, jsonable
 __all__ = [
     "Recipe",
     "Example",
-    "Equivalence",
     "Verdict",
     "MAX_ABS",
     "recipes",
@@ -107,19 +110,6 @@ class Example:
         return Example(dict(self.hparams), np.array(w0), np.array(grads), self.recipe, "minimised", list(self.notes))
 
 
-@dataclasses.dataclass(frozen=True)
-class Equivalence:
-    """An equivalent parameterisation: ``mapping(traj, hparams)`` turns the target's iterates into the reference's.
-
-    ``amplification(hparams)`` scales the tolerance (the mapping combines iterates).
-    """
-
-    name: str
-    description: str
-    mapping: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]
-    amplification: Callable[[Mapping[str, Any]], float]
-
-
 @dataclasses.dataclass
 class Verdict:
     """Target vs reference on one example."""
@@ -130,7 +120,6 @@ class Verdict:
     reference: np.ndarray
     tol: np.ndarray
     comparison: Comparison
-    equivalence: Equivalence | None = None
     first_step: int | None = None       # first t where the trajectories part
     first_entry: tuple[int, ...] | None = None
 
@@ -247,8 +236,7 @@ def _first_divergence(target: np.ndarray, ref: np.ndarray, tol: np.ndarray) -> t
     return t, entry
 
 
-def judge(spec: str, subject: Any, reference: Any, ex: Example,
-          equivalences: Sequence[Equivalence] = (), *, what: str | None = None) -> Verdict:
+def judge(spec: str, subject: Any, reference: Any, ex: Example, *, what: str | None = None) -> Verdict:
     """Run target and reference on ``ex`` and compare every iterate within the error model."""
     ref, tol, ex = _reference_and_tol(spec, reference, ex)
     target = trajectory(subject, ex)
@@ -257,19 +245,11 @@ def judge(spec: str, subject: Any, reference: Any, ex: Example,
     c = compare(target, ref, rtol=0.0, tol=tol, header=header)
     if c.ok:
         return Verdict(True, ex, target, ref, tol, c)
-    for eq in equivalences:
-        mapped = eq.mapping(target, ex.hparams)
-        amp = eq.amplification(ex.hparams)
-        mtol = amp * tol + tolmod.SAFETY * tolmod.U * amp * (np.abs(target) + np.abs(mapped))
-        c_eq = compare(mapped, ref, rtol=0.0, tol=mtol, header=header)
-        if c_eq.ok:
-            return Verdict(True, ex, mapped, ref, mtol, c_eq, equivalence=eq)
     t, entry = _first_divergence(target, ref, tol)
     return Verdict(False, ex, target, ref, tol, c, first_step=t, first_entry=entry)
 
 
-def minimise(spec: str, subject: Any, reference: Any, verdict: Verdict,
-             equivalences: Sequence[Equivalence] = ()) -> Verdict:
+def minimise(spec: str, subject: Any, reference: Any, verdict: Verdict) -> Verdict:
     """Cut a failing example to the first parting step and, if it still fails, to the one entry."""
     if verdict.ok or verdict.first_step is None:
         return verdict
@@ -277,7 +257,7 @@ def minimise(spec: str, subject: Any, reference: Any, verdict: Verdict,
     t = max(verdict.first_step, 1)
     cut = verdict.example.restrict(steps=t)
     try:
-        v = judge(spec, subject, reference, cut, equivalences)
+        v = judge(spec, subject, reference, cut)
     except Exception:  # noqa: BLE001 - a target that fails differently on the cut keeps the full example
         v = None
     if v is not None and not v.ok:
@@ -285,7 +265,7 @@ def minimise(spec: str, subject: Any, reference: Any, verdict: Verdict,
     if best.example.w0.size > 1 and best.first_entry is not None:
         single = best.example.restrict(entry=best.first_entry)
         try:
-            v = judge(spec, subject, reference, single, equivalences)
+            v = judge(spec, subject, reference, single)
         except Exception:  # noqa: BLE001
             v = None
         if v is not None and not v.ok:

@@ -60,6 +60,9 @@ class ConsoleReporter:
         self.write(f"  {label} {result.name:<34} {result.duration:6.2f}s  {_first_line(result.message)}")
 
     def run_done(self, run: RunResult) -> None:
+        if run.held:
+            lines = [safe(line, 300) for line in run.hyperparameters]
+            self.write("  hyperparameters: " + "\n                   ".join(lines))
         for c in run.checks:
             if c.status.is_problem or c.status is Status.INCONCLUSIVE or (self.verbose and c.status is Status.SKIP):
                 self.write(format_failure(run, c))

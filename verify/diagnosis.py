@@ -40,8 +40,8 @@ from reference._src.sgd import add_l2_gradient, trace
 from verify import tolerance as tolmod
 from verify.compare import format_number
 
-__all__ = ["Variant", "Match", "Diagnosis", "CATALOGUE", "variants_for", "run_variant", "diagnose",
-           "describe_catalogue"]
+__all__ = ["Variant", "Match", "Fit", "Diagnosis", "CATALOGUE", "variants_for", "run_variant", "diagnose",
+           "fit_hyperparameter", "describe_catalogue"]
 
 fmt = format_number
 
@@ -363,12 +363,11 @@ CATALOGUE: tuple[Variant, ...] = (
     Variant("momentum/none", "plain SGD: the momentum buffer is never used",
             _M + _N, lambda hp: reference.sgd(hp["lr"]), applies=_has("momentum")),
     # nesterov
-    Variant("nesterov/sutskever", "Sutskever's form returning w_t instead of the look-ahead point w_t + μv_t",
-            _N, lambda hp: reference.nesterov(hp["lr"], hp["momentum"], form="sutskever"), equivalent=True),
-    Variant("nesterov/heavy-ball", "heavy-ball momentum w ← w − ηb — on a fixed gradient stream the same code as "
-            "Sutskever's form (recognised by conformance); the nesterov-rate check, with gradients at the returned "
-            "parameters, exposes it", _N, lambda hp: reference.momentum(hp["lr"], hp["momentum"]), equivalent=True,
-            applies=_has("momentum")),
+    Variant("nesterov/heavy-ball", "heavy-ball momentum (b ← μb + g, w ← w − ηb), not Nesterov — also what "
+            "Sutskever's Nesterov (v ← μv − ηg, w ← w + v) is when it returns w_t rather than the look-ahead point "
+            "w_t + μv_t: the caller takes the next gradient at the parameters returned, so no gradient is ever taken "
+            "at a look-ahead point; return w_t + μv_t (PyTorch's form b ← μb + g, w ← w − η(g + μb))",
+            _N, lambda hp: reference.momentum(hp["lr"], hp["momentum"]), applies=_has("momentum")),
     Variant("nesterov/lookahead-sign", "the look-ahead term with the wrong sign: w ← w − η(g − μb)",
             _N, lambda hp: _nesterov_custom(hp, lambda g, b, mu: g - mu * b), applies=_has("momentum")),
     Variant("nesterov/one-plus-mu", "(1 + μ)b instead of g + μb",
@@ -804,14 +803,32 @@ def _golden(f: Callable[[float], float], a: float, b: float, iters: int = 90) ->
     return c if fc < fd else d
 
 
-def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any]) -> tuple[str, float] | None:
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """The reference with one hyperparameter changed, and how close it comes to the target."""
+
+    name: str
+    value: float
+    original: float
+    max_diff: float
+    ratio: float          # ≤ 1: within the tolerance on every case
+    relation: str         # "b2 = 0.99 instead of 0.999", "momentum = 0.81 = momentum² instead of 0.9", …
+
+    @property
+    def exact(self) -> bool:
+        return self.ratio <= 1.0
+
+
+def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
+         names: Sequence[str] | None = None) -> Fit | None:
     """A single hyperparameter value under which the reference matches the target, if any.
 
     Exact relations first (μ², λ/2, 1 − β, another hyperparameter's value, the
     default, 0), computed as a bug would; then a grid and a 1-D refinement in
     a transformed coordinate. A value that brings the difference within the
-    tolerance is a match; one that reduces it a millionfold to within 1e4
-    tolerances is reported as approximate.
+    tolerance on every case is a match (``exact``); otherwise the best value
+    that reduces the difference a millionfold to within 1e4 tolerances is
+    returned as the closest, not a match. ``names`` limits the search.
     """
     from scipy.optimize import minimize_scalar
 
@@ -831,8 +848,13 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any]) -> tuple
     def confirmed(name: str, x: float, d: float, r: float) -> tuple[float, float]:
         return score(name, x, cases) if r <= 1e4 else (d, r)
 
-    approximate: tuple[str, float] | None = None
-    names = [k for k, v in hp0.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    def fit(name: str, x: float, d: float, r: float) -> Fit:
+        original = float(hp0[name])
+        return Fit(name, float(x), original, d, r, _relation(name, x, original, hp0, defaults))
+
+    approximate: Fit | None = None
+    names = [k for k, v in hp0.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+             and (names is None or k in names)]
     for name in names:
         original = float(hp0[name])
         for x in _relations(name, original, hp0, defaults):
@@ -842,8 +864,7 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any]) -> tuple
             if r <= 1.0:
                 d, r = score(name, x, cases)
             if r <= 1.0:
-                return (f"the target behaves like the reference with {_relation(name, x, original, hp0, defaults)} "
-                        f"(max difference {fmt(d)})", r)
+                return fit(name, x, d, r)
     for name in names:
         original = float(hp0[name])
         best = (math.inf, math.inf, None)
@@ -883,13 +904,20 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any]) -> tuple
                         break
         best = (*confirmed(name, best[2], best[0], best[1]), best[2])
         if best[1] <= 1.0:
-            return (f"the target behaves like the reference with {_relation(name, best[2], original, hp0, defaults)} "
-                    f"(max difference {fmt(best[0])})", best[1])
-        if best[1] <= 1e4 and best[1] < 1e-3 * base_ratio and (approximate is None or best[1] < approximate[1]):
-            approximate = (f"the target behaves approximately like the reference with "
-                           f"{_relation(name, best[2], original, hp0, defaults).replace(' = ', ' ≈ ', 1)} "
-                           f"(max difference {fmt(best[0])}, {fmt(best[1])} × the tolerance)", best[1])
+            return fit(name, best[2], best[0], best[1])
+        if best[1] <= 1e4 and best[1] < 1e-3 * base_ratio and (approximate is None or best[1] < approximate.ratio):
+            approximate = fit(name, best[2], best[0], best[1])
     return approximate
+
+
+def fit_hyperparameter(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
+                       names: Sequence[str]) -> Fit | None:
+    """The one value of one of ``names`` under which the reference matches the target on every case, if any."""
+    cases = [c for c in cases if c.target.shape == c.reference.shape and c.target.shape[0] > 1]
+    if not cases:
+        return None
+    found = _fit(spec, cases, defaults, names=names)
+    return found if found is not None and found.exact else None
 
 
 # ------------------------------------------------------------------ diagnose
@@ -897,7 +925,12 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any]) -> tuple
 
 def diagnose(spec: str, cases: Sequence[Case], *, defaults: Mapping[str, Any] | None = None,
              fit: bool = True) -> Diagnosis:
-    """Name what the target's iterates match on ``cases`` (the failing example first)."""
+    """Name what the target's iterates match on ``cases`` (the failing example first).
+
+    A variant or a hyperparameter value is named as the cause only when it
+    matches within the tolerance on every case; otherwise the text says that no
+    catalogued bug fits and how far the closest one is.
+    """
     cases = [c for c in cases if c.target.shape == c.reference.shape and c.target.shape[0] > 1]
     if not cases:
         return Diagnosis(None)
@@ -912,6 +945,7 @@ def diagnose(spec: str, cases: Sequence[Case], *, defaults: Mapping[str, Any] | 
     closest = results[0] if results else None
     parts: list[str] = []
     fitted = None
+    approximate: Fit | None = None
     if matches:
         first = matches[0]
         kind = "an equivalent parameterisation" if first.variant.equivalent else "a known variant or bug"
@@ -920,14 +954,21 @@ def diagnose(spec: str, cases: Sequence[Case], *, defaults: Mapping[str, Any] | 
             parts.append(f"also consistent with {m.variant.description} (max difference {fmt(m.max_diff)})")
     elif fit:
         found = _fit(spec, cases, defaults or {})
-        if found:
-            fitted = found[0]
+        if found is not None and found.exact:
+            fitted = f"the target behaves like the reference with {found.relation} (max difference {fmt(found.max_diff)})"
             parts.append(fitted)
+        else:
+            approximate = found
     findings = _structural(spec, cases)
     if not matches and not fitted:
         parts.extend(findings)
-    if not parts and closest is not None and math.isfinite(closest.ratio):
-        parts.append(f"no named variant matches; closest: {closest.variant.description} "
-                     f"(max difference {fmt(closest.max_diff)}, {fmt(closest.ratio)} × the tolerance)")
+    if not parts:
+        near = []
+        if closest is not None and math.isfinite(closest.ratio):
+            near.append(f"the closest is {closest.variant.description} at {fmt(closest.ratio)} × the tolerance")
+        if approximate is not None:
+            near.append(f"the closest single-hyperparameter change is {approximate.relation.replace(' = ', ' ≈ ', 1)} "
+                        f"at {fmt(approximate.ratio)} × the tolerance")
+        parts.append("No catalogued bug fits" + (f"; {'; '.join(near)} (not a match)" if near else ""))
     text = "; ".join(parts) if parts else None
     return Diagnosis(text, matches, closest, findings, fitted)

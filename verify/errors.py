@@ -25,6 +25,7 @@ __all__ = [
     "ProtocolError",
     "TargetError",
     "CheckTimeout",
+    "HeldParameterError",
 ]
 
 
@@ -72,3 +73,11 @@ class TargetError(VerifyError):
 
 class CheckTimeout(VerifyError):
     """A check exceeded its time limit."""
+
+
+class HeldParameterError(VerifyError):
+    """A check asked for a hyperparameter value the run holds fixed (declared, or not taken by the target).
+
+    The runner reports the check as ``skip`` with this message: the check cannot
+    run at this target's hyperparameters, which is not a defect of the target.
+    """

@@ -528,6 +528,8 @@ class _Unit:
                 loaded = sanitised(event)
                 s.run.adapter = str(loaded.get("adapter", ""))
                 s.run.mapping = [str(m) for m in loaded.get("mapping", [])]
+                s.run.hyperparameters = [str(m) for m in loaded.get("hyperparameters", [])]
+                s.run.held = dict(loaded.get("held", {}))
                 s.run.versions = {str(k): str(v) for k, v in loaded.get("versions", {}).items()}
                 s.run.params = dict(loaded.get("params", s.run.params))
                 s.loaded = True

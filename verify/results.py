@@ -182,6 +182,10 @@ class RunResult:
     checks: list[CheckResult] = dataclasses.field(default_factory=list)
     adapter: str = ""
     mapping: list[str] = dataclasses.field(default_factory=list)
+    #: What the run did with the hyperparameters: the varied ones, then each group held and why.
+    hyperparameters: list[str] = dataclasses.field(default_factory=list)
+    #: The held hyperparameters: ``{name: {"value", "source", "why"}}`` (source: given, not-taken, read, bound, built).
+    held: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     command: str = ""
     incomplete: bool = False
@@ -221,6 +225,8 @@ class RunResult:
             "counts": self.counts(),
             "adapter": self.adapter,
             "mapping": list(self.mapping),
+            "hyperparameters": list(self.hyperparameters),
+            "held": jsonable(self.held),
             "versions": dict(self.versions),
             "command": self.command,
             "incomplete": self.incomplete,

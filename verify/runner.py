@@ -18,10 +18,10 @@ from typing import Any, Callable, Mapping
 
 from verify.adapters import adapt
 from verify.adapters.base import Subject
-from verify.errors import BadParameterError, ProtocolError, TargetError, TargetLoadError
+from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError
 from verify.results import CheckResult, RunResult, Status
 from verify.specs import get_spec
-from verify.specs.base import Check, CheckContext, Outcome, Spec
+from verify.specs.base import Check, CheckContext, Held, Outcome, Spec, held_summary
 from verify.targets import REFERENCE, load_target, target_library
 from verify.text import clip, sanitised
 
@@ -29,6 +29,8 @@ __all__ = [
     "RunOptions",
     "Prepared",
     "prepare",
+    "hold",
+    "held_record",
     "select_checks",
     "execute_check",
     "run_inline",
@@ -66,6 +68,19 @@ class Prepared:
     subject: Subject
     reference: Subject
     target_name: str
+    held: dict[str, Held] = dataclasses.field(default_factory=dict)
+
+    @property
+    def varied(self) -> list[str]:
+        """The hyperparameters checks may give other values (the spec's, minus the held ones)."""
+        return [p.name for p in self.spec.params if p.to_target and p.name not in self.held]
+
+    def hyperparameter_lines(self) -> list[str]:
+        """What the report says about the run's hyperparameters: what is varied, what is held and why."""
+        lines = []
+        if self.varied:
+            lines.append(f"varied over their valid range: {', '.join(self.varied)}")
+        return lines + held_summary(self.held)
 
 
 def clip_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -133,7 +148,45 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
         if lib in ("torch", "jax", "optax", "flax"):
             subject.library = lib
     reference = adapt(reference_obj, spec, REFERENCE, params)
-    return Prepared(spec, params, overrides, subject, reference, name)
+    held = hold(spec, params, overrides, subject)
+    subject.held = held
+    return Prepared(spec, params, overrides, subject, reference, name, held)
+
+
+def hold(spec: Spec, params: dict[str, Any], overrides: Mapping[str, Any], subject: Subject) -> dict[str, Held]:
+    """The hyperparameters a run holds fixed, each with its value and why; updates ``params`` to those values.
+
+    Held: every hyperparameter given explicitly (``--param``, the API's
+    keywords, ``--verify-param``), whatever its value; every one the target
+    does not take (its constructor has no such keyword, it is an object built
+    beforehand), at the value given, else the value read from the object, else
+    the spec's default. Checks never give a held hyperparameter another value:
+    those that need one are skipped with the reason.
+    """
+    held: dict[str, Held] = {}
+    who = subject.name or "the target"
+    for p in spec.params:
+        if not p.to_target:
+            continue
+        n = p.name
+        if n in overrides:
+            held[n] = Held(params[n], "given")
+        elif n in subject.found:
+            held[n] = subject.found[n]
+            params[n] = held[n].value
+        elif subject.built:
+            held[n] = Held(params[n], "built", who)
+        elif subject.takes is not None and n not in subject.takes:
+            held[n] = Held(params[n], "not-taken", who)
+    for k in overrides:
+        if k not in held and spec.accepts_extra_params:
+            held[k] = Held(params[k], "given")
+    return held
+
+
+def held_record(held: Mapping[str, Held]) -> dict[str, dict[str, Any]]:
+    """The held hyperparameters as the result model stores them: ``{name: {"value", "source", "why"}}``."""
+    return {k: {"value": h.value, "source": h.source, "why": h.why} for k, h in held.items()}
 
 
 def select_checks(spec: Spec, names: tuple[str, ...] | None) -> list[Check]:
@@ -167,7 +220,7 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
     else:
         ctx = CheckContext(spec=prep.spec, check=check, params=dict(prep.params), subject=prep.subject,
                            reference=prep.reference, seed=options.seed, target_name=prep.target_name,
-                           max_examples=options.max_examples, family_alpha=options.family_alpha)
+                           max_examples=options.max_examples, family_alpha=options.family_alpha, held=prep.held)
         try:
             outcome = check.func(ctx)
             if not isinstance(outcome, Outcome):
@@ -178,6 +231,8 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
                                  notes=[clip_text(_target_traceback(exc.exc))])
         except ProtocolError as exc:
             result = CheckResult(check.name, check.kind, Status.FAIL, clip_text(f"protocol violation: {exc}"))
+        except HeldParameterError as exc:
+            result = CheckResult(check.name, check.kind, Status.SKIP, clip_text(str(exc)))
         except (BadParameterError, TargetLoadError) as exc:
             result = CheckResult(check.name, check.kind, Status.ERROR, clip_text(str(exc)))
         except RecursionError as exc:
@@ -243,6 +298,7 @@ def run_inline(target: str | Any, spec_name: str, overrides: Mapping[str, Any] |
     prep = prepare(target, spec_name, overrides, target_name)
     run = RunResult(target=prep.target_name, spec=prep.spec.name, seed=options.seed, params=prep.params,
                     adapter=prep.subject.description, mapping=list(prep.subject.mapping),
+                    hyperparameters=prep.hyperparameter_lines(), held=held_record(prep.held),
                     versions=versions(prep.subject),
                     command=reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides,
                                                  options=options))

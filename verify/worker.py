@@ -84,7 +84,8 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         events.flush()
 
     from verify.errors import UsageError
-    from verify.runner import RunOptions, execute_check, prepare, reproduction_command, select_checks, versions
+    from verify.runner import (RunOptions, execute_check, held_record, prepare, reproduction_command, select_checks,
+                               versions)
 
     options = RunOptions(**{**job["options"], "checks": tuple(job["checks"]) or None})
     if options.memory_limit:
@@ -105,6 +106,8 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         "event": "loaded",
         "adapter": prep.subject.description,
         "mapping": list(prep.subject.mapping),
+        "hyperparameters": prep.hyperparameter_lines(),
+        "held": jsonable(held_record(prep.held)),
         "versions": versions(prep.subject),
         "params": jsonable(prep.params),
     })

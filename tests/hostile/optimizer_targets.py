@@ -30,7 +30,7 @@ class ReturnsNone:
         self.lr = lr
 
     def step(self, params, grads):
-        params -= self.lr * grads      # updates in place and returns nothing
+        new = params - self.lr * grads      # computes the step, forgets to return it  # noqa: F841
 
 
 class ReturnsNaN:

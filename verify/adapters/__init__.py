@@ -32,14 +32,18 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
     """The subject for ``obj`` under ``spec``'s family protocol."""
     family = spec.family
     if family == Family.OPTIMIZER:
-        if is_torch_object(obj) and inspect.isclass(obj):
+        if is_torch_object(obj):
             from verify.adapters import torch_adapter
-            return torch_adapter.optimizer(obj, spec, target)
+            if inspect.isclass(obj):
+                return torch_adapter.optimizer(obj, spec, target)
+            torch = torch_adapter.require_torch()
+            if isinstance(obj, torch.optim.Optimizer):
+                return torch_adapter.optimizer(type(obj), spec, target, instance=obj)
         from verify.adapters import optax_adapter   # imports neither jax nor optax
 
         if optax_adapter.is_optax_object(obj):
-            return optax_adapter.optimizer(obj, spec, target, params)
-        return numpy_protocol.optimizer(obj, target)
+            return optax_adapter.optimizer(obj, spec, target)
+        return numpy_protocol.optimizer(obj, target, spec, params)
     if family in (Family.INITIALISER, Family.BIAS):
         if is_torch_object(obj) or (callable(obj) and numpy_protocol.positional_arity(obj) == 1):
             from verify.adapters import torch_adapter

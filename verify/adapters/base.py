@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from verify.errors import ProtocolError, TargetError
+from verify.specs.base import Held, require_held
 
 __all__ = [
     "call_target",
@@ -35,6 +36,8 @@ __all__ = [
     "NewtonSubject",
     "OptimizerRun",
     "OptimizerSubject",
+    "snapshot",
+    "same_state",
 ]
 
 
@@ -101,17 +104,66 @@ def as_scalar(value: Any, where: str) -> float:
     return float(arr.reshape(()))
 
 
+def snapshot(x: Any) -> Any:
+    """A deep copy of ``x`` to compare against later (``x`` itself when it cannot be copied)."""
+    import copy
+
+    try:
+        return copy.deepcopy(x)
+    except Exception:  # noqa: BLE001 - an uncopyable state is compared by identity only
+        return x
+
+
+def same_state(a: Any, b: Any) -> bool:
+    """Whether two (nested) states hold the same values; NaN equals NaN, arrays compare entry by entry."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            x, y = np.asarray(a), np.asarray(b)
+            if x.dtype.kind in "fc" or y.dtype.kind in "fc":
+                return x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=True))
+            return x.shape == y.shape and bool(np.array_equal(x, y))
+        except Exception:  # noqa: BLE001
+            return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if hasattr(a, "__dict__") and hasattr(b, "__dict__") and type(a) is type(b) and not callable(a):
+        return same_state(vars(a), vars(b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return a is b
+
+
 def _copy(x: Any) -> Any:
     return np.array(x, copy=True) if isinstance(x, np.ndarray) else x
 
 
 @dataclasses.dataclass
 class Subject:
-    """Common fields of every adapted target."""
+    """Common fields of every adapted target.
+
+    What the adapter learnt about the target's hyperparameters, from which
+    :func:`verify.runner.prepare` decides what a run holds fixed:
+    ``takes`` — the canonical hyperparameters the target can be given (``None``:
+    every one); ``found`` — values read from the object or bound by
+    ``functools.partial`` (each a :class:`~verify.specs.base.Held` with source
+    ``read`` or ``bound``); ``name`` — how reports name the target ("MyAdam
+    does not take it"). ``held`` is set by ``prepare``: the run's held
+    hyperparameters, which subjects refuse to change.
+    """
 
     description: str                       # what the adapter recognised, for reports
     mapping: list[str] = dataclasses.field(default_factory=list)   # conventions mapped
     library: str | None = None             # "torch", "optax", ... for version reporting
+    takes: frozenset[str] | None = None
+    found: dict[str, Held] = dataclasses.field(default_factory=dict)
+    name: str = ""
+    built: bool = False                    # an object built beforehand: it takes no hyperparameter
+    held: dict[str, Held] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -195,6 +247,7 @@ class BatchNormSubject(Subject):
         return frozenset({"forward", "running"} | ({"backward"} if self.has_backward else set()))
 
     def new(self, num_features: int, eps: float, momentum: float) -> BatchNormInstance:
+        require_held(self.held, {"eps": eps, "momentum": momentum})
         return self.factory(num_features, eps, momentum)
 
 
@@ -220,19 +273,14 @@ class OptimizerRun:
     ``step`` returns the new parameters as a float64 array of the params' shape.
     Adapters subclass it. ``mutations`` lists in-place modifications of the
     inputs the adapter observed (``None`` where it cannot observe them);
-    ``mutation_note`` says what the adapter watched.
+    ``mutation_note`` says what the adapter watched; ``returned_dtype`` is the
+    dtype of the last new parameters the target returned, before conversion
+    (``None`` where the adapter reads them back itself).
     """
 
     mutations: list[str] | None = None
     mutation_note: str = ""
-
-    def user_object(self) -> tuple[str, Any] | None:
-        """``("functional" | "stateful", obj)`` when the run drives a user's numpy-protocol object directly.
-
-        Checks that must call the object with arrays they keep (to see in-place
-        changes) use it; library adapters return ``None``.
-        """
-        return None
+    returned_dtype: Any = None
 
     def init(self, params: np.ndarray) -> None:
         raise NotImplementedError
@@ -252,6 +300,7 @@ class OptimizerSubject(Subject):
         return frozenset({"step"})
 
     def make(self, **hparams: Any) -> OptimizerRun:
+        require_held(self.held, hparams)
         return self.factory(**hparams)
 
     def run(self, hparams: dict[str, Any], params0: np.ndarray, grads: Sequence[np.ndarray]) -> np.ndarray:

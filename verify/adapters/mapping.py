@@ -6,15 +6,19 @@ Library-neutral: importing this module imports neither torch nor jax.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from verify.errors import BadParameterError
+from verify.specs.base import Held
 
 __all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults",
-           "resolve_values"]
+           "resolve_values", "ALIASES", "PAIRS", "aliases", "KeywordPlan", "keyword_plan", "bound_arguments",
+           "read_attributes", "held_at_library_default"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +41,22 @@ class Rule:
     optional: bool = False
     shown: str = ""            # how the value appears in the call line ("(b1, b2)", "2λ", ...)
     if_unsupported: str = ""   # the report's line when an optional keyword is not accepted
+    inverse: Callable[[Any], tuple[Any, ...]] | None = None   # the library's value -> the sources' values
 
     def value(self, values: Mapping[str, Any]) -> Any:
         return self.convert(*(values[s] for s in self.sources))
+
+    def canonical(self, library_value: Any) -> dict[str, Any] | None:
+        """The canonical values that give ``library_value`` (``None`` when the rule cannot be inverted)."""
+        if self.inverse is None:
+            return None
+        try:
+            values = tuple(self.inverse(library_value))
+        except Exception:  # noqa: BLE001 - a value of another shape cannot be inverted
+            return None
+        if len(values) != len(self.sources):
+            return None
+        return {s: as_python(v) for s, v in zip(self.sources, values)}
 
     def call_text(self) -> str:
         return f"{self.target}={self.shown or ', '.join(self.sources)}"
@@ -56,12 +73,13 @@ def as_python(x: Any) -> Any:
 
 def same(name: str, target: str | None = None, text: str = "") -> Rule:
     """Canonical ``name`` passed as ``target`` (a rename when they differ)."""
-    return Rule((name,), target or name, as_python, text)
+    return Rule((name,), target or name, as_python, text, inverse=lambda v: (v,))
 
 
 def pair(a: str, b: str, target: str, text: str = "") -> Rule:
     """Two canonical values passed as one tuple keyword (``betas=(b1, b2)``)."""
-    return Rule((a, b), target, lambda x, y: (as_python(x), as_python(y)), text, shown=f"({a}, {b})")
+    return Rule((a, b), target, lambda x, y: (as_python(x), as_python(y)), text, shown=f"({a}, {b})",
+                inverse=lambda v: tuple(v))
 
 
 def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
@@ -101,6 +119,27 @@ def split_flat(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.n
     return out
 
 
+def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_of: Callable[[str], Any],
+                             library_call: str) -> tuple[dict[str, Held], list[str]]:
+    """Canonical hyperparameters of ``rules`` whose keywords the target does not take, held at the
+    library's default for that keyword (mapped back to canonical values); the names that have none."""
+    params = {p.name: p for p in getattr(spec, "params", ())}
+    held: dict[str, Held] = {}
+    unknown: list[str] = []
+    for rule in rules:
+        default = default_of(rule.target)
+        values = None if default is inspect.Parameter.empty else rule.canonical(default)
+        if values is None:
+            unknown.append(rule.target)
+            continue
+        for name, value in values.items():
+            try:
+                held[name] = Held(params[name].parse(value), "not-taken", f"{who} (it uses {library_call}'s default)")
+            except Exception:  # noqa: BLE001 - a library default outside the spec's range: nothing to hold
+                unknown.append(rule.target)
+    return held, unknown
+
+
 def spec_defaults(spec: Any) -> dict[str, Any]:
     return {p.name: p.default for p in getattr(spec, "params", ()) if getattr(p, "to_target", True)}
 
@@ -121,3 +160,202 @@ def resolve_values(hparams: Mapping[str, Any], known: set[str], defaults: Mappin
     if absent:
         raise BadParameterError(f"spec {spec_name!r} gave no value for {', '.join(absent)}")
     return values
+
+
+# --------------------------------------------------------------------------
+# Users' own keyword names for the canonical hyperparameters
+# --------------------------------------------------------------------------
+
+#: Other keyword (and attribute) names real code gives a canonical hyperparameter. Only names that mean
+#: one thing wherever the canonical name exists: ``alpha`` is Adam's step size (the paper's α) but
+#: PyTorch's RMSprop decay, ``decay`` is ρ in some RMSprops and a learning-rate decay in others, so
+#: neither is here except where the spec settles it (:data:`SPEC_ALIASES`).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "lr": ("learning_rate", "step_size", "eta"),
+    "momentum": ("mu",),
+    "rho": ("decay_rate",),
+    "b1": ("beta1", "beta_1"),
+    "b2": ("beta2", "beta_2"),
+    "eps": ("epsilon",),
+    "weight_decay": ("wd",),
+    "lam": ("lambda_", "lmbda"),
+    "eta_minus": ("eta_neg", "etaminus"),
+    "eta_plus": ("eta_pos", "etaplus"),
+    "min_step_size": ("step_size_min", "delta_min"),
+    "max_step_size": ("step_size_max", "delta_max"),
+}
+
+#: Aliases that are unambiguous only under some specs.
+SPEC_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "adam": {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)},
+    "adamw": {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)},
+    "rprop": {"lr": ("delta0", "delta_0", "init_step", "initial_step_size")},
+}
+
+#: Two canonical hyperparameters some code takes as one tuple keyword (PyTorch's names).
+PAIRS: dict[tuple[str, str], str] = {
+    ("b1", "b2"): "betas",
+    ("eta_minus", "eta_plus"): "etas",
+    ("min_step_size", "max_step_size"): "step_sizes",
+}
+
+
+def aliases(name: str, spec_name: str) -> tuple[str, ...]:
+    """The other names of canonical hyperparameter ``name`` under spec ``spec_name``."""
+    return ALIASES.get(name, ()) + SPEC_ALIASES.get(spec_name, {}).get(name, ())
+
+
+def _signature(obj: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+
+
+def bound_arguments(obj: Any) -> dict[str, Any]:
+    """Arguments a ``functools.partial`` binds, by the wrapped callable's parameter names ({} otherwise)."""
+    if not isinstance(obj, functools.partial):
+        return {}
+    sig = _signature(obj.func)
+    if sig is None:
+        return dict(obj.keywords)
+    try:
+        return dict(sig.bind_partial(*obj.args, **obj.keywords).arguments)
+    except TypeError:
+        return dict(obj.keywords)
+
+
+@dataclasses.dataclass
+class KeywordPlan:
+    """How a user's constructor or factory receives the spec's canonical hyperparameters.
+
+    ``keywords`` maps a canonical name to the keyword that receives it (itself or
+    an alias), ``pairs`` a pair of canonical names to a tuple keyword;
+    ``var_kw`` says the callable also takes ``**kwargs``; ``bound`` are the
+    canonical values a ``functools.partial`` fixes (not passed again);
+    ``required`` names required parameters the protocol cannot give.
+    """
+
+    keywords: dict[str, str]
+    pairs: dict[tuple[str, str], str]
+    var_kw: bool
+    bound: dict[str, Any]
+    required: list[str]
+
+    def takes(self) -> set[str]:
+        return set(self.keywords) | {n for pair in self.pairs for n in pair}
+
+    def kwargs(self, hparams: Mapping[str, Any], extra: set[str] = frozenset()) -> dict[str, Any]:
+        """The keywords for one construction; ``extra``: canonical names also passed (through ``**kwargs``)."""
+        out = {kw: hparams[n] for n, kw in self.keywords.items() if n in hparams}
+        out.update({kw: (hparams[a], hparams[b]) for (a, b), kw in self.pairs.items() if a in hparams and b in hparams})
+        out.update({n: hparams[n] for n in extra if n in hparams})
+        return out
+
+    def lines(self, shown: str) -> list[str]:
+        """Report lines for the keywords that are not the canonical names."""
+        renamed = [f"{n} → {kw}" for n, kw in self.keywords.items() if kw != n]
+        renamed += [f"({a}, {b}) → {kw}" for (a, b), kw in self.pairs.items()]
+        return [f"{shown}'s own keyword names: {', '.join(renamed)}"] if renamed else []
+
+
+def keyword_plan(obj: Any, spec: Any) -> KeywordPlan | None:
+    """Which canonical hyperparameters ``obj`` (a class or factory) takes, under which keywords.
+
+    ``None`` when the signature cannot be read (every hyperparameter is then
+    passed under its canonical name, as before).
+    """
+    sig = _signature(obj)
+    if sig is None:
+        return None
+    bound = bound_arguments(obj)
+    params = {n: p for n, p in sig.parameters.items() if n not in bound and n != "self"}
+    named = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    canonical = [p.name for p in getattr(spec, "params", ()) if getattr(p, "to_target", True)]
+    keywords: dict[str, str] = {}
+    used: set[str] = set()
+    for n in canonical:
+        for kw in (n, *aliases(n, spec.name)):
+            if kw in named and kw not in used:
+                keywords[n] = kw
+                used.add(kw)
+                break
+    pairs = {pair: kw for pair, kw in PAIRS.items()
+             if kw in named and kw not in used and all(n in canonical and n not in keywords for n in pair)}
+    used |= set(pairs.values())
+    fixed: dict[str, Any] = {}
+    for n in canonical:
+        for kw in (n, *aliases(n, spec.name)):
+            if kw in bound:
+                fixed[n] = bound[kw]
+                break
+    for (a, b), kw in PAIRS.items():
+        if kw in bound and a in canonical and a not in fixed and isinstance(bound[kw], (tuple, list)) \
+                and len(bound[kw]) == 2:
+            fixed[a], fixed[b] = bound[kw]
+    required = [n for n, p in params.items() if n not in used and p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return KeywordPlan(keywords, pairs, var_kw, fixed, required)
+
+
+_CONTAINERS = ("hyperparameters", "hyperparams", "hparams", "defaults", "config", "params_dict")
+
+
+def read_attributes(obj: Any, spec: Any) -> dict[str, tuple[Any, str]]:
+    """Canonical hyperparameters found on a built object: ``{name: (value, where)}``.
+
+    Looks at attributes named like the canonical names or their aliases, at
+    dictionaries such as ``obj.hyperparameters`` or ``obj.defaults``, and at
+    tuple attributes such as ``betas``. A value is taken only when it is a
+    number the spec accepts and every place it is found agrees (otherwise the
+    name is ambiguous and left out).
+    """
+    found: dict[str, list[tuple[Any, str]]] = {}
+    by_param = {p.name: p for p in getattr(spec, "params", ()) if getattr(p, "to_target", True)}
+
+    def look(get: Callable[[str], Any], where: Callable[[str], str]) -> None:
+        for n in by_param:
+            for key in (n, *aliases(n, spec.name)):
+                value = get(key)
+                if value is not None:
+                    found.setdefault(n, []).append((value, where(key)))
+        for (a, b), key in PAIRS.items():
+            value = get(key)
+            if a in by_param and isinstance(value, (tuple, list)) and len(value) == 2:
+                found.setdefault(a, []).append((value[0], f"{where(key)}[0]"))
+                found.setdefault(b, []).append((value[1], f"{where(key)}[1]"))
+
+    def attribute(key: str) -> Any:
+        try:
+            return inspect.getattr_static(obj, key) if not _has_instance_attr(obj, key) else vars(obj)[key]
+        except (AttributeError, TypeError):
+            return None
+
+    look(attribute, lambda key: f".{key}")
+    for container in _CONTAINERS:
+        d = attribute(container)
+        if isinstance(d, Mapping):
+            look(lambda k, d=d: d.get(k), lambda key, c=container: f".{c}[{key!r}]")
+    out: dict[str, tuple[Any, str]] = {}
+    for n, hits in found.items():
+        values = []
+        for value, where in hits:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                values = None
+                break
+            try:
+                values.append((by_param[n].parse(float(value)), where))
+            except Exception:  # noqa: BLE001 - an out-of-range value is not this hyperparameter
+                values = None
+                break
+        if values and all(v == values[0][0] for v, _ in values):
+            out[n] = (values[0][0], values[0][1])
+    return out
+
+
+def _has_instance_attr(obj: Any, key: str) -> bool:
+    try:
+        return key in vars(obj)
+    except TypeError:
+        return False

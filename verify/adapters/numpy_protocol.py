@@ -11,15 +11,21 @@ The protocols (see ``docs/protocols.md``):
   ``forward(x, training=True)`` and ``backward(dy) -> (dx, dgamma, dbeta)``;
 * Newton: ``step(w, grad, hess, lr) -> new_w``;
 * optimizer: a factory or class called with the spec's hyperparameters as
-  keywords, returning an object with ``init(params)`` and
+  keywords (those it takes: see :func:`verify.adapters.mapping.keyword_plan`),
+  returning an object with ``init(params)`` and
   ``update(grads, state, params) -> (new_params, state)``, or with
-  ``step(params, grads) -> new_params``.
+  ``step(params, grads) -> new_params`` (also named ``update``; updating
+  ``params`` in place is accepted); an object built beforehand (run as built,
+  a fresh copy per run); a function ``f(w, dw, config) -> (next_w, config)``
+  with the hyperparameters in ``config`` (CS231n's ``optim.py``).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -34,8 +40,12 @@ from verify.adapters.base import (
     as_array,
     call_target,
     describe_value,
+    same_state,
+    snapshot,
 )
+from verify.adapters.mapping import KeywordPlan, aliases, keyword_plan, read_attributes
 from verify.errors import ProtocolError, TargetError, TargetLoadError
+from verify.specs.base import Held
 
 __all__ = [
     "REGULARISER_ROLES",
@@ -160,81 +170,501 @@ def newton(obj: Any, target: str) -> NewtonSubject:
     return NewtonSubject(f"numpy Newton step {_name(obj)}(w, grad, hess, lr)", fn=obj)
 
 
-class _FunctionalRun(OptimizerRun):
+# ------------------------------------------------------------------ optimizers
+
+
+class _NumpyRun(OptimizerRun):
+    """A run driving a user's numpy object: it watches the arrays it passes for in-place changes.
+
+    The caller's ``params`` may be updated in place (``params -= …``, returning
+    them or ``None``): that is how much real code works, and the caller's array
+    then holds the new parameters. Anything else changed in place is recorded
+    in ``mutations``: the gradients (also those given at earlier steps and kept
+    by the optimizer), ``params`` left holding values other than the new
+    parameters, a functional state.
+    """
+
+    mutation_note = "grads and params compared (NaN-aware) before and after every call"
+
+    def __init__(self, where: str):
+        self.where = where
+        self.mutations: list[str] = []
+        self.in_place = False
+        self.t = 0
+        self._grads: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _watch(self, call: str, p_in: np.ndarray, p_before: np.ndarray, g_in: np.ndarray, g_before: np.ndarray,
+               out_params: Any) -> None:
+        self._grads = (self._grads + [(g_in, g_before)])[-16:]
+        for k, (g, before) in enumerate(self._grads):
+            if before is not None and not same_state(g, before):
+                kept = "" if g is g_in else " (a gradient given at an earlier step, which the optimizer kept)"
+                self.mutations.append(f"{call} modified its argument grads in place at step {self.t}{kept}: the "
+                                      "caller's arrays must be left unchanged (return new arrays)")
+                self._grads[k] = (g, None)
+        if not same_state(p_in, p_before):
+            if out_params is None or out_params is p_in or _same_values(out_params, p_in):
+                self.in_place = True
+            else:
+                self.mutations.append(
+                    f"{call} modified its argument params in place at step {self.t}, to values other than the new "
+                    "parameters it returned: a caller keeping the array holds neither the old nor the new parameters")
+
+    def _new_params(self, value: Any, call: str, shape: tuple[int, ...]) -> np.ndarray:
+        self.returned_dtype = getattr(value, "dtype", None) if isinstance(value, np.ndarray) else None
+        return as_array(value, call, shape=shape)
+
+
+def _same_values(a: Any, b: np.ndarray) -> bool:
+    try:
+        return same_state(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class _FunctionalRun(_NumpyRun):
     """``init(params) -> state``; ``update(grads, state, params) -> (new_params, state)``."""
 
-    def __init__(self, opt: Any):
-        self.opt = opt
+    mutation_note = _NumpyRun.mutation_note + "; the state given to update compared with a copy"
 
-    def user_object(self):
-        return "functional", self.opt
+    def __init__(self, opt: Any, where: str):
+        super().__init__(where)
+        self.opt = opt
 
     def init(self, params):
         self.params = np.array(params, copy=True)
-        self.state = call_target("init(params)", self.opt.init, np.array(params, copy=True))
+        given = np.array(params, copy=True)
+        self.state = call_target("init(params)", self.opt.init, given)
+        if not same_state(given, self.params):
+            self.mutations.append("init(params) modified the params it was given in place")
 
     def step(self, grads):
-        where = "update(grads, state, params)"
-        out = call_target(where, self.opt.update, np.array(grads, copy=True), self.state,
-                          np.array(self.params, copy=True))
+        self.t += 1
+        call = "update(grads, state, params)"
+        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_before, g_before, s_before = p_in.copy(), g_in.copy(), snapshot(self.state)
+        out = call_target(call, self.opt.update, g_in, self.state, p_in)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise ProtocolError(f"{where} returned {describe_value(out)}; expected a pair (new_params, new_state)")
-        self.params = as_array(out[0], f"{where}[0] (new params)", shape=self.params.shape)
+            raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (new_params, new_state)")
+        self._watch(call, p_in, p_before, g_in, g_before, out[0])
+        if not same_state(self.state, s_before):
+            self.mutations.append(
+                f"{call} modified the state it was given in place at step {self.t}: a functional optimizer must "
+                "return a new state (reusing an old state, e.g. to retry a step, would silently use the modified one)")
+        self.params = self._new_params(out[0], f"{call}[0] (new params)", self.params.shape)
         self.state = out[1]
         return np.array(self.params, copy=True)
 
 
-class _StatefulRun(OptimizerRun):
-    """``step(params, grads) -> new_params`` with the state kept inside the object."""
+class _StatefulRun(_NumpyRun):
+    """``step(params, grads) -> new_params`` (or ``update``) with the state kept inside the object."""
 
-    def __init__(self, opt: Any):
+    def __init__(self, opt: Any, method: str, where: str):
+        super().__init__(where)
         self.opt = opt
-
-    def user_object(self):
-        return "stateful", self.opt
+        self.method = method
 
     def init(self, params):
         self.params = np.array(params, copy=True)
 
     def step(self, grads):
-        where = "step(params, grads)"
-        out = call_target(where, self.opt.step, np.array(self.params, copy=True), np.array(grads, copy=True))
-        if out is None:
-            raise ProtocolError(f"{where} returned None; the stateful protocol returns the new parameters")
-        self.params = as_array(out, where, shape=self.params.shape)
+        self.t += 1
+        call = f"{self.method}(params, grads)"
+        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_before, g_before = p_in.copy(), g_in.copy()
+        out = call_target(call, getattr(self.opt, self.method), p_in, g_in)
+        if out is None and not self.in_place and same_state(p_in, p_before) and np.any(g_before != 0):
+            raise ProtocolError(f"{call} returned None and left the params it was given unchanged; the stateful "
+                                "protocol returns the new parameters (or updates params in place)")
+        self._watch(call, p_in, p_before, g_in, g_before, out)
+        self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
         return np.array(self.params, copy=True)
 
 
-def optimizer(obj: Any, target: str) -> OptimizerSubject:
+class _ConfigRun(_NumpyRun):
+    """``f(w, dw, config) -> (next_w, config)`` (CS231n's ``optim.py``): the config dict carries the state."""
+
+    mutation_note = _NumpyRun.mutation_note + " (the config dict is the state: it may be updated in place)"
+
+    def __init__(self, fn: Callable, config: Mapping[str, Any], where: str):
+        super().__init__(where)
+        self.fn = fn
+        self.config0 = dict(config)
+
+    def init(self, params):
+        self.params = np.array(params, copy=True)
+        self.config = copy.deepcopy(self.config0)
+
+    def step(self, grads):
+        self.t += 1
+        call = f"{self.where}(w, dw, config)"
+        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_before, g_before = p_in.copy(), g_in.copy()
+        out = call_target(call, self.fn, p_in, g_in, self.config)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (next_w, config)")
+        self._watch(call, p_in, p_before, g_in, g_before, out[0])
+        self.params = self._new_params(out[0], f"{call}[0] (next_w)", self.params.shape)
+        if out[1] is not None:
+            self.config = out[1]
+        return np.array(self.params, copy=True)
+
+
+def _run_for(opt: Any, where: str) -> OptimizerRun:
+    """The run for what a factory returned (or a built object): optax, functional or stateful."""
+    from verify.adapters import optax_adapter   # imports neither jax nor optax
+
+    if optax_adapter.is_gradient_transformation(opt):
+        return optax_adapter.run_for(opt, where)
+    if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)) and \
+            positional_arity(opt.update) != 2:
+        return _FunctionalRun(opt, where)
+    if callable(getattr(opt, "step", None)):
+        return _StatefulRun(opt, "step", where)
+    if callable(getattr(opt, "update", None)) and positional_arity(opt.update) == 2:
+        return _StatefulRun(opt, "update", where)
+    raise ProtocolError(
+        f"{where} returned {describe_value(opt)}, which has neither init/update (functional protocol) "
+        "nor step(params, grads) (stateful protocol)"
+    )
+
+
+# What an optimizer built beforehand looks like; what a config-dict function's third parameter is called.
+_OPTIMIZER_METHODS = ("step", "update", "init")
+_CONFIG_NAMES = ("config", "cfg", "conf", "optim_config", "configs")
+
+
+def _is_built(obj: Any) -> bool:
+    """An optimizer object built beforehand (``opt = MyAdam(lr=0.01)``), not a class or factory to call."""
+    if inspect.isclass(obj) or inspect.isroutine(obj) or isinstance(obj, functools.partial):
+        return False
+    return any(callable(getattr(obj, m, None)) for m in _OPTIMIZER_METHODS)
+
+
+def _config_parameter(obj: Any, spec: Any) -> str | None:
+    """The name of ``config`` when ``obj`` is a function ``f(w, dw, config)`` (CS231n's shape), else ``None``."""
+    inner = obj.func if isinstance(obj, functools.partial) else obj
+    if not inspect.isfunction(inner):
+        return None
+    try:
+        params = [p for p in inspect.signature(obj).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+    if len(params) != 3:
+        return None
+    canonical = {n for p in getattr(spec, "params", ()) for n in (p.name, *aliases(p.name, spec.name))}
+    if any(p.name in canonical for p in params):
+        return None
+    third = params[2]
+    return third.name if third.name in _CONFIG_NAMES or third.default is None else None
+
+
+class _RecordingConfig(dict):
+    """A config dict that records every key the function reads, with the default it gives."""
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.read: dict[str, Any] = {}
+
+    def __getitem__(self, key):
+        self.read.setdefault(key, None)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.setdefault(key, default)
+        return super().get(key, default)
+
+    def setdefault(self, key, default=None):
+        self.read.setdefault(key, default)
+        return super().setdefault(key, default)
+
+    def __contains__(self, key):
+        self.read.setdefault(key, None)
+        return super().__contains__(key)
+
+
+def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> OptimizerSubject:
+    shown = _name(fn)
+    keys = {}   # config key -> canonical name
+    for p in spec.params:
+        if p.to_target:
+            for key in (p.name, *aliases(p.name, spec.name)):
+                keys.setdefault(key, p.name)
+    defaults = {p.name: p.default for p in spec.params}
+    rec = _RecordingConfig()
+    w, g = _PROBE_W0.copy(), _probe_grads()[0]
+    for _ in range(len(keys) + 1):
+        try:
+            call_target(f"{shown}(w, dw, {config_name})", fn, w.copy(), g.copy(), rec)
+            break
+        except TargetError as exc:
+            missing = exc.exc.args[0] if isinstance(exc.exc, KeyError) and exc.exc.args else None
+            if missing in keys and missing not in rec:
+                dict.__setitem__(rec, missing, defaults[keys[missing]])
+                continue
+            raise TargetLoadError(f"calling {shown}(w, dw, {config_name}) with an empty config, to see which "
+                                  f"hyperparameters it reads, raised {type(exc.exc).__name__}: {exc.exc}") from None
+    used = {keys[k]: k for k in rec.read if k in keys}
+    own = {keys[k]: v for k, v in rec.read.items() if k in keys and isinstance(v, (int, float)) and v is not None}
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        config = {key: hparams[n] for n, key in used.items() if n in hparams}
+        return _ConfigRun(fn, config, shown)
+
+    lines = [f"a function {shown}(w, dw, {config_name}) -> (next_w, {config_name}) (CS231n's optim.py): the "
+             f"hyperparameters it reads go in the {config_name} dict, which then carries its state from call to call"]
+    if used:
+        lines.append(f"{config_name} keys it reads: " + ", ".join(
+            f"{key!r} ← {n}" + (f" (its own default {own[n]!r})" if n in own else "") for n, key in used.items()))
+    return OptimizerSubject(f"numpy optimizer function {shown}(w, dw, {config_name})", mapping=lines,
+                            factory=factory, takes=frozenset(used), name=shown)
+
+
+def _probe_grads() -> np.ndarray:
+    """A short stream on which every canonical hyperparameter changes the iterates of a correct optimizer.
+
+    Entry 0 keeps its sign (step sizes grow: η⁺, Δmax), entry 1 alternates (η⁻, Δmin),
+    entry 2 varies in size and sign.
+    """
+    t = np.arange(10)
+    return np.stack([np.ones(10), np.where(t % 2 == 0, 1.0, -1.0),
+                     np.array([0.3, -1.2, 0.7, 2.0, -0.4, 0.05, 1.5, -0.8, 0.9, -2.0])], axis=1)
+
+
+_PROBE_W0 = np.array([1.0, -2.0, 0.5])
+
+
+def _perturbed(param: Any, hp: Mapping[str, Any]) -> Any:
+    """Another valid value of ``param`` that a correct optimizer cannot ignore on :func:`_probe_grads`."""
+    value, name, lr = hp[param.name], param.name, float(hp.get("lr", 0.01))
+    if name == "lr":
+        return value * 2
+    if name == "min_step_size":
+        return lr if value != lr else lr / 2
+    if name == "max_step_size":
+        return 1.5 * lr if value != 1.5 * lr else 2 * lr
+    if name == "eta_plus":
+        return 2.0 if value != 2.0 else 1.5
+    return 0.5 if value != 0.5 else 0.25
+
+
+def _through_kwargs(build: Callable[..., OptimizerRun], names: list[str], spec: Any,
+                    hp: Mapping[str, Any]) -> tuple[set[str], set[str], list[str]]:
+    """What a ``**kwargs`` constructor does with the canonical ``names`` it does not declare.
+
+    Returns ``(passed, effective, report lines)``: all of ``names`` are passed
+    when the target accepts them (else none); those that change the iterates
+    on :func:`_probe_grads` when given another valid value are effective (the
+    checks may vary them); the others are held.
+    """
+    by_name = {p.name: p for p in spec.params}
+
+    def trajectory(values: Mapping[str, Any], extra: set[str]) -> np.ndarray:
+        run = build(dict(values), extra)
+        run.init(_PROBE_W0.copy())
+        with np.errstate(all="ignore"):
+            return np.array([run.step(g) for g in _probe_grads()])
+
+    offered = set(names)
+    try:
+        base = trajectory(hp, offered)
+    except (TargetError, ProtocolError) as exc:
+        return set(), set(), [f"not passed: {', '.join(names)} (offered through **kwargs, the target raised: {exc})"]
+    effective, ignored = set(), []
+    for n in names:
+        try:
+            other = by_name[n].parse(_perturbed(by_name[n], hp))
+            changed = not same_state(base, trajectory({**hp, n: other}, offered))
+        except (TargetError, ProtocolError):
+            changed = False
+        except Exception:  # noqa: BLE001 - no valid other value to try
+            changed = False
+        if changed:
+            effective.add(n)
+        else:
+            ignored.append(n)
+    lines = []
+    if effective:
+        lines.append(f"taken through **kwargs: {', '.join(n for n in names if n in effective)} (the iterates "
+                     "depend on them)")
+    if ignored:
+        lines.append(f"passed through **kwargs but without effect on the iterates, so held: {', '.join(ignored)}")
+    return offered, effective, lines
+
+
+def _construct(obj: Any, shown: str, kwargs: dict[str, Any]) -> Any:
+    where = f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+    from verify.adapters import optax_adapter   # imports neither jax nor optax
+
+    optax_adapter.enable_x64_if_loaded()
+    try:
+        return call_target(where, obj, **kwargs), where
+    except TargetError as exc:
+        if isinstance(exc.exc, TypeError) and "argument" in str(exc.exc):
+            names = ", ".join(kwargs) or "none"
+            raise TargetError(f"{where} (the optimizer protocol passes the hyperparameters it takes as keywords: "
+                              f"{names})", exc.exc) from exc.exc
+        raise
+
+
+def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any] | None = None) -> OptimizerSubject:
+    """The subject for a user's numpy optimizer under ``spec`` (a class, factory, built object or config function).
+
+    ``params`` are the run's hyperparameters (defaults and given values), used
+    to probe what ``**kwargs`` does with the hyperparameters it is offered.
+    """
+    if _is_built(obj):
+        return _built_optimizer(obj, target, spec)
     if not callable(obj):
         raise TargetLoadError(
             f"target {target!r} is a {type(obj).__name__}; the optimizer protocol needs a factory or class "
-            "called with the spec's hyperparameters"
+            "called with the spec's hyperparameters, or an optimizer object with step() or init()/update()"
         )
+    config_name = _config_parameter(obj, spec) if spec is not None and spec.params else None
+    if config_name:
+        return _config_optimizer(obj, target, spec, config_name)
+    shown = _name(obj.func if isinstance(obj, functools.partial) else obj)
+    plan: KeywordPlan | None = keyword_plan(obj, spec) if spec is not None and spec.params else None
+    if plan is None:
+        def plain(**hparams):
+            opt, where = _construct(obj, shown, dict(hparams))
+            return _run_for(opt, where)
 
-    def factory(**hparams):
-        shown = ", ".join(f"{k}={v!r}" for k, v in hparams.items())
-        where = f"{_name(obj)}({shown})"
-        from verify.adapters import optax_adapter   # imports neither jax nor optax
+        return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters)", factory=plain, name=shown)
+    if plan.required:
+        raise TargetLoadError(
+            f"{shown}'s constructor requires {', '.join(plan.required)}, which the optimizer protocol cannot give "
+            f"(it passes only the spec's hyperparameters: {', '.join(p.name for p in spec.params)}): give "
+            f"{'it' if len(plan.required) == 1 else 'them'} a default, or bind "
+            f"{'it' if len(plan.required) == 1 else 'them'} with functools.partial")
 
-        optax_adapter.enable_x64_if_loaded()
+    def build(hparams: Mapping[str, Any], extra: set[str] = frozenset()) -> OptimizerRun:
+        opt, where = _construct(obj, shown, plan.kwargs(hparams, extra))
+        return _run_for(opt, where)
+
+    found = {}
+    for n, value in plan.bound.items():
+        param = next(p for p in spec.params if p.name == n)
         try:
-            opt = call_target(where, obj, **hparams)
-        except TargetError as exc:
-            if isinstance(exc.exc, TypeError) and "argument" in str(exc.exc):
-                names = ", ".join(hparams) or "none"
-                raise TargetError(f"{where} (the optimizer protocol passes the spec's hyperparameters as keywords: "
-                                  f"{names})", exc.exc) from exc.exc
-            raise
-        if optax_adapter.is_gradient_transformation(opt):
-            return optax_adapter.run_for(opt, where)
-        if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)):
-            return _FunctionalRun(opt)
-        if callable(getattr(opt, "step", None)):
-            return _StatefulRun(opt)
-        raise ProtocolError(
-            f"{where} returned {describe_value(opt)}, which has neither init/update (functional protocol) "
-            "nor step(params, grads) (stateful protocol)"
-        )
+            found[n] = Held(param.parse(value), "bound", f"functools.partial({shown}, …)")
+        except Exception:  # noqa: BLE001 - a bound value out of the spec's range is left to the checks
+            continue
+    lines = plan.lines(shown)
+    extra: set[str] = set()
+    effective: set[str] = set()
+    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found]
+    if plan.var_kw and untaken:
+        hp = {p.name: (params or {}).get(p.name, p.default) for p in spec.params if p.to_target}
+        hp.update({n: h.value for n, h in found.items()})
+        extra, effective, probe_lines = _through_kwargs(build, untaken, spec, hp)
+        lines += probe_lines
+    takes = frozenset(plan.takes() | effective)
 
-    return OptimizerSubject(f"numpy optimizer {_name(obj)}(**hyperparameters)", factory=factory)
+    def factory(**hparams: Any) -> OptimizerRun:
+        return build(hparams, extra)
+
+    return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters it takes)", mapping=lines, factory=factory,
+                            takes=takes, found=found, name=shown)
+
+
+# Attributes that count steps (a built object whose counter has moved has already stepped).
+_COUNTERS = ("t", "step", "steps", "iteration", "iterations", "iter", "iters", "n_iter", "timestep", "time_step",
+             "num_steps", "n_steps", "step_count", "cur_step", "k", "num_updates", "count")
+
+
+def _state_differences(obj: Any, fresh: Any, skip: set[str]) -> list[str]:
+    """Attributes where ``obj`` differs from a freshly built ``fresh`` (hyperparameter-like numbers excepted)."""
+    try:
+        a, b = vars(obj), vars(fresh)
+    except TypeError:
+        return []
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if key in skip or key.startswith("__"):
+            continue
+        x, y = a.get(key, "<absent>"), b.get(key, "<absent>")
+        numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in (x, y))
+        if numbers and key not in _COUNTERS:
+            continue
+        if not same_state(x, y):
+            out.append(f"{key} = {describe_value(x)} (a fresh {type(obj).__name__} has {describe_value(y)})")
+    return out
+
+
+def _holds_arrays(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fc" and bool(np.any(value != 0))
+    if isinstance(value, dict):
+        return any(_holds_arrays(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_arrays(v) for v in value)
+    return False
+
+
+def _names_of(name: str, spec: Any) -> tuple[str, ...]:
+    """``name`` and, if it is a canonical hyperparameter or one of its aliases, all that hyperparameter's names."""
+    for p in getattr(spec, "params", ()):
+        names = (p.name, *aliases(p.name, spec.name))
+        if name in names:
+            return (name, *[n for n in names if n != name])
+    return (name,)
+
+
+def _stepped(obj: Any, spec: Any, read: set[str]) -> list[str]:
+    """Evidence that a built optimizer has already taken steps (empty when it looks fresh).
+
+    Compared with a fresh object of its class built with its own hyperparameters
+    (the constructor's parameters found as attributes); where none can be built,
+    non-zero arrays and step counters past 1 in its attributes are the evidence.
+    """
+    cls = type(obj)
+    fresh = None
+    try:
+        kwargs = {}
+        for name in inspect.signature(cls).parameters:
+            for attr in _names_of(name, spec):
+                if hasattr(obj, attr):
+                    kwargs[name] = getattr(obj, attr)
+                    break
+        with np.errstate(all="ignore"):
+            fresh = cls(**kwargs)
+    except Exception:  # noqa: BLE001 - no fresh object to compare with: fall back on what the state holds
+        fresh = None
+    if fresh is not None:
+        return _state_differences(obj, fresh, read)
+    try:
+        attrs = vars(obj)
+    except TypeError:
+        return []
+    out = [f"{k} holds non-zero arrays" for k, v in attrs.items() if k not in read and _holds_arrays(v)]
+    out += [f"{k} = {v}" for k, v in attrs.items() if k in _COUNTERS and isinstance(v, int) and not isinstance(v, bool)
+            and v > 1]
+    return out
+
+
+def _built_optimizer(obj: Any, target: str, spec: Any) -> OptimizerSubject:
+    """An optimizer object built beforehand: every run drives a fresh deep copy of it as loaded."""
+    shown = target.rsplit(":", 1)[-1] if isinstance(target, str) else type(obj).__name__
+    try:
+        pristine = copy.deepcopy(obj)
+    except Exception as exc:  # noqa: BLE001 - anything deepcopy cannot do
+        raise TargetLoadError(
+            f"{shown} is a built {type(obj).__name__}, which copy.deepcopy cannot copy ({type(exc).__name__}: {exc}); "
+            "every run needs a fresh copy of it: give the class or a factory instead") from None
+    found_raw = read_attributes(pristine, spec) if spec is not None else {}
+    evidence = _stepped(pristine, spec, {w.lstrip(".").split("[")[0] for _, w in found_raw.values()})
+    if evidence:
+        raise TargetLoadError(
+            f"{shown} has already taken steps: {'; '.join(evidence[:3])}. Every run would start from that state, "
+            "not from a fresh optimizer; give the object before its first step, or its class")
+    found = {n: Held(v, "read", f"{shown}{where}") for n, (v, where) in found_raw.items()}
+    kind = "functional (init/update)" if callable(getattr(obj, "init", None)) else "stateful"
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        return _run_for(copy.deepcopy(pristine), f"{shown} (a copy)")
+
+    lines = [f"a built {type(obj).__name__} object ({kind}): every run drives a fresh copy.deepcopy of it as loaded; "
+             "its hyperparameters are its own, held fixed (checks that need other values are skipped)"]
+    return OptimizerSubject(f"numpy optimizer {shown} (a built {type(obj).__name__}; a fresh copy per run)",
+                            mapping=lines, factory=factory, takes=frozenset(), found=found, name=shown, built=True)

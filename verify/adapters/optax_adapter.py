@@ -36,8 +36,19 @@ from typing import Any, Mapping
 import numpy as np
 
 from verify.adapters.base import OptimizerRun, OptimizerSubject, as_array, call_target, describe_value
-from verify.adapters.mapping import Rule, as_python, parameter_shapes, resolve_values, same, spec_defaults, split_flat
-from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
+from verify.adapters.mapping import (
+    Rule,
+    as_python,
+    bound_arguments,
+    held_at_library_default,
+    parameter_shapes,
+    resolve_values,
+    same,
+    spec_defaults,
+    split_flat,
+)
+from verify.errors import MissingDependencyError, ProtocolError, TargetLoadError
+from verify.specs.base import Held
 
 __all__ = [
     "OptaxAlgorithm",
@@ -292,6 +303,13 @@ def run_for(tx: Any, where: str) -> OptimizerRun:
     return _OptaxRun(tx, where)
 
 
+def _defaults(fn: Any) -> dict[str, Any]:
+    try:
+        return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+    except (TypeError, ValueError):
+        return {}
+
+
 def _accepts(fn: Any) -> tuple[set[str], bool]:
     try:
         sig = inspect.signature(fn)
@@ -301,47 +319,80 @@ def _accepts(fn: Any) -> tuple[set[str], bool]:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
-def _same_value(a: Any, b: Any) -> bool:
+def _injected_hyperparams(tx: Any) -> dict[str, Any] | None:
+    """The ``hyperparams`` dict of an ``optax.inject_hyperparams`` state inside ``tx.init(params)``, if exactly one."""
+    jax, jnp, _ = require_optax()
     try:
-        return bool(np.all(np.asarray(a) == np.asarray(b)))
-    except Exception:  # noqa: BLE001 - incomparable values differ
-        return False
+        state = tx.init(jnp.zeros(3, dtype=jnp.float64))
+    except Exception:  # noqa: BLE001 - a transformation that cannot init a vector is reported by the checks
+        return None
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        hp = getattr(node, "hyperparams", None)
+        if isinstance(hp, Mapping):
+            found.append(dict(hp))
+        if isinstance(node, (tuple, list)):
+            for child in node:
+                walk(child)
+        inner = getattr(node, "inner_state", None)
+        if inner is not None:
+            walk(inner)
+
+    walk(state)
+    if len(found) != 1:
+        return None
+    out = {}
+    for k, v in found[0].items():
+        try:
+            out[k] = float(np.asarray(v))
+        except Exception:  # noqa: BLE001 - a schedule or an array: not a fixed value
+            continue
+    return out
 
 
-def _instance_subject(tx: Any, spec: Any, target: str, params: Mapping[str, Any] | None) -> OptimizerSubject:
-    shown = target if isinstance(target, str) else type(tx).__name__
-    given = dict(spec_defaults(spec))
-    if params:
-        given.update({k: v for k, v in params.items() if k in given or not given})
-    shown_given = ", ".join(f"{k}={v}" for k, v in given.items()) or "none"
+def _instance_subject(tx: Any, spec: Any, target: str) -> OptimizerSubject:
+    shown = target.rsplit(":", 1)[-1] if isinstance(target, str) else type(tx).__name__
+    found: dict[str, Held] = {}
+    injected = _injected_hyperparams(tx)
+    algorithm = OPTAX_OPTIMIZERS.get(spec.name)
+    params = {p.name: p for p in getattr(spec, "params", ())}
+    if injected and algorithm is not None:
+        for rule in algorithm.rules:
+            if rule.target in injected and rule.canonical(injected[rule.target]) is not None:
+                for n, v in rule.canonical(injected[rule.target]).items():
+                    try:
+                        found[n] = Held(params[n].parse(v), "read",
+                                        f"{shown}'s inject_hyperparams state [{rule.target!r}]")
+                    except Exception:  # noqa: BLE001
+                        continue
 
     def factory(**hparams: Any) -> OptimizerRun:
-        other = {k: v for k, v in hparams.items() if k in given and not _same_value(v, given[k])}
-        if other:
-            asked = ", ".join(f"{k}={v!r}" for k, v in other.items())
-            raise BadParameterError(
-                f"{shown} is a GradientTransformation instance, built with fixed hyperparameters: it cannot run "
-                f"with {asked} (the run's are {shown_given}); give a factory to check it over the spec's range")
         return _OptaxRun(tx, shown)
 
     mapping = [
-        "a GradientTransformation instance: run as built; its hyperparameters are fixed, taken to be the run's "
-        f"({shown_given}); checks that need other values report an error — give a factory to check the spec's range",
+        "a GradientTransformation built beforehand: run as built (it is stateless: each run starts from "
+        "tx.init(params)); its hyperparameters are its own, held fixed" +
+        (" (read from its inject_hyperparams state where optax exposes them)" if found else
+         " — give them with --param when they differ from the spec's defaults") +
+        "; checks that need other values are skipped",
         _RUN_NOTE,
     ]
-    return OptimizerSubject(f"optax GradientTransformation {shown} (instance; jax float64 pytree)",
-                            mapping=mapping, library="optax", factory=factory)
+    return OptimizerSubject(f"optax GradientTransformation {shown} (an instance built beforehand; jax float64 pytree)",
+                            mapping=mapping, library="optax", factory=factory, takes=frozenset(), found=found,
+                            name=shown, built=True)
 
 
-def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None = None) -> OptimizerSubject:
+def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
     """The subject for an optax factory or ``GradientTransformation`` under an optimizer ``spec``.
 
-    ``params`` are the run's hyperparameters (defaults and ``--param``); only
-    an instance needs them, to refuse other values (its own are fixed).
+    A ``GradientTransformation`` built beforehand takes no hyperparameter: all
+    are held (at the values optax's ``inject_hyperparams`` state shows, else
+    the given or default ones).
     """
     require_optax()
     if is_gradient_transformation(obj):
-        return _instance_subject(obj, spec, target, params)
+        return _instance_subject(obj, spec, target)
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not an optax factory or "
                               "GradientTransformation")
@@ -402,10 +453,25 @@ def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None
         coupled = True
     elif algorithm.coupled_decay:
         rules.append(same("weight_decay"))
-    if missing:
+    signature_defaults = _defaults(obj)
+    found, unknown = held_at_library_default(
+        [r for r in algorithm.rules if r.target in missing], spec, shown,
+        lambda kw: signature_defaults.get(kw, inspect.Parameter.empty), shown)
+    if unknown:
         raise TargetLoadError(
-            f"{shown} takes no {', '.join(missing)}: under spec {spec_name!r} the optax adapter calls "
+            f"{shown} takes no {', '.join(unknown)}: under spec {spec_name!r} the optax adapter calls "
             f"optax.{algorithm.factories[0]}({', '.join(r.call_text() for r in algorithm.rules)})")
+    for kw in missing:
+        lines.append(f"{shown} takes no {kw!r} keyword: held at its default {signature_defaults[kw]!r}")
+    bound = bound_arguments(obj)
+    spec_params = {p.name: p for p in spec.params}
+    for rule in algorithm.rules:
+        if rule.target in bound and rule.canonical(bound[rule.target]) is not None:
+            for n, v in rule.canonical(bound[rule.target]).items():
+                try:
+                    found[n] = Held(spec_params[n].parse(v), "bound", shown)
+                except Exception:  # noqa: BLE001
+                    continue
 
     defaults = spec_defaults(spec)
     known = {s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
@@ -430,5 +496,6 @@ def optimizer(obj: Any, spec: Any, target: str, params: Mapping[str, Any] | None
     mapping += list(algorithm.notes) + lines + [_RUN_NOTE]
     if not from_optax:
         mapping.insert(0, f"{shown} is not optax's own factory; it is called with optax's keyword names")
+    takes = frozenset(s for r in rules for s in r.sources) | ({"weight_decay"} if algorithm.coupled_decay else set())
     return OptimizerSubject(f"optax factory {shown} under spec {spec_name} (jax float64 pytree)",
-                            mapping=mapping, library="optax", factory=factory)
+                            mapping=mapping, library="optax", factory=factory, takes=takes, found=found, name=shown)

@@ -43,6 +43,7 @@ from verify.adapters.base import (
 from verify.adapters.mapping import (
     Rule,
     as_python,
+    held_at_library_default,
     pair,
     parameter_shapes,
     resolve_values,
@@ -51,6 +52,7 @@ from verify.adapters.mapping import (
     split_flat,
 )
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
+from verify.specs.base import Held
 
 __all__ = [
     "mapping_lines",
@@ -146,7 +148,7 @@ TORCH_OPTIMIZERS: dict[str, TorchAlgorithm] = {
          Rule(("lam",), "weight_decay", lambda lam: 2.0 * float(lam),
               "λ (spec weight-decay) = weight_decay/2 in torch.optim.SGD: weight_decay = 2λ, since SGD adds "
               "weight_decay·w to g and the gradient of λΣw² is 2λw",
-              shown="2λ")),
+              shown="2λ", inverse=lambda wd: (float(wd) / 2.0,))),
         ("coupled (L2) decay: the decay term enters the momentum buffer, as the spec's coupled form",),
     ),
     "sign-sgd": TorchAlgorithm(
@@ -278,8 +280,13 @@ class _TorchOptimizerRun(OptimizerRun):
         return flat.reshape(self.shape)
 
 
-def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
-    """The subject for a ``torch.optim.Optimizer`` subclass under an optimizer ``spec``."""
+def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> OptimizerSubject:
+    """The subject for a ``torch.optim.Optimizer`` subclass under an optimizer ``spec``.
+
+    ``instance``: an optimizer built beforehand (``cls`` is its class): every
+    run builds a new one with the instance's own ``defaults`` (hyperparameters
+    and flags), all held.
+    """
     torch = require_torch()
     shown = _qualname(cls)
     if not inspect.isclass(cls) or not issubclass(cls, torch.optim.Optimizer):
@@ -291,13 +298,15 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     if spec_name == "generic-optimizer" or (getattr(spec, "accepts_extra_params", False)
                                             and spec_name not in TORCH_OPTIMIZERS):
         def generic_factory(**hparams: Any) -> OptimizerRun:
-            return _TorchOptimizerRun(cls, {k: as_python(v) for k, v in hparams.items()}, shown)
+            kwargs = dict(_instance_keywords(instance, accepted, var_kw)) if instance is not None else {}
+            kwargs.update({k: as_python(v) for k, v in hparams.items()})
+            return _TorchOptimizerRun(cls, kwargs, shown)
 
         return OptimizerSubject(
             f"torch optimizer {shown} (float64, several parameter tensors)",
             mapping=["generic-optimizer: the --param values are passed to the constructor unchanged "
                      "(use torch's keyword names)", _RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)")],
-            library="torch", factory=generic_factory)
+            library="torch", factory=generic_factory, name=shown)
 
     algorithm = TORCH_OPTIMIZERS.get(spec_name)
     if algorithm is None:
@@ -319,48 +328,81 @@ def optimizer(cls: Any, spec: Any, target: str) -> OptimizerSubject:
     elif base is None:
         lines.append(f"{shown} derives from torch.optim.Optimizer directly; it is called with "
                      f"torch.optim.{algorithm.cls}'s constructor keywords")
+    if instance is not None:
+        return _instance_subject(instance, cls, shown, spec, target, algorithm, lines, accepted, var_kw)
 
-    # Which keywords the constructor takes; a missing one is dropped when its value is torch's default.
+    # Which keywords the constructor takes; the hyperparameters of the others are held at torch's defaults.
     rules: list[Rule] = []
-    droppable: dict[str, Rule] = {}
-    missing: list[str] = []
+    untaken: list[Rule] = []
     for rule in algorithm.rules:
         if var_kw or rule.target in accepted:
             rules.append(rule)
         elif rule.optional:
             lines.append(rule.if_unsupported or f"{shown} takes no {rule.target!r} keyword; it is not passed")
-        elif _torch_default(torch, algorithm.cls, rule.target) is not inspect.Parameter.empty:
-            droppable[rule.target] = rule
         else:
-            missing.append(rule.target)
-    if missing:
+            untaken.append(rule)
+    found, unknown = held_at_library_default(untaken, spec, shown,
+                                              lambda kw: _torch_default(torch, algorithm.cls, kw),
+                                              f"torch.optim.{algorithm.cls}")
+    if unknown:
         raise TargetLoadError(
-            f"{shown}'s constructor takes no {', '.join(missing)}: under spec {spec_name!r} the torch adapter "
+            f"{shown}'s constructor takes no {', '.join(unknown)}: under spec {spec_name!r} the torch adapter "
             f"calls it as torch.optim.{algorithm.cls}(params, "
             f"{', '.join(r.call_text() for r in algorithm.rules)})")
-    for name, rule in droppable.items():
-        lines.append(f"{shown} takes no {name!r} keyword: run only where {name} has torch's default "
-                     f"{_torch_default(torch, algorithm.cls, name)!r}")
+    for rule in untaken:
+        lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at torch.optim."
+                     f"{algorithm.cls}'s default {_torch_default(torch, algorithm.cls, rule.target)!r}")
     defaults = spec_defaults(spec)
     known = {s for r in algorithm.rules for s in r.sources}
 
     def factory(**hparams: Any) -> OptimizerRun:
         values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.cls}")
-        kwargs = {r.target: r.value(values) for r in rules}
-        for name, rule in droppable.items():
-            value = rule.value(values)
-            default = _torch_default(torch, algorithm.cls, name)
-            if value != default:
-                raise TargetLoadError(
-                    f"{shown} takes no {name!r} keyword, so it cannot run with {name}={value!r} "
-                    f"(spec {spec_name!r}, {', '.join(rule.sources)} = "
-                    f"{', '.join(repr(values[s]) for s in rule.sources)})")
-        return _TorchOptimizerRun(cls, kwargs, shown)
+        return _TorchOptimizerRun(cls, {r.target: r.value(values) for r in rules}, shown)
 
     mapping = mapping_lines(algorithm, shown, rules) + lines
     mapping.append(_RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)"))
+    takes = frozenset(s for r in rules for s in r.sources)
     return OptimizerSubject(f"torch optimizer {shown} under spec {spec_name} (float64, several parameter tensors)",
-                            mapping=mapping, library="torch", factory=factory)
+                            mapping=mapping, library="torch", factory=factory, takes=takes, found=found, name=shown)
+
+
+def _instance_keywords(instance: Any, accepted: set[str], var_kw: bool) -> dict[str, Any]:
+    """The instance's ``defaults`` its class's constructor accepts (hyperparameters and flags)."""
+    defaults = getattr(instance, "defaults", None)
+    if not isinstance(defaults, dict):
+        return {}
+    return {k: v for k, v in defaults.items() if var_kw or k in accepted}
+
+
+def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: str, algorithm: TorchAlgorithm,
+                      lines: list[str], accepted: set[str], var_kw: bool) -> OptimizerSubject:
+    """A torch optimizer built beforehand: rebuilt per run from its class and its own ``defaults``, all held."""
+    name = target.rsplit(":", 1)[-1] if isinstance(target, str) else shown
+    if getattr(instance, "state", None):
+        raise TargetLoadError(f"{name} has already taken steps (its state holds buffers for "
+                              f"{len(instance.state)} parameter(s)): every run would start from that state; give "
+                              "the optimizer before its first step, or its class")
+    kwargs = _instance_keywords(instance, accepted, var_kw)
+    params = {p.name: p for p in spec.params}
+    found: dict[str, Held] = {}
+    for rule in algorithm.rules:
+        if rule.target in kwargs and rule.canonical(kwargs[rule.target]) is not None:
+            for n, v in rule.canonical(kwargs[rule.target]).items():
+                try:
+                    found[n] = Held(params[n].parse(v), "read", f"{name}.defaults[{rule.target!r}]")
+                except Exception:  # noqa: BLE001 - left to the checks
+                    continue
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        return _TorchOptimizerRun(cls, dict(kwargs), shown)
+
+    call = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    mapping = [f"a built {shown} ({name}): every run builds {shown}(params, {call}) with the instance's own "
+               "defaults, all held (checks that need other values are skipped)"] + lines
+    mapping.append(_RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)"))
+    return OptimizerSubject(f"torch optimizer {name} (a built {shown}) under spec {spec.name} (float64, several "
+                            "parameter tensors)", mapping=mapping, library="torch", factory=factory,
+                            takes=frozenset(), found=found, name=name, built=True)
 
 
 # --------------------------------------------------------------------------

@@ -138,6 +138,7 @@ class RunView:
     adapter: str
     mapping: list[str]
     params: list[Pair]
+    hyperparameters: list[str]   # what was varied, what was held and why
     versions: list[Pair]
     seed: str
     command: str
@@ -336,6 +337,7 @@ def _run_view(run: RunResult, i: int) -> RunView:
         mapping=[clean(m, 500) for m in _list(run.mapping)],
         params=[Pair(clean(k, LIMITS["short"], oneline=True), fmt_value(v, LIMITS["short"]))
                 for k, v in _dict(run.params).items()],
+        hyperparameters=[clean(m, 500) for m in _list(getattr(run, "hyperparameters", []))],
         versions=[Pair(clean(k, LIMITS["short"], oneline=True), clean(v, LIMITS["short"], oneline=True))
                   for k, v in _dict(run.versions).items()],
         seed=str(run.seed),

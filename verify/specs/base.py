@@ -14,13 +14,17 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from verify.errors import BadParameterError
+from verify.errors import BadParameterError, HeldParameterError
 from verify.results import Figure, Status
 
 __all__ = [
     "Kind",
     "Family",
     "Param",
+    "Held",
+    "held_summary",
+    "require_held",
+    "same_value",
     "Check",
     "Spec",
     "Outcome",
@@ -114,6 +118,73 @@ class Param:
             hi = "" if self.high is None else f"{self.high}{']' if self.high_closed else ')'}"
             rng = f" in {lo or '(-inf'}, {hi or 'inf)'}"
         return f"{self.name}={self.default}{rng}: {self.doc}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """A hyperparameter held fixed for a whole run, and why.
+
+    ``source`` is one of :data:`HELD_SOURCES`; ``detail`` names where the value
+    comes from (the target that does not take it, the attribute it was read from).
+    """
+
+    value: Any
+    source: str
+    detail: str = ""
+
+    @property
+    def why(self) -> str:
+        return {
+            "given": "declared (--param)",
+            "not-taken": f"{self.detail} does not take it",
+            "read": f"read from {self.detail}",
+            "bound": f"bound in {self.detail}",
+            "built": f"{self.detail} is built: its value is assumed to be the spec's default",
+        }[self.source]
+
+
+HELD_SOURCES = ("given", "not-taken", "read", "bound", "built")
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.9g}"
+    return str(v)
+
+
+def held_summary(held: Mapping[str, Held]) -> list[str]:
+    """One line per reason: ``b1, b2, eps held at 0.9, 0.999, 1e-08: MyAdam does not take them``."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, h in held.items():
+        key = (h.source, h.detail if h.source != "read" else "")
+        groups.setdefault(key, []).append(name)
+    lines = []
+    for (source, _), names in groups.items():
+        h = held[names[0]]
+        values = ", ".join(_value_text(held[n].value) for n in names)
+        why = h.why if source != "read" else f"read from {', '.join(held[n].detail for n in names)}"
+        if len(names) > 1:
+            why = why.replace("does not take it", "does not take them").replace("its value is", "their values are")
+            why = why.replace("the spec's default", "the spec's defaults")
+        lines.append(f"{', '.join(names)} held at {values}: {why}")
+    return lines
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Exact equality of two hyperparameter values (numbers, tuples, strings)."""
+    try:
+        return bool(np.all(np.asarray(a) == np.asarray(b))) and np.shape(a) == np.shape(b)
+    except Exception:  # noqa: BLE001 - incomparable values differ
+        return False
+
+
+def require_held(held: Mapping[str, Held], values: Mapping[str, Any]) -> None:
+    """Raise :class:`HeldParameterError` if ``values`` give a held hyperparameter another value."""
+    for k, v in values.items():
+        h = held.get(k)
+        if h is not None and not same_value(v, h.value):
+            raise HeldParameterError(
+                f"this check needs {k} = {_value_text(v)}, but {k} is held at {_value_text(h.value)} ({h.why})")
 
 
 @dataclasses.dataclass
@@ -231,6 +302,7 @@ class CheckContext:
     target_name: str
     max_examples: int = 60
     family_alpha: float = 1e-6
+    held: Mapping[str, Held] = dataclasses.field(default_factory=dict)
 
     @property
     def is_reference(self) -> bool:
@@ -249,6 +321,30 @@ class CheckContext:
     def int_seed(self, *salt: Any) -> int:
         """A 32-bit integer seed (for hypothesis, torch) determined like :meth:`rng`."""
         return int(np.random.SeedSequence(self._entropy(*salt)).generate_state(1)[0])
+
+    @property
+    def pinned(self) -> dict[str, Any]:
+        """The held hyperparameters' values (what draws over the valid range must keep)."""
+        return {k: h.value for k, h in self.held.items()}
+
+    def free(self, *names: str) -> bool:
+        """Whether every one of ``names`` may be given another value than the run's."""
+        return not any(n in self.held for n in names)
+
+    def allows(self, **changes: Any) -> bool:
+        """Whether the target can run with ``changes`` (held hyperparameters keep their values)."""
+        return all(k not in self.held or same_value(v, self.held[k].value) for k, v in changes.items())
+
+    def hparams(self, **changes: Any) -> dict[str, Any]:
+        """The hyperparameters passed to the target, with ``changes``.
+
+        A change to a held hyperparameter raises :class:`HeldParameterError`,
+        which the runner reports as a skipped check with the reason.
+        """
+        require_held(self.held, changes)
+        out = self.spec.target_params(self.params)
+        out.update(changes)
+        return out
 
     @property
     def alpha(self) -> float:

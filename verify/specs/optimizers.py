@@ -23,8 +23,9 @@ Every spec with a reference has
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable, Mapping
+
+import math
 
 import numpy as np
 from hypothesis import strategies as st
@@ -35,16 +36,28 @@ from verify import convergence as cv
 from verify import diagnosis as dg
 from verify import strategies as vst
 from verify import tolerance as tolmod
-from verify.adapters.base import call_target
 from verify.compare import compare, format_number
 from verify.problems import open_loop_stream
-from verify.errors import BadParameterError, ProtocolError, TargetError
+from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
-from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed, skipped
+from verify.specs.base import (
+    Check,
+    CheckContext,
+    Family,
+    Kind,
+    Outcome,
+    Param,
+    Spec,
+    failed,
+    held_summary,
+    inconclusive,
+    passed,
+    skipped,
+)
 
-__all__ = ["SPECS", "EQUIVALENCES", "EXPLICIT_RECIPES"]
+__all__ = ["SPECS", "EXPLICIT_RECIPES"]
 
 fmt = format_number
 U = tolmod.U
@@ -104,38 +117,17 @@ def _check_params(ctx: CheckContext) -> None:
         raise BadParameterError(f"min_step_size {p['min_step_size']} exceeds max_step_size {p['max_step_size']}")
 
 
-def _pinned(ctx: CheckContext) -> dict[str, Any]:
-    """Hyperparameters given with --param (those differing from the defaults): held fixed in draws."""
-    defaults = {p.name: p.default for p in ctx.spec.params}
-    return {k: v for k, v in ctx.params.items() if k in defaults and v != defaults[k]}
-
-
 def _hp(ctx: CheckContext, **changes: Any) -> dict[str, Any]:
-    out = ctx.spec.target_params(ctx.params)
-    out.update(changes)
-    return out
-
-
-# ------------------------------------------------------------- equivalences
+    """The run's hyperparameters with ``changes``; a change to a held one skips the check (HeldParameterError)."""
+    return ctx.hparams(**changes)
 
 
 def _sutskever_to_lookahead(traj: np.ndarray, hp: Mapping[str, Any]) -> np.ndarray:
+    """Sutskever's w_t → the look-ahead points w_t + μv_t = (1 + μ)w_t − μw_(t−1)."""
     mu = hp["momentum"]
     out = traj.copy()
     out[1:] = (1 + mu) * traj[1:] - mu * traj[:-1]
     return out
-
-
-EQUIVALENCES: dict[str, tuple[conf.Equivalence, ...]] = {
-    "nesterov": (
-        conf.Equivalence(
-            "nesterov/sutskever",
-            "the target returns Sutskever's w_t (v ← μv − ηg, w ← w + v); its look-ahead points "
-            "w_t + μv_t = (1 + μ)w_t − μw_(t−1) equal the reference's iterates: an equivalent parameterisation "
-            "(the caller must evaluate gradients at the look-ahead point)",
-            _sutskever_to_lookahead, lambda hp: 1 + 2 * hp["momentum"]),
-    ),
-}
 
 #: The examples run first at the user's hyperparameters (one per stream/problem kind).
 EXPLICIT_RECIPES: tuple[conf.Recipe, ...] = (
@@ -175,31 +167,6 @@ def _hp_text(hp: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={fmt(v, 9) if isinstance(v, float) else v}" for k, v in hp.items())
 
 
-def _snapshot(x: Any) -> Any:
-    try:
-        return copy.deepcopy(x)
-    except Exception:  # noqa: BLE001 - an uncopyable state is compared by identity only
-        return x
-
-
-def _same_state(a: Any, b: Any) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        try:
-            return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
-        except Exception:  # noqa: BLE001
-            return False
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
-    if hasattr(a, "__dict__") and hasattr(b, "__dict__") and type(a) is type(b):
-        return _same_state(vars(a), vars(b))
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001
-        return a is b
-
-
 # -------------------------------------------------------------- conformance
 
 
@@ -219,12 +186,47 @@ def _probe_cases(ctx: CheckContext, hp: Mapping[str, Any], first: conf.Verdict) 
     return cases
 
 
+#: Held values the run assumed rather than knew (the target does not take them; read heuristically).
+_ASSUMED = ("not-taken", "built", "read")
+
+
+def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case]) -> Outcome | None:
+    """``inconclusive`` when a held value the run only assumed explains the failure exactly.
+
+    A target that does not take ``b2`` (or a built one) may hard-code another
+    value than the one assumed: if the reference with that one value changed
+    matches on every probe stream, the formula is not shown wrong — the
+    assumption is. The user then states the value with ``--param``.
+    """
+    assumed = [k for k, h in ctx.held.items() if h.source in _ASSUMED]
+    if not assumed:
+        return None
+    defaults = {p.name: p.default for p in ctx.spec.params}
+    fit = dg.fit_hyperparameter(ctx.spec.name, cases, defaults, names=assumed)
+    if fit is None:
+        return None
+    h = ctx.held[fit.name]
+    value = fmt(fit.value, 12)
+    return inconclusive(
+        f"{fit.name} is held at {fmt(h.value, 12)} ({h.why}), and there the target's iterates part from the "
+        f"reference's; with {fit.name} = {value} instead they match the reference on all {len(cases)} probe streams "
+        f"(max difference {fmt(fit.max_diff)}): the target most likely uses {fit.name} = {value}"
+        f"{' (' + fit.relation + ')' if fit.relation else ''}. Nothing shows the formula wrong; check it at that "
+        f"value: --param {fit.name}={value}",
+        diagnosis=f"consistent with the reference at {fit.name} = {value} (the value held, {fmt(h.value, 12)}, was "
+                  f"assumed: {h.why})",
+        metrics={"assumed": fit.name, "fitted_value": fit.value, "held_value": h.value})
+
+
 def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats: dict) -> Outcome:
     spec = ctx.spec.name
-    eqs = EQUIVALENCES.get(spec, ())
-    small = conf.minimise(spec, ctx.subject, ctx.reference, v, eqs)
+    small = conf.minimise(spec, ctx.subject, ctx.reference, v)
     defaults = {p.name: p.default for p in ctx.spec.params}
-    diag = dg.diagnose(spec, _probe_cases(ctx, v.example.hparams, v), defaults=defaults)
+    cases = _probe_cases(ctx, v.example.hparams, v)
+    unsure = _unexplained_assumption(ctx, cases)
+    if unsure is not None:
+        return unsure
+    diag = dg.diagnose(spec, cases, defaults=defaults)
     where = ("at the given hyperparameters" if origin == "explicit"
              else "at hyperparameters drawn over their valid range (shrunk by hypothesis)")
     lines = [
@@ -234,6 +236,7 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
         str(small.comparison),
         f"Tolerance model: {fmt(tolmod.SAFETY)} × running floating-point error bound (see docs/optimizers.md)",
     ]
+    lines += [f"Held: {line}" for line in held_summary(ctx.held)]
     if diag.text:
         lines.append(f"Diagnosis: {diag.text}")
     metrics = {"examples": stats["n"], "steps": stats["steps"], "parting_step": small.first_step,
@@ -247,19 +250,15 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
 def _conformance(ctx: CheckContext) -> Outcome:
     _check_params(ctx)
     spec = ctx.spec.name
-    eqs = EQUIVALENCES.get(spec, ())
     hp0 = _hp(ctx)
-    stats = {"n": 0, "steps": 0, "worst": None, "equivalences": set()}
+    stats = {"n": 0, "steps": 0, "worst": None}
 
     def judge(ex: conf.Example) -> conf.Verdict:
-        v = conf.judge(spec, ctx.subject, ctx.reference, ex, eqs)
+        v = conf.judge(spec, ctx.subject, ctx.reference, ex)
         stats["n"] += 1
         stats["steps"] += v.example.steps
-        if v.ok:
-            if v.equivalence is not None:
-                stats["equivalences"].add(v.equivalence.description)
-            if stats["worst"] is None or v.ratio > stats["worst"].ratio:
-                stats["worst"] = v
+        if v.ok and (stats["worst"] is None or v.ratio > stats["worst"].ratio):
+            stats["worst"] = v
         return v
 
     n_explicit = 0
@@ -272,7 +271,7 @@ def _conformance(ctx: CheckContext) -> Outcome:
             return _conformance_failure(ctx, v, "explicit", stats)
 
     last: dict[str, conf.Verdict] = {}
-    strategy = st.tuples(vst.hyperparameters(spec, **_pinned(ctx)), conf.recipes())
+    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned), conf.recipes())
 
     def test(pair):
         hp, recipe = pair
@@ -292,15 +291,17 @@ def _conformance(ctx: CheckContext) -> Outcome:
         return _conformance_failure(ctx, last["v"], "drawn", stats)
     worst = stats["worst"]
     ratio = worst.ratio if worst else 0.0
-    notes = [f"equivalent parameterisation recognised: {d}" for d in sorted(stats["equivalences"])]
     figs = conf.trajectory_figures(worst, title=f"{spec} conformance (closest example)")[1:] if worst else []
     drawn = stats["n"] - n_explicit
+    varied = [p.name for p in ctx.spec.params if p.to_target and ctx.free(p.name)]
+    over = (f"drawn with {', '.join(varied)} over their valid range" if varied
+            else "drawn over streams and problems, every hyperparameter held")
     return passed(
-        f"every iterate matches the reference on {stats['n']} examples ({stats['steps']} steps: {n_explicit} at the given "
-        f"hyperparameters, {drawn} drawn over the valid range); the largest difference is {fmt(ratio)} of the tolerance",
+        f"every iterate matches the reference on {stats['n']} examples ({stats['steps']} steps: {n_explicit} at the run's "
+        f"hyperparameters, {drawn} {over}); the largest difference is {fmt(ratio)} of the tolerance",
         metrics={"examples": stats["n"], "steps": stats["steps"], "explicit_examples": n_explicit,
                  "drawn_examples": drawn, "worst_ratio": ratio},
-        notes=notes, figures=figs)
+        notes=held_summary(ctx.held), figures=figs)
 
 
 # ----------------------------------------------------------- common checks
@@ -361,6 +362,12 @@ def _no_nan(ctx: CheckContext) -> Outcome:
                   f"({len(cases)} streams){' wherever the reference does' if has_ref else ''}")
 
 
+def _first_difference(a: np.ndarray, b: np.ndarray) -> int:
+    """The first step (row) where two trajectories differ, NaN equal to NaN."""
+    differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    return int(np.argmax(differ.reshape(differ.shape[0], -1).any(axis=1)))
+
+
 def _determinism(ctx: CheckContext) -> Outcome:
     rng = _rng(ctx, "det")
     hp = _hp(ctx)
@@ -368,7 +375,7 @@ def _determinism(ctx: CheckContext) -> Outcome:
     a = _traj(ctx.subject, hp, w0, grads)
     b = _traj(ctx.subject, hp, w0, grads)
     if not np.array_equal(a, b, equal_nan=True):
-        t = int(np.argmax((a != b).reshape(a.shape[0], -1).any(axis=1)))
+        t = _first_difference(a, b)
         c = compare(b, a, rtol=0.0, header="ACTUAL = second run, DESIRED = first run (same stream, fresh instances)")
         return failed(f"two fresh instances given the same stream gave different iterates from step {t} on: the target "
                       f"is not deterministic (randomness, or state carried between instances)\n{c}",
@@ -393,7 +400,7 @@ def _independence(ctx: CheckContext) -> Outcome:
     ia, ib = np.array(inter_a), np.array(inter_b)
     for name, got, want in (("first", ia, alone_a), ("second", ib, alone_b)):
         if not np.array_equal(got, want, equal_nan=True):
-            t = int(np.argmax((got != want).reshape(got.shape[0], -1).any(axis=1)))
+            t = _first_difference(got, want)
             c = compare(got, want, rtol=0.0, header=f"ACTUAL = {name} instance stepped alternately with another, "
                                                      "DESIRED = the same instance run alone")
             return failed(f"two instances interfere: stepping two optimizers alternately changes the {name} one's "
@@ -402,8 +409,9 @@ def _independence(ctx: CheckContext) -> Outcome:
     return passed("two instances stepped alternately give the same iterates as each run alone (no shared state)")
 
 
-def _library_mutation(ctx: CheckContext, run: Any) -> Outcome:
-    """Library adapters watch what they can: torch's p.grad, jax's immutable arrays."""
+def _no_mutation(ctx: CheckContext) -> Outcome:
+    """The run watches every array it passes (NaN-aware); updating ``params`` in place to the new values is allowed."""
+    run = ctx.subject.make(**_hp(ctx))
     if run.mutations is None:
         return skipped("the adapter cannot observe the arrays this target receives")
     rng = _rng(ctx, "mutation")
@@ -411,54 +419,12 @@ def _library_mutation(ctx: CheckContext, run: Any) -> Outcome:
     for _ in range(3):
         run.step(rng.normal(size=(3, 2)))
     if run.mutations:
-        return failed(f"{run.mutations[0]}: an optimizer must leave the gradients it is given unchanged")
-    return passed(f"the inputs are left unchanged over 3 steps ({run.mutation_note})")
-
-
-def _no_mutation(ctx: CheckContext) -> Outcome:
-    hp = _hp(ctx)
-    run = ctx.subject.make(**hp)
-    raw = run.user_object()
-    if raw is None:
-        return _library_mutation(ctx, run)
-    form, opt = raw
-    rng = _rng(ctx, "mutation")
-    p = rng.normal(size=(3, 2))
-    if form == "functional":
-        p_given = p.copy()
-        state = call_target("init(params)", opt.init, p_given)
-        if not np.array_equal(p_given, p):
-            return failed("init(params) modified the params it was given in place")
-        p_in = p.copy()
-        for t in range(1, 4):
-            g = rng.normal(size=p.shape)
-            g_in, p_before, s_before = g.copy(), p_in.copy(), _snapshot(state)
-            out = call_target("update(grads, state, params)", opt.update, g_in, state, p_in)
-            changed = [n for n, a, b in (("grads", g_in, g), ("params", p_in, p_before)) if not np.array_equal(a, b)]
-            if changed:
-                return failed(f"update(grads, state, params) modified its argument {' and '.join(changed)} in place "
-                              f"at step {t}: the caller's arrays must be left unchanged (return new arrays)")
-            if not _same_state(state, s_before):
-                return failed(f"update(grads, state, params) modified the state it was given in place at step {t}: "
-                              "a functional optimizer must return a new state (reusing an old state, e.g. to retry a "
-                              "step, would silently use the modified one)")
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise ProtocolError(f"update(grads, state, params) returned {type(out).__name__}; expected (new_params, state)")
-            p_in, state = np.array(out[0], dtype=np.float64), out[1]
-        return passed("update(grads, state, params) leaves grads, params and the given state unchanged (3 steps)")
-    p_in = p.copy()
-    for t in range(1, 4):
-        g = rng.normal(size=p.shape)
-        g_in, p_before = g.copy(), p_in.copy()
-        out = call_target("step(params, grads)", opt.step, p_in, g_in)
-        changed = [n for n, a, b in (("grads", g_in, g), ("params", p_in, p_before)) if not np.array_equal(a, b)]
-        if changed:
-            return failed(f"step(params, grads) modified its argument {' and '.join(changed)} in place at step {t}: "
-                          "the caller's arrays must be left unchanged (compute params - …, not params -= …)")
-        if out is None:
-            raise ProtocolError("step(params, grads) returned None; the stateful protocol returns the new parameters")
-        p_in = np.array(out, dtype=np.float64)
-    return passed("step(params, grads) leaves the params and grads it is given unchanged (3 steps)")
+        return failed(f"{run.mutations[0]}" + ("" if "must" in run.mutations[0] else
+                                                ": an optimizer must leave the gradients it is given unchanged"))
+    in_place = getattr(run, "in_place", False)
+    return passed(f"the inputs are left unchanged over 3 steps ({run.mutation_note})" + (
+        "; params are updated in place to the new parameters (the caller's array holds them), which is allowed"
+        if in_place else ""))
 
 
 def _shape_dtype(ctx: CheckContext) -> Outcome:
@@ -467,30 +433,50 @@ def _shape_dtype(ctx: CheckContext) -> Outcome:
     checked = []
     for shape in ((5,), (2, 3), (1, 4, 2)):
         w0 = rng.normal(size=shape)
-        _traj(ctx.subject, hp, w0, rng.normal(size=(3, *shape)))     # the adapter validates the shape
-        checked.append(shape)
         run = ctx.subject.make(**hp)
-        raw = run.user_object()
-        if raw is None:
-            continue
-        form, opt = raw
-        g = rng.normal(size=shape)
-        if form == "functional":
-            state = call_target("init(params)", opt.init, w0.copy())
-            out = call_target("update(grads, state, params)", opt.update, g, state, w0.copy())
-            new = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else out
-        else:
-            new = call_target("step(params, grads)", opt.step, w0.copy(), g)
-        arr = np.asarray(new)
-        if arr.dtype != np.float64:
-            return failed(f"given float64 params and grads of shape {shape}, the target returned dtype {arr.dtype}: "
+        run.init(np.array(w0))
+        for g in rng.normal(size=(3, *shape)):
+            run.step(g)                      # the adapter validates the shape
+        checked.append(shape)
+        dtype = run.returned_dtype
+        if dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8:
+            return failed(f"given float64 params and grads of shape {shape}, the target returned dtype {dtype}: "
                           f"precision is lost (float32 keeps ~7 digits; every later step rounds to it)")
-        if arr.shape != shape:
-            return failed(f"given params of shape {shape}, the target returned shape {arr.shape}")
     return passed(f"new parameters keep the shape ({', '.join(map(str, checked))}) and the float64 dtype of the input")
 
 
 # --------------------------------------------------------------- SGD: rates
+
+
+def _at_step(ctx: CheckContext, lr: float, eigenvalues: Any) -> tuple[float, np.ndarray]:
+    """``(lr, eigenvalues)`` for a property that needs step ``lr`` on a quadratic with ``eigenvalues``.
+
+    On a quadratic everything depends on the products ``η·λ``: when ``lr`` is
+    held, the held step is used and the eigenvalues are scaled by
+    ``lr / lr_held`` instead, which is the same experiment.
+    """
+    eigs = np.asarray(eigenvalues, dtype=np.float64)
+    if ctx.free("lr"):
+        return lr, eigs
+    held = float(ctx.params["lr"])
+    return held, eigs * (lr / held)
+
+
+def _kappas_for(ctx: CheckContext, kappas: tuple[float, ...], mu_of_kappa: Callable[[float], float],
+                kappa_of_mu: Callable[[float], float]) -> tuple[float, ...]:
+    """The condition numbers a rate check runs at: its own, or the one whose optimal μ is the held momentum.
+
+    Raises :class:`HeldParameterError` when the held μ gives no measurable rate (κ outside [2, 1e4]).
+    """
+    if ctx.free("momentum"):
+        return kappas
+    mu = float(ctx.params["momentum"])
+    kappa = kappa_of_mu(mu) if 0.0 < mu < 1.0 else math.inf
+    if not 2.0 <= kappa <= 1e4:
+        raise HeldParameterError(f"this check needs momentum between {fmt(mu_of_kappa(2.0), 3)} and "
+                                 f"{fmt(mu_of_kappa(1e4), 3)} (the optimal μ of a quadratic with κ from 2 to 1e4), "
+                                 f"but momentum is held at {fmt(mu)} ({ctx.held['momentum'].why})")
+    return (kappa,)
 
 
 def _gd_stability(ctx: CheckContext) -> Outcome:
@@ -498,12 +484,12 @@ def _gd_stability(ctx: CheckContext) -> Outcome:
 
     d = symbolic.gd_stability_bound()
     curves, lines = {}, []
-    for k, (eigs, seed) in enumerate((([1.0, 0.1, 0.3, 0.55], 1), ([40.0], 2))):
-        q = cv.diag_quadratic(eigs, seed)
-        max_lr = float(d.parts["max_lr"](q.L))
-        w0 = np.random.default_rng(seed).normal(size=q.w_star.shape)
+    for k, (base, seed) in enumerate((([1.0, 0.1, 0.3, 0.55], 1), ([40.0], 2))):
+        max_lr = float(d.parts["max_lr"](max(base)))
+        w0 = np.random.default_rng(seed).normal(size=len(base))
         for factor, want in ((0.95, "converge"), (1.05, "diverge")):
-            lr = factor * max_lr
+            lr, eigs = _at_step(ctx, factor * max_lr, base)
+            q = cv.diag_quadratic(eigs, seed)
             traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 600)
             e = cv.errors(traj)
             curves[f"L = {fmt(q.L)}, η = {factor}·2/L"] = e
@@ -525,7 +511,8 @@ def _gd_rate(ctx: CheckContext) -> Outcome:
     for kappa, seed in ((100.0, 3), (10.0, 4)):
         m, L = 1.0 / kappa, 1.0
         lr, rate = (float(x) for x in d.func(m, L))
-        q = cv.diag_quadratic([L, m, L, m], seed)
+        lr, eigs = _at_step(ctx, lr, [L, m, L, m])
+        q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=4)
         traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 200)
         e = cv.errors(traj)
@@ -549,6 +536,11 @@ def _gd_rate(ctx: CheckContext) -> Outcome:
 # ---------------------------------------------------------- momentum family
 
 
+_HEAVY_BALL = ("the iterates are sympy's Sutskever w_t (v ← μv − ηg, w ← w + v), which is heavy-ball momentum: the "
+               "caller takes the next gradient at the parameters returned, never at a look-ahead point w_t + μv_t. "
+               "Return the look-ahead point (PyTorch's form b ← μb + g, w ← w − η(g + μb))")
+
+
 def _symbolic_iterates(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
@@ -556,10 +548,10 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
     steps = 6
     d = symbolic.momentum_iterates(steps) if spec == "momentum" else symbolic.nesterov_iterates(steps)
     main = d.parts["pytorch"]
-    alt = d.parts.get("sutskever")
-    seen = {"n": 0, "alt": 0}
+    sutskever = d.parts.get("sutskever")
+    seen = {"n": 0, "heavy_ball": False}
     kinds = ("gaussian", "constant", "sign-flips", "tiny", "large", "mixed-scales")
-    strategy = st.tuples(vst.hyperparameters(spec, **_pinned(ctx)),
+    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned),
                          st.builds(conf.Recipe, kind=st.sampled_from(kinds), steps=st.just(steps),
                                    shape=st.just((3,)), seed=st.integers(0, 2 ** 16)))
 
@@ -576,21 +568,17 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
                     header=f"ACTUAL = target's iterates, DESIRED = sympy's {d.name} (lambdified); index = (step, entry)")
         if c.ok:
             return None
-        if alt is not None:
-            c2 = compare(got, alt(*args), rtol=0.0, tol=tol * (1 + 2 * hp["momentum"]))
-            if c2.ok:
-                seen["alt"] += 1
-                return None
+        seen["heavy_ball"] = sutskever is not None and compare(got, sutskever(*args), rtol=0.0, tol=tol).ok
         return (f"the target's iterates differ from sympy's {d.statement} "
                 f"(hyperparameters {_hp_text(hp)}, {recipe.kind} stream)\n{c}")
 
     found = falsify(strategy, test, seed=ctx.int_seed("symbolic"), max_examples=max(10, ctx.max_examples // 3))
     if found:
-        return found_to_outcome(found, found.message)
-    notes = [f"the target returned Sutskever's w_t (sympy: p_t = w_t + μv_t) on {seen['alt']} example(s): "
-             "an equivalent parameterisation"] if seen["alt"] else []
+        diagnosis = (_HEAVY_BALL if seen["heavy_ball"] else None)
+        return found_to_outcome(found, found.message + (f"\nDiagnosis: {diagnosis}" if diagnosis else ""),
+                                diagnosis=diagnosis)
     return passed(f"iterates equal sympy's {steps}-step symbolic iterates ({d.statement}) on {seen['n']} drawn examples",
-                  notes=notes, metrics={"examples": seen["n"]})
+                  metrics={"examples": seen["n"]})
 
 
 def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
@@ -598,10 +586,15 @@ def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
 
     d = symbolic.heavy_ball_optimal()
     curves, lines = {}, []
-    for kappa, seed in ((100.0, 5), (16.0, 6)):
+    kappas = _kappas_for(ctx, (100.0, 16.0), lambda k: ((math.sqrt(k) - 1) / (math.sqrt(k) + 1)) ** 2,
+                         lambda mu: ((1 + math.sqrt(mu)) / (1 - math.sqrt(mu))) ** 2)
+    for kappa, seed in zip(kappas, (5, 6)):
         m, L = 1.0 / kappa, 1.0
         lr, mu, rate = (float(x) for x in d.func(m, L))
-        q = cv.diag_quadratic([L, m, (L + m) / 2], seed)
+        if not ctx.free("momentum"):
+            mu = float(ctx.params["momentum"])   # equal to the optimal μ up to rounding
+        lr, eigs = _at_step(ctx, lr, [L, m, (L + m) / 2])
+        q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=3)
         e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, 400))
         meas = cv.measure_rate(e, rate, start=200, end=400, jordan=True, slack=2e-3)
@@ -621,12 +614,12 @@ def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
 def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
     d = cv.heavy_ball_stability()
     curves, lines = {}, []
-    q = cv.diag_quadratic([1.0, 0.1, 0.4], 7)
     w0 = np.random.default_rng(7).normal(size=3)
-    for mu in (0.5, 0.9):
-        max_lr = d.funcs["max_lr"](q.L, mu)
+    for mu in ((0.5, 0.9) if ctx.free("momentum") else (float(ctx.params["momentum"]),)):
+        max_lr = d.funcs["max_lr"](1.0, mu)
         for factor, want in ((0.9, "converge"), (1.1, "diverge")):
-            lr = factor * max_lr
+            lr, eigs = _at_step(ctx, factor * max_lr, [1.0, 0.1, 0.4])
+            q = cv.diag_quadratic(eigs, 7)
             e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, 800))
             curves[f"μ = {mu}, η = {factor}·2(1 + μ)/L"] = e
             ok = (e[-1] < 1e-8 * e[0]) if want == "converge" else (not np.isfinite(e[-1]) or e[-1] > 1e8 * e[0])
@@ -638,11 +631,14 @@ def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
                   figures=[cv.rate_figure("heavy ball near its stability limit", curves)])
 
 
-def _detect_nesterov_form(ctx: CheckContext, hp: Mapping[str, Any]) -> float | None:
-    """``μ`` if the target returns Sutskever's w_t (so gradients belong at look-ahead points), else ``None``."""
+def _is_heavy_ball(ctx: CheckContext, hp: Mapping[str, Any]) -> bool:
+    """Whether the target's iterates are heavy ball's (= Sutskever's w_t) on a fixed gradient stream."""
     ex = conf.build_example(ctx.reference, hp, conf.Recipe("gaussian", 8, (3,), 77))
-    v = conf.judge("nesterov", ctx.subject, ctx.reference, ex, EQUIVALENCES["nesterov"])
-    return hp["momentum"] if v.ok and v.equivalence is not None else None
+    v = conf.judge("nesterov", ctx.subject, ctx.reference, ex)
+    if v.ok:
+        return False
+    case = dg.Case(dict(v.example.hparams), v.example.w0, v.example.grads, v.target, v.reference, v.tol)
+    return "nesterov/heavy-ball" in dg.diagnose("nesterov", [case], fit=False).matched_names
 
 
 def _nesterov_rate(ctx: CheckContext) -> Outcome:
@@ -655,11 +651,16 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
     """
     d = cv.nesterov_optimal()
     curves, lines = {}, []
-    for kappa, seed in ((100.0, 8), (25.0, 9)):
+    kappas = _kappas_for(ctx, (100.0, 25.0), lambda k: (math.sqrt(k) - 1) / (math.sqrt(k) + 1),
+                         lambda mu: ((1 + mu) / (1 - mu)) ** 2)
+    for kappa, seed in zip(kappas, (8, 9)):
         m, L = 1.0 / kappa, 1.0
         lr, mu, rate = d.funcs["params"](m, L)
+        if not ctx.free("momentum"):
+            mu = float(ctx.params["momentum"])   # equal to the optimal μ up to rounding
+        lr, eigs = _at_step(ctx, lr, [L, m, 0.3])
         hp = _hp(ctx, lr=lr, momentum=mu)
-        q = cv.diag_quadratic([L, m, 0.3], seed)
+        q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=3)
         e = cv.errors(cv.closed_loop(ctx.subject, hp, q.grad, w0, 400))
         meas = cv.measure_rate(e, rate, start=200, end=400, jordan=True, slack=2e-3)
@@ -668,15 +669,15 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
                      f"theory 1 − 1/√κ = {fmt(rate, 9)} (allowed [{fmt(meas.low, 9)}, {fmt(meas.high, 9)}])")
         if not meas.ok:
             diagnosis = None
-            if _detect_nesterov_form(ctx, hp) is not None:
+            if _is_heavy_ball(ctx, hp):
                 look = cv.errors(_sutskever_to_lookahead(
                     cv.closed_loop(ctx.subject, hp, q.grad, w0, 400, lookahead=mu), hp))
                 with_look = cv.window_rate(look, 200, 400)
-                diagnosis = (f"the target is in Sutskever's form (it returns w_t, not the look-ahead point w_t + μv_t): "
-                             f"with gradients taken at the parameters it returns, as the step(params, grads) protocol does, "
-                             f"it is heavy-ball momentum. Only a caller that evaluates gradients at w_t + μv_t gets "
-                             f"Nesterov's rate (measured {fmt(with_look, 9)} that way); return the look-ahead point instead "
-                             f"(PyTorch's form b ← μb + g, w ← w − η(g + μb))")
+                diagnosis = (f"the target is heavy-ball momentum — or, the same code, Sutskever's form returning w_t "
+                             f"rather than the look-ahead point w_t + μv_t: with gradients taken at the parameters it "
+                             f"returns, as every protocol here does, it converges at heavy ball's rate. Only a caller that "
+                             f"evaluates gradients at w_t + μv_t gets Nesterov's rate (measured {fmt(with_look, 9)} that "
+                             f"way); return the look-ahead point instead (PyTorch's form b ← μb + g, w ← w − η(g + μb))")
             return failed(f"Nesterov at η = 1/L, μ = (√κ − 1)/(√κ + 1) converges at the wrong rate (sympy: {d.statement}):\n"
                           + "\n".join(lines) + (f"\nDiagnosis: {diagnosis}" if diagnosis else ""),
                           diagnosis=diagnosis, metrics={"measured_rate": meas.measured, "theory": rate},
@@ -689,17 +690,44 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
 # ------------------------------------------------------------- weight decay
 
 
+def _decay_strength(ctx: CheckContext, name: str, fallback: float) -> float:
+    """The run's decay strength ``name`` when positive, else ``fallback``; a decay held at 0 skips the check."""
+    value = float(ctx.params[name])
+    if value > 0:
+        return value
+    if ctx.free(name):
+        return fallback
+    raise HeldParameterError(f"this check needs {name} > 0 (at {name} = 0 there is no decay to check), but {name} "
+                             f"is held at 0 ({ctx.held[name].why})")
+
+
+def _positive_momentum(ctx: CheckContext, fallback: float) -> float:
+    mu = float(ctx.params["momentum"])
+    if mu > 0:
+        return mu
+    if ctx.free("momentum"):
+        return fallback
+    raise HeldParameterError(f"this check needs momentum > 0 (it is about the decay entering the momentum buffer), "
+                             f"but momentum is held at 0 ({ctx.held['momentum'].why})")
+
+
 def _decay_factor(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
     fac, bound = symbolic.weight_decay_factor(), symbolic.weight_decay_bound()
-    lr = ctx.params["lr"]
     rows, rng = [], _rng(ctx, "factor")
-    for mu in sorted({ctx.params["momentum"], 0.9}):
-        for p in (0.01, 0.25, 0.49, 0.5, 0.51, 0.75, 1.5):
-            lam = p / lr
+    lr0, lam0 = float(ctx.params["lr"]), float(ctx.params["lam"])
+    if not ctx.free("lam") and lam0 == 0:
+        _decay_strength(ctx, "lam", 0.0)      # held at 0: no decay to check (skips)
+    # ηλ across the bound 1/2; with η and λ both held, only their own product.
+    grid = (lr0 * lam0,) if not ctx.free("lr", "lam") and not (ctx.free("lr") or ctx.free("lam")) else \
+        (0.01, 0.25, 0.49, 0.5, 0.51, 0.75, 1.5)
+    mus = sorted({ctx.params["momentum"], 0.9}) if ctx.free("momentum") else [ctx.params["momentum"]]
+    for mu in mus:
+        for p in grid:
+            lr, lam = (lr0, p / lr0) if ctx.free("lam") else (p / lam0, lam0)
             w0 = rng.normal(size=5) * 10.0 ** rng.uniform(-2, 2, size=5)
-            w1 = _traj(ctx.subject, _hp(ctx, lam=lam, momentum=mu), w0, np.zeros((1, 5)))[1]
+            w1 = _traj(ctx.subject, _hp(ctx, lr=lr, lam=lam, momentum=mu), w0, np.zeros((1, 5)))[1]
             want = float(fac.func(lr, lam))
             tol = 8 * U * (1 + 2 * lr * lam) * np.abs(w0)
             c = compare(w1, w0 * want, rtol=0.0, tol=tol,
@@ -731,7 +759,7 @@ def _decay_gradient(ctx: CheckContext) -> Outcome:
     from verify.gradcheck import check_grad, error_vs_step
 
     lr = ctx.params["lr"]
-    lam = ctx.params["lam"] if ctx.params["lam"] > 0 else 0.01   # with λ = 0 there is no decay to check
+    lam = _decay_strength(ctx, "lam", 0.01)   # with λ = 0 there is no decay to check
     hp = _hp(ctx, lam=lam)
     rng = _rng(ctx, "decay-gradient")
 
@@ -777,7 +805,7 @@ def _l2_equals_decoupled(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
     d = symbolic.l2_sgd_step()
-    lam = ctx.params["lam"] or 0.05
+    lam = _decay_strength(ctx, "lam", 0.05)
     hp = _hp(ctx, lam=lam, momentum=0.0)
     rng = _rng(ctx, "l2dec")
     for k in range(3):
@@ -821,8 +849,8 @@ def _coupled_with_momentum(ctx: CheckContext) -> Outcome:
     f_c = sp.lambdify((w0s, lr_s, lam_s, mu_s), coupled, "numpy")
     f_d = sp.lambdify((w0s, lr_s, lam_s, mu_s), decoupled, "numpy")
     lr = ctx.params["lr"]
-    lam = ctx.params["lam"] or 0.05
-    mu = ctx.params["momentum"] or 0.9
+    lam = _decay_strength(ctx, "lam", 0.05)
+    mu = _positive_momentum(ctx, 0.9)
     hp = _hp(ctx, lam=lam, momentum=mu)
     w0 = _rng(ctx, "coupled").normal(size=4) * 3
     got = _traj(ctx.subject, hp, w0, np.zeros((3, 4)))[1:]
@@ -880,31 +908,38 @@ def _sign_step(ctx: CheckContext) -> Outcome:
 
 
 def _rprop_bounds(ctx: CheckContext) -> Outcome:
-    hp = _hp(ctx, lr=0.01, min_step_size=1e-4, max_step_size=0.05)
+    # Bounds close to the initial step so both are reached quickly, unless the run holds them.
+    wanted = {"lr": 0.01, "min_step_size": 1e-4, "max_step_size": 0.05}
+    hp = _hp(ctx, **{k: v for k, v in wanted.items() if ctx.free(k)})
     ep, em = hp["eta_plus"], hp["eta_minus"]
-    n = 60
+    lr, lo, hi = hp["lr"], hp["min_step_size"], hp["max_step_size"]
+    # Long enough to grow from η to Δmax and (two steps per halving on an alternating stream) shrink to Δmin.
+    grow = math.log(hi / lr) / math.log(ep) if hi > lr else 0.0
+    shrink = 2 * math.log(max(lr, hi) / lo) / math.log(1 / em) if lo > 0 else 0.0
+    n = int(min(2000, max(60, grow + 10, shrink + 10)))
     same = np.ones((n, 2)) * np.array([1.0, -3.0])
     alt = np.where(np.arange(n)[:, None] % 2 == 0, 1.0, -1.0) * np.array([2.0, -0.5])
     w0 = np.zeros(2)
     s_same = np.abs(np.diff(_traj(ctx.subject, hp, w0, same), axis=0))
-    expected = np.minimum(hp["lr"] * ep ** np.arange(n), hp["max_step_size"])[:, None] * np.ones(2)
+    expected = np.clip(lr * ep ** np.arange(n), lo, hi)[:, None] * np.ones(2)
     c = compare(s_same, expected, rtol=8 * n * U,
-                header="ACTUAL = |w_t − w_(t−1)| on a same-sign stream, DESIRED = min(η·η⁺^(t−1), Δmax)")
+                header="ACTUAL = |w_t − w_(t−1)| on a same-sign stream, DESIRED = clip(η·η⁺^(t−1), Δmin, Δmax)")
     fig = Figure("Rprop step sizes", "step t", "|Δw_t|", [Series("same-sign stream", list(range(1, n + 1)), s_same[:, 0].tolist())],
                  yscale="log")
     if not c.ok:
         return failed(f"on a same-sign stream the step sizes must grow by η⁺ = {fmt(ep)} per step up to Δmax = "
                       f"{fmt(hp['max_step_size'])} and stay there\n{c}", figures=[fig],
-                      counterexample={"hyperparameters": hp, "grads": "constant sign, 60 steps"})
+                      counterexample={"hyperparameters": hp, "grads": f"constant sign, {n} steps"})
     s_alt = np.abs(np.diff(_traj(ctx.subject, hp, w0, alt), axis=0))
     fig.series.append(Series("alternating stream", list(range(1, n + 1)), np.maximum(s_alt[:, 0], 1e-300).tolist(), style="points"))
     nz = s_alt[s_alt > 0]
-    lo, hi = hp["min_step_size"], hp["max_step_size"]
     if nz.size and (nz.min() < lo * (1 - 1e-12) or nz.max() > hi * (1 + 1e-12)):
         return failed(f"on an alternating-sign stream a step of size {fmt(nz.min() if nz.min() < lo else nz.max())} "
                       f"left the bounds [Δmin, Δmax] = [{fmt(lo)}, {fmt(hi)}]", figures=[fig],
-                      counterexample={"hyperparameters": hp, "grads": "alternating signs, 60 steps"})
-    if not nz.size or abs(nz[-1] - lo) > 1e-12 * lo:
+                      counterexample={"hyperparameters": hp, "grads": f"alternating signs, {n} steps"})
+    # With Δmin = 0 the step sizes shrink without end: they must at least have shrunk by η⁻ five times.
+    reached = nz.size and ((abs(nz[-1] - lo) <= 1e-12 * lo) if lo > 0 else (nz[-1] <= nz[0] * em ** 5))
+    if not reached:
         return failed(f"on an alternating-sign stream the step size must shrink by η⁻ = {fmt(em)} per sign change "
                       f"down to Δmin = {fmt(lo)}; the last non-zero step was {fmt(nz[-1]) if nz.size else 'none'}",
                       figures=[fig], counterexample={"hyperparameters": hp})
@@ -917,16 +952,21 @@ def _minibatch(ctx: CheckContext) -> Outcome:
     from verify.problems import minibatch_stream
 
     spec = ctx.spec.name
-    hp = _hp(ctx) if spec == "rprop" else _hp(ctx, rho=0.9)
+    hp = _hp(ctx) if spec == "rprop" or not ctx.free("rho") else _hp(ctx, rho=0.9)
     grads = minibatch_stream(200, (1,))
+    rms_hp = {"lr": hp["lr"], "rho": hp.get("rho", 0.9), "eps": hp.get("eps", 1e-8)}
+    ref_rms = _traj(_ref_subject("rmsprop"), rms_hp, np.zeros(1), grads)
+    if spec == "rmsprop" and cv.drift_ratio(ref_rms) > 0.3:
+        raise HeldParameterError(f"this check needs a ρ at which RMSprop stays put on the stream +0.1 ×9, −0.9 ×1 "
+                                 f"(ρ = 0.9 does), but rho is held at {fmt(hp['rho'])} ({ctx.held['rho'].why}), where "
+                                 f"the reference itself drifts (drift ratio {fmt(cv.drift_ratio(ref_rms))})")
     traj = _traj(ctx.subject, hp, np.zeros(1), grads)
     ratio = cv.drift_ratio(traj)
-    ref_rms = _traj(_ref_subject("rmsprop"), {"lr": hp["lr"], "rho": 0.9, "eps": 1e-8}, np.zeros(1), grads)
     ref_rprop = _traj(_ref_subject("rprop"), {"lr": hp["lr"], "eta_minus": 0.5, "eta_plus": 1.2,
                                               "min_step_size": 1e-6, "max_step_size": 50.0}, np.zeros(1), grads)
     fig = Figure("the mini-batch stream +0.1 ×9, −0.9 ×1", "step t", "w_t", [
         Series("target", list(range(201)), traj[:, 0].tolist()),
-        Series("reference RMSprop (ρ = 0.9)", list(range(201)), ref_rms[:, 0].tolist(), style="dashed"),
+        Series(f"reference RMSprop (ρ = {fmt(rms_hp['rho'])})", list(range(201)), ref_rms[:, 0].tolist(), style="dashed"),
         Series("reference Rprop", list(range(201)), ref_rprop[:, 0].tolist(), style="dashed")])
     text = (f"net displacement {fmt(traj[-1, 0] - traj[0, 0])} over a path of length "
             f"{fmt(np.abs(np.diff(traj[:, 0])).sum())} (drift ratio {fmt(ratio)}) in 20 periods of "
@@ -936,10 +976,11 @@ def _minibatch(ctx: CheckContext) -> Outcome:
             return failed(f"Rprop must drift on this stream (it takes the sign of each mini-batch's gradient: nine steps one "
                           f"way, at most one back), but the target's {text}", figures=[fig], metrics={"drift_ratio": ratio})
         return passed(f"Rprop drifts as the lecture says: {text}", figures=[fig], metrics={"drift_ratio": ratio})
+    rho = fmt(hp["rho"])
     if ratio > 0.3:
-        return failed(f"RMSprop (ρ = 0.9) must stay put on this stream (it divides by a running RMS, the same on every "
+        return failed(f"RMSprop (ρ = {rho}) must stay put on this stream (it divides by a running RMS, the same on every "
                       f"mini-batch), but the target's {text}", figures=[fig], metrics={"drift_ratio": ratio})
-    return passed(f"RMSprop (ρ = 0.9) stays put: {text}", figures=[fig], metrics={"drift_ratio": ratio})
+    return passed(f"RMSprop (ρ = {rho}) stays put: {text}", figures=[fig], metrics={"drift_ratio": ratio})
 
 
 # -------------------------------------------------------------- adaptive
@@ -974,13 +1015,15 @@ def _adam_constant(ctx: CheckContext) -> Outcome:
 
     d = symbolic.adam_constant_gradient()
     spec = ctx.spec.name
-    configs = [{}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.99999}, {"b1": 0.99, "b2": 0.5}, {"eps": 1e-12, "b2": 0.9}]
+    # adam's closed form is without its (coupled) decay; adamw's carries the decoupled decay.
+    base = {"weight_decay": 0.0} if spec == "adam" else {}
+    _hp(ctx, **base)   # a held non-zero decay skips the check
+    configs = [c for c in ({}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.99999}, {"b1": 0.99, "b2": 0.5},
+                           {"eps": 1e-12, "b2": 0.9}) if ctx.allows(**c)]
     t = np.arange(1, 31, dtype=float)[:, None]
     g = _constant_gradient_grads()
     for extra in configs:
-        hp = _hp(ctx, **extra)
-        if spec == "adam":
-            hp["weight_decay"] = 0.0
+        hp = _hp(ctx, **extra, **base)
         steps = d.parts["step"](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t)
         if spec == "adamw" and hp["weight_decay"]:
             steps = _decayed_steps(hp, steps, np.linspace(-1.0, 1.0, g.size))
@@ -1006,7 +1049,8 @@ def _rmsprop_constant(ctx: CheckContext) -> Outcome:
     d = cv.rmsprop_constant_gradient()
     t = np.arange(1, 31, dtype=float)[:, None]
     g = _constant_gradient_grads()
-    configs = [{}, {"eps": 1.0}, {"rho": 0.99999}, {"rho": 0.0}, {"eps": 1e-12, "rho": 0.5}]
+    configs = [c for c in ({}, {"eps": 1.0}, {"rho": 0.99999}, {"rho": 0.0}, {"eps": 1e-12, "rho": 0.5})
+               if ctx.allows(**c)]
     for extra in configs:
         hp = _hp(ctx, **extra)
         steps = d.funcs["step"](g, hp["lr"], hp["rho"], hp["eps"], t)
@@ -1025,7 +1069,7 @@ def _coupled_decay(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
     d = symbolic.adam_constant_gradient()
-    wd = ctx.params["weight_decay"] or 0.1
+    wd = _decay_strength(ctx, "weight_decay", 0.1)
     hp = _hp(ctx, weight_decay=wd)
     w0 = np.array([1.0, -2.0, 1e-7 / wd, -3e-9 / wd, 50.0])
     got = _traj(ctx.subject, hp, w0, np.zeros((1, w0.size)))[1]
@@ -1046,7 +1090,7 @@ def _coupled_decay(ctx: CheckContext) -> Outcome:
 
 def _decoupled_decay(ctx: CheckContext) -> Outcome:
     d = cv.decoupled_decay_iterates()
-    wd = ctx.params["weight_decay"] or 0.1
+    wd = _decay_strength(ctx, "weight_decay", 0.1)
     hp = _hp(ctx, weight_decay=wd)
     w0 = np.array([1.0, -2.0, 1e-6, 300.0])
     T = 50
@@ -1120,7 +1164,7 @@ _SPECIFIC: dict[str, tuple[Check, ...]] = {
         Check("heavy-ball-stability", Kind.SYMBOLIC, "stable for ηL < 2(1 + μ), divergent above (sympy)", _heavy_ball_stability),
     ),
     "nesterov": (
-        Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's look-ahead points (Sutskever's w_t recognised)", _symbolic_iterates),
+        Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's look-ahead points (Sutskever's w_t is heavy ball)", _symbolic_iterates),
         Check("nesterov-rate", Kind.SYMBOLIC, "rate 1 − 1/√κ at η = 1/L, μ = (√κ − 1)/(√κ + 1) (sympy)", _nesterov_rate),
     ),
     "weight-decay": (

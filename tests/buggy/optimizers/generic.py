@@ -54,12 +54,30 @@ class Shared:
 
 
 class InPlace:
+    """CORRECT: updates the caller's params in place (params -= …) and returns them, as much numpy code does."""
+
     def __init__(self, lr=0.01):
         self.lr = lr
 
     def step(self, params, grads):
         params -= self.lr * grads
         return params
+
+
+class BufferAliasesGradient:
+    """Keeps the first gradient itself as its buffer and updates the buffer in place (v *= μ; v += g):
+    the gradient array the caller passed at step 1 changes at step 2."""
+
+    def __init__(self, lr=0.01):
+        self.lr, self.v = lr, None
+
+    def step(self, params, grads):
+        if self.v is None:
+            self.v = grads
+        else:
+            self.v *= 0.5
+            self.v += grads
+        return params - self.lr * self.v
 
 
 class Float32:
@@ -88,8 +106,8 @@ BUGS = {
     "drifts": (Drifts, "zero-gradient-fixed-point", None),
     "random": (Random, "determinism", None),
     "shared": (Shared, "instances-independent", None),
-    "in-place": (InPlace, "no-input-mutation", None),
+    "buffer-aliases-gradient": (BufferAliasesGradient, "no-input-mutation", None),
     "float32": (Float32, "shape-dtype", None),
 }
 
-CORRECT = {"sgd-momentum": Correct}
+CORRECT = {"sgd-momentum": Correct, "in-place": InPlace}

@@ -46,11 +46,10 @@ class OnePlusMu:
 
 
 class Sutskever:
-    """Equivalent form: v ← μv − ηg, w ← w + v; returns w, not the look-ahead point.
+    """Sutskever's form v ← μv − ηg, w ← w + v, returning w rather than the look-ahead point w + μv.
 
-    Conformance recognises it (the look-ahead points match); used through
-    step(params, grads), with gradients at the returned w, it is heavy ball,
-    which the nesterov-rate check reports.
+    Through step(params, grads) the caller takes the next gradient at the returned w, never at a
+    look-ahead point: this is heavy ball, and every check that compares iterates says so.
     """
 
     def __init__(self, lr, momentum):
@@ -98,9 +97,12 @@ class LrOnGradientOnly:
 
 
 BUGS = {
-    # Heavy ball is Sutskever's form used with gradients at the returned parameters: conformance
-    # recognises the parameterisation, the closed-loop rate exposes it.
-    "heavy-ball": (HeavyBall, "nesterov-rate", "Sutskever's form"),
+    # Heavy ball is Sutskever's form used with gradients at the returned parameters: a different algorithm.
+    "heavy-ball": (HeavyBall, "conformance", "heavy-ball momentum"),
+    "heavy-ball-symbolic": (HeavyBall, "symbolic-iterates", "heavy-ball momentum"),
+    "heavy-ball-rate": (HeavyBall, "nesterov-rate", "Sutskever's form"),
+    "sutskever": (Sutskever, "conformance", "heavy-ball momentum"),
+    "sutskever-symbolic": (Sutskever, "symbolic-iterates", "Sutskever"),
     "stale-buffer": (StaleBuffer, "nesterov-rate", "heavy-ball momentum"),
     "ema": (EMABuffer, "conformance", "exponential-average buffer"),
     "lr-on-gradient-only": (LrOnGradientOnly, "conformance", None),
@@ -111,4 +113,3 @@ BUGS = {
 }
 
 CORRECT: dict = {}
-EQUIVALENT = {"sutskever": Sutskever}

@@ -38,7 +38,7 @@ class ReturnsOld:
 
 
 class InPlace:
-    """Mutates the caller's parameter array (params -= ...) and returns it."""
+    """CORRECT: updates the caller's parameter array in place (params -= ...) and returns it (CS231n's sgd)."""
 
     def __init__(self, lr):
         self.lr = lr
@@ -46,6 +46,29 @@ class InPlace:
     def step(self, params, grads):
         params -= self.lr * grads
         return params
+
+
+class ScalesGradientInPlace:
+    """Scales the caller's gradient in place (grads *= lr) to save an allocation."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, params, grads):
+        grads *= self.lr
+        return params - grads
+
+
+class DecaysParamsInPlace:
+    """Writes a decayed copy into the caller's params, then returns a step from the original values."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, params, grads):
+        new = params - self.lr * grads
+        params *= 0.5
+        return new
 
 
 class Float32:
@@ -111,7 +134,8 @@ BUGS = {
     "lr-twice": (LrTwice, "conformance", "learning rate is applied twice"),
     "lr-twice-rate": (LrTwice, "gd-optimal-rate", None),
     "returns-old": (ReturnsOld, "conformance", "one-step lag"),
-    "in-place": (InPlace, "no-input-mutation", None),
+    "grads-in-place": (ScalesGradientInPlace, "no-input-mutation", None),
+    "params-overwritten": (DecaysParamsInPlace, "no-input-mutation", None),
     "float32": (Float32, "shape-dtype", None),
     "float32-conformance": (Float32, "conformance", "single precision"),
     "noisy": (noisy_sgd, "determinism", None),
@@ -119,3 +143,5 @@ BUGS = {
     "returns-update": (returns_update, "conformance", "returns the update"),
     "default-decay": (DefaultDecay, "conformance", "weight decay the spec does not have"),
 }
+
+CORRECT = {"in-place": InPlace}
