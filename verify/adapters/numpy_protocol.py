@@ -152,16 +152,30 @@ class _NumpyBatchNorm(BatchNormInstance):
 def batchnorm(obj: Any, target: str) -> BatchNormSubject:
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a batch-norm class")
+    takes = _keywords_taken(obj, ("eps", "momentum"))
 
     def factory(num_features, eps, momentum):
-        where = f"{_name(obj)}({num_features}, eps={eps}, momentum={momentum})"
-        layer = call_target(where, obj, num_features, eps=eps, momentum=momentum)
+        kwargs = {k: v for k, v in (("eps", eps), ("momentum", momentum)) if takes is None or k in takes}
+        where = f"{_name(obj)}({num_features}{''.join(f', {k}={v}' for k, v in kwargs.items())})"
+        layer = call_target(where, obj, num_features, **kwargs)
         if not callable(getattr(layer, "forward", None)):
             raise ProtocolError(f"{where} returned {describe_value(layer)} without a forward(x, training) method")
         return _NumpyBatchNorm(layer)
 
     has_backward = not inspect.isclass(obj) or callable(getattr(obj, "backward", None))
-    return BatchNormSubject(f"numpy batch norm {_name(obj)}", factory=factory, has_backward=has_backward)
+    return BatchNormSubject(f"numpy batch norm {_name(obj)}", factory=factory, has_backward=has_backward,
+                            takes=takes, name=_name(obj))
+
+
+def _keywords_taken(obj: Any, names: tuple[str, ...]) -> frozenset[str] | None:
+    """Which of ``names`` the callable takes as keywords (``None``: unknown, or ``**kwargs``: all)."""
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return frozenset(n for n in names if any(p.name == n and p.kind != p.POSITIONAL_ONLY for p in params))
 
 
 def newton(obj: Any, target: str) -> NewtonSubject:

@@ -31,9 +31,14 @@ LAM = vst.positive_floats(1e-4, 10.0)
 LR = vst.positive_floats(1e-4, 1.0)
 
 
-def _examples(*, zeros: bool) -> Any:
+def _lam(ctx: CheckContext) -> Any:
+    """λ over its range, or the given λ when the run holds it (every --param is held)."""
+    return st.just(ctx.pinned["lam"]) if "lam" in ctx.pinned else LAM
+
+
+def _examples(ctx: CheckContext, *, zeros: bool) -> Any:
     elements = vst.scaled_floats(-3, 3, allow_zero=zeros)
-    return st.fixed_dictionaries({"w": vst.arrays(elements=elements), "lam": LAM})
+    return st.fixed_dictionaries({"w": vst.arrays(elements=elements), "lam": _lam(ctx)})
 
 
 def _ratio_diagnosis(got: np.ndarray, want: np.ndarray, what: str, hint: dict[float, str]) -> str | None:
@@ -157,8 +162,8 @@ def _signature(role: str) -> str:
 # ------------------------------------------------------------------------ L2
 
 
-def _step_examples() -> Any:
-    return st.tuples(vst.arrays(elements=vst.scaled_floats(-3, 3)), LR, LAM).flatmap(
+def _step_examples(ctx: CheckContext) -> Any:
+    return st.tuples(vst.arrays(elements=vst.scaled_floats(-3, 3)), LR, _lam(ctx)).flatmap(
         lambda t: st.fixed_dictionaries({"w": st.just(t[0]), "lr": st.just(t[1]), "lam": st.just(t[2]),
                                          "g": vst.arrays(shape=t[0].shape)}))
 
@@ -169,7 +174,7 @@ def _l2_grad_symbolic(ctx: CheckContext) -> Outcome:
 
     d = symbolic.l2_gradient()
     return differential(
-        ctx, _examples(zeros=True),
+        ctx, _examples(ctx, zeros=True),
         actual=lambda ex: ctx.subject.grad(ex["w"], ex["lam"]),
         desired=lambda ex: d.func(ex["w"], ex["lam"]),
         what="grad(w, lam)", source=f"sympy: {d.statement}", rtol=RTOL,
@@ -181,7 +186,7 @@ def _l2_grad_symbolic(ctx: CheckContext) -> Outcome:
 
 def _l2_penalty(ctx: CheckContext) -> Outcome:
     return differential(
-        ctx, _examples(zeros=True),
+        ctx, _examples(ctx, zeros=True),
         actual=lambda ex: ctx.subject.penalty(ex["w"], ex["lam"]),
         desired=lambda ex: ex["lam"] * np.sum(ex["w"] ** 2),
         what="penalty(w, lam)", source="the definition λ Σ w²", rtol=RTOL,
@@ -198,7 +203,7 @@ def _l2_step(ctx: CheckContext) -> Outcome:
 
     d = symbolic.l2_sgd_step()
     return differential(
-        ctx, _step_examples(),
+        ctx, _step_examples(ctx),
         actual=lambda e: ctx.subject.step(e["w"], e["g"], e["lr"], e["lam"]),
         desired=lambda e: d.func(e["w"], e["g"], e["lr"], e["lam"]),
         what="step(w, g, lr, lam)", source=f"sympy: {d.statement}", rtol=0.0,
@@ -239,7 +244,7 @@ def _l1_away(ctx: CheckContext) -> Outcome:
 
     d = symbolic.l1_derivative()
     return differential(
-        ctx, _examples(zeros=False),
+        ctx, _examples(ctx, zeros=False),
         actual=lambda ex: ctx.subject.grad(ex["w"], ex["lam"]),
         desired=lambda ex: d.func(ex["w"], ex["lam"]),
         what="grad(w, lam) away from w = 0", source=f"sympy: {d.statement}", rtol=RTOL,
@@ -297,7 +302,7 @@ def _l1_gradcheck(ctx: CheckContext) -> Outcome:
 
 def _l1_penalty(ctx: CheckContext) -> Outcome:
     return differential(
-        ctx, _examples(zeros=True),
+        ctx, _examples(ctx, zeros=True),
         actual=lambda ex: ctx.subject.penalty(ex["w"], ex["lam"]),
         desired=lambda ex: ex["lam"] * np.sum(np.abs(ex["w"])),
         what="penalty(w, lam)", source="the definition λ Σ |w|", rtol=RTOL,
@@ -328,7 +333,7 @@ def _l1_step(ctx: CheckContext) -> Outcome:
     from verify.search import falsify
     from verify.specs._common import found_to_outcome
 
-    found = falsify(_step_examples(), test, seed=ctx.int_seed("search"), max_examples=ctx.max_examples)
+    found = falsify(_step_examples(ctx), test, seed=ctx.int_seed("search"), max_examples=ctx.max_examples)
     if found:
         return found_to_outcome(found, found.message)
     return passed("step(w, g, lr, lam) = w − η(g + λ sgn(w)), with a subgradient in λ·[−1, 1] at w = 0")
@@ -340,7 +345,7 @@ def _l1_prox(ctx: CheckContext) -> Outcome:
         return np.sign(v) * np.maximum(np.abs(v) - e["lr"] * e["lam"], 0.0)
 
     outcome = differential(
-        ctx, _step_examples(),
+        ctx, _step_examples(ctx),
         actual=lambda e: ctx.subject.prox_step(e["w"], e["g"], e["lr"], e["lam"]),
         desired=desired, what="prox_step(w, g, lr, lam)",
         source="soft-thresholding sign(v)·max(|v| − ηλ, 0), v = w − ηg", rtol=0.0,
