@@ -50,6 +50,7 @@ __all__ = [
     "build_example",
     "trajectory",
     "judge",
+    "precision_factor",
     "minimise",
     "describe_example",
     "trajectory_figures",
@@ -211,7 +212,14 @@ def trajectory(subject: Any, ex: Example) -> np.ndarray:
     return np.concatenate([ex.w0[None], np.asarray(steps, dtype=np.float64).reshape((-1, *ex.w0.shape))])
 
 
-def _reference_and_tol(spec: str, reference: Any, ex: Example) -> tuple[np.ndarray, np.ndarray, Example]:
+def precision_factor(subject: Any) -> float:
+    """How much coarser than float64 the target computes (1 in float64; 2²⁹ in float32)."""
+    precision = getattr(subject, "precision", None)
+    return precision()[0] / tolmod.U if callable(precision) else 1.0
+
+
+def _reference_and_tol(spec: str, reference: Any, ex: Example, factor: float = 1.0
+                       ) -> tuple[np.ndarray, np.ndarray, Example]:
     ref = trajectory(reference, ex)
     keep = _cut(ref)
     if keep < ref.shape[0]:
@@ -219,7 +227,7 @@ def _reference_and_tol(spec: str, reference: Any, ex: Example) -> tuple[np.ndarr
                      ex.notes + [f"stream cut at step {max(keep - 1, 0)}: the reference's iterates exceed {fmt(MAX_ABS)}"])
         ref = ref[:max(keep, 1)]
     _, bound = tolmod.error_bound(spec, ex.hparams, ex.w0, ex.grads)
-    tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * bound])
+    tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * factor * bound])
     return ref, tol, ex
 
 
@@ -237,8 +245,9 @@ def _first_divergence(target: np.ndarray, ref: np.ndarray, tol: np.ndarray) -> t
 
 
 def judge(spec: str, subject: Any, reference: Any, ex: Example, *, what: str | None = None) -> Verdict:
-    """Run target and reference on ``ex`` and compare every iterate within the error model."""
-    ref, tol, ex = _reference_and_tol(spec, reference, ex)
+    """Run target and reference on ``ex`` and compare every iterate within the error model (at the target's
+    precision: a target that computes in float32 is compared within the float32 model)."""
+    ref, tol, ex = _reference_and_tol(spec, reference, ex, precision_factor(subject))
     target = trajectory(subject, ex)
     header = (f"ACTUAL = target's iterates, DESIRED = reference {what or spec}; "
               f"index = (step t, entry), t = 0 is the common starting point")

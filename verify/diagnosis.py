@@ -143,6 +143,16 @@ def _momentum_buffer_late(hp, nesterov=False):
     return _opt(_stateful(_zeros("b"), fn), scale(-hp["lr"]))
 
 
+def _momentum_signed(hp, sign):
+    mu = hp["momentum"]
+
+    def fn(g, s, p):
+        s["b"] = sign * mu * s["b"] + g
+        return s["b"]
+
+    return _opt(_stateful(_zeros("b"), fn), scale(-hp["lr"]))
+
+
 def _momentum_buffer_init_g(hp):
     mu = hp["momentum"]
 
@@ -198,7 +208,8 @@ def _signum(hp, beta=0.9):
     return _opt(_stateful(_zeros("m"), fn), scale(-hp["lr"]))
 
 
-def _rprop_custom(hp, *, clip_at_zero=True, swap=False, step_before_adapt=False, forget=True, bounds=True):
+def _rprop_custom(hp, *, clip_at_zero=True, swap=False, step_before_adapt=False, forget=True, bounds=True,
+                  skip_flipped=True):
     lr, em, ep = hp["lr"], hp["eta_minus"], hp["eta_plus"]
     lo, hi = (hp["min_step_size"], hp["max_step_size"]) if bounds else (0.0, np.inf)
     if swap:
@@ -214,7 +225,7 @@ def _rprop_custom(hp, *, clip_at_zero=True, swap=False, step_before_adapt=False,
         delta = old * factor
         delta = np.clip(delta, lo, hi) if clip_at_zero else np.where(sgn == 0, delta, np.clip(delta, lo, hi))
         remembered = np.where(sgn < 0, 0.0, g) if forget else g
-        step_g = np.where(sgn < 0, 0.0, g)
+        step_g = np.where(sgn < 0, 0.0, g) if skip_flipped else g
         s["delta"], s["prev"] = delta, remembered
         return -np.sign(step_g) * (old if step_before_adapt else delta)
 
@@ -289,7 +300,8 @@ def _adam_variant(spec: str, decay: str, suffix: str, text: str, **options: Any)
 
 
 def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=False, coupled=0.0,
-                 decoupled=0.0, decay_lr=True, decay_after=False, lag=False, lr_power=1):
+                 decoupled=0.0, decay_lr=True, decay_after=False, lag=False, lr_power=1, root=True,
+                 first_gradient=False):
     lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
     c_b1, c_b2 = (b2, b1) if swap is True else (b1, b2)   # betas of the bias corrections
     if swap:
@@ -303,17 +315,22 @@ def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=F
         geff = g + coupled * p
         t = s["t"] + 1
         s["t"] = t
-        m = b1 * s["m"] + (1 - b1) * geff
-        v = b2 * s["v"] + (1 - b2) * geff * geff
+        if first_gradient and t == 1:     # the moments start at the first gradient, not at 0
+            m, v = geff, geff * geff
+        else:
+            m = b1 * s["m"] + (1 - b1) * geff
+            v = b2 * s["v"] + (1 - b2) * geff * geff
         s["m"], s["v"] = m, v
         if amsgrad:
             s["vmax"] = np.maximum(s["vmax"], v)
             v = s["vmax"]
-        tc = t + 1 if bc == "t+1" else t
+        tc = {"t+1": t + 1, "t1": 1}.get(bc, t)
         c1 = 1.0 if bc in ("none", "v-only") else 1 - c_b1 ** tc
         c2 = 1.0 if bc in ("none", "m-only") else 1 - c_b2 ** tc
         if bc == "v-no-sqrt":
             u = (m / c1) / (np.sqrt(v) / c2 + eps)
+        elif not root:
+            u = (m / c1) / (v / c2 + eps)
         elif eps_mode == "outside":
             u = (m / c1) / (np.sqrt(v / c2) + eps)
         elif eps_mode == "inside":
@@ -358,6 +375,8 @@ CATALOGUE: tuple[Variant, ...] = (
             _M, _momentum_buffer_late),
     Variant("momentum/buffer-init-g", "the buffer is initialised to g and then updated with g again (b₁ = (1 + μ)g)",
             _M, _momentum_buffer_init_g, applies=_has("momentum")),
+    Variant("momentum/negative", "the momentum term with the wrong sign: b ← −μb + g (the velocity flips sign "
+            "every step)", _M, lambda hp: _momentum_signed(hp, -1.0), applies=_has("momentum")),
     Variant("momentum/nesterov", "Nesterov's update w ← w − η(g + μb) instead of heavy ball",
             _M, lambda hp: reference.nesterov(hp["lr"], hp["momentum"]), applies=_has("momentum")),
     Variant("momentum/none", "plain SGD: the momentum buffer is never used",
@@ -421,6 +440,9 @@ CATALOGUE: tuple[Variant, ...] = (
             ("rprop",), lambda hp: _rprop_custom(hp, swap=True)),
     Variant("rprop/step-before-adapt", "the step uses the previous Δ; Δ is adapted after moving",
             ("rprop",), lambda hp: _rprop_custom(hp, step_before_adapt=True)),
+    Variant("rprop/steps-after-sign-change", "after a sign change Δ shrinks and the step is taken at once (the "
+            "remembered gradient is still set to 0): no step is skipped",
+            ("rprop",), lambda hp: _rprop_custom(hp, skip_flipped=False)),
     Variant("rprop/keeps-flipped-gradient", "after a sign change the step is skipped but the gradient is remembered (not set to 0)",
             ("rprop",), lambda hp: _rprop_custom(hp, forget=False)),
     # RMSprop
@@ -454,6 +476,13 @@ CATALOGUE: tuple[Variant, ...] = (
             ("bias-correction-off-by-one",
              "{} with the bias correction one step ahead: 1 − βᵗ⁺¹ (step count off by one)", {"bc": "t+1"}),
             ("bias-correction-no-sqrt", "{} dividing √v by (1 − β2ᵗ) instead of √(1 − β2ᵗ)", {"bc": "v-no-sqrt"}),
+            ("bias-correction-without-t", "{} with the bias correction 1 − β instead of 1 − βᵗ (the step count "
+             "left out of the exponent)", {"bc": "t1"}),
+            ("no-sqrt", "{} without the square root: m̂/(v̂ + ε)", {"root": False}),
+            ("first-gradient-init", "{} with the moments started at the first gradient (m₁ = g₁, v₁ = g₁²) and "
+             "then bias-corrected as if they had started at 0", {"first_gradient": True}),
+            ("first-gradient-init-no-correction", "{} with the moments started at the first gradient "
+             "(m₁ = g₁, v₁ = g₁²) and no bias correction", {"first_gradient": True, "bc": "none"}),
             ("swapped-betas", "{} with β1 and β2 swapped (moments and bias corrections)", {"swap": True}),
             ("swapped-betas-in-moments", "{} with β1 and β2 swapped in the moment updates "
              "(m ← β2m + (1 − β2)g, v ← β1v + (1 − β1)g²; bias corrections use the right ones)",

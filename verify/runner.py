@@ -21,7 +21,7 @@ from verify.adapters.base import Subject
 from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError
 from verify.results import CheckResult, RunResult, Status
 from verify.specs import get_spec
-from verify.specs.base import Check, CheckContext, Held, Outcome, Spec, held_summary
+from verify.specs.base import Check, CheckContext, Family, Held, Outcome, Spec, held_summary
 from verify.targets import REFERENCE, load_target, target_library
 from verify.text import clip, sanitised
 
@@ -150,6 +150,8 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
     reference = adapt(reference_obj, spec, REFERENCE, params)
     held = hold(spec, params, overrides, subject)
     subject.held = held
+    if spec.family == Family.OPTIMIZER and target != REFERENCE:
+        subject.probe_hparams = spec.target_params(params)
     return Prepared(spec, params, overrides, subject, reference, name, held)
 
 

@@ -16,6 +16,8 @@ Adapters (numpy protocol, PyTorch, optax) build subjects from raw objects.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -38,7 +40,16 @@ __all__ = [
     "OptimizerSubject",
     "snapshot",
     "same_state",
+    "FLOAT64",
+    "low_precision",
+    "probe_grads",
+    "PROBE_W0",
+    "detect_precision",
 ]
+
+#: Unit roundoff of float64 (the verifier's arithmetic); float32's and float16's by dtype size.
+FLOAT64 = float(np.finfo(np.float64).eps) / 2.0
+_UNIT_ROUNDOFF = {2: float(np.finfo(np.float16).eps) / 2.0, 4: float(np.finfo(np.float32).eps) / 2.0}
 
 
 def call_target(where: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -136,6 +147,92 @@ def same_state(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # noqa: BLE001
         return a is b
+
+
+def _dtype_size(x: Any) -> tuple[str, int] | None:
+    """``(dtype name, bytes)`` of a floating array or scalar (numpy, torch, jax), else ``None``."""
+    if isinstance(x, (np.ndarray, np.floating)):
+        return (str(x.dtype), x.dtype.itemsize) if x.dtype.kind == "f" else None
+    dtype = getattr(x, "dtype", None)
+    module = type(x).__module__ or ""
+    if dtype is None or not (module.startswith("torch") or module.startswith("jax") or module.startswith("jaxlib")):
+        return None
+    name = str(dtype).replace("torch.", "")
+    sizes = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+    return (name, sizes[name]) if name in sizes else None
+
+
+def low_precision(obj: Any, where: str, *, depth: int = 5, _seen: set[int] | None = None) -> list[tuple[str, str, int]]:
+    """Floating values narrower than float64 held in ``obj`` (arrays, scalars, tensors; nested in containers
+    and object attributes): ``[(where, dtype, bytes)]``."""
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or depth < 0:
+        return []
+    seen.add(id(obj))
+    found = _dtype_size(obj)
+    if found is not None:
+        return [(where, found[0], found[1])] if found[1] < 8 else []
+    out: list[tuple[str, str, int]] = []
+    if isinstance(obj, dict):
+        items = [(f"{where}[{k!r}]", v) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(obj)]
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.FunctionType, types.MethodType,
+                                                          types.ModuleType, functools.partial)):
+        try:
+            items = [(f"{where}.{k}", v) for k, v in vars(obj).items()]
+        except TypeError:
+            items = []
+    else:
+        items = []
+    for sub_where, value in items[:256]:
+        out += low_precision(value, sub_where, depth=depth - 1, _seen=seen)
+    return out
+
+
+_PROBE_STEPS = 10
+
+#: A short stream and starting point on which every canonical hyperparameter changes a correct optimizer's
+#: iterates: entry 0 keeps its sign (step sizes grow: η⁺, Δmax), entry 1 alternates (η⁻, Δmin), entry 2 varies.
+PROBE_W0 = np.array([1.0, -2.0, 0.5])
+
+
+def probe_grads() -> np.ndarray:
+    t = np.arange(_PROBE_STEPS)
+    return np.stack([np.ones(_PROBE_STEPS), np.where(t % 2 == 0, 1.0, -1.0),
+                     np.array([0.3, -1.2, 0.7, 2.0, -0.4, 0.05, 1.5, -0.8, 0.9, -2.0])], axis=1)
+
+
+def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tuple[float, str]:
+    """The unit roundoff the target computes with, from what a short run leaves in its state.
+
+    ``(FLOAT64, "")`` unless the target returns, or keeps in its state, floating values narrower than
+    float64 (float32 moments, ``np.float32(lr)``, a float32 tensor buffer); then the narrowest one's unit
+    roundoff and a line saying where it was seen. A target that fails on the probe is left to the checks.
+    """
+    try:
+        run = subject.make(**hparams)
+        run.init(PROBE_W0.copy())
+        with np.errstate(all="ignore"):
+            for g in probe_grads():
+                run.step(g)
+    except Exception:  # noqa: BLE001 - the checks report a target that cannot run
+        return FLOAT64, ""
+    found = []
+    for name, obj in run.inspected().items():
+        found += low_precision(obj, name)
+    if run.returned_dtype is not None and np.dtype(run.returned_dtype).itemsize < 8 and \
+            np.dtype(run.returned_dtype).kind == "f":
+        found.append(("the parameters it returns", str(run.returned_dtype), np.dtype(run.returned_dtype).itemsize))
+    if not found:
+        return FLOAT64, ""
+    size = min(f[2] for f in found)
+    places = ", ".join(f"{w} ({d})" for w, d, b in found[:4]) + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+    u = _UNIT_ROUNDOFF.get(size, _UNIT_ROUNDOFF[4])
+    return u, (f"reduced precision: the target computes with {'float16' if size == 2 else 'float32'} values — "
+               f"{places}; iterates are compared within a {'float16' if size == 2 else 'float32'} error model "
+               f"(unit roundoff {u:.3g} instead of float64's {FLOAT64:.3g}), so differences below about "
+               f"{1e3 * u:.0e} relative cannot be told from rounding")
 
 
 def _copy(x: Any) -> Any:
@@ -282,6 +379,10 @@ class OptimizerRun:
     mutation_note: str = ""
     returned_dtype: Any = None
 
+    def inspected(self) -> dict[str, Any]:
+        """What holds the target's state, by the name reports give it (scanned for reduced precision)."""
+        return {}
+
     def init(self, params: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -291,9 +392,23 @@ class OptimizerRun:
 
 @dataclasses.dataclass
 class OptimizerSubject(Subject):
-    """``make(**hyperparameters) -> OptimizerRun``."""
+    """``make(**hyperparameters) -> OptimizerRun``.
+
+    ``probe_hparams`` (set by :func:`verify.runner.prepare`) are the values a short run uses to see which
+    precision the target computes with (:meth:`precision`), the first time a check asks: inside the check,
+    so a target that hangs is stopped by the check's time limit, not at load.
+    """
 
     factory: Callable[..., OptimizerRun] | None = None
+    probe_hparams: dict[str, Any] | None = None
+    _precision: tuple[float, str] | None = dataclasses.field(default=None, repr=False)
+
+    def precision(self) -> tuple[float, str]:
+        """``(unit roundoff, note)`` of the target's arithmetic: float64's and no note unless seen narrower."""
+        if self._precision is None:
+            self._precision = (FLOAT64, "") if self.probe_hparams is None else \
+                detect_precision(self, dict(self.probe_hparams))
+        return self._precision
 
     @property
     def roles(self) -> frozenset[str]:

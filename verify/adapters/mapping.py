@@ -181,8 +181,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "lam": ("lambda_", "lmbda"),
     "eta_minus": ("eta_neg", "etaminus"),
     "eta_plus": ("eta_pos", "etaplus"),
-    "min_step_size": ("step_size_min", "delta_min"),
-    "max_step_size": ("step_size_max", "delta_max"),
+    "min_step_size": ("step_size_min", "delta_min", "min_step", "step_min"),
+    "max_step_size": ("step_size_max", "delta_max", "max_step", "step_max"),
 }
 
 #: Aliases that are unambiguous only under some specs.
@@ -206,10 +206,24 @@ def aliases(name: str, spec_name: str) -> tuple[str, ...]:
 
 
 def _signature(obj: Any) -> inspect.Signature | None:
+    """``obj``'s signature; for a class whose ``__init__`` only forwards ``*args, **kwargs`` to its base, the
+    first base constructor in the MRO that names its parameters."""
     try:
-        return inspect.signature(obj)
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return None
+    if inspect.isclass(obj) and sig.parameters and all(
+            p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
+        for base in inspect.getmro(obj)[1:]:
+            if base is object or "__init__" not in vars(base):
+                continue
+            try:
+                inner = inspect.signature(base)
+            except (TypeError, ValueError):
+                return sig
+            if not all(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in inner.parameters.values()):
+                return inner
+    return sig
 
 
 def bound_arguments(obj: Any) -> dict[str, Any]:

@@ -40,6 +40,8 @@ from verify.adapters.base import (
     as_array,
     call_target,
     describe_value,
+    PROBE_W0,
+    probe_grads,
     same_state,
     snapshot,
 )
@@ -245,6 +247,9 @@ class _FunctionalRun(_NumpyRun):
         super().__init__(where)
         self.opt = opt
 
+    def inspected(self):
+        return {"its state": self.state, "the optimizer": self.opt}
+
     def init(self, params):
         self.params = np.array(params, copy=True)
         given = np.array(params, copy=True)
@@ -278,6 +283,9 @@ class _StatefulRun(_NumpyRun):
         self.opt = opt
         self.method = method
 
+    def inspected(self):
+        return {"the optimizer": self.opt}
+
     def init(self, params):
         self.params = np.array(params, copy=True)
 
@@ -295,6 +303,58 @@ class _StatefulRun(_NumpyRun):
         return np.array(self.params, copy=True)
 
 
+class _NamedRun(_StatefulRun):
+    """numpy-ml's ``update(param, param_grad, param_name)``: state kept per parameter name (one name here)."""
+
+    def step(self, grads):
+        self.t += 1
+        call = f"{self.method}(param, param_grad, 'w')"
+        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_before, g_before = p_in.copy(), g_in.copy()
+        out = call_target(call, getattr(self.opt, self.method), p_in, g_in, "w")
+        self._watch(call, p_in, p_before, g_in, g_before, out)
+        self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
+        return np.array(self.params, copy=True)
+
+
+class _LayerRun(_NumpyRun):
+    """'Neural Networks from Scratch' optimizers: ``pre_update_params()``, ``update_params(layer)``,
+    ``post_update_params()``, updating ``layer.weights`` in place from ``layer.dweights`` (and the biases,
+    given here as a zero-gradient parameter of their own)."""
+
+    mutation_note = "layer.dweights compared (NaN-aware) before and after every update; weights are updated in place"
+
+    def __init__(self, opt: Any, where: str):
+        super().__init__(where)
+        self.opt = opt
+
+    def inspected(self):
+        return {"the optimizer": self.opt, "the layer": self.layer}
+
+    def init(self, params):
+        from types import SimpleNamespace
+
+        self.shape = np.shape(params)
+        self.layer = SimpleNamespace(weights=np.array(params, dtype=np.float64, copy=True),
+                                     biases=np.zeros((1, 1)), dbiases=np.zeros((1, 1)))
+
+    def step(self, grads):
+        self.t += 1
+        g_in = np.array(grads, copy=True)
+        g_before = g_in.copy()
+        self.layer.dweights = g_in
+        for name in ("pre_update_params", "update_params", "post_update_params"):
+            method = getattr(self.opt, name, None)
+            if callable(method):
+                call_target(f"{name}({'layer' if name == 'update_params' else ''})", method,
+                            *((self.layer,) if name == "update_params" else ()))
+        new = getattr(self.layer, "weights", None)
+        self._watch("update_params(layer)", new, new, g_in, g_before, None)   # the weights change by design
+        self.in_place = True
+        self.layer.weights = self._new_params(new, "layer.weights after update_params(layer)", self.shape)
+        return np.array(self.layer.weights, copy=True)
+
+
 class _ConfigRun(_NumpyRun):
     """``f(w, dw, config) -> (next_w, config)`` (CS231n's ``optim.py``): the config dict carries the state."""
 
@@ -304,6 +364,9 @@ class _ConfigRun(_NumpyRun):
         super().__init__(where)
         self.fn = fn
         self.config0 = dict(config)
+
+    def inspected(self):
+        return {"its config": self.config}
 
     def init(self, params):
         self.params = np.array(params, copy=True)
@@ -333,18 +396,34 @@ def _run_for(opt: Any, where: str) -> OptimizerRun:
     if callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None)) and \
             positional_arity(opt.update) != 2:
         return _FunctionalRun(opt, where)
-    if callable(getattr(opt, "step", None)):
+    if callable(getattr(opt, "step", None)) and positional_arity(opt.step) != 0:
         return _StatefulRun(opt, "step", where)
-    if callable(getattr(opt, "update", None)) and positional_arity(opt.update) == 2:
+    update = getattr(opt, "update", None)
+    if callable(update) and positional_arity(update) == 2:
         return _StatefulRun(opt, "update", where)
+    if callable(update) and _names_a_parameter(update):
+        return _NamedRun(opt, "update", where)
+    if callable(getattr(opt, "update_params", None)) and positional_arity(opt.update_params) == 1:
+        return _LayerRun(opt, where)
     raise ProtocolError(
         f"{where} returned {describe_value(opt)}, which has neither init/update (functional protocol) "
         "nor step(params, grads) (stateful protocol)"
     )
 
 
+def _names_a_parameter(method: Callable) -> bool:
+    """``update(param, param_grad, param_name, …)``: a third required positional parameter naming the parameter."""
+    try:
+        params = [p for p in inspect.signature(method).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty]
+    return len(required) == 3 and "name" in required[2].name
+
+
 # What an optimizer built beforehand looks like; what a config-dict function's third parameter is called.
-_OPTIMIZER_METHODS = ("step", "update", "init")
+_OPTIMIZER_METHODS = ("step", "update", "init", "update_params")
 _CONFIG_NAMES = ("config", "cfg", "conf", "optim_config", "configs")
 
 
@@ -407,7 +486,7 @@ def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> Opti
                 keys.setdefault(key, p.name)
     defaults = {p.name: p.default for p in spec.params}
     rec = _RecordingConfig()
-    w, g = _PROBE_W0.copy(), _probe_grads()[0]
+    w, g = PROBE_W0.copy(), probe_grads()[0]
     for _ in range(len(keys) + 1):
         try:
             call_target(f"{shown}(w, dw, {config_name})", fn, w.copy(), g.copy(), rec)
@@ -435,22 +514,8 @@ def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> Opti
                             factory=factory, takes=frozenset(used), name=shown)
 
 
-def _probe_grads() -> np.ndarray:
-    """A short stream on which every canonical hyperparameter changes the iterates of a correct optimizer.
-
-    Entry 0 keeps its sign (step sizes grow: η⁺, Δmax), entry 1 alternates (η⁻, Δmin),
-    entry 2 varies in size and sign.
-    """
-    t = np.arange(10)
-    return np.stack([np.ones(10), np.where(t % 2 == 0, 1.0, -1.0),
-                     np.array([0.3, -1.2, 0.7, 2.0, -0.4, 0.05, 1.5, -0.8, 0.9, -2.0])], axis=1)
-
-
-_PROBE_W0 = np.array([1.0, -2.0, 0.5])
-
-
 def _perturbed(param: Any, hp: Mapping[str, Any]) -> Any:
-    """Another valid value of ``param`` that a correct optimizer cannot ignore on :func:`_probe_grads`."""
+    """Another valid value of ``param`` that a correct optimizer cannot ignore on :func:`~verify.adapters.base.probe_grads`."""
     value, name, lr = hp[param.name], param.name, float(hp.get("lr", 0.01))
     if name == "lr":
         return value * 2
@@ -469,16 +534,16 @@ def _through_kwargs(build: Callable[..., OptimizerRun], names: list[str], spec: 
 
     Returns ``(passed, effective, report lines)``: all of ``names`` are passed
     when the target accepts them (else none); those that change the iterates
-    on :func:`_probe_grads` when given another valid value are effective (the
+    on :func:`~verify.adapters.base.probe_grads` when given another valid value are effective (the
     checks may vary them); the others are held.
     """
     by_name = {p.name: p for p in spec.params}
 
     def trajectory(values: Mapping[str, Any], extra: set[str]) -> np.ndarray:
         run = build(dict(values), extra)
-        run.init(_PROBE_W0.copy())
+        run.init(PROBE_W0.copy())
         with np.errstate(all="ignore"):
-            return np.array([run.step(g) for g in _probe_grads()])
+            return np.array([run.step(g) for g in probe_grads()])
 
     offered = set(names)
     try:

@@ -240,6 +240,9 @@ class _OptaxRun(OptimizerRun):
 
     mutation_note = "jax arrays are immutable: a transformation cannot modify the arrays it is given"
 
+    def inspected(self) -> dict[str, Any]:
+        return {"its state": self.state}
+
     def __init__(self, tx: Any, where: str):
         self.tx = tx
         self.where = where

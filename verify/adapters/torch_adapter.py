@@ -259,6 +259,10 @@ class _TorchOptimizerRun(OptimizerRun):
 
     mutation_note = "p.grad of every parameter tensor compared before and after optimizer.step()"
 
+    def inspected(self) -> dict[str, Any]:
+        state = getattr(self.opt, "state", {})
+        return {f"optimizer.state[parameter {i}]": state[t] for i, t in enumerate(self.tensors) if t in state}
+
     def step(self, grads: np.ndarray) -> np.ndarray:
         torch = require_torch()
         g = np.asarray(grads, dtype=np.float64).reshape(-1)

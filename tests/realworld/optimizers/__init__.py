@@ -1,0 +1,145 @@
+"""The real-world optimizer corpus: every implementation in this package, with the spec it claims to implement,
+the hyperparameters its user would declare, and what a trustworthy verifier must say about it.
+
+``CORPUS`` entries are ``Entry(module:attribute, spec, declared params, kind, expected cause)``:
+
+* ``correct`` — implements the spec's formula (possibly in another form, precision or shape): every check must
+  pass or skip with a reason (a false alarm otherwise);
+* ``assumed`` — correct, but hard-codes a value other than the spec's default that the user did not declare:
+  conformance must be ``inconclusive`` naming that value, never a failure;
+* ``bug`` — a real or planted defect: conformance must fail, and the diagnosis must name ``cause``;
+* ``variant`` — a published variant that is not the spec's formula (ε inside the root, EMA momentum, ε-hat):
+  conformance must fail and name the variant.
+
+Sources are paraphrased in their own shapes (module docstrings say from where); none is copied verbatim.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    target: str                      # "module:attribute" under tests.realworld.optimizers
+    spec: str
+    params: tuple[tuple[str, Any], ...] = ()
+    kind: str = "correct"            # correct | assumed | bug | variant
+    cause: str | None = None         # phrase the diagnosis (or message) must contain
+    needs: str | None = None         # "torch" or "optax"
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}@{self.spec}"
+
+
+def _e(target: str, spec: str, kind: str = "correct", cause: str | None = None, needs: str | None = None,
+       **params: Any) -> Entry:
+    return Entry(target, spec, tuple(params.items()), kind, cause, needs)
+
+
+CORPUS: tuple[Entry, ...] = (
+    # --- CS231n optim.py (config functions, as they are)
+    _e("cs231n:sgd", "sgd"),
+    _e("cs231n:sgd_momentum", "momentum"),
+    _e("cs231n:rmsprop", "rmsprop"),
+    _e("cs231n:adam", "adam"),
+    _e("cs231n:adam_lr_t", "adam", "variant", "ε-hat"),
+    _e("cs231n:adam_t_after", "adam", "bug", "bias correction one step ahead"),
+    _e("cs231n:adam_no_bias_correction", "adam", "bug", "without bias correction"),
+    _e("cs231n:rmsprop_eps_inside", "rmsprop", "bug", "ε inside the square root"),
+    _e("cs231n:sgd_momentum_ascent", "momentum", "bug", "ascent"),
+    _e("cs231n:sgd_momentum_forgets_velocity", "momentum", "bug", "plain SGD"),
+    # --- d2l (torch in-place updates, float32 state, constants in the functions)
+    _e("d2l:SGD", "sgd", needs="torch"),
+    _e("d2l:Momentum", "momentum", needs="torch"),
+    _e("d2l:Adam", "adam", eps=1e-6, needs="torch"),
+    _e("d2l:Adam", "adam", "assumed", "eps = 1e-06", needs="torch"),
+    _e("d2l:RMSProp", "rmsprop", "variant", "ε inside the square root", eps=1e-6, needs="torch"),
+    _e("d2l:AdamOffByOne", "adam", "bug", "bias correction one step ahead", eps=1e-6, needs="torch"),
+    _e("d2l:MomentumDampened", "momentum", "bug", "exponential average", needs="torch"),
+    # --- Neural Networks from Scratch (update_params(layer), as they are)
+    _e("nnfs:Optimizer_SGD", "sgd"),
+    _e("nnfs:Optimizer_SGD", "momentum"),
+    _e("nnfs:Optimizer_RMSprop", "rmsprop"),
+    _e("nnfs:Optimizer_Adam", "adam"),
+    _e("nnfs:Optimizer_Adam_NoSqrt", "adam", "bug", "without the square root"),
+    _e("nnfs:Optimizer_Adam_IterationsFromZero", "adam", "bug", "bias correction one step ahead"),
+    _e("nnfs:Optimizer_RMSprop_SwappedRho", "rmsprop", "bug", "swapped"),
+    _e("nnfs:Optimizer_SGD_MomentumSign", "momentum", "bug", "wrong sign"),
+    # --- numpy-ml (update(param, grad, name), hyperparameters dict, **kwargs)
+    _e("numpy_ml:SGD", "sgd"),
+    _e("numpy_ml:SGD", "momentum"),
+    _e("numpy_ml:RMSProp", "rmsprop"),
+    _e("numpy_ml:Adam", "adam"),
+    _e("numpy_ml:AdamVarWithoutSquare", "adam", "bug", "without the square root"),
+    # --- ML-From-Scratch (update(w, grad), ε hard-coded)
+    _e("mlfromscratch:StochasticGradientDescent", "sgd"),
+    _e("mlfromscratch:StochasticGradientDescent", "momentum", "bug", "exponential average"),
+    _e("mlfromscratch:RMSprop", "rmsprop", "variant", "ε inside the square root"),
+    _e("mlfromscratch:Adam", "adam", "bug", "1 − β instead of 1 − βᵗ"),
+    _e("mlfromscratch:AdamFixed", "adam"),
+    _e("mlfromscratch:make_adam", "adam"),
+    _e("mlfromscratch:adam_instance", "adam"),
+    # --- deeplearning.ai (dict parameters, explicit state, wrapped)
+    _e("deeplearning_ai:Adam", "adam"),
+    _e("deeplearning_ai:Momentum", "momentum", "variant", "exponential average"),
+    _e("deeplearning_ai:AdamEpsInside", "adam", "bug", "ε inside the square root"),
+    _e("deeplearning_ai:AdamSwapped", "adam", "bug", "β1 and β2 swapped"),
+    # --- Holberton (pure functions, functional wrapper)
+    _e("holberton:adam", "adam"),
+    _e("holberton:rmsprop", "rmsprop"),
+    _e("holberton:momentum", "momentum", "variant", "exponential average"),
+    _e("holberton:adam_t_squared", "adam", "bug", None),
+    # --- Keras-style numpy
+    _e("keras_like:SGD", "sgd"),
+    _e("keras_like:SGD", "momentum"),
+    _e("keras_like:NesterovSGD", "nesterov"),
+    _e("keras_like:RMSprop", "rmsprop"),
+    _e("keras_like:AdamKeras2", "adam", "variant", "ε-hat"),
+    _e("keras_like:NesterovWrongSign", "nesterov", "bug", "look-ahead term with the wrong sign"),
+    _e("keras_like:NesterovAsHeavyBall", "nesterov", "bug", "heavy-ball momentum"),
+    # --- Rprop and sign methods
+    _e("rprop_sign:IRpropMinus", "rprop"),
+    _e("rprop_sign:RpropMinus", "rprop", "variant", "Rprop−"),
+    _e("rprop_sign:RpropStepsAfterFlip", "rprop", "variant", "the step is taken at once"),
+    _e("rprop_sign:RpropSwappedEtas", "rprop", "bug", "swapped"),
+    _e("rprop_sign:SignSGD", "sign-sgd"),
+    _e("rprop_sign:SignSGDPlusOneAtZero", "sign-sgd", "bug", "sgn(0) = +1"),
+    _e("rprop_sign:Signum", "sign-sgd", "variant", "signum"),
+    # --- weight decay, AdamW
+    _e("decay:SGDL2", "weight-decay"),
+    _e("decay:SGDShrinkThenStep", "weight-decay", lam=0.01),
+    _e("decay:SGDL2TorchConvention", "weight-decay", "bug", "a factor 2 in λ"),
+    _e("decay:AdamL2", "adam"),
+    _e("decay:AdamDecoupledUnderAdam", "adam", "bug", "decoupled weight decay (AdamW) in adam"),
+    _e("decay:AdamW", "adamw"),
+    _e("decay:AdamWDecayAfter", "adamw", "bug", "after the Adam step"),
+    _e("decay:AdamWCoupled", "adamw", "bug", "coupled (L2) decay"),
+    _e("decay:AdamWDecayLrSquared", "adamw", "bug", "learning rate applied twice to the decay"),
+    # --- torch subclasses written from scratch
+    _e("torch_custom:AdamFromScratch", "adam", needs="torch"),
+    _e("torch_custom:AdamNoCorrection", "adam", "bug", "without bias correction", needs="torch"),
+    _e("torch_custom:AdamW", "adamw", needs="torch"),
+    _e("torch_custom:AdamWCoupled", "adamw", "bug", "coupled (L2) decay", needs="torch"),
+    _e("torch_custom:AdamWUnscaledDecay", "adamw", "bug", "not multiplied by η", needs="torch"),
+    _e("torch_custom:MomentumSGD", "momentum", needs="torch"),
+    _e("torch_custom:SignSGD", "sign-sgd", needs="torch"),
+    # --- library optimizers built once in a user's module
+    _e("libraries:torch_sgd", "sgd", needs="torch"),
+    _e("libraries:torch_momentum", "momentum", needs="torch"),
+    _e("libraries:torch_nesterov", "nesterov", needs="torch"),
+    _e("libraries:torch_rmsprop", "rmsprop", needs="torch"),
+    _e("libraries:torch_adam", "adam", needs="torch"),
+    _e("libraries:torch_adamw", "adamw", needs="torch"),
+    _e("libraries:torch_rprop", "rprop", needs="torch"),
+    _e("libraries:optax_sgd", "sgd", lr=0.01, needs="optax"),
+    _e("libraries:optax_momentum", "momentum", lr=0.01, needs="optax"),
+    _e("libraries:optax_nesterov", "nesterov", lr=0.01, needs="optax"),
+    _e("libraries:optax_adam", "adam", needs="optax"),
+    _e("libraries:optax_adamw", "adamw", weight_decay=1e-4, needs="optax"),
+    _e("libraries:optax_adamw", "adamw", "assumed", "weight_decay = 0.0001", needs="optax"),
+    _e("libraries:optax_injected", "adam", needs="optax"),
+    _e("libraries:optax_rmsprop", "rmsprop", "variant", "ε inside the square root", lr=0.01, needs="optax"),
+)
