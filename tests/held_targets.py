@@ -151,3 +151,38 @@ class MakesNaN:
         self.s = np.zeros_like(params) if self.s is None else self.s + grads ** 2
         with np.errstate(all="ignore"):
             return params - self.lr * grads * 0.0 / self.s
+
+
+class Float32StateAdam(OnlyLrAdam):
+    """Moments kept in float32 arrays (as when the state is allocated with the model's dtype); params float64."""
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m = np.zeros(params.shape, dtype=np.float32)
+            self.v = np.zeros(params.shape, dtype=np.float32)
+        self.t += 1
+        self.m[...] = self.beta1 * self.m + (1 - self.beta1) * grads
+        self.v[...] = self.beta2 * self.v + (1 - self.beta2) * grads ** 2
+        m_hat = self.m / (1 - self.beta1 ** self.t)
+        v_hat = self.v / (1 - self.beta2 ** self.t)
+        return params - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+
+
+class LrOffBy1e7Adam(OnlyLrAdam):
+    """float64 throughout, with the step 1e-7 (relative) too large: float32-sized, but not float32 arithmetic."""
+
+    def step(self, params, grads):
+        return params + (super().step(params, grads) - params) * (1 + 1e-7)
+
+
+class LiteralB2Adam(OnlyLrAdam):
+    """β2 = 0.99 written as a literal in the update (nothing to read on the object), as in d2l's code."""
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.t += 1
+        self.m = 0.9 * self.m + 0.1 * grads
+        self.v = 0.99 * self.v + 0.01 * grads ** 2
+        return params - self.learning_rate * (self.m / (1 - 0.9 ** self.t)) / (
+            np.sqrt(self.v / (1 - 0.99 ** self.t)) + 1e-8)

@@ -62,15 +62,21 @@ def test_an_explicit_zero_decay_is_held_not_replaced():
     assert c["constant-gradient"].status is Status.PASS
 
 
-def test_decay_ignored_is_not_diagnosed_when_the_decay_is_declared_zero():
-    """An Adam with no decay at all, declared weight_decay=0, passes; the same code under a drawn decay would be
-    'weight_decay ignored'."""
+def test_an_ignored_decay_is_held_at_the_default_and_fails_only_where_the_spec_decays():
+    """An Adam that takes weight_decay and ignores it: held at the default (adam: 0, no decay — it passes, the
+    report saying the value changes nothing); declared 0, the same. Under adamw, whose default decays, it is
+    'weight_decay ignored' — and so under adam when a decay is declared."""
     def no_decay(lr, b1, b2, eps, weight_decay):
         return reference.adam(lr, b1, b2, eps, 0.0)
 
-    assert verify.check_conforms(no_decay, "adam", weight_decay=0.0, max_examples=15, checks="conformance").passed
     run = verify.check_conforms(no_decay, "adam", max_examples=15, checks="conformance")
-    assert run.checks[0].status is Status.FAIL and "weight_decay ignored" in run.checks[0].diagnosis
+    assert run.passed and held_of(run)["weight_decay"] == (0.0, "ignored")
+    assert "weight_decay held at 0: no_decay takes it, but its value does not change the iterates" in \
+        run.hyperparameters
+    assert verify.check_conforms(no_decay, "adam", weight_decay=0.0, max_examples=15, checks="conformance").passed
+    for spec, given in (("adamw", {}), ("adam", {"weight_decay": 0.1})):
+        run = verify.check_conforms(no_decay, spec, params=given, max_examples=15, checks="conformance")
+        assert run.checks[0].status is Status.FAIL and "weight_decay ignored" in run.checks[0].diagnosis
 
 
 # ----- hyperparameters the target does not take ------------------------------------------------------------
@@ -81,13 +87,16 @@ def test_only_lr_is_varied_and_the_rest_held_at_the_defaults_and_reported(tmp_pa
                                      str(tmp_path / "r.html"), max_examples=10)
     run = runs[(f"{TARGETS}:OnlyLrAdam", "adam")]
     assert status == 0, out
-    line = "b1, b2, eps, weight_decay held at 0.9, 0.999, 1e-08, 0: OnlyLrAdam does not take them"
-    assert line in out                                    # terminal
-    assert line in run["hyperparameters"]                 # JSON
+    read = ("b1, b2, eps held at 0.9, 0.999, 1e-08: read from OnlyLrAdam().beta1, OnlyLrAdam().beta2, "
+            "OnlyLrAdam().epsilon")                       # what its constructor sets, read off a fresh object
+    line = "weight_decay held at 0: OnlyLrAdam does not take it"
+    for text in (read, line):
+        assert text in out                                # terminal
+        assert text in run["hyperparameters"]             # JSON
+        assert text in (tmp_path / "r.html").read_text(encoding="utf-8")    # HTML
     assert "varied over their valid range: lr" in run["hyperparameters"]
-    assert {k: v["source"] for k, v in run["held"].items()} == dict.fromkeys(["b1", "b2", "eps", "weight_decay"],
-                                                                                "not-taken")
-    assert line in (tmp_path / "r.html").read_text(encoding="utf-8")    # HTML
+    assert {k: v["source"] for k, v in run["held"].items()} == {"b1": "read", "b2": "read", "eps": "read",
+                                                               "weight_decay": "not-taken"}
     mapping = " ".join(run["mapping"])
     assert "learning_rate" in mapping                     # lr reached it under its own keyword name
 
@@ -102,24 +111,28 @@ def test_other_keyword_names_and_a_betas_tuple_are_recognised():
     assert run.passed, run.checks[0].message
 
 
-def test_a_hard_coded_value_other_than_the_default_is_inconclusive_not_a_failure():
-    """β2 = 0.99 hard-coded and not taken: at the assumed 0.999 the iterates differ, and they match exactly with
-    0.99 — the assumption is what failed, so the verdict is inconclusive, naming the value to declare."""
+def test_a_hard_coded_value_set_in_the_constructor_is_read():
     run = verify.check_conforms(T.HardCodedB2Adam, "adam", max_examples=15, checks="conformance")
+    assert run.passed and held_of(run)["b2"] == (0.99, "read"), run.checks[0].message
+
+
+def test_a_hard_coded_literal_other_than_the_default_is_inconclusive_not_a_failure():
+    """β2 = 0.99 as a literal in the update, not taken: at the assumed 0.999 the iterates differ, and they match
+    exactly with 0.99 — the assumption is what failed, so the verdict is inconclusive, naming the value."""
+    run = verify.check_conforms(T.LiteralB2Adam, "adam", max_examples=15, checks="conformance")
     c = run.checks[0]
     assert c.status is Status.INCONCLUSIVE, c.message
     assert "b2 = 0.99" in c.message and "--param b2=0.99" in c.message
-    declared = verify.check_conforms(T.HardCodedB2Adam, "adam", b2=0.99, max_examples=15, checks="conformance")
+    declared = verify.check_conforms(T.LiteralB2Adam, "adam", b2=0.99, max_examples=15, checks="conformance")
     assert declared.passed, declared.checks[0].message
 
 
 def test_a_bug_behind_a_hard_coded_value_still_fails():
-    run = verify.check_conforms(T.HardCodedB2NoCorrection, "adam", b2=0.99, max_examples=15, checks="conformance")
-    c = run.checks[0]
-    assert c.status is Status.FAIL
-    assert "without bias correction" in c.diagnosis
-    run = verify.check_conforms(T.HardCodedB2NoCorrection, "adam", max_examples=15, checks="conformance")
-    assert run.checks[0].status is Status.FAIL          # not explained by β2 alone: a failure, not inconclusive
+    for given in ({"b2": 0.99}, {}):           # declared, or read from the object
+        run = verify.check_conforms(T.HardCodedB2NoCorrection, "adam", params=given, max_examples=15,
+                                    checks="conformance")
+        c = run.checks[0]
+        assert c.status is Status.FAIL and "without bias correction" in c.diagnosis, c.diagnosis
 
 
 def test_kwargs_pass_what_changes_the_iterates_and_hold_the_rest():
@@ -127,7 +140,7 @@ def test_kwargs_pass_what_changes_the_iterates_and_hold_the_rest():
     assert prep.subject.takes == {"lr", "momentum"} and not prep.held
     prep = prepare(T.KwargsSwallowed, "momentum")
     assert prep.subject.takes == {"lr"} and prep.held["momentum"].source == "not-taken"
-    assert any("without effect on the iterates" in m for m in prep.subject.mapping)
+    assert any("does not change the iterates" in m for m in prep.subject.mapping)
     assert verify.check_conforms(T.KwargsSwallowed, "momentum", max_examples=10).passed
 
 
@@ -271,3 +284,22 @@ def test_the_json_report_lists_held_and_varied(tmp_path):
     assert run["hyperparameters"] == ["varied over their valid range: lr",
                                       "momentum held at 0.9: declared (--param)"]
     assert json.loads(json.dumps(run))      # strict JSON
+
+
+# ----- precision ----------------------------------------------------------------------------------------
+
+
+def test_float32_state_is_compared_within_a_float32_model():
+    run = verify.check_conforms(T.Float32StateAdam, "adam", max_examples=10)
+    c = checks_of(run)
+    assert run.passed, [(x.name, x.message[:300]) for x in run.checks if x.status.is_problem]
+    assert "reduced-precision error model" in c["conformance"].message
+    assert any("float32" in n and "the optimizer.m" in n for n in c["conformance"].notes), c["conformance"].notes
+    assert c["conformance"].metrics["unit_roundoff"] == 2.0 ** -24
+
+
+def test_float64_code_keeps_the_float64_model():
+    """A float32-sized error in float64 code is not excused: the precision is read from what the target holds."""
+    run = verify.check_conforms(T.LrOffBy1e7Adam, "adam", max_examples=10, checks="conformance")
+    assert run.checks[0].status is Status.FAIL
+    assert "lr = " in run.checks[0].diagnosis         # the fit finds the effective step size

@@ -18,7 +18,12 @@ It reports, in order of preference:
    scaled by a constant (η: the learning rate applied twice; −1: ascent), a
    difference confined to the first step or to entries with a zero gradient,
    NaN where the reference is finite;
-4. otherwise the closest variant, with its distance in units of the tolerance.
+4. otherwise "No catalogued bug fits", with the closest variant (and the
+   closest one-hyperparameter change) and its distance in units of the
+   tolerance — never presented as the cause.
+
+Nothing is named as the cause unless it matches within the tolerance on every
+case.
 
 Every variant is a small optimizer built from ``reference`` building blocks
 (``eps_placement``, ``form``, ``variant``, ``amsgrad``, ``centered``,

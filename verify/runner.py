@@ -142,7 +142,7 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
     else:
         obj = target
         name = target_name or getattr(target, "__qualname__", None) or type(target).__name__
-    subject = adapt(obj, spec, name, params)
+    subject = adapt(obj, spec, name, params, given=frozenset(overrides))
     if subject.library is None:
         lib = target_library(obj)
         if lib in ("torch", "jax", "optax", "flax"):

@@ -28,8 +28,9 @@ def is_torch_object(obj: Any) -> bool:
     return any(m == "torch" or m.startswith("torch.") for m in modules)
 
 
-def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
-    """The subject for ``obj`` under ``spec``'s family protocol."""
+def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any], *, given: frozenset[str] = frozenset()
+          ) -> Subject:
+    """The subject for ``obj`` under ``spec``'s family protocol (``given``: hyperparameters given explicitly)."""
     family = spec.family
     if family == Family.OPTIMIZER:
         if is_torch_object(obj):
@@ -43,7 +44,7 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any]) -> Subject:
 
         if optax_adapter.is_optax_object(obj):
             return optax_adapter.optimizer(obj, spec, target)
-        return numpy_protocol.optimizer(obj, target, spec, params)
+        return numpy_protocol.optimizer(obj, target, spec, params, given=given)
     if family in (Family.INITIALISER, Family.BIAS):
         if is_torch_object(obj) or (callable(obj) and numpy_protocol.positional_arity(obj) == 1):
             from verify.adapters import torch_adapter

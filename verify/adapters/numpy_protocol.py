@@ -63,7 +63,8 @@ REGULARISER_ROLES = ("penalty", "grad", "step", "prox_step")
 
 
 def _name(obj: Any) -> str:
-    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return name.rsplit("<locals>.", 1)[-1]      # a function defined inside another: its own name
 
 
 def regulariser(obj: Any, target: str) -> RegulariserSubject:
@@ -329,7 +330,7 @@ class _LayerRun(_NumpyRun):
         self.opt = opt
 
     def inspected(self):
-        return {"the optimizer": self.opt, "the layer": self.layer}
+        return {"the optimizer": self.opt, "the layer": getattr(self, "layer", None)}
 
     def init(self, params):
         from types import SimpleNamespace
@@ -476,6 +477,9 @@ class _RecordingConfig(dict):
         self.read.setdefault(key, None)
         return super().__contains__(key)
 
+    def __bool__(self):     # ``config = config or {}`` must keep this dict
+        return True
+
 
 def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> OptimizerSubject:
     shown = _name(fn)
@@ -499,7 +503,7 @@ def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> Opti
             raise TargetLoadError(f"calling {shown}(w, dw, {config_name}) with an empty config, to see which "
                                   f"hyperparameters it reads, raised {type(exc.exc).__name__}: {exc.exc}") from None
     used = {keys[k]: k for k in rec.read if k in keys}
-    own = {keys[k]: v for k, v in rec.read.items() if k in keys and isinstance(v, (int, float)) and v is not None}
+    own = {keys[k]: v for k, v in rec.read.items() if k in keys and isinstance(v, (int, float))}
 
     def factory(**hparams: Any) -> OptimizerRun:
         config = {key: hparams[n] for n, key in used.items() if n in hparams}
@@ -528,48 +532,34 @@ def _perturbed(param: Any, hp: Mapping[str, Any]) -> Any:
     return 0.5 if value != 0.5 else 0.25
 
 
-def _through_kwargs(build: Callable[..., OptimizerRun], names: list[str], spec: Any,
-                    hp: Mapping[str, Any]) -> tuple[set[str], set[str], list[str]]:
-    """What a ``**kwargs`` constructor does with the canonical ``names`` it does not declare.
-
-    Returns ``(passed, effective, report lines)``: all of ``names`` are passed
-    when the target accepts them (else none); those that change the iterates
-    on :func:`~verify.adapters.base.probe_grads` when given another valid value are effective (the
-    checks may vary them); the others are held.
-    """
+def _without_effect(build: Callable[..., OptimizerRun], names: list[str], spec: Any, hp: Mapping[str, Any],
+                    extra: set[str]) -> list[str] | None:
+    """Which of ``names`` leave the iterates on :func:`~verify.adapters.base.probe_grads` unchanged when given
+    another valid value; ``None`` when the target cannot run on the probe at all (left to the checks)."""
     by_name = {p.name: p for p in spec.params}
 
-    def trajectory(values: Mapping[str, Any], extra: set[str]) -> np.ndarray:
+    def trajectory(values: Mapping[str, Any]) -> np.ndarray:
         run = build(dict(values), extra)
         run.init(PROBE_W0.copy())
         with np.errstate(all="ignore"):
             return np.array([run.step(g) for g in probe_grads()])
 
-    offered = set(names)
     try:
-        base = trajectory(hp, offered)
-    except (TargetError, ProtocolError) as exc:
-        return set(), set(), [f"not passed: {', '.join(names)} (offered through **kwargs, the target raised: {exc})"]
-    effective, ignored = set(), []
+        base = trajectory(hp)
+    except (TargetError, ProtocolError):
+        return None
+    out = []
     for n in names:
         try:
             other = by_name[n].parse(_perturbed(by_name[n], hp))
-            changed = not same_state(base, trajectory({**hp, n: other}, offered))
+            changed = not same_state(base, trajectory({**hp, n: other}))
         except (TargetError, ProtocolError):
-            changed = False
-        except Exception:  # noqa: BLE001 - no valid other value to try
-            changed = False
-        if changed:
-            effective.add(n)
-        else:
-            ignored.append(n)
-    lines = []
-    if effective:
-        lines.append(f"taken through **kwargs: {', '.join(n for n in names if n in effective)} (the iterates "
-                     "depend on them)")
-    if ignored:
-        lines.append(f"passed through **kwargs but without effect on the iterates, so held: {', '.join(ignored)}")
-    return offered, effective, lines
+            changed = True          # it reacts to the value, if only by raising: not ignored
+        except Exception:  # noqa: BLE001 - no other valid value to try
+            changed = True
+        if not changed:
+            out.append(n)
+    return out
 
 
 def _construct(obj: Any, shown: str, kwargs: dict[str, Any]) -> Any:
@@ -587,11 +577,14 @@ def _construct(obj: Any, shown: str, kwargs: dict[str, Any]) -> Any:
         raise
 
 
-def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any] | None = None) -> OptimizerSubject:
+def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any] | None = None, *,
+              given: frozenset[str] = frozenset()) -> OptimizerSubject:
     """The subject for a user's numpy optimizer under ``spec`` (a class, factory, built object or config function).
 
     ``params`` are the run's hyperparameters (defaults and given values), used
-    to probe what ``**kwargs`` does with the hyperparameters it is offered.
+    on a short probe stream to see which hyperparameters the target actually
+    uses; ``given`` names those given explicitly (held whatever the probe says,
+    so not probed).
     """
     if _is_built(obj):
         return _built_optimizer(obj, target, spec)
@@ -630,21 +623,55 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
         except Exception:  # noqa: BLE001 - a bound value out of the spec's range is left to the checks
             continue
     lines = plan.lines(shown)
+    hp = {p.name: (params or {}).get(p.name, p.default) for p in spec.params if p.to_target}
+    hp.update({n: h.value for n, h in found.items()})
+    # Offer what the signature does not name through **kwargs (when the target accepts it), then see which
+    # hyperparameters, named or offered, actually change the iterates: the others are held.
     extra: set[str] = set()
-    effective: set[str] = set()
-    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found]
+    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found
+               and p.name not in given]
     if plan.var_kw and untaken:
-        hp = {p.name: (params or {}).get(p.name, p.default) for p in spec.params if p.to_target}
-        hp.update({n: h.value for n, h in found.items()})
-        extra, effective, probe_lines = _through_kwargs(build, untaken, spec, hp)
-        lines += probe_lines
-    takes = frozenset(plan.takes() | effective)
+        extra = set(untaken) if _without_effect(build, [], spec, hp, set(untaken)) is not None else set()
+        if not extra:
+            lines.append(f"not passed through **kwargs: {', '.join(untaken)} (the target raised when given them)")
+    # A named hyperparameter whose default switches its feature off (weight_decay = 0) and which changes
+    # nothing is a feature the code does not have: held there. Others stay varied, so ignoring them fails.
+    off_by_default = {p.name for p in spec.params if p.default == 0}
+    named = [n for n in plan.takes() if n not in found and n not in given and n in off_by_default]
+    ignored = _without_effect(build, named + sorted(extra), spec, hp, extra) or []
+    effective = extra - set(ignored)
+    if effective:
+        lines.append(f"taken through **kwargs: {', '.join(sorted(effective))} (the iterates depend on them)")
+    for n in ignored:   # offered through **kwargs and unused: not taken; named in the signature: ignored
+        found[n] = Held(hp[n], "not-taken" if n in extra else "ignored", shown)
+    if ignored:
+        lines.append(f"held: {', '.join(ignored)} — its value does not change the iterates on a probe stream "
+                     "(a hyperparameter the code does not use, or hard-codes)")
+    takes = frozenset((set(plan.takes()) | effective) - set(ignored))
+    # What the object sets for itself in its constructor (self.eps = 1e-8): read, rather than assumed.
+    unread = [p.name for p in spec.params if p.to_target and p.name not in takes and p.name not in given
+              and (p.name not in found or found[p.name].source == "not-taken")]
+    if unread:
+        for n, (value, where) in _constructed_values(build, hp, extra, spec).items():
+            if n in unread:
+                found[n] = Held(value, "read", f"{shown}(){where}")
 
     def factory(**hparams: Any) -> OptimizerRun:
         return build(hparams, extra)
 
     return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters it takes)", mapping=lines, factory=factory,
                             takes=takes, found=found, name=shown)
+
+
+def _constructed_values(build: Callable[..., OptimizerRun], hp: Mapping[str, Any], extra: set[str],
+                        spec: Any) -> dict[str, tuple[Any, str]]:
+    """Canonical hyperparameters found on a freshly constructed object (``{}`` if it cannot be built)."""
+    try:
+        run = build(dict(hp), extra)
+    except (TargetError, ProtocolError):
+        return {}
+    obj = getattr(run, "opt", None)         # the user's object (a config function has none)
+    return read_attributes(obj, spec) if obj is not None else {}
 
 
 # Attributes that count steps (a built object whose counter has moved has already stepped).

@@ -137,13 +137,14 @@ class Held:
         return {
             "given": "declared (--param)",
             "not-taken": f"{self.detail} does not take it",
+            "ignored": f"{self.detail} takes it, but its value does not change the iterates",
             "read": f"read from {self.detail}",
             "bound": f"bound in {self.detail}",
             "built": f"{self.detail} is built: its value is assumed to be the spec's default",
         }[self.source]
 
 
-HELD_SOURCES = ("given", "not-taken", "read", "bound", "built")
+HELD_SOURCES = ("given", "not-taken", "ignored", "read", "bound", "built")
 
 
 def _value_text(v: Any) -> str:
@@ -165,6 +166,7 @@ def held_summary(held: Mapping[str, Held]) -> list[str]:
         why = h.why if source != "read" else f"read from {', '.join(held[n].detail for n in names)}"
         if len(names) > 1:
             why = why.replace("does not take it", "does not take them").replace("its value is", "their values are")
+            why = why.replace("takes it, but its value does not", "takes them, but their values do not")
             why = why.replace("the spec's default", "the spec's defaults")
         lines.append(f"{', '.join(names)} held at {values}: {why}")
     return lines
