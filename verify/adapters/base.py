@@ -45,6 +45,7 @@ __all__ = [
     "probe_grads",
     "PROBE_W0",
     "detect_precision",
+    "probe",
 ]
 
 #: Unit roundoff of float64 (the verifier's arithmetic); float32's and float16's by dtype size.
@@ -233,6 +234,34 @@ def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tu
                f"{places}; iterates are compared within a {'float16' if size == 2 else 'float32'} error model "
                f"(unit roundoff {u:.3g} instead of float64's {FLOAT64:.3g}), so differences below about "
                f"{1e3 * u:.0e} relative cannot be told from rounding")
+
+
+#: How long a look at the target while it is adapted may take (probing the hyperparameters it uses): a target
+#: that hangs is then reported by the checks, under their own time limits, not as a load that never ends.
+PROBE_SECONDS = 5.0
+
+
+def probe(fn: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
+    """``fn()`` stopped after ``seconds`` (a :class:`TargetError` wrapping ``TimeoutError``), where a timer can
+    interrupt it (the main thread on POSIX); elsewhere ``fn()`` runs unbounded."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return fn()
+
+    def expired(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"the target did not finish a short probe within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn()
+    except TimeoutError as exc:
+        raise TargetError("a short probe run", exc) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _copy(x: Any) -> Any:

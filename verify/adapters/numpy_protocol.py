@@ -41,6 +41,7 @@ from verify.adapters.base import (
     call_target,
     describe_value,
     PROBE_W0,
+    probe,
     probe_grads,
     same_state,
     snapshot,
@@ -493,7 +494,7 @@ def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> Opti
     w, g = PROBE_W0.copy(), probe_grads()[0]
     for _ in range(len(keys) + 1):
         try:
-            call_target(f"{shown}(w, dw, {config_name})", fn, w.copy(), g.copy(), rec)
+            probe(lambda: call_target(f"{shown}(w, dw, {config_name})", fn, w.copy(), g.copy(), rec))
             break
         except TargetError as exc:
             missing = exc.exc.args[0] if isinstance(exc.exc, KeyError) and exc.exc.args else None
@@ -539,11 +540,16 @@ def _without_effect(build: Callable[..., OptimizerRun], names: list[str], spec: 
     by_name = {p.name: p for p in spec.params}
 
     def trajectory(values: Mapping[str, Any]) -> np.ndarray:
-        run = build(dict(values), extra)
-        run.init(PROBE_W0.copy())
-        with np.errstate(all="ignore"):
-            return np.array([run.step(g) for g in probe_grads()])
+        def go():
+            run = build(dict(values), extra)
+            run.init(PROBE_W0.copy())
+            with np.errstate(all="ignore"):
+                return np.array([run.step(g) for g in probe_grads()])
 
+        return probe(go)
+
+    if not names:
+        return []
     try:
         base = trajectory(hp)
     except (TargetError, ProtocolError):
@@ -631,7 +637,7 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found
                and p.name not in given]
     if plan.var_kw and untaken:
-        extra = set(untaken) if _without_effect(build, [], spec, hp, set(untaken)) is not None else set()
+        extra = set(untaken) if _accepts(lambda: build(dict(hp), set(untaken))) else set()
         if not extra:
             lines.append(f"not passed through **kwargs: {', '.join(untaken)} (the target raised when given them)")
     # A named hyperparameter whose default switches its feature off (weight_decay = 0) and which changes
@@ -663,11 +669,20 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
                             takes=takes, found=found, name=shown)
 
 
+def _accepts(construct: Callable[[], Any]) -> bool:
+    """Whether constructing succeeds (within the probe's time)."""
+    try:
+        probe(construct)
+        return True
+    except (TargetError, ProtocolError):
+        return False
+
+
 def _constructed_values(build: Callable[..., OptimizerRun], hp: Mapping[str, Any], extra: set[str],
                         spec: Any) -> dict[str, tuple[Any, str]]:
     """Canonical hyperparameters found on a freshly constructed object (``{}`` if it cannot be built)."""
     try:
-        run = build(dict(hp), extra)
+        run = probe(lambda: build(dict(hp), extra))
     except (TargetError, ProtocolError):
         return {}
     obj = getattr(run, "opt", None)         # the user's object (a config function has none)
@@ -734,7 +749,7 @@ def _stepped(obj: Any, spec: Any, read: set[str]) -> list[str]:
                     kwargs[name] = getattr(obj, attr)
                     break
         with np.errstate(all="ignore"):
-            fresh = cls(**kwargs)
+            fresh = probe(lambda: cls(**kwargs))
     except Exception:  # noqa: BLE001 - no fresh object to compare with: fall back on what the state holds
         fresh = None
     if fresh is not None:
