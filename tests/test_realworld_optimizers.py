@@ -19,6 +19,8 @@ from verify.results import Status
 
 MAX_EXAMPLES = 8
 
+pytestmark = pytest.mark.slow     # about 90 runs: some two minutes on 2 cores
+
 
 def _load(entry: Entry):
     if entry.needs:
