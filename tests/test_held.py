@@ -58,7 +58,7 @@ def test_an_explicit_zero_decay_is_held_not_replaced():
     c = checks_of(run)
     assert c["conformance"].status is Status.PASS and seen == {0.0}
     assert c["coupled-decay"].status is Status.SKIP
-    assert "needs weight_decay > 0" in c["coupled-decay"].message and "held at 0 (declared" in c["coupled-decay"].message
+    assert "needs weight_decay > 0" in c["coupled-decay"].message and "held at 0 (given explicitly" in c["coupled-decay"].message
     assert c["constant-gradient"].status is Status.PASS
 
 
@@ -187,7 +187,7 @@ def test_a_held_value_a_check_cannot_use_skips_it_with_the_reason():
     run = verify.check_conforms(T.Momentum, "momentum", momentum=0.0, checks=["heavy-ball-rate", "conformance"])
     c = checks_of(run)
     assert c["heavy-ball-rate"].status is Status.SKIP
-    assert "momentum is held at 0 (declared (--param))" in c["heavy-ball-rate"].message
+    assert "momentum is held at 0 (given explicitly" in c["heavy-ball-rate"].message
     assert c["conformance"].status is Status.PASS
 
 
@@ -280,9 +280,10 @@ def test_the_json_report_lists_held_and_varied(tmp_path):
     status, runs, out = verify_check(tmp_path, ["reference"], ["momentum"], "--param", "momentum=0.9",
                                      "--check", "conformance", max_examples=5)
     run = runs[("reference", "momentum")]
-    assert run["held"] == {"momentum": {"value": 0.9, "source": "given", "why": "declared (--param)"}}
+    why = "given explicitly (--param, or a keyword in Python)"
+    assert run["held"] == {"momentum": {"value": 0.9, "source": "given", "why": why}}
     assert run["hyperparameters"] == ["varied over their valid range: lr",
-                                      "momentum held at 0.9: declared (--param)"]
+                                      f"momentum held at 0.9: {why}"]
     assert json.loads(json.dumps(run))      # strict JSON
 
 

@@ -634,8 +634,7 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     # Offer what the signature does not name through **kwargs (when the target accepts it), then see which
     # hyperparameters, named or offered, actually change the iterates: the others are held.
     extra: set[str] = set()
-    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found
-               and p.name not in given]
+    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found]
     if plan.var_kw and untaken:
         extra = set(untaken) if _accepts(lambda: build(dict(hp), set(untaken))) else set()
         if not extra:
@@ -644,7 +643,8 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     # nothing is a feature the code does not have: held there. Others stay varied, so ignoring them fails.
     off_by_default = {p.name for p in spec.params if p.default == 0}
     named = [n for n in plan.takes() if n not in found and n not in given and n in off_by_default]
-    ignored = _without_effect(build, named + sorted(extra), spec, hp, extra) or []
+    # Given values are held whatever they do: passed (through **kwargs too) but not probed.
+    ignored = _without_effect(build, named + sorted(extra - given), spec, hp, extra) or []
     effective = extra - set(ignored)
     if effective:
         lines.append(f"taken through **kwargs: {', '.join(sorted(effective))} (the iterates depend on them)")

@@ -135,7 +135,7 @@ class Held:
     @property
     def why(self) -> str:
         return {
-            "given": "declared (--param)",
+            "given": "given explicitly (--param, or a keyword in Python)",
             "not-taken": f"{self.detail} does not take it",
             "ignored": f"{self.detail} takes it, but its value does not change the iterates",
             "read": f"read from {self.detail}",
