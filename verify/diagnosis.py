@@ -278,7 +278,7 @@ def _lagged(build: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str,
 # adaptive -----------------------------------------------------------------
 
 
-def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False):
+def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False, square=True):
     lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
 
     def init_state(params):
@@ -288,7 +288,8 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, f
         st["t"] += 1
         a, b = (1 - rho, rho) if swap else (rho, 1 - rho)
         old = st["s"]
-        s = g * g if (first_g2 and st["t"] == 1) else a * old + b * g * g
+        g2 = g * g if square else g
+        s = g2 if (first_g2 and st["t"] == 1) else a * old + b * g2
         st["s"] = s
         use = old if lag else s
         if bias:
@@ -306,7 +307,7 @@ def _adam_variant(spec: str, decay: str, suffix: str, text: str, **options: Any)
 
 def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=False, coupled=0.0,
                  decoupled=0.0, decay_lr=True, decay_after=False, lag=False, lr_power=1, root=True,
-                 first_gradient=False):
+                 first_gradient=False, square=True):
     lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
     c_b1, c_b2 = (b2, b1) if swap is True else (b1, b2)   # betas of the bias corrections
     if swap:
@@ -320,11 +321,12 @@ def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=F
         geff = g + coupled * p
         t = s["t"] + 1
         s["t"] = t
+        g2 = geff * geff if square else geff
         if first_gradient and t == 1:     # the moments start at the first gradient, not at 0
-            m, v = geff, geff * geff
+            m, v = geff, g2
         else:
             m = b1 * s["m"] + (1 - b1) * geff
-            v = b2 * s["v"] + (1 - b2) * geff * geff
+            v = b2 * s["v"] + (1 - b2) * g2
         s["m"], s["v"] = m, v
         if amsgrad:
             s["vmax"] = np.maximum(s["vmax"], v)
@@ -332,6 +334,8 @@ def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=F
         tc = {"t+1": t + 1, "t1": 1}.get(bc, t)
         c1 = 1.0 if bc in ("none", "v-only") else 1 - c_b1 ** tc
         c2 = 1.0 if bc in ("none", "m-only") else 1 - c_b2 ** tc
+        if bc == "power-outside":         # (1 − β)ᵗ: the exponent on the wrong side of the parenthesis
+            c1, c2 = (1 - c_b1) ** tc, (1 - c_b2) ** tc
         if bc == "v-no-sqrt":
             u = (m / c1) / (np.sqrt(v) / c2 + eps)
         elif not root:
@@ -457,6 +461,8 @@ CATALOGUE: tuple[Variant, ...] = (
             ("rmsprop",), lambda hp: _rms_custom(hp, swap=True)),
     Variant("rmsprop/no-sqrt", "the square root is missing: g/(s + ε)",
             ("rmsprop",), lambda hp: _rms_custom(hp, sqrt=False)),
+    Variant("rmsprop/gradient-not-squared", "the average accumulates g instead of g²: s ← ρs + (1 − ρ)g",
+            ("rmsprop",), lambda hp: _rms_custom(hp, square=False)),
     Variant("rmsprop/centered", "centred RMSprop (Graves 2013): divides by √(s − m²)",
             ("rmsprop",), lambda hp: reference.rmsprop(**hp, centered=True)),
     Variant("rmsprop/init-one", "the accumulator starts at s₀ = 1 (TensorFlow 1.x) instead of 0",
@@ -484,6 +490,10 @@ CATALOGUE: tuple[Variant, ...] = (
             ("bias-correction-without-t", "{} with the bias correction 1 − β instead of 1 − βᵗ (the step count "
              "left out of the exponent)", {"bc": "t1"}),
             ("no-sqrt", "{} without the square root: m̂/(v̂ + ε)", {"root": False}),
+            ("bias-correction-power-outside", "{} with the bias correction (1 − β)ᵗ instead of 1 − βᵗ",
+             {"bc": "power-outside"}),
+            ("gradient-not-squared", "{} with the second moment accumulating g instead of g² (v ← β2·v + (1 − β2)·g)",
+             {"square": False}),
             ("first-gradient-init", "{} with the moments started at the first gradient (m₁ = g₁, v₁ = g₁²) and "
              "then bias-corrected as if they had started at 0", {"first_gradient": True}),
             ("first-gradient-init-no-correction", "{} with the moments started at the first gradient "
