@@ -299,6 +299,16 @@ def test_float32_state_is_compared_within_a_float32_model():
     assert c["conformance"].metrics["unit_roundoff"] == 2.0 ** -24
 
 
+def test_returned_float32_is_judged_at_float32_but_fails_the_dtype_rule():
+    """Returning float32 for float64 input: the formula is right at float32 precision (conformance passes,
+    saying so), and the precision lost is the protocol failure shape-dtype reports."""
+    from tests.buggy.optimizers.sgd import Float32
+
+    c = checks_of(verify.check_conforms(Float32, "sgd", max_examples=10, checks=["conformance", "shape-dtype"]))
+    assert c["conformance"].status is Status.PASS and "reduced-precision" in c["conformance"].message
+    assert c["shape-dtype"].status is Status.FAIL and "float32" in c["shape-dtype"].message
+
+
 def test_float64_code_keeps_the_float64_model():
     """A float32-sized error in float64 code is not excused: the precision is read from what the target holds."""
     run = verify.check_conforms(T.LrOffBy1e7Adam, "adam", max_examples=10, checks="conformance")

@@ -105,14 +105,15 @@ class CountAfter(_Adam):
 
 
 class SharedDefault:
-    """State in a mutable default argument: every instance shares it."""
+    """State in a mutable default argument: every instance of a parameter shape shares it (a cache keyed by
+    shape, as code that serves several layers writes it)."""
 
     def __init__(self, lr, b1, b2, eps, weight_decay=0.0, state={}):  # noqa: B006 - the bug
         self.lr, self.b1, self.b2, self.eps, self.wd, self.state = lr, b1, b2, eps, weight_decay, state
 
     def step(self, params, grads):
         g = grads + self.wd * params
-        s = self.state
+        s = self.state.setdefault(params.shape, {})
         s["t"] = s.get("t", 0) + 1
         s["m"] = self.b1 * s.get("m", 0.0) + (1 - self.b1) * g
         s["v"] = self.b2 * s.get("v", 0.0) + (1 - self.b2) * g * g

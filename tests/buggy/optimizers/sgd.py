@@ -137,7 +137,6 @@ BUGS = {
     "grads-in-place": (ScalesGradientInPlace, "no-input-mutation", None),
     "params-overwritten": (DecaysParamsInPlace, "no-input-mutation", None),
     "float32": (Float32, "shape-dtype", None),
-    "float32-conformance": (Float32, "conformance", "single precision"),
     "noisy": (noisy_sgd, "determinism", None),
     "clipped": (ClippedSGD, "conformance", None),
     "returns-update": (returns_update, "conformance", "returns the update"),
