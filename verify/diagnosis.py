@@ -376,7 +376,8 @@ CATALOGUE: tuple[Variant, ...] = (
     # momentum
     Variant("momentum/polyak", "momentum in Polyak's (Keras) form v ← μv − ηg, w ← w + v — the same iterates",
             _M, lambda hp: reference.momentum(hp["lr"], hp["momentum"], form="polyak"), equivalent=True),
-    Variant("momentum/ema", "momentum as an exponential average b ← μb + (1 − μ)g (dampening = μ)",
+    Variant("momentum/ema", "momentum as an exponential average b ← μb + (1 − μ)g (dampening = μ, the "
+            "deeplearning.ai form): the spec's iterates with η(1 − μ) in place of η",
             _M, _momentum_ema, applies=_has("momentum")),
     Variant("momentum/torch-dampening", "PyTorch's dampening = μ: b₁ = g, then b ← μb + (1 − μ)g",
             _M, _momentum_torch_dampening, applies=_has("momentum")),
@@ -479,7 +480,9 @@ CATALOGUE: tuple[Variant, ...] = (
         for spec, decay in (("adam", "coupled"), ("adamw", "decoupled"))
         for suffix, text, options in (
             ("eps-inside", "{} with ε inside the square root: m̂/√(v̂ + ε)", {"eps_mode": "inside"}),
-            ("eps-hat", "{} with ε-hat (Keras): ε added before the bias correction, ε̂ = ε√(1 − β2ᵗ)",
+            ("eps-hat", "{} with ε-hat — the paper's efficient form (§2; TensorFlow 1, Keras 2): the corrections "
+             "folded into the step size η√(1 − β2ᵗ)/(1 − β1ᵗ) and ε added to √v, i.e. ε̂ = ε√(1 − β2ᵗ) in "
+             "Algorithm 1's terms",
              {"eps_mode": "hat"}),
             ("no-bias-correction", "{} without bias correction (m and v used raw)", {"bc": "none"}),
             ("bias-correction-m-only", "{} with only m bias-corrected (v̂ = v)", {"bc": "m-only"}),
@@ -521,6 +524,11 @@ CATALOGUE: tuple[Variant, ...] = (
             _AW, lambda hp: _adam_custom(hp, decoupled=hp["weight_decay"], lr_power=2), applies=_has("weight_decay")),
     Variant("adamw/decay-after-step", "the decay is applied after the Adam step: w ← (w − ηm̂/(√v̂ + ε))(1 − ηλ)",
             _AW, lambda hp: _adam_custom(hp, decoupled=hp["weight_decay"], decay_after=True), applies=_has("weight_decay")),
+    Variant("adamw/transformers", "Hugging Face transformers' AdamW (correct_bias=True): ε-hat (the corrections "
+            "folded into the step size, ε added to √v) and the decay applied after the Adam step, "
+            "w ← (w − ηû)(1 − ηλ)",
+            _AW, lambda hp: _adam_custom(hp, eps_mode="hat", decoupled=hp["weight_decay"], decay_after=True),
+            applies=_has("weight_decay")),
     Variant("adamw/decay-factor-2", "a factor 2 in the decay: w ← w(1 − 2ηλ) − …",
             _AW, lambda hp: _adam_custom(hp, decoupled=2 * hp["weight_decay"]), applies=_has("weight_decay")),
     Variant("adamw/no-decay", "weight_decay ignored (plain Adam)",

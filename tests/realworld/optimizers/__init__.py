@@ -124,6 +124,9 @@ CORPUS: tuple[Entry, ...] = (
     _e("torch_custom:AdamW", "adamw", needs="torch"),
     _e("torch_custom:AdamWCoupled", "adamw", "bug", "coupled (L2) decay", needs="torch"),
     _e("torch_custom:AdamWUnscaledDecay", "adamw", "bug", "not multiplied by η", needs="torch"),
+    _e("torch_custom:AdamWDecayLast", "adamw", "variant", "after the Adam step", needs="torch"),
+    _e("torch_custom:TransformersAdamW", "adamw", "variant", "transformers", weight_decay=0.01, needs="torch"),
+    _e("torch_custom:AdamWThatIsAdamL2", "adamw", "bug", None, needs="torch"),
     _e("torch_custom:MomentumSGD", "momentum", needs="torch"),
     _e("torch_custom:SignSGD", "sign-sgd", needs="torch"),
     # --- library optimizers built once in a user's module
