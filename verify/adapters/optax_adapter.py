@@ -243,9 +243,10 @@ class _OptaxRun(OptimizerRun):
     def inspected(self) -> dict[str, Any]:
         return {"its state": self.state}
 
-    def __init__(self, tx: Any, where: str):
+    def __init__(self, tx: Any, where: str, compiled: "_CompiledStep | None" = None):
         self.tx = tx
         self.where = where
+        self.compiled = compiled
         self.mutations: list[str] = []
 
     def _tree(self, flat: np.ndarray) -> Any:
@@ -286,15 +287,89 @@ class _OptaxRun(OptimizerRun):
         _, _, optax = require_optax()
         g = self._tree(np.asarray(grads, dtype=np.float64))
         where = f"{self.where}.update(grads, state, params)"
-        out = call_target(where, self.tx.update, g, self.state, self.params)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise ProtocolError(f"{where} returned {describe_value(out)}; expected a pair (updates, new_state)")
-        updates, state = out
-        self._leaves(updates, f"the updates {where} returned")
-        self.params = call_target("optax.apply_updates(params, updates)", optax.apply_updates, self.params, updates)
-        self.state = state
+        stepped = self.compiled(g, self.state, self.params) if self.compiled is not None else None
+        if stepped is not None:
+            self.params, self.state, updates = stepped
+            self._leaves(updates, f"the updates {where} returned")
+        else:
+            out = call_target(where, self.tx.update, g, self.state, self.params)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise ProtocolError(f"{where} returned {describe_value(out)}; expected a pair (updates, new_state)")
+            updates, state = out
+            self._leaves(updates, f"the updates {where} returned")
+            self.params = call_target("optax.apply_updates(params, updates)", optax.apply_updates, self.params, updates)
+            self.state = state
         leaves = self._leaves(self.params, "the new params")
         return np.concatenate([leaves[i].reshape(-1) for i in self.order]).reshape(self.shape)
+
+
+class _CompiledStep:
+    """One jit-compiled ``update`` + ``apply_updates`` shared by every run of an optax factory.
+
+    optax's own factories are pure and traceable. Built through
+    ``optax.inject_hyperparams``, their numeric hyperparameters live in the
+    state, so the step compiled for the first run serves every later run with
+    the same static arguments and parameter shapes, whatever the drawn values
+    (hypothesis draws new ones for every example; without this, every step of
+    every example would be dispatched op by op). A step that cannot be traced
+    is not an error of the target: the runs fall back to the eager update,
+    which then reports whatever the target does.
+    """
+
+    def __init__(self, template: Any):
+        jax, _, optax = require_optax()
+
+        def step(grads: Any, state: Any, params: Any) -> Any:
+            updates, new_state = template.update(grads, state, params)
+            return optax.apply_updates(params, updates), new_state, updates
+
+        self._step = jax.jit(step)
+        self.usable = True
+
+    def __call__(self, grads: Any, state: Any, params: Any) -> Any:
+        if not self.usable:
+            return None
+        try:
+            return self._step(grads, state, params)
+        except Exception:  # noqa: BLE001 - not traceable: the eager path runs it and reports errors
+            self.usable = False
+            return None
+
+
+_COMPILED: dict[Any, _CompiledStep] = {}
+
+
+def _with_coupled_decay(factory: Any) -> Any:
+    """``factory`` preceded by ``add_decayed_weights(weight_decay)``, with a signature inject_hyperparams reads."""
+    _, _, optax = require_optax()
+
+    def make(weight_decay: float, **kwargs: Any) -> Any:
+        return optax.chain(optax.add_decayed_weights(weight_decay), factory(**kwargs))
+
+    sig = inspect.signature(factory)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    make.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[*params, inspect.Parameter("weight_decay", inspect.Parameter.KEYWORD_ONLY)])
+    return make
+
+
+def _compiled_run(factory: Any, kwargs: Mapping[str, Any], decay: float | None, where: str) -> OptimizerRun | None:
+    """A run of optax's own ``factory(**kwargs)`` (after a coupled ``decay``) on a shared compiled step, or
+    ``None`` where optax cannot inject these hyperparameters."""
+    _, _, optax = require_optax()
+    numeric = {k: v for k, v in kwargs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    static = {k: v for k, v in kwargs.items() if k not in numeric}
+    if decay is not None:
+        numeric["weight_decay"] = decay
+    key = (factory, decay is not None, tuple(sorted(static.items(), key=repr)), tuple(sorted(numeric)))
+    try:
+        inner = factory if decay is None else _with_coupled_decay(factory)
+        tx = optax.inject_hyperparams(inner, static_args=tuple(static))(**static, **numeric)
+    except Exception:  # noqa: BLE001 - the eager path builds it and reports what goes wrong
+        return None
+    if key not in _COMPILED:
+        _COMPILED[key] = _CompiledStep(tx)
+    return _OptaxRun(tx, where, _COMPILED[key])
 
 
 def run_for(tx: Any, where: str) -> OptimizerRun:
@@ -484,11 +559,17 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
         values = resolve_values(hparams, known, defaults, spec_name, shown)
         kwargs = {r.target: r.value(values) for r in rules}
         where = call_text(kwargs)
-        tx = build(kwargs, where)
-        if coupled and float(values.get("weight_decay", 0.0)) != 0.0:
-            wd = as_python(values["weight_decay"])
-            where = f"optax.chain(optax.add_decayed_weights({wd!r}), {where})"
-            tx = call_target(where, lambda: optax.chain(optax.add_decayed_weights(wd), tx))
+        decay = (as_python(values["weight_decay"])
+                 if coupled and float(values.get("weight_decay", 0.0)) != 0.0 else None)
+        if decay is not None:
+            where = f"optax.chain(optax.add_decayed_weights({decay!r}), {where})"
+        if from_optax:
+            run = _compiled_run(obj, kwargs, decay, where)
+            if run is not None:
+                return run
+        tx = build(kwargs, call_text(kwargs))
+        if decay is not None:
+            tx = call_target(where, lambda: optax.chain(optax.add_decayed_weights(decay), tx))
         return _OptaxRun(tx, where)
 
     call = ", ".join(r.call_text() for r in rules)
