@@ -42,9 +42,11 @@ def test_a_float32_module_is_checked_to_float32_precision():
     layer = torch.nn.Linear(12, 4)  # float32 parameters: float64 input is refused
     x = torch.randn(6, 12)
     fn = lambda t: torch.nn.functional.softplus(layer(t)).sum()  # noqa: E731
-    # by default a 1e-6 resolution is asked for, which float32 cannot give
+    # by default a 1e-6 resolution is asked for, which float32 cannot give;
+    # float32 differences (noise ~7e-8 of |f| here) resolve ~1e-2 of a typical
+    # entry of this gradient (entries ~0.1, |f| ~ 17 at n = 72)
     assert check_torch_grad(fn, x).inconclusive
-    result = check_torch_grad(fn, x, resolution=1e-2)
+    result = check_torch_grad(fn, x, resolution=5e-2)
     assert result.passed, str(result)
     assert any("float32" in note for note in result.notes)
     assert 1e-7 < result.attainable < 1e-2

@@ -48,12 +48,13 @@ from ._evaluate import (CountedFunction, Precision, as_point, find_precision, re
                         rounds_input, validate_vector)
 from ._kinks import Kink, classify_kink
 from ._localise import FoundEntry, Localisation, localise
-from ._noise import measure_noise
+from ._noise import combined_sigma, measure_noise
 from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
 from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
-from ._steps import (RATIO, Derivative, central_pair, combined_error, central_window, complex_step, complex_step_size, coordinate_scales,
-                     curvature, one_sided, sweep_central, typical_scale)
+from ._steps import (FIT_PAIRS, RATIO, Derivative, central_pair, central_window, combination, combined_error,
+                     complex_step, complex_step_size, coordinate_scales, curvature, least_squares, one_sided,
+                     sweep_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
 __all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp", "InconclusiveGradCheck"]
@@ -110,6 +111,18 @@ REFERENCE_MOVES = 5
 #: In the complex-step path, kinks are looked for along at most this many
 #: failing directions (six evaluations each).
 KINK_CHECKS_COMPLEX = 4
+#: A gradient whose typical entry is below this fraction of ``|f| / (n s)`` is
+#: ~0 (a stationary point, its entries rounding-level differences of large
+#: terms): ``resolution`` is then relative to that fraction instead.
+ZERO_GRADIENT = 1e-3
+#: Extra points of a probe's least-squares refinement, in units of its window's
+#: step: two pairs beyond the window resolve ~20 times finer (see ``_refine``).
+REFINE_STEPS = (2.0, 3.0)
+#: Evaluations of f a check of a correct gradient may spend on the
+#: central-difference path (issue 14); refinement stops short of it.
+CD_BUDGET = 128
+#: Evaluations of the Taylor test.
+TAYLOR_EVALS = 8
 
 
 def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any,
@@ -387,13 +400,15 @@ class _Checker:
         ``resolution`` is relative to an entry: its own size in full mode, the
         typical entry ``||g|| / sqrt(n)`` (times ``||d||_inf``) always -- the
         same floor the zoo and the benchmark use for "one entry wrong by
-        delta". For a zero gradient, ``|f| / (n s)`` stands in (f a sum of n
-        terms varying over x's scale s).
+        delta". Only for a gradient that is ~0 (a stationary point: below
+        :data:`ZERO_GRADIENT` of ``|f| / (n s)``, the entry of f a sum of n
+        terms varying over x's scale s) does that fraction of ``|f| / (n s)``
+        stand in; a gradient merely smaller than f's size suggests
+        (logsumexp: ``|f| ~ log n``, entries ~1/n) is resolved against itself.
         """
         typical = np.linalg.norm(self.W, axis=1) / np.sqrt(self.n) * float(np.max(np.abs(d)))
-        # f a sum of n terms of size |f|/n, each varying over x's scale
         from_f = (np.abs(self.DY) @ np.abs(self.y0)) * float(np.max(np.abs(d))) / (self.n * self.scale)
-        size = np.maximum(typical, from_f)
+        size = np.maximum(typical, ZERO_GRADIENT * from_f)
         if self.mode == "full":
             size = np.maximum(size, np.maximum(np.abs(analytic), np.abs(numeric)))
         return size
@@ -437,6 +452,10 @@ class _Checker:
                 nz = dataclasses.replace(more, evals=more.evals + nz.evals)
         self.noise_info = nz
         self.noise = NOISE_MARGIN * nz.sigma
+        # many outputs: the noise of the combination that judges a window's
+        # regime, measured (the outputs' noise can be correlated)
+        self.combo_noise = (float(self._cot_noise(combination(self.m)[None, :])[0])
+                            if self.m > 1 and nz.samples else None)
         # relative to the size of f or of its changes over x's scale (f can cancel to ~0)
         size = max(float(np.max(np.abs(self.y0))),
                    float(np.max(np.linalg.norm(self.W, axis=1))) * float(np.linalg.norm(self.xf))) or 1.0
@@ -614,10 +633,10 @@ class _Checker:
         with np.errstate(all="ignore"):
             if self.cd_step is not None and not sweep or self.opts.step is not None:
                 der = central_pair(self.F, self.xf, d, self.cd_step or self.opts.step, eps, self.realise,
-                                   noise=self.noise, phi0=self.y0)
+                                   noise=self.noise, phi0=self.y0, combo_noise=self.combo_noise)
             else:
                 der = sweep_central(self.F, self.xf, d, scale, eps, self.realise, noise=self.noise,
-                                    max_moves=max_moves, phi0=self.y0)
+                                    max_moves=max_moves, phi0=self.y0, combo_noise=self.combo_noise)
         if not np.all(np.isfinite(der.value)):
             raise ValueError(f"f returned NaN or inf at every step tried around x (largest step "
                              f"{format_number(der.step)}): x is at the edge of f's domain")
@@ -669,15 +688,20 @@ class _Checker:
         return EPS64 if self.method == "complex step" else self.precision.eps
 
     def _pair_tolerance(self, der: Derivative, d: np.ndarray, rows: np.ndarray, cot: np.ndarray,
-                        analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-        """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l."""
+                        analytic: np.ndarray, numeric: np.ndarray,
+                        projected: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Tolerance of <rows[l], d> vs <cot[l], J d> for every cotangent l.
+
+        ``projected``: ``der`` is the derivative of ``<dy, f>`` for one
+        cotangent ``dy`` (``cot`` is then ``[[1]]``), whose value at x and
+        noise are given."""
         eps_num = EPS64 if der.method == "complex step" else self.precision.eps
         err = self._combined(der, cot)
         spread1 = np.abs(rows) @ np.abs(d)            # ||w * d||_1: worst-case rounding of a sum
         spread2 = np.sqrt((rows**2) @ (d**2))          # ||w * d||_2: independent roundings, random signs
         eps_max = max(eps_num, self.eps_g)
         floor = C_FLOOR * eps_max * np.linalg.norm(rows, axis=1) * np.max(np.abs(d))
-        floor = floor + C_CURV * eps_max * self._curvature_scale(der, d, cot, self.scale)
+        floor = floor + C_CURV * eps_max * self._curvature_scale(der, d, cot, self.scale, projected)
         rounding = (C_ROUND * eps_num * (np.abs(numeric) + spread1)
                     + C_GRAD * self.eps_g * (np.abs(analytic) + 6.0 * spread2) + floor)
         tol = self.opts.safety * (err + rounding)
@@ -685,21 +709,24 @@ class _Checker:
             tol = tol + 2.0 * (np.abs(rows) @ der.displacement_error)
         return tol
 
-    def _curvature_scale(self, der: Derivative, d: np.ndarray, cot: np.ndarray, scale: float) -> np.ndarray:
+    def _curvature_scale(self, der: Derivative, d: np.ndarray, cot: np.ndarray, scale: float,
+                         projected: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """``|<cot, phi''>| scale / ||d||`` for every cotangent: the size of the terms
         whose difference a gradient near a stationary point is."""
-        curv = curvature(der, self.y0, self.precision.eps, self.noise)
+        phi0, noise = projected if projected is not None else (self.y0, self.noise)
+        curv = curvature(der, phi0, self.precision.eps, noise)
         norm2 = float(d @ d)
         if curv is None:
             # complex step: the reference window, scaled to this direction
-            if self.curv0 is None:
+            if self.curv0 is None or projected is not None:
                 return np.zeros(cot.shape[0])
             curv = self.curv0 * norm2 / self.n
         return (np.abs(cot) @ curv) * scale / np.sqrt(norm2)
 
     # -- decisions ------------------------------------------------------------
     def _decide(self, ders: list[Derivative], dirs: np.ndarray, A: np.ndarray, N: np.ndarray, T: np.ndarray,
-                bad: np.ndarray, resolved: np.ndarray, label: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+                bad: np.ndarray, resolved: np.ndarray, label: Callable[[int], str],
+                refined: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Fail, pass or undecided for every comparison ``(direction, cotangent)``.
 
         A failure needs a bar that bounds the error: along a direction without
@@ -710,13 +737,14 @@ class _Checker:
         pass). Everything else is undecided.
         """
         unsure = np.zeros_like(bad)
+        refined = np.zeros_like(bad) if refined is None else refined
         for j, der in enumerate(ders):
             size = self._entry_scale(A[j], N[j], dirs[j])
             if not der.sharp:
                 spread = der.spread if der.spread is not None else der.error
                 wide = T[j] + self.opts.safety * (np.abs(self.DY) @ spread)
-                bad[j] &= np.abs(A[j] - N[j]) > wide
-                here = ~bad[j] & ~resolved[j]
+                bad[j] &= (np.abs(A[j] - N[j]) > wide) | refined[j]
+                here = ~bad[j] & ~resolved[j] & ~refined[j]
                 if here.any():
                     unsure[j] |= here
                     self.undecided.append(f"{label(j)}: no sharp estimate (the Richardson windows disagree or a "
@@ -724,7 +752,7 @@ class _Checker:
             # resolution is the numerical derivative's: the floors for the
             # analytic side's own rounding (a float32 gradient, cancellation
             # inside grad) are the user's precision, not a limit of the check
-            numeric_part = np.minimum(T[j], self._numeric_tolerance(der, dirs[j], N[j]))
+            numeric_part = np.where(refined[j], T[j], np.minimum(T[j], self._numeric_tolerance(der, dirs[j], N[j])))
             # within half the resolution: an error of `resolution` itself then
             # exceeds the bar whatever the sign of the numerical error
             coarse = ~bad[j] & ~resolved[j] & ~unsure[j] & (2.0 * numeric_part > self.opts.resolution * size)
@@ -742,8 +770,27 @@ class _Checker:
         summed = np.abs(cot) @ der.error
         if der.value.size <= 1 or not der.sharp:
             return summed
-        combined = combined_error(der, cot, self.precision.eps, self.noise)
+        if der.fitted:
+            # a fit weighs its residuals against the noise itself, not a margin over it
+            combined = combined_error(der, cot, self.precision.eps, None, self._raw_noise(cot))
+        else:
+            combined = combined_error(der, cot, self.precision.eps, self.noise, self._cot_noise(cot))
         return summed if combined is None else np.minimum(summed, combined)
+
+    def _raw_noise(self, cot: np.ndarray) -> np.ndarray:
+        """The measured noise of ``cot[l] @ f`` without the margin: the outputs' in
+        quadrature, or the combination's own where larger."""
+        raw = np.sqrt((cot**2) @ (self.noise / NOISE_MARGIN) ** 2)
+        measured = self._cot_noise(cot)
+        return raw if measured is None else np.maximum(raw, measured / NOISE_MARGIN)
+
+    def _cot_noise(self, cot: np.ndarray) -> np.ndarray | None:
+        """The noise of ``cot[l] @ f`` measured on the noise samples (times the
+        margin), for many outputs: their noise can be correlated."""
+        if not self.noise_info.samples or self.m == 1:
+            return None
+        with np.errstate(all="ignore"):
+            return NOISE_MARGIN * combined_sigma(self.noise_info, cot)
 
     def _numeric_tolerance(self, der: Derivative, d: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         """The numerical derivative's share of a tolerance: its error estimate
@@ -755,19 +802,28 @@ class _Checker:
             tol = tol + 2.0 * (np.abs(self.W) @ der.displacement_error)
         return tol
 
-    def _confirm(self, d: np.ndarray, scale: float, sweep: bool, analytic: np.ndarray, cs: np.ndarray,
+    def _confirm(self, d: np.ndarray, scale: float, analytic: np.ndarray, cs: np.ndarray, cs_tol: np.ndarray,
                  rows: np.ndarray, cot: np.ndarray, label: str) -> str:
         """Central differences along a direction where the complex step found a failure.
 
-        Returns ``"confirmed"`` (central differences see the failure too),
-        ``"refuted"`` (they disagree with the complex step: it is wrong along
-        this direction, a kink or a term it drops) or ``"unsure"`` (the
-        failure is below what central differences can resolve).
+        First the step sweep along ``d`` (its windows also show a kink); where
+        its bar cannot resolve the failure, a least-squares fit on a wider
+        grid along ``d`` for the comparison the complex step finds most wrong
+        (:func:`least_squares`: many points at large steps average the noise
+        of ``f`` that a window amplifies). ``d`` is where the error is
+        concentrated -- a localised coordinate, or the probe with the largest
+        residual -- so it is not diluted among entries that are right.
+
+        Returns ``"confirmed"`` (central differences see the failure too,
+        beyond their bar), ``"refuted"`` (they disagree with the complex step
+        beyond both bars: it is wrong along this direction, a kink or a term
+        it drops) or ``"unsure"`` (the failure is below what central
+        differences resolve).
         """
         saved = self.method
         self.method = "central differences"
         try:
-            der = self._central(d, scale, sweep=sweep)
+            der = self._central(d, scale, sweep=True)
         finally:
             self.method = saved
         N = cot @ der.value
@@ -782,17 +838,42 @@ class _Checker:
                                      safety=self.opts.safety, kink_tol=self.opts.kink_tol)
                 if kink is not None:
                     return "refuted"
-        if np.any(np.abs(cs - N) > T):
+        if np.any(np.abs(cs - N) > T + cs_tol):
             return "refuted"
         wide = T if der.sharp else T + self.opts.safety * (np.abs(cot) @ der.spread)
         self.confirm_bar = float(np.max(wide))
         if np.any(np.abs(analytic - N) > wide):
             k = int(np.argmax(np.abs(analytic - N) - wide))
-            self.notes.append(f"Confirmed: central differences along {label} see the failure too (numeric "
-                              f"{format_number(float(N[k]), 10)} ± {format_number(float(wide[k]))}, analytic "
-                              f"{format_number(float(analytic[k]), 10)})")
-            return "confirmed"
+            return self._confirmed(label, float(N[k]), float(wide[k]), float(analytic[k]), "")
+        if self.realise is not None or not der.sharp:
+            return "unsure"
+        l = int(np.argmax(np.abs(analytic - cs)))
+        dy = cot[l]
+        start = self.F.n_calls
+        with np.errstate(all="ignore"):
+            radius = RATIO * der.step
+            fit = least_squares(lambda p: np.atleast_1d(dy @ self.F(p)), self.xf, d,
+                                [radius * k / FIT_PAIRS for k in range(1, FIT_PAIRS + 1)], self.precision.eps,
+                                cache={t: np.atleast_1d(dy @ v) for t, v in der.samples},
+                                noise=self._raw_noise(dy[None, :]))
+        if not (fit.sharp and np.all(np.isfinite(fit.value))):
+            return "unsure"
+        projected = (np.atleast_1d(dy @ self.y0), np.atleast_1d(np.sqrt((dy**2) @ self.noise**2)))
+        n_fit = fit.value
+        t_fit = self._pair_tolerance(fit, d, rows[l:l + 1], np.ones((1, 1)), analytic[l:l + 1], n_fit, projected)
+        if abs(float(cs[l] - n_fit[0])) > float(t_fit[0] + cs_tol[l]):
+            return "refuted"
+        self.confirm_bar = min(self.confirm_bar, float(t_fit[0]))
+        if abs(float(analytic[l] - n_fit[0])) > float(t_fit[0]):
+            how = f"; a least-squares fit on {self.F.n_calls - start} more points within ±{format_number(fit.step)}"
+            return self._confirmed(label, float(n_fit[0]), float(t_fit[0]), float(analytic[l]), how)
         return "unsure"
+
+    def _confirmed(self, label: str, numeric: float, bar: float, analytic: float, how: str) -> str:
+        self.notes.append(f"Confirmed: central differences along {label} see the failure too (numeric "
+                          f"{format_number(numeric, 10)} ± {format_number(bar)}, analytic "
+                          f"{format_number(analytic, 10)}{how})")
+        return "confirmed"
 
     def _redo_central(self) -> GradCheckResult:
         ders, self.P = self._central_all(self.P_drawn, np.full(len(self.P_drawn), self.scale))
@@ -829,7 +910,7 @@ class _Checker:
         bad &= ~kink_ok
         unconfirmed = np.zeros_like(bad)
         if self.method == "complex step" and self.complex_verified and bad.any():
-            outcome = self._confirm_entries(bad, A, Nj)
+            outcome = self._confirm_entries(bad, A, Nj, T)
             if outcome is None:
                 ders, _ = self._central_all(np.eye(n), scales)
                 return self._run_full(ders)
@@ -851,7 +932,7 @@ class _Checker:
         return self._result(status, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, None,
                             labeler=lambda idx: self._full_label(idx))
 
-    def _confirm_entries(self, bad: np.ndarray, A: np.ndarray, Nj: np.ndarray) -> np.ndarray | None:
+    def _confirm_entries(self, bad: np.ndarray, A: np.ndarray, Nj: np.ndarray, T: np.ndarray) -> np.ndarray | None:
         """Confirm every failing coordinate of the complex step by central differences along it.
 
         Returns the comparisons left undecided (failures central differences
@@ -861,8 +942,8 @@ class _Checker:
         unconfirmed = np.zeros_like(bad)
         for i in np.flatnonzero(bad.any(axis=0)):
             label = self._full_label(self._unravel(int(i)))
-            verdict = self._confirm(self._basis(int(i)), float(self.scales[i]), True, A[:, i],
-                                    self.DY @ Nj[:, i], self.W, self.DY, label)
+            verdict = self._confirm(self._basis(int(i)), float(self.scales[i]), A[:, i], self.DY @ Nj[:, i],
+                                    T[:, i], self.W, self.DY, label)
             if verdict == "refuted":
                 self._fall_back(label)
                 return None
@@ -879,13 +960,21 @@ class _Checker:
         verdicts = []
         for e in loc.entries:
             i = e.flat_index
-            verdicts.append(self._confirm(self._basis(i), float(max(abs(self.xf[i]), self.scale)), True,
-                                          np.array([e.analytic]), np.array([e.numeric]), rows, cot,
-                                          self._full_label(self._unravel(i))))
+            label = self._full_label(self._unravel(i))
+            verdicts.append(self._confirm(self._basis(i), float(max(abs(self.xf[i]), self.scale)),
+                                          np.array([e.analytic]), np.array([e.numeric]), np.array([e.error_bar]),
+                                          rows, cot, label))
             if verdicts[-1] == "refuted":
-                self._fall_back(self._full_label(self._unravel(i)))
+                self._fall_back(label)
                 return "refuted"
-        return "confirmed" if "confirmed" in verdicts else "unsure"
+        if "confirmed" not in verdicts:
+            return "unsure"
+        unconfirmed = [self._full_label(self._unravel(e.flat_index)) for e, v in zip(loc.entries, verdicts)
+                       if v != "confirmed"]
+        if unconfirmed:
+            self.notes.append(f"Note: {', '.join(unconfirmed)} found with the complex step; central differences "
+                              "cannot resolve their errors")
+        return "confirmed"
 
     # -- directional mode -------------------------------------------------------
     def _run_directional(self, ders: list[Derivative]) -> GradCheckResult:
@@ -896,10 +985,13 @@ class _Checker:
         bad = np.abs(A - N) > T
         kinks, kink_ok, resolved = self._directional_kinks(ders, A, T, bad)
         bad &= ~kink_ok
+        refined = np.zeros_like(bad)
+        if self.method != "complex step":
+            N, T, bad, refined = self._refine(ders, A, N, T, bad, resolved | kink_ok)
         T_eff = np.where(kink_ok, np.maximum(T, np.abs(A - N)), T)
         multi = DY.shape[0] > 1
         bad, unsure = self._decide(ders, P, A, N, T_eff, bad, resolved | kink_ok,
-                                   lambda j: self._probe_label((j,)) if not multi else f"probe {j}")
+                                   lambda j: self._probe_label((j,)) if not multi else f"probe {j}", refined)
         k_eff = k - getattr(self, "zero_probes", 0) - (1 if getattr(self, "replaced_probe", False) else 0)
         miss = miss_probability(max(k_eff, 1), self.opts.probes)
         if self.name == "check_vjp":
@@ -916,22 +1008,21 @@ class _Checker:
             if diagnosis is None and self.opts.max_wrong > 0:
                 localisation, l_star = self._localise(A, N, T_eff, bad)
                 if localisation.explained and cs:
+                    # the coordinates found are where the error is concentrated:
+                    # a probe, which dilutes it among right entries, cannot do better
                     confirmation = self._confirm_found(localisation, l_star)
                     if confirmation == "refuted":
                         return self._redo_central()
-                    confirmation = confirmation if confirmation == "confirmed" else None
             elif diagnosis is None:
                 diagnosis = "the probes disagree; localisation is off (max_wrong=0)"
             if confirmation is None:
-                ratio = np.where(bad, np.abs(A - N) / np.where(T_eff > 0, T_eff, np.finfo(float).tiny), 0.0)
-                j = int(np.unravel_index(np.argmax(ratio), ratio.shape)[0])
-                confirmation = self._confirm(P[j], self.scale, False, A[j], N[j], W, DY, f"probe {j}")
+                # the largest residual: central differences' bars are alike along every probe
+                j, l = np.unravel_index(np.argmax(np.where(bad, np.abs(A - N), -1.0)), A.shape)
+                sel = slice(int(l), int(l) + 1)
+                confirmation = self._confirm(P[j], self.scale, A[j, sel], N[j, sel], T_eff[j, sel], W[sel], DY[sel],
+                                             self._probe_label((int(j), int(l)) if multi else (int(j),)))
                 if confirmation == "refuted":
                     return self._redo_central()
-                if confirmation == "confirmed" and localisation is not None and localisation.explained:
-                    self.notes.append(f"Note: the wrong entries were found with the complex step; central "
-                                      f"differences confirm the failure along probe {j} but cannot resolve "
-                                      "single entries")
             if localisation is not None:
                 diagnosis = self._localisation_diagnosis(localisation, l_star)
                 wrong = tuple(self._unravel(e.flat_index) for e in localisation.entries)
@@ -942,11 +1033,13 @@ class _Checker:
                 status = Status.INCONCLUSIVE
                 where = (f", at indices {format_indices(list(wrong))} by bisection" if wrong and localisation.explained
                          else "")
+                along = (f"along {format_indices(list(wrong))}" if wrong and localisation.explained
+                         else "along the most wrong probe")
                 wrong, diagnosis = (), ""   # no pattern is named for a failure not confirmed
                 worst = float(np.max(np.where(bad, np.abs(A - N), 0.0)))
                 self.undecided.append(
                     f"the complex step finds the gradient off by up to {format_number(worst)} along the probes"
-                    f"{where}, but central differences along the same directions resolve only "
+                    f"{where}, but central differences {along} resolve only "
                     f"{format_number(getattr(self, 'confirm_bar', float('nan')))} and cannot confirm it (a term "
                     "numpy drops for complex input would look the same)")
         diagnosis = self._kink_diagnosis(kinks, diagnosis)
@@ -958,6 +1051,69 @@ class _Checker:
             A_r, N_r, T_r = A, N, T_eff
         return self._result(status, A_r, N_r, T_r, diagnosis, wrong, kinks, taylor, miss,
                             labeler=lambda idx: self._probe_label(idx))
+
+    def _refine(self, ders: list[Derivative], A: np.ndarray, N: np.ndarray, T: np.ndarray, bad: np.ndarray,
+                settled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A least-squares fit along each probe whose window cannot decide.
+
+        A probe none of whose comparisons fails, but whose window is not
+        sharp or too coarse to resolve ``resolution`` of one entry, gets two
+        more pairs of points at twice and three times the window's step; the
+        odd polynomial fitted to them and to the samples within four times
+        the step (:func:`least_squares`) replaces the window's value and bar
+        for every cotangent whose bar it tightens (the comparisons returned
+        as ``refined``: sharp, whatever the window was). The fit sees only
+        the odd part of ``f`` along the probe, the average of the one-sided
+        derivatives at a kink: probes with a kink at x (found, or a jump the
+        window's samples show, or the probes through exact zeros) keep their
+        windows. Refinement stops where it would take the evaluations beyond
+        :data:`CD_BUDGET` (the Taylor test's counted).
+        """
+        refined = np.zeros_like(bad)
+        if self.realise is not None:
+            return N, T, bad, refined
+        reserve = TAYLOR_EVALS if self.opts.taylor else 0
+        first_zero_probe = len(ders) - getattr(self, "zero_probes", 0)
+        for j, der in enumerate(ders):
+            if bad[j].any() or settled[j].any() or j >= first_zero_probe or self._bends_at_x(der):
+                continue
+            size = self._entry_scale(A[j], N[j], self.P[j])
+            numeric_part = np.minimum(T[j], self._numeric_tolerance(der, self.P[j], N[j]))
+            if der.sharp and not np.any(2.0 * numeric_part > self.opts.resolution * size):
+                continue
+            cache = dict(der.samples)
+            if self.F.n_calls + 2 * sum(f * der.step not in cache for f in REFINE_STEPS) + reserve > CD_BUDGET:
+                break
+            fit = self._fitted(der, self.P[j])
+            if fit is None:
+                continue
+            n_fit = self.DY @ fit.value
+            t_fit = self._pair_tolerance(fit, self.P[j], self.W, self.DY, A[j], n_fit)
+            window = T[j] if der.sharp else T[j] + self.opts.safety * (np.abs(self.DY) @ der.spread)
+            # per cotangent, whichever bounds the comparison more tightly
+            better = t_fit < window
+            N[j], T[j] = np.where(better, n_fit, N[j]), np.where(better, t_fit, T[j])
+            refined[j] = better
+            bad[j] = np.abs(A[j] - N[j]) > T[j]
+        return N, T, bad, refined
+
+    def _fitted(self, der: Derivative, d: np.ndarray) -> Derivative | None:
+        """A window's samples and two more pairs at twice and three times its step,
+        fitted (:func:`least_squares`, over four times the step); None unless
+        the fit qualifies."""
+        with np.errstate(all="ignore"):
+            fit = least_squares(self.F, self.xf, d, [f * der.step for f in REFINE_STEPS], self.precision.eps,
+                                cache=dict(der.samples), noise=self.noise / NOISE_MARGIN, radius=RATIO * der.step,
+                                combo_noise=None if self.combo_noise is None else self.combo_noise / NOISE_MARGIN)
+        return fit if fit.sharp and np.all(np.isfinite(fit.value)) else None
+
+    def _bends_at_x(self, der: Derivative) -> bool:
+        """The window's samples show a jump of the slope at x along some cotangent
+        (or cannot tell): ``phi'(0+) - phi'(0-)`` beyond its error bar."""
+        one = one_sided(der, self.y0, self.precision.eps, self.noise)
+        if one is None:
+            return True
+        return bool(np.any(np.abs(self.DY @ one.jump) > np.abs(self.DY) @ one.jump_error))
 
     def _directional_kinks(self, ders: list[Derivative], A: np.ndarray, T: np.ndarray,
                            bad: np.ndarray) -> tuple[list[Kink], np.ndarray, np.ndarray]:
@@ -998,7 +1154,8 @@ class _Checker:
                 # step (logsumexp near a tie, tanh far from x) does not
                 with np.errstate(all="ignore"):
                     small = central_window(self.F, self.xf, direction(j), der.step / KINK_SHRINK,
-                                           self.precision.eps, self.realise, noise=self.noise, phi0=self.y0)
+                                           self.precision.eps, self.realise, noise=self.noise, phi0=self.y0,
+                                           combo_noise=self.combo_noise)
                 one_small, _ = self._one_sided(small, direction(j), float(scales[j]))
                 found = self._classify(one_small, j, [l for l, _ in found], A, T, where) if one_small else []
             found_here = bool(found)
@@ -1038,7 +1195,7 @@ class _Checker:
         if der.method == "complex step":
             with np.errstate(all="ignore"):
                 der = sweep_central(self.F, self.xf, d, scale, self.precision.eps, self.realise,
-                                    noise=self.noise, phi0=self.y0)
+                                    noise=self.noise, phi0=self.y0, combo_noise=self.combo_noise)
         return one_sided(der, self.y0, self.precision.eps, self.noise), der
 
     def _candidates(self) -> list[tuple[str, np.ndarray]]:
@@ -1068,10 +1225,19 @@ class _Checker:
             e = np.zeros(self.n)
             e[i] = 1.0
             der = self._derivative(e)
-            self._columns[i] = der
             numeric = float(dy @ der.value)
             tol = float(self._pair_tolerance(der, e, w[None, :], dy[None, :], np.array([w[i]]),
                                              np.array([numeric]))[0])
+            if self.method != "complex step" and not abs(w[i] - numeric) > tol:
+                # the window cannot tell: two more pairs of points and a fit may
+                fit = self._fitted(der, e)
+                if fit is not None:
+                    n_fit = float(dy @ fit.value)
+                    t_fit = float(self._pair_tolerance(fit, e, w[None, :], dy[None, :], np.array([w[i]]),
+                                                       np.array([n_fit]))[0])
+                    if t_fit < tol:
+                        der, numeric, tol = fit, n_fit, t_fit
+            self._columns[i] = der
             return FoundEntry(i, float(w[i]), numeric, tol)
 
         loc = localise(self.P, A[:, l_star] - N[:, l_star], T[:, l_star], block, entry,

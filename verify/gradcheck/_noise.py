@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["measure_noise", "Noise"]
+__all__ = ["measure_noise", "Noise", "combined_sigma"]
 
 #: Orders of the differences whose largest noise estimate is taken.
 _ORDERS = (4, 5, 6)
@@ -77,12 +77,24 @@ def measure_noise(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, u
             values.append(evaluate(point if realise is None else realise(point)))
             evals += 1
         table = np.array(values)  # (7, m)
-        distinct = np.array([np.unique(table[:, j]).size for j in range(table.shape[1])])
+        ordered = np.sort(table, axis=0)
+        distinct = 1 + np.count_nonzero(np.diff(ordered, axis=0) != 0, axis=0)
         sigma = _sigma(table)
         last = Noise(sigma, delta, False, evals, tuple(((i + 1) * delta, table[i]) for i in range(7)))
         if np.mean(distinct >= MIN_DISTINCT) >= 0.5:
             return dataclasses.replace(last, resolved=True)
     return last
+
+
+def combined_sigma(noise: Noise, cot: np.ndarray) -> np.ndarray:
+    """Noise of ``cot[l] @ f`` for every row of ``cot``, from the same samples.
+
+    The outputs' noise need not be independent: a batch-norm layer's outputs
+    share the rounding of their column's mean and variance, so the noise of a
+    combination can far exceed the outputs' noise added in quadrature.
+    """
+    table = np.array([v for _, v in noise.samples])          # (7, m)
+    return _sigma(table @ np.asarray(cot, dtype=np.float64).T)
 
 
 def _sigma(table: np.ndarray) -> np.ndarray:

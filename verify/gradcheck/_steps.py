@@ -15,6 +15,10 @@ outputs) this module estimates ``phi'(0) = J d``:
   error term dominates, and keeps the step with the smallest estimated error
   that a neighbouring window confirms (the idea behind numdifftools' step
   selection, at a fraction of the cost).
+* :func:`least_squares` -- an odd polynomial fitted to ``phi`` on a uniform
+  grid of ``[-R, R]``: many points at large steps average the noise of ``f``
+  down that a Richardson window amplifies at its smallest step. Used where a
+  failure must be confirmed beyond what a window resolves.
 
 Every sample ``phi(t)`` is kept (:attr:`Derivative.samples`) so one-sided
 derivatives for the kink test come for free.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -43,6 +47,10 @@ __all__ = [
     "curvature",
     "window_estimate",
     "combined_error",
+    "least_squares",
+    "fit_estimate",
+    "FIT_PAIRS",
+    "combination",
 ]
 
 #: Ratio between successive steps of a Richardson window.
@@ -88,6 +96,8 @@ class Derivative:
       spread: the largest disagreement between this value and any other
         window computed along the direction (a bound that stays honest when
         the window is not sharp); 0 when only one window exists.
+      fitted: a least-squares fit over ``[-step, step]`` (:func:`least_squares`),
+        not a Richardson window at ``step``.
     """
 
     value: np.ndarray
@@ -100,6 +110,7 @@ class Derivative:
     trusted: bool = True
     sharp: bool = True
     spread: np.ndarray | None = None
+    fitted: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +166,8 @@ def complex_step_size(scale: float) -> float:
 def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                    realise: Callable[[np.ndarray], np.ndarray] | None = None,
                    cache: dict[float, np.ndarray] | None = None,
-                   noise: np.ndarray | None = None, phi0: np.ndarray | None = None) -> Derivative:
+                   noise: np.ndarray | None = None, phi0: np.ndarray | None = None,
+                   combo_noise: float | None = None) -> Derivative:
     """Central differences at ``h, h/4, h/16`` with two Richardson steps.
 
     Six evaluations (fewer when ``cache`` already holds some samples). With
@@ -178,6 +190,9 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
         ``None`` when points are exact.
       cache: ``t -> phi(t)`` samples to reuse and extend.
       noise: measured noise of each output of ``f`` (see ``_noise``).
+      combo_noise: for many outputs, the measured noise of the combination
+        :func:`combination` that judges the window's regime (the outputs'
+        noise can be correlated: more than their noise in quadrature).
 
     >>> ev = lambda p: np.array([np.sin(p[0])])
     >>> der = central_window(ev, np.array([0.5]), np.array([1.0]), 0.1, 2.2e-16)
@@ -194,7 +209,7 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
         if realise is not None:
             e = _displacement_error(x, d, s, realise)
             disp_err = e if disp_err is None else np.maximum(disp_err, e)
-    value, error, rounding, trusted = window_estimate(cache, h, eps, noise)
+    value, error, rounding, trusted = window_estimate(cache, h, eps, noise, combo_noise)
     samples = tuple(sorted((t, cache[t]) for t in _window_ts(steps) + ([0.0] if 0.0 in cache else [])))
     if disp_err is not None:
         disp_err = disp_err * 1.2  # Richardson weights amplify the rounding slightly
@@ -203,7 +218,8 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
 
 
 def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
-                    noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+                    noise: np.ndarray | None = None, combo_noise: float | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Value, error estimate, its rounding part, and whether the window is in the
     asymptotic regime (for every output), for the window ``h, h/4, h/16``."""
     steps = _steps_of(h)
@@ -223,9 +239,13 @@ def window_estimate(samples: dict[float, np.ndarray], h: float, eps: float,
         # many outputs: a few always fail a ratio test by chance (their noise
         # estimate is rough); the comparisons see random combinations of
         # them, so the window's regime is judged on one such combination
-        r = _combination(value.size)
-        projected = {t: np.atleast_1d(r @ v) for t, v in samples.items()}
-        overall = bool(_asymptotic(projected, steps, np.atleast_1d(np.sqrt(np.sum(sigma**2))))[0])
+        r = combination(value.size)
+        needed = _window_ts(steps) + ([0.0] if 0.0 in samples else [])
+        projected = dict(zip(needed, (np.array([samples[t] for t in needed]) @ r)[:, None]))
+        combo_sigma = float(np.sqrt(np.sum(sigma**2)))
+        if combo_noise is not None:
+            combo_sigma = max(combo_sigma, combo_noise)
+        overall = bool(_asymptotic(projected, steps, np.atleast_1d(combo_sigma))[0])
         trusted = np.full(value.shape, overall)
     # untrusted: the largest step may be far off and would leak into R2
     # through the Richardson weights; fall back to the smallest step
@@ -292,7 +312,8 @@ def _steps_of(h: float) -> tuple[float, float, float]:
 def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float, eps: float,
                   realise: Callable[[np.ndarray], np.ndarray] | None = None,
                   max_moves: int = 10, start: float | None = None,
-                  noise: np.ndarray | None = None, phi0: np.ndarray | None = None) -> Derivative:
+                  noise: np.ndarray | None = None, phi0: np.ndarray | None = None,
+                  combo_noise: float | None = None) -> Derivative:
     """Choose the step of :func:`central_window` along ``d`` and return the best window.
 
     Starts at ``h = scale/256``; if the truncation estimate dominates, moves to
@@ -314,7 +335,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     """
     cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
     h = scale * (_START if start is None else start)
-    first = central_window(evaluate, x, d, h, eps, realise, cache, noise)
+    first = central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise)
     windows = [first]
     total = _total(first.error)
     sigma = _ROUNDING_ULPS * eps * _magnitude(first)
@@ -328,7 +349,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     worse = 0
     for _ in range(max_moves):
         h = h * direction
-        candidate = central_window(evaluate, x, d, h, eps, realise, cache, noise)
+        candidate = central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise)
         windows.append(candidate)
         cand_total = _total(candidate.error)
         if cand_total < total:
@@ -346,7 +367,8 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
         if best.sharp:
             break
         smallest = min(w.step for w in windows)
-        candidate = central_window(evaluate, x, d, smallest / RATIO, eps, realise, cache, noise)
+        candidate = central_window(evaluate, x, d, smallest / RATIO, eps, realise, cache, noise,
+                                   combo_noise=combo_noise)
         if not np.all(np.isfinite(candidate.value)):
             break
         windows.append(candidate)
@@ -357,7 +379,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
 def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                  realise: Callable[[np.ndarray], np.ndarray] | None = None,
                  noise: np.ndarray | None = None, max_extra: int = 6,
-                 phi0: np.ndarray | None = None) -> Derivative:
+                 phi0: np.ndarray | None = None, combo_noise: float | None = None) -> Derivative:
     """Two overlapping windows, at ``h`` and ``h/4`` (eight evaluations), cross-checked.
 
     Used along probes after :func:`sweep_central` chose ``h`` along another
@@ -373,17 +395,192 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
     True
     """
     cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
-    windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise),
-               central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise)]
+    windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise),
+               central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise, combo_noise=combo_noise)]
     for _ in range(max_extra):
         last, previous = windows[-1], windows[-2]
         if last.trusted and previous.trusted and _agree(last, previous):
             break
         if not np.all(np.isfinite(last.value)):
             break
-        windows.append(central_window(evaluate, x, d, last.step / RATIO, eps, realise, cache, noise))
+        windows.append(central_window(evaluate, x, d, last.step / RATIO, eps, realise, cache, noise,
+                                      combo_noise=combo_noise))
     best = _consistent_best(windows)
     return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
+
+
+#: Pairs of points ``+-R k / FIT_PAIRS`` on the grid that confirms a failure.
+FIT_PAIRS = 12
+#: Odd terms of the polynomials fitted (``t, t^3, ...``: degrees 3 to 11).
+_FIT_TERMS = (2, 3, 4, 5, 6)
+#: The noise part of a fit's error, in standard deviations of its slope (a
+#: window's rounding term ``2 sigma / (h/16)`` is ~2.7 of its own).
+_FIT_Z = 3.0
+#: A fit whose residuals exceed this many times the measured noise (of the
+#: odd part) does not describe ``phi`` on its points (too low a degree, a
+#: breakpoint) and is not used. The noise of ``f`` differs between
+#: directions by up to ~5x and a few residuals scatter; a larger residual
+#: noise also widens the fit's own bar (twice the residual noise).
+_FIT_ADEQUATE = 8.0
+#: The noise that the residuals show is doubled before it sets the slope's
+#: standard deviation: from ~10 degrees of freedom it is below half the true
+#: noise with probability < 1 %.
+_FIT_NOISE_UCB = 2.0
+
+
+def least_squares(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, points: Sequence[float], eps: float,
+                  cache: dict[float, np.ndarray] | None = None, noise: np.ndarray | None = None,
+                  phi0: np.ndarray | None = None, combo_noise: float | None = None,
+                  radius: float | None = None) -> Derivative:
+    """``phi'(0)`` from odd polynomials fitted to ``phi`` at ``+-points`` and the samples in ``cache``.
+
+    A Richardson window at step ``h`` leans on its smallest step ``h/16`` and
+    carries ~12 sigma / h of noise (sigma the noise of one value of ``f``). The
+    odd part ``o(t) = (phi(t) - phi(-t)) / 2 = phi'(0) t + c_3 t^3 + ...``
+    fitted by least squares spreads its weight over every point, and higher
+    degrees reach further out: a window's samples and two more pairs at
+    ``2h, 3h`` resolve ~20 times finer, twelve pairs over ``[-4h, 4h]`` finer
+    still. Every sample in ``cache`` within ``radius`` (default
+    ``max(points)``) joins the fit (a window's or a sweep's along the same
+    direction). See
+    :func:`fit_estimate` for the fits tried and their error; for many
+    outputs the fit is chosen on the combination :func:`combination` (whose
+    measured noise is ``combo_noise``) and used for every output. Costs two
+    evaluations per point not in ``cache``; points must be exact (a float64
+    ``f``). ``step`` of the result is the radius.
+
+    >>> ev = lambda p: np.array([np.sum(np.exp(p))])
+    >>> grid = [0.5 * k / 12 for k in range(1, 13)]
+    >>> der = least_squares(ev, np.array([0.3]), np.array([1.0]), grid, 2.2e-16)
+    >>> bool(der.sharp and abs(der.value[0] - np.exp(0.3)) < 1e-13)
+    True
+    """
+    cache = {} if cache is None else cache
+    if phi0 is not None:
+        cache.setdefault(0.0, phi0)
+    for t in points:
+        _sample(evaluate, x, d, t, cache, None)
+    radius = float(max(points)) if radius is None else float(radius)
+    value, error, sharp, spread = fit_estimate(cache, radius, eps, noise, combo_noise)
+    return Derivative(value, error, radius, "central differences", tuple(sorted(cache.items())),
+                      trusted=bool(np.all(sharp)), sharp=bool(np.all(sharp)), spread=spread, fitted=True)
+
+
+def fit_estimate(samples: dict[float, np.ndarray], radius: float, eps: float, noise: np.ndarray | None = None,
+                 combo_noise: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Value, error, sharpness and spread of the best odd-polynomial fit, per output.
+
+    Fits with 2 to 6 odd terms on the sample points within ``radius``,
+    ``radius / 2`` and ``radius / 4`` (both signs present, two degrees of
+    freedom left at least), compared in consecutive pairs of degrees. The
+    error of either fit of a pair is the disagreement of their slopes plus
+    :data:`_FIT_Z` standard deviations of its own slope, from the larger of
+    the measured ``noise`` (of one value of ``f``) and twice the noise the
+    higher degree's residuals show. The higher degree qualifies when its
+    residuals are within :data:`_FIT_ADEQUATE` times the measured noise of
+    the odd part (the polynomial describes ``phi`` on those points: the
+    degree is high enough and no breakpoint lies among them), its slope then
+    bounded by the last correction like a Richardson step; the lower degree
+    when both residuals are at the noise level and the slopes agree within
+    their noise. The qualifying fit with the smallest error wins (``sharp``);
+    without one, the fit with the smallest error (not sharp). For many
+    outputs the choice is made once, on a fixed random combination of them
+    (noise ``combo_noise``, or the outputs' in quadrature), so that every
+    combination of the values is itself one fit. ``spread``: the largest
+    disagreement with any other fit, at least the error.
+    """
+    # points where f is finite on both sides (f can leave its domain far out)
+    ts = np.array(sorted(t for t in samples if 0.0 < t <= radius * (1 + 1e-9) and -t in samples
+                         and np.all(np.isfinite(samples[t])) and np.all(np.isfinite(samples[-t]))))
+    shape = np.shape(next(iter(samples.values())))
+    inf = np.full(shape, np.inf)
+    if ts.size < _FIT_TERMS[0] + 3:
+        return np.zeros(shape), inf, np.zeros(shape, dtype=bool), inf
+    odd = np.array([np.atleast_1d((samples[t] - samples[-t]) / 2.0) for t in ts])   # (k, m)
+    m = odd.shape[1]
+    if noise is None:
+        magnitude = np.max(np.abs(np.array([samples[t] for t in ts] + [samples[-t] for t in ts])), axis=0)
+        noise = _ROUNDING_ULPS * eps * magnitude
+    # measured noise (a fraction of an ulp of f where only its final rounding
+    # varies): the residuals check it along this direction
+    floor = np.broadcast_to(np.asarray(noise, dtype=np.float64), (m,)) / np.sqrt(2.0)   # noise of the odd part
+    if m == 1:
+        specs, slopes, errors, ok = _fit_candidates(ts, radius, odd, floor)
+    else:
+        # choose on the combination, then fit every output with that choice
+        r = combination(m)
+        combo = float(np.sqrt(np.sum(floor**2)))
+        if combo_noise is not None:
+            combo = max(combo, combo_noise / np.sqrt(2.0))
+        specs, slopes, errors, ok = _fit_candidates(ts, radius, (odd @ r)[:, None], np.array([combo]))
+    if not specs:
+        return np.zeros(shape), inf, np.zeros(shape, dtype=bool), inf
+    errors = np.where(np.isfinite(slopes) & np.isfinite(errors), errors, np.inf)
+    keyed = np.where(ok, errors, np.inf)
+    sharp = np.any(np.isfinite(keyed), axis=0)
+    pick = np.where(sharp, np.argmin(keyed, axis=0), np.argmin(errors, axis=0))
+    if m == 1:
+        value, error = slopes[pick, 0], errors[pick, 0]
+        finite = np.where(np.isfinite(slopes), slopes, value)
+        spread = np.maximum(np.max(np.abs(finite - value), axis=0), error)
+    else:
+        _, chosen, chosen_error, _ = _fit_candidates(ts, radius, odd, floor, only=specs[int(pick[0])])
+        value, error = chosen[0], chosen_error[0]
+        spread, sharp = error, np.full(m, sharp[0])
+    return value.reshape(shape), error.reshape(shape), sharp.reshape(shape), spread.reshape(shape)
+
+
+def _fit_candidates(ts: np.ndarray, radius: float, odd: np.ndarray, floor: np.ndarray,
+                    only: tuple[float, int, bool] | None = None
+                    ) -> tuple[list[tuple[float, int, bool]], np.ndarray, np.ndarray, np.ndarray]:
+    """The fits :func:`fit_estimate` chooses from, for every column of ``odd`` (``k`` points).
+
+    Returns ``(specs, slopes, errors, qualifies)``, one row per candidate; a
+    spec ``(rad, p, higher)`` names the pair of fits with ``p`` and ``p + 1``
+    odd terms on the points within ``rad`` and which of the two it is.
+    ``only``: that candidate alone.
+    """
+    specs, slopes, errors, ok = [], [], [], []
+    for rad in (radius, radius / 2.0, radius / 4.0):
+        if only is not None and rad != only[0]:
+            continue
+        sel = ts <= rad * (1 + 1e-9)
+        k = int(np.count_nonzero(sel))
+        u, o = ts[sel] / rad, odd[sel]
+        fits = {}
+        for p in _FIT_TERMS:
+            if k < p + 2 or only is not None and p not in (only[1], only[1] + 1):
+                continue
+            V = u[:, None] ** (2 * np.arange(p) + 1)
+            coef, _, rank, _ = np.linalg.lstsq(V, o, rcond=None)
+            if rank < p:   # points too close to 0 to tell the high powers apart
+                continue
+            resid = o - V @ coef
+            fits[p] = (coef[0] / rad, np.sqrt(np.sum(resid**2, axis=0) / (k - p)),
+                       float(np.linalg.norm(np.linalg.pinv(V)[0])) / rad)
+        for p in sorted(fits):
+            if p + 1 not in fits:
+                continue
+            (slope, s, unit), (slope2, s2, unit2) = fits[p], fits[p + 1]
+            # the higher degree's residuals show the noise along this direction
+            noise_odd = np.maximum(floor, _FIT_NOISE_UCB * s2)
+            gap = np.abs(slope - slope2)
+            adequate2 = s2 <= _FIT_ADEQUATE * floor
+            # the lower degree, where the higher one agrees with it
+            for higher, value, error, qualifies in (
+                    (False, slope, gap + _FIT_Z * unit * noise_odd,
+                     (s <= _FIT_ADEQUATE * floor) & adequate2 & (gap <= _FIT_Z * (unit + unit2) * noise_odd)),
+                    # the higher degree, its last correction its truncation (Richardson's rule)
+                    (True, slope2, gap + _FIT_Z * unit2 * noise_odd, adequate2)):
+                if only is not None and (rad, p, higher) != only:
+                    continue
+                specs.append((rad, p, higher))
+                slopes.append(value)
+                errors.append(error)
+                ok.append(qualifies)
+    if not specs:
+        return [], np.zeros((0, odd.shape[1])), np.zeros((0, odd.shape[1])), np.zeros((0, odd.shape[1]), dtype=bool)
+    return specs, np.array(slopes), np.array(errors), np.array(ok)
 
 
 def _consistent_best(windows: list[Derivative]) -> Derivative:
@@ -428,12 +625,13 @@ def _agree(a: Derivative, b: Derivative) -> bool:
     the summed estimates, the way the checker's comparisons combine outputs
     (per output, a few of thousands disagree by chance)."""
     if a.value.size > 1:
-        r = _combination(a.value.size)
+        r = combination(a.value.size)
         return bool(abs(float(r @ (a.value - b.value))) <= float(np.sum(a.error + b.error)))
     return bool(np.all(np.abs(a.value - b.value) <= a.error + b.error))
 
 
-def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarray | None) -> np.ndarray | None:
+def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarray | None,
+                   cot_noise: np.ndarray | None = None) -> np.ndarray | None:
     """Error bars of ``cot[l] @ J d`` for a vector-valued ``f``, from the combined samples.
 
     Summing the per-output bars (``|cot| @ error``) treats every output's
@@ -441,18 +639,31 @@ def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarr
     a layer then make the bar ``m`` times the error of one. The combination
     ``cot[l] @ phi(t)`` is itself a scalar function of ``t``: its window, its
     neighbours' disagreement and its noise (outputs' noise adding in
-    quadrature) give the bar of the compared quantity directly. ``None`` for
-    the complex step or when the samples are missing.
+    quadrature, or ``cot_noise``: the noise of each combination measured
+    directly, where larger) give the bar of the compared quantity directly;
+    for a least-squares fit, the combination's own fit. ``None`` for the
+    complex step or when the samples are missing.
     """
     samples = dict(der.samples)
     h = der.step
-    if der.method != "central differences" or any(s not in samples or -s not in samples for s in _steps_of(h)):
+    if not der.fitted and (der.method != "central differences"
+                           or any(s not in samples or -s not in samples for s in _steps_of(h))):
         return None
     sig = None if noise is None else np.sqrt((cot**2) @ (np.asarray(noise, dtype=np.float64) ** 2))
+    if cot_noise is not None:
+        sig = cot_noise if sig is None else np.maximum(sig, cot_noise)
+    ts = sorted(samples)
+    combined = np.array([samples[t] for t in ts]) @ cot.T          # (samples, cotangents): one product
     bars = []
     for l in range(cot.shape[0]):
-        proj = {t: np.atleast_1d(cot[l] @ v) for t, v in samples.items()}
+        proj = {t: combined[i, l:l + 1] for i, t in enumerate(ts)}
         nz = None if sig is None else np.atleast_1d(sig[l])
+        if der.fitted:
+            # the combination's own fit; its distance from the combined values
+            # (one fit chosen for every output) widens its bar
+            value, error, sharp, _ = fit_estimate(proj, h, eps, nz)
+            bars.append(float(error[0] + abs(value[0] - cot[l] @ der.value)) if sharp[0] else np.inf)
+            continue
         value, error, _, _ = window_estimate(proj, h, eps, nz)
         bar = error
         for other in (h * RATIO, h / RATIO):
@@ -463,7 +674,7 @@ def combined_error(der: Derivative, cot: np.ndarray, eps: float, noise: np.ndarr
 
 
 @functools.lru_cache(maxsize=8)
-def _combination(m: int) -> np.ndarray:
+def combination(m: int) -> np.ndarray:
     """A fixed random-sign combination of ``m`` outputs (the same for every window)."""
     r = np.random.default_rng(m).choice(np.array([-1.0, 1.0]), m)
     r.flags.writeable = False
