@@ -872,7 +872,7 @@ class _Checker:
     def _confirmed(self, label: str, numeric: float, bar: float, analytic: float, how: str) -> str:
         self.notes.append(f"Confirmed: central differences along {label} see the failure too (numeric "
                           f"{format_number(numeric, 10)} ± {format_number(bar)}, analytic "
-                          f"{format_number(analytic, 10)}{how})")
+                          f"{format_number(analytic, 10)}: off by {format_number(abs(analytic - numeric))}{how})")
         return "confirmed"
 
     def _redo_central(self) -> GradCheckResult:
@@ -960,7 +960,7 @@ class _Checker:
         verdicts = []
         for e in loc.entries:
             i = e.flat_index
-            label = self._full_label(self._unravel(i))
+            label = "x[" + _idx_text(self._unravel(i)) + "]"   # a coordinate of x, for check_vjp too
             verdicts.append(self._confirm(self._basis(i), float(max(abs(self.xf[i]), self.scale)),
                                           np.array([e.analytic]), np.array([e.numeric]), np.array([e.error_bar]),
                                           rows, cot, label))
@@ -969,7 +969,7 @@ class _Checker:
                 return "refuted"
         if "confirmed" not in verdicts:
             return "unsure"
-        unconfirmed = [self._full_label(self._unravel(e.flat_index)) for e, v in zip(loc.entries, verdicts)
+        unconfirmed = ["x[" + _idx_text(self._unravel(e.flat_index)) + "]" for e, v in zip(loc.entries, verdicts)
                        if v != "confirmed"]
         if unconfirmed:
             self.notes.append(f"Note: {', '.join(unconfirmed)} found with the complex step; central differences "
@@ -1033,7 +1033,7 @@ class _Checker:
                 status = Status.INCONCLUSIVE
                 where = (f", at indices {format_indices(list(wrong))} by bisection" if wrong and localisation.explained
                          else "")
-                along = (f"along {format_indices(list(wrong))}" if wrong and localisation.explained
+                along = (f"along {', '.join('x[' + _idx_text(i) + ']' for i in wrong)}" if wrong and localisation.explained
                          else "along the most wrong probe")
                 wrong, diagnosis = (), ""   # no pattern is named for a failure not confirmed
                 worst = float(np.max(np.where(bad, np.abs(A - N), 0.0)))
