@@ -19,12 +19,17 @@ One run:
    resolves ``resolution`` of one entry) or stays undecided;
 6. kinks: one-sided derivatives along every direction (free with central
    differences, whose samples are at hand), a found kink confirmed at a
-   64x smaller step;
+   64x smaller step; with central differences, a probe whose window cannot
+   decide gets two more pairs of points and a least-squares fit;
 7. a remaining failure is diagnosed (constant factor, sign flip, zeros,
    transposition) and, in directional mode, localised by bisection; a
-   complex-step failure is reported only once central differences along the
-   same direction see it (if they contradict it, the check is redone with
-   central differences; if they cannot resolve it, it is inconclusive);
+   complex-step failure is reported only once central differences see it
+   too, along the direction where the error is concentrated -- the
+   coordinate the bisection found, else the probe with the largest residual
+   -- with a step sweep and, where its window cannot resolve it, a
+   least-squares fit on a wider grid (if they contradict the complex step,
+   the check is redone with central differences; if they cannot resolve the
+   failure, it is inconclusive);
 8. the Taylor-remainder test gives a second opinion along the first probe.
 
 The verdict is FAIL when a comparison failed, INCONCLUSIVE when none failed

@@ -55,8 +55,9 @@ class Options:
         most that the diagnosis calls "a few").
       taylor: run the Taylor-remainder test (8 more evaluations).
       resolution: the relative error in one entry (relative to the entry,
-        floored at the typical entry ``||g|| / sqrt(n)``) a check must be
-        able to see to pass: a comparison whose numerical error bar exceeds
+        floored at the typical entry ``||g|| / sqrt(n)``; for a gradient
+        that is ~0, at 1e-3 of ``|f| / (n s)``) a check must be able to see
+        to pass: a comparison whose numerical error bar exceeds
         half of it cannot tell a right gradient from one wrong by that much,
         and makes the result inconclusive unless something fails. Float64
         functions reach 1e-7 or better at n = 1e5; a function computing in
