@@ -13,8 +13,10 @@ initialiser is right:
 * **ours** -- the battery of :mod:`verify.stats` tests on one weight of shape
   (48, 32, 3, 3) (fan_in 288, fan_out 432, 13 824 values, more than the
   12 543 planned for a 5 % sigma error at power 0.99): std (chi-square),
-  mean, shape (Anderson-Darling vs the normal with the derived sigma), row
-  and column correlation, serial correlation. Each test at alpha = 5e-8, the
+  mean (t-test in units of the weight's own sigma), shape (Anderson-Darling
+  vs the normal with the scale fitted in its confidence interval, so a sigma
+  error is the std test's alone), row and column correlation, serial
+  correlation. Each test at alpha = 5e-8, the
   smallest level Holm's correction gives one of 20 tests at a family-wise
   level of 1e-6; the initialiser "fails" if any test rejects.
 * **PyTorch** -- the approach of ``test/nn/test_init.py``: a 2-D tensor with
@@ -28,7 +30,13 @@ matrices it is between 0.89 and 1.12, and exactly 1 when the sizes are equal);
 right variance but uniform instead of normal.
 
 It also prints, per hypothesised distribution, the planned sample size of the
-std test and its simulated power and false-alarm rate at that size.
+std test and its simulated power and false-alarm rate at that size, and the
+rejection rates of the ``distribution-shape`` check at its own sizes
+(Anderson-Darling on 64 000 values with the scale fitted in an interval from
+2 064 384 values, and the support test on all of them): correct normal and
+truncated normal, a sigma error, the wrong law with the right variance, and a
+truncated normal whose resampling loop gives up after three rounds (about
+4e-6 of the values stay beyond ±2s).
 """
 
 from __future__ import annotations
@@ -49,11 +57,13 @@ from verify.stats import (  # noqa: E402
     DEFAULT_ALPHA,
     achieved_power,
     correlation_test,
-    mean_test,
+    mean_value_test,
     planned_sample_size,
+    scale_interval,
     serial_correlation_test,
     shape_test,
     std_test,
+    support_test,
 )
 
 SHAPE = (48, 32, 3, 3)
@@ -93,10 +103,12 @@ def sample(rng: np.random.Generator, kind: str, sigma: float, shape) -> np.ndarr
 def ours(w: np.ndarray, sigma: float, alpha: float) -> dict[str, float]:
     """p-values of the battery on one weight (the decision is p <= alpha)."""
     m = w.reshape(w.shape[0], -1)
+    z = w.ravel() / math.sqrt(float(np.mean(w * w)))
+    miss = alpha / 4
     return {
         "std": std_test(w, sigma, alpha).p_value,
-        "mean": mean_test(w, 0.0, sigma, alpha).p_value,
-        "shape": shape_test(w, "normal", sigma, alpha).p_value,
+        "mean": mean_value_test(z, 0.0, alpha).p_value,
+        "shape": shape_test(w, "normal", scale_interval(w, "normal", miss), alpha, interval_miss=miss).p_value,
         "row corr": correlation_test(m, alpha, "rows").p_value,
         "col corr": correlation_test(m, alpha, "cols").p_value,
         "serial": serial_correlation_test(w, alpha).p_value,
@@ -205,7 +217,65 @@ def run(args) -> None:
         )
         print(f"| {dist} | {n} | {pw[0]:.4f} / {pw[1]:.4f} | {sims[0]} | {sims[1]} | "
               f"{fa / args.plan_runs:.3f} ({fa} / {args.plan_runs}) |")
+    shape_check(rng, args)
     print(f"\nTotal time {time.perf_counter() - t0:.0f} s.")
+
+
+SHAPE_CHECK_N, SHAPE_CHECK_AD = 2_064_384, 64_000   # what the init-* distribution-shape check draws and tests
+# (expected law, what is drawn): sigma 1 throughout unless the scenario says otherwise
+SHAPE_SCENARIOS = [
+    ("correct normal", "normal", lambda rng, n: rng.normal(0, 1, n)),
+    ("normal, σ -5 %", "normal", lambda rng, n: rng.normal(0, 0.95, n)),
+    ("normal expected, uniform drawn", "normal", lambda rng, n: rng.uniform(-SQRT3, SQRT3, n)),
+    ("normal expected, truncated drawn", "normal", lambda rng, n: _truncated(rng, 1 / TRUNC2_STD, n)),
+    ("correct truncated", "truncated_normal", lambda rng, n: _truncated(rng, 1 / TRUNC2_STD, n)),
+    ("truncated, σ +5 %", "truncated_normal", lambda rng, n: _truncated(rng, 1.05 / TRUNC2_STD, n)),
+    ("truncated, 3 redraws then give up", "truncated_normal", lambda rng, n: _leaky(rng, 1 / TRUNC2_STD, n, 3)),
+    ("truncated expected, normal drawn", "truncated_normal", lambda rng, n: rng.normal(0, 1, n)),
+]
+
+
+def _truncated(rng, s, n):
+    out = rng.normal(0, s, int(n * 1.06) + 100)
+    return out[np.abs(out) <= 2 * s][:n]
+
+
+def _leaky(rng, s, n, rounds):
+    out = rng.normal(0, s, n)
+    for _ in range(rounds):
+        bad = np.abs(out) > 2 * s
+        out[bad] = rng.normal(0, s, int(bad.sum()))
+    return out
+
+
+def shape_check(rng, args) -> None:
+    """Rejection rates of the distribution-shape check's two tests at their sizes."""
+    alpha = 1e-6 / 6            # init-he's share of the run's 1e-6 for one of its six statistical checks
+    miss = alpha / 4
+    print(f"\nThe distribution-shape check at its sizes (α = {alpha:.1e} for the check, Holm over its tests; "
+          f"{SHAPE_CHECK_N} values for the scale interval and the support test, {SHAPE_CHECK_AD} for "
+          f"Anderson-Darling), {args.shape_runs} runs per row:\n")
+    print("| scenario | expected law | values outside ±bound (mean per run) | AD rejects | support rejects | "
+          "check fails |")
+    print("|---|---|---|---|---|---|")
+    for name, law, make in SHAPE_SCENARIOS:
+        ad = sup = fails = 0
+        outside = 0.0
+        for _ in range(args.shape_runs):
+            w = make(rng, SHAPE_CHECK_N)
+            interval = scale_interval(w, law, miss)
+            tests = [shape_test(w[::w.size // SHAPE_CHECK_AD][:SHAPE_CHECK_AD], law, interval, alpha,
+                                interval_miss=miss)]
+            if law != "normal":
+                tests.append(support_test(w, law, interval, alpha, interval_miss=miss))
+                outside += tests[1].statistic / args.shape_runs
+            ps = sorted(t.p_value for t in tests)
+            fails += any(p <= alpha / (len(ps) - k) for k, p in enumerate(ps))   # Holm's first step decides
+            ad += tests[0].p_value <= alpha / len(tests)
+            sup += len(tests) > 1 and tests[1].p_value <= alpha / 2
+        shown_out = f"{outside:.2f}" if law != "normal" else "-"
+        print(f"| {name} | {law.replace('_', ' ')} | {shown_out} | {rate(ad, args.shape_runs)} | "
+              f"{rate(sup, args.shape_runs) if law != 'normal' else '-'} | {rate(fails, args.shape_runs)} |")
 
 
 def _draw(rng, dist, sigma, n):
@@ -226,6 +296,7 @@ def main(argv=None) -> None:
     args.null_runs = 5000 // scale         # correct initialiser, ours
     args.torch_null_runs = 50_000 // scale  # correct initialiser, PyTorch's KS assertion
     args.plan_runs = 1000 // scale
+    args.shape_runs = 100 // scale
     run(args)
 
 

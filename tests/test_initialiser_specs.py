@@ -54,3 +54,16 @@ def test_layout_param_applies_to_numpy_code():
     # The same code checked as numpy layout: its fans are read from the wrong axes.
     run = run_inline(torch_layout, "init-he", {}, OPTS)
     assert next(c for c in run.checks if c.name == "std").status.value == "fail"
+
+
+SIGMA_ONLY = ["he_sigma_5pct_small", "he_fans_swapped", "he_missing_gain", "he_variance_as_std", "he_fan_in_first_axis",
+              "xavier_uniform_limit_as_sigma", "xavier_sum_without_2", "lecun_uses_he", "he_truncated_without_correction"]
+
+
+@pytest.mark.parametrize("name", SIGMA_ONLY)
+def test_a_pure_sigma_bug_fails_only_the_sigma_checks(name):
+    # Shape and mean are tested in units of the weights' own σ: a wrong σ is not a wrong shape.
+    target, spec, params, _, _ = BUGS[name]
+    run = run_inline(target, spec, params, RunOptions(seed=0, timeout=None,
+                                                      checks=("distribution-shape", "mean", "protocol")))
+    assert all(c.status.value == "pass" for c in run.checks), [(c.name, c.message) for c in run.checks]

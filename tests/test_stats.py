@@ -43,9 +43,11 @@ from verify.stats import (
     minimum_detectable_effect,
     per_test_alpha,
     planned_sample_size,
+    scale_interval,
     serial_correlation_test,
     shape_test,
     std_test,
+    support_test,
     two_hypotheses_test,
 )
 
@@ -676,3 +678,79 @@ class TestResult:
         s = r.with_alpha(1e-9)
         assert s.passed and s.alpha == 1e-9 and s.mde > r.mde and "pass" in s.message
         assert str(s) == s.message
+
+
+def truncated(rng, scale, size):
+    """N(0, scale²) truncated to ±2·scale, by rejection (numpy only: fast for millions of values)."""
+    out = rng.normal(0.0, scale, int(size * 1.06) + 100)
+    out = out[np.abs(out) <= 2 * scale]
+    assert out.size >= size
+    return out[:size]
+
+
+class TestShapeWhateverTheScale:
+    """The composite shape test (scale in a confidence interval) and the support test."""
+
+    @pytest.mark.parametrize("dist", ["normal", "uniform", "truncated_normal"])
+    def test_scale_interval_covers_at_its_stated_rate(self, dist):
+        rng = np.random.default_rng(50)
+        scale = 0.5 / TRUNC2_STD if dist == "truncated_normal" else 0.5
+        misses = 0
+        for _ in range(2000):
+            lo, hi = scale_interval(draw(rng, dist, 0.5, 2000), dist, 0.05)
+            misses += not lo <= scale <= hi
+        assert binomial_ok(misses, 2000, 0.05), misses
+
+    @pytest.mark.parametrize("dist", ["normal", "uniform", "truncated_normal"])
+    def test_composite_shape_test_is_valid_at_a_loosened_level(self, dist):
+        # Berger & Boos: P(p <= alpha) <= alpha whatever the scale; it may be conservative, never liberal.
+        rng = np.random.default_rng(51)
+        ps = []
+        for _ in range(1000):
+            x = draw(rng, dist, 0.3, 4000)
+            ps.append(shape_test(x[:1000], dist, scale_interval(x, dist, 0.01), 0.05, interval_miss=0.01).p_value)
+        k, n = rejection_rate(ps, 0.05)
+        assert k <= n * 0.05 + 5 * math.sqrt(n * 0.05 * 0.95), k
+
+    def test_a_sigma_error_is_not_a_shape_error(self):
+        # 10 % too wide: the fully specified test rejects, the test with the scale fitted does not.
+        x = np.random.default_rng(52).normal(0, 1.1, 200_000)
+        assert not shape_test(x[:64_000], "normal", 1.0).passed
+        r = shape_test(x[:64_000], "normal", scale_interval(x, "normal", 1e-8), interval_miss=1e-8)
+        assert r.passed and r.details["scale"] == pytest.approx(1.1, rel=0.01)
+
+    def test_truncated_with_the_right_variance_is_caught_whatever_the_scale(self):
+        # Planned: the closest normal in the interval is at AD distance >= 0.03 > the MDE (0.023 at
+        # n = 64 000, α = 5e-8), so the power is >= 0.99; A² ≈ n·0.033² ≈ 70 against a critical ~17.
+        rng = np.random.default_rng(53)
+        for _ in range(5):
+            x = truncated(rng, 1.0, 2_000_000)
+            r = shape_test(x[:64_000], "normal", scale_interval(x, "normal", 1e-8), interval_miss=1e-8)
+            assert not r.passed and r.mde < 0.025, r.message
+
+    def test_support_power_matches_one_minus_one_minus_q_to_the_n(self):
+        # q = 4e-5 outside, n = 100 000: power 1 − (1 − q)^n = 0.982; 300 simulated samples.
+        rng = np.random.default_rng(54)
+        n, q = 100_000, 4e-5
+        predicted = 1 - (1 - q) ** n
+        caught = 0
+        for _ in range(300):
+            x = truncated(rng, 1.0, n)
+            leak = rng.random(n) < q
+            x[leak] = rng.choice([-1, 1], leak.sum()) * rng.uniform(2.05, 3.0, leak.sum())
+            r = support_test(x, "truncated_normal", scale_interval(x, "truncated_normal", 1e-8), 1e-6,
+                             interval_miss=1e-8)
+            caught += not r.passed
+        assert binomial_ok(caught, 300, predicted), (caught, predicted)
+
+    def test_support_passes_a_correct_sample_and_states_its_power(self):
+        x = truncated(np.random.default_rng(55), 1.0, 2_000_000)
+        r = support_test(x, "truncated_normal", scale_interval(x, "truncated_normal", 1e-8), 5e-8,
+                         interval_miss=1e-8)
+        assert r.passed and r.statistic == 0
+        # The issue's defect: 4e-6 of the values outside is caught with probability 1 − e^{−8} > 0.9996.
+        assert r.mde == pytest.approx(-math.log(0.01) / 2_000_000, rel=1e-3) and r.mde < 4e-6
+        u = np.random.default_rng(56).uniform(-1, 1, 100_000)
+        assert support_test(u, "uniform", scale_interval(u, "uniform", 1e-8), 5e-8, interval_miss=1e-8).passed
+        with pytest.raises(ValueError, match="no bounded support"):
+            support_test(u, "normal", (1.0, 1.1))

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Mismatch", "Comparison", "compare", "assert_close", "format_number"]
+__all__ = ["Mismatch", "Comparison", "compare", "assert_close", "format_number", "identical"]
 
 
 def format_number(x: Any, digits: int = 6) -> str:
@@ -125,6 +125,20 @@ def _worst_table(worst: Sequence[Mismatch]) -> str:
     for r in rows:
         out.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)))
     return "Worst mismatches:\n" + "\n".join(out)
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Same shape and the same values, NaN counting as equal to NaN.
+
+    For hygiene checks (was an input modified? did the same call give the same
+    answer?): NaN ≠ NaN must not make an untouched array look changed.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if np.issubdtype(a.dtype, np.inexact) or np.issubdtype(b.dtype, np.inexact):
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
 
 
 def _as_array(x: Any) -> np.ndarray:

@@ -22,9 +22,12 @@ The protocols (see ``docs/protocols.md``):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
+import random
+import sys
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -97,15 +100,60 @@ def positional_arity(fn: Callable) -> int | None:
     return n
 
 
+class ProtocolRNG(np.random.Generator):
+    """The ``rng`` given to ``init(shape, rng)``: a numpy Generator that also answers the legacy
+    ``numpy.random.RandomState`` methods course code calls (``randn``, ``rand``, ``random_sample``,
+    ``randint``), so code written for either API draws from the seeded stream."""
+
+    def randn(self, *dims: int) -> Any:
+        return self.standard_normal(dims) if dims else float(self.standard_normal())
+
+    def rand(self, *dims: int) -> Any:
+        return self.random(dims) if dims else float(self.random())
+
+    def random_sample(self, size: Any = None) -> Any:
+        return self.random(size)
+
+    def randint(self, low: int, high: int | None = None, size: Any = None, dtype: Any = int) -> Any:
+        return self.integers(low, high, size, dtype=dtype)
+
+
+@contextlib.contextmanager
+def seeded_global_generators(seed: int):
+    """Seed numpy's, Python's and (if loaded) torch's global generators from ``seed``; restore them after.
+
+    Real initialisers often ignore the ``rng`` they are given and call
+    ``np.random.randn``: seeding the global generators makes them reproducible
+    from the seed too, and the caller's random state is left as it was.
+    """
+    np_state, py_state = np.random.get_state(), random.getstate()
+    torch = sys.modules.get("torch")
+    fork = torch.random.fork_rng(devices=[]) if torch is not None else contextlib.nullcontext()
+    try:
+        with fork:
+            np.random.seed(seed % 2**32)
+            random.seed(seed)
+            if torch is not None:
+                torch.manual_seed(seed % 2**63)
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
 def initialiser(obj: Any, target: str, layout: str = "numpy") -> InitialiserSubject:
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a function init(shape, rng)")
 
     def sampler(shape, seed):
-        return obj(shape, np.random.default_rng(seed))
+        with seeded_global_generators(seed):
+            return obj(shape, ProtocolRNG(np.random.PCG64(seed)))
 
-    return InitialiserSubject(f"numpy initialiser {_name(obj)}(shape, rng), {layout} layout",
-                              sampler=sampler, layout=layout)
+    return InitialiserSubject(
+        f"numpy initialiser {_name(obj)}(shape, rng), {layout} layout", sampler=sampler, layout=layout,
+        mapping=["rng: a numpy Generator seeded per call, which also answers RandomState's randn/rand/randint; "
+                 "numpy's, Python's and torch's global generators are seeded from the same seed during the call "
+                 "(and restored after), so code calling np.random.randn is reproducible too"])
 
 
 class _NumpyBatchNorm(BatchNormInstance):

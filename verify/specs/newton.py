@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from verify import convergence as cv
 from verify import strategies as vst
 from verify.adapters.base import call_target
-from verify.compare import compare, format_number
+from verify.compare import compare, format_number, identical
 from verify.errors import ProtocolError, TargetError
 from verify.problems import random_orthogonal, spd_matrix
 from verify.results import Figure, Series
@@ -435,7 +435,7 @@ def _hygiene(ctx: CheckContext) -> Outcome:
     if fn is not None:
         args = [w.copy(), g.copy(), h.copy()]
         out = call_target("step(w, grad, hess, lr)", fn, *args, 0.5)
-        changed = [n for n, a, b in zip(("w", "grad", "hess"), args, (w, g, h)) if not np.array_equal(a, b)]
+        changed = [n for n, a, b in zip(("w", "grad", "hess"), args, (w, g, h)) if not identical(a, b)]
         if changed:
             return failed(f"step(w, grad, hess, lr) modified its input {', '.join(changed)} in place")
         if np.asarray(out).dtype != np.float64:
@@ -447,7 +447,7 @@ def _hygiene(ctx: CheckContext) -> Outcome:
         notes.append("mutation and dtype not checked: the adapter does not expose the raw function")
     a = ctx.subject.step(w, g, h, 0.5)
     b = ctx.subject.step(w, g, h, 0.5)
-    if not np.array_equal(a, b, equal_nan=True):
+    if not identical(a, b):
         return failed("step(w, grad, hess, lr) returned different values for the same input")
     for shape_w in ((2,), (4,)):
         n = shape_w[0]

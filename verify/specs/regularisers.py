@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import reference
 from verify import strategies as vst
-from verify.compare import compare
+from verify.compare import compare, identical
 from verify.specs._common import differential, fmt
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
@@ -140,13 +140,13 @@ def _hygiene(role: str):
         from verify.adapters.base import call_target
 
         call_target(f"{role}{_signature(role)}", fn, *args)
-        changed = [i for i, (a, b) in enumerate(zip(arrays, before)) if not np.array_equal(a, b)]
+        changed = [i for i, (a, b) in enumerate(zip(arrays, before)) if not identical(a, b)]
         if changed:
             names = ["w", "g"]
             return failed(f"{role}{_signature(role)} modified its input {', '.join(names[i] for i in changed)} in place")
         first = getattr(ctx.subject, role)(*args)
         second = getattr(ctx.subject, role)(*args)
-        if not np.array_equal(np.asarray(first), np.asarray(second), equal_nan=True):
+        if not identical(first, second):
             return failed(f"{role}{_signature(role)} returned different values for the same input")
         shape = np.shape(first)
         return passed(f"{role}{_signature(role)} leaves its inputs unchanged, is deterministic, "

@@ -12,7 +12,10 @@ check fails when ``p <= alpha``):
 * :func:`std_test` -- chi-square (normal) or kurtosis-corrected log-variance
   (uniform, truncated normal, any known kurtosis) test of sigma;
 * :func:`shape_test` -- Anderson-Darling or Kolmogorov-Smirnov against a
-  fully specified normal / uniform / truncated normal;
+  fully specified normal / uniform / truncated normal, or against the family
+  with its scale in a confidence interval (:func:`scale_interval`);
+* :func:`support_test` -- no value beyond the bounds of a uniform or
+  truncated normal at the largest plausible scale;
 * :func:`correlation_test` -- max |r| between rows or columns of a matrix;
 * :func:`serial_correlation_test` -- lag correlation in memory order;
 * :func:`mean_value_test`, :func:`two_hypotheses_test` -- t-tests for the
@@ -55,7 +58,9 @@ from verify.stats.shape import (
     anderson_darling_critical_value,
     anderson_darling_pvalue,
     anderson_darling_statistic,
+    scale_interval,
     shape_test,
+    support_test,
 )
 
 __all__ = [
@@ -71,6 +76,8 @@ __all__ = [
     "mean_test",
     "std_test",
     "shape_test",
+    "scale_interval",
+    "support_test",
     "correlation_test",
     "serial_correlation_test",
     "mean_value_test",

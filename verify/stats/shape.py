@@ -40,6 +40,16 @@ Bounded hypotheses (uniform, truncated normal): a value outside the support
 (beyond a relative rounding tolerance of 1e-6 of its width) is impossible
 under the null, so the p-value is 0 and the message says how many values
 fell outside.
+
+Shape whatever the scale: with ``scale=(lo, hi)`` the hypothesis is the whole
+family over a confidence interval for the scale (:func:`scale_interval`);
+the statistic is minimised over the interval and the p-value is Berger &
+Boos' (1994) ``sup p(s) + P(interval misses)``. A σ error is then not a
+shape failure. :func:`support_test` counts values beyond the bounds of a
+bounded family at the largest plausible scale (O(n): millions of values).
+
+R. L. Berger, D. D. Boos (1994), P values maximized over a confidence set
+for the nuisance parameter, *JASA* 89.
 """
 
 from __future__ import annotations
@@ -66,13 +76,17 @@ from verify.stats.core import (
     _sample,
     canonical_distribution,
     distribution_std,
+    excess_kurtosis,
     fmt,
+    fmt_p,
     make_result,
     z_power,
 )
 
 __all__ = [
     "shape_test",
+    "scale_interval",
+    "support_test",
     "anderson_darling_statistic",
     "anderson_darling_pvalue",
     "anderson_darling_critical_value",
@@ -266,10 +280,79 @@ def _mde_ks(alpha: float, power: float, n: int) -> float:
     return float(_st.kstwo.isf(alpha, n)) + 0.5 * z_power(power) / math.sqrt(n)
 
 
+def _method(method: str) -> str:
+    meth = str(method).strip().lower()
+    if meth in ("anderson", "ad", "anderson-darling", "anderson_darling"):
+        return "anderson"
+    if meth in ("ks", "kolmogorov-smirnov"):
+        return "ks"
+    raise ValueError(f"unknown method {method!r}; expected 'anderson' or 'ks'")
+
+
+def _outside(xs: np.ndarray, null: _Null) -> tuple[int, np.ndarray]:
+    """Values of the sorted sample beyond ``null``'s support (past a rounding tolerance), and the clipped sample."""
+    lo, hi = null.support
+    if not math.isfinite(lo):
+        return 0, xs
+    tol = 1e-6 * (hi - lo)
+    n_out = int(np.count_nonzero(xs < lo - tol) + np.count_nonzero(xs > hi + tol))
+    return n_out, np.clip(xs, lo, hi)  # values within rounding of a bound
+
+
+def _fit(xs: np.ndarray, null: _Null, meth: str) -> dict[str, Any]:
+    """Statistic, p-value and largest CDF gap of the sorted sample ``xs`` against ``null``."""
+    n = xs.size
+    n_out, xs_eval = _outside(xs, null)
+    u, lc, ls = null.log_cdf_sf(xs_eval)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    gaps_plus = i / n - u
+    gaps_minus = u - (i - 1) / n
+    j_plus, j_minus = int(np.argmax(gaps_plus)), int(np.argmax(gaps_minus))
+    d_plus, d_minus = float(gaps_plus[j_plus]), float(gaps_minus[j_minus])
+    D = max(d_plus, d_minus)
+    if meth == "anderson":
+        stat = anderson_darling_statistic(lc, ls)
+        p = 0.0 if n_out else anderson_darling_pvalue(stat, n)
+    else:
+        stat = D
+        p = 0.0 if n_out else float(_st.kstwo.sf(D, n))
+    return {"stat": stat, "p": p, "D": D, "n_out": n_out,
+            "j_gap": j_plus if d_plus >= d_minus else j_minus,
+            "gap_sign": "more" if d_plus >= d_minus else "less"}
+
+
+def _best_scale(xs: np.ndarray, make_null, lo: float, hi: float, meth: str) -> tuple[float, dict[str, Any]]:
+    """The scale in [lo, hi] whose hypothesis fits ``xs`` best (smallest statistic), and its fit.
+
+    A bounded hypothesis cannot fit at a scale that leaves sample values
+    outside its support, so the search starts at the smallest scale that
+    contains them all (when that is inside the interval).
+    """
+    feasible_lo = lo
+    bound = make_null(1.0).support[1] - make_null(1.0).loc
+    if math.isfinite(bound):
+        centre = make_null(1.0).loc
+        reach = max(abs(xs[0] - centre), abs(xs[-1] - centre)) / (1.0 + 1e-6 * 2.0) / bound
+        feasible_lo = min(max(lo, reach), hi)
+    grid = np.geomspace(feasible_lo, hi, 7) if hi > feasible_lo else np.array([hi])
+    fits = [(float(s), _fit(xs, make_null(float(s)), meth)) for s in grid]
+    best = min(range(len(fits)), key=lambda k: fits[k][1]["stat"])
+    if len(fits) > 1:
+        a, b = fits[max(best - 1, 0)][0], fits[min(best + 1, len(fits) - 1)][0]
+        r = _opt.minimize_scalar(lambda ls: _fit(xs, make_null(math.exp(ls)), meth)["stat"],
+                                 bounds=(math.log(a), math.log(b)), method="bounded",
+                                 options={"xatol": 1e-7})
+        s = math.exp(float(r.x))
+        fit = _fit(xs, make_null(s), meth)
+        if fit["stat"] < fits[best][1]["stat"]:
+            return s, fit
+    return fits[best]
+
+
 def shape_test(
     x: Any,
     distribution: str = "normal",
-    scale: float = 1.0,
+    scale: float | tuple[float, float] = 1.0,
     alpha: float = DEFAULT_ALPHA,
     method: str = "anderson",
     *,
@@ -277,10 +360,11 @@ def shape_test(
     truncation: float = 2.0,
     power: float = DEFAULT_POWER,
     name: str | None = None,
+    interval_miss: float = 0.0,
 ) -> StatTest:
-    """Goodness of fit of ``x`` to a fully specified distribution.
+    """Goodness of fit of ``x`` to a distribution with a known scale, or a scale in an interval.
 
-    Hypotheses (all parameters known, none estimated):
+    Hypotheses (location known):
 
     * ``"normal"``: N(loc, scale^2);
     * ``"uniform"``: uniform on ``[loc - sqrt(3) scale, loc + sqrt(3) scale]``
@@ -288,6 +372,17 @@ def shape_test(
     * ``"truncated_normal"``: N(loc, scale^2) truncated to
       ``loc +- truncation * scale`` (``scale`` is the *untruncated* sigma; the
       std after truncation is :func:`distribution_std`).
+
+    ``scale`` a number: the hypothesis is fully specified and the p-value is
+    the exact (case 0) one. ``scale = (lo, hi)``: the hypothesis is the whole
+    family with a scale somewhere in the interval -- "this is the right
+    *shape*, whatever its σ", so a pure σ error is not a shape failure. The
+    interval is a confidence interval for the scale (see
+    :func:`scale_interval`) that misses the true scale with probability at
+    most ``interval_miss``; the p-value is Berger & Boos' (1994)
+    ``sup_{s in [lo, hi]} p(s) + interval_miss``, a valid p-value whatever the
+    dependence between the interval and the sample (union bound), found by
+    minimising the statistic over the interval.
 
     ``method="anderson"`` (default): Anderson-Darling ``A^2``; ``"ks"``:
     Kolmogorov-Smirnov ``D``. See the module docstring for the null
@@ -299,10 +394,10 @@ def shape_test(
 
     * Anderson-Darling: the AD distance
       ``sqrt(int (G - F)^2 / (F (1 - F)) dF)`` between the true ``G`` and the
-      hypothesised ``F``, estimated by ``sqrt(max(A^2 - 1, 0) / n)``
-      (``E[A^2] = 1`` under the null). The MDE is a guaranteed (conservative)
-      bound: any alternative at least this far is detected with probability
-      >= ``power``.
+      hypothesised ``F`` (the closest member of the family for an interval),
+      estimated by ``sqrt(max(A^2 - 1, 0) / n)`` (``E[A^2] = 1`` under the
+      null). The MDE is a guaranteed (conservative) bound: any alternative at
+      least this far is detected with probability >= ``power``.
     * KS: the sup distance ``D``; MDE ``D_crit(alpha, n) + z_power / (2 sqrt n)``,
       also a guaranteed bound.
 
@@ -311,56 +406,53 @@ def shape_test(
       >>> x = rng.uniform(-np.sqrt(3), np.sqrt(3), 20_000)   # std 1, but uniform
       >>> shape_test(x, "normal", 1.0, alpha=5e-8).passed
       False
+      >>> shape_test(1.1 * rng.normal(size=20_000), "normal", (1.05, 1.15), alpha=5e-8,
+      ...            interval_miss=1e-8).passed                # σ 10 % off, shape right
+      True
     """
     a = _sample(x, "sample", min_n=5)
     alpha = _alpha(alpha)
     power = _power(power)
     dist = canonical_distribution(distribution)
-    null = _Null(dist, _finite("loc", loc), _positive("scale", scale), _check_truncation(truncation))
-    meth = str(method).strip().lower()
-    if meth in ("anderson", "ad", "anderson-darling", "anderson_darling"):
-        meth = "anderson"
-    elif meth not in ("ks", "kolmogorov-smirnov"):
-        raise ValueError(f"unknown method {method!r}; expected 'anderson' or 'ks'")
-    else:
-        meth = "ks"
-    n = a.size
+    loc = _finite("loc", loc)
+    trunc = _check_truncation(truncation)
+    meth = _method(method)
+    miss = float(interval_miss)
+    if not 0.0 <= miss < 1.0:
+        raise ValueError(f"interval_miss must be in [0, 1), got {interval_miss!r}")
     xs = np.sort(a)
+    n = a.size
 
-    lo, hi = null.support
-    outside_text = ""
-    n_out = 0
-    if math.isfinite(lo):
-        tol = 1e-6 * (hi - lo)
-        below, above = xs < lo - tol, xs > hi + tol
-        n_out = int(below.sum() + above.sum())
-        if n_out:
-            outside_text = (
-                f"; {n_out} of {n} values outside the support [{fmt(lo)}, {fmt(hi)}] "
-                f"(min {fmt(xs[0])}, max {fmt(xs[-1])})"
-            )
-        xs_eval = np.clip(xs, lo, hi)  # values within rounding of a bound
+    def make_null(s: float) -> _Null:
+        return _Null(dist, loc, s, trunc)
+
+    if isinstance(scale, (tuple, list)):
+        s_lo, s_hi = (_positive("scale interval bound", v) for v in scale)
+        if s_lo > s_hi:
+            raise ValueError(f"scale interval ({s_lo}, {s_hi}) is empty")
+        s_fit, fit = _best_scale(xs, make_null, s_lo, s_hi, meth)
+        scale_text = f"scale fitted in [{fmt(s_lo)}, {fmt(s_hi)}]: {fmt(s_fit)}"
     else:
-        xs_eval = xs
-    u, lc, ls = null.log_cdf_sf(xs_eval)
-
-    i = np.arange(1, n + 1, dtype=np.float64)
-    gaps_plus = i / n - u
-    gaps_minus = u - (i - 1) / n
-    j_plus, j_minus = int(np.argmax(gaps_plus)), int(np.argmax(gaps_minus))
-    d_plus, d_minus = float(gaps_plus[j_plus]), float(gaps_minus[j_minus])
-    D = max(d_plus, d_minus)
-    j_gap = j_plus if d_plus >= d_minus else j_minus
-    gap_sign = "more" if d_plus >= d_minus else "less"
+        s_fit = _positive("scale", scale)
+        s_lo = s_hi = s_fit
+        fit = _fit(xs, make_null(s_fit), meth)
+        scale_text = ""
+    null = make_null(s_fit)
+    lo, hi = null.support
+    n_out = fit["n_out"]
+    outside_text = ""
+    if n_out:
+        # A bounded law cannot fit at any scale of the interval: every scale leaves values outside.
+        outside_text = (f"; {n_out} of {n} values outside the support [{fmt(lo)}, {fmt(hi)}] "
+                        f"(min {fmt(xs[0])}, max {fmt(xs[-1])})")
+    j_gap = fit["j_gap"]
     gap_text = (
-        f"largest CDF gap {fmt(D, 3)} at x = {fmt(xs[j_gap], 3)} "
-        f"(sample has {gap_sign} mass below than expected)"
+        f"largest CDF gap {fmt(fit['D'], 3)} at x = {fmt(xs[j_gap], 3)} "
+        f"(sample has {fit['gap_sign']} mass below than expected)"
     )
-
+    p = min(1.0, fit["p"] + miss)
     if meth == "anderson":
-        A2 = anderson_darling_statistic(lc, ls)
-        p = 0.0 if n_out else anderson_darling_pvalue(A2, n)
-        stat = A2
+        A2 = fit["stat"]
         effect = math.sqrt(max(A2 - 1.0, 0.0) / n)
         label = "Anderson-Darling"
         stat_text = f"A² = {fmt(A2, 4)}"
@@ -372,21 +464,26 @@ def shape_test(
         unit = "AD distance"
         effect_unit = "AD distance sqrt(∫(G-F)²/(F(1-F)) dF), estimated"
     else:
-        p = 0.0 if n_out else float(_st.kstwo.sf(D, n))
-        stat = D
-        effect = D
+        effect = fit["stat"]
         label = "Kolmogorov-Smirnov"
-        stat_text = f"D = {fmt(D, 4)}"
+        stat_text = f"D = {fmt(fit['stat'], 4)}"
         method_text = "Kolmogorov-Smirnov, fully specified null, exact distribution of D_n"
         mde_fn = functools.partial(_mde_ks, n=n)
         unit = "KS distance"
         effect_unit = "KS distance sup|G-F|"
+    if scale_text:
+        method_text += (f"; composite over a scale interval: p = sup p(s) + {fmt_p(miss)} "
+                        "(Berger & Boos 1994)")
+        stat_text = f"{scale_text}, {stat_text}"
+        mde_fn = functools.partial(_mde_shifted, inner=mde_fn, miss=miss)
     test_name = name or f"shape ({label} vs {dist.replace('_', ' ')})"
-    summary = f"{name or 'shape'} ({label} vs {null.describe()}): {stat_text}, {gap_text}{outside_text}"
+    shown = null.describe() if not scale_text else dist.replace("_", " ") + (
+        f" truncated at ±{fmt(trunc)} scale" if dist == "truncated_normal" else "")
+    summary = f"{name or 'shape'} ({label} vs {shown}): {stat_text}, {gap_text}{outside_text}"
     return make_result(
         name=test_name,
         method=method_text,
-        statistic=stat,
+        statistic=fit["stat"],
         p_value=p,
         n=n,
         alpha=alpha,
@@ -400,13 +497,141 @@ def shape_test(
         mde_unit=unit,
         details={
             "distribution": dist,
-            "loc": null.loc,
-            "scale": null.scale,
-            "truncation": null.truncation if dist == "truncated_normal" else None,
+            "loc": loc,
+            "scale": s_fit,
+            "scale_interval": [s_lo, s_hi],
+            "interval_miss": miss,
+            "truncation": trunc if dist == "truncated_normal" else None,
             "support": [lo, hi],
             "n_outside_support": n_out,
-            "ks_distance": D,
+            "ks_distance": fit["D"],
             "ks_location": float(xs[j_gap]),
-            "std_of_hypothesis": distribution_std(dist, null.scale, null.truncation),
+            "std_of_hypothesis": distribution_std(dist, s_fit, trunc),
         },
     )
+
+
+def _mde_shifted(alpha: float, power: float, *, inner, miss: float) -> float:
+    """MDE of a composite test: its inner test runs at ``alpha - miss``."""
+    return float(inner(max(alpha - miss, alpha * 1e-3), power))
+
+
+def scale_interval(
+    x: Any,
+    distribution: str = "normal",
+    miss: float = 1e-8,
+    *,
+    loc: float = 0.0,
+    truncation: float = 2.0,
+) -> tuple[float, float]:
+    """A confidence interval ``(lo, hi)`` for the scale of the family ``distribution``.
+
+    The sample is assumed to follow ``distribution`` centred at ``loc`` with
+    an unknown scale ``s`` (as in :func:`shape_test`: σ for the normal, the
+    std for the uniform, the *untruncated* σ for the truncated normal). The
+    estimate is ``v = Σ (x - loc)² / n``, ``E v = s² c`` with ``c`` the
+    variance at scale 1. The interval misses ``s`` with probability at most
+    ``miss`` (two-sided, equal tails):
+
+    * normal: exact, ``n v / s² ~ chi-square(n)``;
+    * uniform, truncated normal: ``log v`` normal with variance ``V/n``,
+      ``V = excess kurtosis + 2`` (Bartlett & Kendall 1946, the std test's
+      approximation, accurate to O(1/n): use it with n in the millions).
+
+    >>> lo, hi = scale_interval(np.random.default_rng(0).normal(0, 2.0, 1_000_000))
+    >>> lo < 2.0 < hi and hi / lo < 1.015
+    True
+    """
+    a = _sample(x, "sample", min_n=2)
+    dist = canonical_distribution(distribution)
+    miss = _alpha(miss, "miss")
+    loc = _finite("loc", loc)
+    trunc = _check_truncation(truncation)
+    n = a.size
+    v = float(np.mean((a - loc) ** 2))
+    if not v > 0:
+        raise ValueError("the sample has no spread: every value equals loc")
+    c = distribution_std(dist, 1.0, trunc) ** 2
+    if dist == "normal":
+        var_lo = n * v / float(_st.chi2.isf(miss / 2.0, n))
+        var_hi = n * v / float(_st.chi2.ppf(miss / 2.0, n))
+    else:
+        V = excess_kurtosis(dist, trunc) + 2.0
+        se = math.sqrt(V / n)
+        z = float(_st.norm.isf(miss / 2.0))
+        centre = math.log(v) + se * se / 2.0
+        var_lo, var_hi = math.exp(centre - z * se), math.exp(centre + z * se)
+    return math.sqrt(var_lo / c), math.sqrt(var_hi / c)
+
+
+def support_test(
+    x: Any,
+    distribution: str,
+    scale: tuple[float, float],
+    alpha: float = DEFAULT_ALPHA,
+    *,
+    interval_miss: float = 0.0,
+    loc: float = 0.0,
+    truncation: float = 2.0,
+    power: float = DEFAULT_POWER,
+    name: str = "support",
+) -> StatTest:
+    """No value beyond the bounds of a bounded distribution whose scale lies in ``scale = (lo, hi)``.
+
+    Under the hypothesis (uniform on ``loc ± √3 s``, or a normal truncated at
+    ``loc ± truncation·s``, for the true scale ``s``) a value beyond the
+    bound is impossible; the bound used is the one at the interval's upper
+    end ``hi`` (plus a rounding tolerance of 1e-6 of the width), so the only
+    way a correct sample fails is the interval missing ``s`` from below:
+    p-value ``interval_miss`` when values are outside, 1 otherwise (Berger &
+    Boos 1994). The test is O(n): give it millions of values.
+
+    Power: a defect that puts a fraction ``q`` of the values outside is
+    caught with probability ``1 − (1 − q)^n`` (e.g. q = 4e-6, n = 2·10⁶:
+    0.9997); the MDE is the ``q`` caught with probability ``power``,
+    ``1 − (1 − power)^(1/n)``.
+    """
+    a = _sample(x, "sample", min_n=1)
+    alpha = _alpha(alpha)
+    power = _power(power)
+    dist = canonical_distribution(distribution)
+    if dist == "normal":
+        raise ValueError("a normal distribution has no bounded support to test")
+    loc = _finite("loc", loc)
+    trunc = _check_truncation(truncation)
+    s_lo, s_hi = (_positive("scale interval bound", v) for v in scale)
+    null = _Null(dist, loc, s_hi, trunc)
+    lo, hi = null.support
+    half = hi - loc
+    n = a.size
+    tol = 1e-6 * (hi - lo)
+    outside = (a < lo - tol) | (a > hi + tol)
+    n_out = int(np.count_nonzero(outside))
+    reach = float(np.max(np.abs(a - loc)))
+    p = min(1.0, float(interval_miss) + (0.0 if n_out else 1.0))
+    bound_text = "√3" if dist == "uniform" else f"{fmt(trunc)}"
+    summary = (f"{name}: {n_out} of {n} values beyond ±{bound_text}·s = ±{fmt(half)} (s ≤ {fmt(s_hi)}, the "
+               f"upper end of the scale's interval); largest |x| = {fmt(reach)} = {fmt(reach / s_hi)}·s")
+    return make_result(
+        name=name,
+        method=(f"count of values outside the support at the largest plausible scale; p = {fmt_p(float(interval_miss))} "
+                "if any (Berger & Boos 1994), else 1"),
+        statistic=n_out,
+        p_value=p,
+        n=n,
+        alpha=alpha,
+        power=power,
+        estimate=n_out / n,
+        expected=0.0,
+        effect=n_out / n,
+        effect_unit="fraction of values outside the support",
+        summary=summary,
+        mde_fn=functools.partial(_mde_support, n=n),
+        mde_unit="fraction outside the support",
+        details={"distribution": dist, "loc": loc, "scale_interval": [s_lo, s_hi], "bound": half,
+                 "n_outside_support": n_out, "max_abs": reach, "interval_miss": float(interval_miss)},
+    )
+
+
+def _mde_support(alpha: float, power: float, n: int) -> float:
+    return float(-math.expm1(math.log1p(-power) / n))
