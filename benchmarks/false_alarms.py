@@ -1,10 +1,13 @@
 """Measured false alarms of the statistical specs on correct implementations.
 
 Runs every check of ``init-he``, ``init-xavier``, ``init-lecun``, ``relu-bias``
-and ``batchnorm`` on correct implementations (the reference and, when
-installed, ``torch.nn.init.kaiming_normal_``, ``torch.nn.init.xavier_normal_``
-and ``torch.nn.BatchNorm1d``) under many different seeds, and prints how many
-runs had any check not pass. With the family-wise level 1e-6 per run, the
+and ``batchnorm`` on correct implementations (the reference; real-world code
+from tests/realworld: ``np.random.randn`` He, CS231n's batch-norm functions
+with their running variance started at 0, a layer creating its statistics
+lazily, a float32 layer; and, when installed, ``torch.nn.init.kaiming_normal_``,
+``torch.nn.init.xavier_normal_``, ``torch.nn.BatchNorm1d`` and its cumulative
+average) under many different seeds, and prints how many runs had any check
+fail, error or end inconclusive. With the family-wise level 1e-6 per run, the
 expected number of false alarms in 200 runs is 2e-4.
 
     python benchmarks/false_alarms.py            # 200 seeds per pair
@@ -30,9 +33,15 @@ PAIRS = [
     ("reference", "init-lecun", {}),
     ("reference", "relu-bias", {}),
     ("reference", "batchnorm", {}),
+    ("tests.realworld.initialisers.students:he_randn", "init-he", {}),
+    ("tests.realworld.initialisers.keras_style:he_normal", "init-he", {"distribution": "truncated"}),
+    ("tests.realworld.batchnorm.cs231n:batchnorm_forward", "batchnorm", {}),
+    ("tests.realworld.batchnorm.students:BatchNormLazy", "batchnorm", {"convention": "keras", "momentum": 0.9}),
+    ("tests.realworld.batchnorm.students:BatchNormFloat32", "batchnorm", {}),
     ("torch.nn.init.kaiming_normal_", "init-he", {}),
     ("torch.nn.init.xavier_normal_", "init-xavier", {}),
     ("torch.nn.BatchNorm1d", "batchnorm", {}),
+    ("torch.nn.BatchNorm1d", "batchnorm", {"convention": "cumulative"}),
 ]
 
 
@@ -46,22 +55,22 @@ def main() -> int:
         have_torch = True
     except ImportError:
         have_torch = False
-    print(f"{'target':<32} {'spec':<12} {'params':<24} {'runs':>5} {'false alarms':>13} {'s/run':>7}")
+    print(f"{'target':<52} {'spec':<12} {'params':<24} {'runs':>5} {'false alarms':>13} {'s/run':>7}")
     total_alarms = 0
     for target, spec, params in PAIRS:
         if target.startswith("torch") and not have_torch:
-            print(f"{target:<32} {spec:<12} {'':<24} {'(torch not installed)':>27}")
+            print(f"{target:<52} {spec:<12} {'':<24} {'(torch not installed)':>27}")
             continue
         alarms = []
         started = time.perf_counter()
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             run = run_inline(target, spec, params, RunOptions(seed=seed, timeout=None, max_examples=20))
-            bad = [c.name for c in run.checks if c.status.value not in ("pass", "skip")]
+            bad = [f"{c.name} ({c.status.value})" for c in run.checks if c.status.value not in ("pass", "skip")]
             if bad:
                 alarms.append((seed, bad))
         per_run = (time.perf_counter() - started) / args.seeds
         shown = ",".join(f"{k}={v}" for k, v in params.items()) or "-"
-        print(f"{target:<32} {spec:<12} {shown:<24} {args.seeds:>5} {len(alarms):>13} {per_run:>7.2f}")
+        print(f"{target:<52} {spec:<12} {shown:<24} {args.seeds:>5} {len(alarms):>13} {per_run:>7.2f}")
         for seed, bad in alarms:
             print(f"    seed {seed}: {', '.join(bad)}")
         total_alarms += len(alarms)

@@ -522,9 +522,13 @@ def test_batchnorm_refusals():
     with pytest.raises(TargetLoadError, match="not a torch.nn.Module"):
         ta.batchnorm(dict, "dict")
     subject = ta.batchnorm(torch.nn.BatchNorm1d, "bn")
-    with pytest.raises(BadParameterError, match="cumulative moving average"):
-        subject.new(3, 1e-5, None)
     assert any("momentum=None" in line for line in subject.mapping)
+    # The cumulative convention gives the module momentum=None (torch's cumulative average), whatever m is.
+    cumulative = ta.batchnorm(torch.nn.BatchNorm1d, "bn", convention="cumulative").new(3, 1e-5, 0.1)
+    assert cumulative.module.momentum is None
+    for k in range(1, 4):
+        cumulative.forward(np.full((2, 3), float(k)) + np.array([[0.0], [1.0]]), True)
+    np.testing.assert_allclose(cumulative.running()[0], np.full(3, 2.5))   # the mean of 1.5, 2.5, 3.5
 
 
 def test_batchnorm_without_affine_or_running_stats_is_a_protocol_error():
@@ -533,7 +537,7 @@ def test_batchnorm_without_affine_or_running_stats_is_a_protocol_error():
             super().__init__(num_features, eps=eps, momentum=momentum, affine=False, track_running_stats=False)
 
     inst = ta.batchnorm(NoAffine, "n").new(3, 1e-5, 0.1)
-    with pytest.raises(ProtocolError, match="no 'weight' parameter"):
+    with pytest.raises(ProtocolError, match="no 'weight' or 'gamma' parameter"):
         inst.set_affine(np.ones(3), np.zeros(3))
     with pytest.raises(ProtocolError, match="no 'running_mean' buffer"):
         inst.running()
@@ -689,11 +693,12 @@ def test_buggy_torch_batchnorm_modules_fail(tmp_path):
     f = tmp_path / "buggy_bn.py"
     f.write_text(BUGGY_BN)
     targets = [f"{f}:BiasedRunningVar", f"{f}:DetachedStats"]
-    status, runs, out = verify_check(tmp_path, targets, ["batchnorm"], "--no-isolation")
+    status, runs, out = verify_check(tmp_path, targets, ["batchnorm"], "--no-isolation",
+                                     "--param", "running_variance=unbiased")
     assert status == 1, out
     biased = {c["name"]: c["status"] for c in runs[(targets[0], "batchnorm")]["checks"]}
     detached = {c["name"]: c["status"] for c in runs[(targets[1], "batchnorm")]["checks"]}
-    assert biased["running-variance-unbiased"] == "fail" and biased["forward-vs-reference"] == "pass", biased
+    assert biased["running-variance-estimate"] == "fail" and biased["forward-vs-reference"] == "pass", biased
     assert detached["backward-finite-difference"] == "fail" and detached["forward-vs-reference"] == "pass", detached
 
 

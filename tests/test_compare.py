@@ -73,3 +73,15 @@ def test_worst_table_lists_failing_entries_behind_larger_tolerated_ones():
     # Entry 0 differs most but has a wide error bar; entry 1 differs less and fails.
     c = compare([10.0, 1.5], [0.0, 1.0], rtol=0.0, tol=[20.0, 0.1])
     assert c.n_mismatch == 1 and [m.index for m in c.worst] == [(1,)]
+
+
+def test_identical_counts_nan_as_equal_and_compares_shapes():
+    from verify.compare import identical
+
+    a = np.array([1.0, np.nan, 3.0])
+    assert identical(a, a.copy())                  # an untouched array with a NaN is not "modified"
+    b = a.copy()
+    b[0] = np.nan
+    assert not identical(a, b)                     # writing a NaN is a change
+    assert not identical(np.zeros(2), np.zeros(3)) and not identical([1, 2], [1, 3])
+    assert identical(np.arange(3), [0, 1, 2])

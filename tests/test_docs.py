@@ -31,6 +31,7 @@ def _first_python_block(section: str) -> str:
     ("Regulariser", "grad", "l2"),
     ("Initialiser", "init", "init-he"),
     ("Newton step", "step", "newton"),
+    ("Batch norm", "BatchNorm", "batchnorm"),
 ])
 def test_protocol_examples_pass_their_spec(title, name, spec):
     # The examples users copy must themselves be right (the initialiser's once took fan_in from shape[0]).

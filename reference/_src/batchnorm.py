@@ -27,8 +27,8 @@ __all__ = [
     "BatchNorm1d",
 ]
 
-CONVENTIONS = ("pytorch", "keras")
-_DEFAULT_MOMENTUM = {"pytorch": 0.1, "keras": 0.99}
+CONVENTIONS = ("pytorch", "keras", "cumulative")
+_DEFAULT_MOMENTUM = {"pytorch": 0.1, "keras": 0.99, "cumulative": None}
 
 
 class BatchNormCache(NamedTuple):
@@ -40,10 +40,11 @@ class BatchNormCache(NamedTuple):
 
 
 class RunningStats(NamedTuple):
-    """Running estimates used at inference."""
+    """Running estimates used at inference, and how many training batches they have seen."""
 
     mean: np.ndarray
     var: np.ndarray
+    count: int = 0
 
 
 def _axes(x: np.ndarray) -> tuple[int, ...]:
@@ -136,13 +137,17 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 
     return _per_feature(g * inv_std, x) * (x - _per_feature(rm, x)) + _per_feature(b, x)
 
 
-def init_running_stats(num_features: int) -> RunningStats:
-    """Running mean 0 and running variance 1, as PyTorch and Keras start."""
-    return RunningStats(np.zeros(num_features), np.ones(num_features))
+def init_running_stats(num_features: int, mean: float = 0.0, var: float = 1.0) -> RunningStats:
+    """Running mean 0 and running variance 1, as PyTorch, Keras, d2l and numpy-ml start.
+
+    CS231n's ``batchnorm_forward`` creates both at 0 on the first training
+    call (``var=0.0``): a different start, not a different formula.
+    """
+    return RunningStats(np.full(num_features, float(mean)), np.full(num_features, float(var)))
 
 
 def update_running_stats(stats: RunningStats, x, momentum: float | None = None,
-                         convention: str = "pytorch") -> RunningStats:
+                         convention: str = "pytorch", variance: str | None = None) -> RunningStats:
     """Update the running mean and variance with one training batch ``x``.
 
     * ``"pytorch"`` (canonical): ``r ← (1 − m) r + m · batch_stat``, the
@@ -150,14 +155,26 @@ def update_running_stats(stats: RunningStats, x, momentum: float | None = None,
       ``m = 0.1``.
     * ``"keras"``: ``r ← m r + (1 − m) · batch_stat`` with the *biased*
       variance; default ``m = 0.99``.
+    * ``"cumulative"``: PyTorch's ``momentum=None``, the plain average of the
+      batch statistics seen so far: ``r ← r + (stat − r)/t`` at the t-th
+      batch (the start is forgotten at the first); unbiased variance.
+
+    ``variance`` (``"unbiased"`` or ``"biased"``) overrides the convention's
+    choice of the variance fed to the running variance.
 
     Warning: the two conventions use ``momentum`` in opposite senses;
     Keras' 0.99 is PyTorch's 0.01.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
-    m = _DEFAULT_MOMENTUM[convention] if momentum is None else momentum
-    check_in_range("momentum", m, 0.0, 1.0, hi_closed=True)
+    if variance not in (None, "unbiased", "biased"):
+        raise ValueError(f"variance must be 'unbiased' or 'biased', got {variance!r}")
+    count = stats.count + 1
+    if convention == "cumulative":
+        m = 1.0 / count
+    else:
+        m = _DEFAULT_MOMENTUM[convention] if momentum is None else momentum
+        check_in_range("momentum", m, 0.0, 1.0, hi_closed=True)
     x = as_float(x, "x")
     axes = _axes(x)
     n = x.size // x.shape[1]
@@ -165,10 +182,10 @@ def update_running_stats(stats: RunningStats, x, momentum: float | None = None,
         raise ValueError(f"running statistics need more than 1 value per feature, got {n}")
     mean = x.mean(axis=axes)
     biased = ((x - _per_feature(mean, x)) ** 2).mean(axis=axes)
-    if convention == "pytorch":
-        unbiased = biased * n / (n - 1)
-        return RunningStats((1 - m) * stats.mean + m * mean, (1 - m) * stats.var + m * unbiased)
-    return RunningStats(m * stats.mean + (1 - m) * mean, m * stats.var + (1 - m) * biased)
+    unbiased_fed = variance == "unbiased" or (variance is None and convention != "keras")
+    fed = biased * n / (n - 1) if unbiased_fed else biased
+    w = 1.0 - m if convention == "keras" else m     # the weight of the new statistic
+    return RunningStats((1 - w) * stats.mean + w * mean, (1 - w) * stats.var + w * fed, count)
 
 
 class BatchNorm1d:
@@ -187,6 +204,8 @@ class BatchNorm1d:
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  convention: str = "pytorch"):
+        if momentum is None and convention == "pytorch":
+            convention = "cumulative"       # PyTorch's momentum=None
         if int(num_features) != num_features or num_features < 1:
             raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
         self.num_features = int(num_features)
@@ -197,6 +216,7 @@ class BatchNorm1d:
         self.beta = np.zeros(self.num_features)
         stats = init_running_stats(self.num_features)
         self.running_mean, self.running_var = stats.mean, stats.var
+        self.num_batches_tracked = 0
         self._cache: BatchNormCache | None = None
 
     def forward(self, x, training: bool = True) -> np.ndarray:
@@ -204,9 +224,10 @@ class BatchNorm1d:
             return batchnorm_inference(x, self.gamma, self.beta, self.running_mean,
                                        self.running_var, self.eps)
         y, self._cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
-        stats = update_running_stats(RunningStats(self.running_mean, self.running_var), x,
-                                     self.momentum, self.convention)
-        self.running_mean, self.running_var = stats.mean, stats.var
+        stats = update_running_stats(RunningStats(self.running_mean, self.running_var, self.num_batches_tracked),
+                                     x, self.momentum, self.convention)
+        self.running_mean, self.running_var, self.num_batches_tracked = stats
+
         return y
 
     def backward(self, dy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

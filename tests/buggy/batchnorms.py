@@ -2,7 +2,7 @@
 
 ``Correct`` is written here from the textbook (Ioffe & Szegedy 2015), independently
 of reference/; each bug overrides one piece. BUGS maps a name to
-(class, checks that must fail, words the diagnosis must contain or None).
+(class, params, checks that must fail, words the diagnosis must contain or None).
 """
 
 import numpy as np
@@ -127,23 +127,48 @@ class MutatesInput(Correct):
         return y
 
 
+class MeanUpdatedVarianceNot(Correct):
+    def update(self, mean, var, n):
+        m = self.momentum
+        self.running_mean = (1 - m) * self.running_mean + m * mean
+
+
+class RunningStdInsteadOfVariance(Correct):
+    def update(self, mean, var, n):
+        m = self.momentum
+        self.running_mean = (1 - m) * self.running_mean + m * mean
+        self.running_var = (1 - m) * self.running_var + m * np.sqrt(var * n / (n - 1))
+
+
+class BatchStatisticsReplaceRunning(Correct):
+    def update(self, mean, var, n):
+        self.running_mean, self.running_var = mean, var * n / (n - 1)
+
+
 BUGS = {
-    "UnbiasedNormalisation": (UnbiasedNormalisation, {"forward-vs-reference", "output-moments"}, "unbiased variance"),
-    "EpsOutsideRoot": (EpsOutsideRoot, {"output-moments"}, "ε outside the square root"),
-    "KerasMomentum": (KerasMomentum, {"running-statistics", "running-variance-unbiased"}, "Keras' momentum form"),
-    "BiasedRunningVariance": (BiasedRunningVariance, {"running-statistics", "running-variance-unbiased"},
-                              "with the biased batch variance"),
-    "NeverUpdatesRunning": (NeverUpdatesRunning, {"running-statistics"}, "never updated"),
-    "BackwardMissingVarianceTerm": (BackwardMissingVarianceTerm,
+    "UnbiasedNormalisation": (UnbiasedNormalisation, {}, {"forward-vs-reference", "output-moments"},
+                              "unbiased variance"),
+    "EpsOutsideRoot": (EpsOutsideRoot, {}, {"output-moments"}, "ε outside the square root"),
+    "KerasMomentum": (KerasMomentum, {}, {"running-statistics"}, "Keras' form"),
+    "BiasedRunningVariance": (BiasedRunningVariance, {"running_variance": "unbiased"},
+                              {"running-statistics", "running-variance-estimate"}, "biased batch variance"),
+    "NeverUpdatesRunning": (NeverUpdatesRunning, {}, {"running-statistics"}, "never updated"),
+    "MeanUpdatedVarianceNot": (MeanUpdatedVarianceNot, {}, {"running-statistics"},
+                               "the running variance is never updated"),
+    "RunningStdInsteadOfVariance": (RunningStdInsteadOfVariance, {}, {"running-statistics", "running-variance-estimate"},
+                                    "standard deviation instead of the variance"),
+    "BatchStatisticsReplaceRunning": (BatchStatisticsReplaceRunning, {}, {"running-statistics"},
+                                      "batch statistics replacing the running ones"),
+    "BackwardMissingVarianceTerm": (BackwardMissingVarianceTerm, {},
                                     {"backward-vs-symbolic", "backward-finite-difference", "backward-invariants"},
                                     "ẑ·Σ(dy·ẑ) is missing"),
-    "BackwardMissingMeanTerm": (BackwardMissingMeanTerm,
+    "BackwardMissingMeanTerm": (BackwardMissingMeanTerm, {},
                                 {"backward-vs-symbolic", "backward-finite-difference", "backward-invariants"},
                                 "Σ dy is missing"),
-    "BackwardWrongDgamma": (BackwardWrongDgamma, {"backward-vs-symbolic", "backward-finite-difference"}, None),
-    "EvalUsesBatchStatistics": (EvalUsesBatchStatistics, {"eval-uses-running-stats"}, "batch statistics"),
-    "GammaBetaSwapped": (GammaBetaSwapped, {"forward-vs-reference"}, "γ and β swapped"),
-    "StatisticsOverFeatures": (StatisticsOverFeatures, {"forward-vs-reference"}, "over the features"),
-    "NoEps": (NoEps, {"output-moments"}, "ε is ignored"),
-    "MutatesInput": (MutatesInput, {"protocol"}, None),
+    "BackwardWrongDgamma": (BackwardWrongDgamma, {}, {"backward-vs-symbolic", "backward-finite-difference"}, None),
+    "EvalUsesBatchStatistics": (EvalUsesBatchStatistics, {}, {"eval-uses-running-stats"}, "batch statistics"),
+    "GammaBetaSwapped": (GammaBetaSwapped, {}, {"forward-vs-reference"}, "γ and β swapped"),
+    "StatisticsOverFeatures": (StatisticsOverFeatures, {}, {"forward-vs-reference"}, "over the features"),
+    "NoEps": (NoEps, {}, {"output-moments"}, "ε is ignored"),
+    "MutatesInput": (MutatesInput, {}, {"protocol"}, None),
 }

@@ -53,8 +53,8 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any], *, given: f
     if family == Family.BATCHNORM:
         if is_torch_object(obj):
             from verify.adapters import torch_adapter
-            return torch_adapter.batchnorm(obj, target)
-        return numpy_protocol.batchnorm(obj, target)
+            return torch_adapter.batchnorm(obj, target, convention=params.get("convention", "auto"))
+        return numpy_protocol.batchnorm(obj, target, convention=params.get("convention", "auto"))
     if family == Family.REGULARISER:
         return numpy_protocol.regulariser(obj, target)
     if family == Family.NEWTON:

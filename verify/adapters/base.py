@@ -33,6 +33,7 @@ __all__ = [
     "Subject",
     "RegulariserSubject",
     "InitialiserSubject",
+    "float_precision",
     "BatchNormInstance",
     "BatchNormSubject",
     "NewtonSubject",
@@ -339,14 +340,39 @@ class InitialiserSubject(Subject):
         return as_array(call_target(where, self.sampler, shape, seed), where, shape=shape)
 
 
+def float_precision(value: Any) -> float | None:
+    """Machine epsilon of a returned array's floating dtype (``None`` if it is not floating)."""
+    dtype = getattr(_to_numpy(value), "dtype", None)
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else np.asarray(value).dtype
+    except TypeError:
+        return None
+    return float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else None
+
+
 class BatchNormInstance:
     """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it.
 
     ``mutations`` lists the calls that modified an input in place (adapters
-    compare what they passed before and after each call).
+    compare what they passed before and after each call). ``precision`` is
+    the machine epsilon of the coarsest floating dtype the layer returned
+    (outputs, running statistics): a float32 layer is checked at float32's
+    rounding. ``hyper`` says how the layer got each hyperparameter:
+    ``{"eps": (value, how), "momentum": (value, how)}`` with ``how`` one of
+    ``"passed"`` (its constructor took it), ``"read"`` (not taken, read back
+    from the attribute named in ``hyper_source``) or ``"unknown"`` (neither:
+    the value is the spec's and only an assumption).
     """
 
     mutations: list[str]
+    precision: float = float(np.finfo(np.float64).eps)
+    hyper: dict[str, tuple[Any, str]]
+    hyper_source: dict[str, str]
+
+    def _seen(self, value: Any) -> None:
+        p = float_precision(value)
+        if p is not None and p > self.precision:
+            self.precision = p
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
@@ -357,16 +383,24 @@ class BatchNormInstance:
     def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
         raise NotImplementedError
 
-    def running(self) -> tuple[np.ndarray, np.ndarray]:
+    def running(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(running mean, running variance); ``None`` while the layer has not created them (lazily)."""
         raise NotImplementedError
 
 
 @dataclasses.dataclass
 class BatchNormSubject(Subject):
-    """``new(num_features, eps, momentum) -> BatchNormInstance``."""
+    """``new(num_features, eps, momentum) -> BatchNormInstance``.
+
+    ``convention`` is how the protocol's ``momentum`` is meant (``"pytorch"``:
+    the weight of the new statistic; ``"keras"``: of the old value;
+    ``"cumulative"``: none, a cumulative average — the adapter then passes
+    ``momentum=None``); ``takes`` the hyperparameters the constructor accepts.
+    """
 
     factory: Callable[[int, float, float], BatchNormInstance] | None = None
     has_backward: bool = True
+    convention: str = "pytorch"
 
     @property
     def roles(self) -> frozenset[str]:

@@ -484,19 +484,30 @@ def initialiser(fn: Any, target: str) -> InitialiserSubject:
 
 
 class _TorchBatchNorm(BatchNormInstance):
-    """An ``nn.BatchNorm1d``-compatible module in float64, backward by autograd."""
+    """An ``nn.BatchNorm1d``-compatible module in float64, backward by autograd.
 
-    def __init__(self, module: Any, shown: str):
+    Parameters and buffers are found under PyTorch's names or the ones
+    textbook layers use (``gamma``/``beta``, ``moving_mean``/``moving_var``),
+    in shape ``(C,)`` or ``(1, C)``.
+    """
+
+    def __init__(self, module: Any, shown: str, passed: dict[str, Any]):
         self.module = module
         self.shown = shown
+        self.mutations: list[str] = []
         self._graph: tuple[Any, Any] | None = None
+        from verify.adapters.numpy_protocol import _hyperparameters
 
-    def _param(self, name: str) -> Any:
-        value = getattr(self.module, name, None)
-        if value is None:
-            raise ProtocolError(f"{self.shown} has no {name!r} parameter (affine=False?); the batch-norm "
-                                "protocol needs γ (weight) and β (bias)")
-        return value
+        self.hyper, self.hyper_source = _hyperparameters(module, passed)
+
+    def _param(self, role: str) -> Any:
+        names = {"weight": ("weight", "gamma"), "bias": ("bias", "beta")}[role]
+        for name in names:
+            value = getattr(self.module, name, None)
+            if value is not None:
+                return value
+        raise ProtocolError(f"{self.shown} has no {' or '.join(repr(n) for n in names)} parameter (affine=False?); "
+                            "the batch-norm protocol needs γ and β")
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         torch = require_torch()
@@ -509,6 +520,7 @@ class _TorchBatchNorm(BatchNormInstance):
             else:
                 with torch.no_grad():
                     y = call_target(where, self.module, xt)
+        self._seen(y)
         out = as_array(y, where, shape=np.shape(x))
         if training:
             self._graph = (xt, y)
@@ -523,7 +535,7 @@ class _TorchBatchNorm(BatchNormInstance):
             raise ProtocolError(f"{self.shown}'s output does not depend on its input through autograd "
                                 "(detached?); no backward pass to check")
         weight, bias = self._param("weight"), self._param("bias")
-        dyt = torch.tensor(np.asarray(dy, dtype=np.float64), dtype=torch.float64)
+        dyt = torch.tensor(np.asarray(dy, dtype=np.float64), dtype=y.dtype)
         where = "torch.autograd.grad(y, (x, weight, bias), dy)"
         grads = call_target(where, torch.autograd.grad, y, (xt, weight, bias), dyt,
                             retain_graph=True, allow_unused=True)
@@ -531,37 +543,47 @@ class _TorchBatchNorm(BatchNormInstance):
         names = ("dx", "dgamma", "dbeta")
         shapes = (np.shape(dy), (c,), (c,))
         out = []
-        for g, name, shape, ref in zip(grads, names, shapes, (xt, weight, bias)):
+        for g, name, shape in zip(grads, names, shapes):
             if g is None:   # the output does not depend on it: a zero gradient
                 out.append(np.zeros(shape))
-            else:
-                out.append(as_array(g, f"{where} ({name})", shape=shape))
+                continue
+            arr = as_array(g, f"{where} ({name})")
+            if arr.size != int(np.prod(shape)):
+                raise ProtocolError(f"{where} ({name}) has shape {arr.shape}; expected {shape}")
+            out.append(arr.reshape(shape))
         return out[0], out[1], out[2]
 
     def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
         torch = require_torch()
         with torch.no_grad():
-            for name, value in (("weight", gamma), ("bias", beta)):
-                p = self._param(name)
+            for role, value in (("weight", gamma), ("bias", beta)):
+                p = self._param(role)
                 v = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=p.dtype)
-                if tuple(p.shape) != tuple(v.shape):
-                    raise ProtocolError(f"{self.shown}.{name} has shape {tuple(p.shape)}; cannot set it to "
+                if p.numel() != v.numel():
+                    raise ProtocolError(f"{self.shown}'s {role} has shape {tuple(p.shape)}; cannot set it to "
                                         f"shape {tuple(v.shape)}")
-                p.copy_(v)
+                p.copy_(v.reshape(p.shape))
         self._graph = None
 
     def running(self) -> tuple[np.ndarray, np.ndarray]:
         out = []
-        for name in ("running_mean", "running_var"):
-            value = getattr(self.module, name, None)
+        for names in (("running_mean", "moving_mean"), ("running_var", "moving_var", "moving_variance")):
+            value = next((getattr(self.module, n) for n in names if getattr(self.module, n, None) is not None), None)
             if value is None:
-                raise ProtocolError(f"{self.shown} has no {name!r} buffer (track_running_stats=False?)")
-            out.append(as_array(value, f"{self.shown}.{name}"))
+                raise ProtocolError(f"{self.shown} has no {names[0]!r} buffer (track_running_stats=False?)")
+            self._seen(value)
+            arr = as_array(value, f"{self.shown}.{names[0]}")
+            out.append(arr.reshape(-1))
         return out[0], out[1]
 
 
-def batchnorm(cls: Any, target: str) -> BatchNormSubject:
-    """The subject for a module class compatible with ``torch.nn.BatchNorm1d``."""
+def batchnorm(cls: Any, target: str, convention: str = "auto") -> BatchNormSubject:
+    """The subject for a module class compatible with ``torch.nn.BatchNorm1d``.
+
+    The constructor is given the keywords it accepts (``eps``, ``momentum``);
+    ``convention="cumulative"`` passes ``momentum=None`` (PyTorch's cumulative
+    moving average).
+    """
     torch = require_torch()
     shown = _qualname(cls)
     if not inspect.isclass(cls):
@@ -572,27 +594,38 @@ def batchnorm(cls: Any, target: str) -> BatchNormSubject:
         raise TargetLoadError(f"target {target!r} is a {type(cls).__name__}, not a torch.nn.Module class")
     if not issubclass(cls, torch.nn.Module):
         raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.nn.Module subclass")
+    from verify.adapters.numpy_protocol import _keywords
 
-    def factory(num_features: int, eps: float, momentum: float) -> BatchNormInstance:
-        if momentum is None:
-            raise BadParameterError(
-                "momentum=None means a cumulative moving average in torch.nn.BatchNorm1d, not the spec's "
-                "exponential average r ← (1 − m)·r + m·stat; give a number in [0, 1]")
-        where = f"{shown}({int(num_features)}, eps={float(eps)!r}, momentum={float(momentum)!r})"
+    names, var_kw = _keywords(cls)
+    takes = frozenset(k for k in ("eps", "momentum") if k in names or var_kw)
+    resolved = "pytorch" if convention == "auto" else convention
+
+    def factory(num_features: int, eps: float, momentum: float | None) -> BatchNormInstance:
+        values = {"eps": float(eps), "momentum": None if resolved == "cumulative" else float(momentum)}
+        kwargs = {k: values[k] for k in takes}
+        where = f"{shown}({int(num_features)}{''.join(f', {k}={v!r}' for k, v in kwargs.items())})"
         with _float64_default(torch):
-            module = call_target(where, cls, int(num_features), eps=float(eps), momentum=float(momentum))
+            module = call_target(where, cls, int(num_features), **kwargs)
         if not isinstance(module, torch.nn.Module):
             raise ProtocolError(f"{where} returned {describe_value(module)}, not a torch.nn.Module")
         module = call_target(f"{where}.double()", module.double)
-        return _TorchBatchNorm(module, shown)
+        return _TorchBatchNorm(module, shown, kwargs)
 
     mapping = [
-        f"{shown}(num_features, eps=eps, momentum=momentum), made float64 with .double()",
-        "momentum m: torch's r ← (1 − m)·r + m·stat with the unbiased batch variance, the spec's canonical "
-        "convention; momentum=None (cumulative average) is refused",
-        "training=True/False → module.train()/module.eval()",
+        f"{shown}(num_features{', eps=eps' if 'eps' in takes else ''}"
+        f"{', momentum=momentum' if 'momentum' in takes else ''}), made float64 with .double()",
+        "momentum m: torch's r ← (1 − m)·r + m·stat, the spec's canonical convention; --param convention=cumulative "
+        "passes momentum=None (torch's cumulative average)",
+        "training=True/False → module.train()/module.eval(), evaluation under torch.no_grad()",
         "backward by autograd: (dx, dγ, dβ) = torch.autograd.grad(y, (x, weight, bias), dy)",
-        "γ, β are the module's weight and bias; running statistics its running_mean and running_var buffers",
+        "γ, β: the module's weight and bias (or gamma and beta); running statistics: running_mean and running_var "
+        "(or moving_mean and moving_var)",
     ]
-    return BatchNormSubject(f"torch batch norm {shown} (float64, autograd backward)", mapping=mapping,
-                            library="torch", factory=factory, has_backward=True)
+    not_taken = [k for k in ("eps", "momentum") if k not in takes]
+    if not_taken:
+        mapping.append(f"{shown} takes no {' or '.join(not_taken)}: read back from the module's attribute of that "
+                       "name if it has one, else the spec's value is only an assumption")
+    subject = BatchNormSubject(f"torch batch norm {shown} (float64, autograd backward)", mapping=mapping,
+                               library="torch", factory=factory, has_backward=True, convention=resolved)
+    subject.takes = takes
+    return subject

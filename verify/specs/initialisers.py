@@ -22,7 +22,7 @@ import numpy as np
 
 import reference
 from verify.compare import format_number as fmt
-from verify.results import Figure, Series
+from verify.results import Figure, Series, Status
 from verify.compare import identical
 from verify.specs.base import (
     Check,
@@ -194,6 +194,7 @@ def _std_candidates(scheme: str, distribution: str, layout: str) -> dict[str, Ca
         out["uniform bound σ instead of √3 σ"] = at(lambda fi, fo: right(fi, fo) / math.sqrt(3))
     if distribution == "truncated":
         out["truncated normal without the 0.8796 correction"] = at(lambda fi, fo: right(fi, fo) * trunc)
+        out["σ divided by 0.8796 for a normal that is not truncated"] = at(lambda fi, fo: right(fi, fo) / trunc)
     else:
         out["a normal truncated at ±2σ without the 0.8796 correction"] = at(lambda fi, fo: right(fi, fo) * trunc)
     return out
@@ -430,8 +431,12 @@ def _independence(ctx: CheckContext) -> Outcome:
         stats.serial_correlation_test(w.ravel(), ctx.alpha, lag=shape[1], known_mean=0.0, power=POWER,
                                       name=f"serial correlation (lag {shape[1]}, one row)"),
     ]
-    return _holm_outcome(ctx, tests, "no correlation between rows, columns or neighbours",
-                         lambda t: f"the weights are not independent: {t.summary}")
+    outcome = _holm_outcome(ctx, tests, "no correlation between rows, columns or neighbours",
+                            lambda t: f"the weights are not independent: {t.summary}")
+    if outcome.status == Status.FAIL:
+        worst = min((t for t in tests if not t.passed), key=lambda t: t.p_value, default=None)
+        outcome.diagnosis = f"the weights are not independent: {(worst or tests[0]).summary}"
+    return outcome
 
 
 def _propagation(scheme: str):
@@ -485,7 +490,7 @@ def _relu_depth(ctx: CheckContext) -> Outcome:
         for layer in range(depth):
             w = ctx.subject.sample(shape, ctx.int_seed("depth", s, layer))
             w = w if layout == "numpy" else w.T      # torch stores (fan_out, fan_in)
-            h = np.maximum(h @ w, 0.0)
+            h = np.maximum(np.einsum("ij,jk->ik", h, w), 0.0)   # no BLAS threads: steady on a busy machine
             q = float(np.mean(h * h))
             if not np.isfinite(q) or q_prev == 0:
                 return failed(f"activations became {fmt(q)} at layer {layer + 1} of a ReLU stack")
@@ -513,8 +518,9 @@ def _protocol(ctx: CheckContext) -> Outcome:
     if not np.isfinite(a).all():
         return failed(f"init returned {int((~np.isfinite(a)).sum())} non-finite values at shape {shape}")
     if identical(a, c):
-        return failed("init returns the same weights whatever the seed (it reseeds a generator of its own, or "
-                      "draws nothing): every layer of that shape would start identical")
+        why = ("init returns the same weights whatever the seed (it reseeds a generator of its own, or draws "
+               "nothing): every layer of that shape would start identical")
+        return failed(why, diagnosis=why)
     if not identical(a, b):
         return passed(f"init returns finite weights of the requested shape {shape}, different for different seeds",
                       notes=["the same seed gave different weights: init draws from neither the rng it is given "

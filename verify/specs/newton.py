@@ -437,7 +437,8 @@ def _hygiene(ctx: CheckContext) -> Outcome:
         out = call_target("step(w, grad, hess, lr)", fn, *args, 0.5)
         changed = [n for n, a, b in zip(("w", "grad", "hess"), args, (w, g, h)) if not identical(a, b)]
         if changed:
-            return failed(f"step(w, grad, hess, lr) modified its input {', '.join(changed)} in place")
+            why = f"step(w, grad, hess, lr) modified its input {', '.join(changed)} in place"
+            return failed(why, diagnosis=f"{why}: the caller's array changes")
         if np.asarray(out).dtype != np.float64:
             return failed(f"step(w, grad, hess, lr) returned dtype {np.asarray(out).dtype} for float64 input")
         out1 = call_target("step(w, grad, hess, lr)", fn, 1.5, 2.0, 4.0, 1.0)

@@ -143,7 +143,8 @@ def _hygiene(role: str):
         changed = [i for i, (a, b) in enumerate(zip(arrays, before)) if not identical(a, b)]
         if changed:
             names = ["w", "g"]
-            return failed(f"{role}{_signature(role)} modified its input {', '.join(names[i] for i in changed)} in place")
+            why = f"{role}{_signature(role)} modified its input {', '.join(names[i] for i in changed)} in place"
+            return failed(why, diagnosis=f"{why} (e.g. w -= …): the caller's array changes")
         first = getattr(ctx.subject, role)(*args)
         second = getattr(ctx.subject, role)(*args)
         if not identical(first, second):
@@ -169,59 +170,93 @@ def _step_examples(ctx: CheckContext) -> Any:
 
 
 
+# The penalty's convention: the notes' λ Σ w² (gradient 2λw), or (λ/2) Σ w² (gradient λw: Goodfellow et
+# al., Bishop, d2l, old CS231n, PyTorch's weight_decay). Every expected value is the notes' at λ·scale.
+_PENALTY_SCALE = {"sum": 1.0, "half": 0.5}
+_PENALTY_TEXT = {"sum": "λ Σ w²", "half": "(λ/2) Σ w²"}
+
+
+def _scale(ctx: CheckContext) -> float:
+    return _PENALTY_SCALE[ctx.params["convention"]]
+
+
+def _other_penalty_hint(ctx: CheckContext) -> dict[float, str]:
+    """Ratio hints: the factor 2 between the two conventions names the other one and the --param to use."""
+    if ctx.params["convention"] == "sum":
+        return {0.5: "λw is the gradient of (λ/2) Σ w², not of λ Σ w²; if your penalty is (λ/2) Σ w², check it "
+                     "with --param convention=half"}
+    return {2.0: "2λw is the gradient of λ Σ w², not of (λ/2) Σ w²; if your penalty is λ Σ w², check it with "
+                 "--param convention=sum"}
+
+
 def _l2_grad_symbolic(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
     d = symbolic.l2_gradient()
+    c = _scale(ctx)
+    statement = d.statement if c == 1 else "∂/∂w ((λ/2) Σ w²) = w·λ (the sympy derivation at λ/2)"
+    hints = {-1.0: "sign flip", 2.0: "4λw: the factor 2 is applied twice"} if c == 1 else {-1.0: "sign flip"}
     return differential(
         ctx, _examples(ctx, zeros=True),
         actual=lambda ex: ctx.subject.grad(ex["w"], ex["lam"]),
-        desired=lambda ex: d.func(ex["w"], ex["lam"]),
-        what="grad(w, lam)", source=f"sympy: {d.statement}", rtol=RTOL,
-        diagnose=lambda got, want, ex: _ratio_diagnosis(
-            got, want, "the gradient", {0.5: "λw is the gradient of (λ/2) Σ w², not of λ Σ w²",
-                                        -1.0: "sign flip", 2.0: "4λw: the factor 2 is applied twice"}),
+        desired=lambda ex: d.func(ex["w"], c * ex["lam"]),
+        what="grad(w, lam)", source=f"sympy: {statement}", rtol=RTOL,
+        diagnose=lambda got, want, ex: _ratio_diagnosis(got, want, "the gradient",
+                                                        {**hints, **_other_penalty_hint(ctx)}),
     )
 
 
 def _l2_penalty(ctx: CheckContext) -> Outcome:
+    c = _scale(ctx)
+    other = ({0.5: "(λ/2) Σ w² instead of λ Σ w² (--param convention=half checks that convention)"} if c == 1 else
+             {2.0: "λ Σ w² instead of (λ/2) Σ w² (--param convention=sum checks that convention)"})
     return differential(
         ctx, _examples(ctx, zeros=True),
         actual=lambda ex: ctx.subject.penalty(ex["w"], ex["lam"]),
-        desired=lambda ex: ex["lam"] * np.sum(ex["w"] ** 2),
-        what="penalty(w, lam)", source="the definition λ Σ w²", rtol=RTOL,
-        diagnose=lambda got, want, ex: _ratio_diagnosis(got, want, "the penalty", {0.5: "(λ/2) Σ w² instead of λ Σ w²"}),
+        desired=lambda ex: c * ex["lam"] * np.sum(ex["w"] ** 2),
+        what="penalty(w, lam)", source=f"the definition {_PENALTY_TEXT[ctx.params['convention']]}", rtol=RTOL,
+        diagnose=lambda got, want, ex: _ratio_diagnosis(got, want, "the penalty", other),
     )
 
 
 def _l2_gradcheck(ctx: CheckContext) -> Outcome:
-    return _gradient_check(ctx, lambda w, lam: lam * np.sum(w * w), "λ Σ w²")
+    c = _scale(ctx)
+    return _gradient_check(ctx, lambda w, lam: c * lam * np.sum(w * w), _PENALTY_TEXT[ctx.params["convention"]])
 
 
 def _l2_step(ctx: CheckContext) -> Outcome:
     from verify import symbolic
 
     d = symbolic.l2_sgd_step()
+    c = _scale(ctx)
+    statement = d.statement if c == 1 else "w ← w(1 − ηλ) − η g (sympy's step at λ/2)"
     return differential(
         ctx, _step_examples(ctx),
         actual=lambda e: ctx.subject.step(e["w"], e["g"], e["lr"], e["lam"]),
-        desired=lambda e: d.func(e["w"], e["g"], e["lr"], e["lam"]),
-        what="step(w, g, lr, lam)", source=f"sympy: {d.statement}", rtol=0.0,
+        desired=lambda e: d.func(e["w"], e["g"], e["lr"], c * e["lam"]),
+        what="step(w, g, lr, lam)", source=f"sympy: {statement}", rtol=0.0,
         # w(1−2ηλ) − ηg can cancel; allow rounding relative to the terms, not the result.
         tol=lambda e, want: RTOL * (np.abs(e["w"]) + e["lr"] * np.abs(e["g"])),
-        diagnose=_decay_diagnosis,
+        diagnose=lambda got, want, ex: _decay_diagnosis(got, want, ex, c),
     )
 
 
-def _decay_diagnosis(got: np.ndarray, want: np.ndarray, ex: dict) -> str | None:
-    """Recognise a wrong decay factor (1 − ηλ, 1 + 2ηλ, no decay) in an SGD step."""
+def _decay_diagnosis(got: np.ndarray, want: np.ndarray, ex: dict, c: float = 1.0) -> str | None:
+    """Recognise a wrong decay factor (the other convention's, 1 + 2ηλ, no decay) in an SGD step."""
     w, g, lr, lam = ex["w"], ex["g"], ex["lr"], ex["lam"]
+    k = 2 * c        # the decay factor is 1 − kηλ
+    other = ("the decay factor is 1 − ηλ instead of 1 − 2ηλ (the gradient of (λ/2) Σ w²; --param convention=half "
+             "checks that convention)", w * (1 - lr * lam) - lr * g) if c == 1 else (
+             "the decay factor is 1 − 2ηλ instead of 1 − ηλ (the gradient of λ Σ w²; --param convention=sum checks "
+             "that convention)", w * (1 - 2 * lr * lam) - lr * g)
     candidates = {
-        "the decay factor is 1 − ηλ instead of 1 − 2ηλ (the gradient of (λ/2) Σ w²)": w * (1 - lr * lam) - lr * g,
-        "the decay factor is 1 + 2ηλ: the penalty's gradient is added with the wrong sign": w * (1 + 2 * lr * lam) - lr * g,
+        other[0]: other[1],
+        f"the decay factor is 1 + {'2' if k == 2 else ''}ηλ: the penalty's gradient is added with the wrong sign":
+            w * (1 + k * lr * lam) - lr * g,
         "no weight decay at all: the step ignores λ": w - lr * g,
-        "the data gradient is added, not subtracted": w * (1 - 2 * lr * lam) + lr * g,
-        "the learning rate does not multiply the decay: w(1 − 2λ) − ηg": w * (1 - 2 * lam) - lr * g,
+        "the data gradient is added, not subtracted": w * (1 - k * lr * lam) + lr * g,
+        f"the learning rate does not multiply the decay: w(1 − {'2' if k == 2 else ''}λ) − ηg":
+            w * (1 - k * lam) - lr * g,
     }
     for text, value in candidates.items():
         if compare(got, value, rtol=1e-9, atol=1e-300).ok:
@@ -229,8 +264,11 @@ def _decay_diagnosis(got: np.ndarray, want: np.ndarray, ex: dict) -> str | None:
     return None
 
 
-def _l2_reference() -> Any:
-    return SimpleNamespace(penalty=reference.l2_penalty, grad=reference.l2_grad, step=reference.l2_sgd_step)
+def _l2_reference(params: dict) -> Any:
+    c = _PENALTY_SCALE[params["convention"]]
+    return SimpleNamespace(penalty=lambda w, lam: reference.l2_penalty(w, c * lam),
+                           grad=lambda w, lam: reference.l2_grad(w, c * lam),
+                           step=lambda w, g, lr, lam: reference.l2_sgd_step(w, g, lr, c * lam))
 
 
 # ------------------------------------------------------------------------ L1
@@ -248,14 +286,15 @@ def _l1_away(ctx: CheckContext) -> Outcome:
         actual=lambda ex: ctx.subject.grad(ex["w"], ex["lam"]),
         desired=lambda ex: d.func(ex["w"], ex["lam"]),
         what="grad(w, lam) away from w = 0", source=f"sympy: {d.statement}", rtol=RTOL,
-        diagnose=lambda got, want, ex: _ratio_diagnosis(
-            got, want, "the subgradient", {-1.0: "sign flip", 2.0: "2λ sgn(w): the L2 factor 2 carried over"})
-        or _l1_shape_diagnosis(got, ex),
+        diagnose=lambda got, want, ex: _l1_shape_diagnosis(got, ex) or _ratio_diagnosis(
+            got, want, "the subgradient", {-1.0: "sign flip", 2.0: "2λ sgn(w): the L2 factor 2 carried over"}),
     )
 
 
 def _l1_shape_diagnosis(got: np.ndarray, ex: dict) -> str | None:
     w, lam = ex["w"], ex["lam"]
+    if np.all(np.abs(w) == 1.0):     # there λw = λ sgn(w): the counterexample cannot tell them apart
+        return None
     if compare(got, lam * w, rtol=1e-9).ok:
         return "the result is λw: the L1 gradient must be λ sgn(w), not the weights themselves"
     if compare(got, 2 * lam * w, rtol=1e-9).ok:
@@ -374,18 +413,22 @@ SPECS = {
         name="l2",
         family=Family.REGULARISER,
         title="L2 regularisation",
-        formula="J_L2 = J + λ Σ w²;  ∂J_L2/∂w = ∂J/∂w + 2λw;  w ← w(1 − 2ηλ) − η ∂J/∂w",
-        params=(_LAM_PARAM,),
+        formula="J_L2 = J + λ Σ w²;  ∂J_L2/∂w = ∂J/∂w + 2λw;  w ← w(1 − 2ηλ) − η ∂J/∂w  (or "
+                "(λ/2) Σ w², λw and 1 − ηλ with convention=half)",
+        params=(_LAM_PARAM,
+                Param("convention", "sum", "the penalty's convention: sum (λ Σ w², the notes: gradient 2λw) or half "
+                      "((λ/2) Σ w²: Goodfellow et al., Bishop, d2l, PyTorch's weight_decay: gradient λw)", type=str,
+                      choices=tuple(_PENALTY_SCALE), to_target=False)),
         checks=(
-            Check("gradient-vs-symbolic", Kind.SYMBOLIC, "grad(w, lam) = 2λw as derived by sympy", _l2_grad_symbolic, ("grad",)),
-            Check("gradient-finite-difference", Kind.GRADIENT, "grad(w, lam) is the gradient of λ Σ w² (finite differences)", _l2_gradcheck, ("grad",)),
-            Check("penalty-value", Kind.REFERENCE, "penalty(w, lam) = λ Σ w²", _l2_penalty, ("penalty",)),
+            Check("gradient-vs-symbolic", Kind.SYMBOLIC, "grad(w, lam) = 2λw (λw for convention=half) as derived by sympy", _l2_grad_symbolic, ("grad",)),
+            Check("gradient-finite-difference", Kind.GRADIENT, "grad(w, lam) is the gradient of the penalty (finite differences)", _l2_gradcheck, ("grad",)),
+            Check("penalty-value", Kind.REFERENCE, "penalty(w, lam) = λ Σ w² ((λ/2) Σ w² for convention=half)", _l2_penalty, ("penalty",)),
             Check("penalty-gradient-consistency", Kind.GRADIENT, "the target's grad is the gradient of its own penalty", _penalty_consistency, ("penalty", "grad")),
-            Check("sgd-step-identity", Kind.SYMBOLIC, "step(w, g, lr, lam) = w(1 − 2ηλ) − ηg (sympy identity)", _l2_step, ("step",)),
+            Check("sgd-step-identity", Kind.SYMBOLIC, "step(w, g, lr, lam) = w(1 − 2ηλ) − ηg (1 − ηλ for convention=half; sympy identity)", _l2_step, ("step",)),
             Check("grad-hygiene", Kind.PROTOCOL, "grad leaves its inputs unchanged and is deterministic", _hygiene("grad"), ("grad",)),
             Check("step-hygiene", Kind.PROTOCOL, "step leaves its inputs unchanged and is deterministic", _hygiene("step"), ("step",)),
         ),
-        reference=lambda params: _l2_reference(),
+        reference=lambda params: _l2_reference(params),
     ),
     "l1": Spec(
         name="l1",

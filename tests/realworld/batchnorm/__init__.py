@@ -1,0 +1,1 @@
+"""Real-world batchnorm implementations (see tests/realworld/__init__.py)."""

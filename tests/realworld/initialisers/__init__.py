@@ -1,0 +1,1 @@
+"""Real-world initialisers implementations (see tests/realworld/__init__.py)."""

@@ -1,0 +1,1 @@
+"""Real-world newton implementations (see tests/realworld/__init__.py)."""

@@ -1,0 +1,1 @@
+"""Real-world regularisers implementations (see tests/realworld/__init__.py)."""
