@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import types
 from typing import Any, Callable, Sequence
 
@@ -33,6 +34,7 @@ __all__ = [
     "Subject",
     "RegulariserSubject",
     "InitialiserSubject",
+    "accepted_keywords",
     "float_precision",
     "BatchNormInstance",
     "BatchNormSubject",
@@ -338,6 +340,16 @@ class InitialiserSubject(Subject):
         shape = tuple(int(s) for s in shape)
         where = f"init(shape={shape})"
         return as_array(call_target(where, self.sampler, shape, seed), where, shape=shape)
+
+
+def accepted_keywords(fn: Callable) -> tuple[set[str], bool]:
+    """(keyword names ``fn`` accepts, whether it takes ``**kwargs``); ``(set(), True)`` if unreadable."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
 def float_precision(value: Any) -> float | None:

@@ -40,6 +40,7 @@ from verify.adapters.base import (
     OptimizerRun,
     OptimizerSubject,
     RegulariserSubject,
+    accepted_keywords,
     as_array,
     call_target,
     describe_value,
@@ -62,6 +63,9 @@ __all__ = [
     "newton",
     "optimizer",
     "positional_arity",
+    "layer_hyperparameters",
+    "ProtocolRNG",
+    "seeded_global_generators",
 ]
 
 REGULARISER_ROLES = ("penalty", "grad", "step", "prox_step")
@@ -170,16 +174,6 @@ def _first_attr(obj: Any, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if getattr(obj, n, None) is not None), None)
 
 
-def _keywords(fn: Callable) -> tuple[set[str], bool]:
-    """(keyword names ``fn`` accepts, whether it takes ``**kwargs``); ``(set(), True)`` if unreadable."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return set(), True
-    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-
-
 def _per_feature(value: Any, c: int, where: str) -> np.ndarray:
     """A per-feature array, accepting the (1, C) or (1, C, 1, 1) shapes some layers keep."""
     arr = as_array(value, where)
@@ -201,7 +195,7 @@ def _training_call(layer: Any, where: str) -> Callable[[np.ndarray, bool], Any]:
         if not callable(layer):
             raise ProtocolError(f"{where} returned {describe_value(layer)} without a forward(x, training) method")
         fn = layer
-    names, var_kw = _keywords(fn)
+    names, var_kw = accepted_keywords(fn)
     for flag in ("training", "train", "is_training"):
         if flag in names:
             return lambda x, training: fn(x, **{flag: training})
@@ -230,7 +224,7 @@ class _NumpyBatchNorm(BatchNormInstance):
         self.g_attr = _first_attr(layer, _GAMMA) or "gamma"
         self.b_attr = _first_attr(layer, _BETA) or "beta"
         self.call = _training_call(layer, where)
-        self.hyper, self.hyper_source = _hyperparameters(layer, passed)
+        self.hyper, self.hyper_source = layer_hyperparameters(layer, passed)
 
     def _watched(self, where: str, name: str, fn, value, *args):
         given = np.array(value, copy=True)
@@ -290,7 +284,7 @@ class _NumpyBatchNorm(BatchNormInstance):
         return out[0], out[1]
 
 
-def _hyperparameters(layer: Any, passed: dict[str, Any]) -> tuple[dict[str, tuple[Any, str]], dict[str, str]]:
+def layer_hyperparameters(layer: Any, passed: dict[str, Any]) -> tuple[dict[str, tuple[Any, str]], dict[str, str]]:
     """How the layer got eps and momentum: passed to its constructor, or read back, or unknown."""
     hyper, source = {}, {}
     for name, attrs in _HYPER_NAMES.items():
@@ -319,7 +313,7 @@ def batchnorm(obj: Any, target: str, convention: str = "auto") -> BatchNormSubje
         return _bn_param_subject(obj, target, convention)
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a batch-norm class")
-    names, var_kw = _keywords(obj)
+    names, var_kw = accepted_keywords(obj)
     keyword = {"eps": next((n for n in ("eps", "epsilon") if n in names), "eps" if var_kw else None),
                "momentum": "momentum" if "momentum" in names or var_kw else None}
     takes = frozenset(k for k, v in keyword.items() if v is not None)

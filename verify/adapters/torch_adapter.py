@@ -36,6 +36,7 @@ from verify.adapters.base import (
     InitialiserSubject,
     OptimizerRun,
     OptimizerSubject,
+    accepted_keywords,
     as_array,
     call_target,
     describe_value,
@@ -206,17 +207,6 @@ def _torch_base(cls: type, torch: Any) -> str | None:
     return None
 
 
-def _accepted_keywords(cls: type) -> tuple[set[str], bool]:
-    """Keyword names the constructor accepts, and whether it takes ``**kwargs``."""
-    try:
-        sig = inspect.signature(cls)
-    except (TypeError, ValueError):
-        return set(), True
-    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    return names, var_kw
-
-
 def _torch_default(torch: Any, cls_name: str, keyword: str) -> Any:
     """The default of ``keyword`` in torch's own ``cls_name`` constructor (``inspect._empty`` if none)."""
     try:
@@ -296,7 +286,7 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     if not inspect.isclass(cls) or not issubclass(cls, torch.optim.Optimizer):
         raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.optim.Optimizer subclass")
     base = _torch_base(cls, torch)
-    accepted, var_kw = _accepted_keywords(cls)
+    accepted, var_kw = accepted_keywords(cls)
     spec_name = spec.name
 
     if spec_name == "generic-optimizer" or (getattr(spec, "accepts_extra_params", False)
@@ -496,9 +486,9 @@ class _TorchBatchNorm(BatchNormInstance):
         self.shown = shown
         self.mutations: list[str] = []
         self._graph: tuple[Any, Any] | None = None
-        from verify.adapters.numpy_protocol import _hyperparameters
+        from verify.adapters.numpy_protocol import layer_hyperparameters
 
-        self.hyper, self.hyper_source = _hyperparameters(module, passed)
+        self.hyper, self.hyper_source = layer_hyperparameters(module, passed)
 
     def _param(self, role: str) -> Any:
         names = {"weight": ("weight", "gamma"), "bias": ("bias", "beta")}[role]
@@ -594,9 +584,7 @@ def batchnorm(cls: Any, target: str, convention: str = "auto") -> BatchNormSubje
         raise TargetLoadError(f"target {target!r} is a {type(cls).__name__}, not a torch.nn.Module class")
     if not issubclass(cls, torch.nn.Module):
         raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.nn.Module subclass")
-    from verify.adapters.numpy_protocol import _keywords
-
-    names, var_kw = _keywords(cls)
+    names, var_kw = accepted_keywords(cls)
     takes = frozenset(k for k in ("eps", "momentum") if k in names or var_kw)
     resolved = "pytorch" if convention == "auto" else convention
 
