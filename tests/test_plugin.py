@@ -209,7 +209,7 @@ def test_seed_and_params(project: pytest.Pytester) -> None:
     assert "seed 5, max examples 10" in result.stdout.str()
     assert "dlverify params: lam=0.5" in result.stdout.str()
     run = json.loads((project.path / "r.json").read_text())["runs"][0]
-    assert run["seed"] == 5 and run["params"] == {"lam": 0.5}
+    assert run["seed"] == 5 and run["params"]["lam"] == 0.5
     check = run["checks"][0]
     assert check["counterexample"]["lam"] == 0.5
     assert check["reproduction"] == ("verify check my_l2.py:grad --spec l2 --param lam=0.5 --seed 5 "

@@ -717,7 +717,7 @@ def _running_reference(ctx: CheckContext) -> Outcome:
             figures=[figure],
             notes=_convention_notes(facts["estimator"], start_var, start_text))
     if "mismatch" in facts:
-        return failed(facts["mismatch"], figures=[figure])
+        return failed(facts["mismatch"], diagnosis=facts["mismatch"], figures=[figure])
     found = _identify(tr, m)
     headline, diagnosis, verdict = _explain(ctx, tr, found, form, m, m_how, facts)
     t, cmp = facts["first_bad"] or (None, None)
