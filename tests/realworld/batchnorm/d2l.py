@@ -77,6 +77,8 @@ CASES = [
     # The layer fixes momentum = 0.9 (on the new batch) and takes none: its running statistics cannot be
     # checked against the spec's m = 0.1, which it never sees -- "inconclusive", naming its own weight.
     correct("d2l-torch", D2LBatchNorm1d, "batchnorm", SRC, inconclusive={"running-statistics"}),
+    # Declared, its own momentum is checked (PyTorch's form, m = 0.9 on the new batch) and passes.
+    correct("d2l-torch-momentum-declared", D2LBatchNorm1d, "batchnorm", SRC, params={"momentum": 0.9}),
     buggy("d2l-variance-not-centred", D2LVarianceNotCentred, "batchnorm", SRC,
           "the batch variance is E[x²], not centred", {"forward-vs-reference", "output-moments"}),
 ]
