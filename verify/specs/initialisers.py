@@ -22,8 +22,8 @@ import numpy as np
 
 import reference
 from verify.compare import format_number as fmt
-from verify.results import Figure, Series, Status
 from verify.compare import identical
+from verify.results import Figure, Series, Status
 from verify.specs.base import (
     Check,
     CheckContext,
