@@ -99,6 +99,17 @@ class BatchNormFloat32:
         return dx, dgamma, dbeta
 
 
+class Float32BackwardWithoutMeanTerm(BatchNormFloat32):
+    """float32 throughout, and dx forgets Σ dy."""
+
+    def backward(self, dout):
+        dout = dout.astype(np.float32)
+        n = dout.shape[0]
+        dgamma, dbeta = (dout * self.xhat).sum(axis=0), dout.sum(axis=0)
+        dx = np.float32(self.gamma) / (n * self.std) * (n * dout - self.xhat * dgamma)
+        return dx, dgamma, dbeta
+
+
 class CumulativeAverage(BatchNormZeroStart):
     """momentum=None means a plain average of every batch so far (PyTorch's convention)."""
 
@@ -172,6 +183,9 @@ CASES = [
             params={"convention": "keras", "momentum": 0.9}),
     correct("student-float32", BatchNormFloat32, "batchnorm", SRC),
     correct("student-cumulative", CumulativeAverage, "batchnorm", SRC, params={"convention": "cumulative"}),
+    buggy("student-float32-backward-no-sum-dy", Float32BackwardWithoutMeanTerm, "batchnorm", SRC,
+          "float32 layer whose dx leaves out Σ dy", {"backward-vs-symbolic", "backward-finite-difference"},
+          "Σ dy is missing"),
     buggy("student-updates-running-in-eval", UpdatesRunningInEval, "batchnorm", SRC,
           "evaluation mode updates the running mean", {"eval-uses-running-stats"}, "evaluation mode updates the running statistics"),
     buggy("student-normalises-over-features", NormalisesOverFeatures, "batchnorm", SRC,
