@@ -345,7 +345,21 @@ def _l1_penalty(ctx: CheckContext) -> Outcome:
         actual=lambda ex: ctx.subject.penalty(ex["w"], ex["lam"]),
         desired=lambda ex: ex["lam"] * np.sum(np.abs(ex["w"])),
         what="penalty(w, lam)", source="the definition λ Σ |w|", rtol=RTOL,
+        diagnose=lambda got, want, ex: _l1_penalty_diagnosis(got, ex),
     )
+
+
+def _l1_penalty_diagnosis(got: np.ndarray, ex: dict) -> str | None:
+    w, lam = np.ravel(ex["w"]), ex["lam"]
+    candidates = {
+        "the penalty is λ‖w‖₂, the Euclidean norm (np.linalg.norm's default), not λ Σ |w|": lam * np.linalg.norm(w),
+        "the penalty is λ Σ w², the L2 penalty": lam * np.sum(w * w),
+        "the penalty is Σ |w|: λ is missing": np.sum(np.abs(w)),
+    }
+    for text, value in candidates.items():
+        if compare(got, value, rtol=1e-9, atol=1e-300).ok:
+            return text
+    return None
 
 
 def _l1_step(ctx: CheckContext) -> Outcome:
@@ -389,6 +403,7 @@ def _l1_prox(ctx: CheckContext) -> Outcome:
         desired=desired, what="prox_step(w, g, lr, lam)",
         source="soft-thresholding sign(v)·max(|v| − ηλ, 0), v = w − ηg", rtol=0.0,
         tol=lambda e, want: RTOL * (np.abs(e["w"]) + e["lr"] * (np.abs(e["g"]) + e["lam"])),
+        diagnose=lambda got, want, e: _prox_diagnosis(got, e),
     )
     if outcome.status.value != "pass":
         return outcome
@@ -397,8 +412,24 @@ def _l1_prox(ctx: CheckContext) -> Outcome:
     got = ctx.subject.prox_step(w, np.zeros(5), 0.1, 1.0)
     if not (got[[0, 1, 4]] == 0.0).all():
         return failed(f"prox_step does not give exact zeros: w = {w.tolist()}, g = 0, η = 0.1, λ = 1 gave "
-                      f"{got.tolist()}; entries with |w| ≤ ηλ = 0.1 must be exactly 0")
+                      f"{got.tolist()}; entries with |w| ≤ ηλ = 0.1 must be exactly 0",
+                      diagnosis="prox_step leaves small weights non-zero: no soft-thresholding")
     return outcome
+
+
+def _prox_diagnosis(got: np.ndarray, e: dict) -> str | None:
+    w, g, lr, lam = e["w"], e["g"], e["lr"], e["lam"]
+    v = w - lr * g
+    candidates = {
+        "prox_step is the subgradient step w − η(g + λ sgn(w)): no soft-thresholding, so no exact zeros":
+            w - lr * (g + lam * np.sign(w)),
+        "prox_step thresholds w − ηg by λ instead of ηλ": np.sign(v) * np.maximum(np.abs(v) - lam, 0.0),
+        "prox_step clips at zero without shrinking (hard thresholding)": np.where(np.abs(v) > lr * lam, v, 0.0),
+    }
+    for text, value in candidates.items():
+        if compare(got, value, rtol=1e-9, atol=1e-300).ok:
+            return text
+    return None
 
 
 def _l1_reference() -> Any:

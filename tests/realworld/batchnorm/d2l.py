@@ -80,5 +80,6 @@ CASES = [
     # Declared, its own momentum is checked (PyTorch's form, m = 0.9 on the new batch) and passes.
     correct("d2l-torch-momentum-declared", D2LBatchNorm1d, "batchnorm", SRC, params={"momentum": 0.9}),
     buggy("d2l-variance-not-centred", D2LVarianceNotCentred, "batchnorm", SRC,
-          "the batch variance is E[x²], not centred", {"forward-vs-reference", "output-moments"}),
+          "the batch variance is E[x²], not centred", {"forward-vs-reference", "output-moments"},
+          "the variance is not centred"),
 ]

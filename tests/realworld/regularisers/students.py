@@ -85,6 +85,6 @@ CASES = [
     buggy("student-l1-grad-is-weights", L1GradIsWeights, "l1", SRC, "λw instead of λ sgn(w)",
           {"subgradient-away-from-zero"}, "λ sgn(w), not the weights"),
     buggy("student-l1-prox-no-threshold", L1ProxWithoutThreshold, "l1", SRC,
-          "the 'proximal' step is a subgradient step: no exact zeros", {"proximal-step"}),
+          "the 'proximal' step is a subgradient step: no exact zeros", {"proximal-step"}, "no soft-thresholding"),
     buggy("student-l2-sign-flipped", l2_grad_sign_flipped, "l2", SRC, "−2λw", {"gradient-vs-symbolic"}, "sign flip"),
 ]
