@@ -45,5 +45,5 @@ def test_bad_param_is_a_usage_error():
 def test_buggy_file_target_fails_with_diagnosis():
     out = _verify("check", "tests/buggy/optimizers/adam.py:EpsHat", "--spec", "adam", "--check", "conformance")
     assert out.returncode == 1
-    assert "Diagnosis: matches adam with ε-hat (Keras)" in out.stdout
+    assert "Diagnosis: matches adam with ε-hat — the paper's efficient form" in out.stdout
     assert "Reproduce: verify check tests/buggy/optimizers/adam.py:EpsHat --spec adam --seed 0 --check conformance" in out.stdout
