@@ -35,7 +35,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from verify.adapters.base import OptimizerRun, OptimizerSubject, as_array, call_target, describe_value
+from verify.adapters.base import (
+    OptimizerRun,
+    OptimizerSubject,
+    accepted_keywords,
+    as_array,
+    call_target,
+    describe_value,
+)
 from verify.adapters.mapping import (
     Rule,
     as_python,
@@ -388,15 +395,6 @@ def _defaults(fn: Any) -> dict[str, Any]:
         return {}
 
 
-def _accepts(fn: Any) -> tuple[set[str], bool]:
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return set(), True
-    names = {p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-
-
 def _injected_hyperparams(tx: Any) -> dict[str, Any] | None:
     """The ``hyperparams`` dict of an ``optax.inject_hyperparams`` state inside ``tx.init(params)``, if exactly one."""
     jax, jnp, _ = require_optax()
@@ -476,7 +474,7 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
                               "GradientTransformation")
     shown, short = _optax_name(obj)
     spec_name = spec.name
-    accepted, var_kw = _accepts(obj)
+    accepted, var_kw = accepted_keywords(obj)
     inner = _unwrap(obj)
     from_optax = (getattr(inner, "__module__", "") or "").startswith("optax")
 
