@@ -278,7 +278,8 @@ def _lagged(build: Callable[[Mapping[str, Any]], Any]) -> Callable[[Mapping[str,
 # adaptive -----------------------------------------------------------------
 
 
-def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False, square=True):
+def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False, square=True,
+                unweighted=False):
     lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
 
     def init_state(params):
@@ -286,7 +287,7 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, f
 
     def fn(g, st, p):
         st["t"] += 1
-        a, b = (1 - rho, rho) if swap else (rho, 1 - rho)
+        a, b = (1 - rho, rho) if swap else (rho, 1.0 if unweighted else 1 - rho)
         old = st["s"]
         g2 = g * g if square else g
         s = g2 if (first_g2 and st["t"] == 1) else a * old + b * g2
@@ -331,12 +332,14 @@ def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, amsgrad=F
         if amsgrad:
             s["vmax"] = np.maximum(s["vmax"], v)
             v = s["vmax"]
-        tc = {"t+1": t + 1, "t1": 1}.get(bc, t)
+        tc = {"t+1": t + 1, "t1": 1, "t-1": t - 1}.get(bc, t)
         c1 = 1.0 if bc in ("none", "v-only") else 1 - c_b1 ** tc
-        c2 = 1.0 if bc in ("none", "m-only") else 1 - c_b2 ** tc
+        c2 = 1.0 if bc in ("none", "m-only") else 1 - (c_b1 if bc == "v-b1" else c_b2) ** tc
         if bc == "power-outside":         # (1 − β)ᵗ: the exponent on the wrong side of the parenthesis
             c1, c2 = (1 - c_b1) ** tc, (1 - c_b2) ** tc
-        if bc == "v-no-sqrt":
+        if bc == "v-no-sqrt" and eps_mode == "hat":
+            u = (c2 / c1) * m / (np.sqrt(v) + eps)
+        elif bc == "v-no-sqrt":
             u = (m / c1) / (np.sqrt(v) / c2 + eps)
         elif not root:
             u = (m / c1) / (v / c2 + eps)
@@ -401,6 +404,10 @@ CATALOGUE: tuple[Variant, ...] = (
             _N, lambda hp: _nesterov_custom(hp, lambda g, b, mu: g - mu * b), applies=_has("momentum")),
     Variant("nesterov/one-plus-mu", "(1 + μ)b instead of g + μb",
             _N, lambda hp: _nesterov_custom(hp, lambda g, b, mu: (1 + mu) * b), applies=_has("momentum")),
+    Variant("nesterov/new-velocity", "Bengio's Nesterov with the velocity updated first: w ← w + μ²v_t − (1 + μ)ηg "
+            "uses the new v_t ← μv_(t−1) − ηg instead of v_(t−1) (as *Deep Learning from Scratch*'s Nesterov class "
+            "does); update v after the step",
+            _N, lambda hp: _nesterov_custom(hp, lambda g, b, mu: mu * mu * b + (1 + mu) * g), applies=_has("momentum")),
     Variant("nesterov/ema", "Nesterov with an exponential-average buffer b ← μb + (1 − μ)g (dampening = μ)",
             _N, lambda hp: _opt(trace(hp["momentum"], nesterov=True, dampening=hp["momentum"]), scale(-hp["lr"])),
             applies=_has("momentum")),
@@ -462,6 +469,8 @@ CATALOGUE: tuple[Variant, ...] = (
             ("rmsprop",), lambda hp: _rms_custom(hp, swap=True)),
     Variant("rmsprop/no-sqrt", "the square root is missing: g/(s + ε)",
             ("rmsprop",), lambda hp: _rms_custom(hp, sqrt=False)),
+    Variant("rmsprop/no-one-minus-rho", "the new g² added without its factor 1 − ρ: s ← ρs + g²",
+            ("rmsprop",), lambda hp: _rms_custom(hp, unweighted=True)),
     Variant("rmsprop/gradient-not-squared", "the average accumulates g instead of g²: s ← ρs + (1 − ρ)g",
             ("rmsprop",), lambda hp: _rms_custom(hp, square=False)),
     Variant("rmsprop/centered", "centred RMSprop (Graves 2013): divides by √(s − m²)",
@@ -489,7 +498,14 @@ CATALOGUE: tuple[Variant, ...] = (
             ("bias-correction-v-only", "{} with only v bias-corrected (m̂ = m)", {"bc": "v-only"}),
             ("bias-correction-off-by-one",
              "{} with the bias correction one step ahead: 1 − βᵗ⁺¹ (step count off by one)", {"bc": "t+1"}),
+            ("bias-correction-one-step-behind",
+             "{} with the bias correction one step behind: 1 − βᵗ⁻¹ (the step count used before it is "
+             "incremented: 1 − β⁰ = 0 divides by zero at the first step)", {"bc": "t-1"}),
+            ("bias-correction-v-with-b1", "{} bias-correcting v with β1: v̂ = v/(1 − β1ᵗ) instead of v/(1 − β2ᵗ)",
+             {"bc": "v-b1"}),
             ("bias-correction-no-sqrt", "{} dividing √v by (1 − β2ᵗ) instead of √(1 − β2ᵗ)", {"bc": "v-no-sqrt"}),
+            ("eps-hat-no-sqrt", "{} in the ε-hat form with 1 − β2ᵗ folded into the step size without its square "
+             "root: η(1 − β2ᵗ)/(1 − β1ᵗ) instead of η√(1 − β2ᵗ)/(1 − β1ᵗ)", {"eps_mode": "hat", "bc": "v-no-sqrt"}),
             ("bias-correction-without-t", "{} with the bias correction 1 − β instead of 1 − βᵗ (the step count "
              "left out of the exponent)", {"bc": "t1"}),
             ("no-sqrt", "{} without the square root: m̂/(v̂ + ε)", {"root": False}),

@@ -535,31 +535,81 @@ class _FunctionalRun(_NumpyRun):
 
 
 class _StatefulRun(_NumpyRun):
-    """``step(params, grads) -> new_params`` (or ``update``) with the state kept inside the object."""
+    """``step(params, grads) -> new_params`` (also named ``update`` or ``__call__``; or Keras'
+    ``apply_gradients([(grads, params)])``) with the state kept inside the object.
 
-    def __init__(self, opt: Any, method: str, where: str):
+    ``container`` is how the parameters are handed over: the array itself, a dict ``{'W1': array}`` (the
+    *Deep Learning from Scratch* classes iterate ``params.keys()``) or a list ``[array]`` (frameworks that
+    loop over ``zip(params, grads)``); the gradient goes in the same container. A target that updated the
+    parameters in place is given the same array (and container) again at the next step, as a training loop
+    does (state keyed by ``id(param)`` then works); otherwise each step gets a fresh copy.
+    """
+
+    def __init__(self, opt: Any, method: str, where: str, container: str = "array", in_place: bool = False):
         super().__init__(where)
         self.opt = opt
         self.method = method
+        self.container = container
+        self.in_place = in_place         # seen updating params in place on the probe stream: a step that
+        #                                  leaves them unchanged (an update below their resolution) is no error
+        self._live: Any = None           # the array the target updated in place, given again next step
+        self._box: Any = None            # the container the target was given (dict or list), kept likewise
 
     def inspected(self):
         return {"the optimizer": self.opt}
 
     def init(self, params):
         self.params = np.array(params, copy=True)
+        self._live = self._box = None
+
+    def _call_text(self) -> str:
+        if self.method == "apply_gradients":
+            return "apply_gradients([(grads, params)])"
+        shown = {"dict": "({'W1': params}, {'W1': grads})", "list": "([params], [grads])"}.get(
+            self.container, "(params, grads)")
+        return f"{'' if self.method == '__call__' else self.method}{shown}"
 
     def step(self, grads):
         self.t += 1
-        call = f"{self.method}(params, grads)"
-        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        call = self._call_text()
+        p_in = self._live if self._live is not None else np.array(self.params, copy=True)
+        g_in = np.array(grads, copy=True)
         p_before, g_before = p_in.copy(), g_in.copy()
-        out = call_target(call, getattr(self.opt, self.method), p_in, g_in)
+        fn = getattr(self.opt, self.method)
+        if self.method == "apply_gradients":
+            out = call_target(call, fn, [(g_in, p_in)])
+            out = None                  # Keras returns an operation or the iteration count, not parameters
+            held = p_in
+        elif self.container == "array":
+            out = call_target(call, fn, p_in, g_in)
+            held = p_in
+        else:
+            box = self._box if self._box is not None else ({} if self.container == "dict" else [None])
+            box[_KEY if self.container == "dict" else 0] = p_in
+            grads_box = {_KEY: g_in} if self.container == "dict" else [g_in]
+            out = call_target(call, fn, box, grads_box)
+            if isinstance(out, Mapping) and self.container == "dict":
+                out = out.get(_KEY)
+            elif isinstance(out, (list, tuple)) and self.container == "list" and len(out) == 1:
+                out = out[0]
+            held = box[_KEY if self.container == "dict" else 0]    # rebinding the entry counts
+            self._box = box
+            if out is None and held is not p_in:
+                out = held
         if out is None and not self.in_place and same_state(p_in, p_before) and np.any(g_before != 0):
             raise ProtocolError(f"{call} returned None and left the params it was given unchanged; the stateful "
                                 "protocol returns the new parameters (or updates params in place)")
         self._watch(call, p_in, p_before, g_in, g_before, out)
-        self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
+        new = p_in if out is None else out
+        self.params = self._new_params(new, call, self.params.shape)
+        kept = held if self.container != "array" else p_in
+        self._live = kept if (out is None or out is kept) and isinstance(kept, np.ndarray) else None
         return np.array(self.params, copy=True)
+
+
+#: The key a dict of parameters is given under (and its gradient: the same key, as the classes iterate
+#: ``params.keys()`` and read ``grads[key]``).
+_KEY = "W1"
 
 
 class _NamedRun(_StatefulRun):
@@ -646,8 +696,10 @@ class _ConfigRun(_NumpyRun):
         return np.array(self.params, copy=True)
 
 
-def _run_for(opt: Any, where: str) -> OptimizerRun:
-    """The run for what a factory returned (or a built object): optax, functional or stateful."""
+def _run_for(opt: Any, where: str, container: str = "array", in_place: bool = False) -> OptimizerRun:
+    """The run for what a factory returned (or a built object): optax, functional or stateful
+    (``container``: how a stateful ``step``/``update``/``__call__`` is given the parameters; ``in_place``:
+    it was seen updating them in place)."""
     from verify.adapters import optax_adapter   # imports neither jax nor optax
 
     if optax_adapter.is_gradient_transformation(opt):
@@ -656,18 +708,83 @@ def _run_for(opt: Any, where: str) -> OptimizerRun:
             positional_arity(opt.update) != 2:
         return _FunctionalRun(opt, where)
     if callable(getattr(opt, "step", None)) and positional_arity(opt.step) != 0:
-        return _StatefulRun(opt, "step", where)
+        return _StatefulRun(opt, "step", where, container, in_place)
     update = getattr(opt, "update", None)
     if callable(update) and positional_arity(update) == 2:
-        return _StatefulRun(opt, "update", where)
+        return _StatefulRun(opt, "update", where, container, in_place)
     if callable(update) and _names_a_parameter(update):
         return _NamedRun(opt, "update", where)
     if callable(getattr(opt, "update_params", None)) and positional_arity(opt.update_params) == 1:
         return _LayerRun(opt, where)
+    if callable(getattr(opt, "apply_gradients", None)) and positional_arity(opt.apply_gradients) == 1:
+        return _StatefulRun(opt, "apply_gradients", where, in_place=in_place)
+    if not inspect.isroutine(opt) and not inspect.isclass(opt) and callable(opt) and \
+            positional_arity(type(opt).__call__) == 3:          # self, params, grads
+        return _StatefulRun(opt, "__call__", where, container, in_place)
     raise ProtocolError(
-        f"{where} returned {describe_value(opt)}, which has neither init/update (functional protocol) "
-        "nor step(params, grads) (stateful protocol)"
+        f"{where} returned {describe_value(opt)}, which has none of the shapes the optimizer protocol drives: "
+        "init/update (functional), step(params, grads), update(params, grads) or __call__(params, grads) "
+        "(stateful), update(param, grad, name) (numpy-ml), update_params(layer) (Neural Networks from Scratch), "
+        "apply_gradients(grads_and_vars) (Keras); see docs/protocols.md"
     )
+
+
+def _drives(make_run: Callable[[], OptimizerRun]) -> tuple[OptimizerRun | None, Exception | None]:
+    """A run made by ``make_run`` driven through the probe stream: ``(run, None)``, or ``(None, what stopped
+    it)``."""
+    def go():
+        run = make_run()
+        run.init(PROBE_W0.copy())
+        with np.errstate(all="ignore"):
+            for g in probe_grads():
+                run.step(g)
+        return run
+
+    try:
+        return probe(go), None
+    except (TargetError, ProtocolError) as exc:
+        return None, exc
+
+
+def _shape_of_params(make_run: Callable[[str], OptimizerRun], shown: str) -> tuple[str, bool, list[str]]:
+    """How to hand a stateful optimizer its parameters — ``"array"``, ``"dict"`` or ``"list"`` —, whether it
+    updates them in place (seen on the probe stream), and the report's lines.
+
+    Code written for a model's dictionary or list of parameter arrays (``for key in params.keys()``,
+    ``for w, g in zip(params, grads)``) cannot run on one array. The array is tried first; a container is
+    chosen only when the array fails on the probe stream and the container goes through it. Otherwise the
+    array is kept and the checks report what the target does with it.
+    """
+    try:
+        first = probe(lambda: make_run("array"))
+    except (TargetError, ProtocolError):
+        return "array", False, []
+    if not isinstance(first, _StatefulRun):
+        return "array", False, []
+    run, failed = _drives(lambda: make_run("array"))
+    if failed is None or first.method == "apply_gradients":
+        return "array", bool(run is not None and run.in_place), []
+    for container, text in (("dict", "a dict {'W1': params} (and {'W1': grads})"),
+                            ("list", "a list [params] (and [grads])")):
+        run, _ = _drives(lambda c=container: make_run(c))
+        if run is not None:
+            why = failed.exc if isinstance(failed, TargetError) and failed.exc is not None else failed
+            return container, run.in_place, [
+                f"parameters given to {shown}'s {first.method} as {text}: with the array itself it failed "
+                f"({type(why).__name__}: {str(why)[:120]}), as code written for a model's "
+                f"{'dictionary' if container == 'dict' else 'list'} of parameters does"]
+    return "array", False, []
+
+
+def _unrecognised(make: Callable[[], Any]) -> None:
+    """Refuse (exit status 2) an object none of the optimizer protocol's shapes fits, before any check runs:
+    every check would otherwise fail on the shape, not on the formula."""
+    try:
+        probe(make)
+    except ProtocolError as exc:
+        raise TargetLoadError(str(exc)) from None
+    except TargetError:
+        pass                            # a constructor that raises is reported by the checks
 
 
 def _names_a_parameter(method: Callable) -> bool:
@@ -866,6 +983,8 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
             opt, where = _construct(obj, shown, dict(hparams))
             return _run_for(opt, where)
 
+        if spec is not None:
+            _unrecognised(lambda: plain(**{p.name: p.default for p in spec.params if p.to_target}))
         return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters)", factory=plain, name=shown)
     if plan.required:
         raise TargetLoadError(
@@ -874,9 +993,11 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
             f"{'it' if len(plan.required) == 1 else 'them'} a default, or bind "
             f"{'it' if len(plan.required) == 1 else 'them'} with functools.partial")
 
+    given_as = {"container": "array", "in_place": False}     # how a stateful target takes its parameters
+
     def build(hparams: Mapping[str, Any], extra: set[str] = frozenset()) -> OptimizerRun:
         opt, where = _construct(obj, shown, plan.kwargs(hparams, extra))
-        return _run_for(opt, where)
+        return _run_for(opt, where, **given_as)
 
     found = {}
     for n, value in plan.bound.items():
@@ -888,6 +1009,14 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     lines = plan.lines(shown)
     hp = {p.name: (params or {}).get(p.name, p.default) for p in spec.params if p.to_target}
     hp.update({n: h.value for n, h in found.items()})
+    _unrecognised(lambda: build(dict(hp)))
+
+    def with_container(container: str) -> OptimizerRun:
+        opt, where = _construct(obj, shown, plan.kwargs(hp))
+        return _run_for(opt, where, container)
+
+    given_as["container"], given_as["in_place"], container_lines = _shape_of_params(with_container, shown)
+    lines += container_lines
     # Offer what the signature does not name through **kwargs (when the target accepts it), then see which
     # hyperparameters, named or offered, actually change the iterates: the others are held.
     extra: set[str] = set()
@@ -1038,11 +1167,15 @@ def _built_optimizer(obj: Any, target: str, spec: Any) -> OptimizerSubject:
             "not from a fresh optimizer; give the object before its first step, or its class")
     found = {n: Held(v, "read", f"{shown}{where}") for n, (v, where) in found_raw.items()}
     kind = "functional (init/update)" if callable(getattr(obj, "init", None)) else "stateful"
+    _unrecognised(lambda: _run_for(copy.deepcopy(pristine), shown))
+    container, in_place, container_lines = _shape_of_params(
+        lambda c: _run_for(copy.deepcopy(pristine), f"{shown} (a copy)", c), shown)
 
     def factory(**hparams: Any) -> OptimizerRun:
-        return _run_for(copy.deepcopy(pristine), f"{shown} (a copy)")
+        return _run_for(copy.deepcopy(pristine), f"{shown} (a copy)", container, in_place)
 
     lines = [f"a built {type(obj).__name__} object ({kind}): every run drives a fresh copy.deepcopy of it as loaded; "
-             "its hyperparameters are its own, held fixed (checks that need other values are skipped)"]
+             "its hyperparameters are its own, held fixed (checks that need other values are skipped)",
+             *container_lines]
     return OptimizerSubject(f"numpy optimizer {shown} (a built {type(obj).__name__}; a fresh copy per run)",
                             mapping=lines, factory=factory, takes=frozenset(), found=found, name=shown, built=True)

@@ -134,5 +134,5 @@ BUGS = {
     "correction-no-sqrt": (CorrectionNoSqrt, "conformance", "instead of √(1 − β2ᵗ)"),
     "m-only": (MOnlyCorrected, "conformance", "only m bias-corrected"),
     "shared-default": (SharedDefault, "instances-independent", None),
-    "count-after": (CountAfter, "conformance", "where the reference is finite"),
+    "count-after": (CountAfter, "conformance", "bias correction one step behind"),
 }
