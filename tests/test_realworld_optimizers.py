@@ -19,7 +19,7 @@ from verify.results import Status
 
 MAX_EXAMPLES = 8
 
-pytestmark = pytest.mark.slow     # about 90 runs: some two minutes on 2 cores
+pytestmark = pytest.mark.slow     # about 140 runs: some three minutes on 2 cores
 
 
 def _load(entry: Entry):
