@@ -46,7 +46,7 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any], *, given: f
             return optax_adapter.optimizer(obj, spec, target)
         return numpy_protocol.optimizer(obj, target, spec, params, given=given)
     if family in (Family.INITIALISER, Family.BIAS):
-        if is_torch_object(obj) or (callable(obj) and numpy_protocol.positional_arity(obj) == 1):
+        if is_torch_object(obj) or (callable(obj) and numpy_protocol.initialiser_calling(obj) == "tensor"):
             from verify.adapters import torch_adapter
             return torch_adapter.initialiser(obj, target)
         return numpy_protocol.initialiser(obj, target, layout=params.get("layout", "numpy"))

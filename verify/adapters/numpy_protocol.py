@@ -63,6 +63,7 @@ __all__ = [
     "newton",
     "optimizer",
     "positional_arity",
+    "initialiser_calling",
     "layer_hyperparameters",
     "ProtocolRNG",
     "seeded_global_generators",
@@ -146,19 +147,92 @@ def seeded_global_generators(seed: int):
         random.setstate(py_state)
 
 
+_SHAPE_NAMES = ("shape", "size", "dims", "dim")
+_RNG_NAMES = ("rng", "random_state", "generator", "gen", "prng", "rs", "np_rng", "numpy_rng", "random")
+_KEY_NAMES = ("key", "rng_key", "prng_key")
+
+
+def _positional_parameters(fn: Callable) -> tuple[list[inspect.Parameter], bool] | None:
+    """``fn``'s positional parameters and whether it takes ``*args``; ``None`` if the signature is unreadable."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = [p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return params, any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values())
+
+
+def _shape_like(name: str) -> bool:
+    return name in _SHAPE_NAMES or name.endswith("shape")
+
+
+def initialiser_calling(fn: Callable) -> str:
+    """How an initialiser is called, from its signature.
+
+    ``"tensor"`` — ``fn(tensor)`` filling in place (torch.nn.init's protocol):
+    one positional parameter not named like a shape; ``"shape, rng"`` — the
+    protocol's ``init(shape, rng)`` (a second parameter named like a generator,
+    or required); ``"shape"`` — ``init(shape)`` alone (numpy-ml's
+    ``he_uniform(weight_shape)``, Keras' ``__call__(shape, dtype=None)``,
+    ``glorot_uniform(weight_shape, gain=1.0)``: the other parameters keep their
+    defaults and the global generators are seeded); ``"*shape"`` —
+    ``init(*shape)`` (``np.random.randn``'s own form, tinygrad's
+    ``Tensor.kaiming_uniform(*shape)``); ``"key, shape"`` — JAX's
+    ``init(key, shape, dtype)``.
+    """
+    read = _positional_parameters(fn)
+    if read is None:
+        return "shape, rng"
+    params, var_positional = read
+    if not params:
+        return "*shape" if var_positional else "shape, rng"
+    first = params[0].name.lower()
+    if first in _KEY_NAMES and len(params) >= 2 and _shape_like(params[1].name.lower()):
+        return "key, shape"
+    if _shape_like(first):
+        if len(params) >= 2 and (params[1].name.lower() in _RNG_NAMES or params[1].default is params[1].empty):
+            return "shape, rng"
+        return "shape"
+    return "tensor" if len(params) == 1 else "shape, rng"
+
+
 def initialiser(obj: Any, target: str, layout: str = "numpy") -> InitialiserSubject:
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a function init(shape, rng)")
+    calling = initialiser_calling(obj)
+    mapping = []
+    if calling == "key, shape":
+        try:
+            import jax
+        except ImportError as exc:
+            raise TargetLoadError(f"target {target!r} takes (key, shape) like a JAX initialiser, and jax is not "
+                                  "installed") from exc
 
-    def sampler(shape, seed):
-        with seeded_global_generators(seed):
-            return obj(shape, ProtocolRNG(np.random.PCG64(seed)))
+        def sampler(shape, seed):
+            return np.asarray(obj(jax.random.PRNGKey(seed % 2**32), shape))
 
+        mapping.append("called as init(key, shape) with key = jax.random.PRNGKey(seed) (JAX's initialiser "
+                       "protocol; its default dtype, float32 unless x64 is enabled, is read as float64)")
+    else:
+        def sampler(shape, seed):
+            with seeded_global_generators(seed):
+                if calling == "*shape":
+                    return obj(*shape)
+                if calling == "shape":
+                    return obj(shape)
+                return obj(shape, ProtocolRNG(np.random.PCG64(seed)))
+
+        if calling == "shape, rng":
+            mapping.append("rng: a numpy Generator seeded per call, which also answers RandomState's "
+                           "randn/rand/randint; numpy's, Python's and torch's global generators are seeded from the "
+                           "same seed during the call (and restored after), so code calling np.random.randn is "
+                           "reproducible too")
+        else:
+            mapping.append(f"called as init({calling}) (its signature takes no generator): numpy's, Python's and "
+                           "torch's global generators are seeded per call (and restored after)")
     return InitialiserSubject(
-        f"numpy initialiser {_name(obj)}(shape, rng), {layout} layout", sampler=sampler, layout=layout,
-        mapping=["rng: a numpy Generator seeded per call, which also answers RandomState's randn/rand/randint; "
-                 "numpy's, Python's and torch's global generators are seeded from the same seed during the call "
-                 "(and restored after), so code calling np.random.randn is reproducible too"])
+        f"numpy initialiser {_name(obj)}({calling}), {layout} layout", sampler=sampler, layout=layout,
+        mapping=mapping)
 
 
 # Names real layers give their parameters and buffers (PyTorch, CS231n, Keras, d2l, numpy-ml style).

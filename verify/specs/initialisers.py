@@ -15,6 +15,7 @@ derivations in :mod:`verify.symbolic`, never from the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ import numpy as np
 import reference
 from verify.compare import format_number as fmt
 from verify.compare import identical
+from verify.errors import ProtocolError, TargetError
 from verify.results import Figure, Series, Status
 from verify.specs.base import (
     Check,
@@ -52,6 +54,13 @@ REL_EFFECT = 0.05           # the σ error every std test must detect with power
 SUPPORT_N = 2_000_000       # a defect putting 4e-6 of the values outside the bounds: caught w.p. 0.9997
 SHAPE_N = 64_000            # AD distance 0.023 detected w.p. 0.99; truncated-vs-normal is at 0.033
 SHAPE_SHAPES = {"numpy": (3, 3, 128, 256), "torch": (256, 128, 3, 3)}
+PROPAGATION_SHAPES = {"numpy": (2, 16, 2048), "torch": (2048, 16, 2)}   # fan_in 32: thousands of z per draw
+# An initialiser written for dense layers only (``fan_in, fan_out = shape``, deeplearning.ai's
+# ``randn(n_l, n_prev)``) is checked on matrices with the same fans, and the report says so.
+MATRIX_SHAPES = {"numpy": [(576, 288), (200, 500), (300, 120)], "torch": [(288, 576), (500, 200), (120, 300)]}
+MATRIX_SHAPE_SHAPES = {"numpy": (1024, 2048), "torch": (2048, 1024)}
+MATRIX_PROPAGATION_SHAPES = {"numpy": (32, 2048), "torch": (2048, 32)}
+KERNEL_PROBE = {"numpy": (3, 3, 4, 8), "torch": (8, 4, 3, 3)}
 POWER = 0.99
 _STATS_DISTRIBUTION = {"normal": "normal", "uniform": "uniform", "truncated": "truncated_normal"}
 
@@ -89,6 +98,47 @@ def _truncated_scale() -> float:
 
 def _layout(ctx: CheckContext) -> str:
     return getattr(ctx.subject, "layout", "numpy")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Geometry:
+    """The weight shapes a run draws: convolution kernels and matrices, or matrices only (``note`` says why)."""
+
+    shapes: list[tuple[int, ...]]
+    shape_shape: tuple[int, ...]
+    propagation: tuple[int, ...]
+    note: str | None = None
+
+    def annotate(self, outcome: Outcome) -> Outcome:
+        if self.note:
+            outcome.notes.append(self.note)
+        return outcome
+
+
+def _geometry(ctx: CheckContext) -> _Geometry:
+    """Kernel shapes, unless ``init`` raises on a kernel's shape while it takes a matrix's.
+
+    Such an initialiser is written for dense layers only; checking it on
+    kernels would report its scope, not its formula. It is checked on
+    matrices with the same fans (a fan taken from the wrong axis still shows;
+    a kernel size left out cannot, and the note says so).
+    """
+    layout = _layout(ctx)
+    full = _Geometry(SHAPES[layout], SHAPE_SHAPES[layout], PROPAGATION_SHAPES[layout])
+    try:
+        ctx.subject.sample(KERNEL_PROBE[layout], ctx.int_seed("kernel-probe"))
+    except TargetError as exc:
+        try:
+            ctx.subject.sample(MATRIX_SHAPES[layout][-1], ctx.int_seed("kernel-probe"))
+        except (TargetError, ProtocolError):
+            return full                   # it fails on matrices too: the checks report that
+        return _Geometry(MATRIX_SHAPES[layout], MATRIX_SHAPE_SHAPES[layout], MATRIX_PROPAGATION_SHAPES[layout],
+                         f"init takes matrices only (init(shape={KERNEL_PROBE[layout]}) raised "
+                         f"{type(exc.exc).__name__}: {exc.exc}): checked on matrices with the fans of the kernels; "
+                         "how it would treat a kernel's receptive field is not tested")
+    except ProtocolError:
+        pass
+    return full
 
 
 class _RepeatedDraws(Exception):
@@ -164,6 +214,10 @@ def _fan_variants(scheme: str, layout: str) -> dict[str, Callable[[tuple[int, ..
     }
     if scheme == "xavier":
         out[first_two] = lambda sh: (sh[0], sh[1])
+        # tinygrad's glorot_uniform: shape[0] + ∏shape[1:], i.e. the receptive field counted in fan_in only
+        out["the kernel size is left out of fan_out only (fan_out = "
+            f"{'shape[-1]' if layout == 'numpy' else 'shape[0]'}, fan_in with the receptive field)"] = \
+            lambda sh: (_fans(sh, layout)[0], sh[-1] if layout == "numpy" else sh[0])
     return out
 
 
@@ -187,6 +241,11 @@ def _std_candidates(scheme: str, distribution: str, layout: str) -> dict[str, Ca
         "the variance used as the standard deviation (σ² instead of σ)": at(lambda fi, fo: right(fi, fo) ** 2),
         "σ = 1/fan_in instead of 1/√fan_in": at(lambda fi, fo: right(fi, fo) ** 2 * (2 if scheme == "he" else 1)),
     })
+    if scheme == "xavier":
+        # √(2/fan_in + fan_out) for √(2/(fan_in + fan_out)); a uniform's limit √(6/fan_in + fan_out) is √3·σ
+        out["operator precedence: 2/fan_in + fan_out (6/fan_in + fan_out for a uniform's limit) instead of "
+            "2/(fan_in + fan_out)"] = at(lambda fi, fo: math.sqrt(2 / fi + fo / 3) if distribution == "uniform"
+                                          else math.sqrt(2 / fi + fo))
     if scheme == "he":
         out["the ReLU gain √2 is missing"] = at(lambda fi, fo: right(fi, fo) / math.sqrt(2))
         out["the gain applied twice (σ = 2/√fan_in)"] = at(lambda fi, fo: right(fi, fo) * math.sqrt(2))
@@ -221,6 +280,11 @@ def _diagnose_std(scheme: str, distribution: str, layout: str,
     if matches:
         text = matches[0] if len(matches) == 1 else f"{matches[0]} (equivalently: {' or '.join(matches[1:])})"
         return f"the measured σ matches {text} at every shape tested"
+    sds = [sd for sd, _ in measured.values()]
+    common = float(np.mean(sds))
+    if len(measured) > 1 and all(abs(sd - common) < 4.0 * se for sd, se in measured.values()):
+        return (f"σ is {fmt(common, 3)} at every shape whatever the fans: a fixed scale "
+                f"(such as {fmt(common, 2)}·randn), not one derived from fan_in")
     ratios = {shape: (sd / right(shape), se / right(shape)) for shape, (sd, se) in measured.items()}
     values = [r for r, _ in ratios.values()]
     mean_ratio = float(np.mean(values))
@@ -245,7 +309,8 @@ def _std(scheme: str):
         from verify import stats
 
         layout, dist = _layout(ctx), ctx.params["distribution"]
-        shapes = SHAPES[layout]
+        geometry = _geometry(ctx)
+        shapes = geometry.shapes
         n_needed = _planned_n(ctx, len(shapes), dist)
         tests, measured = [], {}
         first_draws = []
@@ -273,7 +338,7 @@ def _std(scheme: str):
                                  f"the weights are not independent ({dependent}): σ estimates and their errors "
                                  "assume independent entries, so no σ pattern can be read from them; see the "
                                  "independence check")
-        return outcome
+        return geometry.annotate(outcome)
 
     return _independent_draws(check)
 
@@ -306,13 +371,14 @@ def _mean(scheme: str):
     def check(ctx: CheckContext) -> Outcome:
         from verify import stats
 
-        layout = _layout(ctx)
+        geometry = _geometry(ctx)
         n = stats.planned_sample_size("mean", REL_EFFECT, alpha=ctx.alpha, power=POWER)
         # Each shape's weights in units of their own σ: a σ error is the std check's, not the mean's.
-        z = np.concatenate([_own_scale(_draw(ctx, shape, n // len(SHAPES[layout]) + 1, "mean").ravel())
-                            for shape in SHAPES[layout]])
+        z = np.concatenate([_own_scale(_draw(ctx, shape, n // len(geometry.shapes) + 1, "mean").ravel())
+                            for shape in geometry.shapes])
         t = stats.mean_value_test(z, 0.0, ctx.alpha, power=POWER, name="mean (in units of the weights' own σ)")
-        return _holm_outcome(ctx, [t], "the weights have mean 0", lambda t: f"the mean is not 0: {t.summary}")
+        return geometry.annotate(_holm_outcome(ctx, [t], "the weights have mean 0",
+                                               lambda t: f"the mean is not 0: {t.summary}"))
 
     return _independent_draws(check)
 
@@ -326,7 +392,8 @@ def _shape(scheme: str):
 
         dist = ctx.params["distribution"]
         sd = _STATS_DISTRIBUTION[dist]
-        shape = SHAPE_SHAPES[_layout(ctx)]
+        geometry = _geometry(ctx)
+        shape = geometry.shape_shape
         w = _draw(ctx, shape, SUPPORT_N, "shape").ravel()
         ad_sample = w[::w.size // SHAPE_N][:SHAPE_N]     # spread over every draw and position
         # Berger & Boos: each test's p-value carries the chance (miss) that the scale's interval,
@@ -347,7 +414,7 @@ def _shape(scheme: str):
                                          "shape": list(shape)})
         if outcome.status.value == "fail":
             outcome.diagnosis = _diagnose_shape(w, sd, ctx.alpha, [t for t in tests if not t.passed])
-        return outcome
+        return geometry.annotate(outcome)
 
     return _independent_draws(check)
 
@@ -446,8 +513,8 @@ def _propagation(scheme: str):
         from verify import stats
 
         layout = _layout(ctx)
-        # Many output units, a modest fan-in (kernel 2 × 16 inputs): one draw gives thousands of z.
-        shape = (2, 16, 2048) if layout == "numpy" else (2048, 16, 2)
+        geometry = _geometry(ctx)
+        shape = geometry.propagation
         fan_in, fan_out = _fans(shape, layout)
         n = _planned_n(ctx, 1)
         w = _draw(ctx, shape, n * fan_in, "propagation")
@@ -458,11 +525,11 @@ def _propagation(scheme: str):
         expected = math.sqrt(fan_in) * sigma
         t = stats.std_test(z, expected, ctx.alpha, distribution="normal", power=POWER,
                            name=f"std of z = Σ_i w_i with x_i = 1 (fan_in {fan_in})")
-        return _holm_outcome(
+        return geometry.annotate(_holm_outcome(
             ctx, [t],
             f"z = Σ_i x_i w_i with x_i = 1 has std √fan_in·σ = {fmt(expected)}, i.e. Var z = fan_in·σ²",
             lambda t: f"the sum over the fan-in does not have variance fan_in·σ²: {t.summary}",
-            metrics={"shape": list(shape), "layout": layout})
+            metrics={"shape": list(shape), "layout": layout}))
 
     return _independent_draws(check)
 
@@ -510,8 +577,11 @@ def _relu_depth(ctx: CheckContext) -> Outcome:
 
 
 def _protocol(ctx: CheckContext) -> Outcome:
-    layout = _layout(ctx)
-    shape = SHAPES[layout][0]
+    geometry = _geometry(ctx)
+    return geometry.annotate(_protocol_at(ctx, geometry.shapes[0]))
+
+
+def _protocol_at(ctx: CheckContext, shape: tuple[int, ...]) -> Outcome:
     a = ctx.subject.sample(shape, 1234)
     b = ctx.subject.sample(shape, 1234)
     c = ctx.subject.sample(shape, 4321)
@@ -593,10 +663,12 @@ def _bias_positive_small(ctx: CheckContext) -> Outcome:
         why = ("zero: units start exactly at the kink of the ReLU" if worst == 0
                else "negative: units start inactive and may never recover")
         return failed(f"the bias is {fmt(worst)}, {why}; ReLU biases should be a small positive constant "
-                      f"(0.01 in CS231n, 0.1 in Goodfellow et al.)", metrics={"min": worst})
-    if (b > top).any():
-        return failed(f"the bias is {fmt(b.max())}, larger than max_value = {fmt(top)}: not a small constant",
-                      metrics={"max": b.max()})
+                      f"(0.01 in CS231n, 0.1 in Goodfellow et al.)", metrics={"min": worst},
+                      diagnosis=f"the bias is {fmt(worst)}, {why}")
+    # max_value rounded to float32 (a float32 0.1 is 0.10000000149) is max_value
+    if (b > top * (1 + np.finfo(np.float32).eps)).any():
+        why = f"the bias is {fmt(b.max())}, larger than max_value = {fmt(top)}: not a small constant"
+        return failed(why, metrics={"max": b.max()}, diagnosis=why)
     return passed(f"the bias {fmt(b[0])} is positive and at most {fmt(top)}")
 
 
