@@ -83,6 +83,9 @@ def regulariser(obj: Any, target: str) -> RegulariserSubject:
         and not any(callable(getattr(obj, r, None)) for r in REGULARISER_ROLES)
     ):
         return RegulariserSubject(f"numpy regulariser: grad(w, lam) = {_name(obj)}", fns={"grad": obj})
+    built = _built_with_strength(obj)
+    if built is not None:
+        return built
     fns = {r: getattr(obj, r) for r in REGULARISER_ROLES if callable(getattr(obj, r, None))}
     if not fns:
         raise TargetLoadError(
@@ -90,6 +93,39 @@ def regulariser(obj: Any, target: str) -> RegulariserSubject:
             f"{', '.join(REGULARISER_ROLES)} (the regulariser protocol)"
         )
     return RegulariserSubject(f"numpy regulariser providing {', '.join(fns)}", fns=fns)
+
+
+_STRENGTH_NAMES = ("lam", "lambd", "lmbda", "lambda_", "alpha", "l1", "l2", "reg", "strength", "weight_decay")
+
+
+def _built_with_strength(cls: Any) -> RegulariserSubject | None:
+    """A regulariser class built with its strength, ``R(lam)``, whose instances are the penalty and have
+    ``grad(w)`` (ML-From-Scratch's ``l2_regularization(alpha)``, Keras' ``L2(l2)``): ``None`` for any other."""
+    if not inspect.isclass(cls):
+        return None
+    read = _positional_parameters(cls)
+    if read is None or not read[0] or (read[0][0].default is not read[0][0].empty
+                                       and read[0][0].name.lower() not in _STRENGTH_NAMES):
+        return None                                          # the constructor takes no strength
+    strength = read[0][0].name
+
+    def instance_method(name: str) -> Callable | None:
+        fn = inspect.getattr_static(cls, name, None)
+        return fn if inspect.isfunction(fn) and positional_arity(fn) == 2 else None    # (self, w)
+
+    roles = {}
+    if cls.__call__ is not object.__call__ and instance_method("__call__"):
+        roles["penalty"] = lambda w, lam: cls(lam)(w)
+    for name in ("grad", "gradient"):
+        if instance_method(name):
+            roles["grad"] = lambda w, lam, name=name: getattr(cls(lam), name)(w)
+            break
+    if not roles or any(callable(inspect.getattr_static(cls, r, None)) and r not in ("grad",)
+                        for r in ("penalty", "step", "prox_step")):
+        return None
+    shown = {"penalty": f"{cls.__name__}(lam)(w)", "grad": f"{cls.__name__}(lam).grad(w)"}
+    return RegulariserSubject(f"numpy regulariser {cls.__name__}({strength}) built with λ: "
+                              + ", ".join(shown[r] for r in roles), fns=roles)
 
 
 def positional_arity(fn: Callable) -> int | None:
