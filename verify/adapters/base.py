@@ -399,6 +399,10 @@ class BatchNormInstance:
         """(running mean, running variance); ``None`` while the layer has not created them (lazily)."""
         raise NotImplementedError
 
+    def unrecognised_statistics(self) -> list[str]:
+        """Names of per-feature state that may be running statistics under names the adapter does not know."""
+        return []
+
 
 @dataclasses.dataclass
 class BatchNormSubject(Subject):

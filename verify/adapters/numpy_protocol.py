@@ -274,8 +274,9 @@ def initialiser(obj: Any, target: str, layout: str = "numpy") -> InitialiserSubj
 # Names real layers give their parameters and buffers (PyTorch, CS231n, Keras, d2l, numpy-ml style).
 _GAMMA = ("gamma", "weight", "scale")
 _BETA = ("beta", "bias", "shift", "offset")
-_RUNNING = {"running_mean": ("running_mean", "moving_mean"),
-            "running_var": ("running_var", "moving_var", "moving_variance", "running_variance")}
+_RUNNING = {"running_mean": ("running_mean", "moving_mean", "avg_mean", "pop_mean", "population_mean"),
+            "running_var": ("running_var", "moving_var", "moving_variance", "running_variance", "avg_var", "pop_var",
+                            "population_var")}
 _HYPER_NAMES = {"eps": ("eps", "epsilon"), "momentum": ("momentum",)}
 _GRADS = {"dgamma": ("dgamma", "dweight", "dscale", "gamma_grad"), "dbeta": ("dbeta", "dbias", "dshift", "beta_grad")}
 
@@ -377,6 +378,13 @@ class _NumpyBatchNorm(BatchNormInstance):
             if old is not None and np.size(old) == new.size and np.ndim(old) != 1:
                 new = new.reshape(np.shape(old))     # keep the layer's own (1, C) shape
             setattr(self.layer, attr, new)
+
+    def unrecognised_statistics(self):
+        known = {self.g_attr, self.b_attr}
+        return sorted(name for name, value in vars(self.layer).items()
+                      if name not in known and not name.startswith("__") and np.size(value) == self.c
+                      and isinstance(value, np.ndarray) and ("mean" in name.lower() or "var" in name.lower()
+                                                              or "avg" in name.lower() or "std" in name.lower()))
 
     def running(self):
         found = {k: _first_attr(self.layer, names) for k, names in _RUNNING.items()}

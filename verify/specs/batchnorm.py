@@ -500,7 +500,7 @@ _NO_RUNNING = ("after a training forward the layer holds no running statistics (
 def _running_after_training(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     state = layer.running()
     if state is None:
-        raise _NoRunningStatistics
+        raise _NoRunningStatistics(layer.unrecognised_statistics())
     return state
 
 
@@ -510,7 +510,13 @@ def _needs_running(check_fn):
     def check(ctx: CheckContext) -> Outcome:
         try:
             return check_fn(ctx)
-        except _NoRunningStatistics:
+        except _NoRunningStatistics as exc:
+            names = exc.args[0] if exc.args else []
+            if names:
+                return inconclusive(f"the layer keeps per-feature state named {', '.join(names)}, which may be its "
+                                    "running statistics under names the protocol does not know (running_mean/"
+                                    "running_var, moving_mean/moving_var or moving_variance, avg_mean/avg_var, "
+                                    "pop_mean/pop_var): expose them under one of those names to have them checked")
             return failed("the layer has no running statistics after a training forward",
                           diagnosis=f"no running statistics: {_NO_RUNNING}")
 
