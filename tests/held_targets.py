@@ -186,3 +186,25 @@ class LiteralB2Adam(OnlyLrAdam):
         self.v = 0.99 * self.v + 0.01 * grads ** 2
         return params - self.learning_rate * (self.m / (1 - 0.9 ** self.t)) / (
             np.sqrt(self.v / (1 - 0.99 ** self.t)) + 1e-8)
+
+
+class WeightDecaySGD:
+    """SGD with its own keyword for the decay (off by default), which the spec weight-decay calls lam: lam is
+    not taken, so the run assumes 0.01 while the class decays by 0."""
+
+    def __init__(self, lr=0.01, weight_decay=0.0):
+        self.lr, self.weight_decay = lr, weight_decay
+
+    def step(self, params, grads):
+        return params - self.lr * (grads + self.weight_decay * params)
+
+
+class DecayNotScaledSGD:
+    """A hard-coded decay not multiplied by η: w − ηg − 0.0004w. At one η it looks like λ = 0.0002/η; no single
+    λ fits two step sizes, so it is a bug whatever λ the author meant."""
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def step(self, params, grads):
+        return params - self.lr * grads - 0.0004 * params

@@ -314,3 +314,24 @@ def test_float64_code_keeps_the_float64_model():
     run = verify.check_conforms(T.LrOffBy1e7Adam, "adam", max_examples=10, checks="conformance")
     assert run.checks[0].status is Status.FAIL
     assert "lr = " in run.checks[0].diagnosis         # the fit finds the effective step size
+
+
+def test_every_optimizer_check_is_inconclusive_where_an_assumed_value_explains_its_failure():
+    """lam is assumed at 0.01 (the class calls it weight_decay and defaults it to 0): the decay checks see no
+    decay, and the reference at lam = 0 matches every probe stream — inconclusive, naming the value, not FAIL."""
+    run = verify.check_conforms(T.WeightDecaySGD, "weight-decay", max_examples=15)
+    by_name = {c.name: c for c in run.checks}
+    assert not [c.name for c in run.checks if c.status is Status.FAIL]
+    for name in ("conformance", "decay-factor", "decay-gradient-finite-difference",
+                 "l2-equals-decoupled-without-momentum"):
+        c = by_name[name]
+        assert c.status is Status.INCONCLUSIVE and "--param lam=0.0" in c.message, (name, c.message)
+    declared = verify.check_conforms(T.WeightDecaySGD, "weight-decay", lam=0.0, max_examples=15,
+                                     checks="conformance")
+    assert declared.passed, declared.checks[0].message
+
+
+def test_a_hard_coded_bug_that_scales_with_a_varied_value_is_not_taken_for_another_assumed_value():
+    run = verify.check_conforms(T.DecayNotScaledSGD, "weight-decay", max_examples=15)
+    by_name = {c.name: c.status for c in run.checks}
+    assert by_name["conformance"] is Status.FAIL and by_name["decay-factor"] is Status.FAIL, by_name

@@ -197,17 +197,22 @@ def _probe_cases(ctx: CheckContext, hp: Mapping[str, Any], first: conf.Verdict |
 _ASSUMED = ("not-taken", "built", "read")
 
 
-def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case]) -> Outcome | None:
+def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case], hp: Mapping[str, Any]) -> Outcome | None:
     """``inconclusive`` when a held value the run only assumed explains the failure exactly.
 
     A target that does not take ``b2`` (or a built one) may hard-code another
     value than the one assumed: if the reference with that one value changed
     matches on every probe stream, the formula is not shown wrong — the
-    assumption is. The user then states the value with ``--param``.
+    assumption is. The user then states the value with ``--param``. ``cases``
+    were run at ``hp``; probes with every varied hyperparameter moved are
+    added, so that a bug scaling with a varied one (a decay not multiplied
+    by η) cannot pass for a different assumed value.
     """
     assumed = [k for k, h in ctx.held.items() if h.source in _ASSUMED]
     if not assumed:
         return None
+    moved = {k: v * 0.7 if k not in ctx.held and isinstance(v, float) else v for k, v in hp.items()}
+    cases = cases + _probe_cases(ctx, moved)
     defaults = {p.name: p.default for p in ctx.spec.params}
     fit = dg.fit_hyperparameter(ctx.spec.name, cases, defaults, names=assumed)
     if fit is None:
@@ -239,7 +244,7 @@ def _unless_an_assumption_explains_it(func: Callable[[CheckContext], Outcome]) -
         outcome = func(ctx)
         if outcome.status.value != "fail" or not any(h.source in _ASSUMED for h in ctx.held.values()):
             return outcome
-        unsure = _unexplained_assumption(ctx, _probe_cases(ctx, ctx.params))
+        unsure = _unexplained_assumption(ctx, _probe_cases(ctx, ctx.params), ctx.params)
         if unsure is None:
             return outcome
         unsure.notes = [f"what this check saw at the assumed value: {outcome.message.splitlines()[0]}",
@@ -259,7 +264,7 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
     small = conf.minimise(spec, ctx.subject, ctx.reference, v)
     defaults = {p.name: p.default for p in ctx.spec.params}
     cases = _probe_cases(ctx, v.example.hparams, v)
-    unsure = _unexplained_assumption(ctx, cases)
+    unsure = _unexplained_assumption(ctx, cases, v.example.hparams)
     if unsure is not None:
         return unsure
     diag = dg.diagnose(spec, cases, defaults=defaults)
