@@ -741,7 +741,7 @@ def _structural(spec: str, cases: Sequence[Case]) -> list[str]:
         rr = np.concatenate(ratios)
         if np.all(np.isfinite(rr)) and rr.size:
             c = float(np.median(rr))
-            if c != 1.0 and np.allclose(rr, c, rtol=1e-9, atol=0):
+            if not _same_value(c, 1.0) and np.allclose(rr, c, rtol=1e-9, atol=0):   # 1 + 1e-13 is rounding
                 out.append(_factor_text(c, c0.hparams))
     # difference confined to the first step
     if c0.target.shape[0] > 2:
@@ -926,7 +926,7 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
     for name in names:
         original = float(hp0[name])
         for x in _relations(name, original, hp0, defaults):
-            if x == original:
+            if _same_value(x, original):
                 continue
             d, r = score(name, x)
             if r <= 1.0:
@@ -970,12 +970,19 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
                             break
                     if not moved or best[1] <= 1.0:
                         break
+        if _same_value(best[2], original):
+            continue     # the reference at (nearly) its own value: rounding, not another hyperparameter
         best = (*confirmed(name, best[2], best[0], best[1]), best[2])
         if best[1] <= 1.0:
             return fit(name, best[2], best[0], best[1])
         if best[1] <= 1e4 and best[1] < 1e-3 * base_ratio and (approximate is None or best[1] < approximate.ratio):
             approximate = fit(name, best[2], best[0], best[1])
     return approximate
+
+
+def _same_value(x: float, original: float) -> bool:
+    """Within a relative 1e-6 of each other: a fit that close is the reference itself, not a bug's value."""
+    return abs(x - original) <= 1e-6 * abs(original)
 
 
 def fit_hyperparameter(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],

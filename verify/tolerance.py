@@ -19,6 +19,9 @@ absolute values of its partial derivatives:
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
 * ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
 * ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products)
+* averages ``β·a + (1 − β)·x``: also ``2u(|a| + |x|)``, the rounding of the
+  ``lerp`` form ``a + (1 − β)(x − a)``, whose difference can be far larger
+  than the result (β ≈ 0, a small ``x`` after a large ``a``)
 * sign, clip, comparisons: the decision is taken to agree (identical inputs,
   no ties: open-loop streams make this so); a clipped value is exact.
 
@@ -240,21 +243,30 @@ def _rprop(hp):
 
 def _rmsprop(hp):
     lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
-    one_minus = Tracked(1.0) - rho
 
     def step(w, g, t, s):
         gt = Tracked(g)
-        nu = one_minus * gt.square() if "nu" not in s else rho * s["nu"] + one_minus * gt.square()
+        nu = _ema(rho, s.get("nu"), gt.square())
         s["nu"] = nu
         return w - lr * (gt / (nu.sqrt() + eps))
 
     return step
 
 
+def _ema(beta: float, prev: Tracked | None, x: Tracked) -> Tracked:
+    """``β·prev + (1 − β)·x`` (``prev`` absent: 0), with the rounding of the ``lerp`` form
+    ``prev + (1 − β)(x − prev)`` (PyTorch's Adam) included: its difference ``x − prev`` can be far larger than
+    both terms of the sum (β ≈ 0, a small x after a large prev), and the bound must hold for either form."""
+    if prev is None:
+        return (Tracked(1.0) - beta) * x
+    out = beta * prev + (Tracked(1.0) - beta) * x
+    return Tracked(out.v, out.e + 2 * U * (_abs(prev.v) + _abs(x.v)))
+
+
 def _adam_direction(hp, geff: Tracked, t: int, s: dict) -> Tracked:
     b1, b2, eps = hp["b1"], hp["b2"], hp["eps"]
-    m = (Tracked(1.0) - b1) * geff if "m" not in s else b1 * s["m"] + (Tracked(1.0) - b1) * geff
-    v = (Tracked(1.0) - b2) * geff.square() if "v" not in s else b2 * s["v"] + (Tracked(1.0) - b2) * geff.square()
+    m = _ema(b1, s.get("m"), geff)
+    v = _ema(b2, s.get("v"), geff.square())
     s["m"], s["v"] = m, v
     c1 = Tracked(1.0) - power(b1, t)
     c2 = Tracked(1.0) - power(b2, t)
