@@ -702,7 +702,9 @@ def test_buggy_torch_batchnorm_modules_fail(tmp_path):
     assert detached["backward-finite-difference"] == "fail" and detached["forward-vs-reference"] == "pass", detached
 
 
-def test_an_optimizer_that_overwrites_p_grad_fails_no_input_mutation():
+def test_an_optimizer_that_overwrites_p_grad_is_reported_not_failed():
+    """Old PyTorch code scales or decays p.grad in place: the update is right and backward recomputes p.grad for
+    every step, so the verdict is a pass with a note naming the write, not a failure."""
     from verify.runner import RunOptions, run_inline
 
     from tests.buggy.torch_optimizers import SGDScalesGradInPlace
@@ -710,8 +712,9 @@ def test_an_optimizer_that_overwrites_p_grad_fails_no_input_mutation():
     run = run_inline(SGDScalesGradInPlace, "sgd", options=RunOptions(timeout=None, max_examples=20))
     checks = {c.name: c for c in run.checks}
     assert checks["conformance"].status.value == "pass"         # the update itself is right
-    assert checks["no-input-mutation"].status.value == "fail"
-    assert "modified p.grad of parameter tensor 0 in place" in checks["no-input-mutation"].message
+    mutation = checks["no-input-mutation"]
+    assert mutation.status.value == "pass", mutation.message
+    assert any("modified p.grad of parameter tensor 0 in place" in n for n in mutation.notes), mutation.notes
     torch_sgd = run_inline("torch.optim.SGD", "sgd", options=RunOptions(timeout=None, max_examples=5,
                                                                          checks=("no-input-mutation",)))
-    assert torch_sgd.checks[0].status.value == "pass"
+    assert torch_sgd.checks[0].status.value == "pass" and not torch_sgd.checks[0].notes

@@ -335,3 +335,19 @@ def test_a_hard_coded_bug_that_scales_with_a_varied_value_is_not_taken_for_anoth
     run = verify.check_conforms(T.DecayNotScaledSGD, "weight-decay", max_examples=15)
     by_name = {c.name: c.status for c in run.checks}
     assert by_name["conformance"] is Status.FAIL and by_name["decay-factor"] is Status.FAIL, by_name
+
+
+def test_gradients_modified_in_place_are_reported_not_failed_but_aliasing_fails():
+    """`grads *= lr` or np.sign(g, out=g) inside step: the iterates are right and a training loop recomputes the
+    gradients, so no-input-mutation passes with a note; a buffer that is the caller's gradient array (modified at a
+    later step) is aliasing, and fails."""
+    from tests.buggy.optimizers.generic import BufferAliasesGradient
+    from tests.buggy.optimizers.sgd import ScalesGradientInPlace
+
+    run = verify.check_conforms(ScalesGradientInPlace, "sgd", max_examples=15,
+                                checks=["conformance", "no-input-mutation"])
+    c = checks_of(run)
+    assert run.passed, [(x.name, x.message) for x in run.checks]
+    assert any("modified its argument grads in place" in n for n in c["no-input-mutation"].notes)
+    aliased = verify.check_conforms(BufferAliasesGradient, "generic-optimizer", checks=["no-input-mutation"])
+    assert aliased.checks[0].status is Status.FAIL and "aliases" in aliased.checks[0].message

@@ -449,12 +449,16 @@ class OptimizerRun:
     ``step`` returns the new parameters as a float64 array of the params' shape.
     Adapters subclass it. ``mutations`` lists in-place modifications of the
     inputs the adapter observed (``None`` where it cannot observe them);
-    ``mutation_note`` says what the adapter watched; ``returned_dtype`` is the
+    ``grad_writes`` the gradients a step modified in place while it ran (old
+    PyTorch code does ``d_p.add_(p, alpha=wd)``): not part of the formula and
+    harmless where gradients are recomputed for every step, so reported, not
+    failed; ``mutation_note`` says what the adapter watched; ``returned_dtype`` is the
     dtype of the last new parameters the target returned, before conversion
     (``None`` where the adapter reads them back itself).
     """
 
     mutations: list[str] | None = None
+    grad_writes: tuple[str, ...] = ()
     mutation_note: str = ""
     returned_dtype: Any = None
 

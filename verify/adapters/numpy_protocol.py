@@ -591,9 +591,12 @@ class _NumpyRun(OptimizerRun):
         self._grads = (self._grads + [(g_in, g_before)])[-16:]
         for k, (g, before) in enumerate(self._grads):
             if before is not None and not same_state(g, before):
-                kept = "" if g is g_in else " (a gradient given at an earlier step, which the optimizer kept)"
-                self.mutations.append(f"{call} modified its argument grads in place at step {self.t}{kept}: the "
-                                      "caller's arrays must be left unchanged (return new arrays)")
+                if g is g_in:
+                    self.grad_writes = (*self.grad_writes, f"{call} modified its argument grads in place at step "
+                                                           f"{self.t}")
+                else:       # the optimizer's state aliases the caller's memory: a caller reusing it is corrupted
+                    self.mutations.append(f"{call} modified, at step {self.t}, a gradient given at an earlier step, "
+                                          "which the optimizer kept: its state aliases the caller's array (copy it)")
                 self._grads[k] = (g, None)
         if not same_state(p_in, p_before):
             if out_params is None or out_params is p_in or _same_values(out_params, p_in):

@@ -263,7 +263,8 @@ class _TorchOptimizerRun(OptimizerRun):
             call_target("optimizer.step()", self.opt.step)
         for i, (t, chunk) in enumerate(zip(self.tensors, chunks)):
             if t.grad is not None and not np.array_equal(t.grad.detach().cpu().numpy().reshape(chunk.shape), chunk):
-                self.mutations.append(f"optimizer.step() modified p.grad of parameter tensor {i} in place")
+                self.grad_writes = (*self.grad_writes, f"optimizer.step() modified p.grad of parameter tensor {i} "
+                                                       "in place")
         pieces = []
         for i, t in enumerate(self.tensors):
             if tuple(t.shape) != self.shapes[i]:

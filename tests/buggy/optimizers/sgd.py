@@ -134,7 +134,6 @@ BUGS = {
     "lr-twice": (LrTwice, "conformance", "learning rate is applied twice"),
     "lr-twice-rate": (LrTwice, "gd-optimal-rate", None),
     "returns-old": (ReturnsOld, "conformance", "one-step lag"),
-    "grads-in-place": (ScalesGradientInPlace, "no-input-mutation", None),
     "params-overwritten": (DecaysParamsInPlace, "no-input-mutation", None),
     "float32": (Float32, "shape-dtype", None),
     "noisy": (noisy_sgd, "determinism", None),

@@ -75,5 +75,4 @@ BUGS = {
     "signum": (Signum, "conformance", "signum"),
     "soft-sign": (SoftSign, "scale-invariance", None),
     "soft-sign-conformance": (SoftSign, "conformance", None),
-    "in-place": (SignInPlace, "no-input-mutation", None),
 }
