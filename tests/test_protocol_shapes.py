@@ -122,3 +122,38 @@ def test_an_in_place_step_too_small_to_change_the_params_is_not_a_protocol_viola
 def test_an_object_of_no_known_shape_is_refused_before_any_check():
     with pytest.raises(TargetLoadError, match="none of the shapes the optimizer protocol drives"):
         verify.check_conforms(NoShape, "sgd", timeout=None)
+
+
+# ------------------------------------------------- the target against the spec, before any check runs
+
+
+class _Stepper:
+    def step(self, params, grads):
+        return params - 0.1 * grads
+
+
+class _L2WithAnUnrelatedStep:
+    """A module-like object: the protocol's grad(w, lam), and a step of its own with another signature."""
+
+    @staticmethod
+    def grad(w, lam):
+        return 2 * lam * w
+
+    @staticmethod
+    def step(state):
+        return state
+
+
+def test_a_target_that_fits_no_role_of_the_protocol_is_refused_in_one_line():
+    with pytest.raises(TargetLoadError, match=r"does not fit the regulariser protocol: .*step\(self, params, grads\)"
+                                              r" cannot be called as step\(w, g, lr, lam\)"):
+        verify.check_conforms(_Stepper, "l2")
+    with pytest.raises(TargetLoadError, match=r"does not fit the Newton protocol"):
+        verify.check_conforms(lambda w, g: w - g, "newton")
+
+
+def test_a_role_with_another_signature_is_left_out_and_said_so():
+    run = verify.check_conforms(_L2WithAnUnrelatedStep, "l2", max_examples=10)
+    statuses = {c.name: c.status for c in run.checks}
+    assert statuses["gradient-vs-symbolic"] is Status.PASS and statuses["sgd-step-identity"] is Status.SKIP
+    assert any("is not the protocol's step(w, g, lr, lam): not used" in m for m in run.mapping), run.mapping

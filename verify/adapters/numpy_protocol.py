@@ -92,7 +92,34 @@ def regulariser(obj: Any, target: str) -> RegulariserSubject:
             f"target {target!r} is a {type(obj).__name__} providing none of "
             f"{', '.join(REGULARISER_ROLES)} (the regulariser protocol)"
         )
-    return RegulariserSubject(f"numpy regulariser providing {', '.join(fns)}", fns=fns)
+    calls = {"penalty": "penalty(w, lam)", "grad": "grad(w, lam)", "step": "step(w, g, lr, lam)",
+             "prox_step": "prox_step(w, g, lr, lam)"}
+    misfits = {r: fn for r, fn in fns.items() if not _takes_positional(fn, calls[r].count(",") + 1)}
+    if len(misfits) == len(fns):
+        role, fn = next(iter(misfits.items()))
+        raise TargetLoadError(f"target {target!r} does not fit the regulariser protocol: {_name(fn)}"
+                              f"{_signature_text(fn)} cannot be called as {calls[role]}")
+    fns = {r: fn for r, fn in fns.items() if r not in misfits}
+    mapping = [f"{_name(fn)}{_signature_text(fn)} is not the protocol's {calls[r]}: not used" for r, fn in misfits.items()]
+    return RegulariserSubject(f"numpy regulariser providing {', '.join(fns)}", fns=fns, mapping=mapping)
+
+
+def _takes_positional(fn: Callable, n: int) -> bool:
+    """Whether ``fn`` can be called with ``n`` positional arguments (``True`` where its signature is unreadable)."""
+    try:
+        inspect.signature(fn).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
+def _signature_text(fn: Callable) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(…)"
 
 
 _STRENGTH_NAMES = ("lam", "lambd", "lmbda", "lambda_", "alpha", "l1", "l2", "reg", "strength", "weight_decay")
@@ -560,6 +587,9 @@ def _bn_param_subject(obj: Any, target: str, convention: str) -> BatchNormSubjec
 def newton(obj: Any, target: str) -> NewtonSubject:
     if not callable(obj):
         raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a function step(w, grad, hess, lr)")
+    if not _takes_positional(obj, 4):
+        raise TargetLoadError(f"target {target!r} does not fit the Newton protocol: {_name(obj)}"
+                              f"{_signature_text(obj)} cannot be called as step(w, grad, hess, lr)")
     return NewtonSubject(f"numpy Newton step {_name(obj)}(w, grad, hess, lr)", fn=obj)
 
 
@@ -572,9 +602,10 @@ class _NumpyRun(OptimizerRun):
     The caller's ``params`` may be updated in place (``params -= …``, returning
     them or ``None``): that is how much real code works, and the caller's array
     then holds the new parameters. Anything else changed in place is recorded
-    in ``mutations``: the gradients (also those given at earlier steps and kept
-    by the optimizer), ``params`` left holding values other than the new
-    parameters, a functional state.
+    in ``mutations`` (gradients given at earlier steps and kept by the
+    optimizer, ``params`` left holding values other than the new parameters,
+    a functional state) or, for the gradients of the current call, in
+    ``grad_writes``.
     """
 
     mutation_note = "grads and params compared (NaN-aware) before and after every call"
