@@ -291,3 +291,22 @@ def test_a_fit_at_the_given_value_itself_is_not_named_as_a_cause():
     case = dg.Case(dict(_LERP_HP), _LERP_W0, _LERP_GRADS, target, ref, tol)
     text = dg.diagnose("adam", [case], defaults={"lr": 0.001}).text or ""
     assert "instead of" not in text and "applied twice" not in text, text
+
+
+def test_a_failing_examples_plot_is_zoomed_to_where_target_and_reference_part():
+    class LateBug:
+        """SGD whose 12th step is 1 % too long: the stream runs on long after the parting."""
+
+        def __init__(self, lr):
+            self.lr, self.t = lr, 0
+
+        def step(self, params, grads):
+            self.t += 1
+            return params - self.lr * grads * (1.01 if self.t == 12 else 1.0)
+
+    result = _conformance(LateBug, "sgd", 0)
+    assert result.status is Status.FAIL
+    # The failing stream has 100 steps; the plot ends at twice the parting step.
+    for figure in result.figures:
+        assert "steps 0–24 of 100; they part at step 12" in figure.title, figure.title
+        assert figure.series[0].x[-1] == 24.0

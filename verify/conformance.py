@@ -326,11 +326,23 @@ def replay_snippet(ex: Example, spec: str, *, max_steps: int = 12) -> str:
 
 
 def trajectory_figures(v: Verdict, *, title: str) -> list[Figure]:
-    """Target vs reference along the worst entry, and |difference| against the tolerance (log scale)."""
-    t = np.arange(v.target.shape[0], dtype=float)
-    flat_t = v.target.reshape(v.target.shape[0], -1)
-    flat_r = v.reference.reshape(v.reference.shape[0], -1)
-    flat_tol = v.tol.reshape(v.tol.shape[0], -1)
+    """Target vs reference along the worst entry, and |difference| against the tolerance (log scale).
+
+    A failing example is shown up to twice the step where the two part (at
+    least 5 steps past it), so the parting is visible however long the
+    stream; the titles say which steps of how many are drawn.
+    """
+    steps = v.target.shape[0]
+    if v.first_step is not None:
+        shown = min(steps, max(2 * v.first_step, v.first_step + 5) + 1)
+        window = (f"steps 0–{shown - 1} of {steps - 1}" if shown < steps else f"{steps - 1} steps")
+        title = f"{title}, {window}; they part at step {v.first_step}"
+    else:
+        shown = steps
+    t = np.arange(shown, dtype=float)
+    flat_t = v.target[:shown].reshape(shown, -1)
+    flat_r = v.reference[:shown].reshape(shown, -1)
+    flat_tol = v.tol[:shown].reshape(shown, -1)
     with np.errstate(invalid="ignore"):
         diff = np.abs(flat_t - flat_r)
     if v.first_entry is not None and v.target.ndim > 1:
