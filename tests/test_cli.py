@@ -103,3 +103,14 @@ def test_one_unloadable_pair_does_not_stop_the_others(tmp_path, capsys):
 
 def test_every_pair_unloadable_exits_2(capsys):
     assert main(["check", "no_such_module_xyz.a", "no_such_module_xyz.b", "--spec", "l2", "--no-isolation"]) == 2
+
+
+def test_a_long_target_name_keeps_its_file_and_name_in_the_summary():
+    from verify.console import summary_table
+    from verify.results import RunResult
+
+    target = "projects/coursework/deep-learning/assignment-two/solutions/optimizers.py:AdamWithWarmRestarts"
+    table = summary_table(Report(runs=[RunResult(target=target, spec="adam", seed=0, params={})]))
+    row = next(line for line in table.splitlines() if "adam" in line.split())
+    assert "solutions/optimizers.py:AdamWithWarmRestarts" in row and "more characters" not in row, row
+    assert row.strip().startswith("…")

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run only this check (repeatable)")
     chk.add_argument("--load-timeout", type=float, default=120.0, metavar="SECONDS",
                      help="time limit for importing and building the target (default 120)")
-    chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks and skipped checks")
+    chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks, and the details of skipped checks (their one-line reasons are always shown)")
     chk.add_argument("--no-isolation", dest="isolate", action="store_false",
                      help="run checks in this process (a crashing target ends the run)")
     chk.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",

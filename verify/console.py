@@ -63,6 +63,9 @@ class ConsoleReporter:
         if run.held:
             lines = [safe(line, 300) for line in run.hyperparameters]
             self.write("  hyperparameters: " + "\n                   ".join(lines))
+        if run.mapping:      # how the target was called: the conventions a pass is conditional on
+            lines = [safe(line, 300) for line in run.mapping]
+            self.write("  conventions:     " + "\n                   ".join(lines))
         for c in run.checks:
             if c.status.is_problem or c.status is Status.INCONCLUSIVE or (self.verbose and c.status is Status.SKIP):
                 self.write(format_failure(run, c))
@@ -108,7 +111,7 @@ def summary_table(report: Report) -> str:
     for r in report.runs:
         c = r.counts()
         verdict = "INCOMPLETE" if r.incomplete else r.status.value.upper()
-        rows.append((safe(r.target, 60), r.spec, *(str(c[s.value]) for s in statuses), verdict))
+        rows.append((_tail(safe(r.target, 1000), 60), r.spec, *(str(c[s.value]) for s in statuses), verdict))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     out = ["", "Summary"]
     for i, row in enumerate(rows):
@@ -123,3 +126,8 @@ def summary_table(report: Report) -> str:
         verdict = ("no problem found" if bad == 0 else verdict) + f", {unsure} inconclusive"
     out.append(f"{len(report.runs)} run(s), {total} check(s): {verdict}")
     return "\n".join(out)
+
+
+def _tail(text: str, width: int) -> str:
+    """``text`` in ``width`` characters, its start elided: a target's file and name are at its end."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
