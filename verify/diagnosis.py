@@ -564,13 +564,13 @@ def variants_for(spec: str) -> list[Variant]:
     return [v for v in CATALOGUE + _LAG if spec in v.specs]
 
 
-def describe_catalogue() -> dict[str, list[tuple[str, str]]]:
-    """``{spec: [(variant name, description), …]}`` for documentation."""
-    out: dict[str, list[tuple[str, str]]] = {}
+def describe_catalogue() -> str:
+    """The catalogue as text, spec by spec: each variant's name and description ([equivalent]: same iterates)."""
+    by_spec: dict[str, list[str]] = {}
     for v in CATALOGUE + _LAG:
         for s in v.specs:
-            out.setdefault(s, []).append((v.name, v.description + (" [equivalent]" if v.equivalent else "")))
-    return out
+            by_spec.setdefault(s, []).append(f"  {v.name}: {v.description}" + (" [equivalent]" if v.equivalent else ""))
+    return "\n".join(f"{spec}\n" + "\n".join(lines) for spec, lines in by_spec.items())
 
 
 # ------------------------------------------------------------------ running
