@@ -981,8 +981,9 @@ def _fit(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
 
 
 def _same_value(x: float, original: float) -> bool:
-    """Within a relative 1e-6 of each other: a fit that close is the reference itself, not a bug's value."""
-    return abs(x - original) <= 1e-6 * abs(original)
+    """Within a relative 1e-10 of each other: a fit that close is the reference itself at a few ulps (rounding),
+    not a bug's value (a step 1e-7 too large is a bug, and is named)."""
+    return abs(x - original) <= 1e-10 * abs(original)
 
 
 def fit_hyperparameter(spec: str, cases: Sequence[Case], defaults: Mapping[str, Any],
