@@ -65,3 +65,18 @@ def test_newton_map_jacobian_check_is_sensitive():
 
     run = run_inline(slightly_off, "newton", options=RunOptions(checks=("newton-map-jacobian",), timeout=None))
     assert run.checks[0].status is Status.FAIL, run.checks[0].message
+
+
+def test_counterexamples_name_the_values_the_step_was_called_with():
+    """Not the strategy's internals (a seed, d1/d2): w, E', E'' (1-D); n, w, ∇E(w), H, lr (n-D)."""
+    import verify
+
+    def inverted(w, grad, hess, lr):
+        return w - lr * hess / grad if np.ndim(w) == 0 else w - lr * np.asarray(grad) @ np.asarray(hess)
+
+    run = verify.check_conforms(inverted, "newton", checks=["step-vs-symbolic-1d", "step-vs-symbolic-nd"],
+                                max_examples=20)
+    one, nd = run.checks
+    assert set(one.counterexample) == {"w", "E'", "E''", "lr"}, one.counterexample
+    assert set(nd.counterexample) == {"n", "w", "∇E(w)", "H", "lr"}, nd.counterexample
+    assert np.shape(nd.counterexample["H"]) == (nd.counterexample["n"],) * 2

@@ -18,9 +18,13 @@ fmt = format_number
 
 
 def found_to_outcome(found, message: str, *, diagnosis: str | None = None,
-                     metrics: dict[str, Any] | None = None) -> Outcome:
-    """Turn a falsified example into a fail (or error, if the target raised) outcome."""
-    example = found.example
+                     metrics: dict[str, Any] | None = None, counterexample: dict[str, Any] | None = None) -> Outcome:
+    """Turn a falsified example into a fail (or error, if the target raised) outcome.
+
+    ``counterexample`` names the values the target was called with, where the drawn example is not them
+    (a seed and a matrix drawn together, say); by default the drawn example is shown as it is.
+    """
+    example = found.example if counterexample is None else counterexample
     counterexample = jsonable(example if isinstance(example, dict) else {"example": example})
     if isinstance(found.error, TargetError):
         return Outcome(Status.ERROR, f"the target's {found.error}", counterexample=counterexample,

@@ -238,27 +238,27 @@ def _step_1d_symbolic(ctx: CheckContext) -> Outcome:
 
     d = symbolic.newton_step_1d()
     nz = vst.scaled_floats(-4, 4, allow_zero=False)
-    strategy = st.fixed_dictionaries({"w0": vst.scaled_floats(-3, 3), "d1": vst.scaled_floats(-4, 4), "d2": nz, "lr": LRS})
+    strategy = st.fixed_dictionaries({"w": vst.scaled_floats(-3, 3), "E'": vst.scaled_floats(-4, 4), "E''": nz, "lr": LRS})
     last: dict = {}
     refusals = _Refusals()
 
     def test(e):
-        got = refusals.step(ctx, e["w0"], e["d1"], e["d2"], e["lr"])
+        w, d1, d2, lr = e["w"], e["E'"], e["E''"], e["lr"]
+        got = refusals.step(ctx, w, d1, d2, lr)
         if got is None:
             return None
-        want = float(d.func(e["w0"], e["d1"], e["d2"], e["lr"]))
-        tol = 8 * U * (abs(e["w0"]) + 2 * abs(e["lr"] * e["d1"] / e["d2"]))
+        want = float(d.func(w, d1, d2, lr))
+        tol = 8 * U * (abs(w) + 2 * abs(lr * d1 / d2))
         c = compare(got, want, rtol=0.0, tol=tol,
                     header=f"ACTUAL = step(w, E', E'', η), DESIRED = sympy {d.statement.split('; ')[-1]}")
         if c.ok:
             return None
         last.update(e, got=float(got))
-        return (f"the 1-D Newton step is wrong at w = {fmt(e['w0'])}, E' = {fmt(e['d1'])}, E'' = {fmt(e['d2'])}, "
-                f"η = {fmt(e['lr'])}\n{c}")
+        return f"the 1-D Newton step is wrong at w = {fmt(w)}, E' = {fmt(d1)}, E'' = {fmt(d2)}, η = {fmt(lr)}\n{c}"
 
     found = falsify(strategy, test, seed=ctx.int_seed("1d"), max_examples=ctx.max_examples)
     if found:
-        diag = (diagnose_1d(last["got"], last["w0"], last["d1"], last["d2"], last["lr"], _probes_1d(ctx))
+        diag = (diagnose_1d(last["got"], last["w"], last["E'"], last["E''"], last["lr"], _probes_1d(ctx))
                 if found.error is None and last else None)
         return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
     return refusals.annotate(passed(f"step(w, E', E'', η) = {d.statement.split('; ')[-1]} (sympy) at drawn points, "
@@ -297,7 +297,10 @@ def _step_nd_symbolic(ctx: CheckContext) -> Outcome:
     if found:
         diag = (diagnose_nd(last["got"], last["w0"], last["g"], last["h"], last["lr"], _probes_nd(ctx, last["w0"].size))
                 if found.error is None and last else None)
-        return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag)
+        shown = ({"n": last["w0"].size, "w": last["w0"], "∇E(w)": last["g"], "H": last["h"], "lr": last["lr"]}
+                 if last else None)
+        return found_to_outcome(found, found.message + (f"\nDiagnosis: {diag}" if diag else ""), diagnosis=diag,
+                                counterexample=shown)
     return refusals.annotate(passed("step(w, ∇E, H, η) = w − η H⁻¹∇E (sympy, n = 2, 3) at drawn points, H positive "
                                     "definite and indefinite with κ up to 1e4"))
 
