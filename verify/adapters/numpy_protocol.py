@@ -27,6 +27,7 @@ import copy
 import functools
 import inspect
 import random
+import re
 import sys
 from typing import Any, Callable, Mapping
 
@@ -50,7 +51,7 @@ from verify.adapters.base import (
     same_state,
     snapshot,
 )
-from verify.adapters.mapping import KeywordPlan, aliases, keyword_plan, read_attributes
+from verify.adapters.mapping import KeywordPlan, aliases, keyword_plan, parameter_shapes, read_attributes, split_flat
 from verify.compare import identical
 from verify.errors import ProtocolError, TargetError, TargetLoadError
 from verify.specs.base import Held
@@ -848,6 +849,257 @@ class _ConfigRun(_NumpyRun):
         return np.array(self.params, copy=True)
 
 
+# ---------------------------------------------- optimizers that own their parameters
+
+
+#: Names of a constructor's first parameter that receives the parameters it will own (``SGD(params, lr)``,
+#: ``Adam(model_params, …)``, ``Optimizer(parameters)``, tinygrad's ``params: list[Tensor]``).
+_OWNED_SLOT = re.compile(r"([a-z]+_)?(params?|parameters?)(_(list|group|groups))?")
+
+
+def _owned_slot(plan: KeywordPlan) -> str | None:
+    """The constructor's parameter that receives the parameters the optimizer will own, or ``None``: its first
+    required parameter the protocol cannot give, when it is named like ``params``."""
+    first = plan.required[0] if plan.required else None
+    return first if first is not None and _OWNED_SLOT.fullmatch(first) else None
+
+
+def _alias(name: str, slot: str) -> property:
+    def get(self):
+        self._verify_used.add(name)
+        return getattr(self, slot)
+
+    def put(self, value):
+        self._verify_used.add(name)
+        setattr(self, slot, value)
+
+    return property(get, put)
+
+
+def _in_place(op: Callable[[Any, Any], Any]) -> Callable:
+    def apply(self, other):
+        new = op(self._verify_value, np.asarray(other) if isinstance(other, _OwnedParameter) else other)
+        if isinstance(self._verify_value, np.ndarray) and np.shape(new) == self._verify_value.shape:
+            self._verify_value[...] = new          # the array the optimizer may hold stays the parameter's
+        else:
+            self._verify_value = new
+        self._verify_used.add("in-place arithmetic on the parameter")
+        return self
+    return apply
+
+
+def _arithmetic(op: Callable[[Any, Any], Any], reflected: bool = False) -> Callable:
+    def apply(self, other):
+        other = np.asarray(other) if isinstance(other, _OwnedParameter) else other
+        return op(other, self._verify_value) if reflected else op(self._verify_value, other)
+    return apply
+
+
+class _OwnedParameter:
+    """A parameter as mini-frameworks keep it (micrograd's ``Value``, a course ``Tensor``, a ``Parameter``): its
+    value under ``.data`` and its gradient under ``.grad``, with the other names real code gives them
+    (``.value``/``._data``, ``.gradient``/``._grad``) reading and writing the same storage. The names the optimizer
+    used are recorded for the report. The value may be updated in place or rebound; arithmetic on the parameter
+    itself (``p -= lr * p.grad``) acts on its value."""
+
+    requires_grad = True
+
+    def __init__(self, value: Any, grad: Any):
+        self._verify_value, self._verify_grad, self._verify_used = value, grad, set()
+
+    data = _alias("data", "_verify_value")
+    value = _alias("value", "_verify_value")
+    _data = _alias("_data", "_verify_value")
+    grad = _alias("grad", "_verify_grad")
+    gradient = _alias("gradient", "_verify_grad")
+    _grad = _alias("_grad", "_verify_grad")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self._verify_value)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self._verify_value))
+
+    @property
+    def ndim(self) -> int:
+        return int(np.ndim(self._verify_value))
+
+    @property
+    def dtype(self) -> Any:
+        return np.asarray(self._verify_value).dtype
+
+    def zero_grad(self) -> None:
+        self._verify_grad = np.zeros_like(self._verify_grad) if isinstance(self._verify_grad, np.ndarray) else 0.0
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self._verify_value, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape})"
+
+    __isub__, __iadd__ = _in_place(lambda a, b: a - b), _in_place(lambda a, b: a + b)
+    __imul__, __itruediv__ = _in_place(lambda a, b: a * b), _in_place(lambda a, b: a / b)
+    __sub__, __add__ = _arithmetic(lambda a, b: a - b), _arithmetic(lambda a, b: a + b)
+    __mul__, __truediv__ = _arithmetic(lambda a, b: a * b), _arithmetic(lambda a, b: a / b)
+    __pow__ = _arithmetic(lambda a, b: a ** b)
+    __rsub__, __radd__ = _arithmetic(lambda a, b: a - b, True), _arithmetic(lambda a, b: a + b, True)
+    __rmul__, __rtruediv__ = _arithmetic(lambda a, b: a * b, True), _arithmetic(lambda a, b: a / b, True)
+
+    def __neg__(self):
+        return -np.asarray(self._verify_value)
+
+
+#: How the parameters are handed to an optimizer that owns them, tried in this order: objects holding float64
+#: arrays (one per tensor), micrograd's scalar values (one object per entry, floats), plain arrays with the
+#: gradients given to ``step(grads)``.
+_OWNED_STYLES = {
+    "objects": "objects holding float64 arrays, one per tensor, with the gradient set as p.grad before each "
+               "step()",
+    "scalars": "micrograd-style scalar objects, one per entry, their .data and .grad Python floats, the gradient "
+               "set as p.grad before each step()",
+    "arrays": "plain float64 arrays, one per tensor, the gradients given as a list to step(grads)",
+}
+
+
+class _OwnedRun(OptimizerRun):
+    """An optimizer built with the parameters it owns (``opt = SGD(params, lr=…)``), then stepped as a training loop
+    does: set every ``p.grad`` (or pass the gradients to ``step(grads)``), call ``step()``, read the parameters
+    back. The verifier's flat parameter vector is split into several tensors of different shapes
+    (:func:`~verify.adapters.mapping.parameter_shapes`), one parameter each, so state shared between parameters
+    shows. ``zero_grad`` is never called: each step sets fresh gradients, which is what it and backward leave."""
+
+    mutation_note = ("every gradient array given (p.grad, or step's grads) compared before and after the step, "
+                     "NaN-aware; zeroing it, as zero_grad does, is allowed; the parameters are the optimizer's to "
+                     "update")
+
+    def __init__(self, construct: Callable[[list], tuple[Any, str]], style: str):
+        self.construct, self.style = construct, style
+        self.mutations: list[str] = []
+        self.changed = False                 # whether any step changed a parameter (the probe requires it)
+        self.used: set[str] = set()
+
+    def inspected(self):
+        return {"the optimizer": self.opt, "the parameters": [self._value(i) for i in range(len(self.shapes))]}
+
+    def init(self, params):
+        p = np.array(params, dtype=np.float64, copy=True)
+        self.shape = p.shape
+        self.shapes = [()] * p.size if self.style == "scalars" else parameter_shapes(p.shape)
+        chunks = split_flat(p.reshape(-1), self.shapes)
+        if self.style == "objects":
+            self.given = [_OwnedParameter(c.copy(), np.zeros_like(c)) for c in chunks]
+        elif self.style == "scalars":
+            self.given = [_OwnedParameter(float(c), 0.0) for c in chunks]
+        else:
+            self.given = [c.copy() for c in chunks]
+        self.opt, self.where = self.construct(list(self.given) if self.style != "arrays" else self.given)
+        takes = 1 if self.style == "arrays" else 0
+        self.method = next((m for m in ("step", "update") if callable(getattr(self.opt, m, None))
+                            and _required_positional(getattr(self.opt, m)) == takes), None)
+        if self.method is None:
+            raise ProtocolError(f"{self.where} returned {describe_value(self.opt)}, whose step (or update) does not "
+                                f"take {'one argument, grads' if takes else 'zero arguments'}")
+
+    def _value(self, i: int) -> Any:
+        return self.given[i]._verify_value if self.style != "arrays" else self.given[i]
+
+    def step(self, grads):
+        chunks = split_flat(np.asarray(grads, dtype=np.float64).reshape(-1), self.shapes)
+        before = [np.array(self._value(i), dtype=np.float64, copy=True) for i in range(len(self.shapes))]
+        fn = getattr(self.opt, self.method)
+        given = [c.copy() for c in chunks]
+        if self.style == "arrays":
+            call_target(f"{self.method}(grads)", fn, given)
+        else:
+            for p, g in zip(self.given, given):
+                p._verify_grad = g if self.style == "objects" else float(g)
+            call_target(f"{self.method}()", fn)
+            for p in self.given:
+                self.used |= p._verify_used
+        for i, (g, c) in enumerate(zip(given, chunks)):
+            if self.style != "scalars" and not same_state(g, c) and np.any(g != 0):
+                where = f"p.grad of parameter {i}" if self.style == "objects" else f"grads[{i}]"
+                self.mutations.append(f"{self.method}() modified {where} in place (to values other than zero): the "
+                                      "gradients must be left as given (a training loop may clip, log or accumulate "
+                                      "them); zeroing them is allowed")
+        pieces, narrow = [], None
+        for i, shape in enumerate(self.shapes):
+            value = self._value(i)
+            dtype = getattr(value, "dtype", None)
+            if dtype is not None and np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8:
+                narrow = dtype
+            where = f"parameter {i}'s value after {self.method}()" if self.style != "arrays" else \
+                f"parameter {i} after {self.method}(grads)"
+            arr = as_array(value, where, shape=shape)
+            self.changed |= not same_state(arr, before[i])
+            pieces.append(arr.reshape(-1))
+        self.returned_dtype = narrow
+        return (np.concatenate(pieces) if pieces else np.empty(0)).reshape(self.shape)
+
+
+def _required_positional(method: Callable) -> int | None:
+    try:
+        params = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+
+
+def _owned_style(make_run: Callable[[str], _OwnedRun], shown: str, slot: str) -> tuple[str, list[str]]:
+    """How to hand an optimizer that owns its parameters their values (a key of :data:`_OWNED_STYLES`) and the
+    report's lines: the first style that goes through the probe stream and changes the parameters.
+
+    None going through: a style the target does not read (an attribute error, no step method, parameters left
+    unchanged — it updates something the verifier cannot see) is refused, exit status 2; a target that
+    fails otherwise (a crash in its arithmetic) is left to the checks, which report it.
+    """
+    tried = []
+    for style in _OWNED_STYLES:
+        def go(style=style):
+            run = make_run(style)
+            run.init(PROBE_W0.copy())
+            with np.errstate(all="ignore"):
+                for g in probe_grads():
+                    run.step(g)
+            return run
+
+        try:
+            run = probe(go)
+        except ProtocolError as exc:
+            tried.append((style, str(exc), "method" if "does not take" in str(exc) else "shape"))
+            continue
+        except TargetError as exc:
+            why = exc.exc if exc.exc is not None else exc
+            tried.append((style, f"{type(why).__name__}: {str(why)[:160]}",
+                          "shape" if isinstance(why, (AttributeError, TypeError, KeyError)) else "crash"))
+            continue
+        if not run.changed:
+            tried.append((style, f"{run.method}() left every parameter unchanged", "shape"))
+            continue
+        used = sorted(n for n in run.used if not n.startswith("in-place"))
+        attrs = f" (it used {', '.join('.' + n for n in used)})" if used else ""
+        if "in-place arithmetic on the parameter" in run.used:
+            attrs += "; arithmetic on the parameter itself acts on its value"
+        return style, [
+            f"an optimizer that owns its parameters: {shown}({slot}, **hyperparameters) is built with {slot} a list "
+            f"of {_OWNED_STYLES[style]}{attrs}; after each {run.method}() the new values are read back from the "
+            "parameters (updated in place or rebound); zero_grad is never called (fresh gradients are set each step)",
+            *(f"not as {s}: {w}" for s, w, kind in tried if kind != "method")]
+    if all(kind != "crash" for _, _, kind in tried):
+        raise TargetLoadError(
+            f"{shown} takes its parameters ({slot}) but runs on none of the shapes the verifier gives them: "
+            + "; ".join(f"as {s}: {w}" for s, w, _ in tried)
+            + ". Expected a list of parameters with .data and .grad (also .value/.gradient), stepped by step() "
+              "(or step(grads) with plain arrays), updating .data in place or rebinding it; see docs/protocols.md")
+    return "objects", [f"an optimizer that owns its parameters: {shown}({slot}, **hyperparameters), built with "
+                       f"{slot} a list of {_OWNED_STYLES['objects']}; it failed on the probe stream "
+                       f"({tried[0][1]}): the checks report it"]
+
+
 def _run_for(opt: Any, where: str, container: str = "array", in_place: bool = False) -> OptimizerRun:
     """The run for what a factory returned (or a built object): optax, functional or stateful
     (``container``: how a stateful ``step``/``update``/``__call__`` is given the parameters; ``in_place``:
@@ -873,6 +1125,11 @@ def _run_for(opt: Any, where: str, container: str = "array", in_place: bool = Fa
     if not inspect.isroutine(opt) and not inspect.isclass(opt) and callable(opt) and \
             positional_arity(type(opt).__call__) == 3:          # self, params, grads
         return _StatefulRun(opt, "__call__", where, container, in_place)
+    if callable(getattr(opt, "step", None)) and _required_positional(opt.step) == 0:
+        raise ProtocolError(
+            f"{where} is an optimizer that owns its parameters (step() takes no arguments): give its class or "
+            "factory, whose first parameter receives the parameters (named params or parameters), so the verifier "
+            "builds it with parameters of its own; see docs/protocols.md")
     raise ProtocolError(
         f"{where} returned {describe_value(opt)}, which has none of the shapes the optimizer protocol drives: "
         "init/update (functional), step(params, grads), update(params, grads) or __call__(params, grads) "
@@ -1094,8 +1351,12 @@ def _without_effect(build: Callable[..., OptimizerRun], names: list[str], spec: 
     return out
 
 
-def _construct(obj: Any, shown: str, kwargs: dict[str, Any]) -> Any:
-    where = f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+def _construct(obj: Any, shown: str, kwargs: dict[str, Any], owned: tuple[str, list] | None = None) -> Any:
+    """``obj(**kwargs)`` and the call's text; ``owned = (slot, parameters)``: the parameters an optimizer that owns
+    them receives, passed as keyword ``slot``."""
+    where = f"{shown}({', '.join([*([owned[0]] if owned else []), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
+    if owned is not None:
+        kwargs = {owned[0]: owned[1], **kwargs}
     from verify.adapters import optax_adapter   # imports neither jax nor optax
 
     optax_adapter.enable_x64_if_loaded()
@@ -1103,7 +1364,7 @@ def _construct(obj: Any, shown: str, kwargs: dict[str, Any]) -> Any:
         return call_target(where, obj, **kwargs), where
     except TargetError as exc:
         if isinstance(exc.exc, TypeError) and "argument" in str(exc.exc):
-            names = ", ".join(kwargs) or "none"
+            names = ", ".join(k for k in kwargs if owned is None or k != owned[0]) or "none"
             raise TargetError(f"{where} (the optimizer protocol passes the hyperparameters it takes as keywords: "
                               f"{names})", exc.exc) from exc.exc
         raise
@@ -1138,6 +1399,9 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
         if spec is not None:
             _unrecognised(lambda: plain(**{p.name: p.default for p in spec.params if p.to_target}))
         return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters)", factory=plain, name=shown)
+    slot = _owned_slot(plan)
+    if slot is not None:
+        plan.required.remove(slot)
     if plan.required:
         raise TargetLoadError(
             f"{shown}'s constructor requires {', '.join(plan.required)}, which the optimizer protocol cannot give "
@@ -1146,8 +1410,12 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
             f"{'it' if len(plan.required) == 1 else 'them'} with functools.partial")
 
     given_as = {"container": "array", "in_place": False}     # how a stateful target takes its parameters
+    owned_as = {"style": "objects"}                           # how an optimizer owning them is given them
 
     def build(hparams: Mapping[str, Any], extra: set[str] = frozenset()) -> OptimizerRun:
+        if slot is not None:
+            return _OwnedRun(lambda given: _construct(obj, shown, plan.kwargs(hparams, extra), (slot, given)),
+                             owned_as["style"])
         opt, where = _construct(obj, shown, plan.kwargs(hparams, extra))
         return _run_for(opt, where, **given_as)
 
@@ -1161,14 +1429,20 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     lines = plan.lines(shown)
     hp = {p.name: (params or {}).get(p.name, p.default) for p in spec.params if p.to_target}
     hp.update({n: h.value for n, h in found.items()})
-    _unrecognised(lambda: build(dict(hp)))
+    if slot is not None:
+        owned_as["style"], owned_lines = _owned_style(
+            lambda style: _OwnedRun(lambda given: _construct(obj, shown, plan.kwargs(hp), (slot, given)), style),
+            shown, slot)
+        lines += owned_lines
+    else:
+        _unrecognised(lambda: build(dict(hp)))
 
-    def with_container(container: str) -> OptimizerRun:
-        opt, where = _construct(obj, shown, plan.kwargs(hp))
-        return _run_for(opt, where, container)
+        def with_container(container: str) -> OptimizerRun:
+            opt, where = _construct(obj, shown, plan.kwargs(hp))
+            return _run_for(opt, where, container)
 
-    given_as["container"], given_as["in_place"], container_lines = _shape_of_params(with_container, shown)
-    lines += container_lines
+        given_as["container"], given_as["in_place"], container_lines = _shape_of_params(with_container, shown)
+        lines += container_lines
     # Offer what the signature does not name through **kwargs (when the target accepts it), then see which
     # hyperparameters, named or offered, actually change the iterates: the others are held.
     extra: set[str] = set()
@@ -1203,7 +1477,9 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     def factory(**hparams: Any) -> OptimizerRun:
         return build(hparams, extra)
 
-    return OptimizerSubject(f"numpy optimizer {shown}(**hyperparameters it takes)", mapping=lines, factory=factory,
+    described = f"numpy optimizer {shown}({slot}, **hyperparameters it takes), owning its parameters" \
+        if slot is not None else f"numpy optimizer {shown}(**hyperparameters it takes)"
+    return OptimizerSubject(described, mapping=lines, factory=factory,
                             takes=takes, found=found, name=shown)
 
 
@@ -1223,6 +1499,11 @@ def _constructed_values(build: Callable[..., OptimizerRun], hp: Mapping[str, Any
         run = probe(lambda: build(dict(hp), extra))
     except (TargetError, ProtocolError):
         return {}
+    if isinstance(run, _OwnedRun):          # built with the parameters it owns, at init
+        try:
+            probe(lambda: run.init(PROBE_W0.copy()))
+        except (TargetError, ProtocolError):
+            return {}
     obj = getattr(run, "opt", None)         # the user's object (a config function has none)
     return read_attributes(obj, spec) if obj is not None else {}
 
