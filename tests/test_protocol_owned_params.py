@@ -174,3 +174,30 @@ def test_an_optimizer_built_with_its_own_parameters_is_refused_naming_the_class_
     opt = owned.SGD([], lr=0.1)
     with pytest.raises(TargetLoadError, match="owns its parameters .*give its class"):
         verify.check_conforms(opt, "sgd", timeout=None)
+
+
+def test_the_docs_example_conforms():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "protocols.md").read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index("**Optimizers that own their parameters**")) + len("```python\n")
+    namespace: dict = {}
+    exec(compile(text[start:text.index("```", start)], "docs/protocols.md (owned)", "exec"), namespace)  # noqa: S102
+    assert _conformance(namespace["SGD"], "sgd").status is Status.PASS
+
+
+class ModelMomentum:
+    """Written for a model: reads ``model.parameters()`` at every step."""
+
+    def __init__(self, model, lr=0.01, momentum=0.9):
+        self.model, self.lr, self.momentum, self.buf = model, lr, momentum, {}
+
+    def step(self):
+        for p in self.model.parameters():
+            b = self.momentum * self.buf.get(id(p), 0.0) + p.grad
+            self.buf[id(p)] = b
+            p.data = p.data - self.lr * b
+
+
+def test_an_optimizer_taking_the_model_reads_its_parameters():
+    assert _conformance(ModelMomentum, "momentum").status is Status.PASS

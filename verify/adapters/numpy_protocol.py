@@ -17,7 +17,10 @@ The protocols (see ``docs/protocols.md``):
   ``step(params, grads) -> new_params`` (also named ``update``; updating
   ``params`` in place is accepted); an object built beforehand (run as built,
   a fresh copy per run); a function ``f(w, dw, config) -> (next_w, config)``
-  with the hyperparameters in ``config`` (CS231n's ``optim.py``).
+  with the hyperparameters in ``config`` (CS231n's ``optim.py``); or a class
+  or factory owning its parameters, ``Opt(params, **hyperparameters)`` then
+  ``step()`` reading ``p.grad`` (micrograd-style), driven with parameter
+  objects of the verifier's.
 """
 
 from __future__ import annotations
@@ -854,12 +857,21 @@ class _ConfigRun(_NumpyRun):
 
 #: Names of a constructor's first parameter that receives the parameters it will own (``SGD(params, lr)``,
 #: ``Adam(model_params, …)``, ``Optimizer(parameters)``, tinygrad's ``params: list[Tensor]``).
-_OWNED_SLOT = re.compile(r"([a-z]+_)?(params?|parameters?)(_(list|group|groups))?")
+_OWNED_SLOT = re.compile(r"([a-z]+_)?(params?|parameters?)(_(list|group|groups))?|model|net|network|module")
+
+
+class _ParameterList(list):
+    """The list of parameters an optimizer owning them receives; code written for a model
+    (``Opt(model, lr)`` reading ``model.parameters()``) gets the same list from ``parameters()``."""
+
+    def parameters(self) -> "_ParameterList":
+        return self
 
 
 def _owned_slot(plan: KeywordPlan) -> str | None:
     """The constructor's parameter that receives the parameters the optimizer will own, or ``None``: its first
-    required parameter the protocol cannot give, when it is named like ``params``."""
+    required parameter the protocol cannot give, when it is named like ``params`` (or ``model``, whose
+    ``parameters()`` the optimizer then reads)."""
     first = plan.required[0] if plan.required else None
     return first if first is not None and _OWNED_SLOT.fullmatch(first) else None
 
@@ -994,7 +1006,8 @@ class _OwnedRun(OptimizerRun):
             self.given = [_OwnedParameter(float(c), 0.0) for c in chunks]
         else:
             self.given = [c.copy() for c in chunks]
-        self.opt, self.where = self.construct(list(self.given) if self.style != "arrays" else self.given)
+        self.given = _ParameterList(self.given)
+        self.opt, self.where = self.construct(self.given)
         takes = 1 if self.style == "arrays" else 0
         self.method = next((m for m in ("step", "update") if callable(getattr(self.opt, m, None))
                             and _required_positional(getattr(self.opt, m)) == takes), None)
