@@ -115,12 +115,12 @@ class DecaysGradInPlace(owned.SGD):
             p.data -= self.lr * (p.grad - 1.0)
 
 
-@pytest.mark.parametrize("target,status", [(ZeroesGradsInPlace, Status.PASS), (DecaysGradInPlace, Status.FAIL)])
-def test_gradients_modified_in_place_fail_hygiene_but_zeroing_them_does_not(target, status):
+@pytest.mark.parametrize("target,noted", [(ZeroesGradsInPlace, False), (DecaysGradInPlace, True)])
+def test_gradients_modified_in_place_are_noted_and_zeroing_them_is_not(target, noted):
+    # As for every optimizer protocol: a gradient changed within the step is reported in a note, not failed.
     (c,) = verify.check_conforms(target, "sgd", checks="no-input-mutation", timeout=None).checks
-    assert c.status is status, c.message
-    if status is Status.FAIL:
-        assert "modified p.grad of parameter 0 in place" in c.message
+    assert c.status is Status.PASS, c.message
+    assert any("modified p.grad of parameter 0 in place" in n for n in c.notes) is noted, c.notes
 
 
 class ReadsWeight:

@@ -983,8 +983,8 @@ class _OwnedRun(OptimizerRun):
     shows. ``zero_grad`` is never called: each step sets fresh gradients, which is what it and backward leave."""
 
     mutation_note = ("every gradient array given (p.grad, or step's grads) compared before and after the step, "
-                     "NaN-aware; zeroing it, as zero_grad does, is allowed; the parameters are the optimizer's to "
-                     "update")
+                     "NaN-aware, zeroing it (as zero_grad does) left unreported; the parameters are the optimizer's "
+                     "to update")
 
     def __init__(self, construct: Callable[[list], tuple[Any, str]], style: str):
         self.construct, self.style = construct, style
@@ -1034,9 +1034,7 @@ class _OwnedRun(OptimizerRun):
         for i, (g, c) in enumerate(zip(given, chunks)):
             if self.style != "scalars" and not same_state(g, c) and np.any(g != 0):
                 where = f"p.grad of parameter {i}" if self.style == "objects" else f"grads[{i}]"
-                self.mutations.append(f"{self.method}() modified {where} in place (to values other than zero): the "
-                                      "gradients must be left as given (a training loop may clip, log or accumulate "
-                                      "them); zeroing them is allowed")
+                self.grad_writes = (*self.grad_writes, f"{self.method}() modified {where} in place")
         pieces, narrow = [], None
         for i, shape in enumerate(self.shapes):
             value = self._value(i)
