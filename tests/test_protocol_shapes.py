@@ -157,3 +157,17 @@ def test_a_role_with_another_signature_is_left_out_and_said_so():
     statuses = {c.name: c.status for c in run.checks}
     assert statuses["gradient-vs-symbolic"] is Status.PASS and statuses["sgd-step-identity"] is Status.SKIP
     assert any("is not the protocol's step(w, g, lr, lam): not used" in m for m in run.mapping), run.mapping
+
+
+class _NotALayer:
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        self.n = num_features
+
+    def step(self, params, grads):
+        return params - grads
+
+
+def test_a_class_that_builds_no_layer_is_refused_in_one_line_under_batchnorm():
+    with pytest.raises(TargetLoadError, match=r"does not fit the batchnorm protocol of spec 'batchnorm': .*"
+                                              r"without a forward\(x, training\) method"):
+        verify.check_conforms(_NotALayer, "batchnorm")

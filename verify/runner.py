@@ -150,6 +150,11 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
     reference = adapt(reference_obj, spec, REFERENCE, params)
     held = hold(spec, params, overrides, subject)
     subject.held = held
+    try:
+        subject.check_fit(params)
+    except ProtocolError as exc:
+        raise TargetLoadError(f"target {name!r} does not fit the {spec.family} protocol of spec {spec.name!r}: "
+                              f"{exc}") from None
     if spec.family == Family.OPTIMIZER and target != REFERENCE:
         subject.probe_hparams = spec.target_params(params)
     return Prepared(spec, params, overrides, subject, reference, name, held)

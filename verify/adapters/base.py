@@ -294,6 +294,10 @@ class Subject:
     built: bool = False                    # an object built beforehand: it takes no hyperparameter
     held: dict[str, Held] = dataclasses.field(default_factory=dict)
 
+    def check_fit(self, params: dict[str, Any]) -> None:
+        """Raise :class:`ProtocolError` if what the target builds cannot follow the protocol at all (called once,
+        before any check, so that a misfit is one line rather than every check failing alike)."""
+
 
 @dataclasses.dataclass
 class RegulariserSubject(Subject):
@@ -425,6 +429,12 @@ class BatchNormSubject(Subject):
     def new(self, num_features: int, eps: float, momentum: float) -> BatchNormInstance:
         require_held(self.held, {"eps": eps, "momentum": momentum})
         return self.factory(num_features, eps, momentum)
+
+    def check_fit(self, params: dict[str, Any]) -> None:
+        try:
+            self.new(3, params["eps"], params["momentum"])      # a layer without forward(x, training) raises
+        except TargetError:
+            pass              # the constructor itself failed: a bug of the target, which the checks report
 
 
 @dataclasses.dataclass
