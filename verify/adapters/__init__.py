@@ -13,6 +13,7 @@ from typing import Any
 from verify.adapters import numpy_protocol
 from verify.adapters.base import Subject
 from verify.errors import TargetLoadError
+from verify.targets import REFERENCE
 from verify.specs.base import Family, Spec
 
 __all__ = ["adapt", "is_torch_object"]
@@ -51,10 +52,16 @@ def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any], *, given: f
             return torch_adapter.initialiser(obj, target)
         return numpy_protocol.initialiser(obj, target, layout=params.get("layout", "numpy"))
     if family == Family.BATCHNORM:
+        from verify.adapters import batch_layout
+
         if is_torch_object(obj):
             from verify.adapters import torch_adapter
-            return torch_adapter.batchnorm(obj, target, convention=params.get("convention", "auto"))
-        return numpy_protocol.batchnorm(obj, target, convention=params.get("convention", "auto"))
+            subject = torch_adapter.batchnorm(obj, target, convention=params.get("convention", "auto"))
+        else:
+            subject = numpy_protocol.batchnorm(obj, target, convention=params.get("convention", "auto"))
+        # the bundled reference takes (N, C) batches whatever the run asks of the target
+        requested = "NC" if target == REFERENCE else params.get("batch_shape", "auto")
+        return batch_layout.choose(subject, params["eps"], params["momentum"], requested)
     if family == Family.REGULARISER:
         return numpy_protocol.regulariser(obj, target)
     if family == Family.NEWTON:

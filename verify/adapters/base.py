@@ -415,12 +415,15 @@ class BatchNormSubject(Subject):
     ``convention`` is how the protocol's ``momentum`` is meant (``"pytorch"``:
     the weight of the new statistic; ``"keras"``: of the old value;
     ``"cumulative"``: none, a cumulative average — the adapter then passes
-    ``momentum=None``); ``takes`` the hyperparameters the constructor accepts.
+    ``momentum=None``); ``takes`` the hyperparameters the constructor accepts;
+    ``layout`` how the checks' (N, C) batches reach a layer that takes only
+    4-D ones (a :class:`verify.adapters.batch_layout.Layout`; ``None``: as they are).
     """
 
     factory: Callable[[int, float, float], BatchNormInstance] | None = None
     has_backward: bool = True
     convention: str = "pytorch"
+    layout: Any = None
 
     @property
     def roles(self) -> frozenset[str]:

@@ -405,7 +405,10 @@ class _NumpyBatchNorm(BatchNormInstance):
             old = getattr(self.layer, attr, None)
             if old is None and not hasattr(self.layer, attr):
                 raise ProtocolError(f"the batch-norm layer has no attribute {attr!r} to set γ/β")
-            new = np.array(value, dtype=np.float64, copy=True)
+            # in the layer's own floating dtype: a float32 layer given float64 γ would compute in a mix of both
+            own = getattr(old, "dtype", None)
+            dtype = own if own is not None and np.issubdtype(own, np.floating) else np.float64
+            new = np.array(value, dtype=dtype, copy=True)
             if old is not None and np.size(old) == new.size and np.ndim(old) != 1:
                 new = new.reshape(np.shape(old))     # keep the layer's own (1, C) shape
             setattr(self.layer, attr, new)
@@ -495,13 +498,15 @@ def _bn_param_functions(obj: Any) -> tuple[Callable, Callable | None] | None:
     """(forward, backward) of CS231n's protocol: ``batchnorm_forward(x, gamma, beta, bn_param)``.
 
     The target is the forward function itself (the backward is looked up
-    beside it as ``batchnorm_backward``) or a module or object providing both.
+    beside it as ``batchnorm_backward``) or a module or object providing both
+    (or only the spatial pair, ``spatial_batchnorm_forward``/``_backward``).
     """
     if inspect.isclass(obj):
         return None
-    fwd = getattr(obj, "batchnorm_forward", None)
-    if callable(fwd) and not inspect.isfunction(obj):
-        return fwd, getattr(obj, "batchnorm_backward", None)
+    for prefix in ("", "spatial_"):
+        fwd = getattr(obj, f"{prefix}batchnorm_forward", None)
+        if callable(fwd) and not inspect.isfunction(obj):
+            return fwd, getattr(obj, f"{prefix}batchnorm_backward", None)
     if inspect.isfunction(obj):
         try:
             params = list(inspect.signature(obj).parameters)

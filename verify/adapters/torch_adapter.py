@@ -615,6 +615,7 @@ def batchnorm(cls: Any, target: str, convention: str = "auto") -> BatchNormSubje
         mapping.append(f"{shown} takes no {' or '.join(not_taken)}: read back from the module's attribute of that "
                        "name if it has one, else the spec's value is only an assumption")
     subject = BatchNormSubject(f"torch batch norm {shown} (float64, autograd backward)", mapping=mapping,
-                               library="torch", factory=factory, has_backward=True, convention=resolved)
+                               library="torch", factory=factory, has_backward=True, convention=resolved,
+                               name=shown)
     subject.takes = takes
     return subject

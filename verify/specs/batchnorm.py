@@ -203,9 +203,47 @@ def _forward_candidates(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps:
     }
 
 
-def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, precision: float = EPS64) -> str | None:
+def _per_channel(v: np.ndarray) -> np.ndarray:
+    """A (C,) vector broadcast against (N, C, H, W)."""
+    return np.reshape(v, (1, -1, 1, 1))
+
+
+def _spatial_forward_candidates(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float,
+                                layout: Any) -> dict[str, np.ndarray]:
+    """Outputs of the bugs of a layer for (N, C, H, W) batches, on the 4-D batch the layer was given, read
+    back as (N, C)."""
+    x4, c = layout.to4(x), x.shape[1]
+    g, b = _per_channel(gamma), _per_channel(beta)
+
+    def over(axes):
+        return g * (x4 - x4.mean(axis=axes, keepdims=True)) / np.sqrt(x4.var(axis=axes, keepdims=True) + eps) + b
+
+    def rows(flat):                      # the (N·H·W, C) batch norm a reshaping layer delegates to
+        return gamma * (flat - flat.mean(axis=0)) / np.sqrt(flat.var(axis=0) + eps) + beta
+
+    n, _, h, w = x4.shape
+    channels_last = rows(x4.transpose(0, 2, 3, 1).reshape(-1, c))
+    out = {
+        "the statistics are taken over the batch axis N only, not over N, H and W (one mean and variance per "
+        "channel and position, not per channel)": over((0,)),
+        "the statistics are taken over H and W only, per sample (instance norm), not over N, H and W": over((2, 3)),
+        "the statistics are taken over C, H and W, per sample (layer norm), not per channel over N, H and W":
+            over((1, 2, 3)),
+        "x is reshaped to (N·H·W, C) without moving the channel axis last first: x.reshape(-1, C) mixes "
+        "channels and positions": rows(x4.reshape(-1, c)).reshape(x4.shape),
+        "the output is reshaped back to (N, C, H, W) without moving the channel axis back first":
+            channels_last.reshape(x4.shape),
+    }
+    return {k: layout.to2(v) for k, v in out.items()}
+
+
+def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, precision: float = EPS64,
+                      layout: Any = None) -> str | None:
     rtol = _tolerance(precision, 1e-8, 1e4)
-    for text, value in _forward_candidates(ex["x"], ex["gamma"], ex["beta"], eps).items():
+    candidates = _forward_candidates(ex["x"], ex["gamma"], ex["beta"], eps)
+    if layout is not None:      # the 4-D layer's own slips first: on small batches some coincide with 2-D ones
+        candidates = _spatial_forward_candidates(ex["x"], ex["gamma"], ex["beta"], eps, layout) | candidates
+    for text, value in candidates.items():
         if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok:
             return f"the output matches a batch norm where {text}"
     return None
@@ -213,12 +251,13 @@ def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, precision: float = 
 
 def _forward(ctx: CheckContext) -> Outcome:
     eps = _eps(ctx)
-    seen = {"precision": EPS64}
+    seen = {"precision": EPS64, "layout": None}
 
     def actual(ex):
         layer = _layer(ctx, ex["x"].shape[1], ex["gamma"], ex["beta"])
         out = layer.forward(ex["x"], True)
         seen["precision"] = max(seen["precision"], layer.precision)
+        seen["layout"] = getattr(layer, "layout", None)
         return out
 
     def desired(ex):
@@ -227,7 +266,8 @@ def _forward(ctx: CheckContext) -> Outcome:
     return differential(ctx, _batches(), actual, desired, what="forward(x, training=True)",
                         source=f"y = γ (x − μ)/√(σ² + ε) + β with the biased batch variance, ε = {fmt(eps)}", rtol=0.0,
                         tol=lambda ex, want: _tol(ex["x"], ex["gamma"], ex["beta"], eps, seen["precision"]),
-                        diagnose=lambda got, want, ex: _diagnose_forward(got, ex, eps, seen["precision"]))
+                        diagnose=lambda got, want, ex: _diagnose_forward(got, ex, eps, seen["precision"],
+                                                                         seen["layout"]))
 
 
 def _moments(ctx: CheckContext) -> Outcome:
@@ -261,7 +301,7 @@ def _moments(ctx: CheckContext) -> Outcome:
                               f"(feature std {fmt(scale)}, ε = {fmt(eps)}):\n{c_ok}",
                               counterexample={"x": x, "gamma": gamma, "beta": beta},
                               diagnosis=_diagnose_forward(y, {"x": x, "gamma": gamma, "beta": beta}, eps,
-                                                          layer.precision))
+                                                          layer.precision, getattr(layer, "layout", None)))
         worst = max(worst, var_ok.max_rel)
     return passed(f"per feature, the output has mean β and variance γ²σ²/(σ² + ε) (derived by sympy), "
                   f"down to feature variances below ε = {fmt(eps)} (max relative difference {fmt(worst)})")
@@ -288,10 +328,34 @@ def _backward_candidates(dy: np.ndarray, x: np.ndarray, gamma: np.ndarray, eps: 
     }
 
 
+def _spatial_backward_candidates(dy: np.ndarray, x: np.ndarray, gamma: np.ndarray, eps: float,
+                                 layout: Any) -> dict[str, np.ndarray]:
+    """dx of the backward-pass bugs of a layer for (N, C, H, W) batches, read back as (N, C)."""
+    x4, dy4 = layout.to4(x), layout.to4(dy)
+    axes = (0, 2, 3)
+    sd = np.sqrt(x4.var(axis=axes, keepdims=True) + eps)
+    xhat = (x4 - x4.mean(axis=axes, keepdims=True)) / sd
+    g, n = _per_channel(gamma), x4.shape[0]
+
+    def dx(count, sum_axes):
+        return g / (count * sd) * (count * dy4 - dy4.sum(axis=sum_axes, keepdims=True)
+                                   - xhat * (dy4 * xhat).sum(axis=sum_axes, keepdims=True))
+
+    out = {
+        "its sums run over the batch axis N only, not over N, H and W (dx = γ/(N·σ̃)·(N·dy − Σ_N dy − "
+        "ẑ·Σ_N dy·ẑ))": dx(n, (0,)),
+        "it counts the batch size N, not the N·H·W values per channel": dx(n, axes),
+    }
+    return {k: layout.to2(v) for k, v in out.items()}
+
+
 def _diagnose_backward(got: np.ndarray, x: np.ndarray, dy: np.ndarray, gamma: np.ndarray, eps: float,
-                       precision: float = EPS64) -> str | None:
+                       precision: float = EPS64, layout: Any = None) -> str | None:
     rtol = _tolerance(precision, 1e-7, 1e5)
-    for text, value in _backward_candidates(dy, x, gamma, eps).items():
+    candidates = _backward_candidates(dy, x, gamma, eps)
+    if layout is not None:
+        candidates = _spatial_backward_candidates(dy, x, gamma, eps, layout) | candidates
+    for text, value in candidates.items():
         if compare(got, value, rtol=rtol, atol=1e-12).ok:
             return f"dx matches a backward pass where {text}"
     return None
@@ -321,7 +385,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
 
     d = symbolic.batchnorm_backward()
     eps = _eps(ctx)
-    seen = {"precision": EPS64}
+    seen = {"precision": EPS64, "layout": None}
 
     @st.composite
     def examples(draw):
@@ -336,6 +400,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
         layer.forward(ex["x"], True)
         out = layer.backward(ex["dy"])
         seen["precision"] = max(seen["precision"], layer.precision)
+        seen["layout"] = getattr(layer, "layout", None)
         return out
 
     def want(ex):
@@ -352,7 +417,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
                            what="backward(dy)[0] (dx) for N = 3, C = 2", source=f"sympy: {d.statement}", rtol=1e-9,
                            tol=lambda ex, w: scale(ex) + extra() * np.abs(w),
                            diagnose=lambda got, w, ex: _diagnose_backward(got, ex["x"], ex["dy"], ex["gamma"], eps,
-                                                                          seen["precision"]))
+                                                                          seen["precision"], seen["layout"]))
     if outcome.status != Status.PASS:
         return outcome
     parts = differential(ctx, examples(), lambda ex: np.concatenate(run(ex)[1:]),
@@ -452,7 +517,8 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
     for s in (s1, s2):
         if not s.ok:
             return failed(f"dx breaks an invariant of the batch-norm backward pass:\n{s}",
-                          diagnosis=_diagnose_backward(dx, x, dy, gamma, eps, layer.precision))
+                          diagnosis=_diagnose_backward(dx, x, dy, gamma, eps, layer.precision,
+                                                       getattr(layer, "layout", None)))
     return passed("Σ_i ∂L/∂z = 0 and Σ_i ∂L/∂z·ẑ = (γ/σ̃)·Σ(dy·ẑ)·ε/(σ²+ε) ≈ 0, per feature")
 
 
@@ -532,6 +598,7 @@ class _Trace:
     xs: list[np.ndarray]
     states: list[tuple[np.ndarray, np.ndarray]]
     precision: float
+    layout: Any = None                           # how the batches reached a layer that takes only 4-D ones
 
     def tol(self, q: int, t: int, prev: np.ndarray, w: float, stat: np.ndarray) -> np.ndarray:
         """Rounding bound of the t-th update of quantity q (0 mean, 1 variance) at the layer's precision."""
@@ -551,7 +618,7 @@ def _trace(ctx: CheckContext, salt: str = "running", momentum: float | None = No
         layer.forward(x, True)
         xs.append(x)
         states.append(_running_after_training(layer))
-    return _Trace(start, xs, states, layer.precision), layer
+    return _Trace(start, xs, states, layer.precision, getattr(layer, "layout", None)), layer
 
 
 def _update_fits(tr: _Trace, q: int, stat: Callable, w_at: Callable[[int], float], start: np.ndarray | None,
@@ -700,6 +767,12 @@ def _scaled_variance(tr: _Trace, w_at: Callable[[int], float]) -> str | None:
     n = tr.xs[0].shape[0]
     frac = Fraction(c).limit_denominator(200)
     shown = f"{frac.numerator}/{frac.denominator} ≈ {fmt(c, 6)}" if abs(float(frac) - c) < 1e-9 * c else fmt(c, 6)
+    if tr.layout is not None:
+        n1, _, h, w = tr.layout.shape(n, tr.xs[0].shape[1])
+        if n1 > 1 and h * w > 1 and abs(c - n1 / (n1 - 1)) <= 1e-9 * c:
+            return (f"c·σ² with c = {shown} = N/(N − 1) for the batch axis alone (N = {n1} samples of {h * w} "
+                    f"positions): the unbiased correction counts N, not the N·H·W = {n} values per channel, "
+                    f"whose N·H·W/(N·H·W − 1) = {n}/{n - 1}")
     return (f"c·σ² with c = {shown}, a factor that is neither 1 (the biased variance) nor N/(N − 1) = "
             f"{n}/{n - 1} (the unbiased one, N = {n} values per feature)")
 
@@ -980,6 +1053,10 @@ SPECS = {
             Param("running_variance", "either", "the estimate fed to the running variance: either (reported), "
                   "unbiased (PyTorch) or biased (Keras, TensorFlow, CS231n, d2l)", type=str,
                   choices=("either", "unbiased", "biased"), to_target=False),
+            Param("batch_shape", "auto", "the batches the layer takes: auto (tried: (N, C), else 4-D (N, C, H, W), "
+                  "for layers written for convolutions), NC, or NCHW (each (N, C) batch of the checks given as "
+                  "(N₁, C, N₂, 1) with N₁·N₂ = N, or as (N, C, 1, 1) where that does not run)", type=str,
+                  choices=("auto", "NC", "NCHW"), to_target=False),
             Param("running_start", "auto", "the running statistics' start: auto (read from the layer after "
                   "construction, or inferred from the first update if it creates them lazily), or required: "
                   "0,1 (PyTorch, Keras) or 0,0 (CS231n)", type=str, choices=("auto", "0,1", "0,0"),
