@@ -406,7 +406,7 @@ class _NumpyBatchNorm(BatchNormInstance):
             if old is None and not hasattr(self.layer, attr):
                 raise ProtocolError(f"the batch-norm layer has no attribute {attr!r} to set γ/β")
             # in the layer's own floating dtype: a float32 layer given float64 γ would compute in a mix of both
-            own = getattr(old, "dtype", None)
+            own = old.dtype if isinstance(old, np.ndarray) else None
             dtype = own if own is not None and np.issubdtype(own, np.floating) else np.float64
             new = np.array(value, dtype=dtype, copy=True)
             if old is not None and np.size(old) == new.size and np.ndim(old) != 1:
