@@ -114,3 +114,14 @@ def test_a_long_target_name_keeps_its_file_and_name_in_the_summary():
     row = next(line for line in table.splitlines() if "adam" in line.split())
     assert "solutions/optimizers.py:AdamWithWarmRestarts" in row and "more characters" not in row, row
     assert row.strip().startswith("…")
+
+
+def test_main_called_in_process_leaves_the_callers_signal_handling_as_it_was(tmp_path):
+    """The command ignores interrupts while it writes its reports; called in-process it must restore them, or
+    the caller, and every process it starts afterwards (they inherit an ignored signal), ignores Ctrl-C."""
+    import signal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    assert main(["check", "reference", "--spec", "l2", "--no-isolation", "--check", "penalty-value",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert {s: signal.getsignal(s) for s in before} == before

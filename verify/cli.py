@@ -46,9 +46,13 @@ def _terminate(signum: int, _frame: object) -> None:
 
 @contextlib.contextmanager
 def _termination_interrupts() -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGHUP interrupt it as Ctrl-C does."""
+    """While the block runs, SIGTERM and SIGHUP interrupt it as Ctrl-C does; afterwards the three signals are
+    handled as before (``main`` called in-process must not leave its caller ignoring Ctrl-C, nor the processes
+    its caller starts later, which inherit an ignored signal)."""
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        old = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _terminate)
     except ValueError:             # not the main thread: leave the process's handling alone
         yield
         return
