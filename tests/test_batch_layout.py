@@ -125,3 +125,21 @@ def test_wrong_axes_are_named_on_every_split_batch():
     mixed = spatial._forward_without_transpose(x4, ex["gamma"], ex["beta"], {"mode": "train", "eps": 1e-5})[0]
     assert "mixes channels" in _diagnose_forward(SPLIT.to2(mixed), ex, 1e-5, layout=SPLIT)
 
+
+
+def test_a_layer_that_hangs_is_timed_out_by_its_checks_not_its_shape_trial(tmp_path):
+    """The shape trial runs the layer at load: a forward that never returns stops it after a short probe, the
+    protocol's (N, C) batches are kept, and the check reports the hang under --timeout (before, the load itself
+    waited 120 s and ended in exit 2)."""
+    import json
+    import subprocess
+    import sys
+
+    report = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "verify", "check", "tests/hostile/escape_targets.py:BatchNormThatHangs",
+                           "--spec", "batchnorm", "--timeout", "2", "--check", "forward-vs-reference",
+                           "--json", str(report)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    run = json.loads(report.read_text())["runs"][0]
+    assert run["checks"][0]["status"] == "timeout"
+    assert any("the shape trial stopped" in m for m in run["mapping"]), run["mapping"]

@@ -99,3 +99,17 @@ def needs_300_megabytes(w, lam):
     """A correct gradient that allocates 300 MiB on its way."""
     block = bytearray(300 * 2 ** 20)
     return 2 * lam * w + 0 * block[0]
+
+
+class BatchNormThatHangs:
+    """A batch-norm layer whose training forward never returns."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        import numpy as np
+
+        self.gamma, self.beta = np.ones(num_features), np.zeros(num_features)
+        self.running_mean, self.running_var = np.zeros(num_features), np.ones(num_features)
+
+    def forward(self, x, training=True):
+        while True:
+            pass

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from verify.adapters.base import BatchNormInstance, BatchNormSubject
+from verify.adapters.base import BatchNormInstance, BatchNormSubject, probe
 from verify.errors import ProtocolError, TargetError, TargetLoadError
 
 __all__ = ["Layout", "SPLIT", "KEEP_N", "choose", "LAYOUT_CHOICES"]
@@ -109,9 +109,14 @@ def _trial(factory: Callable[[int], BatchNormInstance], layout: Layout | None) -
         x = np.arange(1.0, n * _TRIAL_C + 1).reshape(n, _TRIAL_C) ** 1.5     # distinct values, every channel spread
         layer = factory(_TRIAL_C)
         shown = f"({n}, {_TRIAL_C})" if layout is None else layout.shown(n, _TRIAL_C)
+        fed = layer if layout is None else SpatialBatchNorm(layer, layout)
         try:
-            y = (layer if layout is None else SpatialBatchNorm(layer, layout)).forward(x, True)
-        except (TargetError, ProtocolError) as exc:
+            y = probe(lambda: fed.forward(x, True))
+        except TargetError as exc:
+            if isinstance(exc.exc, TimeoutError):
+                raise                                 # a layer that hangs: no shape can be told from another
+            return f"a training forward of a {shown} batch: {str(exc).splitlines()[0]}"
+        except ProtocolError as exc:
             return f"a training forward of a {shown} batch: {str(exc).splitlines()[0]}"
         if not np.all(np.isfinite(y)):
             return f"a training forward of a {shown} batch returned non-finite values"
@@ -141,7 +146,11 @@ def choose(subject: BatchNormSubject, eps: float, momentum: float, requested: st
         [SPLIT, KEEP_N, None] if hinted else [None, SPLIT, KEEP_N])
     why: dict[str, str] = {}
     for layout in order:
-        reason = _trial(fresh, layout)
+        try:
+            reason = _trial(fresh, layout)
+        except TargetError as exc:          # the trial timed out: leave the protocol's batches, the checks time it
+            subject.mapping.append(f"batches: (N, C), as the protocol's (the shape trial stopped: {exc.exc})")
+            return subject
         if reason is None:
             break
         why["(N, C)" if layout is None else layout.text] = reason
