@@ -30,7 +30,8 @@ import sys
 from typing import Any, Iterable, Mapping
 
 from verify.errors import TargetLoadError, UsageError
-from verify.options import DEFAULT_ALPHA, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT
+from verify.options import (DEFAULT_ALPHA, DEFAULT_GRADCHECK_MODE, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED,
+                            DEFAULT_TIMEOUT, GRADCHECK_MODES)
 from verify.results import RunResult, Status
 
 __all__ = ["assert_conforms", "check_conforms", "ConformanceError", "failure_text", "target_string"]
@@ -47,6 +48,7 @@ class ConformanceError(AssertionError):
 def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout: float | None = DEFAULT_TIMEOUT,
                    max_examples: int = DEFAULT_MAX_EXAMPLES, alpha: float = DEFAULT_ALPHA,
                    checks: str | Iterable[str] | None = None, isolate: bool = False,
+                   gradcheck_mode: str = DEFAULT_GRADCHECK_MODE,
                    params: Mapping[str, Any] | None = None, **hyperparameters: Any) -> RunResult:
     """Run ``spec``'s checks on ``target`` and return the result, whatever the verdicts.
 
@@ -62,6 +64,8 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
         target cannot take the calling process down; costs about a second).
         Needs a target the worker can import: a TARGET string or an object
         defined at module level.
+      gradcheck_mode: how the gradient checks compare (``"auto"``, ``"full"``
+        to compare every entry, ``"directional"``; see :func:`verify.gradcheck.check_grad`).
       params: hyperparameters as a mapping (for names that clash with the
         keywords above); merged with ``**hyperparameters``.
       **hyperparameters: the spec's hyperparameters, e.g. ``lr=0.1``.
@@ -84,8 +88,10 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
         # Validate, and run in the spec's order whatever order they were given in.
         wanted = {spec_obj.check(n).name for n in names}
         selected = tuple(c.name for c in spec_obj.checks if c.name in wanted)
+    if gradcheck_mode not in GRADCHECK_MODES:
+        raise UsageError(f"gradcheck_mode must be one of {', '.join(GRADCHECK_MODES)}, got {gradcheck_mode!r}")
     options = RunOptions(seed=seed, max_examples=max_examples, family_alpha=alpha, timeout=timeout,
-                         checks=selected, isolate=isolate)
+                         checks=selected, isolate=isolate, gradcheck_mode=gradcheck_mode)
     if isinstance(target, str):
         name = target
     else:
@@ -108,6 +114,7 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
 def assert_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout: float | None = DEFAULT_TIMEOUT,
                     max_examples: int = DEFAULT_MAX_EXAMPLES, alpha: float = DEFAULT_ALPHA,
                     checks: str | Iterable[str] | None = None, isolate: bool = False,
+                    gradcheck_mode: str = DEFAULT_GRADCHECK_MODE,
                     params: Mapping[str, Any] | None = None, **hyperparameters: Any) -> RunResult:
     """Check that ``target`` conforms to ``spec``; return the result or raise :class:`ConformanceError`.
 
@@ -120,7 +127,8 @@ def assert_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout
     """
     __tracebackhide__ = True
     run = check_conforms(target, spec, seed=seed, timeout=timeout, max_examples=max_examples, alpha=alpha,
-                         checks=checks, isolate=isolate, params=params, **hyperparameters)
+                         checks=checks, isolate=isolate, gradcheck_mode=gradcheck_mode, params=params,
+                         **hyperparameters)
     if run.status.is_problem or run.incomplete or not any(c.status is Status.PASS for c in run.checks):
         raise ConformanceError(failure_text(run), run)
     return run

@@ -183,7 +183,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     options = RunOptions(seed=args.seed, max_examples=args.max_examples, family_alpha=args.alpha,
                          timeout=args.timeout, load_timeout=args.load_timeout, checks=tuple(args.checks or ()) or None,
                          isolate=args.isolate, verbose=args.verbose, jobs=args.jobs,
-                         memory_limit=args.memory_limit)
+                         memory_limit=args.memory_limit, gradcheck_mode=args.gradcheck_mode)
     if options.memory_limit and not options.isolate:
         raise UsageError("--memory-limit applies to worker processes; it cannot be used with --no-isolation")
     if options.checks and len(specs) > 1:

@@ -459,7 +459,7 @@ class _Unit:
         s = self.state
         opts = {"seed": s.options.seed, "max_examples": s.options.max_examples,
                 "family_alpha": s.options.family_alpha, "timeout": s.options.timeout, "isolate": True,
-                "memory_limit": s.options.memory_limit}
+                "memory_limit": s.options.memory_limit, "gradcheck_mode": s.options.gradcheck_mode}
         job = {"target": s.target, "spec": s.spec_name, "params": s.overrides, "options": opts,
                "checks": self.pending}
         self.job = starter.start(job)

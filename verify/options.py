@@ -12,12 +12,16 @@ import dataclasses
 from typing import Any, Callable
 
 __all__ = ["Option", "SHARED_OPTIONS", "add_cli_options", "add_pytest_options", "parse_params",
-           "DEFAULT_SEED", "DEFAULT_TIMEOUT", "DEFAULT_MAX_EXAMPLES", "DEFAULT_ALPHA"]
+           "DEFAULT_SEED", "DEFAULT_TIMEOUT", "DEFAULT_MAX_EXAMPLES", "DEFAULT_ALPHA", "DEFAULT_GRADCHECK_MODE",
+           "GRADCHECK_MODES"]
 
 DEFAULT_SEED = 0
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_EXAMPLES = 60
 DEFAULT_ALPHA = 1e-6
+DEFAULT_GRADCHECK_MODE = "auto"
+#: The gradient checker's modes (verify.gradcheck.MODES, repeated here: this module imports nothing heavy).
+GRADCHECK_MODES = ("auto", "full", "directional")
 
 
 def _positive_float(text: str) -> float:
@@ -59,6 +63,13 @@ def memory_size(text: str) -> int:
     return int(value)
 
 
+def _gradcheck_mode(text: str) -> str:
+    if text not in GRADCHECK_MODES:
+        raise ValueError(f"must be one of {', '.join(GRADCHECK_MODES)}, got {text}")
+    return text
+
+
+_gradcheck_mode.__name__ = "gradient-checker mode (" + ", ".join(GRADCHECK_MODES) + ")"
 memory_size.__name__ = "memory size (512M, 2G)"
 _positive_float.__name__ = "positive number"
 _positive_int.__name__ = "positive integer"
@@ -108,6 +119,10 @@ SHARED_OPTIONS: tuple[Option, ...] = (
     Option("memory-limit", "memory the target may allocate in each worker process, beyond what the verifier "
                            "itself uses (512M, 2G; default: no limit); an allocation past it fails",
            type=memory_size, default=None, metavar="SIZE"),
+    Option("gradcheck-mode", "how the gradient checks compare: 'auto' (every entry up to 16 inputs, random "
+                             "directions beyond), 'full' (every entry, one derivative per input: names the wrong "
+                             "entries however large the input) or 'directional' (default auto)",
+           type=_gradcheck_mode, default=DEFAULT_GRADCHECK_MODE, metavar="MODE"),
 )
 
 

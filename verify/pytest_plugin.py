@@ -132,6 +132,7 @@ def verify_conforms(request: pytest.FixtureRequest) -> Any:
         kwargs.setdefault("max_examples", opt.verify_max_examples)
         kwargs.setdefault("alpha", opt.verify_alpha)
         kwargs.setdefault("timeout", opt.verify_timeout)
+        kwargs.setdefault("gradcheck_mode", opt.verify_gradcheck_mode)
         try:
             run = assert_conforms(target, spec, **kwargs)
         except ConformanceError as exc:
@@ -217,7 +218,7 @@ class VerifyRun(pytest.Collector):
         options = RunOptions(seed=opt.verify_seed, max_examples=opt.verify_max_examples,
                              family_alpha=opt.verify_alpha, timeout=opt.verify_timeout, checks=names,
                              isolate=opt.verify_isolate, jobs=plugin.jobs_per_group(),
-                             memory_limit=opt.verify_memory_limit)
+                             memory_limit=opt.verify_memory_limit, gradcheck_mode=opt.verify_gradcheck_mode)
         try:
             if opt.verify_isolate:
                 run = run_isolated(self.target, spec.name, plugin.overrides, options)

@@ -56,6 +56,7 @@ class RunOptions:
     verbose: bool = False
     jobs: int | None = None       # job processes at once (isolated runs); None: one per core
     memory_limit: int | None = None   # bytes the target may allocate per job process (isolated runs)
+    gradcheck_mode: str = "auto"      # verify.gradcheck's mode for the gradient checks
 
 
 @dataclasses.dataclass
@@ -109,7 +110,7 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
 def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[str, Any],
                          check: str | None = None, options: "RunOptions | None" = None) -> str:
     """The command that reruns exactly this run (or this one check), non-default options included."""
-    from verify.options import DEFAULT_ALPHA, DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
+    from verify.options import DEFAULT_ALPHA, DEFAULT_GRADCHECK_MODE, DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
 
     parts = ["verify", "check", target, "--spec", spec]
     for k, v in overrides.items():
@@ -124,6 +125,8 @@ def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[s
             parts += ["--timeout", f"{options.timeout:g}"]
         if options.memory_limit:
             parts += ["--memory-limit", f"{options.memory_limit / 2 ** 20:g}M"]
+        if options.gradcheck_mode != DEFAULT_GRADCHECK_MODE:
+            parts += ["--gradcheck-mode", options.gradcheck_mode]
     if check:
         parts += ["--check", check]
     return " ".join(shlex.quote(p) for p in parts)
@@ -227,7 +230,8 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
     else:
         ctx = CheckContext(spec=prep.spec, check=check, params=dict(prep.params), subject=prep.subject,
                            reference=prep.reference, seed=options.seed, target_name=prep.target_name,
-                           max_examples=options.max_examples, family_alpha=options.family_alpha, held=prep.held)
+                           max_examples=options.max_examples, family_alpha=options.family_alpha, held=prep.held,
+                           gradcheck_mode=options.gradcheck_mode)
         try:
             outcome = check.func(ctx)
             if not isinstance(outcome, Outcome):

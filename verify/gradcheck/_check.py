@@ -1246,7 +1246,7 @@ class _Checker:
             return FoundEntry(i, float(w[i]), numeric, tol)
 
         loc = localise(self.P, A[:, l_star] - N[:, l_star], T[:, l_star], block, entry,
-                       max_wrong=self.opts.max_wrong)
+                       max_wrong=self.opts.max_wrong, full_mode_hint=self.opts.full_mode_hint)
         return loc, l_star
 
     def _localisation_diagnosis(self, loc: Localisation, l_star: int) -> str:
@@ -1264,7 +1264,7 @@ class _Checker:
             return f"wrong entries at indices {format_indices(idx)} and more: {loc.reason}"
         if loc.dense:
             return ("dense noise: the error is spread over many entries, none of them large "
-                    "(use mode='full' to compare every entry)")
+                    f"(use {self.opts.full_mode_hint} to compare every entry)")
         return f"the probes disagree but the error could not be localised: {loc.reason}"
 
     def _localised_result(self, loc: Localisation, l_star: int, diagnosis: str,
@@ -1323,7 +1323,7 @@ class _Checker:
                 return FoundEntry(r, a, n_, bar)
 
             sub = localise(dy[None, :], np.array([found.error]), np.array([found.error_bar]), block, measure,
-                           max_wrong=self.opts.max_wrong)
+                           max_wrong=self.opts.max_wrong, full_mode_hint=self.opts.full_mode_hint)
             for e in sub.entries:
                 idx = self._entry_index(e.flat_index, c)
                 rel = abs(e.error) / abs(e.numeric) if e.numeric else float("inf")
@@ -1363,7 +1363,7 @@ class _Checker:
             zeros = [self._unravel(int(i)) for i in np.flatnonzero(self.xf == 0.0)]
             hint = (f"; x is exactly 0 at indices {format_indices(zeros)}, the usual place of a kink"
                     if zeros else "")
-            where += f" (a random direction; mode='full' names the coordinates{hint})"
+            where += f" (a random direction; {self.opts.full_mode_hint} names the coordinates{hint})"
         bend = " (a kink at x, or a bend closer to x than the smallest step)"
         if all(k.inside for k in kinks):
             text = (f"non-differentiable point at {where}: the one-sided derivatives differ{bend} and the "
@@ -1399,7 +1399,8 @@ class _Checker:
                               "noise or discontinuities")
         reason = ""
         if status == Status.INCONCLUSIVE:
-            reason = _inconclusive_reason(self.undecided, getattr(self, "coarsest", None), self.opts.resolution)
+            reason = _inconclusive_reason(self.undecided, getattr(self, "coarsest", None), self.opts.resolution,
+                                          self.opts.full_mode_hint)
         cost = (f"Cost: {self.F.n_calls} evaluations of f, {self.analytic.n_calls} of "
                 f"{'grad' if self.name == 'check_grad' else 'vjp'}")
         if miss is not None:
@@ -1563,7 +1564,8 @@ def _status(bad: np.ndarray, unsure: np.ndarray) -> Status:
     return Status.INCONCLUSIVE if unsure.any() else Status.PASS
 
 
-def _inconclusive_reason(undecided: list[str], coarsest: float | None, resolution: float) -> str:
+def _inconclusive_reason(undecided: list[str], coarsest: float | None, resolution: float,
+                         full_mode_hint: str) -> str:
     """Why the check could not decide, and what to try."""
     shown = list(dict.fromkeys(undecided))
     more = f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
@@ -1574,7 +1576,7 @@ def _inconclusive_reason(undecided: list[str], coarsest: float | None, resolutio
                      "less would pass)")
     tries.append("f computed in float64 and without noise")
     if any("sharp" in u for u in shown):
-        tries.append("a point away from the breakpoints of f (where its pieces meet), or mode='full'")
+        tries.append(f"a point away from the breakpoints of f (where its pieces meet), or {full_mode_hint}")
     if any("complex step finds" in u for u in shown):
         tries.append("complex_step=True to take the complex step's word, if f is analytic (no np.abs, np.var, "
                      "np.std, np.linalg.norm or .real inside)")

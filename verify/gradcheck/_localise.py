@@ -69,7 +69,8 @@ class Localisation:
 
 def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
              block_residual: Callable[[int, int, int], float],
-             measure_entry: Callable[[int], FoundEntry], *, max_wrong: int = 4) -> Localisation:
+             measure_entry: Callable[[int], FoundEntry], *, max_wrong: int = 4,
+             full_mode_hint: str = "mode='full'") -> Localisation:
     """Bisect the failing probes down to the wrong coordinates.
 
     Args:
@@ -80,6 +81,7 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
         to flat coordinates ``lo <= i < hi`` (one probe of ``f``).
       measure_entry: ``i -> FoundEntry``: the comparison along ``e_i``.
       max_wrong: give up after this many entries.
+      full_mode_hint: how the advice to compare every entry names the full mode.
 
     >>> g_true = np.zeros(8); g = g_true.copy(); g[5] = 1.0
     >>> P = np.array([[1.0, -1, 1, 1, -1, 1, -1, 1]])
@@ -105,7 +107,7 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
             return Localisation(tuple(found), True, "", spent)
         if len(found) >= max_wrong:
             return stop(f"more than {max_wrong} wrong entries: too many to localise cheaply "
-                        "(use mode='full' to compare every entry)")
+                        f"(use {full_mode_hint} to compare every entry)")
         j = int(np.argmax(worst))
         lo, hi, current = 0, n, float(r[j])
         while hi - lo > 1:
@@ -118,7 +120,7 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
             else:
                 lo, current = mid, second
         lost = ("the bisection did not end at a wrong entry (errors cancelling inside blocks, or block "
-                "estimates too coarse to split the residual); use mode='full' to compare every entry")
+                f"estimates too coarse to split the residual); use {full_mode_hint} to compare every entry")
         if any(e.flat_index == lo for e in found):
             return stop(lost)
         entry = measure_entry(lo)
@@ -130,7 +132,7 @@ def localise(probes: np.ndarray, residuals: np.ndarray, tolerances: np.ndarray,
             # the largest entry carries under 5% of the probe's residual: with k
             # similar wrong entries it would carry ~1/sqrt(k), so k > 400
             return stop("no single entry carries it (errors spread thinly over many entries); use "
-                        "mode='full' to compare every entry", dense=True)
+                        f"{full_mode_hint} to compare every entry", dense=True)
     return stop(f"more than {max_wrong} wrong entries")
 
 

@@ -63,6 +63,8 @@ class Options:
         functions reach 1e-7 or better at n = 1e5; a function computing in
         float32 resolves ~1e-4 sqrt(n) and needs a coarser ``resolution``
         (the inconclusive reason names it).
+      full_mode_hint: how the advice to compare every entry names the full
+        mode (a front end that sets the mode from its own option names it).
     """
 
     mode: str = "auto"
@@ -78,6 +80,7 @@ class Options:
     max_wrong: int = 4
     taylor: bool = True
     resolution: float = 1e-6
+    full_mode_hint: str = "mode='full'"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -305,6 +305,12 @@ class CheckContext:
     max_examples: int = 60
     family_alpha: float = 1e-6
     held: Mapping[str, Held] = dataclasses.field(default_factory=dict)
+    gradcheck_mode: str = "auto"
+
+    @property
+    def gradcheck(self) -> dict[str, Any]:
+        """Keyword options for ``check_grad``/``check_vjp``: the run's mode, and advice that names the option."""
+        return {"mode": self.gradcheck_mode, "full_mode_hint": "--gradcheck-mode full"}
 
     @property
     def is_reference(self) -> bool:

@@ -469,9 +469,9 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
     dy = ctx.rng("v-curve").normal(size=(n, c))
     figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy),
                            x.ravel(), seed=seed).figure("Finite-difference error of ⟨dy, forward(x)⟩ against step size")
-    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed, resolution=resolution)),
+    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed, resolution=resolution, **ctx.gradcheck)),
                ("(dgamma, dbeta)", check_vjp(forward_affine, vjp_affine, np.concatenate([gamma, beta]), seed=seed,
-                                             resolution=resolution))]
+                                             resolution=resolution, **ctx.gradcheck))]
     evals = sum(r.n_evals for _, r in results)
     for name, r in results:
         if r.failed:

@@ -454,7 +454,8 @@ def _map_jacobian(ctx: CheckContext) -> Outcome:
                 def vjp(w, dy, lr=lr, prob=prob):
                     return prob.map_jacobian(np.asarray(w, dtype=np.float64), lr).T @ np.asarray(dy)
 
-                r = check_vjp(newton_map, vjp, x, seed=ctx.int_seed("vjp", n, lr, offset), complex_step=False)
+                r = check_vjp(newton_map, vjp, x, seed=ctx.int_seed("vjp", n, lr, offset), complex_step=False,
+                              **ctx.gradcheck)
                 evals += r.n_evals
                 where = "the minimum" if offset == 0 else f"w* + {fmt(offset)}·N(0, 1)"
                 if r.inconclusive:     # another point may still show a failure: decide after all of them

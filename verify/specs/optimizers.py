@@ -846,7 +846,7 @@ def _decay_gradient(ctx: CheckContext) -> Outcome:
         "Finite-difference error of the implied penalty gradient (w − w₁)/η against step size")
     evals = 0
     for i, w in enumerate(points):
-        r = check_grad(penalty, implied, w, seed=ctx.int_seed("gradcheck", i))
+        r = check_grad(penalty, implied, w, seed=ctx.int_seed("gradcheck", i), **ctx.gradcheck)
         evals += r.n_evals
         if r.inconclusive:
             return inconclusive(f"finite differences of λΣw² cannot decide the decay the target applies "

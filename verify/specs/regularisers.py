@@ -83,7 +83,7 @@ def _gradient_check(ctx: CheckContext, penalty, what_f: str, *, zeros: bool = Fa
     figure = error_vs_step(f, grad, points[0], seed=ctx.int_seed("v-curve")).figure(
         f"Finite-difference error of grad(w, lam) against step size (n = {points[0].size})")
     for i, x in enumerate(points):
-        result = check_grad(f, grad, x, seed=ctx.int_seed("gradcheck", i))
+        result = check_grad(f, grad, x, seed=ctx.int_seed("gradcheck", i), **ctx.gradcheck)
         evals += result.n_evals
         if result.inconclusive:
             return inconclusive(f"finite differences of {what_f} cannot decide grad(w, lam) (λ = {fmt(lam)}, "
@@ -116,7 +116,7 @@ def _penalty_consistency(ctx: CheckContext) -> Outcome:
     lam = ctx.params["lam"]
     for i, x in enumerate(_points(ctx, n_points=2)):
         result = check_grad(lambda w: ctx.subject.penalty(w, lam), lambda w: ctx.subject.grad(w, lam), x,
-                            seed=ctx.int_seed("consistency", i))
+                            seed=ctx.int_seed("consistency", i), **ctx.gradcheck)
         if result.inconclusive:
             return inconclusive(f"finite differences of the target's penalty cannot decide its grad: {result.reason}")
         if not result.passed:
