@@ -21,28 +21,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from verify.numbers import format_number  # the one number formatter, re-exported here
+
 __all__ = ["Mismatch", "Comparison", "compare", "assert_close", "format_number", "identical"]
-
-
-def format_number(x: Any, digits: int = 6) -> str:
-    """Short, stable text for a number (used in every message and table)."""
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    try:
-        xf = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if np.isnan(xf):
-        return "nan"
-    if np.isinf(xf):
-        return "inf" if xf > 0 else "-inf"
-    if xf == 0.0:
-        return "0"
-    if 1e-3 <= abs(xf) < 1e5:
-        return f"{xf:.{digits}g}"
-    return f"{xf:.{max(digits - 3, 3)}e}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,7 +34,10 @@ __all__ = [
     "jsonable",
 ]
 
-SCHEMA = "dlverify.report/1"
+#: The JSON layout's version. 2: kinds and families are enums (same values); evidence is typed
+#: (statistical tests, counterexamples, figures) but serialised exactly as in 1, so 1 is still read.
+SCHEMA = "dlverify.report/2"
+READABLE_SCHEMAS = frozenset({"dlverify.report/1", SCHEMA})
 TIMING_FIELDS = frozenset({"duration", "created"})
 
 
@@ -277,7 +280,7 @@ class Report:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Report":
-        if d.get("schema") != SCHEMA:
+        if d.get("schema") not in READABLE_SCHEMAS:
             raise ValueError(f"not a dlverify report (schema {d.get('schema')!r}, expected {SCHEMA!r})")
         return cls(
             runs=[RunResult.from_dict(r) for r in d["runs"]],

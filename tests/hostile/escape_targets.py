@@ -45,7 +45,7 @@ def rewrites_the_report(w, lam):
         def forge():
             time.sleep(4)
             with open(report, "w") as fh:
-                json.dump({"schema": "dlverify.report/1", "passed": True, "runs": []}, fh)
+                json.dump({"schema": "dlverify.report/2", "passed": True, "runs": []}, fh)
 
         _daemon(forge)
     return 2 * lam * w

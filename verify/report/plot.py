@@ -7,7 +7,8 @@ made of numbers, tick labels -- and the cleaned text of titles and labels; the
 ``figure.svg.j2`` template writes the SVG with autoescaping, so no text from a
 check or a target is ever inserted unescaped.
 
-Conventions a check can rely on (``docs/reports.md`` has the user-facing list):
+Conventions a check can rely on (``docs/reports.md`` has the user-facing list; each kind is one
+:class:`PlotKind` entry of :data:`PLOT_KINDS`, which says how its series are drawn):
 
 * ``kind="lines"``: every series is drawn with its ``style``: ``line``,
   ``dashed`` (use it for a theoretical rate or bound), ``points`` or ``step``.
@@ -33,14 +34,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from verify.report.text import clean, fmt_num
 from verify.results import Figure
 
-__all__ = ["PlotView", "Layer", "EndLabel", "Tick", "Marker", "LegendEntry", "build_plot", "MAX_POINTS", "PALETTE"]
+__all__ = ["PlotView", "Layer", "EndLabel", "Tick", "Marker", "LegendEntry", "PlotKind", "PLOT_KINDS", "build_plot",
+           "MAX_POINTS", "PALETTE"]
 
 MAX_POINTS = 2000
 MAX_SERIES = 12
@@ -465,6 +467,41 @@ def _bins(xs: list[float], ys: list[float], notes: list[str], label: str) -> lis
 
 
 # --------------------------------------------------------------------------
+# kinds of figure
+# --------------------------------------------------------------------------
+
+
+def _no_bars(series: Sequence[Any]) -> set[int]:
+    return set()
+
+
+def _histogram_bars(series: Sequence[Any]) -> set[int]:
+    """The series drawn as bars: those with style ``step``, else the first."""
+    bars = {i for i, s in enumerate(series) if getattr(s, "style", "") == "step"}
+    return bars or ({0} if series else set())
+
+
+@dataclasses.dataclass(frozen=True)
+class PlotKind:
+    """How one kind of figure is drawn. A new kind is one entry of :data:`PLOT_KINDS`."""
+
+    name: str
+    bars: Callable[[Sequence[Any]], set[int]] = _no_bars   # indices of the series drawn as bars
+    points: bool = False          # series drawn as points, except dashed ones (a band, a fitted line)
+    log_axes: bool = True         # honour ``xscale``/``yscale="log"``
+    xpad: float = 0.03            # margin on a linear x axis, as a fraction of its range (log axes: 0.03)
+    y_from_zero: bool = False     # the y axis includes 0 (bars stand on it)
+    identity: bool = False        # one range for both axes and the line y = x
+
+
+PLOT_KINDS: dict[str, PlotKind] = {k.name: k for k in (
+    PlotKind("lines"),
+    PlotKind("histogram", bars=_histogram_bars, xpad=0.0, y_from_zero=True),
+    PlotKind("qq", points=True, log_axes=False, xpad=0.04, identity=True),
+)}
+
+
+# --------------------------------------------------------------------------
 # the figure
 # --------------------------------------------------------------------------
 
@@ -485,13 +522,13 @@ def _build(fig: Figure | dict) -> PlotView:
     if isinstance(fig, dict):
         fig = Figure.from_dict(fig)
     notes: list[str] = []
-    kind = fig.kind if fig.kind in ("lines", "histogram", "qq") else "lines"
-    if kind != fig.kind:
+    rules = PLOT_KINDS.get(fig.kind) if isinstance(fig.kind, str) else None
+    if rules is None:
         notes.append(f"unknown figure kind {clean(fig.kind, 40)!r}; drawn as lines.")
-    xscale = "log" if fig.xscale == "log" else "linear"
-    yscale = "log" if fig.yscale == "log" else "linear"
-    if kind == "qq":
-        xscale = yscale = "linear"
+        rules = PLOT_KINDS["lines"]
+    kind = rules.name
+    xscale = "log" if fig.xscale == "log" and rules.log_axes else "linear"
+    yscale = "log" if fig.yscale == "log" and rules.log_axes else "linear"
     series = list(fig.series or [])
     if len(series) > MAX_SERIES:
         notes.append(f"{len(series)} series; only the first {MAX_SERIES} are drawn.")
@@ -502,11 +539,7 @@ def _build(fig: Figure | dict) -> PlotView:
     xa = _Axis(xscale, left, right)
     ya = _Axis(yscale, bottom, top)
 
-    bar_idx: set[int] = set()
-    if kind == "histogram":
-        bar_idx = {i for i, s in enumerate(series) if getattr(s, "style", "") == "step"}
-        if not bar_idx and series:
-            bar_idx = {0}
+    bar_idx = rules.bars(series)
 
     prepared: list[_Prepared] = []
     for i, s in enumerate(series):
@@ -533,7 +566,7 @@ def _build(fig: Figure | dict) -> PlotView:
         if xarr.size != yarr.size:
             m = min(xarr.size, yarr.size)
             notes.append(f"{label}: {xarr.size} x values and {yarr.size} y values; drew the first {m}.")
-        draw = "points" if style == "points" or (kind == "qq" and style != "dashed") else "line"
+        draw = "points" if style == "points" or (rules.points and style != "dashed") else "line"
         ser = _prepare_series(xarr, yarr, xa, ya, draw == "points")
         if ser.nonfinite:
             m = min(xarr.size, yarr.size)
@@ -570,14 +603,14 @@ def _build(fig: Figure | dict) -> PlotView:
             ya.include(ya.t(my))
         markers_in.append((mx, my, label))
 
-    if kind == "qq":
+    if rules.identity:
         lo = min(v for v in (xa.lo, ya.lo) if not math.isnan(v)) if not (math.isnan(xa.lo) and math.isnan(ya.lo)) else 0.0
         hi = max(v for v in (xa.hi, ya.hi) if not math.isnan(v)) if not (math.isnan(xa.hi) and math.isnan(ya.hi)) else 1.0
         for ax in (xa, ya):
             ax.include(lo)
             ax.include(hi)
-    xa.finish(pad=0.0 if kind == "histogram" and not xa.log else (0.04 if kind == "qq" else 0.03))
-    ya.finish(zero=kind == "histogram")
+    xa.finish(pad=0.03 if xa.log else rules.xpad)
+    ya.finish(zero=rules.y_from_zero)
 
     layers: list[Layer] = []
     for p in prepared:
@@ -618,7 +651,7 @@ def _build(fig: Figure | dict) -> PlotView:
         layers.append(Layer(p.index, p.label, p.draw, "".join(parts), colour, p.dashed, ends))
 
     identity = ""
-    if kind == "qq":
+    if rules.identity:
         lo, hi = max(xa.lo, ya.lo), min(xa.hi, ya.hi)
         identity = f"M{_c(xa.px(lo))} {_c(ya.px(lo))}L{_c(xa.px(hi))} {_c(ya.px(hi))}"
 

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from verify.console import safe
+from verify.numbers import format_number
 
 __all__ = ["clean", "fmt_num", "fmt_value", "headline"]
 
@@ -54,26 +55,21 @@ def headline(message: Any, limit: int = 300) -> str:
 
 
 def fmt_num(v: Any, digits: int = 4) -> str:
-    """A number in ``digits`` significant digits; non-finite values and JSON's strings as words."""
+    """A number in a table cell (:func:`verify.numbers.format_number`, ``%g`` style); ``None`` as a dash,
+    booleans as words, JSON's strings cleaned."""
     if v is None:
         return "\u2014"
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v) if abs(v) < 10 ** 15 else f"{v:.{digits}g}"
     if isinstance(v, str):
         return clean(v, 60, oneline=True)
+    if isinstance(v, int):
+        return format_number(v)
     try:
         f = float(v)
     except (TypeError, ValueError, OverflowError):
         return clean(v, 60, oneline=True)
-    if math.isnan(f):
-        return "nan"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
-    if f == int(f) and abs(f) < 1e6:
-        return str(int(f))
-    return f"{f:.{digits}g}"
+    return format_number(f, digits, general=True)
 
 
 def _shape(v: Any) -> tuple[int, ...] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import enum
 import zlib
 from typing import Any, Callable, Mapping
 
@@ -36,8 +37,8 @@ __all__ = [
 ]
 
 
-class Kind:
-    """Kinds of check, shown in reports."""
+class Kind(enum.StrEnum):
+    """Kinds of check, shown in reports (a ``str``: the JSON holds the value)."""
 
     SYMBOLIC = "symbolic"          # compared with a sympy derivation
     REFERENCE = "reference"        # compared with the reference implementation
@@ -48,8 +49,8 @@ class Kind:
     PROTOCOL = "protocol"          # hygiene: shapes, dtypes, mutation, determinism
 
 
-class Family:
-    """What protocol a spec's targets follow."""
+class Family(enum.StrEnum):
+    """What protocol a spec's targets follow (a ``str``: compares equal to its value)."""
 
     REGULARISER = "regulariser"
     INITIALISER = "initialiser"
@@ -229,7 +230,7 @@ class Check:
     """
 
     name: str
-    kind: str
+    kind: Kind
     summary: str
     func: Callable[["CheckContext"], Outcome]
     requires: tuple[str, ...] = ()
@@ -240,7 +241,7 @@ class Spec:
     """A formula, its canonical hyperparameters, its checks and its reference."""
 
     name: str
-    family: str
+    family: Family
     title: str
     formula: str
     params: tuple[Param, ...]

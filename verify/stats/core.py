@@ -20,6 +20,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy import stats as _st
 
+from verify.numbers import format_number
+from verify.numbers import format_p as fmt_p
+from verify.numbers import format_percent as fmt_pct
 from verify.results import jsonable
 
 __all__ = [
@@ -221,35 +224,9 @@ def z_power(power: float) -> float:
 
 
 def fmt(x: float, digits: int = 4) -> str:
-    """Short text for a number in a message."""
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e5:
-        return f"{x:.{digits}g}"
-    return f"{x:.{max(digits - 2, 1)}e}"
-
-
-def fmt_p(p: float) -> str:
-    """A p-value with two significant digits (``0`` when it underflows)."""
-    p = float(p)
-    if p == 0:
-        return "0"
-    if p >= 1e-3:
-        return f"{p:.2g}"
-    return f"{p:.1e}"
-
-
-def fmt_pct(rel: float, signed: bool = True) -> str:
-    """A relative error as a percentage: ``-4.70 %``."""
-    v = 100.0 * float(rel)
-    if not math.isfinite(v):
-        return fmt(v)
-    return f"{v:+.2f} %" if signed else f"{v:.2f} %"
+    """A number in a statistical message: :func:`verify.numbers.format_number` keeping ``digits - 2``
+    decimals in scientific notation (``5.0e-04`` at three digits)."""
+    return format_number(float(x), digits, sci_decimals=max(digits - 2, 1))
 
 
 def _mde_text(mde: float, unit: str) -> str:
