@@ -16,96 +16,14 @@ where ``tol`` is an optional per-entry tolerance (an error bar).
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from verify.evidence import Comparison, Mismatch  # the engine's result, typed evidence (re-exported here)
 from verify.numbers import format_number  # the one number formatter, re-exported here
 
 __all__ = ["Mismatch", "Comparison", "compare", "assert_close", "format_number", "identical"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Mismatch:
-    """One entry where ACTUAL and DESIRED disagree."""
-
-    index: tuple[int, ...]
-    actual: float
-    desired: float
-    abs_err: float
-    rel_err: float
-    tolerance: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"index": list(self.index)}
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """The outcome of :func:`compare`; ``str()`` gives the failure report."""
-
-    ok: bool
-    header: str
-    structural: tuple[str, ...]
-    n_mismatch: int
-    n_total: int
-    worst: tuple[Mismatch, ...]
-    max_abs: float
-    max_rel: float
-    tolerance_text: str
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __str__(self) -> str:
-        lines = [self.header] if self.header else []
-        if self.tolerance_text:
-            lines.append(f"Tolerance: {self.tolerance_text}")
-        lines.extend(self.structural)
-        if self.n_total:
-            pct = 100.0 * self.n_mismatch / self.n_total
-            lines.append(
-                f"Mismatched elements: {self.n_mismatch} / {self.n_total} ({pct:.3g}%)"
-            )
-        if self.worst:
-            lines.append(_worst_table(self.worst))
-        if self.n_total:
-            lines.append(f"Max absolute difference: {format_number(self.max_abs)}")
-            lines.append(f"Max relative difference: {format_number(self.max_rel)}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "structural": list(self.structural),
-            "n_mismatch": self.n_mismatch,
-            "n_total": self.n_total,
-            "worst": [m.to_dict() for m in self.worst],
-            "max_abs": self.max_abs,
-            "max_rel": self.max_rel,
-            "tolerance": self.tolerance_text,
-        }
-
-
-def _worst_table(worst: Sequence[Mismatch]) -> str:
-    rows = [("index", "ACTUAL", "DESIRED", "abs err", "rel err", "tolerance")]
-    for m in worst:
-        rows.append(
-            (
-                str(m.index if len(m.index) != 1 else m.index[0]),
-                format_number(m.actual, 12),
-                format_number(m.desired, 12),
-                format_number(m.abs_err),
-                format_number(m.rel_err),
-                format_number(m.tolerance),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for r in rows:
-        out.append("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)))
-    return "Worst mismatches:\n" + "\n".join(out)
 
 
 def identical(a: Any, b: Any) -> bool:

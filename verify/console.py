@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from verify.evidence import counterexample_rows
 from verify.results import CheckResult, Report, RunResult, Status
 from verify.text import clip
 
@@ -85,7 +86,7 @@ def format_failure(run: RunResult, c: CheckResult) -> str:
         lines.append(f"Diagnosis: {safe(c.diagnosis)}")
     if c.counterexample:
         lines.append("Counterexample:")
-        for k, v in c.counterexample.items():
+        for k, v in counterexample_rows(c.counterexample):
             lines.append(f"  {k} = {safe(v, 500)}")
     for note in c.notes:
         lines.append(safe(note, 2000))

@@ -1,8 +1,8 @@
 """The one number formatter: how every number reaches a person (messages, the terminal, the HTML page).
 
 :func:`format_number` writes numbers the way numpy.testing does in its failure
-messages; :func:`format_p` and :func:`format_percent` are its settings for
-p-values and relative errors. Everything here is pure and cheap to import.
+messages; :func:`format_short`, :func:`format_p` and :func:`format_percent`
+are its settings for statistical messages, p-values and relative errors. Everything here is pure and cheap to import.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["format_number", "format_p", "format_percent"]
+__all__ = ["format_number", "format_short", "format_p", "format_percent"]
 
 
 def format_number(x: Any, digits: int = 6, *, sci_decimals: int | None = None, general: bool = False) -> str:
@@ -50,6 +50,12 @@ def format_number(x: Any, digits: int = 6, *, sci_decimals: int | None = None, g
     if 1e-3 <= abs(f) < 1e5:
         return f"{f:.{digits}g}"
     return f"{f:.{max(digits - 3, 3) if sci_decimals is None else sci_decimals}e}"
+
+
+def format_short(x: Any, digits: int = 4) -> str:
+    """A number in a statistical test's message: :func:`format_number` of ``float(x)`` keeping ``digits - 2``
+    decimals in scientific notation (``5.0e-04`` at three digits)."""
+    return format_number(float(x), digits, sci_decimals=max(digits - 2, 1))
 
 
 def format_p(p: Any) -> str:

@@ -3,7 +3,10 @@
 A :class:`Report` holds one :class:`RunResult` per (target, spec) pair; a run
 holds one :class:`CheckResult` per check. Everything here is plain data that
 round-trips through JSON (``to_dict``/``from_dict``); the terminal summary, the
-JSON file and the HTML report are all renderings of this model.
+JSON file and the HTML report are all renderings of this model. A check's
+evidence (statistical tests, counterexamples, figures) is typed in
+:mod:`verify.evidence`; a :class:`CheckResult` wraps the check's
+:class:`~verify.evidence.Outcome` rather than copying it.
 
 Fields that depend on the clock (``duration``, ``created``) are listed in
 :data:`TIMING_FIELDS`; everything else is a deterministic function of the
@@ -13,19 +16,20 @@ target, the spec, the parameters and the seed.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
-import math
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import numpy as np
-
+from verify.evidence import Figure, Outcome, Series, Status, jsonable
 from verify.text import sanitised
+
+if TYPE_CHECKING:
+    from verify.specs.base import Kind
 
 __all__ = [
     "Status",
     "Series",
     "Figure",
+    "Outcome",
     "CheckResult",
     "RunResult",
     "Report",
@@ -41,137 +45,73 @@ READABLE_SCHEMAS = frozenset({"dlverify.report/1", SCHEMA})
 TIMING_FIELDS = frozenset({"duration", "created"})
 
 
-class Status(str, enum.Enum):
-    """Status of one check."""
+class _FromOutcome:
+    """An attribute of a :class:`CheckResult` that belongs to its outcome: read and written there."""
 
-    PASS = "pass"
-    FAIL = "fail"
-    ERROR = "error"
-    SKIP = "skip"
-    TIMEOUT = "timeout"
-    #: The check ran but its evidence cannot decide (no sharp estimator, a value the target
-    #: cannot take): neither a pass nor a failure; the message says why and what to try.
-    INCONCLUSIVE = "inconclusive"
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-    @property
-    def is_problem(self) -> bool:
-        """Whether this status makes the run (and the command) fail."""
-        return self in (Status.FAIL, Status.ERROR, Status.TIMEOUT)
+    def __get__(self, result: "CheckResult | None", owner: type | None = None) -> Any:
+        return self if result is None else getattr(result.outcome, self.name)
 
-    def __str__(self) -> str:
-        return self.value
+    def __set__(self, result: "CheckResult", value: Any) -> None:
+        setattr(result.outcome, self.name, value)
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` converted to JSON-safe Python types (numpy scalars and arrays included).
-
-    Non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"`` so the
-    output is strict JSON.
-    """
-    if isinstance(value, (str, bool)) or value is None:
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        if math.isfinite(f):
-            return f
-        return "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")
-    if isinstance(value, (complex, np.complexfloating)):
-        return {"real": jsonable(value.real), "imag": jsonable(value.imag)}
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_dict = getattr(value, "to_dict", None)
-        return jsonable(to_dict() if to_dict else dataclasses.asdict(value))
-    return str(value)
+#: A check's JSON object: its outcome's fields (:meth:`Outcome.to_dict`) with the runner's around them.
+CHECK_LAYOUT = ("name", "kind", "status", "message", "metrics", "counterexample", "reproduction", "diagnosis",
+                "notes", "stat_tests", "figures", "output", "duration")
 
 
-@dataclasses.dataclass
-class Series:
-    """One line (or set of points) of a figure."""
-
-    label: str
-    x: list[float]
-    y: list[float]
-    style: str = "line"  # "line" | "points" | "step" | "dashed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(dataclasses.asdict(self))
-
-
-@dataclasses.dataclass
-class Figure:
-    """Plot data a check attaches to its result; the HTML report draws it."""
-
-    title: str
-    xlabel: str
-    ylabel: str
-    series: list[Series]
-    xscale: str = "linear"  # "linear" | "log"
-    yscale: str = "linear"
-    kind: str = "lines"     # "lines" | "histogram" | "qq"
-    markers: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # {"x": .., "label": ..}
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["series"] = [s.to_dict() for s in self.series]
-        return jsonable(d)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Figure":
-        d = dict(d)
-        d["series"] = [Series(**s) for s in d.get("series", [])]
-        return cls(**d)
-
-
-@dataclasses.dataclass
+@dataclasses.dataclass(init=False)
 class CheckResult:
-    """The verdict of one check on one target for one spec."""
+    """The verdict of one check on one target for one spec: the check's :class:`Outcome` (status, message,
+    evidence), wrapped with what the runner knows (name, kind, reproduction command, output, duration).
+
+    ``CheckResult(name, kind, outcome)`` wraps an outcome; ``CheckResult(name, kind, status, message,
+    **evidence)`` builds one (the runner's own verdicts: errors, timeouts, skips). ``status``, ``message``,
+    ``metrics``, ``counterexample``, ``diagnosis``, ``notes``, ``stat_tests`` and ``figures`` are the outcome's.
+    """
 
     name: str
-    kind: str
-    status: Status
-    message: str = ""
-    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
-    counterexample: dict[str, Any] | None = None
+    kind: Kind | str
+    outcome: Outcome
     reproduction: str | None = None
-    diagnosis: str | None = None
-    notes: list[str] = dataclasses.field(default_factory=list)
-    stat_tests: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    figures: list[Figure] = dataclasses.field(default_factory=list)
     output: str = ""  # what the target printed while the check ran (truncated)
     duration: float = 0.0
 
+    status = _FromOutcome()
+    message = _FromOutcome()
+    metrics = _FromOutcome()
+    counterexample = _FromOutcome()
+    diagnosis = _FromOutcome()
+    notes = _FromOutcome()
+    stat_tests = _FromOutcome()
+    figures = _FromOutcome()
+
+    def __init__(self, name: str, kind: Kind | str, status: Status | Outcome, message: str = "", *,
+                 reproduction: str | None = None, output: str = "", duration: float = 0.0, **evidence: Any):
+        if isinstance(status, Outcome):
+            if message or evidence:
+                raise TypeError("CheckResult takes an Outcome or a status with its message and evidence, not both")
+            self.outcome = status
+        else:
+            self.outcome = Outcome(status, message, **evidence)
+        self.name, self.kind = name, kind
+        self.reproduction, self.output, self.duration = reproduction, output, duration
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "status": self.status.value,
-            "message": self.message,
-            "metrics": jsonable(self.metrics),
-            "counterexample": jsonable(self.counterexample),
-            "reproduction": self.reproduction,
-            "diagnosis": self.diagnosis,
-            "notes": list(self.notes),
-            "stat_tests": jsonable(self.stat_tests),
-            "figures": [f.to_dict() for f in self.figures],
-            "output": self.output,
-            "duration": round(self.duration, 6),
-        }
+        fields = {"name": self.name, "kind": self.kind, **self.outcome.to_dict(), "reproduction": self.reproduction,
+                  "output": self.output, "duration": round(self.duration, 6)}
+        return {k: fields[k] for k in CHECK_LAYOUT}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
-        d = dict(d)
-        d["status"] = Status(d["status"])
-        d["figures"] = [Figure.from_dict(f) for f in d.get("figures", [])]
-        return cls(**d)
+    def from_dict(cls, d: Mapping[str, Any]) -> "CheckResult":
+        unknown = set(d) - set(CHECK_LAYOUT)
+        if unknown:
+            raise TypeError(f"unexpected field(s) {', '.join(sorted(map(str, unknown)))}")
+        return cls(d["name"], d["kind"], Outcome.from_dict(d), reproduction=d.get("reproduction"),
+                   output=d.get("output", ""), duration=d.get("duration", 0.0))
 
 
 @dataclasses.dataclass

@@ -206,18 +206,10 @@ def select_checks(spec: Spec, names: tuple[str, ...] | None) -> list[Check]:
 
 
 def _outcome_to_result(check: Check, outcome: Outcome) -> CheckResult:
-    return CheckResult(
-        name=check.name,
-        kind=check.kind,
-        status=outcome.status,
-        message=clip_text(outcome.message),
-        metrics=outcome.metrics,
-        counterexample=outcome.counterexample,
-        diagnosis=outcome.diagnosis,
-        notes=[clip_text(n) for n in outcome.notes],
-        stat_tests=outcome.stat_tests,
-        figures=outcome.figures,
-    )
+    # The target's text in the message and notes is bounded; the evidence is the check's, unchanged.
+    clipped = dataclasses.replace(outcome, message=clip_text(outcome.message),
+                                  notes=[clip_text(n) for n in outcome.notes])
+    return CheckResult(check.name, check.kind, clipped)
 
 
 def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckResult:

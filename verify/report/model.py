@@ -21,6 +21,7 @@ import numbers
 import re
 from typing import Any
 
+from verify.evidence import StatTest, counterexample_rows, jsonable
 from verify.report.plot import PlotView, build_plot
 from verify.report.text import clean, fmt_num, fmt_value, headline
 from verify.results import CheckResult, Report, RunResult, Status
@@ -34,6 +35,8 @@ __all__ = [
     "ProblemLink",
     "StatTestView",
     "build_view",
+    "stat_test_view",
+    "counterexample_view",
     "LIMITS",
 ]
 
@@ -214,10 +217,11 @@ def _num(v: Any) -> str:
     return fmt_num(v, 4)
 
 
-def _pairs(d: Any, limit: int = LIMITS["value"]) -> list[Pair]:
-    if not isinstance(d, dict):
-        return [] if d is None else [Pair("value", fmt_value(d, limit))]
-    return [Pair(clean(k, LIMITS["short"], oneline=True), fmt_value(v, limit)) for k, v in d.items()]
+def counterexample_view(cx: Any) -> list[Pair]:
+    """A counterexample's rows: each input by name, its value as the JSON holds it (so a report shows the same
+    before and after a round trip through a file or a worker), abbreviated (:func:`fmt_value`)."""
+    return [Pair(clean(k, LIMITS["short"], oneline=True), fmt_value(jsonable(v), LIMITS["value"]))
+            for k, v in counterexample_rows(cx)]
 
 
 def _is_number(v: Any) -> bool:
@@ -249,29 +253,35 @@ def _key_metrics(metrics: list[tuple[str, Pair, bool]]) -> list[Pair]:
     return (hinted + rest)[:MAX_KEY_METRICS]
 
 
-def _stat_test(t: Any) -> StatTestView:
-    if not isinstance(t, dict):
+def stat_test_view(t: Any) -> StatTestView:
+    """A statistical test's row. Every field is checked and cleaned: a report read back from JSON holds what a
+    worker wrote, which a hostile target may have shaped (a field missing is ``None``)."""
+    if not isinstance(t, StatTest):
         return StatTestView(clean(t, 200), None, "", "", "", "", "", "", "", "", "")
-    mde = _num(t.get("mde"))
-    if t.get("mde_unit"):
-        mde += " " + clean(t["mde_unit"], 80, oneline=True)
-    effect = _num(t.get("effect")) if "effect" in t else ""
-    if effect and t.get("effect_unit"):
-        effect += " " + clean(t["effect_unit"], 80, oneline=True)
-    passed = t.get("passed")
+    mde = _num(t.mde)
+    if t.mde_unit:
+        mde += " " + clean(t.mde_unit, 80, oneline=True)
+    effect = _num(t.effect) if t.effect is not None else ""
+    if effect and t.effect_unit:
+        effect += " " + clean(t.effect_unit, 80, oneline=True)
     return StatTestView(
-        name=clean(t.get("name", ""), LIMITS["short"], oneline=True),
-        passed=passed if isinstance(passed, bool) else None,
-        n=_num(t.get("n")),
-        alpha=_num(t.get("alpha")),
-        p_value=_num(t.get("p_value")),
+        name=clean(t.name, LIMITS["short"], oneline=True),
+        passed=t.passed if isinstance(t.passed, bool) else None,
+        n=_num(t.n),
+        alpha=_num(t.alpha),
+        p_value=_num(t.p_value),
         mde=mde,
-        estimate=_num(t.get("estimate")),
-        expected=_num(t.get("expected")),
+        estimate=_num(t.estimate),
+        expected=_num(t.expected),
         effect=effect,
-        method=clean(t.get("method", ""), 300, oneline=True),
-        message=clean(t.get("message", ""), 1000),
+        method=clean(t.method, 300, oneline=True),
+        message=clean(t.message, 1000),
     )
+
+
+def _as_stat_test(t: Any) -> Any:
+    """``t`` as a :class:`StatTest` when it is one or the JSON of one (a report built by hand may hold dicts)."""
+    return StatTest.from_dict(t) if isinstance(t, dict) else t
 
 
 def _check_view(c: CheckResult, anchor: str) -> CheckView:
@@ -294,8 +304,8 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         message=message,
         multiline=message.strip() != head,
         diagnosis=clean(c.diagnosis, LIMITS["diagnosis"]) if c.diagnosis else "",
-        counterexample=_pairs(c.counterexample) if c.counterexample is not None else [],
-        stat_tests=[_stat_test(t) for t in _list(c.stat_tests)],
+        counterexample=counterexample_view(c.counterexample),
+        stat_tests=[stat_test_view(_as_stat_test(t)) for t in _list(c.stat_tests)],
         notes=[clean(n, LIMITS["note"]) for n in _list(c.notes) if str(n).strip()],
         output=clean(c.output, LIMITS["output"]) if c.output else "",
         reproduction=clean(c.reproduction, LIMITS["command"]) if c.reproduction else "",

@@ -2,7 +2,9 @@
 
 A :class:`Spec` groups the :class:`Check` s that together say "this code
 implements formula X". A check is a function of a :class:`CheckContext`
-returning an :class:`Outcome`; it never prints and never decides exit codes.
+returning an :class:`Outcome` (:mod:`verify.evidence`, re-exported here with
+``passed``/``failed``/``skipped``/``inconclusive``); it never prints and never
+decides exit codes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from verify.errors import BadParameterError, HeldParameterError
-from verify.results import Figure, Status
+from verify.evidence import Outcome, failed, inconclusive, passed, skipped  # re-exported: the checks' API
 
 __all__ = [
     "Kind",
@@ -188,37 +190,6 @@ def require_held(held: Mapping[str, Held], values: Mapping[str, Any]) -> None:
         if h is not None and not same_value(v, h.value):
             raise HeldParameterError(
                 f"this check needs {k} = {_value_text(v)}, but {k} is held at {_value_text(h.value)} ({h.why})")
-
-
-@dataclasses.dataclass
-class Outcome:
-    """What a check function returns; the runner adds name, kind, timing, reproduction."""
-
-    status: Status
-    message: str
-    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
-    counterexample: dict[str, Any] | None = None
-    diagnosis: str | None = None
-    notes: list[str] = dataclasses.field(default_factory=list)
-    stat_tests: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    figures: list[Figure] = dataclasses.field(default_factory=list)
-
-
-def passed(message: str, **fields: Any) -> Outcome:
-    return Outcome(Status.PASS, message, **fields)
-
-
-def failed(message: str, **fields: Any) -> Outcome:
-    return Outcome(Status.FAIL, message, **fields)
-
-
-def skipped(reason: str, **fields: Any) -> Outcome:
-    return Outcome(Status.SKIP, reason, **fields)
-
-
-def inconclusive(reason: str, **fields: Any) -> Outcome:
-    """The check ran but cannot decide: ``reason`` says why and what to try."""
-    return Outcome(Status.INCONCLUSIVE, reason, **fields)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -962,12 +962,11 @@ def _running_estimate(ctx: CheckContext) -> Outcome:
     if len(allowed) == 2 and not t.passed:
         t = stats.two_hypotheses_test(ratios, means[other], means[first], ctx.alpha,
                                       labels=(labels[other], labels[first]), name=name)
-    d = t.to_dict()
     verdict = t.details.get("verdict")
     if t.passed:
         which = verdict if verdict in labels.values() else " or ".join(labels[a] for a in allowed)
         return passed(f"the running variance is fed the {which} estimate of the variance: {t.message}",
-                      stat_tests=[d])
+                      stat_tests=[t])
     mean = fmt(float(np.mean(ratios)))
     if verdict in labels.values():
         diagnosis = (f"the running variance averages {mean}·σ², as the {verdict} estimate does; the run requires "
@@ -977,7 +976,7 @@ def _running_estimate(ctx: CheckContext) -> Outcome:
                      f"biased ({fmt(biased)}·σ²) estimate")
     return failed(f"the running variance is not fed the {' or the '.join(labels[a] for a in allowed)} estimate of "
                   "the variance: "
-                  f"{t.message}", stat_tests=[d], diagnosis=diagnosis)
+                  f"{t.message}", stat_tests=[t], diagnosis=diagnosis)
 
 
 def _eval_mode(ctx: CheckContext) -> Outcome:

@@ -183,12 +183,11 @@ def _holm_outcome(ctx: CheckContext, tests: list, ok_text: str, fail_text: Calla
     from verify import stats
 
     decided = stats.apply_holm(tests, ctx.alpha)
-    dicts = [t.to_dict() for t in decided]
     bad = [t for t in decided if not t.passed]
     if bad:
         lines = [fail_text(bad[0])] + [f"  {t.message}" for t in decided]
-        return failed("\n".join(lines), stat_tests=dicts, **fields)
-    return passed(ok_text + "\n" + "\n".join(f"  {t.message}" for t in decided), stat_tests=dicts, **fields)
+        return failed("\n".join(lines), stat_tests=decided, **fields)
+    return passed(ok_text + "\n" + "\n".join(f"  {t.message}" for t in decided), stat_tests=decided, **fields)
 
 
 # ------------------------------------------------------------------ diagnosis

@@ -1,6 +1,7 @@
-"""The result type shared by every statistical test, input validation, formatting.
+"""What every statistical test shares: assembling its result, input validation, quantiles.
 
-Every test in :mod:`verify.stats` returns a :class:`StatTest`: the statistic,
+Every test in :mod:`verify.stats` returns a :class:`StatTest` (a record of
+:mod:`verify.evidence`, re-exported here, built by :func:`make_result`): the statistic,
 its p-value, the sample size, the level ``alpha`` the decision used, the
 minimum detectable effect (MDE) at the planned power, the measured and the
 expected value, and a one-line message that says which property was tested,
@@ -12,7 +13,6 @@ right") is *rejected* -- the check fails -- when ``p_value <= alpha``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from typing import Any, Callable, Mapping
@@ -20,10 +20,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy import stats as _st
 
-from verify.numbers import format_number
+# The record and its message live with the other evidence; the formatters with the one number formatter.
+# All are re-exported here for the test modules of this package.
+from verify.evidence import DEFAULT_POWER, StatTest, jsonable, stat_message
+from verify.evidence import check_level as _alpha
 from verify.numbers import format_p as fmt_p
 from verify.numbers import format_percent as fmt_pct
-from verify.results import jsonable
+from verify.numbers import format_short as fmt
 
 __all__ = [
     "DEFAULT_FAMILY_ALPHA",
@@ -43,8 +46,7 @@ DEFAULT_FAMILY_ALPHA = 1e-6
 DEFAULT_N_TESTS = 20
 #: Per-test level in the Holm worst case: ``DEFAULT_FAMILY_ALPHA / DEFAULT_N_TESTS``.
 DEFAULT_ALPHA = DEFAULT_FAMILY_ALPHA / DEFAULT_N_TESTS
-#: Power at which sample sizes are planned and MDEs are reported.
-DEFAULT_POWER = 0.99
+#: Power at which sample sizes are planned and MDEs are reported: ``DEFAULT_POWER`` (0.99, a StatTest's default).
 
 #: Hypothesised distributions understood by the variance and shape tests.
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
@@ -169,16 +171,6 @@ def _matrix(x: Any, what: str = "matrix") -> np.ndarray:
     return a
 
 
-def _alpha(alpha: Any, what: str = "alpha") -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number in (0, 1), got {alpha!r}") from None
-    if not (0.0 < a < 1.0):
-        raise ValueError(f"{what} must be in (0, 1), got {alpha!r}")
-    return a
-
-
 def _power(power: Any) -> float:
     return _alpha(power, "power")
 
@@ -219,118 +211,8 @@ def z_power(power: float) -> float:
 
 
 # --------------------------------------------------------------------------
-# formatting
+# the result (the record itself is typed evidence: verify.evidence.StatTest)
 # --------------------------------------------------------------------------
-
-
-def fmt(x: float, digits: int = 4) -> str:
-    """A number in a statistical message: :func:`verify.numbers.format_number` keeping ``digits - 2``
-    decimals in scientific notation (``5.0e-04`` at three digits)."""
-    return format_number(float(x), digits, sci_decimals=max(digits - 2, 1))
-
-
-def _mde_text(mde: float, unit: str) -> str:
-    if unit.startswith("relative"):
-        return f"{fmt_pct(mde, signed=False)} {unit}"
-    return f"{fmt(mde, 3)} {unit}"
-
-
-# --------------------------------------------------------------------------
-# the result
-# --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class StatTest:
-    """The outcome of one hypothesis test.
-
-    The null hypothesis is always "the implementation is right" (the sample
-    has the expected mean / std / distribution / no dependence). It is
-    rejected, and the check fails, when ``p_value <= alpha``.
-
-    Attributes:
-      name: the property tested, e.g. ``"std"``, ``"mean"``,
-        ``"shape (Anderson-Darling vs normal)"``, ``"row correlation"``.
-      statistic: the test statistic (chi-square, z, A^2, D, max |r|, t ...).
-      p_value: probability, under the null, of a statistic at least as extreme.
-      n: sample size the test used.
-      alpha: the level the decision used (after any multiple-testing correction).
-      mde: minimum detectable effect -- the smallest effect, in ``mde_unit``,
-        that this test detects with probability ``power`` at this ``alpha``
-        and ``n``.
-      mde_unit: what ``mde`` measures, e.g. ``"relative sigma error"``.
-      passed: ``p_value > alpha``.
-      estimate: the measured value (e.g. the sample std).
-      expected: the value the null hypothesis predicts (e.g. the derived std).
-      effect: how far off the estimate is, in ``effect_unit`` (e.g. ``-0.047``
-        for a std 4.7 % too small).
-      message: one line: property, measured vs expected, by how much,
-        p-value, alpha, decision, n and MDE.
-      method: the test used and its null distribution.
-      effect_unit: what ``effect`` measures.
-      power: power at which ``mde`` is stated.
-      summary: the first part of ``message`` (no decision), reused when the
-        level changes (see :meth:`with_alpha`).
-      details: extra JSON-friendly facts (degrees of freedom, worst pair, ...).
-    """
-
-    name: str
-    statistic: float
-    p_value: float
-    n: int
-    alpha: float
-    mde: float
-    mde_unit: str
-    passed: bool
-    estimate: float
-    expected: float
-    effect: float
-    message: str
-    method: str = ""
-    effect_unit: str = ""
-    power: float = DEFAULT_POWER
-    summary: str = ""
-    details: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
-    # MDE as a function of (alpha, power); a functools.partial of a module-level
-    # function so results stay picklable. Not part of the JSON form.
-    mde_fn: Callable[[float, float], float] | None = dataclasses.field(
-        default=None, repr=False, compare=False
-    )
-
-    @property
-    def failed(self) -> bool:
-        """``not passed``: the null hypothesis was rejected."""
-        return not self.passed
-
-    def with_alpha(self, alpha: float) -> "StatTest":
-        """A copy decided at level ``alpha`` (passed, MDE and message updated)."""
-        a = _alpha(alpha)
-        mde = self.mde_fn(a, self.power) if self.mde_fn is not None else self.mde
-        return dataclasses.replace(
-            self,
-            alpha=a,
-            mde=mde,
-            passed=bool(self.p_value > a),
-            message=_message(self.summary, self.p_value, a, self.n, mde, self.mde_unit, self.power),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (non-finite floats become ``"nan"``/``"inf"``)."""
-        d = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name != "mde_fn"
-        }
-        return jsonable(d)
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _message(summary: str, p: float, alpha: float, n: int, mde: float, mde_unit: str, power: float) -> str:
-    rejected = not (p > alpha)
-    decision = f"p = {fmt_p(p)} {'<=' if rejected else '>'} α = {fmt_p(alpha)}: {'FAIL' if rejected else 'pass'}"
-    return f"{summary}; {decision} (n = {n}, MDE {_mde_text(mde, mde_unit)} at power {power:g})"
 
 
 def make_result(
@@ -366,7 +248,7 @@ def make_result(
         estimate=float(estimate),
         expected=float(expected),
         effect=float(effect),
-        message=_message(summary, p, alpha, n, mde, mde_unit, power),
+        message=stat_message(summary, p, alpha, n, mde, mde_unit, power),
         method=method,
         effect_unit=effect_unit,
         power=float(power),
