@@ -466,7 +466,9 @@ class Outcome:
     def from_dict(cls, d: Mapping[str, Any]) -> "Outcome":
         """The outcome in a check's JSON. Evidence of the expected shape becomes its record; anything else
         (a report written by hand, or by a hostile target's process) is kept as it is for the views."""
-        cx = d.get("counterexample")
+        cx, tests = d.get("counterexample"), d.get("stat_tests", [])
+        if isinstance(tests, list):
+            tests = [StatTest.from_dict(t) if isinstance(t, Mapping) else t for t in tests]
         return cls(
             status=Status(d["status"]),
             message=d.get("message", ""),
@@ -474,7 +476,7 @@ class Outcome:
             counterexample=Counterexample.from_dict(cx) if isinstance(cx, Mapping) else cx,
             diagnosis=d.get("diagnosis"),
             notes=d.get("notes", []),
-            stat_tests=[StatTest.from_dict(t) if isinstance(t, Mapping) else t for t in d.get("stat_tests", [])],
+            stat_tests=tests,
             figures=[Figure.from_dict(f) for f in d.get("figures", [])],
         )
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from verify.errors import BadParameterError, HeldParameterError
 from verify.evidence import Outcome, failed, inconclusive, passed, skipped  # re-exported: the checks' API
+from verify.numbers import format_number
 
 __all__ = [
     "Kind",
@@ -151,8 +152,9 @@ HELD_SOURCES = ("given", "not-taken", "ignored", "read", "bound", "built")
 
 
 def _value_text(v: Any) -> str:
+    """A hyperparameter's value in full (nine significant digits: ``1e-08``, ``0.999``)."""
     if isinstance(v, float):
-        return f"{v:.9g}"
+        return format_number(v, 9, general=True)
     return str(v)
 
 
