@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from cli_helpers import verify_check
 from verify.cli import main
 from verify.results import Report
 from verify.specs import SPEC_NAMES
@@ -125,3 +126,15 @@ def test_main_called_in_process_leaves_the_callers_signal_handling_as_it_was(tmp
     assert main(["check", "reference", "--spec", "l2", "--no-isolation", "--check", "penalty-value",
                  "--json", str(tmp_path / "r.json")]) == 0
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_the_conventions_of_a_built_torch_optimizer_are_shown_whole(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "built.py").write_text("import torch\n"
+                                       "w = torch.zeros(3, dtype=torch.float64)\n"
+                                       "opt = torch.optim.Adam([w], lr=1e-3)\n")
+    code, _, out = verify_check(tmp_path, [f"{tmp_path / 'built.py'}:opt"], ["adam"], "--check", "determinism")
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if "a built torch.optim.Adam" in line]
+    assert "more characters" not in line
+    assert line.endswith("with the instance's own defaults, all held (checks that need other values are skipped)")

@@ -67,3 +67,45 @@ def test_a_pure_sigma_bug_fails_only_the_sigma_checks(name):
     run = run_inline(target, spec, params, RunOptions(seed=0, timeout=None,
                                                       checks=("distribution-shape", "mean", "protocol")))
     assert all(c.status.value == "pass" for c in run.checks), [(c.name, c.message) for c in run.checks]
+
+
+# ---------------------------------------------------------------- targets that are not initialisers
+
+
+class _AnOptimizer:
+    def __init__(self, lr, momentum):
+        self.lr, self.momentum = lr, momentum
+
+
+class _NoArguments:
+    def __init__(self):
+        pass
+
+
+def _raises_inside(shape, rng):
+    return rng.normal(size=shape) * np.sqrt(2.0 / shape[0]) + "a bug of its own"   # TypeError in its own code
+
+
+def _forgets_to_return(shape, rng):
+    rng.normal(size=shape)
+
+
+@pytest.mark.parametrize("target, words", [
+    (_AnOptimizer, "returned a _AnOptimizer instance, not an array of weights"),      # (shape, rng) bind to (lr, momentum)
+    (_NoArguments, "cannot be called as an initialiser: TypeError"),
+])
+def test_a_target_that_is_not_an_initialiser_is_refused_in_one_line(target, words):
+    from verify.api import check_conforms
+    from verify.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not fit the initialiser protocol of spec 'init-he'") as exc:
+        check_conforms(target, "init-he", checks="protocol")
+    assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("target, status", [(_raises_inside, "error"), (_forgets_to_return, "fail")])
+def test_an_initialiser_with_a_bug_of_its_own_is_checked_not_refused(target, status):
+    from verify.api import check_conforms
+
+    run = check_conforms(target, "init-he", checks="protocol")
+    assert [c.status.value for c in run.checks] == [status]

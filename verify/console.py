@@ -61,11 +61,13 @@ class ConsoleReporter:
         self.write(f"  {label} {result.name:<34} {result.duration:6.2f}s  {_first_line(result.message)}")
 
     def run_done(self, run: RunResult) -> None:
+        # These lines say what a pass is conditional on: shown whole (the cap only bounds what a target
+        # could inject through the values read from it; a torch constructor call runs to ~400 characters).
         if run.held:
-            lines = [safe(line, 300) for line in run.hyperparameters]
+            lines = [safe(line, 1000) for line in run.hyperparameters]
             self.write("  hyperparameters: " + "\n                   ".join(lines))
         if run.mapping:      # how the target was called: the conventions a pass is conditional on
-            lines = [safe(line, 300) for line in run.mapping]
+            lines = [safe(line, 1000) for line in run.mapping]
             self.write("  conventions:     " + "\n                   ".join(lines))
         for c in run.checks:
             if c.status.is_problem or c.status is Status.INCONCLUSIVE or (self.verbose and c.status is Status.SKIP):

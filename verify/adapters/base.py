@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import numbers
+import os
 import types
 from typing import Any, Callable, Sequence
 
@@ -344,6 +346,38 @@ class InitialiserSubject(Subject):
         shape = tuple(int(s) for s in shape)
         where = f"init(shape={shape})"
         return as_array(call_target(where, self.sampler, shape, seed), where, shape=shape)
+
+    def check_fit(self, params: dict[str, Any]) -> None:
+        # An optimizer class or a function of other arguments given as an initialiser: refused in one line,
+        # not failed alike by every check. A target that raises from inside its own code, or returns None or
+        # a wrong shape, is an initialiser with a bug: the checks report it.
+        if self.sampler is None:      # an adapter's own sample(): its library's protocol, checked there
+            return
+        shape = (4, 3)
+        try:
+            value = call_target(f"init(shape={shape})", self.sampler, shape, 0)
+        except TargetError as exc:
+            if raised_on_entry(exc.exc):
+                raise ProtocolError(f"it cannot be called as an initialiser: {type(exc.exc).__name__}: "
+                                    f"{exc.exc}") from None
+            return
+        if value is not None and np.ndim(value) == 0 and not isinstance(value, numbers.Number) \
+                and not hasattr(value, "dtype"):
+            raise ProtocolError(f"init(shape={shape}) returned {describe_value(value)}, not an array of weights")
+
+
+def raised_on_entry(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by the call itself (arguments that do not bind, a class that is not callable
+    so), before any code of the target ran: the innermost frame of its traceback is the verifier's."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_VERIFY_DIR)
+
+
+_VERIFY_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def accepted_keywords(fn: Callable) -> tuple[set[str], bool]:
