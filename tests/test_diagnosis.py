@@ -8,6 +8,7 @@ import pytest
 
 import reference
 from verify import diagnosis as dg
+from verify.algorithms.sign import optax_rprop
 from verify.results import Status
 from verify.runner import RunOptions, run_inline
 
@@ -123,7 +124,7 @@ def test_optax_rprop_variant_is_optax():
     g = rng.normal(size=(25, 4))
     g[::4] *= -1
     w0 = rng.normal(size=4)
-    ours = dg.run_variant(dg._optax_rprop(hp), w0, g)
+    ours = dg.run_variant(optax_rprop(hp), w0, g)
     tx = optax.rprop(hp["lr"], hp["eta_minus"], hp["eta_plus"], hp["min_step_size"], hp["max_step_size"])
     p, s = jnp.asarray(w0), tx.init(jnp.asarray(w0))
     theirs = [w0]

@@ -145,8 +145,20 @@ def render_spec_list(specs) -> str:
             lines.append("    hyperparameters: any --param NAME=VALUE is passed to the target's constructor")
         lines.append("    checks:")
         lines.extend(f"      {c.name:<34} {c.kind:<12} {c.summary}" for c in spec.checks)
+        lines.extend(f"    {line}" for line in _algorithm_lines(spec))
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _algorithm_lines(spec) -> list[str]:
+    """What an optimizer spec's algorithm record adds: the library objects it runs and its diagnosis catalogue."""
+    from verify import algorithms, diagnosis
+
+    algorithm = algorithms.find(spec.name)
+    if algorithm is None:
+        return []
+    return [f"libraries: {'; '.join(algorithm.library_text(lib) for lib in algorithms.LIBRARIES)}",
+            f"diagnosis: {len(diagnosis.variants_for(algorithm))} named variants and bugs"]
 
 
 def _cell(text: object) -> str:
@@ -168,6 +180,9 @@ def render_spec_list_markdown(specs) -> str:
         lines += ["| check | kind | what it establishes |", "|---|---|---|"]
         lines += [f"| `{c.name}` | {c.kind} | {_cell(c.summary)} |" for c in spec.checks]
         lines.append("")
+        extra = _algorithm_lines(spec)
+        if extra:
+            lines += [f"{line[0].upper()}{line[1:]}." for line in extra] + [""]
     return "\n".join(lines)
 
 

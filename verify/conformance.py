@@ -36,6 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 from hypothesis import strategies as st
 
+from verify import algorithms
 from verify import tolerance as tolmod
 from verify.compare import Comparison, compare, format_number
 from verify.problems import PROBLEM_KINDS, STREAM_KINDS, Quadratic, Rosenbrock, open_loop_stream
@@ -218,7 +219,12 @@ def precision_factor(subject: Any) -> float:
     return precision()[0] / tolmod.U if callable(precision) else 1.0
 
 
-def _reference_and_tol(spec: str, reference: Any, ex: Example, factor: float = 1.0
+def _name(algorithm: "algorithms.Algorithm | str") -> str:
+    """The algorithm's name (conformance takes the record or its name)."""
+    return algorithm if isinstance(algorithm, str) else algorithm.name
+
+
+def _reference_and_tol(spec: "algorithms.Algorithm | str", reference: Any, ex: Example, factor: float = 1.0
                        ) -> tuple[np.ndarray, np.ndarray, Example]:
     ref = trajectory(reference, ex)
     keep = _cut(ref)
@@ -226,7 +232,7 @@ def _reference_and_tol(spec: str, reference: Any, ex: Example, factor: float = 1
         ex = Example(ex.hparams, ex.w0, ex.grads[:max(keep - 1, 0)], ex.recipe, ex.origin,
                      ex.notes + [f"stream cut at step {max(keep - 1, 0)}: the reference's iterates exceed {fmt(MAX_ABS)}"])
         ref = ref[:max(keep, 1)]
-    _, bound = tolmod.error_bound(spec, ex.hparams, ex.w0, ex.grads)
+    _, bound = tolmod.error_bound(_name(spec), ex.hparams, ex.w0, ex.grads)
     tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * factor * bound])
     return ref, tol, ex
 
@@ -244,12 +250,13 @@ def _first_divergence(target: np.ndarray, ref: np.ndarray, tol: np.ndarray) -> t
     return t, entry
 
 
-def judge(spec: str, subject: Any, reference: Any, ex: Example, *, what: str | None = None) -> Verdict:
+def judge(spec: "algorithms.Algorithm | str", subject: Any, reference: Any, ex: Example, *,
+          what: str | None = None) -> Verdict:
     """Run target and reference on ``ex`` and compare every iterate within the error model (at the target's
     precision: a target that computes in float32 is compared within the float32 model)."""
     ref, tol, ex = _reference_and_tol(spec, reference, ex, precision_factor(subject))
     target = trajectory(subject, ex)
-    header = (f"ACTUAL = target's iterates, DESIRED = reference {what or spec}; "
+    header = (f"ACTUAL = target's iterates, DESIRED = reference {what or _name(spec)}; "
               f"index = (step t, entry), t = 0 is the common starting point")
     c = compare(target, ref, rtol=0.0, tol=tol, header=header)
     if c.ok:
@@ -258,7 +265,7 @@ def judge(spec: str, subject: Any, reference: Any, ex: Example, *, what: str | N
     return Verdict(False, ex, target, ref, tol, c, first_step=t, first_entry=entry)
 
 
-def minimise(spec: str, subject: Any, reference: Any, verdict: Verdict) -> Verdict:
+def minimise(spec: "algorithms.Algorithm | str", subject: Any, reference: Any, verdict: Verdict) -> Verdict:
     """Cut a failing example to the first parting step and, if it still fails, to the one entry."""
     if verdict.ok or verdict.first_step is None:
         return verdict
@@ -308,9 +315,10 @@ def describe_example(ex: Example, *, max_steps: int = 8) -> str:
     return "\n".join(lines)
 
 
-def replay_snippet(ex: Example, spec: str, *, max_steps: int = 12) -> str:
+def replay_snippet(ex: Example, spec: "algorithms.Algorithm | str", *, max_steps: int = 12) -> str:
     """Python that replays the counterexample against the reference (copy, swap in your optimizer)."""
-    ref_name = {"weight-decay": "sgd_weight_decay", "sign-sgd": "sign_sgd"}.get(spec, spec)
+    algorithm = algorithms.resolve(spec)
+    ref_name = algorithm.reference.__name__ if algorithm is not None else _name(spec)
     grads = ",\n    ".join(_array_text(g, 64) for g in ex.grads[:max_steps])
     hp = ", ".join(f"{k}={v!r}" for k, v in ex.hparams.items())
     more = f"  # first {max_steps} of {ex.steps} steps" if ex.steps > max_steps else ""
@@ -369,7 +377,7 @@ def trajectory_figures(v: Verdict, *, title: str) -> list[Figure]:
     return figs
 
 
-def counterexample_dict(v: Verdict, spec: str) -> dict[str, Any]:
+def counterexample_dict(v: Verdict, spec: "algorithms.Algorithm | str") -> dict[str, Any]:
     ex = v.example
     out: dict[str, Any] = {
         "hyperparameters": dict(ex.hparams),
@@ -385,7 +393,8 @@ def counterexample_dict(v: Verdict, spec: str) -> dict[str, Any]:
     return jsonable(out)
 
 
-def failure_headline(v: Verdict, spec: str) -> str:
+def failure_headline(v: Verdict, spec: "algorithms.Algorithm | str") -> str:
+    spec = _name(spec)
     t = v.first_step
     entry = v.first_entry
     where = f" (entry {entry if len(entry or ()) != 1 else entry[0]})" if entry else ""

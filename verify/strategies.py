@@ -91,74 +91,38 @@ def unit_interval(*, max_exponent: float = 7.0) -> st.SearchStrategy[float]:
     )
 
 
-def _decay_strength() -> st.SearchStrategy[float]:
-    return st.one_of(st.just(0.0), positive_floats(1e-6, 10.0))
+def hyperparameters(spec: Any, **pinned: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """An algorithm's canonical hyperparameters, drawn over their whole valid range.
 
-
-#: Drawing distribution of each canonical hyperparameter, over its whole valid range.
-_HYPER: dict[str, Any] = {
-    "lr": lambda: positive_floats(1e-6, 10.0),
-    "momentum": unit_interval,
-    "rho": unit_interval,
-    "b1": unit_interval,
-    "b2": unit_interval,
-    "eps": lambda: positive_floats(1e-16, 10.0),
-    "lam": _decay_strength,
-    "weight_decay": _decay_strength,
-}
-
-
-def _rprop_hyperparameters(pinned: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """Rprop's factors and bounds, with ``min_step_size ≤ lr ≤ max_step_size``.
-
-    An initial step ``lr`` outside the bounds is clipped at once by PyTorch
-    (and the reference) but not by optax while the sign product is 0; the
-    drawn range avoids that degenerate corner unless ``lr`` or a bound is pinned.
-    """
-
-    def build(eta_minus, eta_plus, lo, hi, u):
-        lo = pinned.get("min_step_size", lo)
-        hi = pinned.get("max_step_size", hi)
-        if lo > hi:
-            lo, hi = hi, lo
-        top, bottom = min(hi, 10.0), max(lo, 1e-8)
-        lr = pinned.get("lr", float(np.exp(np.log(bottom) + u * (np.log(top) - np.log(bottom))))
-                        if bottom < top else top)
-        return {"lr": lr, "eta_minus": pinned.get("eta_minus", eta_minus),
-                "eta_plus": pinned.get("eta_plus", eta_plus), "min_step_size": lo, "max_step_size": hi}
-
-    return st.builds(
-        build,
-        st.floats(0.05, 0.95),
-        st.floats(1.05, 3.0),
-        st.one_of(st.just(0.0), positive_floats(1e-12, 1e-3)),
-        positive_floats(1e-3, 1e3),
-        st.floats(0.0, 1.0),
-    )
-
-
-def hyperparameters(spec_name: str, **pinned: Any) -> st.SearchStrategy[dict[str, Any]]:
-    """A spec's canonical hyperparameters, drawn over their whole valid range.
-
-    ``pinned`` values are held fixed. ``generic-optimizer`` has no canonical
-    hyperparameters: it draws ``pinned`` only.
+    ``spec`` is an algorithm record (:mod:`verify.algorithms`), a spec or a
+    name. Each hyperparameter is drawn as its ``Param.draw`` says (held at
+    its default without one), or all together by the algorithm's own joint
+    draw where they constrain each other (Rprop's bounds). ``pinned`` values
+    are held fixed. ``generic-optimizer`` has no canonical hyperparameters:
+    it draws ``pinned`` only.
 
     >>> from verify import strategies as vst
     >>> vst.hyperparameters("adam", weight_decay=0.0)   # doctest: +SKIP
     """
-    from verify.specs import get_spec
+    from verify import algorithms
 
-    spec = get_spec(spec_name)
-    if spec_name == "rprop":
-        return _rprop_hyperparameters(dict(pinned))
+    algorithm = algorithms.resolve(spec)
+    if algorithm is not None and algorithm.draw is not None:
+        return algorithm.draw(dict(pinned))
+    if algorithm is not None:
+        params = algorithm.params
+    else:
+        from verify.specs import get_spec
+
+        params = (spec if not isinstance(spec, str) else get_spec(spec)).params
     fields: dict[str, st.SearchStrategy[Any]] = {}
-    for p in spec.params:
+    for p in params:
         if not p.to_target:
             continue
         if p.name in pinned:
             fields[p.name] = st.just(pinned[p.name])
-        elif p.name in _HYPER:
-            fields[p.name] = _HYPER[p.name]()
+        elif p.draw is not None:
+            fields[p.name] = p.draw()
         else:
             fields[p.name] = st.just(p.default)
     for k, v in pinned.items():

@@ -13,73 +13,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from verify import algorithms
+from verify.algorithms import Rule, as_python, pair, same
 from verify.errors import BadParameterError
 from verify.specs.base import Held
 
 __all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults",
            "resolve_values", "ALIASES", "PAIRS", "aliases", "KeywordPlan", "keyword_plan", "bound_arguments",
            "read_attributes", "held_at_library_default"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Rule:
-    """One keyword of the library's constructor/factory, computed from canonical hyperparameters.
-
-    ``sources`` are canonical names (a spec's ``Param`` names); ``convert``
-    maps their values to the library's value; ``text`` is the report's line
-    (empty when the rule is a plain rename already shown in the call line).
-    ``optional``: left out when the target's constructor does not accept the
-    keyword (a flag such as ``nesterov=True`` that torch's class needs and a
-    user's own class may not); ``if_unsupported`` is then the report's line.
-
-    """
-
-    sources: tuple[str, ...]
-    target: str
-    convert: Callable[..., Any]
-    text: str = ""
-    optional: bool = False
-    shown: str = ""            # how the value appears in the call line ("(b1, b2)", "2λ", ...)
-    if_unsupported: str = ""   # the report's line when an optional keyword is not accepted
-    inverse: Callable[[Any], tuple[Any, ...]] | None = None   # the library's value -> the sources' values
-
-    def value(self, values: Mapping[str, Any]) -> Any:
-        return self.convert(*(values[s] for s in self.sources))
-
-    def canonical(self, library_value: Any) -> dict[str, Any] | None:
-        """The canonical values that give ``library_value`` (``None`` when the rule cannot be inverted)."""
-        if self.inverse is None:
-            return None
-        try:
-            values = tuple(self.inverse(library_value))
-        except Exception:  # noqa: BLE001 - a value of another shape cannot be inverted
-            return None
-        if len(values) != len(self.sources):
-            return None
-        return {s: as_python(v) for s, v in zip(self.sources, values)}
-
-    def call_text(self) -> str:
-        return f"{self.target}={self.shown or ', '.join(self.sources)}"
-
-
-def as_python(x: Any) -> Any:
-    """A Python float for numbers (torch and jax want plain floats), anything else unchanged."""
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        return float(x)
-    return x
-
-
-def same(name: str, target: str | None = None, text: str = "") -> Rule:
-    """Canonical ``name`` passed as ``target`` (a rename when they differ)."""
-    return Rule((name,), target or name, as_python, text, inverse=lambda v: (v,))
-
-
-def pair(a: str, b: str, target: str, text: str = "") -> Rule:
-    """Two canonical values passed as one tuple keyword (``betas=(b1, b2)``)."""
-    return Rule((a, b), target, lambda x, y: (as_python(x), as_python(y)), text, shown=f"({a}, {b})",
-                inverse=lambda v: tuple(v))
 
 
 def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
@@ -169,7 +110,7 @@ def resolve_values(hparams: Mapping[str, Any], known: set[str], defaults: Mappin
 #: Other keyword (and attribute) names real code gives a canonical hyperparameter. Only names that mean
 #: one thing wherever the canonical name exists: ``alpha`` is Adam's step size (the paper's α) but
 #: PyTorch's RMSprop decay, ``decay`` is ρ in some RMSprops and a learning-rate decay in others, so
-#: neither is here except where the spec settles it (:data:`SPEC_ALIASES`).
+#: neither is here except where the algorithm settles it (its record's ``aliases``).
 ALIASES: dict[str, tuple[str, ...]] = {
     "lr": ("learning_rate", "step_size", "eta"),
     "momentum": ("mu",),
@@ -185,13 +126,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "max_step_size": ("step_size_max", "delta_max", "max_step", "step_max"),
 }
 
-#: Aliases that are unambiguous only under some specs.
-SPEC_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "adam": {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)},
-    "adamw": {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)},
-    "rprop": {"lr": ("delta0", "delta_0", "init_step", "initial_step_size")},
-}
-
 #: Two canonical hyperparameters some code takes as one tuple keyword (PyTorch's names).
 PAIRS: dict[tuple[str, str], str] = {
     ("b1", "b2"): "betas",
@@ -202,7 +136,8 @@ PAIRS: dict[tuple[str, str], str] = {
 
 def aliases(name: str, spec_name: str) -> tuple[str, ...]:
     """The other names of canonical hyperparameter ``name`` under spec ``spec_name``."""
-    return ALIASES.get(name, ()) + SPEC_ALIASES.get(spec_name, {}).get(name, ())
+    algorithm = algorithms.find(spec_name)
+    return ALIASES.get(name, ()) + (algorithm.aliases.get(name, ()) if algorithm is not None else ())
 
 
 def _signature(obj: Any) -> inspect.Signature | None:

@@ -17,8 +17,9 @@ verifier's flat parameter vector split by
 Three kinds of target:
 
 * an optax factory (``optax.adam``, ``optax.sgd``, ...): called with the
-  spec's canonical hyperparameters mapped to optax's names by
-  :data:`OPTAX_OPTIMIZERS` (the table the report's mapping lines come from);
+  spec's canonical hyperparameters mapped to optax's names by the
+  algorithm's record (:mod:`verify.algorithms`, its ``optax`` mapping, where
+  the report's mapping lines come from too);
 * a ``GradientTransformation`` instance (``optax.chain(...)`` built by the
   user): run as it is; its hyperparameters are fixed;
 * a user's factory returning a ``GradientTransformation``, called with the
@@ -28,7 +29,6 @@ Three kinds of target:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 from typing import Any, Mapping
@@ -43,6 +43,7 @@ from verify.adapters.base import (
     call_target,
     describe_value,
 )
+from verify import algorithms
 from verify.adapters.mapping import (
     Rule,
     as_python,
@@ -54,11 +55,11 @@ from verify.adapters.mapping import (
     spec_defaults,
     split_flat,
 )
+from verify.algorithms import LibraryMapping, Unmapped
 from verify.errors import MissingDependencyError, ProtocolError, TargetLoadError
 from verify.specs.base import Held
 
 __all__ = [
-    "OptaxAlgorithm",
     "OPTAX_OPTIMIZERS",
     "is_optax_object",
     "is_gradient_transformation",
@@ -158,78 +159,9 @@ def _optax_name(fn: Any) -> tuple[str, str | None]:
 # --------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class OptaxAlgorithm:
-    """How a spec runs on optax: the factories that implement it and the keyword mapping.
-
-    ``factories``: names in the ``optax`` namespace; ``variants``: other optax
-    factories accepted, with the line saying what the checks will see.
-    ``coupled_decay``: the spec's ``weight_decay`` is PyTorch's coupled L2
-    term; a factory without it (``optax.adam``) runs as
-    ``optax.chain(optax.add_decayed_weights(weight_decay), factory(...))``
-    when ``weight_decay ≠ 0``.
-    """
-
-    factories: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    notes: tuple[str, ...] = ()
-    variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    coupled_decay: bool = False
-
-
-def _lr() -> Rule:
-    return same("lr", "learning_rate")
-
-
-def _const(target: str, value: Any, text: str, if_unsupported: str = "") -> Rule:
-    return Rule((), target, lambda: value, text, optional=True, shown=repr(value), if_unsupported=if_unsupported)
-
-
-_ADAM_RULES = (_lr(), same("b1"), same("b2"), same("eps"),
-               _const("eps_root", 0.0, "eps_root=0: ε only outside the root, as Algorithm 1"))
-
-OPTAX_OPTIMIZERS: dict[str, OptaxAlgorithm] = {
-    "sgd": OptaxAlgorithm(("sgd",), (_lr(),), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
-    "momentum": OptaxAlgorithm(
-        ("sgd",), (_lr(), same("momentum")),
-        ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",)),
-    "nesterov": OptaxAlgorithm(
-        ("sgd",), (_lr(), same("momentum"), _const("nesterov", True, "")),
-        ("lr → learning_rate; nesterov=True: b ← μ·b + g, w ← w − lr·(g + μ·b), the re-parameterised "
-         "(look-ahead) form, the spec's canonical one",)),
-    "sign-sgd": OptaxAlgorithm(("sign_sgd",), (_lr(),), ("lr → learning_rate; sgn(0) = 0",)),
-    "rprop": OptaxAlgorithm(
-        ("rprop",),
-        (_lr(), same("eta_minus"), same("eta_plus"), same("min_step_size"), same("max_step_size")),
-        ("lr → learning_rate (the initial step size Δ₀)",
-         "optax.rprop's documented algorithm is iRprop− (no step after a sign change, which zeroes the "
-         "remembered gradient), the spec's canonical variant; nothing else is mapped",
-         "optax skips the clip of Δ to [min_step_size, max_step_size] when g_t·g_{t−1} = 0 (the first step, "
-         "zero gradients); equal to the spec, which clips at every step, when lr ∈ [min_step_size, max_step_size]"),
-    ),
-    "rmsprop": OptaxAlgorithm(
-        ("rmsprop",),
-        (_lr(), same("rho", "decay"), same("eps"),
-         _const("eps_in_sqrt", False,
-                "ε outside the root: optax.rmsprop(eps_in_sqrt=False) (optax's default puts ε inside, √(s + ε))",
-                if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
-                               "the 'ε inside' variant, not the spec's canonical form")),
-        ("lr → learning_rate, rho → decay (optax.rmsprop)",
-         "initial_scale=0 (s₀ = 0), momentum=None, centered=False (optax's defaults)"),
-    ),
-    "adam": OptaxAlgorithm(
-        ("adam",), _ADAM_RULES,
-        ("lr → learning_rate; m̂/(√v̂ + ε) with bias correction (Algorithm 1), nesterov=False",),
-        variants={"adamw": "optax.adamw under spec adam: its weight_decay is decoupled (spec adamw); equal to "
-                           "Adam when weight_decay = 0"},
-        coupled_decay=True,
-    ),
-    "adamw": OptaxAlgorithm(
-        ("adamw",), _ADAM_RULES + (same("weight_decay"),),
-        ("lr → learning_rate; w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w) (decoupled), mask=None: every "
-         "parameter is decayed",),
-    ),
-}
+#: Each algorithm's optax mapping (its record's ``optax``), by name: the mapping lines of reports come from it.
+OPTAX_OPTIMIZERS: dict[str, LibraryMapping] = {
+    a.name: a.optax for a in algorithms.ALGORITHMS if isinstance(a.optax, LibraryMapping)}
 
 _COUPLED_TEXT = ("weight_decay (PyTorch's coupled L2, g ← g + weight_decay·w) → "
                  "optax.chain(optax.add_decayed_weights(weight_decay), {factory}(...)) when weight_decay ≠ 0 "
@@ -499,17 +431,16 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
                      "(use optax's keyword names, e.g. learning_rate)", _RUN_NOTE],
             library="optax", factory=generic_factory)
 
-    algorithm = OPTAX_OPTIMIZERS.get(spec_name)
-    if algorithm is None:
-        hint = (" optax.sgd has no weight decay: give a factory f(lr, lam, momentum) returning "
-                "optax.chain(optax.add_decayed_weights(2 * lam), optax.sgd(lr, momentum)) (see docs/adapters.md)"
-                if spec_name == "weight-decay" else "")
+    record = algorithms.find(spec_name)
+    algorithm = record.optax if record is not None else None
+    if not isinstance(algorithm, LibraryMapping):
+        hint = f" {algorithm.reason}" if isinstance(algorithm, Unmapped) else ""
         raise TargetLoadError(f"the optax adapter has no mapping for spec {spec_name!r} (target {target!r}).{hint}")
     lines: list[str] = []
-    if from_optax and (short is None or (short not in algorithm.factories and short not in algorithm.variants)):
-        specs = [n for n, a in OPTAX_OPTIMIZERS.items() if short in a.factories]
+    if from_optax and (short is None or (short not in algorithm.names and short not in algorithm.variants)):
+        specs = [n for n, a in OPTAX_OPTIMIZERS.items() if short in a.names]
         where_else = f"check it under --spec {' or '.join(specs)}" if specs else "check it under --spec generic-optimizer"
-        expected = " or ".join(f"optax.{f}" for f in algorithm.factories)
+        expected = " or ".join(f"optax.{f}" for f in algorithm.names)
         raise TargetLoadError(f"{shown} does not implement spec {spec_name!r} (which maps to {expected}); {where_else}")
     if short in algorithm.variants:
         lines.append(algorithm.variants[short])
@@ -536,7 +467,7 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
     if unknown:
         raise TargetLoadError(
             f"{shown} takes no {', '.join(unknown)}: under spec {spec_name!r} the optax adapter calls "
-            f"optax.{algorithm.factories[0]}({', '.join(r.call_text() for r in algorithm.rules)})")
+            f"optax.{algorithm.primary}({', '.join(r.call_text() for r in algorithm.rules)})")
     for kw in missing:
         lines.append(f"{shown} takes no {kw!r} keyword: held at its default {signature_defaults[kw]!r}")
     bound = bound_arguments(obj)

@@ -9,8 +9,9 @@ functions here, and a missing torch raises
   follows the torch class of the spec's algorithm (``SGD`` for ``sgd``,
   ``momentum``, ``nesterov``, ``weight-decay`` and — for subclasses — ``sign-sgd``;
   ``Rprop``; ``RMSprop``; ``Adam``; ``AdamW``). The spec's canonical
-  hyperparameters are mapped to torch's keywords by :data:`TORCH_OPTIMIZERS`,
-  the single table both the adapter and the report's mapping lines come from.
+  hyperparameters are mapped to torch's keywords by the algorithm's record
+  (:mod:`verify.algorithms`, its ``torch`` mapping), the single place both the
+  adapter and the report's mapping lines come from.
   Every run is in float64 (tensors, and torch's default dtype while the
   target's code runs), with the verifier's flat parameter vector split into
   several tensors of different shapes (:func:`parameter_shapes`) in one
@@ -41,23 +42,22 @@ from verify.adapters.base import (
     call_target,
     describe_value,
 )
+from verify import algorithms
 from verify.adapters.mapping import (
     Rule,
     as_python,
     held_at_library_default,
-    pair,
     parameter_shapes,
     resolve_values,
-    same,
     spec_defaults,
     split_flat,
 )
+from verify.algorithms import LibraryMapping, Unmapped
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
 from verify.specs.base import Held
 
 __all__ = [
     "mapping_lines",
-    "TorchAlgorithm",
     "TORCH_OPTIMIZERS",
     "optimizer",
     "initialiser",
@@ -111,85 +111,9 @@ def _float64_default(torch: Any) -> Iterator[None]:
 # --------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class TorchAlgorithm:
-    """How a spec runs on torch: the class whose constructor targets follow, and the mapping.
-
-    ``variants``: other built-in ``torch.optim`` classes accepted under the
-    spec (their constructor matches); the line in ``variant_notes`` says what
-    the checks will see. ``builtin``: whether torch's own ``cls`` implements
-    the spec (``False`` for ``sign-sgd``: only subclasses of ``SGD`` that
-    override ``step`` are candidates).
-    """
-
-    cls: str
-    rules: tuple[Rule, ...]
-    notes: tuple[str, ...] = ()
-    variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    builtin: bool = True
-
-
-_SGD_FORM = "momentum buffer b ← μ·b + g (dampening 0), w ← w − lr·b: the spec's canonical form"
-
-TORCH_OPTIMIZERS: dict[str, TorchAlgorithm] = {
-    "sgd": TorchAlgorithm("SGD", (same("lr"),), ("torch.optim.SGD with its default momentum=0: w ← w − lr·g",)),
-    "momentum": TorchAlgorithm("SGD", (same("lr"), same("momentum")), (_SGD_FORM,)),
-    "nesterov": TorchAlgorithm(
-        "SGD",
-        (same("lr"), same("momentum"),
-         Rule(("momentum",), "nesterov", lambda mu: float(mu) > 0.0,
-              "nesterov=True; with momentum = 0 it is passed as nesterov=False (torch refuses Nesterov "
-              "without momentum; both updates are then w ← w − lr·g)",
-              optional=True, shown="True")),
-        ("b ← μ·b + g, w ← w − lr·(g + μ·b): the re-parameterised (look-ahead) form, the spec's canonical one",),
-    ),
-    "weight-decay": TorchAlgorithm(
-        "SGD",
-        (same("lr"), same("momentum"),
-         Rule(("lam",), "weight_decay", lambda lam: 2.0 * float(lam),
-              "λ (spec weight-decay) = weight_decay/2 in torch.optim.SGD: weight_decay = 2λ, since SGD adds "
-              "weight_decay·w to g and the gradient of λΣw² is 2λw",
-              shown="2λ", inverse=lambda wd: (float(wd) / 2.0,))),
-        ("coupled (L2) decay: the decay term enters the momentum buffer, as the spec's coupled form",),
-    ),
-    "sign-sgd": TorchAlgorithm(
-        "SGD", (same("lr"),),
-        ("torch has no sign-SGD: the target is a subclass following torch.optim.SGD's constructor",),
-        builtin=False,
-    ),
-    "rprop": TorchAlgorithm(
-        "Rprop",
-        (same("lr"), pair("eta_minus", "eta_plus", "etas"), pair("min_step_size", "max_step_size", "step_sizes")),
-        ("(eta_minus, eta_plus) → etas, (min_step_size, max_step_size) → step_sizes (torch.optim.Rprop)",
-         "torch.optim.Rprop is iRprop− (zeroes g_t after a sign change, clips Δ at every step): the spec's "
-         "canonical variant"),
-    ),
-    "rmsprop": TorchAlgorithm(
-        "RMSprop",
-        (same("lr"), same("rho", "alpha"), same("eps")),
-        ("rho → alpha (torch.optim.RMSprop)",
-         "ε outside the root, w ← w − lr·g/(√s + ε): torch's convention is the canonical one",
-         "momentum=0, centered=False (torch's defaults)"),
-    ),
-    "adam": TorchAlgorithm(
-        "Adam",
-        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
-        ("(b1, b2) → betas (torch.optim.Adam)",
-         "weight_decay is torch's coupled L2 term (g ← g + weight_decay·w before the moments), as the spec",
-         "ε outside the root after bias correction (Algorithm 1), amsgrad=False"),
-        variants={"AdamW": "torch.optim.AdamW under spec adam: its weight_decay is decoupled (spec adamw); "
-                           "equal to Adam when weight_decay = 0"},
-    ),
-    "adamw": TorchAlgorithm(
-        "AdamW",
-        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
-        ("(b1, b2) → betas (torch.optim.AdamW)",
-         "decoupled decay: torch applies w ← w(1 − lr·weight_decay) before the Adam step, the same update "
-         "as w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w)"),
-        variants={"Adam": "torch.optim.Adam under spec adamw: its weight_decay is coupled L2 (spec adam); "
-                          "equal to AdamW when weight_decay = 0"},
-    ),
-}
+#: Each algorithm's torch mapping (its record's ``torch``), by name: the mapping lines of reports come from it.
+TORCH_OPTIMIZERS: dict[str, LibraryMapping] = {
+    a.name: a.torch for a in algorithms.ALGORITHMS if isinstance(a.torch, LibraryMapping)}
 
 _RUN_NOTE = ("float64 tensors (torch's default dtype is float64 while the optimizer runs); the parameter "
              "vector is split into tensors of shapes {shapes} (one tensor when it has fewer than 2 entries) "
@@ -216,7 +140,7 @@ def _torch_default(torch: Any, cls_name: str, keyword: str) -> Any:
     return inspect.Parameter.empty if param is None else param.default
 
 
-def mapping_lines(algorithm: TorchAlgorithm, shown_name: str, rules: Sequence[Rule]) -> list[str]:
+def mapping_lines(algorithm: LibraryMapping, shown_name: str, rules: Sequence[Rule]) -> list[str]:
     """The report's mapping lines for ``algorithm`` run through ``shown_name``."""
     call = ", ".join(r.call_text() for r in rules)
     lines = [f"constructor: {shown_name}(params, {call})"]
@@ -303,26 +227,28 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
                      "(use torch's keyword names)", _RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)")],
             library="torch", factory=generic_factory, name=shown)
 
-    algorithm = TORCH_OPTIMIZERS.get(spec_name)
-    if algorithm is None:
-        raise TargetLoadError(f"the torch adapter has no mapping for spec {spec_name!r} (target {target!r}); "
+    record = algorithms.find(spec_name)
+    algorithm = record.torch if record is not None else None
+    if not isinstance(algorithm, LibraryMapping):
+        why = f": {algorithm.reason}" if isinstance(algorithm, Unmapped) else ""
+        raise TargetLoadError(f"the torch adapter has no mapping for spec {spec_name!r} (target {target!r}){why}; "
                               f"torch optimizers can be checked under: {', '.join(TORCH_OPTIMIZERS)}, generic-optimizer")
     lines: list[str] = []
     is_builtin = base is not None and getattr(torch.optim, base, None) is cls
-    if base is not None and base != algorithm.cls and base not in algorithm.variants:
+    if base is not None and base != algorithm.primary and base not in algorithm.variants:
         specs = [n for n, a in TORCH_OPTIMIZERS.items()
-                 if (a.cls == base and a.builtin) or base in a.variants] or ["generic-optimizer"]
+                 if (a.primary == base and a.builtin) or base in a.variants] or ["generic-optimizer"]
         what = shown if is_builtin else f"{shown} (a subclass of torch.optim.{base})"
         raise TargetLoadError(
-            f"{what} does not implement spec {spec_name!r}, which maps to torch.optim.{algorithm.cls}; "
+            f"{what} does not implement spec {spec_name!r}, which maps to torch.optim.{algorithm.primary}; "
             f"check it under --spec {' or '.join(specs)}")
-    if is_builtin and base == algorithm.cls and not algorithm.builtin:
+    if is_builtin and base == algorithm.primary and not algorithm.builtin:
         raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {algorithm.notes[0]}")
     if base in algorithm.variants:
         lines.append(algorithm.variants[base])
     elif base is None:
         lines.append(f"{shown} derives from torch.optim.Optimizer directly; it is called with "
-                     f"torch.optim.{algorithm.cls}'s constructor keywords")
+                     f"torch.optim.{algorithm.primary}'s constructor keywords")
     if instance is not None:
         return _instance_subject(instance, cls, shown, spec, target, algorithm, lines, accepted, var_kw)
 
@@ -337,21 +263,21 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         else:
             untaken.append(rule)
     found, unknown = held_at_library_default(untaken, spec, shown,
-                                              lambda kw: _torch_default(torch, algorithm.cls, kw),
-                                              f"torch.optim.{algorithm.cls}")
+                                              lambda kw: _torch_default(torch, algorithm.primary, kw),
+                                              f"torch.optim.{algorithm.primary}")
     if unknown:
         raise TargetLoadError(
             f"{shown}'s constructor takes no {', '.join(unknown)}: under spec {spec_name!r} the torch adapter "
-            f"calls it as torch.optim.{algorithm.cls}(params, "
+            f"calls it as torch.optim.{algorithm.primary}(params, "
             f"{', '.join(r.call_text() for r in algorithm.rules)})")
     for rule in untaken:
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at torch.optim."
-                     f"{algorithm.cls}'s default {_torch_default(torch, algorithm.cls, rule.target)!r}")
+                     f"{algorithm.primary}'s default {_torch_default(torch, algorithm.primary, rule.target)!r}")
     defaults = spec_defaults(spec)
     known = {s for r in algorithm.rules for s in r.sources}
 
     def factory(**hparams: Any) -> OptimizerRun:
-        values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.cls}")
+        values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.primary}")
         return _TorchOptimizerRun(cls, {r.target: r.value(values) for r in rules}, shown)
 
     mapping = mapping_lines(algorithm, shown, rules) + lines
@@ -369,7 +295,7 @@ def _instance_keywords(instance: Any, accepted: set[str], var_kw: bool) -> dict[
     return {k: v for k, v in defaults.items() if var_kw or k in accepted}
 
 
-def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: str, algorithm: TorchAlgorithm,
+def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: str, algorithm: LibraryMapping,
                       lines: list[str], accepted: set[str], var_kw: bool) -> OptimizerSubject:
     """A torch optimizer built beforehand: rebuilt per run from its class and its own ``defaults``, all held."""
     name = target.rsplit(":", 1)[-1] if isinstance(target, str) else shown

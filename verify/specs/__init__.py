@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from verify import algorithms
 from verify.errors import UnknownSpecError
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, passed, skipped
 
@@ -34,14 +35,8 @@ _MODULES = {
     "relu-bias": "initialisers",
     "batchnorm": "batchnorm",
     "newton": "newton",
-    "sgd": "optimizers",
-    "momentum": "optimizers",
-    "nesterov": "optimizers",
-    "sign-sgd": "optimizers",
-    "rprop": "optimizers",
-    "rmsprop": "optimizers",
-    "adam": "optimizers",
-    "adamw": "optimizers",
+    # every optimizer algorithm is a spec of its own (weight-decay keeps its place above)
+    **{a.name: "optimizers" for a in algorithms.ALGORITHMS},
     "generic-optimizer": "optimizers",
 }
 

@@ -32,6 +32,10 @@ import numpy as np
 from hypothesis import strategies as st
 
 import reference
+from verify import algorithms
+from verify.algorithms.adaptive import ADAM, ADAMW, RMSPROP
+from verify.algorithms.sgd import MOMENTUM, NESTEROV, SGD, WEIGHT_DECAY
+from verify.algorithms.sign import RPROP, SIGN_SGD
 from verify import conformance as conf
 from verify import convergence as cv
 from verify import diagnosis as dg
@@ -39,7 +43,7 @@ from verify import strategies as vst
 from verify import tolerance as tolmod
 from verify.compare import compare, format_number
 from verify.problems import open_loop_stream
-from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError
+from verify.errors import HeldParameterError, ProtocolError, TargetError
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
@@ -49,7 +53,6 @@ from verify.specs.base import (
     Family,
     Kind,
     Outcome,
-    Param,
     Spec,
     failed,
     held_summary,
@@ -64,58 +67,18 @@ fmt = format_number
 U = tolmod.U
 
 
-# ------------------------------------------------------------------ params
-
-_LR = "learning rate η"
+# ------------------------------------------------------------------ algorithms
 
 
-def _lr(default: float) -> Param:
-    return Param("lr", default, _LR, low=0.0, low_open=True)
-
-
-_MU = Param("momentum", 0.9, "momentum μ (PyTorch form b ← μb + g, w ← w − ηb)", low=0.0, high=1.0)
-_EPS = Param("eps", 1e-8, "ε added to the denominator (ε > 0)", low=0.0, low_open=True)
-_B1 = Param("b1", 0.9, "β1, decay of the first moment", low=0.0, high=1.0)
-_B2 = Param("b2", 0.999, "β2, decay of the second moment", low=0.0, high=1.0)
-
-PARAMS: dict[str, tuple[Param, ...]] = {
-    "sgd": (_lr(0.01),),
-    "momentum": (_lr(0.01), _MU),
-    "nesterov": (_lr(0.01), _MU),
-    "weight-decay": (
-        _lr(0.01),
-        Param("lam", 0.01, "λ of the penalty λΣw² (the step adds 2λw)", low=0.0),
-        Param("momentum", 0.0, "momentum μ (the decay enters the buffer: coupled L2)", low=0.0, high=1.0),
-    ),
-    "sign-sgd": (_lr(0.01),),
-    "rprop": (
-        _lr(0.01),
-        Param("eta_minus", 0.5, "η⁻, step-size factor after a sign change", low=0.0, high=1.0, low_open=True),
-        Param("eta_plus", 1.2, "η⁺, step-size factor while the sign holds", low=1.0, low_open=True),
-        Param("min_step_size", 1e-6, "Δmin, lower bound of the step sizes", low=0.0),
-        Param("max_step_size", 50.0, "Δmax, upper bound of the step sizes", low=0.0, low_open=True),
-    ),
-    "rmsprop": (_lr(0.01), Param("rho", 0.9, "ρ, decay of the mean square (PyTorch's alpha)", low=0.0, high=1.0), _EPS),
-    "adam": (_lr(1e-3), _B1, _B2, _EPS,
-             Param("weight_decay", 0.0, "coupled L2 decay λ_wd: g ← g + λ_wd·w (PyTorch's Adam)", low=0.0)),
-    "adamw": (_lr(1e-3), _B1, _B2, _EPS,
-              Param("weight_decay", 1e-2, "decoupled decay λ_wd: w ← w − η(… + λ_wd·w)", low=0.0)),
-}
-
-_REFERENCES: dict[str, Callable[..., Any]] = {
-    "sgd": reference.sgd, "momentum": reference.momentum, "nesterov": reference.nesterov,
-    "weight-decay": reference.sgd_weight_decay, "sign-sgd": reference.sign_sgd, "rprop": reference.rprop,
-    "rmsprop": reference.rmsprop, "adam": reference.adam, "adamw": reference.adamw,
-}
-
-#: The hyperparameters that turn decay off, for the zero-gradient fixed point.
-_NO_DECAY = {"weight-decay": {"lam": 0.0}, "adam": {"weight_decay": 0.0}, "adamw": {"weight_decay": 0.0}}
+def _algorithm(ctx: CheckContext) -> Any:
+    """The run's algorithm record (``None`` for generic-optimizer)."""
+    return algorithms.find(ctx.spec.name)
 
 
 def _check_params(ctx: CheckContext) -> None:
-    p = ctx.params
-    if ctx.spec.name == "rprop" and p["min_step_size"] > p["max_step_size"]:
-        raise BadParameterError(f"min_step_size {p['min_step_size']} exceeds max_step_size {p['max_step_size']}")
+    algorithm = _algorithm(ctx)
+    if algorithm is not None:
+        algorithm.check(ctx.params)
 
 
 def _hp(ctx: CheckContext, **changes: Any) -> dict[str, Any]:
@@ -352,7 +315,8 @@ def _conformance(ctx: CheckContext) -> Outcome:
 
 def _zero_gradient(ctx: CheckContext) -> Outcome:
     spec = ctx.spec.name
-    hp = _hp(ctx, **_NO_DECAY.get(spec, {}))
+    no_decay = dict(_algorithm(ctx).no_decay) if _algorithm(ctx) is not None else {}
+    hp = _hp(ctx, **no_decay)
     rng = _rng(ctx, "zero")
     for shape in ((4,), (2, 3)):
         w0 = rng.normal(size=shape) * 3.0
@@ -370,7 +334,7 @@ def _zero_gradient(ctx: CheckContext) -> Outcome:
                           counterexample={"hyperparameters": hp, "w0": w0, "grads": "20 zero gradients"},
                           figures=[Figure("zero gradient: |w_t − w_0|", "step t", "max |w_t − w_0|",
                                           [Series("target", list(range(moved.size)), moved.tolist())])])
-    extra = f" (with {_hp_text(_NO_DECAY[spec])})" if spec in _NO_DECAY else ""
+    extra = f" (with {_hp_text(no_decay)})" if no_decay else ""
     return passed(f"with g = 0 for 20 steps the weights stay exactly where they are{extra}")
 
 
@@ -391,7 +355,7 @@ def _no_nan(ctx: CheckContext) -> Outcome:
         "mixed: zeros, tiny and large entries": rng.normal(size=(10, *shape)) * 10.0 ** rng.choice(
             [lo, 0.0, hi], size=(10, *shape)) * (rng.random((10, *shape)) > 0.3),
     }
-    has_ref = ctx.reference is not None and spec in _REFERENCES
+    has_ref = ctx.reference is not None and _algorithm(ctx) is not None
     for name, grads in cases.items():
         w0 = rng.normal(size=shape)
         with np.errstate(all="ignore"):
@@ -901,7 +865,7 @@ def _l2_equals_decoupled(ctx: CheckContext) -> Outcome:
 def _ref_subject(spec: str, **fixed: Any) -> Any:
     from verify.adapters import numpy_protocol
 
-    factory = _REFERENCES[spec]
+    factory = algorithms.get(spec).reference
     return numpy_protocol.optimizer(lambda **hp: factory(**hp, **fixed), "reference")
 
 
@@ -1229,81 +1193,66 @@ _CONFORMANCE = Check("conformance", Kind.CONFORMANCE,
                      "every iterate equals the reference's (hypothesis-drawn hyperparameters, streams, problems); "
                      "diagnosis on failure", _conformance)
 
-_SPECIFIC: dict[str, tuple[Check, ...]] = {
-    "sgd": (
+#: Checks of one algorithm beyond conformance and the common ones (an algorithm without any has none).
+_SPECIFIC: dict[algorithms.Algorithm, tuple[Check, ...]] = {
+    SGD: (
         Check("gd-stability", Kind.SYMBOLIC, "stable for η < 2/L, divergent above (sympy bound)", _gd_stability),
         Check("gd-optimal-rate", Kind.SYMBOLIC, "rate (κ − 1)/(κ + 1) at η = 2/(m + L) (sympy)", _gd_rate),
     ),
-    "momentum": (
+    MOMENTUM: (
         Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's (Polyak and PyTorch forms proved equal)", _symbolic_iterates),
         Check("heavy-ball-rate", Kind.SYMBOLIC, "rate (√κ − 1)/(√κ + 1) at the optimal η, μ (sympy)", _heavy_ball_rate),
         Check("heavy-ball-stability", Kind.SYMBOLIC, "stable for ηL < 2(1 + μ), divergent above (sympy)", _heavy_ball_stability),
     ),
-    "nesterov": (
+    NESTEROV: (
         Check("symbolic-iterates", Kind.SYMBOLIC, "iterates equal sympy's look-ahead points (Sutskever's w_t is heavy ball)", _symbolic_iterates),
         Check("nesterov-rate", Kind.SYMBOLIC, "rate 1 − 1/√κ at η = 1/L, μ = (√κ − 1)/(√κ + 1) (sympy)", _nesterov_rate),
     ),
-    "weight-decay": (
+    WEIGHT_DECAY: (
         Check("decay-factor", Kind.SYMBOLIC, "factor 1 − 2ηλ, in (0, 1) exactly when 0 < ηλ < 1/2 (sympy)", _decay_factor),
         Check("decay-gradient-finite-difference", Kind.GRADIENT, "the decay applied is the gradient of λΣw² (finite differences)", _decay_gradient),
         Check("l2-equals-decoupled-without-momentum", Kind.SYMBOLIC, "with μ = 0, L2 = decoupled: w(1 − 2ηλ) − ηg (sympy)", _l2_equals_decoupled),
         Check("coupled-with-momentum", Kind.SYMBOLIC, "with μ > 0 the decay enters the buffer (differs from decoupled; sympy)", _coupled_with_momentum),
     ),
-    "sign-sgd": (
+    SIGN_SGD: (
         Check("scale-invariance", Kind.PROPERTY, "iterates unchanged when gradients are scaled by c > 0", _scale_invariance),
         Check("step-is-lr", Kind.PROPERTY, "every step is −η sgn(g), of magnitude η", _sign_step),
     ),
-    "rprop": (
+    RPROP: (
         Check("scale-invariance", Kind.PROPERTY, "iterates unchanged when gradients are scaled by c > 0", _scale_invariance),
         Check("step-size-bounds", Kind.PROPERTY, "step sizes grow to Δmax, shrink to Δmin, never leave [Δmin, Δmax]", _rprop_bounds),
         Check("minibatch-drift", Kind.PROPERTY, "drifts on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
     ),
-    "rmsprop": (
+    RMSPROP: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g: step t = −η g/(√(1 − ρᵗ)|g| + ε) (sympy)", _rmsprop_constant),
         Check("minibatch-stays-put", Kind.PROPERTY, "stays put on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
     ),
-    "adam": (
+    ADAM: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g: every step is −η g/(|g| + ε) (sympy)", _adam_constant),
         Check("coupled-decay", Kind.PROPERTY, "weight_decay is L2: Adam normalises g + λw (not decoupled)", _coupled_decay),
     ),
-    "adamw": (
+    ADAMW: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g with decoupled decay: closed form (sympy)", _adam_constant),
         Check("decoupled-decay", Kind.SYMBOLIC, "g = 0: w_t = w_0(1 − ηλ)ᵗ, the decay bypasses the moments (sympy)", _decoupled_decay),
     ),
 }
 
-_TITLES = {
-    "sgd": ("Stochastic gradient descent", "w ← w − ηg"),
-    "momentum": ("SGD with (heavy-ball) momentum", "b ← μb + g, w ← w − ηb  ≡  v ← μv − ηg, w ← w + v"),
-    "nesterov": ("Nesterov's accelerated gradient", "b ← μb + g, w ← w − η(g + μb)  (iterates = Sutskever's look-ahead points)"),
-    "weight-decay": ("SGD with L2 weight decay", "b ← μb + g + 2λw, w ← w − ηb;  μ = 0: w ← w(1 − 2ηλ) − ηg"),
-    "sign-sgd": ("Sign-SGD", "w ← w − η sgn(g), sgn(0) = 0"),
-    "rprop": ("Rprop (iRprop−, PyTorch)", "Δ ← clip(Δ·η^±), g ← 0 after a sign change, w ← w − Δ sgn(g)"),
-    "rmsprop": ("RMSprop", "s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε)"),
-    "adam": ("Adam (Kingma & Ba, Algorithm 1; coupled weight_decay)",
-             "m ← β1m + (1 − β1)g, v ← β2v + (1 − β2)g², w ← w − η m̂/(√v̂ + ε); g ← g + λ_wd w"),
-    "adamw": ("AdamW (decoupled weight decay)", "w ← w − η(m̂/(√v̂ + ε) + λ_wd w)"),
-}
 
 
-def _reference_for(spec: str) -> Callable[[Mapping[str, Any]], Any]:
-    factory = _REFERENCES[spec]
-    return lambda params: factory
-
-
-SPECS: dict[str, Spec] = {
-    name: Spec(
-        name=name,
+def _spec(algorithm: algorithms.Algorithm) -> Spec:
+    return Spec(
+        name=algorithm.name,
         family=Family.OPTIMIZER,
-        title=_TITLES[name][0],
-        formula=_TITLES[name][1],
-        params=PARAMS[name],
+        title=algorithm.title,
+        formula=algorithm.formula,
+        params=algorithm.params,
         checks=(_CONFORMANCE, *(dataclasses.replace(c, func=_unless_an_assumption_explains_it(c.func))
-                                 for c in _SPECIFIC[name]), *_common_checks()),
-        reference=_reference_for(name),
+                                 for c in _SPECIFIC.get(algorithm, ())), *_common_checks()),
+        reference=lambda params: algorithm.reference,
     )
-    for name in PARAMS
-}
+
+
+SPECS: dict[str, Spec] = {a.name: _spec(a) for a in algorithms.ALGORITHMS}
 
 SPECS["generic-optimizer"] = Spec(
     name="generic-optimizer",

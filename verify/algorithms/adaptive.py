@@ -1,0 +1,302 @@
+"""Adaptive methods: ``rmsprop``, ``adam`` (coupled weight_decay, as PyTorch's Adam) and ``adamw``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import reference
+from reference._src.base import as_optimizer, scale
+from verify.algorithms._blocks import opt, stateful
+from verify.algorithms._mapping import LibraryMapping, const, pair, same
+from verify.algorithms._record import (
+    Algorithm,
+    Variant,
+    decay_strength,
+    has_positive,
+    learning_rate,
+    positive,
+    unit_interval,
+)
+from verify.params import Param
+
+__all__ = ["RMSPROP", "ADAM", "ADAMW"]
+
+_EPS = Param("eps", 1e-8, "ε added to the denominator (ε > 0)", low=0.0, low_open=True, draw=positive(1e-16, 10.0))
+_B1 = Param("b1", 0.9, "β1, decay of the first moment", low=0.0, high=1.0, draw=unit_interval)
+_B2 = Param("b2", 0.999, "β2, decay of the second moment", low=0.0, high=1.0, draw=unit_interval)
+_has = has_positive
+
+
+# ----------------------------------------------------------------- bug builders
+
+
+def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False, square=True,
+                unweighted=False):
+    lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
+
+    def init_state(params):
+        return {"s": np.full_like(params, init), "t": 0}
+
+    def fn(g, st, p):
+        st["t"] += 1
+        a, b = (1 - rho, rho) if swap else (rho, 1.0 if unweighted else 1 - rho)
+        old = st["s"]
+        g2 = g * g if square else g
+        s = g2 if (first_g2 and st["t"] == 1) else a * old + b * g2
+        st["s"] = s
+        use = old if lag else s
+        if bias:
+            use = use / (1 - rho ** st["t"])
+        return g / ((np.sqrt(use) if sqrt else use) + eps)
+
+    return opt(stateful(init_state, fn), scale(-lr))
+
+
+def _adam_custom(hp, *, eps_mode="outside", bc="standard", swap=False, coupled=0.0,
+                 decoupled=0.0, decay_lr=True, decay_after=False, lag=False, lr_power=1, root=True,
+                 first_gradient=False, square=True):
+    lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
+    c_b1, c_b2 = (b2, b1) if swap is True else (b1, b2)   # betas of the bias corrections
+    if swap:
+        b1, b2 = b2, b1
+
+    def init(params):
+        z = np.zeros_like(params)
+        return {"m": z, "v": z.copy(), "t": 0, "u": z.copy()}
+
+    def fn(g, s, p):
+        geff = g + coupled * p
+        t = s["t"] + 1
+        s["t"] = t
+        g2 = geff * geff if square else geff
+        if first_gradient and t == 1:     # the moments start at the first gradient, not at 0
+            m, v = geff, g2
+        else:
+            m = b1 * s["m"] + (1 - b1) * geff
+            v = b2 * s["v"] + (1 - b2) * g2
+        s["m"], s["v"] = m, v
+        tc = {"t+1": t + 1, "t1": 1, "t-1": t - 1}.get(bc, t)
+        c1 = 1.0 if bc in ("none", "v-only") else 1 - c_b1 ** tc
+        c2 = 1.0 if bc in ("none", "m-only") else 1 - (c_b1 if bc == "v-b1" else c_b2) ** tc
+        if bc == "power-outside":         # (1 − β)ᵗ: the exponent on the wrong side of the parenthesis
+            c1, c2 = (1 - c_b1) ** tc, (1 - c_b2) ** tc
+        if bc == "v-no-sqrt" and eps_mode == "hat":
+            u = (c2 / c1) * m / (np.sqrt(v) + eps)
+        elif bc == "v-no-sqrt":
+            u = (m / c1) / (np.sqrt(v) / c2 + eps)
+        elif not root:
+            u = (m / c1) / (v / c2 + eps)
+        elif eps_mode == "outside":
+            u = (m / c1) / (np.sqrt(v / c2) + eps)
+        else:  # hat
+            u = (np.sqrt(c2) / c1) * m / (np.sqrt(v) + eps)
+        if lag:
+            u, s["u"] = s["u"], u
+        step = -lr * u
+        if decoupled:
+            rate = (lr ** lr_power if decay_lr else 1.0) * decoupled
+            step = (p + step) * (1 - rate) - p if decay_after else step - rate * p
+        return step
+
+    return as_optimizer(stateful(init, fn))
+
+
+def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
+    """The bugs adam and adamw share, each with the algorithm's own decay (``coupled`` or ``decoupled``).
+
+    The published conventions (ε inside the root, ε-hat, AMSGrad) are the reference's own flags;
+    the others are small builders.
+    """
+    own = reference.adam if spec == "adam" else reference.adamw
+
+    def convention(**flags: Any):
+        return lambda hp: own(**hp, **flags)
+
+    def bug(**options: Any):
+        return lambda hp: _adam_custom(hp, **options, **{decay: hp["weight_decay"]})
+
+    entries = (
+        ("eps-inside", "{} with ε inside the square root: m̂/√(v̂ + ε)", convention(eps_placement="inside")),
+        ("eps-hat", "{} with ε-hat — the paper's efficient form (§2; TensorFlow 1, Keras 2): the corrections "
+         "folded into the step size η√(1 − β2ᵗ)/(1 − β1ᵗ) and ε added to √v, i.e. ε̂ = ε√(1 − β2ᵗ) in "
+         "Algorithm 1's terms", convention(eps_placement="hat")),
+        ("no-bias-correction", "{} without bias correction (m and v used raw)", bug(bc="none")),
+        ("bias-correction-m-only", "{} with only m bias-corrected (v̂ = v)", bug(bc="m-only")),
+        ("bias-correction-v-only", "{} with only v bias-corrected (m̂ = m)", bug(bc="v-only")),
+        ("bias-correction-off-by-one",
+         "{} with the bias correction one step ahead: 1 − βᵗ⁺¹ (step count off by one)", bug(bc="t+1")),
+        ("bias-correction-one-step-behind",
+         "{} with the bias correction one step behind: 1 − βᵗ⁻¹ (the step count used before it is "
+         "incremented: 1 − β⁰ = 0 divides by zero at the first step)", bug(bc="t-1")),
+        ("bias-correction-v-with-b1", "{} bias-correcting v with β1: v̂ = v/(1 − β1ᵗ) instead of v/(1 − β2ᵗ)",
+         bug(bc="v-b1")),
+        ("bias-correction-no-sqrt", "{} dividing √v by (1 − β2ᵗ) instead of √(1 − β2ᵗ)", bug(bc="v-no-sqrt")),
+        ("eps-hat-no-sqrt", "{} in the ε-hat form with 1 − β2ᵗ folded into the step size without its square "
+         "root: η(1 − β2ᵗ)/(1 − β1ᵗ) instead of η√(1 − β2ᵗ)/(1 − β1ᵗ)", bug(eps_mode="hat", bc="v-no-sqrt")),
+        ("bias-correction-without-t", "{} with the bias correction 1 − β instead of 1 − βᵗ (the step count "
+         "left out of the exponent)", bug(bc="t1")),
+        ("no-sqrt", "{} without the square root: m̂/(v̂ + ε)", bug(root=False)),
+        ("bias-correction-power-outside", "{} with the bias correction (1 − β)ᵗ instead of 1 − βᵗ",
+         bug(bc="power-outside")),
+        ("gradient-not-squared", "{} with the second moment accumulating g instead of g² (v ← β2·v + (1 − β2)·g)",
+         bug(square=False)),
+        ("first-gradient-init", "{} with the moments started at the first gradient (m₁ = g₁, v₁ = g₁²) and "
+         "then bias-corrected as if they had started at 0", bug(first_gradient=True)),
+        ("first-gradient-init-no-correction", "{} with the moments started at the first gradient "
+         "(m₁ = g₁, v₁ = g₁²) and no bias correction", bug(first_gradient=True, bc="none")),
+        ("swapped-betas", "{} with β1 and β2 swapped (moments and bias corrections)", bug(swap=True)),
+        ("swapped-betas-in-moments", "{} with β1 and β2 swapped in the moment updates "
+         "(m ← β2m + (1 − β2)g, v ← β1v + (1 − β1)g²; bias corrections use the right ones)", bug(swap="moments")),
+        ("amsgrad", "AMSGrad ({} dividing by the running maximum of v)", convention(amsgrad=True)),
+    )
+    return tuple(Variant(f"{spec}/{suffix}", text.format(spec), (spec,), build) for suffix, text, build in entries)
+
+
+# ------------------------------------------------------------------ algorithms
+
+
+def _optax_lr():
+    return same("lr", "learning_rate")
+
+
+_ADAM_ALIASES = {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)}
+_OPTAX_ADAM_RULES = (_optax_lr(), same("b1"), same("b2"), same("eps"),
+                     const("eps_root", 0.0, "eps_root=0: ε only outside the root, as Algorithm 1"))
+_A, _AW = ("adam",), ("adamw",)
+
+RMSPROP = Algorithm(
+    name="rmsprop",
+    title="RMSprop",
+    formula="s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε)",
+    params=(learning_rate(0.01),
+            Param("rho", 0.9, "ρ, decay of the mean square (PyTorch's alpha)", low=0.0, high=1.0, draw=unit_interval),
+            _EPS),
+    reference=reference.rmsprop,
+    variants=tuple(Variant(f"rmsprop/{suffix}", text, ("rmsprop",), build) for suffix, text, build in (
+        ("eps-inside", "RMSprop with ε inside the square root, g/√(s + ε) (optax's and Keras' default)",
+         lambda hp: reference.rmsprop(**hp, eps_in_sqrt=True)),
+        ("swapped-rho", "ρ and 1 − ρ swapped: s ← (1 − ρ)s + ρg²", lambda hp: _rms_custom(hp, swap=True)),
+        ("no-sqrt", "the square root is missing: g/(s + ε)", lambda hp: _rms_custom(hp, sqrt=False)),
+        ("no-one-minus-rho", "the new g² added without its factor 1 − ρ: s ← ρs + g²",
+         lambda hp: _rms_custom(hp, unweighted=True)),
+        ("gradient-not-squared", "the average accumulates g instead of g²: s ← ρs + (1 − ρ)g",
+         lambda hp: _rms_custom(hp, square=False)),
+        ("centered", "centred RMSprop (Graves 2013): divides by √(s − m²)",
+         lambda hp: reference.rmsprop(**hp, centered=True)),
+        ("init-one", "the accumulator starts at s₀ = 1 (TensorFlow 1.x) instead of 0",
+         lambda hp: _rms_custom(hp, init=1.0)),
+        ("init-first-gradient", "the average starts at the first squared gradient, s₁ = g₁² (not (1 − ρ)g₁²)",
+         lambda hp: _rms_custom(hp, first_g2=True)),
+        ("stale-average", "the division uses the previous average s_(t−1) (s updated after the step)",
+         lambda hp: _rms_custom(hp, lag=True)),
+        ("bias-corrected", "the average is bias-corrected, s/(1 − ρᵗ), as in Adam",
+         lambda hp: _rms_custom(hp, bias=True)),
+    )),
+    torch=LibraryMapping(
+        ("RMSprop",),
+        (same("lr"), same("rho", "alpha"), same("eps")),
+        ("rho → alpha (torch.optim.RMSprop)",
+         "ε outside the root, w ← w − lr·g/(√s + ε): torch's convention is the canonical one",
+         "momentum=0, centered=False (torch's defaults)"),
+    ),
+    optax=LibraryMapping(
+        ("rmsprop",),
+        (_optax_lr(), same("rho", "decay"), same("eps"),
+         const("eps_in_sqrt", False,
+               "ε outside the root: optax.rmsprop(eps_in_sqrt=False) (optax's default puts ε inside, √(s + ε))",
+               if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
+                              "the 'ε inside' variant, not the spec's canonical form")),
+        ("lr → learning_rate, rho → decay (optax.rmsprop)",
+         "initial_scale=0 (s₀ = 0), momentum=None, centered=False (optax's defaults)"),
+    ),
+    dropped_by_bugs=("eps",),
+)
+
+ADAM = Algorithm(
+    name="adam",
+    title="Adam (Kingma & Ba, Algorithm 1; coupled weight_decay)",
+    formula="m ← β1m + (1 − β1)g, v ← β2v + (1 − β2)g², w ← w − η m̂/(√v̂ + ε); g ← g + λ_wd w",
+    params=(learning_rate(1e-3), _B1, _B2, _EPS,
+            Param("weight_decay", 0.0, "coupled L2 decay λ_wd: g ← g + λ_wd·w (PyTorch's Adam)", low=0.0,
+                  draw=decay_strength)),
+    reference=reference.adam,
+    variants=_adam_bugs("adam", "coupled") + (
+        Variant("adam/decoupled-decay", "decoupled weight decay (AdamW) in adam: w ← w − η(m̂/(√v̂ + ε) + λw)",
+                _A, lambda hp: reference.adamw(**hp), applies=_has("weight_decay")),
+        Variant("adam/decay-factor-2", "a factor 2 in the coupled decay: g + 2λw (the gradient of λΣw²) instead of "
+                "g + λw", _A, lambda hp: _adam_custom(hp, coupled=2 * hp["weight_decay"]), applies=_has("weight_decay")),
+        Variant("adam/decay-half", "half the coupled decay: g + (λ/2)w",
+                _A, lambda hp: _adam_custom(hp, coupled=hp["weight_decay"] / 2), applies=_has("weight_decay")),
+        Variant("adam/no-decay", "weight_decay ignored",
+                _A, lambda hp: _adam_custom(hp), applies=_has("weight_decay")),
+    ),
+    torch=LibraryMapping(
+        ("Adam",),
+        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
+        ("(b1, b2) → betas (torch.optim.Adam)",
+         "weight_decay is torch's coupled L2 term (g ← g + weight_decay·w before the moments), as the spec",
+         "ε outside the root after bias correction (Algorithm 1), amsgrad=False"),
+        variants={"AdamW": "torch.optim.AdamW under spec adam: its weight_decay is decoupled (spec adamw); "
+                           "equal to Adam when weight_decay = 0"},
+    ),
+    optax=LibraryMapping(
+        ("adam",), _OPTAX_ADAM_RULES,
+        ("lr → learning_rate; m̂/(√v̂ + ε) with bias correction (Algorithm 1), nesterov=False",),
+        variants={"adamw": "optax.adamw under spec adam: its weight_decay is decoupled (spec adamw); equal to "
+                           "Adam when weight_decay = 0"},
+        coupled_decay=True,
+    ),
+    no_decay={"weight_decay": 0.0},
+    dropped_by_bugs=("b1", "eps", "weight_decay"),
+    aliases=_ADAM_ALIASES,
+)
+
+ADAMW = Algorithm(
+    name="adamw",
+    title="AdamW (decoupled weight decay)",
+    formula="w ← w − η(m̂/(√v̂ + ε) + λ_wd w)",
+    params=(learning_rate(1e-3), _B1, _B2, _EPS,
+            Param("weight_decay", 1e-2, "decoupled decay λ_wd: w ← w − η(… + λ_wd·w)", low=0.0, draw=decay_strength)),
+    reference=reference.adamw,
+    variants=_adam_bugs("adamw", "decoupled") + (
+        Variant("adamw/coupled-decay", "coupled (L2) decay in adamw: g + λw enters the moments (this is Adam's "
+                "weight_decay)", _AW, lambda hp: reference.adam(**hp), applies=_has("weight_decay")),
+        Variant("adamw/decay-not-scaled-by-lr", "the decay is not multiplied by η: w ← w − ηm̂/(√v̂ + ε) − λw",
+                _AW, lambda hp: _adam_custom(hp, decoupled=hp["weight_decay"], decay_lr=False),
+                applies=_has("weight_decay")),
+        Variant("adamw/decay-lr-squared", "the learning rate applied twice to the decay: w ← w(1 − η²λ) − "
+                "ηm̂/(√v̂ + ε)", _AW, lambda hp: _adam_custom(hp, decoupled=hp["weight_decay"], lr_power=2),
+                applies=_has("weight_decay")),
+        Variant("adamw/decay-after-step", "the decay is applied after the Adam step: w ← (w − ηm̂/(√v̂ + ε))(1 − ηλ)",
+                _AW, lambda hp: _adam_custom(hp, decoupled=hp["weight_decay"], decay_after=True),
+                applies=_has("weight_decay")),
+        Variant("adamw/transformers", "Hugging Face transformers' AdamW (correct_bias=True): ε-hat (the corrections "
+                "folded into the step size, ε added to √v) and the decay applied after the Adam step, "
+                "w ← (w − ηû)(1 − ηλ)",
+                _AW, lambda hp: _adam_custom(hp, eps_mode="hat", decoupled=hp["weight_decay"], decay_after=True),
+                applies=_has("weight_decay")),
+        Variant("adamw/decay-factor-2", "a factor 2 in the decay: w ← w(1 − 2ηλ) − …",
+                _AW, lambda hp: _adam_custom(hp, decoupled=2 * hp["weight_decay"]), applies=_has("weight_decay")),
+        Variant("adamw/no-decay", "weight_decay ignored (plain Adam)",
+                _AW, lambda hp: _adam_custom(hp), applies=_has("weight_decay")),
+    ),
+    torch=LibraryMapping(
+        ("AdamW",),
+        (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay")),
+        ("(b1, b2) → betas (torch.optim.AdamW)",
+         "decoupled decay: torch applies w ← w(1 − lr·weight_decay) before the Adam step, the same update "
+         "as w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w)"),
+        variants={"Adam": "torch.optim.Adam under spec adamw: its weight_decay is coupled L2 (spec adam); "
+                          "equal to AdamW when weight_decay = 0"},
+    ),
+    optax=LibraryMapping(
+        ("adamw",), _OPTAX_ADAM_RULES + (same("weight_decay"),),
+        ("lr → learning_rate; w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w) (decoupled), mask=None: every "
+         "parameter is decayed",),
+    ),
+    no_decay={"weight_decay": 0.0},
+    dropped_by_bugs=("b1", "eps", "weight_decay"),
+    aliases=_ADAM_ALIASES,
+)
