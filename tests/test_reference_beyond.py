@@ -556,6 +556,35 @@ def test_norm_backward_passes_by_central_differences():
     assert R.layernorm_backward(dy, cache)[1:] == (None, None)
 
 
+def test_norm_backward_passes_against_sympy():
+    """∂(Σ dy·y)/∂x and ∂/∂γ derived by sympy from the forward formulas, at a point, for one example of 4 entries."""
+    sp = pytest.importorskip("sympy")
+    xs, gs, bs = sp.symbols("x0:4"), sp.symbols("g0:4"), sp.symbols("b0:4")
+    eps = sp.Rational(1, 10)
+    mean = sum(xs) / 4
+    var = sum((x - mean) ** 2 for x in xs) / 4
+    ln = [g * (x - mean) / sp.sqrt(var + eps) + b for x, g, b in zip(xs, gs, bs)]
+    ms = sum(x ** 2 for x in xs) / 4
+    rms = [g * x / sp.sqrt(ms + eps) for x, g in zip(xs, gs)]
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    gamma, beta, dy = np.array([1.5, -0.5, 2.0, 1.0]), np.array([0.1, 0.2, -0.3, 0.0]), np.array([1.0, -2.0, 0.5, 3.0])
+    point = {**dict(zip(xs, x)), **dict(zip(gs, gamma)), **dict(zip(bs, beta))}
+
+    def grads(outputs, wrt):
+        loss = sum(d * y for d, y in zip(dy, outputs))
+        return np.array([float(sp.diff(loss, v).subs(point)) for v in wrt])
+
+    _, cache = R.layernorm_forward(x[None], gamma, beta, eps=0.1)
+    dx, dgamma, dbeta = R.layernorm_backward(dy[None], cache)
+    assert_close(dx[0], grads(ln, xs), rtol=1e-13)
+    assert_close(dgamma, grads(ln, gs), rtol=1e-13)
+    assert_close(dbeta, grads(ln, bs), rtol=1e-13)
+    _, cache = R.rmsnorm_forward(x[None], gamma, eps=0.1)
+    dx, dgamma = R.rmsnorm_backward(dy[None], cache)
+    assert_close(dx[0], grads(rms, xs), rtol=1e-13)
+    assert_close(dgamma, grads(rms, gs), rtol=1e-13)
+
+
 def test_norms_match_torch_forward_and_backward():
     with _torch_float64() as torch:
         rng = np.random.default_rng(8)

@@ -86,6 +86,9 @@ def lamb(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-6
         ``w' = w − η λ_wd w``, then ``w ← w' − η ‖w'‖/‖r‖ · r``; the decay
         stays outside the ratio. The two agree at ``λ_wd = 0``.
 
+    The trust ratio cancels any scalar factor of the step: without decay and
+    with ``ε = 0`` the bias corrections (scalars per step) change nothing.
+
     Warning: the paper's v3 on arXiv dropped the bias correction (so did
     cybertronai/pytorch-lamb, which also clamps ``‖w‖`` to [0, 10]); early
     ports added ``λ_wd w`` to the gradient, Adam-style, instead of to ``r``.
