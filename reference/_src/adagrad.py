@@ -166,7 +166,7 @@ def adadelta(lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay:
     array([-1.33333333])
     """
     check_positive("lr", lr)
-    check_in_range("rho", rho, 0.0, 1.0)
+    check_in_range("rho", rho, 0.0, 1.0, hi_closed=True)     # ρ = 1 (PyTorch allows it): E[g²] stays 0, Δ = g
     check_positive("eps", eps, allow_zero=True)
     check_positive("weight_decay", weight_decay, allow_zero=True)
     return with_weight_decay(scale_by_adadelta(rho, eps), scale(-lr), weight_decay, decoupled=decoupled_weight_decay)

@@ -227,7 +227,7 @@ def nadam(lr: float = 2e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-
     array([-0.14736842])
     """
     _check_betas(lr, b1, b2, eps, weight_decay)
-    check_positive("momentum_decay", momentum_decay)
+    check_positive("momentum_decay", momentum_decay, allow_zero=True)
     inner = scale_by_nadam(b1, b2, eps, momentum_decay, schedule=schedule)
     return with_weight_decay(inner, scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
 
