@@ -6,7 +6,8 @@ norm, clipping by the global norm) against independent numbers.
     float64 (docs of issue 17's research, /work/research/beyond-notes.md) where the library is not installed;
 (b) values worked by hand (the arithmetic in the comments);
 (c) properties with known answers;
-(d) the historical bugs of tests/buggy/beyond.py, each far from the reference on a short stream.
+(d) the historical bugs of tests/buggy/beyond.py, each far from the reference on a short stream;
+(e) implementations written by others (paraphrased in numpy), each at the convention it follows.
 """
 
 import contextlib
@@ -799,3 +800,119 @@ def test_clipping_per_tensor():
     assert_close(buggy[0], [3.0, 4.0], rtol=0)                     # its own norm is 5: left alone
     ref, _ = R.clip_by_global_norm(grads, 5.0)
     assert _rel_diff(np.concatenate([b.ravel() for b in buggy]), np.concatenate([r.ravel() for r in ref])) > 1.0
+
+
+def test_adadelta_that_forgets_its_state():
+    stream = _stream()
+    buggy = run_buggy(bugs.AdadeltaForgetsState, stream)
+    assert _rel_diff(buggy, run_reference(R.adadelta(1.0), stream)) > 1e-3
+    # every step is the first step of a fresh Adadelta
+    firsts = np.array([run_reference(R.adadelta(1.0), [grads], params=prev)[0]
+                       for grads, prev in zip(stream, [(A0, B0)] + [(w[:3], w[3:].reshape(2, 2)) for w in buggy])])
+    _close(buggy, firsts)
+
+
+# ------------------------------------------- (e) implementations written by others
+
+
+class D2lAdadelta:
+    """d2l.ai §12.9 (from scratch): ε = 1e-5, no learning rate, state written in place."""
+
+    def __init__(self, rho=0.9):
+        self.rho, self.eps, self.s, self.delta = rho, 1e-5, None, None
+
+    def step(self, params, grads):
+        if self.s is None:
+            self.s, self.delta = np.zeros_like(params), np.zeros_like(params)
+        self.s[:] = self.rho * self.s + (1 - self.rho) * np.square(grads)
+        g = (np.sqrt(self.delta + self.eps) / np.sqrt(self.s + self.eps)) * grads
+        self.delta[:] = self.rho * self.delta + (1 - self.rho) * g * g
+        return params - g
+
+
+class D2lAdagrad:
+    """d2l.ai §12.7 (from scratch): ε = 1e-6 inside the root."""
+
+    def __init__(self, lr=0.1):
+        self.lr, self.s = lr, None
+
+    def step(self, params, grads):
+        if self.s is None:
+            self.s = np.zeros_like(params)
+        self.s[:] += np.square(grads)
+        return params - self.lr * grads / np.sqrt(self.s + 1e-6)
+
+
+class ScratchAdaGrad:
+    """"Deep learning from scratch" (common/optimizer.py): h += g·g, lr·g/(√h + 1e-7)."""
+
+    def __init__(self, lr=0.01):
+        self.lr, self.h = lr, None
+
+    def step(self, params, grads):
+        if self.h is None:
+            self.h = np.zeros_like(params)
+        self.h += grads * grads
+        return params - self.lr * grads / (np.sqrt(self.h) + 1e-7)
+
+
+class LucidrainsLion:
+    """lion-pytorch's update_fn: p ← p(1 − lr·wd); p ← p − lr·sign(β1 m + (1 − β1) g); m ← β2 m + (1 − β2) g."""
+
+    def __init__(self, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        self.lr, (self.b1, self.b2), self.wd, self.exp_avg = lr, betas, weight_decay, None
+
+    def step(self, params, grads):
+        if self.exp_avg is None:
+            self.exp_avg = np.zeros_like(params)
+        p = params * (1 - self.lr * self.wd)
+        update = np.sign(self.exp_avg * self.b1 + grads * (1 - self.b1))
+        self.exp_avg = self.exp_avg * self.b2 + grads * (1 - self.b2)
+        return p - self.lr * update
+
+
+class OfficialRAdam:
+    """LiyuanLucasLiu/RAdam's radam.py: N_sma ≥ 5, ε added to √v with the corrections in the step size, no step
+    before (degenerated_to_sgd=False, its default), decoupled decay on the steps it takes."""
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, degenerated_to_sgd=False):
+        self.lr, (self.b1, self.b2), self.eps, self.wd = lr, betas, eps, weight_decay
+        self.degenerated_to_sgd, self.step_count, self.m, self.v = degenerated_to_sgd, 0, None, None
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.v = self.v * self.b2 + (1 - self.b2) * grads * grads
+        self.m = self.m * self.b1 + (1 - self.b1) * grads
+        self.step_count += 1
+        t, b2 = self.step_count, self.b2
+        b2t = b2 ** t
+        n_sma_max = 2 / (1 - b2) - 1
+        n_sma = n_sma_max - 2 * t * b2t / (1 - b2t)
+        if n_sma >= 5:
+            step_size = math.sqrt((1 - b2t) * (n_sma - 4) / (n_sma_max - 4) * (n_sma - 2) / n_sma * n_sma_max
+                                  / (n_sma_max - 2)) / (1 - self.b1 ** t)
+        elif self.degenerated_to_sgd:
+            step_size = 1.0 / (1 - self.b1 ** t)
+        else:
+            return params
+        p = params - self.wd * self.lr * params if self.wd else params
+        if n_sma >= 5:
+            return p - step_size * self.lr * self.m / (np.sqrt(self.v) + self.eps)
+        return p - step_size * self.lr * self.m
+
+
+@pytest.mark.parametrize("target, hp, reference", [
+    (D2lAdadelta, dict(rho=0.9), R.adadelta(1.0, rho=0.9, eps=1e-5)),
+    (D2lAdagrad, dict(lr=0.1), R.adagrad(0.1, eps=1e-6, eps_placement="inside")),
+    (ScratchAdaGrad, dict(lr=0.1), R.adagrad(0.1, eps=1e-7)),
+    (LucidrainsLion, dict(lr=0.1, weight_decay=0.3), R.lion(0.1, weight_decay=0.3)),
+    (OfficialRAdam, dict(lr=0.1, eps=1e-2, weight_decay=0.1),
+     R.radam(0.1, eps=1e-2, weight_decay=0.1, threshold="official", degenerated_to_sgd=False, decoupled_weight_decay=True)),
+    (OfficialRAdam, dict(lr=0.1, eps=1e-2, weight_decay=0.1, degenerated_to_sgd=True),
+     R.radam(0.1, eps=1e-2, weight_decay=0.1, threshold="official", decoupled_weight_decay=True)),
+], ids=["d2l-adadelta", "d2l-adagrad", "scratch-adagrad", "lucidrains-lion", "official-radam",
+        "official-radam-sgd"])
+def test_implementations_written_by_others(target, hp, reference):
+    stream = _stream()
+    _close(run_buggy(target, stream, **hp), run_reference(reference, stream))

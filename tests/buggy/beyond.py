@@ -222,3 +222,21 @@ def clip_per_tensor(grads, max_norm):
         n = np.linalg.norm(g)
         out.append(g * min(1.0, max_norm / n) if n > 0 else g)
     return out
+
+
+class AdadeltaForgetsState:
+    """A d2l-style Adadelta whose state updates rebind local names (``s = rho * s + …``, ``delta = …``) instead of
+    writing into the stored arrays (``s[:] = …``): every step starts from zero state (seen in a public d2l port)."""
+
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6):
+        self.lr, self.rho, self.eps = lr, rho, eps
+        self.states = None
+
+    def step(self, params, grads):
+        if self.states is None:
+            self.states = (np.zeros_like(params), np.zeros_like(params))
+        s, delta = self.states
+        s = self.rho * s + (1 - self.rho) * grads ** 2
+        g = grads * np.sqrt((delta + self.eps) / (s + self.eps))
+        delta = self.rho * delta + (1 - self.rho) * g ** 2
+        return params - self.lr * g
