@@ -145,6 +145,8 @@ TORCH_CASES = {
                         dict(lr=0.1, eps=1e-2, weight_decay=0.1, decoupled_weight_decay=True)),
     "amsgrad": (R.amsgrad(0.1, eps=1e-3), "Adam", dict(lr=0.1, eps=1e-3, amsgrad=True)),
     "amsgrad-decay": (R.amsgrad(0.1, weight_decay=0.1), "Adam", dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
+    "amsgrad-decoupled": (R.amsgrad(0.1, weight_decay=0.1, decoupled_weight_decay=True), "AdamW",
+                          dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
 }
 
 

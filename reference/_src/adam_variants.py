@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference._src.adaptive import EPS_PLACEMENTS, adam
+from reference._src.adaptive import EPS_PLACEMENTS, adam, adamw
 from reference._src.base import Optimizer, Transform, check_in_range, check_positive, scale
 from reference._src.decay import with_weight_decay
 
@@ -382,7 +382,7 @@ def scale_by_amsgrad(b1: float, b2: float, eps: float) -> Transform:
 
 
 def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, *,
-            maximum_of: str = "v") -> Optimizer:
+            maximum_of: str = "v", decoupled_weight_decay: bool = False) -> Optimizer:
     """AMSGrad (Reddi, Kale & Kumar, "On the convergence of Adam and beyond", ICLR 2018): Adam whose denominator never shrinks.
 
     ``m``, ``v`` as Adam; with ``maximum_of``:
@@ -399,7 +399,8 @@ def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1
     Algorithm 2 has neither bias correction nor ``ε``.
 
     ``weight_decay`` is PyTorch's coupled term ``g ← g + λ_wd w`` (optax's
-    ``amsgrad`` has none).
+    ``amsgrad`` has none); ``decoupled_weight_decay=True`` is PyTorch's flag
+    (``AdamW(amsgrad=True)``: ``w ← w − η(step + λ_wd w)``).
 
     Source: ``torch.optim.Adam(amsgrad=True)``, ``optax.amsgrad``
     (optax issue #1389 discusses the difference).
@@ -418,7 +419,9 @@ def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1
     v-hat [-1.5]
     """
     _check_choice("maximum_of", maximum_of, AMSGRAD_MAXIMA)
+    if maximum_of == "v" and decoupled_weight_decay:
+        return adamw(lr, b1, b2, eps, weight_decay, amsgrad=True)
     if maximum_of == "v":
         return adam(lr, b1, b2, eps, weight_decay, amsgrad=True)
     _check_betas(lr, b1, b2, eps, weight_decay)
-    return with_weight_decay(scale_by_amsgrad(b1, b2, eps), scale(-lr), weight_decay)
+    return with_weight_decay(scale_by_amsgrad(b1, b2, eps), scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
