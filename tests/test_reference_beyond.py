@@ -602,6 +602,13 @@ def test_norms_match_torch_forward_and_backward():
         assert_close(y, ty.detach().numpy(), rtol=1e-13, atol=1e-14)
         for mine, theirs in zip(R.layernorm_backward(dy, cache), (tx, tg, tb)):
             assert_close(mine, theirs.grad.numpy(), rtol=1e-12, atol=1e-13)
+        # torch.nn.LayerNorm(4, bias=False) and LayerNorm(4, elementwise_affine=False): one dimension, no shift
+        for weight in (gamma[0], None):
+            layer = torch.nn.LayerNorm(4, eps=0.3, bias=False, elementwise_affine=weight is not None)
+            if weight is not None:
+                layer.weight.data = torch.tensor(weight)
+            assert_close(R.layernorm_forward(x, weight, eps=0.3, normalized_shape=4)[0],
+                         layer(torch.tensor(x)).detach().numpy(), rtol=1e-13, atol=1e-14)
         tx, tg = (torch.tensor(a, requires_grad=True) for a in (x, gamma))
         ty = torch.nn.functional.rms_norm(tx, (2, 4), tg, eps=0.3)
         ty.backward(torch.tensor(dy))
