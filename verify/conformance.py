@@ -36,6 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 from hypothesis import strategies as st
 
+import reference as reference_package
 from verify import algorithms
 from verify import tolerance as tolmod
 from verify.compare import Comparison, compare, format_number
@@ -322,9 +323,12 @@ def replay_snippet(ex: Example, spec: "algorithms.Algorithm | str", *, max_steps
     grads = ",\n    ".join(_array_text(g, 64) for g in ex.grads[:max_steps])
     hp = ", ".join(f"{k}={v!r}" for k, v in ex.hparams.items())
     more = f"  # first {max_steps} of {ex.steps} steps" if ex.steps > max_steps else ""
+    # a reference composed in its algorithm's file is imported from there
+    outside = algorithm is not None and getattr(reference_package, ref_name, None) is not algorithm.reference
     return (
-        "import numpy as np, reference\n"
-        f"opt = reference.{ref_name}({hp})\n"
+        (f"import numpy as np\nfrom {algorithm.reference.__module__} import {ref_name}\n" if outside else
+         "import numpy as np, reference\n")
+        + f"opt = {'' if outside else 'reference.'}{ref_name}({hp})\n"
         f"w = np.array({_array_text(ex.w0, 64)}).reshape({ex.w0.shape})\n"
         "state = opt.init(w)\n"
         f"for g in [\n    {grads}]:{more}\n"

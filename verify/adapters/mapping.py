@@ -18,7 +18,7 @@ from verify.algorithms import Rule, as_python, pair, same
 from verify.errors import BadParameterError
 from verify.specs.base import Held
 
-__all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults",
+__all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults", "held_conventions",
            "resolve_values", "ALIASES", "PAIRS", "aliases", "KeywordPlan", "keyword_plan", "bound_arguments",
            "read_attributes", "held_at_library_default"]
 
@@ -79,6 +79,13 @@ def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_
             except Exception:  # noqa: BLE001 - a library default outside the spec's range: nothing to hold
                 unknown.append(rule.target)
     return held, unknown
+
+
+def held_conventions(mapping: Any, spec: Any, shown: str) -> dict[str, Held]:
+    """The canonical hyperparameters a library fixes (``LibraryMapping.conventions``), held at its values."""
+    params = {p.name: p for p in getattr(spec, "params", ())}
+    return {n: Held(params[n].parse(v), "read", f"{shown}'s only convention: the library has no keyword for it")
+            for n, v in mapping.conventions.items()}
 
 
 def spec_defaults(spec: Any) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from verify.adapters.mapping import (
     as_python,
     bound_arguments,
     held_at_library_default,
+    held_conventions,
     parameter_shapes,
     resolve_values,
     same,
@@ -480,8 +481,10 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
                 except Exception:  # noqa: BLE001
                     continue
 
+    found.update(held_conventions(algorithm, spec, shown))
     defaults = spec_defaults(spec)
-    known = {s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
+    known = ({s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
+             | set(algorithm.conventions))
 
     def factory(**hparams: Any) -> OptimizerRun:
         _, _, optax = require_optax()

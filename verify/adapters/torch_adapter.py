@@ -47,6 +47,7 @@ from verify.adapters.mapping import (
     Rule,
     as_python,
     held_at_library_default,
+    held_conventions,
     parameter_shapes,
     resolve_values,
     spec_defaults,
@@ -273,8 +274,9 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     for rule in untaken:
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at torch.optim."
                      f"{algorithm.primary}'s default {_torch_default(torch, algorithm.primary, rule.target)!r}")
+    found.update(held_conventions(algorithm, spec, shown))
     defaults = spec_defaults(spec)
-    known = {s for r in algorithm.rules for s in r.sources}
+    known = {s for r in algorithm.rules for s in r.sources} | set(algorithm.conventions)
 
     def factory(**hparams: Any) -> OptimizerRun:
         values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.primary}")
@@ -305,7 +307,7 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
                               "the optimizer before its first step, or its class")
     kwargs = _instance_keywords(instance, accepted, var_kw)
     params = {p.name: p for p in spec.params}
-    found: dict[str, Held] = {}
+    found: dict[str, Held] = held_conventions(algorithm, spec, shown)
     for rule in algorithm.rules:
         if rule.target in kwargs and rule.canonical(kwargs[rule.target]) is not None:
             for n, v in rule.canonical(kwargs[rule.target]).items():

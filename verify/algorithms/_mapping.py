@@ -92,6 +92,9 @@ class LibraryMapping:
     subclasses overriding ``step`` are candidates, and ``notes[0]`` says why). ``coupled_decay``:
     the algorithm's ``weight_decay`` is PyTorch's coupled L2 term, which a factory without it
     (``optax.adam``) gets as ``optax.chain(optax.add_decayed_weights(weight_decay), factory(...))``.
+    ``conventions``: canonical hyperparameters the library fixes, having no keyword for them (optax's
+    Adagrad puts ε only inside the root): the run holds them at these values, so the library is checked
+    against the algorithm in its own convention, never failed for it.
     """
 
     names: tuple[str, ...]
@@ -100,6 +103,7 @@ class LibraryMapping:
     variants: Mapping[str, str] = dataclasses.field(default_factory=dict)
     builtin: bool = True
     coupled_decay: bool = False
+    conventions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.names:
