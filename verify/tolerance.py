@@ -7,33 +7,39 @@ differ depends on the data: a momentum buffer whose gradients cancel, a bias
 correction ``1 − β2ᵗ`` close to 0, an Adam denominator ``√v̂ + ε`` with
 ``|g| ~ ε``, a coupled weight decay whose ``g + λw`` nearly cancels.
 
-This module computes, alongside the canonical algorithm, a first-order
-*running error bound* (Wilkinson's running error analysis): every value ``x``
-carries a bound ``e(x)`` on its distance from the exact result of the same
-formula on the same inputs. Each operation adds its own rounding,
-``u·|result|`` (``u = 2⁻⁵³``), and propagates its operands' bounds with the
-absolute values of its partial derivatives:
+The model is the reference optimizer itself (``reference.adam(...)``, …) run
+on :class:`Tracked` values: float64 arrays that carry a first-order *running
+error bound* (Wilkinson's running error analysis) ``e(x)`` on their distance
+from the exact result of the same formula on the same inputs. Parameters,
+gradients and hyperparameters enter exact; each operation adds its own
+rounding, ``u·|result|`` (``u = 2⁻⁵³``), and propagates its operands' bounds
+with the absolute values of its partial derivatives:
 
 * ``x ± y``: ``e = e(x) + e(y) + u|x ± y|``
 * ``x · y``: ``e = |y| e(x) + |x| e(y) + u|xy|``
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
 * ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
 * ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products)
-* averages ``β·a + (1 − β)·x``: also ``2u(|a| + |x|)``, the rounding of the
-  ``lerp`` form ``a + (1 − β)(x − a)``, whose difference can be far larger
-  than the result (β ≈ 0, a small ``x`` after a large ``a``)
-* sign, clip, comparisons: the decision is taken to agree (identical inputs,
-  no ties: open-loop streams make this so); a clipped value is exact.
+* averages ``β·a + (1 − β)·x`` (:func:`reference._src.base.ema`): also
+  ``2u(|a| + |x|)``, the rounding of the ``lerp`` form ``a + (1 − β)(x − a)``,
+  whose difference can be far larger than the result (β ≈ 0, a small ``x``
+  after a large ``a``)
+* sign, clip, comparisons, maximum: the decision is taken to agree (identical
+  inputs, no ties: open-loop streams make this so); a clipped value is exact.
+
+Two operations are exact and add no rounding: scaling by a constant power of
+two written in the reference (``1.0 · g``, ``2.0 · λ``), and arithmetic with
+an optimizer's zero-initialised state (``μ·0 + g`` is ``g``).
 
 Any correct implementation is within about this bound of the exact value
 (its own operations, in another order, round values of the same size), so two
 correct implementations differ by at most about twice the bound. Conformance
 allows
 
-    ``tol_t = C · e(w_t)``,  ``C = 4`` (:data:`SAFETY`),
+    ``tol_t = C · e(w_t)``,  ``C = 8`` (:data:`SAFETY`),
 
-per entry and per step: a factor 2 for the two implementations and a factor
-2 for second-order terms and extra operations. The bound is cumulative (the
+per entry and per step: a factor 2 for the two implementations, 2 for extra
+operations and 2 for second-order terms. The bound is cumulative (the
 error of ``w_t`` includes every earlier step's), grows with cancellation and
 conditioning exactly where the data make the computation sensitive, and is
 ~1e-16 relative where it is not. A bug that changes any step by a relative
@@ -43,11 +49,13 @@ genuinely that ill-conditioned (e.g. ``1 − β2ᵗ`` with ``β2 = 1 − 10⁻¹
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["U", "SAFETY", "Tracked", "MODELS", "error_bound", "tolerance"]
+__all__ = ["U", "SAFETY", "Tracked", "tracked_hyperparameters", "error_bound_of", "error_bound", "tolerance"]
 
 #: Unit roundoff of float64.
 U = float(np.finfo(np.float64).eps) / 2.0
@@ -55,262 +63,354 @@ U = float(np.finfo(np.float64).eps) / 2.0
 #: ``tol = SAFETY · bound``: two implementations (×2), second-order terms and extra operations (×2).
 SAFETY = 8.0
 
+_TINY = float(np.finfo(np.float64).tiny)
+_abs = np.abs
 
-def _abs(x: Any) -> Any:
-    return np.abs(x)
+
+def _parts(x: Any) -> tuple[Any, Any, bool]:
+    """``(value, bound, exact zero)`` of an operand; anything not tracked is exact."""
+    if type(x) is Tracked:
+        return x.v, x.e, x.zero
+    return x, 0.0, False
+
+
+def _exact_scale(c: Any) -> float | None:
+    """``|c|`` if ``c`` is an untracked constant power of two (scaling by it is exact), else None."""
+    if type(c) is Tracked or not isinstance(c, (numbers.Real, np.floating, np.integer)) or isinstance(c, bool):
+        return None
+    c = float(c)
+    return abs(c) if c != 0 and math.isfinite(c) and abs(math.frexp(c)[0]) == 0.5 else None
+
+
+def _shaped(e: Any, v: Any) -> Any:
+    """The bound ``e`` broadcast to the value's shape (a read-only view where it had to grow)."""
+    return e if np.shape(e) == np.shape(v) else np.broadcast_to(e, np.shape(v))
+
+
+def _normal(v: Any) -> bool:
+    """Every entry of ``v`` is zero or a normal float (no underflow: scaling it by a power of two was exact)."""
+    a = _abs(v)
+    return bool(np.all((a >= _TINY) | (a == 0)) and np.all(np.isfinite(a)))
 
 
 class Tracked:
-    """A float64 array with a running error bound; arithmetic propagates both."""
+    """A float64 array with a running error bound; arithmetic propagates both.
 
-    __slots__ = ("v", "e")
+    ``Tracked(v, e)``: value ``v`` and bound ``e`` (broadcast to ``v``'s
+    shape). It implements the arithmetic operators and numpy's protocols for
+    the functions the reference optimizers use, so ``reference.adam(...)``
+    runs on it unchanged; a numpy function it does not know raises TypeError
+    (a bound never silently drops). Values are never modified in place.
+    ``zero`` marks an optimizer's zero-initialised state (``np.zeros_like``):
+    a product with it is an exact zero and adding it is exact.
+    """
+
+    __slots__ = ("v", "e", "zero")
     __array_priority__ = 1000
+    #: passes through the reference's float64 conversion (reference._src.base.as_float)
+    float64_like = True
 
     def __init__(self, v: Any, e: Any = 0.0):
         self.v = np.asarray(v, dtype=np.float64)
         self.e = np.array(np.broadcast_to(np.asarray(e, dtype=np.float64), self.v.shape))
+        self.zero = False
+
+    @classmethod
+    def _make(cls, v: Any, e: Any, zero: bool = False) -> "Tracked":
+        t = object.__new__(cls)
+        t.v, t.e, t.zero = v, e, zero
+        return t
 
     @staticmethod
     def of(x: Any) -> "Tracked":
         return x if isinstance(x, Tracked) else Tracked(x, 0.0)
 
-    def __add__(self, other: Any) -> "Tracked":
-        o = Tracked.of(other)
-        v = self.v + o.v
-        return Tracked(v, self.e + o.e + U * _abs(v))
+    @classmethod
+    def zeros(cls, shape: tuple[int, ...]) -> "Tracked":
+        """An exact zero state of ``shape``."""
+        z = np.zeros(shape)
+        return cls._make(z, np.zeros(shape), True)
 
-    __radd__ = __add__
+    # -- arithmetic ---------------------------------------------------------
+
+    @staticmethod
+    def _add(a: Any, b: Any, sign: float) -> "Tracked":
+        av, ae, az = _parts(a)
+        bv, be, bz = _parts(b)
+        v = av + bv if sign > 0 else av - bv
+        if az or bz:                       # x ± exact 0 is x: no rounding
+            return Tracked._make(v, _shaped(ae + be, v), az and bz)
+        return Tracked._make(v, ae + be + U * _abs(v))
+
+    def __add__(self, other: Any) -> "Tracked":
+        return Tracked._add(self, other, 1.0)
+
+    def __radd__(self, other: Any) -> "Tracked":
+        return Tracked._add(other, self, 1.0)
 
     def __sub__(self, other: Any) -> "Tracked":
-        o = Tracked.of(other)
-        v = self.v - o.v
-        return Tracked(v, self.e + o.e + U * _abs(v))
+        return Tracked._add(self, other, -1.0)
 
     def __rsub__(self, other: Any) -> "Tracked":
-        return Tracked.of(other) - self
+        return Tracked._add(other, self, -1.0)
 
     def __neg__(self) -> "Tracked":
-        return Tracked(-self.v, self.e)
+        return Tracked._make(-self.v, self.e, self.zero)
+
+    def __pos__(self) -> "Tracked":
+        return self
+
+    @staticmethod
+    def _mul(a: Any, b: Any) -> "Tracked":
+        av, ae, az = _parts(a)
+        bv, be, bz = _parts(b)
+        v = av * bv
+        if az or bz:                       # a product with an exact zero state is an exact zero
+            return Tracked._make(v, np.zeros(np.shape(v)), True)
+        for c, x in ((_exact_scale(a), b), (_exact_scale(b), a)):
+            if c is not None and (c == 1.0 or _normal(v)):
+                return Tracked._make(v, _shaped(c * _parts(x)[1], v))
+        return Tracked._make(v, _abs(bv) * ae + _abs(av) * be + U * _abs(v))
 
     def __mul__(self, other: Any) -> "Tracked":
-        o = Tracked.of(other)
-        v = self.v * o.v
-        return Tracked(v, _abs(o.v) * self.e + _abs(self.v) * o.e + U * _abs(v))
+        return Tracked._mul(self, other)
 
-    __rmul__ = __mul__
+    def __rmul__(self, other: Any) -> "Tracked":
+        return Tracked._mul(other, self)
+
+    @staticmethod
+    def _div(a: Any, b: Any) -> "Tracked":
+        av, ae, _ = _parts(a)
+        bv, be, _ = _parts(b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            v = av / bv
+            c = _exact_scale(b)
+            if c is not None and (c == 1.0 or _normal(v)):
+                return Tracked._make(v, _shaped(ae / c, v))
+            ad = _abs(bv)
+            e = ae / ad + _abs(v) * be / ad + U * _abs(v)
+        return Tracked._make(v, np.where(np.isfinite(e), e, np.where(np.isnan(v), 0.0, np.inf)))
 
     def __truediv__(self, other: Any) -> "Tracked":
-        o = Tracked.of(other)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = self.v / o.v
-            ad = _abs(o.v)
-            e = self.e / ad + _abs(v) * o.e / ad + U * _abs(v)
-        return Tracked(v, np.where(np.isfinite(e), e, np.where(np.isnan(v), 0.0, np.inf)))
+        return Tracked._div(self, other)
 
     def __rtruediv__(self, other: Any) -> "Tracked":
-        return Tracked.of(other) / self
+        return Tracked._div(other, self)
+
+    def __pow__(self, p: Any) -> "Tracked":
+        """``x**p`` for a constant ``p``: ``|p|`` roundings for an integer ``p`` (``pow`` or repeated products)."""
+        if isinstance(p, Tracked) or not isinstance(p, (numbers.Real, np.floating, np.integer)):
+            raise TypeError("a tracked value's power needs a constant exponent")
+        p = float(p)
+        v = np.asarray(float(self.v) ** p) if self.v.ndim == 0 else self.v ** p
+        n = max(abs(p), 1.0) if p.is_integer() else 2.0
+        e = n * U * _abs(v)
+        if np.any(self.e):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e = e + np.where(self.e > 0, _abs(p * self.v ** (p - 1.0)) * self.e, 0.0)
+        return Tracked._make(v, e)
 
     def sqrt(self) -> "Tracked":
         with np.errstate(invalid="ignore", divide="ignore"):
             v = np.sqrt(self.v)
             lin = np.where(v > 0, self.e / (2 * np.where(v > 0, v, 1.0)), np.inf)
             e = np.minimum(lin, np.sqrt(self.e)) + U * v
-        return Tracked(v, e)
+        return Tracked._make(v, e)
 
     def square(self) -> "Tracked":
         return self * self
 
     def sign(self) -> "Tracked":
-        return Tracked(np.sign(self.v), 0.0)
+        return Tracked._make(np.sign(self.v), np.zeros(self.v.shape))
+
+    def __abs__(self) -> "Tracked":
+        return Tracked._make(_abs(self.v), self.e, self.zero)
+
+    @staticmethod
+    def ema(decay: Any, prev: Any, *factors: Any) -> "Tracked":
+        """``decay·prev + (1 − decay)·x`` bounded for both its forms: this sum, and ``prev + (1 − decay)(x − prev)``
+        (PyTorch's ``lerp``), whose difference ``x − prev`` can be far larger than both terms of the sum (β ≈ 0,
+        a small x after a large prev). From a zero state it is ``(1 − decay)·x`` exactly.
+
+        It is evaluated as ``decay·prev + (1 − decay)·x`` with ``x = f₀·f₁…`` formed first: the value may differ
+        from the reference's ``((1 − decay)·f₀)·f₁…`` by a rounding, which the bound covers."""
+        x = factors[0]
+        for f in factors[1:]:
+            x = x * f
+        x = Tracked.of(x)
+        weight = 1.0 - Tracked.of(decay)
+        if isinstance(prev, Tracked) and prev.zero:
+            return weight * x
+        out = decay * prev + weight * x
+        return Tracked._make(out.v, out.e + 2 * U * (_abs(_parts(prev)[0]) + _abs(x.v)))
+
+    # -- comparisons and conversions: on the values ---------------------------
+
+    def __lt__(self, other: Any) -> Any:
+        return self.v < _parts(other)[0]
+
+    def __le__(self, other: Any) -> Any:
+        return self.v <= _parts(other)[0]
+
+    def __gt__(self, other: Any) -> Any:
+        return self.v > _parts(other)[0]
+
+    def __ge__(self, other: Any) -> Any:
+        return self.v >= _parts(other)[0]
+
+    def __float__(self) -> float:
+        return float(self.v)
+
+    def __bool__(self) -> bool:
+        return bool(self.v)
+
+    def __repr__(self) -> str:
+        return f"Tracked({self.v!r}, e={self.e!r})"
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.v.shape
 
+    @property
+    def ndim(self) -> int:
+        return self.v.ndim
 
-def power(base: float, t: int) -> Tracked:
-    """``base**t`` with the bound of ``t`` roundings (pow or repeated products)."""
-    v = float(base) ** int(t)
-    return Tracked(np.asarray(v), max(int(t), 1) * U * abs(v))
+    def copy(self) -> "Tracked":
+        return Tracked._make(self.v.copy(), self.e.copy(), self.zero)
 
+    # -- numpy protocols ----------------------------------------------------
 
-def where(cond: np.ndarray, a: Any, b: Any) -> Tracked:
-    a, b = Tracked.of(a), Tracked.of(b)
-    return Tracked(np.where(cond, a.v, b.v), np.where(cond, a.e, b.e))
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        rule = _UFUNCS.get(ufunc)
+        if method != "__call__" or kwargs or rule is None:
+            raise TypeError(f"verify.tolerance.Tracked does not bound numpy.{ufunc.__name__} ({method})")
+        return rule(*inputs)
 
-
-def clip(x: Tracked, lo: float, hi: float) -> Tracked:
-    v = np.clip(x.v, lo, hi)
-    return Tracked(v, np.where(v == x.v, x.e, 0.0))
-
-
-def maximum(a: Tracked, b: Tracked) -> Tracked:
-    pick = a.v >= b.v
-    return where(pick, a, b)
-
-
-# --------------------------------------------------------------- canonical models
-#
-# Each model runs the spec's canonical algorithm on Tracked values and returns
-# the iterates and their bounds, both of shape (T, *params.shape). They mirror
-# reference/ (which stays the ground truth for the values).
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        rule = _FUNCTIONS.get(func)
+        if rule is None:
+            raise TypeError(f"verify.tolerance.Tracked does not bound numpy.{func.__name__}")
+        return rule(*args, **kwargs)
 
 
-def _run(step: Callable[[Tracked, np.ndarray, int, dict], Tracked], w0: np.ndarray,
-         grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _where(cond: Any, a: Any, b: Any) -> Tracked:
+    av, ae, _ = _parts(a)
+    bv, be, _ = _parts(b)
+    v = np.where(cond, av, bv)
+    return Tracked._make(v, _shaped(np.where(cond, ae, be), v))
+
+
+def _clip(x: Any, lo: Any = None, hi: Any = None, **kwargs: Any) -> Tracked:
+    """Clipping: a clipped entry takes the bound's value and error (exact for a constant bound)."""
+    lo, hi = kwargs.pop("min", lo), kwargs.pop("max", hi)
+    if kwargs:
+        raise TypeError(f"verify.tolerance.Tracked does not bound numpy.clip with {sorted(kwargs)}")
+    out = Tracked.of(x)
+    if lo is not None:
+        out = _where(out.v < _parts(lo)[0], lo, out)
+    if hi is not None:
+        out = _where(out.v > _parts(hi)[0], hi, out)
+    return out
+
+
+def _maximum(a: Any, b: Any) -> Tracked:
+    return _where(_parts(a)[0] >= _parts(b)[0], a, b)
+
+
+def _minimum(a: Any, b: Any) -> Tracked:
+    return _where(_parts(a)[0] <= _parts(b)[0], a, b)
+
+
+def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda a, b: op(_parts(a)[0], _parts(b)[0])
+
+
+def _on_values(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda x: f(_parts(x)[0])
+
+
+def _full_like(a: Any, fill: Any, dtype: Any = None, **kwargs: Any) -> Tracked:
+    fv, fe, _ = _parts(fill)
+    shape = np.shape(_parts(a)[0])
+    return Tracked._make(np.full(shape, fv, dtype=np.float64), np.full(shape, fe, dtype=np.float64))
+
+
+_UFUNCS: dict[Any, Callable[..., Any]] = {
+    np.add: lambda a, b: Tracked._add(a, b, 1.0),
+    np.subtract: lambda a, b: Tracked._add(a, b, -1.0),
+    np.multiply: Tracked._mul,
+    np.true_divide: Tracked._div,
+    np.negative: lambda x: -Tracked.of(x),
+    np.positive: lambda x: Tracked.of(x),
+    np.power: lambda x, p: Tracked.of(x) ** p,
+    np.sqrt: lambda x: Tracked.of(x).sqrt(),
+    np.square: lambda x: Tracked.of(x).square(),
+    np.sign: lambda x: Tracked.of(x).sign(),
+    np.absolute: lambda x: abs(Tracked.of(x)),
+    np.maximum: _maximum,
+    np.minimum: _minimum,
+    np.greater: _compare(np.greater),
+    np.greater_equal: _compare(np.greater_equal),
+    np.less: _compare(np.less),
+    np.less_equal: _compare(np.less_equal),
+    np.equal: _compare(np.equal),
+    np.not_equal: _compare(np.not_equal),
+    np.isfinite: _on_values(np.isfinite),
+    np.isnan: _on_values(np.isnan),
+    np.isinf: _on_values(np.isinf),
+}
+
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {
+    np.zeros_like: lambda a, dtype=None, **kw: Tracked.zeros(np.shape(_parts(a)[0])),
+    np.full_like: _full_like,
+    np.ones_like: lambda a, dtype=None, **kw: _full_like(a, 1.0),
+    np.where: _where,
+    np.clip: _clip,
+    np.copy: lambda a, **kw: Tracked.of(a).copy(),
+    np.shape: lambda a: np.shape(_parts(a)[0]),
+    np.ndim: lambda a: np.ndim(_parts(a)[0]),
+    np.sign: lambda x: Tracked.of(x).sign(),
+}
+
+
+# ------------------------------------------------------------------ the model
+
+
+def tracked_hyperparameters(hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """``hparams`` with every number as an exact tracked scalar, so that the constants the reference derives from
+    them (``1 − β``, ``β^t``, ``1 − β^t``) carry their rounding; flags and names stay as they are."""
+    return {k: Tracked(float(v)) if isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, bool)
+            else v for k, v in hparams.items()}
+
+
+def error_bound_of(build: Callable[..., Any], hparams: Mapping[str, Any], w0: np.ndarray,
+                   grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's iterates and their running error bounds, each ``(T, *w0.shape)``.
+
+    ``build`` is a reference optimizer's builder (``reference.adam``, or one
+    with its variant flags bound: ``functools.partial(reference.adam,
+    amsgrad=True)``); it is called with ``hparams`` as tracked values (the
+    constants it derives from them round too, so an already built optimizer
+    would not do) and run on tracked parameters and gradients.
+    """
+    opt = build(**tracked_hyperparameters(hparams))
     w = Tracked(np.array(w0, dtype=np.float64), 0.0)
-    state: dict[str, Any] = {}
+    state = opt.init(w)
     values, bounds = [], []
-    for t, g in enumerate(np.asarray(grads, dtype=np.float64), start=1):
-        w = step(w, g, t, state)
-        values.append(w.v.copy())
-        bounds.append(w.e.copy())
+    for g in np.asarray(grads, dtype=np.float64):
+        w, state = opt.update(Tracked(g, 0.0), state, w)
+        values.append(w.v)
+        bounds.append(w.e)
     shape = (0, *np.shape(w0))
     return (np.array(values) if values else np.empty(shape)), (np.array(bounds) if bounds else np.empty(shape))
 
 
-def _sgd(hp: Mapping[str, float]):
-    lr = hp["lr"]
-
-    def step(w, g, t, s):
-        return w - lr * Tracked(g)
-
-    return step
-
-
-def _trace(mu: float, g: Tracked, s: dict) -> Tracked:
-    b = s.get("b")
-    b = g if b is None else mu * b + g
-    s["b"] = b
-    return b
-
-
-def _momentum(hp):
-    lr, mu = hp["lr"], hp["momentum"]
-
-    def step(w, g, t, s):
-        return w - lr * _trace(mu, Tracked(g), s)
-
-    return step
-
-
-def _nesterov(hp):
-    lr, mu = hp["lr"], hp["momentum"]
-
-    def step(w, g, t, s):
-        gt = Tracked(g)
-        b = _trace(mu, gt, s)
-        return w - lr * (gt + mu * b)
-
-    return step
-
-
-def _weight_decay(hp):
-    lr, lam, mu = hp["lr"], hp["lam"], hp.get("momentum", 0.0)
-
-    def step(w, g, t, s):
-        geff = Tracked(g) + (2.0 * lam) * w
-        return w - lr * _trace(mu, geff, s)
-
-    return step
-
-
-def _sign_sgd(hp):
-    lr = hp["lr"]
-
-    def step(w, g, t, s):
-        return w - lr * Tracked(np.sign(g))
-
-    return step
-
-
-def _rprop(hp):
-    lr, em, ep = hp["lr"], hp["eta_minus"], hp["eta_plus"]
-    lo, hi = hp["min_step_size"], hp["max_step_size"]
-
-    def step(w, g, t, s):
-        prev = s.get("prev", np.zeros_like(g))
-        delta = s.get("delta", Tracked(np.full(np.shape(g), lr), 0.0))
-        sgn = np.sign(g * prev)
-        factor = np.where(sgn > 0, ep, np.where(sgn < 0, em, 1.0))
-        delta = clip(delta * Tracked(factor), lo, hi)
-        remembered = np.where(sgn < 0, 0.0, g)
-        s["prev"], s["delta"] = remembered, delta
-        return w - Tracked(np.sign(remembered)) * delta
-
-    return step
-
-
-def _rmsprop(hp):
-    lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
-
-    def step(w, g, t, s):
-        gt = Tracked(g)
-        nu = _ema(rho, s.get("nu"), gt.square())
-        s["nu"] = nu
-        return w - lr * (gt / (nu.sqrt() + eps))
-
-    return step
-
-
-def _ema(beta: float, prev: Tracked | None, x: Tracked) -> Tracked:
-    """``β·prev + (1 − β)·x`` (``prev`` absent: 0), with the rounding of the ``lerp`` form
-    ``prev + (1 − β)(x − prev)`` (PyTorch's Adam) included: its difference ``x − prev`` can be far larger than
-    both terms of the sum (β ≈ 0, a small x after a large prev), and the bound must hold for either form."""
-    if prev is None:
-        return (Tracked(1.0) - beta) * x
-    out = beta * prev + (Tracked(1.0) - beta) * x
-    return Tracked(out.v, out.e + 2 * U * (_abs(prev.v) + _abs(x.v)))
-
-
-def _adam_direction(hp, geff: Tracked, t: int, s: dict) -> Tracked:
-    b1, b2, eps = hp["b1"], hp["b2"], hp["eps"]
-    m = _ema(b1, s.get("m"), geff)
-    v = _ema(b2, s.get("v"), geff.square())
-    s["m"], s["v"] = m, v
-    c1 = Tracked(1.0) - power(b1, t)
-    c2 = Tracked(1.0) - power(b2, t)
-    return (m / c1) / ((v / c2).sqrt() + eps)
-
-
-def _adam(hp):
-    lr, wd = hp["lr"], hp.get("weight_decay", 0.0)
-
-    def step(w, g, t, s):
-        geff = Tracked(g) + wd * w if wd else Tracked(g)
-        return w - lr * _adam_direction(hp, geff, t, s)
-
-    return step
-
-
-def _adamw(hp):
-    lr, wd = hp["lr"], hp.get("weight_decay", 0.0)
-
-    def step(w, g, t, s):
-        u = _adam_direction(hp, Tracked(g), t, s)
-        return w - lr * (u + wd * w) if wd else w - lr * u
-
-    return step
-
-
-#: spec name -> model factory ``hparams -> step``.
-MODELS: Mapping[str, Callable[[Mapping[str, float]], Callable]] = {
-    "sgd": _sgd,
-    "momentum": _momentum,
-    "nesterov": _nesterov,
-    "weight-decay": _weight_decay,
-    "sign-sgd": _sign_sgd,
-    "rprop": _rprop,
-    "rmsprop": _rmsprop,
-    "adam": _adam,
-    "adamw": _adamw,
-}
-
-
 def error_bound(spec: str, hparams: Mapping[str, float], w0: np.ndarray,
                 grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The canonical iterates and their running error bounds, each ``(T, *w0.shape)``."""
-    return _run(MODELS[spec](hparams), w0, grads)
+    """:func:`error_bound_of` the reference of the spec called ``spec``."""
+    from verify.specs import get_spec
+
+    return error_bound_of(get_spec(spec).reference(dict(hparams)), hparams, w0, grads)
 
 
 def tolerance(spec: str, hparams: Mapping[str, float], w0: np.ndarray, grads: np.ndarray,

@@ -16,6 +16,7 @@ from reference._src.base import (
     as_optimizer,
     chain,
     check_in_range,
+    ema,
     check_positive,
     scale,
 )
@@ -68,8 +69,8 @@ def scale_by_rms(rho: float, eps: float, *, eps_in_sqrt: bool = False, centered:
         return ScaleByRmsState(z, z.copy(), z.copy())
 
     def update(g, state, params):
-        nu = rho * state.nu + (1.0 - rho) * g * g
-        mu = rho * state.mu + (1.0 - rho) * g if centered else state.mu
+        nu = ema(rho, state.nu, g, g)
+        mu = ema(rho, state.mu, g) if centered else state.mu
         second = nu - mu * mu if centered else nu
         denom = np.sqrt(second + eps) if eps_in_sqrt else np.sqrt(second) + eps
         u = g / denom
@@ -106,8 +107,8 @@ def scale_by_adam(b1: float, b2: float, eps: float, *, eps_placement: str = "out
 
     def update(g, state, params):
         t = state.count + 1
-        mu = b1 * state.mu + (1.0 - b1) * g
-        nu = b2 * state.nu + (1.0 - b2) * g * g
+        mu = ema(b1, state.mu, g)
+        nu = ema(b2, state.nu, g, g)
         nu_max = np.maximum(state.nu_max, nu) if amsgrad else state.nu_max
         v = nu_max if amsgrad else nu
         c1 = 1.0 - b1 ** t

@@ -28,6 +28,7 @@ __all__ = [
     "scale",
     "as_optimizer",
     "as_float",
+    "ema",
     "check_positive",
     "check_in_range",
 ]
@@ -58,12 +59,39 @@ class Optimizer(NamedTuple):
 
 
 def as_float(x: Any, name: str = "array") -> np.ndarray:
-    """``x`` as a float64 array (complex128 if complex), a copy never aliasing ``x``."""
+    """``x`` as a float64 array (complex128 if complex), a copy never aliasing ``x``.
+
+    A value whose type declares ``float64_like = True`` is returned as is: it
+    computes in float64 itself, through numpy's protocols, and is never
+    modified in place (``verify.tolerance.Tracked``, float64 values that carry
+    their rounding error bound: the tolerance model runs these optimizers on it).
+    """
+    if getattr(type(x), "float64_like", False):
+        return x
     arr = np.asarray(x)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must be numeric, got {type(x).__name__} of dtype {arr.dtype}")
     dtype = np.complex128 if np.iscomplexobj(arr) else np.float64
     return np.array(arr, dtype=dtype, copy=True)
+
+
+def ema(decay: Any, prev: Any, *factors: Any) -> Any:
+    """The moving average ``decay·prev + (1 − decay)·x`` of ``x = factors[0]·factors[1]·…``.
+
+    Computed as written, ``decay·prev + ((1 − decay)·f₀)·f₁…`` (so ``ema(β2, v, g, g)``
+    is ``β2·v + (1 − β2)·g·g``). Libraries also write it as ``prev + (1 − decay)(x − prev)``
+    (PyTorch's ``lerp``), which rounds differently; a value type with its own
+    ``ema`` (``verify.tolerance.Tracked``, whose error bound covers both forms)
+    computes it instead.
+    """
+    for arg in (prev, *factors):
+        own = getattr(type(arg), "ema", None)
+        if own is not None:
+            return own(decay, prev, *factors)
+    x = 1.0 - decay
+    for f in factors:
+        x = x * f
+    return decay * prev + x
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
