@@ -265,6 +265,8 @@ class Tracked:
         return bool(self.v)
 
     def __repr__(self) -> str:
+        if np.ndim(self.v) == 0 and not np.any(self.e):   # an exact hyperparameter, as a validation message quotes it
+            return repr(float(self.v))
         return f"Tracked({self.v!r}, e={self.e!r})"
 
     @property
