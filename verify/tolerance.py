@@ -407,12 +407,16 @@ def error_bound_of(build: Callable[..., Any], hparams: Mapping[str, Any], w0: np
     return (np.array(values) if values else np.empty(shape)), (np.array(bounds) if bounds else np.empty(shape))
 
 
-def error_bound(spec: str, hparams: Mapping[str, float], w0: np.ndarray,
+def error_bound(spec: Any, hparams: Mapping[str, float], w0: np.ndarray,
                 grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`error_bound_of` the reference of the spec called ``spec``."""
-    from verify.specs import get_spec
+    """:func:`error_bound_of` the reference of an algorithm record (``verify.algorithms``) or of the spec so named."""
+    if isinstance(spec, str):
+        from verify.specs import get_spec
 
-    return error_bound_of(get_spec(spec).reference(dict(hparams)), hparams, w0, grads)
+        build = get_spec(spec).reference(dict(hparams))
+    else:
+        build = spec.reference
+    return error_bound_of(build, hparams, w0, grads)
 
 
 def tolerance(spec: str, hparams: Mapping[str, float], w0: np.ndarray, grads: np.ndarray,
