@@ -14,7 +14,7 @@ optax = pytest.importorskip("optax")
 jax = pytest.importorskip("jax")
 
 import reference  # noqa: E402
-from verify.adapters import numpy_protocol  # noqa: E402
+from verify.adapters.protocol import optimizers as numpy_protocol  # noqa: E402
 from verify.adapters import optax_adapter as oa  # noqa: E402
 from verify.adapters.base import OptimizerSubject  # noqa: E402
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetError, TargetLoadError  # noqa: E402

@@ -19,7 +19,7 @@ from verify.adapters.mapping import parameter_shapes
 torch = pytest.importorskip("torch")
 
 import reference  # noqa: E402
-from verify.adapters import numpy_protocol  # noqa: E402
+from verify.adapters.protocol import optimizers as numpy_protocol  # noqa: E402
 from verify.adapters import torch_adapter as ta  # noqa: E402
 from verify.errors import (  # noqa: E402
     BadParameterError,

@@ -11,7 +11,7 @@ import pytest
 import reference
 from verify import conformance as conf
 from verify import tolerance as tolmod
-from verify.adapters import numpy_protocol
+from verify.adapters.protocol import optimizers as numpy_protocol
 from verify.problems import open_loop_stream
 from verify.results import Status
 from verify.runner import RunOptions, run_inline

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from verify import conformance as conf
 from verify import strategies as vst
-from verify.adapters import numpy_protocol
+from verify.adapters.protocol import optimizers as numpy_protocol
 from verify.adapters.base import OptimizerRun, OptimizerSubject
 from verify.results import Status
 from verify.runner import RunOptions, execute_check, prepare

@@ -1,69 +1,75 @@
-"""Pick an adapter from what the target object is, and build its subject.
+"""Adapters: the target object -> the subject its spec's family checks (:mod:`verify.adapters.base`).
 
-PyTorch and optax adapters are imported only when the object comes from (or
-builds on) those libraries, so checking numpy code never imports them.
+An ordered registry, :data:`ADAPTERS`: each entry names a module and its ``claim`` function, imported the
+first time a run of one of the entry's families consults it. ``claim(request)`` returns the subject for the
+object (the object is the adapter's) or ``None`` (it passes it on); the first claim wins. Library adapters
+come first, each with a cheap test of whether an object is its library's; the numpy protocols
+(:mod:`verify.adapters.protocol`) come last and claim whatever is left (refusing, with the reason, an object
+that fits none of their shapes).
+
+Adapter modules import no third-party library when they are imported (torch, jax and optax are imported
+inside ``claim``, and only for an object that may be theirs), so checking numpy code never imports them.
+Adding an adapter is one module with a ``claim`` and one entry here (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
-import inspect
-import sys
-from typing import Any
+import dataclasses
+import importlib
+from typing import Any, Callable, Mapping
 
-from verify.adapters import numpy_protocol
-from verify.adapters.base import Subject
+from verify.adapters.base import Request, Subject
 from verify.errors import TargetLoadError
-from verify.targets import REFERENCE
 from verify.specs.base import Family, Spec
 
-__all__ = ["adapt", "is_torch_object"]
+__all__ = ["adapt", "Adapter", "ADAPTERS", "Request"]
 
 
-def is_torch_object(obj: Any) -> bool:
-    """Whether ``obj`` is (or derives from) something defined in torch."""
-    if "torch" not in sys.modules:
-        return False
-    classes = inspect.getmro(obj) if inspect.isclass(obj) else (type(obj),)
-    modules = [getattr(c, "__module__", "") or "" for c in classes]
-    modules.append(getattr(obj, "__module__", "") or "")
-    return any(m == "torch" or m.startswith("torch.") for m in modules)
+@dataclasses.dataclass(frozen=True)
+class Adapter:
+    """One registry entry: ``module``'s function ``claim`` offered the objects of ``families``."""
+
+    name: str
+    families: frozenset[Family]
+    module: str
+    claim: str = "claim"
+
+    def load(self) -> Callable[[Request], Subject | None]:
+        return getattr(importlib.import_module(self.module), self.claim)
 
 
-def adapt(obj: Any, spec: Spec, target: str, params: dict[str, Any], *, given: frozenset[str] = frozenset()
+_ALL_BUT_NEWTON = frozenset({Family.OPTIMIZER, Family.INITIALISER, Family.BIAS, Family.BATCHNORM})
+
+#: The adapters in the order they are asked; the numpy protocols last, as each family's fallback.
+ADAPTERS: tuple[Adapter, ...] = (
+    Adapter("torch", _ALL_BUT_NEWTON, "verify.adapters.torch_adapter"),
+    Adapter("optax", frozenset({Family.OPTIMIZER}), "verify.adapters.optax_adapter"),
+    Adapter("numpy optimizer protocol", frozenset({Family.OPTIMIZER}), "verify.adapters.protocol.optimizers"),
+    Adapter("numpy initialiser protocol", frozenset({Family.INITIALISER, Family.BIAS}),
+            "verify.adapters.protocol.initialisers"),
+    Adapter("numpy batch-norm protocol", frozenset({Family.BATCHNORM}), "verify.adapters.protocol.batchnorm"),
+    Adapter("numpy regulariser protocol", frozenset({Family.REGULARISER}), "verify.adapters.protocol.regularisers"),
+    Adapter("numpy Newton protocol", frozenset({Family.NEWTON}), "verify.adapters.protocol.newton"),
+)
+
+#: What every subject of a family goes through once claimed, whichever adapter claimed it: ``module:function``
+#: taking ``(subject, request)`` and returning the subject checks use.
+FINISH: dict[Family, str] = {
+    Family.BATCHNORM: "verify.adapters.batch_layout:finish",     # the batch layout the layer takes
+}
+
+
+def adapt(obj: Any, spec: Spec, target: str, params: Mapping[str, Any], *, given: frozenset[str] = frozenset()
           ) -> Subject:
     """The subject for ``obj`` under ``spec``'s family protocol (``given``: hyperparameters given explicitly)."""
-    family = spec.family
-    if family == Family.OPTIMIZER:
-        if is_torch_object(obj):
-            from verify.adapters import torch_adapter
-            if inspect.isclass(obj):
-                return torch_adapter.optimizer(obj, spec, target)
-            torch = torch_adapter.require_torch()
-            if isinstance(obj, torch.optim.Optimizer):
-                return torch_adapter.optimizer(type(obj), spec, target, instance=obj)
-        from verify.adapters import optax_adapter   # imports neither jax nor optax
-
-        if optax_adapter.is_optax_object(obj):
-            return optax_adapter.optimizer(obj, spec, target)
-        return numpy_protocol.optimizer(obj, target, spec, params, given=given)
-    if family in (Family.INITIALISER, Family.BIAS):
-        if is_torch_object(obj) or (callable(obj) and numpy_protocol.initialiser_calling(obj) == "tensor"):
-            from verify.adapters import torch_adapter
-            return torch_adapter.initialiser(obj, target)
-        return numpy_protocol.initialiser(obj, target, layout=params.get("layout", "numpy"))
-    if family == Family.BATCHNORM:
-        from verify.adapters import batch_layout
-
-        if is_torch_object(obj):
-            from verify.adapters import torch_adapter
-            subject = torch_adapter.batchnorm(obj, target, convention=params.get("convention", "auto"))
-        else:
-            subject = numpy_protocol.batchnorm(obj, target, convention=params.get("convention", "auto"))
-        # the bundled reference takes (N, C) batches whatever the run asks of the target
-        requested = "NC" if target == REFERENCE else params.get("batch_shape", "auto")
-        return batch_layout.choose(subject, params["eps"], params["momentum"], requested)
-    if family == Family.REGULARISER:
-        return numpy_protocol.regulariser(obj, target)
-    if family == Family.NEWTON:
-        return numpy_protocol.newton(obj, target)
-    raise TargetLoadError(f"no adapter for spec family {family!r}")
+    request = Request(obj, spec, target, params, given)
+    for adapter in ADAPTERS:
+        if spec.family in adapter.families:
+            subject = adapter.load()(request)
+            if subject is not None:
+                finish = FINISH.get(spec.family)
+                if finish is not None:
+                    module, name = finish.split(":")
+                    subject = getattr(importlib.import_module(module), name)(subject, request)
+                return subject
+    raise TargetLoadError(f"no adapter for spec family {spec.family!r}")

@@ -21,14 +21,15 @@ import inspect
 import numbers
 import os
 import types
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from verify.errors import ProtocolError, TargetError
-from verify.specs.base import Held, require_held
+from verify.specs.base import Family, Held, Spec, require_held
 
 __all__ = [
+    "Request",
     "call_target",
     "as_array",
     "as_scalar",
@@ -56,6 +57,26 @@ __all__ = [
 #: Unit roundoff of float64 (the verifier's arithmetic); float32's and float16's by dtype size.
 FLOAT64 = float(np.finfo(np.float64).eps) / 2.0
 _UNIT_ROUNDOFF = {2: float(np.finfo(np.float16).eps) / 2.0, 4: float(np.finfo(np.float32).eps) / 2.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """An object offered to the adapters (:data:`verify.adapters.ADAPTERS`) for a spec: each adapter's ``claim``
+    returns its subject, or ``None`` to pass it on.
+
+    ``target`` is the TARGET string (for messages), ``params`` the run's hyperparameters (defaults and ``--param``
+    values), ``given`` the names of those given explicitly.
+    """
+
+    obj: Any
+    spec: Spec
+    target: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    given: frozenset[str] = frozenset()
+
+    @property
+    def family(self) -> Family:
+        return self.spec.family
 
 
 def call_target(where: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:

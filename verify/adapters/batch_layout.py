@@ -30,10 +30,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from verify.adapters.base import BatchNormInstance, BatchNormSubject, probe
+from verify.adapters.base import BatchNormInstance, BatchNormSubject, Request, probe
 from verify.errors import ProtocolError, TargetError, TargetLoadError
+from verify.targets import REFERENCE
 
-__all__ = ["Layout", "SPLIT", "KEEP_N", "choose", "LAYOUT_CHOICES"]
+__all__ = ["Layout", "SPLIT", "KEEP_N", "choose", "finish", "LAYOUT_CHOICES"]
 
 LAYOUT_CHOICES = ("auto", "NC", "NCHW")
 _CONVOLUTIONAL = re.compile(r"spatial|2d|conv|nchw", re.IGNORECASE)
@@ -174,3 +175,10 @@ def choose(subject: BatchNormSubject, eps: float, momentum: float, requested: st
     subject.layout = layout
     subject.factory = lambda c, e, m: SpatialBatchNorm(base(c, e, m), layout)
     return subject
+
+
+def finish(subject: BatchNormSubject, request: Request) -> BatchNormSubject:
+    """Every batch-norm subject, whichever adapter claimed its layer, fed the batches the layer takes (the
+    bundled reference takes (N, C) batches whatever the run asks of the target)."""
+    requested = "NC" if request.target == REFERENCE else request.params.get("batch_shape", "auto")
+    return choose(subject, request.params["eps"], request.params["momentum"], requested)

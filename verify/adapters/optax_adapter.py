@@ -38,6 +38,7 @@ import numpy as np
 from verify.adapters.base import (
     OptimizerRun,
     OptimizerSubject,
+    Request,
     accepted_keywords,
     as_array,
     call_target,
@@ -61,6 +62,7 @@ from verify.errors import MissingDependencyError, ProtocolError, TargetLoadError
 from verify.specs.base import Held
 
 __all__ = [
+    "claim",
     "OPTAX_OPTIMIZERS",
     "is_optax_object",
     "is_gradient_transformation",
@@ -98,6 +100,12 @@ def is_optax_object(obj: Any) -> bool:
         return True
     inner = _unwrap(obj)
     return _from_lib(getattr(inner, "__module__", "") or "")
+
+
+def claim(request: Request) -> OptimizerSubject | None:
+    """The subject for an optax factory or ``GradientTransformation`` (an object of optax or jax); ``None`` for any
+    other object (decided without importing either)."""
+    return optimizer(request.obj, request.spec, request.target) if is_optax_object(request.obj) else None
 
 
 def require_optax() -> tuple[Any, Any, Any]:

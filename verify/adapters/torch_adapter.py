@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import sys
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -37,6 +38,8 @@ from verify.adapters.base import (
     InitialiserSubject,
     OptimizerRun,
     OptimizerSubject,
+    Request,
+    Subject,
     accepted_keywords,
     as_array,
     call_target,
@@ -55,9 +58,11 @@ from verify.adapters.mapping import (
 )
 from verify.algorithms import LibraryMapping, Unmapped
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetLoadError
-from verify.specs.base import Held
+from verify.specs.base import Family, Held
 
 __all__ = [
+    "claim",
+    "is_torch_object",
     "mapping_lines",
     "TORCH_OPTIMIZERS",
     "optimizer",
@@ -66,6 +71,41 @@ __all__ = [
     "batchnorm",
     "require_torch",
 ]
+
+
+def is_torch_object(obj: Any) -> bool:
+    """Whether ``obj`` is (or derives from) something defined in torch; never imports torch (an object of torch's
+    exists only once torch is imported)."""
+    if "torch" not in sys.modules:
+        return False
+    classes = inspect.getmro(obj) if inspect.isclass(obj) else (type(obj),)
+    modules = [getattr(c, "__module__", "") or "" for c in classes]
+    modules.append(getattr(obj, "__module__", "") or "")
+    return any(m == "torch" or m.startswith("torch.") for m in modules)
+
+
+def claim(request: Request) -> Subject | None:
+    """The subject for a torch optimizer (class or instance), initialiser or batch-norm module class; ``None`` for
+    any other object. An initialiser ``fn(tensor)`` filling its argument in place (torch.nn.init's protocol) is
+    claimed by its signature, torch's or not."""
+    obj, family, target = request.obj, request.family, request.target
+    if family == Family.OPTIMIZER:
+        if not is_torch_object(obj):
+            return None
+        if inspect.isclass(obj):
+            return optimizer(obj, request.spec, target)
+        torch = require_torch()
+        return optimizer(type(obj), request.spec, target, instance=obj) \
+            if isinstance(obj, torch.optim.Optimizer) else None
+    if family in (Family.INITIALISER, Family.BIAS):
+        from verify.adapters.protocol.initialisers import initialiser_calling
+
+        if is_torch_object(obj) or (callable(obj) and initialiser_calling(obj) == "tensor"):
+            return initialiser(obj, target)
+        return None
+    if family == Family.BATCHNORM and is_torch_object(obj):
+        return batchnorm(obj, target, convention=request.params.get("convention", "auto"))
+    return None
 
 
 def require_torch() -> Any:
@@ -415,7 +455,7 @@ class _TorchBatchNorm(BatchNormInstance):
         self.shown = shown
         self.mutations: list[str] = []
         self._graph: tuple[Any, Any] | None = None
-        from verify.adapters.numpy_protocol import layer_hyperparameters
+        from verify.adapters.protocol.batchnorm import layer_hyperparameters
 
         self.hyper, self.hyper_source = layer_hyperparameters(module, passed)
 

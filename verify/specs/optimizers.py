@@ -863,7 +863,7 @@ def _l2_equals_decoupled(ctx: CheckContext) -> Outcome:
 
 
 def _ref_subject(spec: str, **fixed: Any) -> Any:
-    from verify.adapters import numpy_protocol
+    from verify.adapters.protocol import optimizers as numpy_protocol
 
     factory = algorithms.get(spec).reference
     return numpy_protocol.optimizer(lambda **hp: factory(**hp, **fixed), "reference")
