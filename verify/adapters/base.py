@@ -31,6 +31,11 @@ from verify.specs.base import Family, Held, Spec, require_held
 __all__ = [
     "Request",
     "call_target",
+    "watched_call",
+    "fail_on_changes",
+    "reads",
+    "Change",
+    "InputRecord",
     "as_array",
     "as_scalar",
     "describe_value",
@@ -89,6 +94,109 @@ def call_target(where: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of the target is reported
         raise TargetError(where, exc) from exc
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """An input that a call into the target modified in place.
+
+    ``call`` is the call as reports show it, ``input`` the input's name (``w``, ``grads``, ``p.grad of parameter
+    0``), ``entries`` how many of its entries changed (``None`` where it is no array or its shape changed),
+    ``earlier`` whether it was given at an earlier call and kept by the target (whose state then aliases the
+    caller's array).
+    """
+
+    call: str
+    input: str
+    entries: int | None
+    earlier: bool = False
+
+
+class InputRecord:
+    """What calls into the target did to the inputs they were given: the one record checks read about mutation.
+
+    :func:`watched_call` appends every :class:`Change` it sees to ``changes`` (those of the latest call are
+    ``last``). The adapter, which knows its protocol, judges each change once: ``failures`` corrupt the caller's
+    data (a check fails on the first), ``notes`` are reported but harmless (gradients a step modified in place,
+    recomputed by every training loop). ``watched`` says what was compared, for reports.
+    """
+
+    #: How many calls an input named in ``kept`` stays watched after its own call.
+    KEEP = 16
+
+    def __init__(self, watched: str = ""):
+        self.watched = watched
+        self.changes: list[Change] = []
+        self.last: list[Change] = []
+        self.failures: list[str] = []
+        self.notes: list[str] = []
+        self._kept: list[tuple[str, Any, Any]] = []     # (name, value, fingerprint or None once reported)
+
+    def fail(self, text: str) -> None:
+        self.failures.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def _current(value: Any) -> Any:
+    """A watched input's value now: ``value`` itself, or what a zero-argument reader returns (an input the target
+    may rebind, such as a tensor's ``.grad``), torch tensors as numpy arrays."""
+    if isinstance(value, _Reader):
+        value = value.read()
+    return _to_numpy(value)
+
+
+class _Reader:
+    def __init__(self, read: Callable[[], Any]):
+        self.read = read
+
+
+def reads(read: Callable[[], Any]) -> Any:
+    """A watched input read afresh before and after the call (for :func:`watched_call`'s ``watched``)."""
+    return _Reader(read)
+
+
+def _changed_entries(before: Any, after: Any) -> int | None:
+    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape:
+        try:
+            same = (before == after) | (np.isnan(before) & np.isnan(after)) if before.dtype.kind in "fc" \
+                else before == after
+            return int(np.size(same) - np.count_nonzero(same))
+        except TypeError:
+            return None
+    return None
+
+
+def watched_call(record: InputRecord, where: str, fn: Callable, *args: Any, watched: Mapping[str, Any],
+                 kept: Sequence[str] = ()) -> Any:
+    """``call_target(where, fn, *args)`` with every input in ``watched`` (name → the object passed, directly or
+    inside a container; or :func:`reads` of it) fingerprinted before the call and compared after it (NaN-aware);
+    each one changed is a :class:`Change` on ``record``. Inputs named in ``kept`` stay watched at the next calls on
+    the same record (the last :attr:`InputRecord.KEEP`): one changed then, by a call it was not given to, was kept
+    by the target (``earlier``). Inputs are not copied: the caller passes copies where the target must not reach
+    its own data."""
+    before = {name: snapshot(_current(value)) for name, value in watched.items()}
+    out = call_target(where, fn, *args)
+    changes = []
+    adding = sum(name in kept for name in watched)
+    window = record._kept[max(0, len(record._kept) + adding - InputRecord.KEEP):]     # with this call's: KEEP
+    for k, (name, value, fingerprint) in enumerate(window):
+        now = _current(value)
+        if fingerprint is not None and not same_state(now, fingerprint):
+            changes.append(Change(where, name, _changed_entries(fingerprint, now), earlier=True))
+            window[k] = (name, value, None)              # reported once
+    for name, value in watched.items():
+        now = _current(value)
+        changed = not same_state(now, before[name])
+        if changed:
+            changes.append(Change(where, name, _changed_entries(before[name], now)))
+        if name in kept:
+            window.append((name, value, None if changed else before[name]))
+    record._kept = window[-InputRecord.KEEP:]
+    record.last = changes
+    record.changes += changes
+    return out
 
 
 def describe_value(value: Any) -> str:
@@ -294,6 +402,12 @@ def _copy(x: Any) -> Any:
     return np.array(x, copy=True) if isinstance(x, np.ndarray) else x
 
 
+def fail_on_changes(record: InputRecord) -> None:
+    """The protocol's rule where a function must leave every input alone: one failure per call that changed any."""
+    if record.last:
+        record.fail(f"{record.last[0].call} modified its input {', '.join(c.input for c in record.last)} in place")
+
+
 @dataclasses.dataclass
 class Subject:
     """Common fields of every adapted target.
@@ -327,29 +441,34 @@ class RegulariserSubject(Subject):
     """Roles: ``penalty(w, lam)``, ``grad(w, lam)``, ``step(w, g, lr, lam)``, ``prox_step(w, g, lr, lam)``."""
 
     fns: dict[str, Callable] = dataclasses.field(default_factory=dict)
+    inputs: InputRecord = dataclasses.field(default_factory=InputRecord)
 
     @property
     def roles(self) -> frozenset[str]:
         return frozenset(self.fns)
 
+    def _call(self, role: str, where: str, w: Any, *rest: Any) -> Any:
+        arrays = {"w": _copy(w)}
+        if role in ("step", "prox_step"):
+            arrays["g"] = _copy(rest[0])
+            rest = rest[1:]
+        out = watched_call(self.inputs, where, self.fns[role], *arrays.values(), *rest, watched=arrays)
+        fail_on_changes(self.inputs)
+        return out
+
     def penalty(self, w: np.ndarray, lam: float) -> float:
-        return as_scalar(call_target("penalty(w, lam)", self.fns["penalty"], _copy(w), lam), "penalty(w, lam)")
+        return as_scalar(self._call("penalty", "penalty(w, lam)", w, lam), "penalty(w, lam)")
 
     def grad(self, w: np.ndarray, lam: float) -> np.ndarray:
-        out = call_target("grad(w, lam)", self.fns["grad"], _copy(w), lam)
-        return as_array(out, "grad(w, lam)", shape=np.shape(w))
+        return as_array(self._call("grad", "grad(w, lam)", w, lam), "grad(w, lam)", shape=np.shape(w))
 
     def step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
-        out = call_target("step(w, g, lr, lam)", self.fns["step"], _copy(w), _copy(g), lr, lam)
+        out = self._call("step", "step(w, g, lr, lam)", w, g, lr, lam)
         return as_array(out, "step(w, g, lr, lam)", shape=np.shape(w))
 
     def prox_step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
-        out = call_target("prox_step(w, g, lr, lam)", self.fns["prox_step"], _copy(w), _copy(g), lr, lam)
+        out = self._call("prox_step", "prox_step(w, g, lr, lam)", w, g, lr, lam)
         return as_array(out, "prox_step(w, g, lr, lam)", shape=np.shape(w))
-
-    def raw(self, role: str) -> Callable:
-        """The target's own function for ``role`` (for checks that must call it with special inputs)."""
-        return self.fns[role]
 
 
 @dataclasses.dataclass
@@ -424,8 +543,8 @@ def float_precision(value: Any) -> float | None:
 class BatchNormInstance:
     """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it.
 
-    ``mutations`` lists the calls that modified an input in place (adapters
-    compare what they passed before and after each call). ``precision`` is
+    ``inputs`` records the calls that modified an input in place (its
+    ``failures``: a layer must leave its inputs alone). ``precision`` is
     the machine epsilon of the coarsest floating dtype the layer returned
     (outputs, running statistics): a float32 layer is checked at float32's
     rounding. ``hyper`` says how the layer got each hyperparameter:
@@ -435,7 +554,7 @@ class BatchNormInstance:
     the value is the spec's and only an assumption).
     """
 
-    mutations: list[str]
+    inputs: InputRecord
     precision: float = float(np.finfo(np.float64).eps)
     hyper: dict[str, tuple[Any, str]]
     hyper_source: dict[str, str]
@@ -500,6 +619,8 @@ class NewtonSubject(Subject):
     """``step(w, g, H, lr) -> new_w`` for scalars (1-D) and vectors/matrices (n-D)."""
 
     fn: Callable | None = None
+    inputs: InputRecord = dataclasses.field(default_factory=InputRecord)
+    returned: Any = None                   # what the last step returned, before validation (its dtype, its shape)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -507,27 +628,31 @@ class NewtonSubject(Subject):
 
     def step(self, w: Any, g: Any, h: Any, lr: float) -> np.ndarray:
         where = "step(w, grad, hess, lr)"
-        out = call_target(where, self.fn, _copy(w), _copy(g), _copy(h), lr)
-        return as_array(out, where, shape=np.shape(w))
+        given = {"w": _copy(w), "grad": _copy(g), "hess": _copy(h)}
+        self.returned = watched_call(self.inputs, where, self.fn, *given.values(), lr, watched=given)
+        fail_on_changes(self.inputs)
+        return as_array(self.returned, where, shape=np.shape(w))
 
 
 class OptimizerRun:
     """One optimizer instance driven step by step: ``init(params)`` then ``step(grads)``.
 
     ``step`` returns the new parameters as a float64 array of the params' shape.
-    Adapters subclass it. ``mutations`` lists in-place modifications of the
-    inputs the adapter observed (``None`` where it cannot observe them);
-    ``grad_writes`` the gradients a step modified in place while it ran (old
-    PyTorch code does ``d_p.add_(p, alpha=wd)``): not part of the formula and
-    harmless where gradients are recomputed for every step, so reported, not
-    failed; ``mutation_note`` says what the adapter watched; ``returned_dtype`` is the
+    Adapters subclass it. ``inputs`` records what the target did to the
+    inputs it was given (``None`` where the adapter cannot observe them): its
+    ``failures`` (a caller's array corrupted) and ``notes`` (the gradients a
+    step modified in place while it ran, as old PyTorch code does with
+    ``d_p.add_(p, alpha=wd)``: not part of the formula and harmless where
+    gradients are recomputed for every step, so reported, not failed), and
+    what was ``watched``; ``in_place`` whether the target updates the params it
+    is given in place (allowed: the caller's array then holds the new
+    parameters); ``returned_dtype`` is the
     dtype of the last new parameters the target returned, before conversion
     (``None`` where the adapter reads them back itself).
     """
 
-    mutations: list[str] | None = None
-    grad_writes: tuple[str, ...] = ()
-    mutation_note: str = ""
+    inputs: InputRecord | None = None
+    in_place: bool = False
     returned_dtype: Any = None
 
     def inspected(self) -> dict[str, Any]:

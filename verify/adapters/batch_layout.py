@@ -85,7 +85,7 @@ class SpatialBatchNorm(BatchNormInstance):
         self.inner, self.layout = inner, layout
 
     # what the checks read from a layer is the wrapped layer's
-    mutations = property(lambda self: self.inner.mutations)
+    inputs = property(lambda self: self.inner.inputs)
     precision = property(lambda self: self.inner.precision)
     hyper = property(lambda self: self.inner.hyper)
     hyper_source = property(lambda self: self.inner.hyper_source)

@@ -37,6 +37,7 @@ import numpy as np
 
 from verify.adapters.base import (
     OptimizerRun,
+    InputRecord,
     OptimizerSubject,
     Request,
     accepted_keywords,
@@ -186,8 +187,6 @@ _PATHS = (("dense", "kernel"), ("dense", "bias"), ("scale",), ("rest",))
 class _OptaxRun(OptimizerRun):
     """One ``GradientTransformation`` driven over a pytree of float64 arrays."""
 
-    mutation_note = "jax arrays are immutable: a transformation cannot modify the arrays it is given"
-
     def inspected(self) -> dict[str, Any]:
         return {"its state": self.state}
 
@@ -195,7 +194,7 @@ class _OptaxRun(OptimizerRun):
         self.tx = tx
         self.where = where
         self.compiled = compiled
-        self.mutations: list[str] = []
+        self.inputs = InputRecord("jax arrays are immutable: a transformation cannot modify the arrays it is given")
 
     def _tree(self, flat: np.ndarray) -> Any:
         _, jnp, _ = require_optax()

@@ -37,6 +37,7 @@ from verify.adapters.base import (
     BatchNormSubject,
     InitialiserSubject,
     OptimizerRun,
+    InputRecord,
     OptimizerSubject,
     Request,
     Subject,
@@ -44,6 +45,8 @@ from verify.adapters.base import (
     as_array,
     call_target,
     describe_value,
+    reads,
+    watched_call,
 )
 from verify import algorithms
 from verify.adapters.mapping import (
@@ -198,7 +201,7 @@ class _TorchOptimizerRun(OptimizerRun):
         self.kwargs = kwargs
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         self.where = f"{shown}(params, {args})"
-        self.mutations: list[str] = []
+        self.inputs = InputRecord("p.grad of every parameter tensor compared before and after optimizer.step()")
 
     def init(self, params: np.ndarray) -> None:
         torch = require_torch()
@@ -212,8 +215,6 @@ class _TorchOptimizerRun(OptimizerRun):
         if not callable(getattr(self.opt, "step", None)):
             raise ProtocolError(f"{self.where} returned {describe_value(self.opt)} without a step() method")
 
-    mutation_note = "p.grad of every parameter tensor compared before and after optimizer.step()"
-
     def inspected(self) -> dict[str, Any]:
         state = getattr(self.opt, "state", {})
         return {f"optimizer.state[parameter {i}]": state[t] for i, t in enumerate(self.tensors) if t in state}
@@ -224,12 +225,14 @@ class _TorchOptimizerRun(OptimizerRun):
         chunks = split_flat(g, self.shapes)
         for t, chunk in zip(self.tensors, chunks):
             t.grad = torch.tensor(chunk, dtype=torch.float64)
+        # p.grad as the step leaves it (rebound, or None: as given)
+        watched = {f"p.grad of parameter tensor {i}": reads(lambda t=t, c=c: c if t.grad is None else
+                                                            t.grad.detach().cpu().numpy().reshape(c.shape))
+                   for i, (t, c) in enumerate(zip(self.tensors, chunks))}
         with _float64_default(torch):
-            call_target("optimizer.step()", self.opt.step)
-        for i, (t, chunk) in enumerate(zip(self.tensors, chunks)):
-            if t.grad is not None and not np.array_equal(t.grad.detach().cpu().numpy().reshape(chunk.shape), chunk):
-                self.grad_writes = (*self.grad_writes, f"optimizer.step() modified p.grad of parameter tensor {i} "
-                                                       "in place")
+            watched_call(self.inputs, "optimizer.step()", self.opt.step, watched=watched)
+        for change in self.inputs.last:
+            self.inputs.note(f"optimizer.step() modified {change.input} in place")
         pieces = []
         for i, t in enumerate(self.tensors):
             if tuple(t.shape) != self.shapes[i]:
@@ -453,7 +456,7 @@ class _TorchBatchNorm(BatchNormInstance):
     def __init__(self, module: Any, shown: str, passed: dict[str, Any]):
         self.module = module
         self.shown = shown
-        self.mutations: list[str] = []
+        self.inputs = InputRecord("the layer is given a float64 tensor copied from x")
         self._graph: tuple[Any, Any] | None = None
         from verify.adapters.protocol.batchnorm import layer_hyperparameters
 

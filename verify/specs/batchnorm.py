@@ -1022,7 +1022,7 @@ def _protocol(ctx: CheckContext) -> Outcome:
         return failed("two fresh layers gave different outputs for the same batch")
     if "backward" in ctx.subject.roles:
         layer.backward(rng.normal(size=(5, 3)))
-    mutated = getattr(layer, "mutations", [])
+    mutated = layer.inputs.failures
     if mutated:
         return failed(f"{mutated[0]}: a layer must not change the arrays it is given")
     return passed("forward leaves its input alone and is deterministic; outputs keep the input's shape")

@@ -424,23 +424,23 @@ def _independence(ctx: CheckContext) -> Outcome:
 def _no_mutation(ctx: CheckContext) -> Outcome:
     """The run watches every array it passes (NaN-aware); updating ``params`` in place to the new values is allowed."""
     run = ctx.subject.make(**_hp(ctx))
-    if run.mutations is None:
+    if run.inputs is None:
         return skipped("the adapter cannot observe the arrays this target receives")
     rng = _rng(ctx, "mutation")
     run.init(rng.normal(size=(3, 2)))
     for _ in range(3):
         run.step(rng.normal(size=(3, 2)))
-    if run.mutations:
-        return failed(run.mutations[0])
-    in_place = getattr(run, "in_place", False)
+    record = run.inputs
+    if record.failures:
+        return failed(record.failures[0])
     notes = []
-    if run.grad_writes:
-        notes.append(f"{run.grad_writes[0]}: not part of the formula, and harmless where gradients are recomputed "
+    if record.notes:
+        notes.append(f"{record.notes[0]}: not part of the formula, and harmless where gradients are recomputed "
                      "for every step (a training loop); a caller that reuses them would see the changed values")
-    unchanged = "the params and state given are left unchanged" if run.grad_writes else "the inputs are left unchanged"
-    return passed(f"{unchanged} over 3 steps ({run.mutation_note})" + (
+    unchanged = "the params and state given are left unchanged" if record.notes else "the inputs are left unchanged"
+    return passed(f"{unchanged} over 3 steps ({record.watched})" + (
         "; params are updated in place to the new parameters (the caller's array holds them), which is allowed"
-        if in_place else "") + ("; the gradients are modified in place (see the note)" if run.grad_writes else ""),
+        if run.in_place else "") + ("; the gradients are modified in place (see the note)" if record.notes else ""),
         notes=notes)
 
 

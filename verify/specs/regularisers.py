@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import reference
 from verify import strategies as vst
 from verify.compare import compare, identical
+from verify.errors import ProtocolError
 from verify.specs._common import differential, fmt
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
@@ -133,20 +134,19 @@ def _hygiene(role: str):
         w = rng.normal(size=(3, 4))
         g = rng.normal(size=(3, 4))
         lam, lr = ctx.params["lam"], 0.1
-        fn = ctx.subject.raw(role)
         args = {"grad": (w, lam), "penalty": (w, lam), "step": (w, g, lr, lam), "prox_step": (w, g, lr, lam)}[role]
-        arrays = [a for a in args if isinstance(a, np.ndarray)]
-        before = [a.copy() for a in arrays]
-        from verify.adapters.base import call_target
-
-        call_target(f"{role}{_signature(role)}", fn, *args)
-        changed = [i for i, (a, b) in enumerate(zip(arrays, before)) if not identical(a, b)]
-        if changed:
-            names = ["w", "g"]
-            why = f"{role}{_signature(role)} modified its input {', '.join(names[i] for i in changed)} in place"
+        call = getattr(ctx.subject, role)
+        record = ctx.subject.inputs
+        seen = len(record.failures)
+        try:
+            call(*args)         # what it does to its inputs: the subject's record says
+        except ProtocolError:
+            pass                # a misfit return is reported below, by the same call again
+        if record.failures[seen:]:
+            why = record.failures[seen]
             return failed(why, diagnosis=f"{why} (e.g. w -= …): the caller's array changes")
-        first = getattr(ctx.subject, role)(*args)
-        second = getattr(ctx.subject, role)(*args)
+        first = call(*args)
+        second = call(*args)
         if not identical(first, second):
             return failed(f"{role}{_signature(role)} returned different values for the same input")
         shape = np.shape(first)

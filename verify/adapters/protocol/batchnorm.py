@@ -12,14 +12,16 @@ import numpy as np
 from verify.adapters.base import (
     BatchNormInstance,
     BatchNormSubject,
+    InputRecord,
     Request,
     accepted_keywords,
     as_array,
     call_target,
     describe_value,
+    fail_on_changes,
+    watched_call,
 )
 from verify.adapters.protocol._common import name_of
-from verify.compare import identical
 from verify.errors import ProtocolError, TargetLoadError
 
 __all__ = ["batchnorm", "layer_hyperparameters", "claim"]
@@ -84,7 +86,7 @@ class _NumpyBatchNorm(BatchNormInstance):
     def __init__(self, layer: Any, num_features: int, passed: dict[str, Any], where: str):
         self.layer = layer
         self.c = num_features
-        self.mutations: list[str] = []
+        self.inputs = InputRecord("x and dy compared (NaN-aware) before and after every call")
         self.g_attr = _first_attr(layer, _GAMMA) or "gamma"
         self.b_attr = _first_attr(layer, _BETA) or "beta"
         self.call = _training_call(layer, where)
@@ -92,9 +94,8 @@ class _NumpyBatchNorm(BatchNormInstance):
 
     def _watched(self, where: str, name: str, fn, value, *args):
         given = np.array(value, copy=True)
-        out = call_target(where, fn, given, *args)
-        if not identical(given, value):
-            self.mutations.append(f"{where} modified its input {name} in place")
+        out = watched_call(self.inputs, where, fn, given, *args, watched={name: given})
+        fail_on_changes(self.inputs)
         return out
 
     def forward(self, x, training):
@@ -249,7 +250,7 @@ class _BnParamBatchNorm(BatchNormInstance):
         self.gamma, self.beta = np.ones(c), np.zeros(c)
         self.bn_param: dict[str, Any] = {"mode": "train", "eps": eps, "momentum": momentum}
         self.cache: Any = None
-        self.mutations: list[str] = []
+        self.inputs = InputRecord("x and dout compared (NaN-aware) before and after every call")
         self.hyper = {"eps": (eps, "passed"), "momentum": (momentum, "passed")}
         self.hyper_source: dict[str, str] = {}
 
@@ -257,9 +258,9 @@ class _BnParamBatchNorm(BatchNormInstance):
         self.bn_param["mode"] = "train" if training else "test"
         where = f"{name_of(self.fwd)}(x, gamma, beta, bn_param) with mode {self.bn_param['mode']!r}"
         given = np.array(x, copy=True)
-        out = call_target(where, self.fwd, given, self.gamma.copy(), self.beta.copy(), self.bn_param)
-        if not identical(given, x):
-            self.mutations.append(f"{where} modified its input x in place")
+        out = watched_call(self.inputs, where, self.fwd, given, self.gamma.copy(), self.beta.copy(), self.bn_param,
+                           watched={"x": given})
+        fail_on_changes(self.inputs)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{where} returned {describe_value(out)}; expected a pair (out, cache)")
         if training:
@@ -272,9 +273,8 @@ class _BnParamBatchNorm(BatchNormInstance):
         if self.cache is None:
             raise ProtocolError(f"{where} needs a training-mode forward first")
         given = np.array(dy, copy=True)
-        out = call_target(where, self.bwd, given, self.cache)
-        if not identical(given, dy):
-            self.mutations.append(f"{where} modified its input dout in place")
+        out = watched_call(self.inputs, where, self.bwd, given, self.cache, watched={"dout": given})
+        fail_on_changes(self.inputs)
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             raise ProtocolError(f"{where} returned {describe_value(out)}; expected a tuple (dx, dgamma, dbeta)")
         return (as_array(out[0], f"{where}[0] (dx)", shape=np.shape(dy)),

@@ -11,12 +11,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from verify.adapters.base import (
+    InputRecord,
     OptimizerRun,
     as_array,
     call_target,
     describe_value,
     same_state,
-    snapshot,
+    watched_call,
 )
 from verify.adapters.mapping import parameter_shapes, split_flat
 from verify.adapters.protocol._common import positional_arity
@@ -30,41 +31,51 @@ class _NumpyRun(OptimizerRun):
 
     The caller's ``params`` may be updated in place (``params -= …``, returning
     them or ``None``): that is how much real code works, and the caller's array
-    then holds the new parameters. Anything else changed in place is recorded
-    in ``mutations`` (gradients given at earlier steps and kept by the
-    optimizer, ``params`` left holding values other than the new parameters,
-    a functional state) or, for the gradients of the current call, in
-    ``grad_writes``.
+    then holds the new parameters. Anything else changed in place is a
+    failure on the run's :class:`~verify.adapters.base.InputRecord`
+    (gradients given at earlier steps and kept by the optimizer, ``params``
+    left holding values other than the new parameters, a functional state)
+    or, for the gradients of the current call, a note.
     """
 
-    mutation_note = "grads and params compared (NaN-aware) before and after every call"
+    watched = "grads and params compared (NaN-aware) before and after every call"
 
     def __init__(self, where: str):
         self.where = where
-        self.mutations: list[str] = []
+        self.inputs = InputRecord(self.watched)
         self.in_place = False
         self.t = 0
-        self._grads: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def _watch(self, call: str, p_in: np.ndarray, p_before: np.ndarray, g_in: np.ndarray, g_before: np.ndarray,
-               out_params: Any) -> None:
-        self._grads = (self._grads + [(g_in, g_before)])[-16:]
-        for k, (g, before) in enumerate(self._grads):
-            if before is not None and not same_state(g, before):
-                if g is g_in:
-                    self.grad_writes = (*self.grad_writes, f"{call} modified its argument grads in place at step "
-                                                           f"{self.t}")
-                else:       # the optimizer's state aliases the caller's memory: a caller reusing it is corrupted
-                    self.mutations.append(f"{call} modified, at step {self.t}, a gradient given at an earlier step, "
-                                          "which the optimizer kept: its state aliases the caller's array (copy it)")
-                self._grads[k] = (g, None)
-        if not same_state(p_in, p_before):
-            if out_params is None or out_params is p_in or _same_values(out_params, p_in):
-                self.in_place = True
-            else:
-                self.mutations.append(
-                    f"{call} modified its argument params in place at step {self.t}, to values other than the new "
-                    "parameters it returned: a caller keeping the array holds neither the old nor the new parameters")
+    def _call(self, call: str, fn: Callable, *args: Any, grads: np.ndarray, **also: Any) -> Any:
+        """``fn(*args)`` with ``grads`` and ``also`` (``params``, ``state``: passed among ``args``, or inside them)
+        watched; the gradients given stay watched at later steps (one changed then is held in the optimizer's
+        state)."""
+        return watched_call(self.inputs, call, fn, *args, watched={"grads": grads, **also}, kept=("grads",))
+
+    def _judge(self, p_in: Any, out_params: Any) -> None:
+        """The protocol's verdict on what the last call changed: the gradients of this step modified in place are
+        a note; a gradient of an earlier step modified is aliasing (a caller reusing its array is corrupted);
+        params may be updated in place to the new parameters, to nothing else."""
+        for change in self.inputs.last:
+            call = change.call
+            if change.input == "grads" and change.earlier:
+                self.inputs.fail(f"{call} modified, at step {self.t}, a gradient given at an earlier step, which the "
+                                 "optimizer kept: its state aliases the caller's array (copy it)")
+            elif change.input == "grads":
+                self.inputs.note(f"{call} modified its argument grads in place at step {self.t}")
+            elif change.input == "params":
+                if out_params is None or out_params is p_in or _same_values(out_params, p_in):
+                    self.in_place = True
+                else:
+                    self.inputs.fail(
+                        f"{call} modified its argument params in place at step {self.t}, to values other than the new "
+                        "parameters it returned: a caller keeping the array holds neither the old nor the new "
+                        "parameters")
+            elif change.input == "state":
+                self.inputs.fail(
+                    f"{call} modified the state it was given in place at step {self.t}: a functional optimizer must "
+                    "return a new state (reusing an old state, e.g. to retry a step, would silently use the modified "
+                    "one)")
 
     def _new_params(self, value: Any, call: str, shape: tuple[int, ...]) -> np.ndarray:
         self.returned_dtype = getattr(value, "dtype", None) if isinstance(value, np.ndarray) else None
@@ -81,7 +92,7 @@ def _same_values(a: Any, b: np.ndarray) -> bool:
 class _FunctionalRun(_NumpyRun):
     """``init(params) -> state``; ``update(grads, state, params) -> (new_params, state)``."""
 
-    mutation_note = _NumpyRun.mutation_note + "; the state given to update compared with a copy"
+    watched = _NumpyRun.watched + "; the state given to update compared with a copy"
 
     def __init__(self, opt: Any, where: str):
         super().__init__(where)
@@ -93,23 +104,18 @@ class _FunctionalRun(_NumpyRun):
     def init(self, params):
         self.params = np.array(params, copy=True)
         given = np.array(params, copy=True)
-        self.state = call_target("init(params)", self.opt.init, given)
-        if not same_state(given, self.params):
-            self.mutations.append("init(params) modified the params it was given in place")
+        self.state = watched_call(self.inputs, "init(params)", self.opt.init, given, watched={"params": given})
+        if self.inputs.last:
+            self.inputs.fail("init(params) modified the params it was given in place")
 
     def step(self, grads):
         self.t += 1
         call = "update(grads, state, params)"
         p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
-        p_before, g_before, s_before = p_in.copy(), g_in.copy(), snapshot(self.state)
-        out = call_target(call, self.opt.update, g_in, self.state, p_in)
+        out = self._call(call, self.opt.update, g_in, self.state, p_in, params=p_in, grads=g_in, state=self.state)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (new_params, new_state)")
-        self._watch(call, p_in, p_before, g_in, g_before, out[0])
-        if not same_state(self.state, s_before):
-            self.mutations.append(
-                f"{call} modified the state it was given in place at step {self.t}: a functional optimizer must "
-                "return a new state (reusing an old state, e.g. to retry a step, would silently use the modified one)")
+        self._judge(p_in, out[0])
         self.params = self._new_params(out[0], f"{call}[0] (new params)", self.params.shape)
         self.state = out[1]
         return np.array(self.params, copy=True)
@@ -155,20 +161,19 @@ class StatefulRun(_NumpyRun):
         call = self._call_text()
         p_in = self._live if self._live is not None else np.array(self.params, copy=True)
         g_in = np.array(grads, copy=True)
-        p_before, g_before = p_in.copy(), g_in.copy()
         fn = getattr(self.opt, self.method)
         if self.method == "apply_gradients":
-            out = call_target(call, fn, [(g_in, p_in)])
+            out = self._call(call, fn, [(g_in, p_in)], grads=g_in, params=p_in)
             out = None                  # Keras returns an operation or the iteration count, not parameters
             held = p_in
         elif self.container == "array":
-            out = call_target(call, fn, p_in, g_in)
+            out = self._call(call, fn, p_in, g_in, grads=g_in, params=p_in)
             held = p_in
         else:
             box = self._box if self._box is not None else ({} if self.container == "dict" else [None])
             box[_KEY if self.container == "dict" else 0] = p_in
             grads_box = {_KEY: g_in} if self.container == "dict" else [g_in]
-            out = call_target(call, fn, box, grads_box)
+            out = self._call(call, fn, box, grads_box, grads=g_in, params=p_in)
             if isinstance(out, Mapping) and self.container == "dict":
                 out = out.get(_KEY)
             elif isinstance(out, (list, tuple)) and self.container == "list" and len(out) == 1:
@@ -177,10 +182,11 @@ class StatefulRun(_NumpyRun):
             self._box = box
             if out is None and held is not p_in:
                 out = held
-        if out is None and not self.in_place and same_state(p_in, p_before) and np.any(g_before != 0):
+        params_changed = any(c.input == "params" for c in self.inputs.last)
+        if out is None and not self.in_place and not params_changed and np.any(np.asarray(grads) != 0):
             raise ProtocolError(f"{call} returned None and left the params it was given unchanged; the stateful "
                                 "protocol returns the new parameters (or updates params in place)")
-        self._watch(call, p_in, p_before, g_in, g_before, out)
+        self._judge(p_in, out)
         new = p_in if out is None else out
         self.params = self._new_params(new, call, self.params.shape)
         kept = held if self.container != "array" else p_in
@@ -200,9 +206,8 @@ class _NamedRun(StatefulRun):
         self.t += 1
         call = f"{self.method}(param, param_grad, 'w')"
         p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
-        p_before, g_before = p_in.copy(), g_in.copy()
-        out = call_target(call, getattr(self.opt, self.method), p_in, g_in, "w")
-        self._watch(call, p_in, p_before, g_in, g_before, out)
+        out = self._call(call, getattr(self.opt, self.method), p_in, g_in, "w", grads=g_in, params=p_in)
+        self._judge(p_in, out)
         self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
         return np.array(self.params, copy=True)
 
@@ -212,7 +217,7 @@ class _LayerRun(_NumpyRun):
     ``post_update_params()``, updating ``layer.weights`` in place from ``layer.dweights`` (and the biases,
     given here as a zero-gradient parameter of their own)."""
 
-    mutation_note = "layer.dweights compared (NaN-aware) before and after every update; weights are updated in place"
+    watched = "layer.dweights compared (NaN-aware) before and after every update; weights are updated in place"
 
     def __init__(self, opt: Any, where: str):
         super().__init__(where)
@@ -231,15 +236,17 @@ class _LayerRun(_NumpyRun):
     def step(self, grads):
         self.t += 1
         g_in = np.array(grads, copy=True)
-        g_before = g_in.copy()
         self.layer.dweights = g_in
         for name in ("pre_update_params", "update_params", "post_update_params"):
             method = getattr(self.opt, name, None)
-            if callable(method):
-                call_target(f"{name}({'layer' if name == 'update_params' else ''})", method,
-                            *((self.layer,) if name == "update_params" else ()))
+            if not callable(method):
+                continue
+            if name == "update_params":     # the weights change by design: only the gradient is watched
+                self._call("update_params(layer)", method, self.layer, grads=g_in)
+                self._judge(None, None)
+            else:
+                call_target(f"{name}()", method)
         new = getattr(self.layer, "weights", None)
-        self._watch("update_params(layer)", new, new, g_in, g_before, None)   # the weights change by design
         self.in_place = True
         self.layer.weights = self._new_params(new, "layer.weights after update_params(layer)", self.shape)
         return np.array(self.layer.weights, copy=True)
@@ -248,7 +255,7 @@ class _LayerRun(_NumpyRun):
 class ConfigRun(_NumpyRun):
     """``f(w, dw, config) -> (next_w, config)`` (CS231n's ``optim.py``): the config dict carries the state."""
 
-    mutation_note = _NumpyRun.mutation_note + " (the config dict is the state: it may be updated in place)"
+    watched = _NumpyRun.watched + " (the config dict is the state: it may be updated in place)"
 
     def __init__(self, fn: Callable, config: Mapping[str, Any], where: str):
         super().__init__(where)
@@ -266,11 +273,10 @@ class ConfigRun(_NumpyRun):
         self.t += 1
         call = f"{self.where}(w, dw, config)"
         p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
-        p_before, g_before = p_in.copy(), g_in.copy()
-        out = call_target(call, self.fn, p_in, g_in, self.config)
+        out = self._call(call, self.fn, p_in, g_in, self.config, grads=g_in, params=p_in)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (next_w, config)")
-        self._watch(call, p_in, p_before, g_in, g_before, out[0])
+        self._judge(p_in, out[0])
         self.params = self._new_params(out[0], f"{call}[0] (next_w)", self.params.shape)
         if out[1] is not None:
             self.config = out[1]
@@ -394,13 +400,13 @@ class OwnedRun(OptimizerRun):
     (:func:`~verify.adapters.mapping.parameter_shapes`), one parameter each, so state shared between parameters
     shows. ``zero_grad`` is never called: each step sets fresh gradients, which is what it and backward leave."""
 
-    mutation_note = ("every gradient array given (p.grad, or step's grads) compared before and after the step, "
-                     "NaN-aware, zeroing it (as zero_grad does) left unreported; the parameters are the optimizer's "
-                     "to update")
+    watched = ("every gradient array given (p.grad, or step's grads) compared before and after the step, "
+               "NaN-aware, zeroing it (as zero_grad does) left unreported; the parameters are the optimizer's "
+               "to update")
 
     def __init__(self, construct: Callable[[list], tuple[Any, str]], style: str):
         self.construct, self.style = construct, style
-        self.mutations: list[str] = []
+        self.inputs = InputRecord(self.watched)
         self.changed = False                 # whether any step changed a parameter (the probe requires it)
         self.used: set[str] = set()
 
@@ -435,18 +441,19 @@ class OwnedRun(OptimizerRun):
         before = [np.array(self._value(i), dtype=np.float64, copy=True) for i in range(len(self.shapes))]
         fn = getattr(self.opt, self.method)
         given = [c.copy() for c in chunks]
+        names = [f"p.grad of parameter {i}" if self.style == "objects" else f"grads[{i}]" for i in range(len(given))]
+        watched = {} if self.style == "scalars" else dict(zip(names, given))     # Python floats cannot change
         if self.style == "arrays":
-            call_target(f"{self.method}(grads)", fn, given)
+            watched_call(self.inputs, f"{self.method}(grads)", fn, given, watched=watched)
         else:
             for p, g in zip(self.given, given):
                 p._verify_grad = g if self.style == "objects" else float(g)
-            call_target(f"{self.method}()", fn)
+            watched_call(self.inputs, f"{self.method}()", fn, watched=watched)
             for p in self.given:
                 self.used |= p._verify_used
-        for i, (g, c) in enumerate(zip(given, chunks)):
-            if self.style != "scalars" and not same_state(g, c) and np.any(g != 0):
-                where = f"p.grad of parameter {i}" if self.style == "objects" else f"grads[{i}]"
-                self.grad_writes = (*self.grad_writes, f"{self.method}() modified {where} in place")
+        for change in self.inputs.last:
+            if np.any(watched[change.input] != 0):       # zeroed, as zero_grad does: not reported
+                self.inputs.note(f"{self.method}() modified {change.input} in place")
         pieces, narrow = [], None
         for i, shape in enumerate(self.shapes):
             value = self._value(i)
