@@ -2,15 +2,18 @@
 
 Checks never call target code directly: they call a subject, whose methods
 
-* pass *copies* of the verifier's arrays (a target that mutates its inputs
-  cannot corrupt the verifier's data; a check can still detect the mutation),
+* pass *copies* of the verifier's arrays through :func:`watched_call`, the one
+  call into the target given arrays: a target that mutates its inputs cannot
+  corrupt the verifier's data, and what it changed is recorded on the
+  subject's :class:`InputRecord`, which checks read,
 * wrap any exception the target raises in :class:`~verify.errors.TargetError`,
 * validate what the target returns and raise
   :class:`~verify.errors.ProtocolError` naming the call and the problem
   (``None``, wrong shape, non-numeric, ...),
 * return float64 numpy arrays.
 
-Adapters (numpy protocol, PyTorch, optax) build subjects from raw objects.
+Adapters (numpy protocols, PyTorch, optax) build subjects from raw objects, each claiming the objects it
+recognises (:data:`verify.adapters.ADAPTERS`, asked with a :class:`Request`).
 """
 
 from __future__ import annotations
