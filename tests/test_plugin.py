@@ -54,9 +54,10 @@ def _log(entry):
     with open(os.path.join(os.environ["VERIFY_TEST_LOG_DIR"], "calls.log"), "a") as fh:
         fh.write(json.dumps(entry) + "\\n")
 
-def counting_run_isolated(target, spec, overrides=None, options=None, on_event=None):
-    _log({"run": [target, spec], "checks": list(options.checks or []), "pid": os.getpid()})
-    return _run_isolated(target, spec, overrides, options, on_event)
+def counting_run_isolated(plans, on_event=None):
+    for plan in plans:
+        _log({"run": [plan.target, plan.spec], "checks": list(plan.options.checks or []), "pid": os.getpid()})
+    return _run_isolated(plans, on_event)
 
 def counting_write_reports(report, json_path, html_path):
     _log({"write": json_path, "pid": os.getpid()})

@@ -74,8 +74,8 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
       UsageError: unknown spec, check or hyperparameter; target not loadable
         or not following the spec's protocol.
     """
-    from verify.isolation import Interrupted, run_isolated
-    from verify.runner import RunOptions, run_inline
+    from verify.plan import Interrupted, RunOptions, RunPlan
+    from verify.runner import run
     from verify.specs import get_spec
 
     if not isinstance(spec, str):
@@ -96,19 +96,17 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
         name = target
     else:
         name = target_string(target)
-    if isolate:
-        if name is None:
-            raise TargetLoadError(
-                f"isolate=True runs the checks in a worker process, which must import the target; "
-                f"{_describe(target)} is not reachable by name from a module: define it at module level "
-                "or pass a TARGET string")
-        try:
-            run = run_isolated(name, spec, overrides, options)
-        except Interrupted:
-            raise KeyboardInterrupt from None
-    else:
-        run = run_inline(target, spec, overrides, options, target_name=name)
-    return run
+    if isolate and name is None:
+        raise TargetLoadError(
+            f"isolate=True runs the checks in a worker process, which must import the target; "
+            f"{_describe(target)} is not reachable by name from a module: define it at module level "
+            "or pass a TARGET string")
+    plan = RunPlan(name if isolate else target, spec, overrides, options, target_name=name)
+    try:
+        (result,) = run([plan]).runs
+    except Interrupted:
+        raise KeyboardInterrupt from None
+    return result
 
 
 def assert_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout: float | None = DEFAULT_TIMEOUT,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import os
 import signal
 import sys
@@ -189,9 +188,9 @@ def render_spec_list_markdown(specs) -> str:
 def _cmd_check(args: argparse.Namespace) -> int:
     from verify import _process
     from verify.console import ConsoleReporter
-    from verify.isolation import Interrupted, run_pairs
+    from verify.plan import Interrupted, RunOptions, RunPlan
     from verify.report.files import check_output_paths
-    from verify.runner import RunOptions, run_inline
+    from verify.runner import run
 
     specs = _expand_specs(args.spec)
     overrides = parse_params(args.param)
@@ -212,55 +211,40 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # Targets run as this user: they may not open this process's descriptors through /proc.
     _process.make_non_dumpable()
     console = ConsoleReporter(verbose=args.verbose)
-    report = Report(tool_version=__version__,
-                    created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
-    pairs = [(t, s) for t in args.targets for s in specs]
+    plans = [RunPlan(t, s, overrides, options) for t in args.targets for s in specs]
     unloadable = 0
 
-    def finish(run: RunResult | UsageError, target: str, spec: str) -> None:
+    def load_error(plan: RunPlan, exc: UsageError) -> RunResult:
         nonlocal unloadable
-        if isinstance(run, UsageError):
-            if len(pairs) == 1:
-                raise run
-            # One pair that cannot be checked does not stop the others; it is an error run.
-            unloadable += 1
-            run = RunResult(target, spec, options.seed, dict(overrides),
-                            checks=[CheckResult("load", "protocol", Status.ERROR, str(run))])
-            console.check_done(run.checks[0])
-        report.runs.append(run)
-        console.run_done(run)
+        if len(plans) == 1:
+            raise exc
+        # One pair that cannot be checked does not stop the others; it is an error run.
+        unloadable += 1
+        run = RunResult(plan.target, plan.spec, options.seed, dict(overrides),
+                        checks=[CheckResult("load", "protocol", Status.ERROR, str(exc))])
+        console.check_done(run.checks[0])
+        return run
 
     def on_event(kind, payload):
         if kind == "run_start":
-            console.run_header(*payload, options.seed)
+            console.run_header(payload.name, payload.spec, options.seed)
         elif kind == "result":
             console.check_done(payload)
         elif kind == "run_done":
-            finish(payload, *pairs[len(report.runs)])
+            console.run_done(payload)
 
     try:
-        if options.isolate:
-            run_pairs(pairs, overrides, options, on_event=on_event)
-        else:
-            for target, spec in pairs:
-                console.run_header(target, spec, options.seed)
-                try:
-                    run = run_inline(target, spec, overrides, options, on_result=console.check_done)
-                except UsageError as exc:
-                    run = exc
-                finish(run, target, spec)
+        report = run(plans, on_event=on_event, on_load_error=load_error)
     except (Interrupted, KeyboardInterrupt) as exc:
         _ignore_interrupts()
-        done = {(r.target, r.spec) for r in report.runs}
-        for run in getattr(exc, "runs", []):
-            if (run.target, run.spec) not in done:
-                report.runs.append(run)
-                console.run_done(run)
+        for cut in getattr(exc, "runs", []):
+            console.run_done(cut)
+        report = getattr(exc, "report", None) or Report(tool_version=__version__, runs=[], incomplete=True)
         report.incomplete = True
         code = 128 + getattr(exc, "signum", signal.SIGINT)
         return _finish(report, args, console, code, "Interrupted: partial report written.")
     _ignore_interrupts()
-    if unloadable == len(pairs):
+    if unloadable == len(plans):
         code = EXIT_USAGE
     else:
         code = EXIT_OK if report.passed else EXIT_FAIL

@@ -30,30 +30,28 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
+from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, RunResult, Status
-from verify.runner import RunOptions, clip_text, reproduction_command, result_from_target_side, select_checks
 from verify.specs import get_spec
-from verify.text import sanitise, sanitised
+from verify.text import clip, sanitise, sanitised
 
-__all__ = ["run_isolated", "run_pairs", "prestart", "Interrupted", "default_jobs"]
+__all__ = ["run_isolated", "prestart", "Interrupted", "default_jobs"]
 
 #: Top-level libraries a target may come from that are safe to import in the zygote before it
 #: forks (no threads started at import), so that jobs checking them do not import them again.
 _SHARED_LIBRARIES = ("torch", "jax", "optax")
 
 
-class Interrupted(Exception):
-    """Ctrl-C (or SIGTERM, SIGHUP: ``signum``) during a run; ``runs`` holds what finished (``run`` the
-    first), marked incomplete."""
-
-    def __init__(self, runs: list[RunResult], signum: int = signal.SIGINT):
-        super().__init__("interrupted")
-        self.runs = runs
-        self.run = runs[0] if runs else None
-        self.signum = signum
+def result_from_target_side(data: Any) -> CheckResult:
+    """A :class:`CheckResult` from what a job sent: every string sanitised (the target controls exception
+    messages and printed output), anything malformed an error of the target's side."""
+    try:
+        return CheckResult.from_dict(sanitised(data))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"a malformed check result ({type(exc).__name__}: {clip(exc, 200)})") from None
 
 
 def default_jobs() -> int:
@@ -404,10 +402,7 @@ def _starter(targets: Sequence[str]) -> _Zygote | _Spawner:
 class _Run:
     """One (target, spec) run being assembled from its units' results."""
 
-    target: str
-    spec_name: str
-    overrides: dict[str, Any]
-    options: RunOptions
+    plan: RunPlan
     order: list[str]                       # the selected checks, in the spec's order
     kinds: dict[str, str]
     run: RunResult
@@ -423,9 +418,13 @@ class _Run:
     def finished(self) -> bool:
         return self.load_error is not None or (self.open_units == 0 and len(self.results) == len(self.order))
 
-    def reproduction(self, check: str) -> str:
-        return reproduction_command(self.target, self.spec_name, self.options.seed, self.overrides, check,
-                                    self.options)
+    @property
+    def target(self) -> str:
+        return self.plan.target
+
+    @property
+    def options(self) -> RunOptions:
+        return self.plan.options
 
 
 class _Unit:
@@ -457,12 +456,7 @@ class _Unit:
 
     def start(self, starter: Any) -> None:
         s = self.state
-        opts = {"seed": s.options.seed, "max_examples": s.options.max_examples,
-                "family_alpha": s.options.family_alpha, "timeout": s.options.timeout, "isolate": True,
-                "memory_limit": s.options.memory_limit, "gradcheck_mode": s.options.gradcheck_mode}
-        job = {"target": s.target, "spec": s.spec_name, "params": s.overrides, "options": opts,
-               "checks": self.pending}
-        self.job = starter.start(job)
+        self.job = starter.start(s.plan.job(self.pending))
         self.current = None
         self.progress = False
         self.job_loaded = False
@@ -483,7 +477,7 @@ class _Unit:
         name = self.current or self.pending[0]
         self._record(CheckResult(name, self.state.kinds[name], status, message, output=output,
                                  duration=time.monotonic() - self.current_start if self.current else 0.0,
-                                 reproduction=self.state.reproduction(name)))
+                                 reproduction=self.state.plan.command(name)))
 
     def _stop_job(self) -> None:
         if self.job is not None:
@@ -495,7 +489,7 @@ class _Unit:
         if self.job is None:
             return ""
         self.job.read_output()
-        return clip_text(self.job.output.take(), 6000)
+        return clip(self.job.output.take(), 6000)
 
     def _load_failed(self, message: str) -> None:
         if self.state.load_error is None:
@@ -568,7 +562,7 @@ class _Unit:
         self._stop_job()
         if not self.state.loaded:
             self._load_failed(f"the worker loading target {self.state.target!r} ended: {how}: "
-                              f"{clip_text(output, 300).strip()}")
+                              f"{clip(output, 300).strip()}")
             return
         if self.state.options.memory_limit and "crashed" in how:
             how += (f" (under --memory-limit {self.state.options.memory_limit / 2 ** 20:g}M: an allocation that "
@@ -617,29 +611,29 @@ def _library_roots(targets: Sequence[str]) -> list[str]:
     return [lib for lib in _SHARED_LIBRARIES if lib in roots]
 
 
-def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | None = None,
-              options: RunOptions = RunOptions(),
-              on_event: Callable[[str, Any], None] | None = None) -> list[RunResult | UsageError]:
-    """Run every ``(target, spec)`` of ``pairs`` in job processes, ``options.jobs`` at a time.
+def run_isolated(plans: Sequence[RunPlan],
+                 on_event: Callable[[str, Any], None] | None = None) -> list[RunResult | UsageError]:
+    """Run every plan in job processes, up to ``options.jobs`` of them at a time (the first plan's options).
 
-    Returns, per pair and in order, its :class:`RunResult` or the
+    Returns, per plan and in order, its :class:`RunResult` or the
     :class:`UsageError` that kept it from running (the target could not be
-    loaded). ``on_event`` is called in the pairs' order and each run's check
-    order, whatever order the work finishes in: ``("run_start", (target, spec))``,
+    loaded). ``on_event`` is called in the plans' order and each run's check
+    order, whatever order the work finishes in: ``("run_start", plan)``,
     ``("result", CheckResult)``, then ``("run_done", RunResult | UsageError)``.
     Raises :class:`Interrupted` on Ctrl-C.
     """
-    overrides = dict(overrides or {})
-    jobs = options.jobs or default_jobs()
+    if not plans:
+        return []
+    jobs = plans[0].options.jobs or default_jobs()
     states: list[_Run] = []
-    for target, spec_name in pairs:
-        spec = get_spec(spec_name)
-        params = spec.resolve_params(overrides)     # validate before starting a process
-        order = [c.name for c in select_checks(spec, options.checks)]
-        states.append(_Run(target, spec.name, overrides, options, order, {c.name: c.kind for c in spec.checks},
-                           RunResult(target=target, spec=spec.name, seed=options.seed, params=params,
-                                     command=reproduction_command(target, spec.name, options.seed, overrides,
-                                                                  options=options))))
+    for plan in plans:
+        spec = get_spec(plan.spec)
+        params = spec.resolve_params(plan.overrides)     # validate before starting a process
+        plan = plan.replace(spec=spec.name)
+        order = [c.name for c in select_checks(spec, plan.options.checks)]
+        states.append(_Run(plan, order, {c.name: c.kind for c in spec.checks},
+                           RunResult(target=plan.target, spec=spec.name, seed=plan.seed, params=params,
+                                     command=plan.command())))
     shares = max(1, jobs // max(1, len(states)))
     queue: collections.deque[_Unit] = collections.deque()
     for state in states:
@@ -654,7 +648,7 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
             if s.shown is None:
                 s.shown = 0
                 if on_event:
-                    on_event("run_start", (s.target, s.spec_name))
+                    on_event("run_start", s.plan)
             if s.load_error is None:
                 while s.shown < len(s.order) and s.order[s.shown] in s.results:
                     if on_event:
@@ -756,17 +750,3 @@ def run_pairs(pairs: Sequence[tuple[str, str]], overrides: Mapping[str, Any] | N
     report_in_order()
     return [s.load_error or s.run for s in states]
 
-
-def run_isolated(target: str, spec_name: str, overrides: Mapping[str, Any] | None = None,
-                 options: RunOptions = RunOptions(),
-                 on_event: Callable[[str, Any], None] | None = None) -> RunResult:
-    """Run the checks of ``spec_name`` on ``target`` in job processes.
-
-    ``on_event("result", CheckResult)`` reports progress, in the spec's
-    order. Raises :class:`TargetLoadError` if the target cannot be loaded
-    and :class:`Interrupted` on Ctrl-C.
-    """
-    (outcome,) = run_pairs([(target, spec_name)], overrides, options, on_event)
-    if isinstance(outcome, UsageError):
-        raise outcome
-    return outcome

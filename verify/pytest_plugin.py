@@ -15,7 +15,7 @@ users' own test functions the same verification (see :mod:`verify.api`).
 
 How items run: the first item of a (TARGET, SPEC) group to run executes the
 checks of that group that were collected (after ``-k``/``-m`` selection), in
-the spec's order, in one worker process (:func:`verify.isolation.run_isolated`);
+the spec's order, in one worker process (:func:`verify.runner.run`);
 the group's other items read the cached result. Under pytest-xdist the
 plugin switches xdist's default distribution (``load``) to ``loadgroup``, so
 that a group's items run on one worker; with another ``--dist`` given
@@ -205,9 +205,9 @@ class VerifyRun(pytest.Collector):
 
     def _execute(self) -> None:
         from verify.errors import UsageError
-        from verify.isolation import Interrupted, run_isolated
+        from verify.plan import Interrupted, RunOptions, RunPlan
         from verify.results import CheckResult, RunResult, Status
-        from verify.runner import RunOptions, reproduction_command, run_inline
+        from verify.runner import run as run_plans
         from verify.specs import get_spec
 
         opt = self.config.option
@@ -219,29 +219,25 @@ class VerifyRun(pytest.Collector):
                              family_alpha=opt.verify_alpha, timeout=opt.verify_timeout, checks=names,
                              isolate=opt.verify_isolate, jobs=plugin.jobs_per_group(),
                              memory_limit=opt.verify_memory_limit, gradcheck_mode=opt.verify_gradcheck_mode)
+        plan = RunPlan(self.target, spec.name, plugin.overrides, options)
+
         try:
-            if opt.verify_isolate:
-                run = run_isolated(self.target, spec.name, plugin.overrides, options)
-            else:
-                run = run_inline(self.target, spec.name, plugin.overrides, options)
+            (run,) = run_plans([plan]).runs
         except Interrupted:
             raise KeyboardInterrupt from None
         except UsageError as exc:
             # Validated on the controller, yet this process cannot load it (e.g. a file
             # missing on a remote xdist host): every check of the group errors with why.
             try:
-                params = spec.resolve_params(plugin.overrides)
+                params = spec.resolve_params(plan.overrides)
             except UsageError:
-                params = dict(plugin.overrides)
-            run = RunResult(self.target, spec.name, opt.verify_seed, params,
-                            command=reproduction_command(self.target, spec.name, opt.verify_seed, plugin.overrides,
-                                                         options=options))
+                params = dict(plan.overrides)
+            run = RunResult(self.target, spec.name, plan.seed, params, command=plan.command())
             for check in spec.checks:
                 if names is None or check.name in names:
-                    run.checks.append(CheckResult(
-                        check.name, check.kind, Status.ERROR, f"the checks could not run: {exc}",
-                        reproduction=reproduction_command(self.target, spec.name, opt.verify_seed,
-                                                          plugin.overrides, check.name, options)))
+                    run.checks.append(CheckResult(check.name, check.kind, Status.ERROR,
+                                                  f"the checks could not run: {exc}",
+                                                  reproduction=plan.command(check.name)))
         meta = run.to_dict()
         meta["checks"] = []
         self._run, self._meta = run, meta

@@ -1,32 +1,40 @@
-"""Run a spec's checks against a target, in this process.
+"""Run plans: the one entry point (:func:`run`), and a spec's checks on a target in this process.
 
-This module loads and adapts the target, builds one :class:`CheckContext`
+:func:`run` takes :class:`~verify.plan.RunPlan` records from a front end (the
+command line, the pytest plugin, :mod:`verify.api`) and runs them in worker
+processes (:mod:`verify.isolation`) or, with ``isolate=False``, here. The
+in-process part loads and adapts the target, builds one :class:`CheckContext`
 per check and turns what each check returns (or raises) into a
-:class:`CheckResult`. It is used directly by the Python API and, inside a
-worker process, by :mod:`verify.isolation` for the command line.
+:class:`CheckResult`; a worker process (:mod:`verify.worker`) runs the same
+code on the plan it was sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import platform
-import shlex
+import signal
 import threading
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from verify.adapters import adapt
 from verify.adapters.base import Subject
-from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError
-from verify.results import CheckResult, RunResult, Status
+from verify.errors import (BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError,
+                           UsageError)
+from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
+from verify.results import CheckResult, Report, RunResult, Status
 from verify.specs import get_spec
 from verify.specs.base import Check, CheckContext, Family, Held, Outcome, Spec, held_summary
 from verify.targets import REFERENCE, load_target, target_library
-from verify.text import clip, sanitised
+from verify.text import clip
 
 __all__ = [
+    "run",
     "RunOptions",
+    "RunPlan",
     "Prepared",
     "prepare",
     "hold",
@@ -34,29 +42,11 @@ __all__ = [
     "select_checks",
     "execute_check",
     "run_inline",
-    "reproduction_command",
     "clip_text",
     "versions",
 ]
 
 MAX_TEXT = 4000  # longest message kept from target-controlled text
-
-
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """How to run: seed, search effort, false-alarm budget, time limits, which checks, how many at once."""
-
-    seed: int = 0
-    max_examples: int = 60
-    family_alpha: float = 1e-6
-    timeout: float | None = 60.0
-    load_timeout: float = 120.0
-    checks: tuple[str, ...] | None = None
-    isolate: bool = True
-    verbose: bool = False
-    jobs: int | None = None       # job processes at once (isolated runs); None: one per core
-    memory_limit: int | None = None   # bytes the target may allocate per job process (isolated runs)
-    gradcheck_mode: str = "auto"      # verify.gradcheck's mode for the gradient checks
 
 
 @dataclasses.dataclass
@@ -70,6 +60,10 @@ class Prepared:
     reference: Subject
     target_name: str
     held: dict[str, Held] = dataclasses.field(default_factory=dict)
+
+    def plan(self, options: RunOptions) -> RunPlan:
+        """The plan of a run of these checks with ``options`` (its reproduction commands)."""
+        return RunPlan(self.target_name, self.spec.name, self.overrides, options)
 
     @property
     def varied(self) -> list[str]:
@@ -107,31 +101,6 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
     return out
 
 
-def reproduction_command(target: str, spec: str, seed: int, overrides: Mapping[str, Any],
-                         check: str | None = None, options: "RunOptions | None" = None) -> str:
-    """The command that reruns exactly this run (or this one check), non-default options included."""
-    from verify.options import DEFAULT_ALPHA, DEFAULT_GRADCHECK_MODE, DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
-
-    parts = ["verify", "check", target, "--spec", spec]
-    for k, v in overrides.items():
-        parts += ["--param", f"{k}={v}"]
-    parts += ["--seed", str(seed)]
-    if options is not None:
-        if options.max_examples != DEFAULT_MAX_EXAMPLES:
-            parts += ["--max-examples", str(options.max_examples)]
-        if options.family_alpha != DEFAULT_ALPHA:
-            parts += ["--alpha", repr(options.family_alpha)]
-        if options.timeout is not None and options.timeout != DEFAULT_TIMEOUT:
-            parts += ["--timeout", f"{options.timeout:g}"]
-        if options.memory_limit:
-            parts += ["--memory-limit", f"{options.memory_limit / 2 ** 20:g}M"]
-        if options.gradcheck_mode != DEFAULT_GRADCHECK_MODE:
-            parts += ["--gradcheck-mode", options.gradcheck_mode]
-    if check:
-        parts += ["--check", check]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
 def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | None = None,
             target_name: str | None = None) -> Prepared:
     """Resolve the spec and parameters, load the target and adapt it (raises ``UsageError``)."""
@@ -139,12 +108,11 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
     overrides = dict(overrides or {})
     params = spec.resolve_params(overrides)
     reference_obj = spec.reference(params)
+    name = RunPlan(target, spec.name, target_name=target_name).name
     if isinstance(target, str):
-        name = target
         obj = reference_obj if target == REFERENCE else load_target(target)
     else:
         obj = target
-        name = target_name or getattr(target, "__qualname__", None) or type(target).__name__
     subject = adapt(obj, spec, name, params, given=frozenset(overrides))
     if subject.library is None:
         lib = target_library(obj)
@@ -199,12 +167,6 @@ def held_record(held: Mapping[str, Held]) -> dict[str, dict[str, Any]]:
     return {k: {"value": h.value, "source": h.source, "why": h.why} for k, h in held.items()}
 
 
-def select_checks(spec: Spec, names: tuple[str, ...] | None) -> list[Check]:
-    if not names:
-        return list(spec.checks)
-    return [spec.check(n) for n in names]
-
-
 def _outcome_to_result(check: Check, outcome: Outcome) -> CheckResult:
     # The target's text in the message and notes is bounded; the evidence is the check's, unchanged.
     clipped = dataclasses.replace(outcome, message=clip_text(outcome.message),
@@ -251,19 +213,8 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
         result.message = (f"out of memory: the target needed more than the --memory-limit of "
                           f"{options.memory_limit / 2 ** 20:g} MiB\n{result.message}")
     if result.status in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
-        target = prep.target_name if isinstance(prep.target_name, str) else "TARGET"
-        result.reproduction = reproduction_command(target, prep.spec.name, options.seed, prep.overrides, check.name,
-                                                   options)
+        result.reproduction = prep.plan(options).command(check.name)
     return result
-
-
-def result_from_target_side(data: Any) -> CheckResult:
-    """A :class:`CheckResult` from what the checks produced: every string sanitised (the target controls
-    exception messages and printed output), anything malformed an error of the target's side."""
-    try:
-        return CheckResult.from_dict(sanitised(data))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ProtocolError(f"a malformed check result ({type(exc).__name__}: {clip(exc, 200)})") from None
 
 
 def _target_traceback(exc: BaseException) -> str:
@@ -297,21 +248,90 @@ def run_inline(target: str | Any, spec_name: str, overrides: Mapping[str, Any] |
                options: RunOptions = RunOptions(), *, target_name: str | None = None,
                on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
     """Run the spec's checks in this process (no isolation from crashes)."""
+    return _run_here(RunPlan(target, spec_name, overrides or {}, options, target_name), on_result)
+
+
+def _run_here(plan: RunPlan, on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
     started = time.perf_counter()
-    prep = prepare(target, spec_name, overrides, target_name)
+    options = plan.options
+    prep = prepare(plan.target, plan.spec, plan.overrides, plan.target_name)
+    named = prep.plan(options)
     run = RunResult(target=prep.target_name, spec=prep.spec.name, seed=options.seed, params=prep.params,
                     adapter=prep.subject.description, mapping=list(prep.subject.mapping),
                     hyperparameters=prep.hyperparameter_lines(), held=held_record(prep.held),
-                    versions=versions(prep.subject),
-                    command=reproduction_command(prep.target_name, prep.spec.name, options.seed, prep.overrides,
-                                                 options=options))
+                    versions=versions(prep.subject), command=named.command())
     for check in select_checks(prep.spec, options.checks):
         result = _with_time_limit(lambda: execute_check(prep, check, options), options.timeout, check)
         if result.status is Status.TIMEOUT:
-            result.reproduction = reproduction_command(prep.target_name, prep.spec.name, options.seed,
-                                                       prep.overrides, check.name, options)
+            result.reproduction = named.command(check.name)
         run.checks.append(result)
         if on_result:
             on_result(result)
     run.duration = time.perf_counter() - started
     return run
+
+
+def _raise(plan: RunPlan, exc: UsageError) -> RunResult:
+    raise exc
+
+
+def run(plans: Sequence[RunPlan], *, on_event: Callable[[str, Any], None] | None = None,
+        on_load_error: Callable[[RunPlan, UsageError], RunResult] = _raise) -> Report:
+    """Run every plan and return the report: in worker processes when the plans' options say ``isolate``
+    (the first plan's options decide, and how many jobs run at once), else in this process.
+
+    ``on_event(kind, payload)`` is called in the plans' order and each run's
+    check order: ``("run_start", plan)``, ``("result", CheckResult)``,
+    ``("run_done", RunResult)``. A plan whose target cannot be loaded (a
+    :class:`UsageError`) is reported as the run ``on_load_error(plan, error)``
+    returns; by default the error is raised. Ctrl-C (SIGTERM, SIGHUP) raises
+    :class:`~verify.plan.Interrupted` whose ``report`` holds the runs finished
+    and those cut short, marked incomplete.
+    """
+    from verify import __version__
+
+    emit = on_event or (lambda kind, payload: None)
+    report = Report(tool_version=__version__,
+                    created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    isolate = bool(plans) and plans[0].options.isolate
+
+    def done(plan: RunPlan, outcome: RunResult | UsageError) -> None:
+        result = on_load_error(plan, outcome) if isinstance(outcome, UsageError) else outcome
+        report.runs.append(result)
+        emit("run_done", result)
+
+    try:
+        if isolate:
+            from verify import isolation
+
+            for plan in plans:
+                if not isinstance(plan.target, str):
+                    raise TargetLoadError(f"a worker process loads its target by name; {plan.name!r} is an "
+                                          "object: run it in this process (isolate=False)")
+            started: list[RunPlan] = []
+
+            def relay(kind: str, payload: Any) -> None:
+                if kind == "run_start":
+                    started.append(payload)
+                    emit(kind, payload)
+                elif kind == "run_done":
+                    done(started[-1], payload)
+                else:
+                    emit(kind, payload)
+
+            isolation.run_isolated(plans, on_event=relay)
+        else:
+            for plan in plans:
+                emit("run_start", plan)
+                try:
+                    outcome: RunResult | UsageError = _run_here(plan, lambda r: emit("result", r))
+                except UsageError as exc:
+                    outcome = exc
+                done(plan, outcome)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        finished = {id(r) for r in report.runs}
+        cut = [r for r in getattr(exc, "runs", []) if id(r) not in finished]
+        report.runs.extend(cut)
+        report.incomplete = True
+        raise Interrupted(cut, getattr(exc, "signum", signal.SIGINT), report) from None
+    return report

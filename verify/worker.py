@@ -70,7 +70,8 @@ def _limit_memory(extra: int) -> None:
 
 
 def run_job(job: dict[str, Any], events: TextIO) -> None:
-    """Load the target of ``job`` and run its checks, writing events on ``events``.
+    """Load the target of ``job`` (a :meth:`verify.plan.RunPlan.job`) and run its checks, writing events on
+    ``events``.
 
     What the target prints goes to this process's stdout and stderr, a pipe
     the parent reads; everything printed before a ``result`` event is written
@@ -84,14 +85,15 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         events.flush()
 
     from verify.errors import UsageError
-    from verify.runner import (RunOptions, execute_check, held_record, prepare, reproduction_command, select_checks,
-                               versions)
+    from verify.plan import RunPlan, select_checks
+    from verify.runner import execute_check, held_record, prepare, versions
 
-    options = RunOptions(**{**job["options"], "checks": tuple(job["checks"]) or None})
+    plan = RunPlan.from_job(job)
+    options = plan.options
     if options.memory_limit:
         _limit_memory(options.memory_limit)
     try:
-        prep = prepare(job["target"], job["spec"], job["params"])
+        prep = prepare(plan.target, plan.spec, plan.overrides)
         checks = select_checks(prep.spec, options.checks)
     except UsageError as exc:
         emit({"event": "load_error", "message": str(exc), "traceback": traceback.format_exc()})
@@ -120,8 +122,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
             # The job runs in its own session, so a real Ctrl-C never reaches it:
             # this KeyboardInterrupt was raised by the target itself.
             result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
-                                 reproduction=reproduction_command(prep.target_name, prep.spec.name, options.seed,
-                                                                   prep.overrides, check.name, options))
+                                 reproduction=prep.plan(options).command(check.name))
         emit({"event": "result", "result": result.to_dict()})
     emit({"event": "done"})
 
