@@ -120,6 +120,8 @@ def test_the_graph_sees_lazy_and_relative_imports() -> None:
     assert "verify.runner" in graph["verify.worker"]          # imported inside run_job
     assert "verify.report.files" in graph["verify.cli"]       # imported inside a function
     assert "verify.plan" in graph["verify.runner"]
+    assert "verify.symbolic.base" in graph["verify.symbolic.optimizers"]
+    assert "verify.symbolic" in graph["verify.specs.optimizers"]              # `from verify import symbolic`
     assert "verify.report.files" in graph["verify.report"]                    # write_html, lazily
     assert "verify.report" not in graph["verify.report.files"]                # its own package, lazily
     assert len(graph) > 40

@@ -35,6 +35,7 @@ from scipy import stats as sci_stats
 import reference as R
 from verify import symbolic as S
 from verify.compare import assert_close, compare
+from verify.symbolic.base import _require
 
 EPS = np.finfo(np.float64).eps
 
@@ -91,8 +92,8 @@ def test_import_runs_no_derivation():
 
 def test_require_raises_derivation_error():
     with pytest.raises(S.DerivationError, match="fails the check"):
-        S._require(False, "demo", "a property")
-    S._require(sp.true, "demo", "a property")
+        _require(False, "demo", "a property")
+    _require(sp.true, "demo", "a property")
 
 
 # ------------------------------------------------------------ regularisation

@@ -639,7 +639,9 @@ def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
 
 
 def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
-    d = cv.heavy_ball_stability()
+    from verify import symbolic
+
+    d = symbolic.heavy_ball_stability()
     curves, lines = {}, []
     w0 = np.random.default_rng(7).normal(size=3)
     for mu in ((0.5, 0.9) if ctx.free("momentum") else (float(ctx.params["momentum"]),)):
@@ -649,7 +651,7 @@ def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
             raise HeldParameterError(f"this check needs momentum ≤ 0.998 (above, convergence below the stability "
                                      f"limit takes more than 20000 steps to show), but momentum is held at {fmt(mu)} "
                                      f"({ctx.held['momentum'].why})")
-        max_lr = d.funcs["max_lr"](1.0, mu)
+        max_lr = d.parts["max_lr"](1.0, mu)
         for factor, want in ((0.9, "converge"), (1.1, "diverge")):
             lr, eigs = _at_step(ctx, factor * max_lr, [1.0, 0.1, 0.4])
             q = cv.diag_quadratic(eigs, 7)
@@ -683,13 +685,15 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
     gradient differs — and converges at heavy ball's rate, not Nesterov's. The
     failure says so and shows the rate it would reach with look-ahead gradients.
     """
-    d = cv.nesterov_optimal()
+    from verify import symbolic
+
+    d = symbolic.nesterov_optimal()
     curves, lines = {}, []
     kappas = _kappas_for(ctx, (100.0, 25.0), lambda k: (math.sqrt(k) - 1) / (math.sqrt(k) + 1),
                          lambda mu: ((1 + mu) / (1 - mu)) ** 2)
     for kappa, seed in zip(kappas, (8, 9)):
         m, L = 1.0 / kappa, 1.0
-        lr, mu, rate = d.funcs["params"](m, L)
+        lr, mu, rate = d.parts["params"](m, L)
         if not ctx.free("momentum"):
             mu = float(ctx.params["momentum"])   # equal to the optimal μ up to rounding
         lr, eigs = _at_step(ctx, lr, [L, m, 0.3 if m <= 0.3 else (L + m) / 2])
@@ -1078,22 +1082,26 @@ def _adam_constant(ctx: CheckContext) -> Outcome:
 
 
 def _decayed_steps(hp: Mapping[str, Any], adam_steps: np.ndarray, w0: np.ndarray) -> np.ndarray:
-    d = cv.decoupled_decay_iterates()
+    from verify import symbolic
+
+    d = symbolic.decoupled_decay_iterates()
     T = adam_steps.shape[0]
     t = np.arange(0, T + 1, dtype=float)[:, None]
-    w = d.funcs["w_affine"](w0, hp["lr"], hp["weight_decay"], adam_steps[0], t)
+    w = d.parts["w_affine"](w0, hp["lr"], hp["weight_decay"], adam_steps[0], t)
     return np.diff(w, axis=0)
 
 
 def _rmsprop_constant(ctx: CheckContext) -> Outcome:
-    d = cv.rmsprop_constant_gradient()
+    from verify import symbolic
+
+    d = symbolic.rmsprop_constant_gradient()
     t = np.arange(1, 31, dtype=float)[:, None]
     g = _constant_gradient_grads()
     configs = [c for c in ({}, {"eps": 1.0}, {"rho": 0.99999}, {"rho": 0.0}, {"eps": 1e-12, "rho": 0.5})
                if ctx.allows(**c)]
     for extra in configs:
         hp = _hp(ctx, **extra)
-        steps = d.funcs["step"](g, hp["lr"], hp["rho"], hp["eps"], t)
+        steps = d.parts["step"](g, hp["lr"], hp["rho"], hp["eps"], t)
         # Evaluating 1 − ρᵗ in floating point loses ~u·ρᵗ/(1 − ρᵗ) relative (ρ near 1); the step inherits half.
         rho_t = hp["rho"] ** t
         own = np.abs(steps) * 4 * U * (1 + t * rho_t / np.maximum(1 - rho_t, 1e-300))
@@ -1129,14 +1137,16 @@ def _coupled_decay(ctx: CheckContext) -> Outcome:
 
 
 def _decoupled_decay(ctx: CheckContext) -> Outcome:
-    d = cv.decoupled_decay_iterates()
+    from verify import symbolic
+
+    d = symbolic.decoupled_decay_iterates()
     wd = _decay_strength(ctx, "weight_decay", 0.1)
     hp = _hp(ctx, weight_decay=wd)
     w0 = np.array([1.0, -2.0, 1e-6, 300.0])
     T = 50
     got = _traj(ctx.subject, hp, w0, np.zeros((T, w0.size)))
     t = np.arange(T + 1, dtype=float)[:, None]
-    want = d.funcs["w"](w0, hp["lr"], wd, t)
+    want = d.parts["w"](w0, hp["lr"], wd, t)
     tol = 8 * _u(ctx) * (t + 1) * np.abs(want)
     c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target with g = 0, DESIRED = {d.statement} (sympy rsolve)")
     if not c.ok:
