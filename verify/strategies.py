@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from verify.draws import positive_floats, unit_interval
+
 __all__ = [
     "scaled_floats",
     "arrays",
@@ -47,17 +49,6 @@ def scaled_floats(min_exponent: int = -3, max_exponent: int = 3, *, allow_zero: 
     return (st.just(0.0) | signed) if allow_zero and not positive else signed
 
 
-def positive_floats(low: float, high: float, *, log: bool = True) -> st.SearchStrategy[float]:
-    """Floats in ``[low, high]`` (``0 < low``), uniform in log scale by default."""
-    if not 0 < low <= high:
-        raise ValueError(f"need 0 < low <= high, got {low}, {high}")
-    if not log:
-        return st.floats(low, high, allow_nan=False, allow_infinity=False)
-    lo, hi = np.log10(low), np.log10(high)
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(
-        lambda e: float(min(max(10.0 ** e, low), high)))
-
-
 def arrays(shape: Any = None, *, min_dims: int = 1, max_dims: int = 2, max_side: int = 5,
            elements: st.SearchStrategy[float] | None = None) -> st.SearchStrategy[np.ndarray]:
     """float64 arrays whose entries come from ``elements`` (default :func:`scaled_floats`)."""
@@ -76,19 +67,6 @@ def vectors(min_size: int = 1, max_size: int = 8, *,
 
 
 # ------------------------------------------------------------------ optimizers
-
-
-def unit_interval(*, max_exponent: float = 7.0) -> st.SearchStrategy[float]:
-    """Values in ``[0, 1)`` for decay rates (momentum, ρ, β): 0, the bulk, and ``1 − 10⁻ᵏ`` near 1.
-
-    Values near 1 are where long memories amplify rounding and where swapped
-    or misapplied decays show most.
-    """
-    return st.one_of(
-        st.just(0.0),
-        st.floats(0.0, 0.99, allow_nan=False, allow_infinity=False),
-        st.floats(2.0, max_exponent, allow_nan=False, allow_infinity=False).map(lambda k: 1.0 - 10.0 ** -k),
-    )
 
 
 def hyperparameters(spec: Any, **pinned: Any) -> st.SearchStrategy[dict[str, Any]]:

@@ -7,7 +7,7 @@ library adapters and ``verify list`` read the records; adding an optimizer is a 
 its line in :data:`ALGORITHMS`.
 
 A low package: it imports numpy, ``reference``, :mod:`verify.params` and :mod:`verify.errors`
-(hypothesis and :mod:`verify.strategies` only when something is drawn), never ``verify.specs`` or
+(hypothesis and :mod:`verify.draws` only when something is drawn), never ``verify.specs`` or
 ``verify.adapters``.
 """
 

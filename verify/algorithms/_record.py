@@ -165,7 +165,7 @@ def positive(low: float, high: float) -> Callable[[], Any]:
     """Positive floats in ``[low, high]``, uniform in log scale."""
 
     def draw() -> Any:
-        from verify.strategies import positive_floats
+        from verify.draws import positive_floats
 
         return positive_floats(low, high)
 
@@ -173,8 +173,8 @@ def positive(low: float, high: float) -> Callable[[], Any]:
 
 
 def unit_interval() -> Any:
-    """Decay rates in ``[0, 1)``: 0, the bulk and ``1 − 10⁻ᵏ`` (:func:`verify.strategies.unit_interval`)."""
-    from verify.strategies import unit_interval as draw
+    """Decay rates in ``[0, 1)``: 0, the bulk and ``1 − 10⁻ᵏ`` (:func:`verify.draws.unit_interval`)."""
+    from verify.draws import unit_interval as draw
 
     return draw()
 
@@ -183,7 +183,7 @@ def decay_strength() -> Any:
     """A decay strength: 0 (decay off) or a positive value up to 10."""
     from hypothesis import strategies as st
 
-    from verify.strategies import positive_floats
+    from verify.draws import positive_floats
 
     return st.one_of(st.just(0.0), positive_floats(1e-6, 10.0))
 

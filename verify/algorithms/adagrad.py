@@ -58,7 +58,7 @@ def _draw_placement() -> Any:
 def _draw_accumulator() -> Any:
     from hypothesis import strategies as st
 
-    from verify.strategies import positive_floats
+    from verify.draws import positive_floats
 
     return st.one_of(st.just(0.0), positive_floats(1e-6, 10.0))
 

@@ -88,7 +88,7 @@ def _rprop_hyperparameters(pinned: Mapping[str, Any]) -> Any:
     """
     from hypothesis import strategies as st
 
-    from verify.strategies import positive_floats
+    from verify.draws import positive_floats
 
     pinned = dict(pinned)
 
