@@ -13,10 +13,10 @@ from verify.results import Report
 from verify.specs import SPEC_NAMES
 
 SPECS = ("l1 l2 weight-decay init-lecun init-xavier init-he relu-bias batchnorm newton sgd momentum "
-         "nesterov sign-sgd rprop rmsprop adam adamw generic-optimizer").split()
+         "nesterov sign-sgd rprop rmsprop adam adamw adagrad generic-optimizer").split()
 
 
-def test_the_eighteen_specs_are_registered():
+def test_the_nineteen_specs_are_registered():
     assert list(SPEC_NAMES) == SPECS
 
 
