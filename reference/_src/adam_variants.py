@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference._src.adaptive import EPS_PLACEMENTS, adam, adamw
+from reference._src.adaptive import EPS_PLACEMENTS, _check_adam, adam, adamw
 from reference._src.base import Optimizer, Transform, check_in_range, check_positive, scale
 from reference._src.decay import with_weight_decay
 
@@ -46,14 +46,6 @@ NADAM_SCHEDULES = ("dozat", "constant")
 #: When RAdam rectifies: ``"pytorch"`` ρ_t > 5, ``"official"`` ρ_t ≥ 5 (the authors' code, optax), ``"paper"`` ρ_t > 4.
 RADAM_THRESHOLDS = ("pytorch", "official", "paper")
 AMSGRAD_MAXIMA = ("v", "v-hat")
-
-
-def _check_betas(lr, b1, b2, eps, weight_decay):
-    check_positive("lr", lr)
-    check_in_range("b1", b1, 0.0, 1.0)
-    check_in_range("b2", b2, 0.0, 1.0)
-    check_positive("eps", eps, allow_zero=True)
-    check_positive("weight_decay", weight_decay, allow_zero=True)
 
 
 def _check_choice(name, value, choices):
@@ -137,7 +129,7 @@ def adamax(lr: float = 2e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e
     >>> w
     array([-0.3])
     """
-    _check_betas(lr, b1, b2, eps, weight_decay)
+    _check_adam(lr, b1, b2, eps, weight_decay)
     inner = scale_by_adamax(b1, b2, eps, eps_placement=eps_placement)
     return with_weight_decay(inner, scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
 
@@ -226,7 +218,7 @@ def nadam(lr: float = 2e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-
     >>> w  # −0.1·2.8/1.9
     array([-0.14736842])
     """
-    _check_betas(lr, b1, b2, eps, weight_decay)
+    _check_adam(lr, b1, b2, eps, weight_decay)
     check_positive("momentum_decay", momentum_decay, allow_zero=True)
     inner = scale_by_nadam(b1, b2, eps, momentum_decay, schedule=schedule)
     return with_weight_decay(inner, scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
@@ -344,7 +336,7 @@ def radam(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-
     >>> w  # −0.1·3 − 0.1·3
     array([-0.6])
     """
-    _check_betas(lr, b1, b2, eps, weight_decay)
+    _check_adam(lr, b1, b2, eps, weight_decay)
     inner = scale_by_radam(b1, b2, eps, threshold=threshold, eps_placement=eps_placement,
                            degenerated_to_sgd=degenerated_to_sgd,
                            decoupled_weight_decay=weight_decay if decoupled_weight_decay else 0.0)
@@ -423,5 +415,5 @@ def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1
         return adamw(lr, b1, b2, eps, weight_decay, amsgrad=True)
     if maximum_of == "v":
         return adam(lr, b1, b2, eps, weight_decay, amsgrad=True)
-    _check_betas(lr, b1, b2, eps, weight_decay)
+    _check_adam(lr, b1, b2, eps, weight_decay)
     return with_weight_decay(scale_by_amsgrad(b1, b2, eps), scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
