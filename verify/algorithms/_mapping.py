@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Rule", "same", "pair", "const", "as_python", "LibraryMapping", "Unmapped"]
+__all__ = ["Rule", "same", "pair", "const", "as_python", "LibraryMapping", "Unmapped", "OPTAX_LR"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +68,10 @@ def as_python(x: Any) -> Any:
 def same(name: str, target: str | None = None, text: str = "") -> Rule:
     """Canonical ``name`` passed as ``target`` (a rename when they differ)."""
     return Rule((name,), target or name, as_python, text, inverse=lambda v: (v,))
+
+
+#: optax calls every step size ``learning_rate``.
+OPTAX_LR = same("lr", "learning_rate")
 
 
 def pair(a: str, b: str, target: str, text: str = "") -> Rule:

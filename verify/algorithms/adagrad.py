@@ -21,7 +21,7 @@ import reference
 from reference._src.adagrad import ADAGRAD_EPS_PLACEMENTS as EPS_PLACEMENTS
 from reference._src.base import scale
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import LibraryMapping, same
+from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, same
 from verify.algorithms._record import Algorithm, Variant, learning_rate, positive
 from verify.params import Param
 
@@ -97,7 +97,7 @@ ADAGRAD = Algorithm(
         conventions={"eps_placement": "outside"},
     ),
     optax=LibraryMapping(
-        ("adagrad",), (same("lr", "learning_rate"), same("eps"), same("initial_accumulator_value")),
+        ("adagrad",), (OPTAX_LR, same("eps"), same("initial_accumulator_value")),
         ("lr → learning_rate (optax.adagrad); initial_accumulator_value and eps always passed (optax's defaults "
          "are 0.1 and 1e-7, PyTorch's 0 and 1e-10)",
          "optax puts ε inside the root, w ← w − lr·g/√(s + ε), with a zero step where s = 0: checked as "

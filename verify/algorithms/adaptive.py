@@ -9,7 +9,7 @@ import numpy as np
 import reference
 from reference._src.base import as_optimizer, scale
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import LibraryMapping, const, pair, same
+from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, const, pair, same
 from verify.algorithms._record import (
     Algorithm,
     Variant,
@@ -157,12 +157,8 @@ def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
 # ------------------------------------------------------------------ algorithms
 
 
-def _optax_lr():
-    return same("lr", "learning_rate")
-
-
 _ADAM_ALIASES = {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)}
-_OPTAX_ADAM_RULES = (_optax_lr(), same("b1"), same("b2"), same("eps"),
+_OPTAX_ADAM_RULES = (OPTAX_LR, same("b1"), same("b2"), same("eps"),
                      const("eps_root", 0.0, "eps_root=0: ε only outside the root, as Algorithm 1"))
 _A, _AW = ("adam",), ("adamw",)
 
@@ -203,7 +199,7 @@ RMSPROP = Algorithm(
     ),
     optax=LibraryMapping(
         ("rmsprop",),
-        (_optax_lr(), same("rho", "decay"), same("eps"),
+        (OPTAX_LR, same("rho", "decay"), same("eps"),
          const("eps_in_sqrt", False,
                "ε outside the root: optax.rmsprop(eps_in_sqrt=False) (optax's default puts ε inside, √(s + ε))",
                if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "

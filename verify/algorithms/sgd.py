@@ -6,7 +6,7 @@ import reference
 from reference._src.base import as_optimizer, scale
 from reference._src.sgd import add_l2_gradient, trace
 from verify.algorithms._blocks import opt, stateful, zeros
-from verify.algorithms._mapping import LibraryMapping, Rule, Unmapped, const, same
+from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Rule, Unmapped, const, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, has_positive, learning_rate, unit_interval
 from verify.params import Param
 
@@ -107,10 +107,6 @@ _NO_MOMENTUM = Variant("momentum/none", "plain SGD: the momentum buffer is never
 _SGD_FORM = "momentum buffer b ← μ·b + g (dampening 0), w ← w − lr·b: the spec's canonical form"
 
 
-def _optax_lr() -> Rule:
-    return same("lr", "learning_rate")
-
-
 SGD = Algorithm(
     name="sgd",
     title="Stochastic gradient descent",
@@ -119,7 +115,7 @@ SGD = Algorithm(
     reference=reference.sgd,
     variants=(),
     torch=LibraryMapping(("SGD",), (same("lr"),), ("torch.optim.SGD with its default momentum=0: w ← w − lr·g",)),
-    optax=LibraryMapping(("sgd",), (_optax_lr(),), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
+    optax=LibraryMapping(("sgd",), (OPTAX_LR,), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
 )
 
 MOMENTUM = Algorithm(
@@ -148,7 +144,7 @@ MOMENTUM = Algorithm(
     ),
     torch=LibraryMapping(("SGD",), (same("lr"), same("momentum")), (_SGD_FORM,)),
     optax=LibraryMapping(
-        ("sgd",), (_optax_lr(), same("momentum")),
+        ("sgd",), (OPTAX_LR, same("momentum")),
         ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",)),
     dropped_by_bugs=("momentum",),
 )
@@ -189,7 +185,7 @@ NESTEROV = Algorithm(
         ("b ← μ·b + g, w ← w − lr·(g + μ·b): the re-parameterised (look-ahead) form, the spec's canonical one",),
     ),
     optax=LibraryMapping(
-        ("sgd",), (_optax_lr(), same("momentum"), const("nesterov", True, "")),
+        ("sgd",), (OPTAX_LR, same("momentum"), const("nesterov", True, "")),
         ("lr → learning_rate; nesterov=True: b ← μ·b + g, w ← w − lr·(g + μ·b), the re-parameterised "
          "(look-ahead) form, the spec's canonical one",)),
     dropped_by_bugs=("momentum",),

@@ -9,7 +9,7 @@ import numpy as np
 import reference
 from reference._src.base import EmptyState, Transform, as_optimizer, scale
 from verify.algorithms._blocks import opt, stateful, zeros
-from verify.algorithms._mapping import LibraryMapping, pair, same
+from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, pair, same
 from verify.algorithms._record import Algorithm, Variant, constraint, learning_rate
 from verify.params import Param
 
@@ -119,10 +119,6 @@ def _bounds_in_order(p: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _optax_lr():
-    return same("lr", "learning_rate")
-
-
 # ------------------------------------------------------------------ algorithms
 
 SIGN_SGD = Algorithm(
@@ -148,7 +144,7 @@ SIGN_SGD = Algorithm(
         ("torch has no sign-SGD: the target is a subclass following torch.optim.SGD's constructor",),
         builtin=False,
     ),
-    optax=LibraryMapping(("sign_sgd",), (_optax_lr(),), ("lr → learning_rate; sgn(0) = 0",)),
+    optax=LibraryMapping(("sign_sgd",), (OPTAX_LR,), ("lr → learning_rate; sgn(0) = 0",)),
 )
 
 RPROP = Algorithm(
@@ -196,7 +192,7 @@ RPROP = Algorithm(
     ),
     optax=LibraryMapping(
         ("rprop",),
-        (_optax_lr(), same("eta_minus"), same("eta_plus"), same("min_step_size"), same("max_step_size")),
+        (OPTAX_LR, same("eta_minus"), same("eta_plus"), same("min_step_size"), same("max_step_size")),
         ("lr → learning_rate (the initial step size Δ₀)",
          "optax.rprop's documented algorithm is iRprop− (no step after a sign change, which zeroes the "
          "remembered gradient), the spec's canonical variant; nothing else is mapped",
