@@ -23,6 +23,7 @@ import sys
 import zlib
 from typing import Any
 
+from verify.adapters.keras._backend import prepare_environment as prepare_keras_environment
 from verify.errors import MissingDependencyError, TargetLoadError
 
 __all__ = ["REFERENCE", "load_target", "target_library"]
@@ -30,7 +31,7 @@ __all__ = ["REFERENCE", "load_target", "target_library"]
 REFERENCE = "reference"
 
 # Optional libraries and the extra that installs them.
-_EXTRAS = {"torch": "torch", "jax": "optax", "jaxlib": "optax", "optax": "optax", "flax": "optax"}
+_EXTRAS = {"torch": "torch", "jax": "optax", "jaxlib": "optax", "optax": "optax", "flax": "optax", "keras": "keras"}
 
 
 def load_target(target: str) -> Any:
@@ -38,6 +39,8 @@ def load_target(target: str) -> Any:
     if not isinstance(target, str) or not target.strip():
         raise TargetLoadError(f"target must be a non-empty string, got {target!r}")
     target = target.strip()
+    # Keras reads its backend when first imported, by the target or by a module the target imports.
+    prepare_keras_environment()
     if target == REFERENCE:
         raise TargetLoadError("'reference' is resolved by the spec, not loaded")
     if target.endswith(".py") and ":" not in target:
