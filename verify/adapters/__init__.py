@@ -42,6 +42,8 @@ _ALL_BUT_NEWTON = frozenset({Family.OPTIMIZER, Family.INITIALISER, Family.BIAS, 
 
 #: The adapters in the order they are asked; the numpy protocols last, as each family's fallback.
 ADAPTERS: tuple[Adapter, ...] = (
+    Adapter("keras initializers", frozenset({Family.INITIALISER, Family.BIAS}), "verify.adapters.keras.initialisers"),
+    Adapter("keras batch norm", frozenset({Family.BATCHNORM}), "verify.adapters.keras.batchnorm"),
     Adapter("torch", _ALL_BUT_NEWTON, "verify.adapters.torch_adapter"),
     Adapter("optax", frozenset({Family.OPTIMIZER}), "verify.adapters.optax_adapter"),
     Adapter("numpy optimizer protocol", frozenset({Family.OPTIMIZER}), "verify.adapters.protocol.optimizers"),

@@ -476,10 +476,17 @@ class RegulariserSubject(Subject):
 
 @dataclasses.dataclass
 class InitialiserSubject(Subject):
-    """``sample(shape, seed) -> ndarray``; ``shape`` is in the subject's ``layout``."""
+    """``sample(shape, seed) -> ndarray``; ``shape`` is in the subject's ``layout``.
+
+    ``distribution`` is the one the target declares (a Keras ``VarianceScaling``'s ``distribution``), which
+    the checks test where the run was not given one explicitly (``None``: the run's ``distribution``);
+    ``support_leak`` the fraction of values its library lets through a truncated law's bounds by design.
+    """
 
     sampler: Callable[[tuple[int, ...], int], Any] | None = None
     layout: str = "numpy"
+    distribution: str | None = None
+    support_leak: float = 0.0
 
     @property
     def roles(self) -> frozenset[str]:
@@ -579,6 +586,11 @@ class BatchNormInstance:
     def running(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(running mean, running variance); ``None`` while the layer has not created them (lazily)."""
         raise NotImplementedError
+
+    def resolves(self, x: np.ndarray, eps: float) -> bool:
+        """Whether the layer's arithmetic can resolve this batch's variance at all (a layer computing the
+        moments in one pass in float32 cannot where μ² ≫ σ² + ε): a batch it cannot resolve is not judged."""
+        return True
 
     def unrecognised_statistics(self) -> list[str]:
         """Names of per-feature state that may be running statistics under names the adapter does not know."""

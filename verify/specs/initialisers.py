@@ -100,6 +100,12 @@ def _layout(ctx: CheckContext) -> str:
     return getattr(ctx.subject, "layout", "numpy")
 
 
+def _distribution(ctx: CheckContext) -> str:
+    """The distribution tested: the one the target declares (its adapter leaves it unset where the run was
+    given one explicitly), else the run's."""
+    return getattr(ctx.subject, "distribution", None) or ctx.params["distribution"]
+
+
 @dataclasses.dataclass(frozen=True)
 class _Geometry:
     """The weight shapes a run draws: convolution kernels and matrices, or matrices only (``note`` says why)."""
@@ -307,7 +313,7 @@ def _std(scheme: str):
     def check(ctx: CheckContext) -> Outcome:
         from verify import stats
 
-        layout, dist = _layout(ctx), ctx.params["distribution"]
+        layout, dist = _layout(ctx), _distribution(ctx)
         geometry = _geometry(ctx)
         shapes = geometry.shapes
         n_needed = _planned_n(ctx, len(shapes), dist)
@@ -389,7 +395,7 @@ def _shape(scheme: str):
     def check(ctx: CheckContext) -> Outcome:
         from verify import stats
 
-        dist = ctx.params["distribution"]
+        dist = _distribution(ctx)
         sd = _STATS_DISTRIBUTION[dist]
         geometry = _geometry(ctx)
         shape = geometry.shape_shape
@@ -403,7 +409,7 @@ def _shape(scheme: str):
                                   interval_miss=miss, name=f"shape (Anderson-Darling vs {dist}, σ its own)")]
         if sd != "normal":
             tests.append(stats.support_test(w, sd, interval, ctx.alpha, interval_miss=miss, power=POWER,
-                                            name=f"support of the {dist} law"))
+                                            leak=_leak(ctx, sd), name=f"support of the {dist} law"))
         scale = tests[0].details["scale"]
         outcome = _holm_outcome(ctx, tests, f"the weights follow {_SHAPE_TEXT[sd]} distribution (its σ fitted: "
                                             f"a σ error is the std check's business)",
@@ -412,13 +418,19 @@ def _shape(scheme: str):
                                 metrics={"values": int(w.size), "anderson_darling_values": SHAPE_N,
                                          "shape": list(shape)})
         if outcome.status.value == "fail":
-            outcome.diagnosis = _diagnose_shape(w, sd, ctx.alpha, [t for t in tests if not t.passed])
+            outcome.diagnosis = _diagnose_shape(w, sd, ctx.alpha, [t for t in tests if not t.passed],
+                                                getattr(ctx.subject, "support_leak", 0.0))
         return geometry.annotate(outcome)
 
     return _independent_draws(check)
 
 
-def _diagnose_shape(w: np.ndarray, dist: str, alpha: float, failed_tests: list) -> str:
+def _leak(ctx: CheckContext, dist: str) -> float:
+    """The fraction beyond a truncated normal's bounds the target's library lets through by design."""
+    return getattr(ctx.subject, "support_leak", 0.0) if dist == "truncated_normal" else 0.0
+
+
+def _diagnose_shape(w: np.ndarray, dist: str, alpha: float, failed_tests: list, leak: float = 0.0) -> str:
     """What the numbers say about the distribution: another family that fits, or what is off."""
     from verify import stats
 
@@ -430,7 +442,8 @@ def _diagnose_shape(w: np.ndarray, dist: str, alpha: float, failed_tests: list) 
         interval = stats.scale_interval(w, other, miss)
         t = stats.shape_test(w[::w.size // SHAPE_N][:SHAPE_N], other, interval, alpha, interval_miss=miss)
         if other != "normal" and t.passed:
-            t = t if stats.support_test(w, other, interval, alpha, interval_miss=miss).passed else None
+            t = t if stats.support_test(w, other, interval, alpha, interval_miss=miss,
+                                        leak=leak if other == "truncated_normal" else 0.0).passed else None
         if t is not None and t.passed:
             fitting.append((_SHAPE_TEXT[other], t.p_value))
     names = {t.name.split(" ")[0] for t in failed_tests}

@@ -575,6 +575,7 @@ def support_test(
     truncation: float = 2.0,
     power: float = DEFAULT_POWER,
     name: str = "support",
+    leak: float = 0.0,
 ) -> StatTest:
     """No value beyond the bounds of a bounded distribution whose scale lies in ``scale = (lo, hi)``.
 
@@ -590,6 +591,13 @@ def support_test(
     caught with probability ``1 − (1 − q)^n`` (e.g. q = 4e-6, n = 2·10⁶:
     0.9997); the MDE is the ``q`` caught with probability ``power``,
     ``1 − (1 − power)^(1/n)``.
+
+    ``leak``: the fraction of values an implementation of the law lets through
+    the bounds by design (Keras' torch backend resamples a truncated normal
+    four times and then keeps the last draw: P(|Z| > 2)⁴ ≈ 4.3e-6). The count
+    outside is then tested against Binomial(n, leak), one-sided: p =
+    ``interval_miss`` + P(Binomial(n, leak) ≥ count); the MDE is the
+    fraction outside caught with probability ``power`` at the critical count.
     """
     a = _sample(x, "sample", min_n=1)
     alpha = _alpha(alpha)
@@ -608,30 +616,46 @@ def support_test(
     outside = (a < lo - tol) | (a > hi + tol)
     n_out = int(np.count_nonzero(outside))
     reach = float(np.max(np.abs(a - loc)))
-    p = min(1.0, float(interval_miss) + (0.0 if n_out else 1.0))
+    leak = float(leak)
+    if not 0.0 <= leak < 1.0:
+        raise ValueError(f"leak must be a fraction in [0, 1), got {leak!r}")
+    p_count = (1.0 if not n_out else float(_st.binom.sf(n_out - 1, n, leak))) if leak else (0.0 if n_out else 1.0)
+    p = min(1.0, float(interval_miss) + p_count)
     bound_text = "√3" if dist == "uniform" else f"{fmt(trunc)}"
-    summary = (f"{name}: {n_out} of {n} values beyond ±{bound_text}·s = ±{fmt(half)} (s ≤ {fmt(s_hi)}, the "
-               f"upper end of the scale's interval); largest |x| = {fmt(reach)} = {fmt(reach / s_hi)}·s")
+    allowed = f", {fmt(leak * n)} expected by design (a fraction {fmt(leak)})" if leak else ""
+    summary = (f"{name}: {n_out} of {n} values beyond ±{bound_text}·s = ±{fmt(half)}{allowed} (s ≤ {fmt(s_hi)}, "
+               f"the upper end of the scale's interval); largest |x| = {fmt(reach)} = {fmt(reach / s_hi)}·s")
     return make_result(
         name=name,
         method=(f"count of values outside the support at the largest plausible scale; p = {fmt_p(float(interval_miss))} "
-                "if any (Berger & Boos 1994), else 1"),
+                "if any (Berger & Boos 1994), else 1" if not leak else
+                "count of values outside the support at the largest plausible scale against Binomial(n, leak), "
+                f"one-sided, plus {fmt_p(float(interval_miss))} (Berger & Boos 1994)"),
         statistic=n_out,
         p_value=p,
         n=n,
         alpha=alpha,
         power=power,
         estimate=n_out / n,
-        expected=0.0,
+        expected=leak,
         effect=n_out / n,
         effect_unit="fraction of values outside the support",
         summary=summary,
-        mde_fn=functools.partial(_mde_support, n=n),
+        mde_fn=functools.partial(_mde_support, n=n, leak=leak, miss=float(interval_miss)),
         mde_unit="fraction outside the support",
         details={"distribution": dist, "loc": loc, "scale_interval": [s_lo, s_hi], "bound": half,
-                 "n_outside_support": n_out, "max_abs": reach, "interval_miss": float(interval_miss)},
+                 "n_outside_support": n_out, "max_abs": reach, "interval_miss": float(interval_miss),
+                 "leak": leak},
     )
 
 
-def _mde_support(alpha: float, power: float, n: int) -> float:
-    return float(-math.expm1(math.log1p(-power) / n))
+def _mde_support(alpha: float, power: float, n: int, leak: float = 0.0, miss: float = 0.0) -> float:
+    if not leak:
+        return float(-math.expm1(math.log1p(-power) / n))
+    # The smallest count rejected at level alpha (after the interval's share), then the fraction reaching it
+    # with probability ``power``.
+    level = max(alpha - miss, 1e-300)
+    k = int(_st.binom.isf(level, n, leak)) + 1
+    while _st.binom.sf(k - 1, n, leak) > level:
+        k += 1
+    return float(_opt.brentq(lambda q: _st.binom.sf(k - 1, n, q) - power, leak, 1.0 - 1e-12))

@@ -1,0 +1,271 @@
+"""``keras.layers.BatchNormalization`` (and its subclasses) as a subject of the ``batchnorm`` spec.
+
+A target is the class (``keras.layers.BatchNormalization``, a user's subclass), built per check as
+``cls(momentum=m, epsilon=ε, dtype="float64")`` on ``(N, C)`` batches (``axis=-1``), or an instance, whose
+``momentum`` and ``epsilon`` are read from its config and held. What Keras does differently from PyTorch
+(``keras/src/layers/normalization/batch_normalization.py``), and how the checks take it:
+
+* **momentum** weights the *old* value: r ← m·r + (1 − m)·stat (PyTorch: r ← (1 − m)·r + m·stat), default
+  0.99 (PyTorch's 0.1). The spec's default convention is PyTorch's, under which a Keras layer fails the
+  running-statistics check with that difference named; ``--param convention=keras`` checks Keras' form.
+* the moving variance is fed the **biased** batch variance (PyTorch: the unbiased one), reported by the
+  running-statistics check; ε defaults to 1e-3 (PyTorch: 1e-5) — the layer is given the run's ε.
+* **precision**: ``call`` computes in ``backend.result_type(inputs.dtype, "float32")``, which Keras' dtype
+  lattice makes float32 for a float64 input on jax and torch (``BIT64_TO_BIT32_DTYPE``), whatever the layer's
+  dtype, jax's x64 mode or floatx: the outputs are float64 arrays of float32 arithmetic. The layer's
+  precision is therefore float32's and the checks judge it at float32's rounding (the report says so); on
+  the torch backend the batch moments are one-pass (mean(x²) − mean(x)²), whose rounding grows with
+  (μ² + σ²)/(σ² + ε): the precision of each batch is scaled by that, and a batch it cannot resolve at all
+  (relative error above 1e-3) is not judged.
+* backward: the backend's autodiff of the layer's own call — ``jax.vjp`` of ``stateless_call`` (jax),
+  ``torch.autograd.grad`` through the layer call (torch).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from verify.adapters.base import (
+    BatchNormInstance,
+    BatchNormSubject,
+    InputRecord,
+    Request,
+    Subject,
+    accepted_keywords,
+    as_array,
+    call_target,
+    describe_value,
+)
+from verify.adapters.keras._backend import is_keras_object, require_keras
+from verify.errors import ProtocolError, TargetLoadError
+from verify.specs.base import Family, Held
+
+__all__ = ["claim", "batchnorm", "RESOLUTION"]
+
+#: The worst relative rounding of a batch's variance at which a torch-backend layer's output is still judged.
+RESOLUTION = 1e-3
+
+
+def claim(request: Request) -> Subject | None:
+    """The subject for a Keras BatchNormalization class or instance; ``None`` for anything not Keras'."""
+    if request.family != Family.BATCHNORM or not is_keras_object(request.obj):
+        return None
+    return batchnorm(request.obj, request, require_keras())
+
+
+def _shown(cls: type) -> str:
+    module = getattr(cls, "__module__", "") or ""
+    return f"keras.layers.{cls.__qualname__}" if module.startswith("keras.") else f"{module}.{cls.__qualname__}"
+
+
+class _KerasBatchNorm(BatchNormInstance):
+    """One Keras layer built for ``(N, C)`` batches, its variables float64, its arithmetic as Keras' own."""
+
+    def __init__(self, keras: Any, layer: Any, shown: str, passed: dict[str, Any], precision: float):
+        self.keras = keras
+        self.layer = layer
+        self.shown = shown
+        self.backend = str(keras.backend.backend())
+        self.inputs = InputRecord("the layer is given a float64 backend tensor converted from x")
+        self.hyper = {k: (v, "passed") for k, v in passed.items()}
+        self.hyper_source: dict[str, str] = {}
+        self.precision = precision
+        self._single = precision
+        self._graph: Any = None
+
+    # -- variables ---------------------------------------------------------------------------------------
+
+    def _variable(self, name: str) -> Any:
+        value = getattr(self.layer, name, None)
+        if value is None:
+            what = {"gamma": "scale=False", "beta": "center=False"}.get(name, "")
+            raise ProtocolError(f"{self.shown} has no {name!r} variable{f' ({what}?)' if what else ''}; the "
+                                "batch-norm protocol needs γ, β and the moving statistics")
+        return value
+
+    def _read(self, name: str) -> np.ndarray:
+        value = self._variable(name)
+        return as_array(self.keras.ops.convert_to_numpy(getattr(value, "value", value)), f"{self.shown}.{name}")
+
+    def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
+        for name, value in (("gamma", gamma), ("beta", beta)):
+            var = self._variable(name)
+            arr = np.asarray(value, dtype=np.float64)
+            if tuple(var.shape) != arr.shape:
+                raise ProtocolError(f"{self.shown}'s {name} has shape {tuple(var.shape)}; cannot set it to "
+                                    f"shape {arr.shape}")
+            call_target(f"{self.shown}.{name}.assign(...)", var.assign, arr)
+        self._graph = None
+
+    def running(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if getattr(self.layer, "moving_mean", None) is None or getattr(self.layer, "moving_variance", None) is None:
+            return None
+        return self._read("moving_mean").reshape(-1), self._read("moving_variance").reshape(-1)
+
+    # -- precision ---------------------------------------------------------------------------------------
+
+    def resolves(self, x: np.ndarray, eps: float) -> bool:
+        """Whether this batch's variance is within :data:`RESOLUTION` of its value at the layer's arithmetic
+        (the torch backend's one-pass moments lose (μ² + σ²)/(σ² + ε) ulps)."""
+        return self._conditioned(x, eps) * self._single <= RESOLUTION
+
+    def _conditioned(self, x: np.ndarray, eps: float) -> float:
+        if self.backend != "torch":
+            return 1.0
+        x = np.asarray(x, dtype=np.float64)
+        var = x.var(axis=0)
+        return float(np.max((x.mean(axis=0) ** 2 + var) / (var + eps)))
+
+    # -- calls ---------------------------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        ops = self.keras.ops
+        where = f"{self.shown}(x, training={bool(training)})"
+        if training:
+            eps = self.hyper.get("eps", (1e-3, ""))[0]
+            self.precision = max(self.precision, self._single * self._conditioned(x, eps))
+        if self.backend == "torch" and training:
+            import torch
+
+            xt = torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=True)
+            y = call_target(where, self.layer, xt, training=True)
+            self._graph = (xt, y)
+        else:
+            xt = ops.convert_to_tensor(np.asarray(x, dtype=np.float64), dtype="float64")
+            if training and self.backend == "jax":
+                before = [v.value for v in self.layer.non_trainable_variables]
+                self._graph = (xt, before)
+            y = call_target(where, self.layer, xt, training=bool(training))
+        try:
+            arr = ops.convert_to_numpy(y)
+        except Exception:  # noqa: BLE001 - whatever it returned, as_array names it
+            arr = y
+        return as_array(arr, where, shape=np.shape(x))
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._graph is None:
+            raise ProtocolError("backward(dy) needs a training-mode forward first")
+        gamma, beta = self._variable("gamma"), self._variable("beta")
+        c = np.shape(dy)[1]
+        if self.backend == "torch":
+            grads = self._torch_backward(dy, gamma, beta)
+        else:
+            grads = self._jax_backward(dy, gamma, beta)
+        out = []
+        for g, name, shape in zip(grads, ("dx", "dgamma", "dbeta"), (np.shape(dy), (c,), (c,))):
+            arr = np.zeros(shape) if g is None else as_array(g, f"the gradient {name}")
+            if arr.size != int(np.prod(shape)):
+                raise ProtocolError(f"the gradient {name} has shape {arr.shape}; expected {shape}")
+            out.append(arr.reshape(shape))
+        return out[0], out[1], out[2]
+
+    def _torch_backward(self, dy: np.ndarray, gamma: Any, beta: Any) -> list[Any]:
+        import torch
+
+        xt, y = self._graph
+        if not getattr(y, "requires_grad", False):
+            raise ProtocolError(f"{self.shown}'s output does not depend on its input through autograd (detached?)")
+        dyt = torch.tensor(np.asarray(dy, dtype=np.float64), dtype=y.dtype)
+        where = "torch.autograd.grad(y, (x, gamma, beta), dy)"
+        grads = call_target(where, torch.autograd.grad, y, (xt, gamma.value, beta.value), dyt,
+                            retain_graph=True, allow_unused=True)
+        return [None if g is None else g.detach().cpu().numpy() for g in grads]
+
+    def _jax_backward(self, dy: np.ndarray, gamma: Any, beta: Any) -> list[Any]:
+        import jax
+
+        xt, before = self._graph
+        trainable = list(self.layer.trainable_variables)
+        index = {id(v): i for i, v in enumerate(trainable)}
+        if id(gamma) not in index or id(beta) not in index:
+            raise ProtocolError(f"{self.shown}'s gamma and beta are not among its trainable variables")
+        values = [v.value for v in trainable]
+
+        def f(x: Any, *params: Any) -> Any:
+            y, _ = self.layer.stateless_call(list(params), before, x, training=True)
+            return y
+
+        where = f"jax.vjp of {self.shown}.stateless_call(..., training=True)"
+        y, vjp = call_target(where, jax.vjp, f, xt, *values)
+        grads = call_target(where, vjp, jax.numpy.asarray(np.asarray(dy, dtype=np.float64), dtype=y.dtype))
+        return [np.asarray(grads[0]), np.asarray(grads[1 + index[id(gamma)]]),
+                np.asarray(grads[1 + index[id(beta)]])]
+
+
+def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
+    """The subject for a Keras BatchNormalization class (built per check) or instance (its config)."""
+    base = keras.layers.BatchNormalization
+    target = request.target
+    instance = None if inspect.isclass(obj) else obj
+    cls = obj if instance is None else type(obj)
+    shown = _shown(cls)
+    if not (inspect.isclass(cls) and issubclass(cls, base)):
+        raise TargetLoadError(f"target {target!r} ({shown}) is not a keras.layers.BatchNormalization "
+                              "(or a subclass of it)")
+    convention = request.params.get("convention", "auto")
+    if convention == "cumulative":
+        raise TargetLoadError("Keras' BatchNormalization has no cumulative average (momentum=None): use "
+                              "--param convention=keras (its own form) or pytorch")
+    resolved = "pytorch" if convention == "auto" else convention
+    found: dict[str, Held] = {}
+    if instance is not None:
+        config = call_target(f"{shown}.get_config()", instance.get_config)
+        if config.get("axis", -1) not in (-1, 1, [-1], [1]):
+            raise TargetLoadError(f"target {target!r} normalises over axis {config.get('axis')!r}; the checks "
+                                  "feed (N, C) batches normalised per feature (axis=-1)")
+        found = {"eps": Held(float(config["epsilon"]), "read", f"{shown}'s epsilon"),
+                 "momentum": Held(float(config["momentum"]), "read", f"{shown}'s momentum")}
+        takes = frozenset()
+    else:
+        names, var_kw = accepted_keywords(cls)
+        takes = frozenset(k for k, kw in (("eps", "epsilon"), ("momentum", "momentum")) if kw in names or var_kw)
+    compute = str(keras.backend.result_type("float64", "float32"))
+    precision = float(np.finfo(np.dtype(compute)).eps)
+    backend = str(keras.backend.backend())
+
+    def factory(num_features: int, eps: float, momentum: float) -> BatchNormInstance:
+        values = {"epsilon": float(eps), "momentum": float(momentum)}
+        if instance is not None:
+            config = {**instance.get_config(), **values, "dtype": "float64", "name": None}
+            config.pop("name")
+            where = f"{shown}.from_config({{..., epsilon={eps!r}, momentum={momentum!r}, dtype='float64'}})"
+            layer = call_target(where, cls.from_config, config)
+        else:
+            kwargs = {kw: values[kw] for k, kw in (("eps", "epsilon"), ("momentum", "momentum")) if k in takes}
+            kwargs["dtype"] = "float64"
+            where = f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+            layer = call_target(where, cls, **kwargs)
+        if not isinstance(layer, keras.layers.Layer):
+            raise ProtocolError(f"{where} returned {describe_value(layer)}, not a Keras layer")
+        call_target(f"{where}.build((None, {int(num_features)}))", layer.build, (None, int(num_features)))
+        passed = {"eps": float(eps), "momentum": float(momentum)}
+        return _KerasBatchNorm(keras, layer, shown, passed, precision)
+
+    mapping = [
+        f"{shown}(momentum=m, epsilon=ε, dtype='float64') on the {backend} backend, built for (N, C) batches "
+        "(axis=-1)" if instance is None else
+        f"a {shown} instance: rebuilt from its config (epsilon and momentum read from it, held), dtype float64",
+        "momentum: Keras' m weights the old value, r ← m·r + (1 − m)·stat (PyTorch's weights the new one); "
+        + ("checked under PyTorch's form, the spec's default: use --param convention=keras for Keras' own"
+           if resolved == "pytorch" else "checked under Keras' form (--param convention=keras)"),
+        "moving variance: Keras feeds the biased batch variance (PyTorch the unbiased one); ε: the run's, passed "
+        "as epsilon (Keras' default 1e-3, PyTorch's 1e-5)",
+        f"precision: Keras computes batch normalisation in result_type(float64, float32) = {compute} on the "
+        f"{backend} backend whatever the layer's dtype (float64 variables, {compute} arithmetic): judged at "
+        f"{compute}'s rounding (machine ε {precision:.3g}), not float64's",
+        "backward: " + ("jax.vjp of the layer's stateless_call(training=True)" if backend == "jax" else
+                        "torch.autograd.grad through the layer call") + " for (dx, dγ, dβ)",
+    ]
+    if backend == "torch":
+        mapping.append("torch backend: the batch moments are one-pass, mean(x²) − mean(x)², whose rounding grows "
+                       "with (μ² + σ²)/(σ² + ε): each batch is judged at float32's ε times that factor, and a batch "
+                       f"whose variance it cannot resolve to {RESOLUTION:g} is not judged")
+    subject = BatchNormSubject(f"Keras batch norm {shown} ({backend} backend, {compute} arithmetic, "
+                               f"{'jax.vjp' if backend == 'jax' else 'autograd'} backward)",
+                               mapping=mapping, library="keras", factory=factory, has_backward=True,
+                               convention=resolved, name=shown, takes=takes, found=found,
+                               built=instance is not None)
+    return subject
