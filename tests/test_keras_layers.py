@@ -22,7 +22,7 @@ from scipy import stats as sps
 
 from tests.cli_helpers import not_passing, verify_check
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.keras,
               pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")]
 
 CASES = "tests/keras_layer_cases.py"
