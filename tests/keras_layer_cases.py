@@ -116,7 +116,8 @@ class UnbiasedMomentsBN(keras.layers.BatchNormalization):
 
 
 class OwnCallBN(keras.layers.BatchNormalization):
-    """Correct, written out: a call of its own, two-pass moments in the input's dtype (float64)."""
+    """Correct, written out: a call of its own, two-pass moments with keras.ops (whose mean, like the layer's
+    own call, computes in result_type(float64, float32) = float32 on jax and torch)."""
 
     def call(self, inputs, training=None, mask=None):
         if training:

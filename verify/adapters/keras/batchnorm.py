@@ -12,8 +12,9 @@ A target is the class (``keras.layers.BatchNormalization``, a user's subclass), 
   running-statistics check; ε defaults to 1e-3 (PyTorch: 1e-5) — the layer is given the run's ε.
 * **precision**: ``call`` computes in ``backend.result_type(inputs.dtype, "float32")``, which Keras' dtype
   lattice makes float32 for a float64 input on jax and torch (``BIT64_TO_BIT32_DTYPE``), whatever the layer's
-  dtype, jax's x64 mode or floatx: the outputs are float64 arrays of float32 arithmetic. The layer's
-  precision is therefore float32's and the checks judge it at float32's rounding (the report says so); on
+  dtype, jax's x64 mode or floatx: the outputs are float64 arrays of float32 arithmetic. The precision a
+  layer attains is measured on a probe batch against float64 arithmetic and reported: float32's for Keras'
+  own ``call`` (judged at float32's rounding), float64's for a subclass whose ``call`` computes in float64; on
   the torch backend the batch moments are one-pass (mean(x²) − mean(x)²), whose rounding grows with
   (μ² + σ²)/(σ² + ε): the precision of each batch is scaled by that, and a batch it cannot resolve at all
   (relative error above 1e-3) is not judged.
@@ -38,15 +39,19 @@ from verify.adapters.base import (
     as_array,
     call_target,
     describe_value,
+    probe,
 )
 from verify.adapters.keras._backend import is_keras_object, require_keras
-from verify.errors import ProtocolError, TargetLoadError
+from verify.errors import ProtocolError, TargetError, TargetLoadError
 from verify.specs.base import Family, Held
 
 __all__ = ["claim", "batchnorm", "RESOLUTION"]
 
 #: The worst relative rounding of a batch's variance at which a torch-backend layer's output is still judged.
 RESOLUTION = 1e-3
+#: Time the precision probe may take while the target is adapted (a Keras layer's first call compiles).
+PROBE_SECONDS = 60.0
+EPS64 = float(np.finfo(np.float64).eps)
 
 
 def claim(request: Request) -> Subject | None:
@@ -195,6 +200,27 @@ class _KerasBatchNorm(BatchNormInstance):
                 np.asarray(grads[1 + index[id(beta)]])]
 
 
+def _attained(factory: Any, held: dict[str, Any]) -> float | None:
+    """The largest relative error of a fresh layer's training output (γ = 1, β = 0) on a well-conditioned probe
+    batch against the formula in float64: ~1e-16 for float64 arithmetic, ~1e-7 for float32, large for a layer
+    that computes something else (whose checks then say what); ``None`` if the probe could not run."""
+    x = np.random.default_rng(0).normal(size=(16, 3)) * np.array([1.0, 2.0, 0.5]) + np.array([0.5, -1.0, 2.0])
+    eps = float(held["eps"])
+
+    def run() -> np.ndarray:
+        layer = factory(3, eps, float(held["momentum"]))
+        layer.set_affine(np.ones(3), np.zeros(3))
+        return layer.forward(x, True)
+
+    try:
+        y = probe(run, PROBE_SECONDS)
+    except (TargetError, ProtocolError):
+        return None
+    want = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    err = float(np.max(np.abs(y - want)) / np.max(np.abs(want)))
+    return err if np.isfinite(err) else None
+
+
 def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
     """The subject for a Keras BatchNormalization class (built per check) or instance (its config)."""
     base = keras.layers.BatchNormalization
@@ -223,7 +249,7 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
         names, var_kw = accepted_keywords(cls)
         takes = frozenset(k for k, kw in (("eps", "epsilon"), ("momentum", "momentum")) if kw in names or var_kw)
     compute = str(keras.backend.result_type("float64", "float32"))
-    precision = float(np.finfo(np.dtype(compute)).eps)
+    precision = {"eps": float(np.finfo(np.dtype(compute)).eps)}
     backend = str(keras.backend.backend())
 
     def factory(num_features: int, eps: float, momentum: float) -> BatchNormInstance:
@@ -242,7 +268,14 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
             raise ProtocolError(f"{where} returned {describe_value(layer)}, not a Keras layer")
         call_target(f"{where}.build((None, {int(num_features)}))", layer.build, (None, int(num_features)))
         passed = {"eps": float(eps), "momentum": float(momentum)}
-        return _KerasBatchNorm(keras, layer, shown, passed, precision)
+        return _KerasBatchNorm(keras, layer, shown, passed, precision["eps"])
+
+    held = {k: found[k].value if k in found else request.params.get(k) for k in ("eps", "momentum")}
+    attained = _attained(factory, held)
+    if attained is not None and attained <= 64 * EPS64:
+        precision["eps"], compute = EPS64, "float64"       # a subclass computing in float64: judged so
+    seen = ("" if attained is None else
+            f"; attained: relative error {attained:.2g} against float64 arithmetic on a probe batch")
 
     mapping = [
         f"{shown}(momentum=m, epsilon=ε, dtype='float64') on the {backend} backend, built for (N, C) batches "
@@ -253,9 +286,10 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
            if resolved == "pytorch" else "checked under Keras' form (--param convention=keras)"),
         "moving variance: Keras feeds the biased batch variance (PyTorch the unbiased one); ε: the run's, passed "
         "as epsilon (Keras' default 1e-3, PyTorch's 1e-5)",
-        f"precision: Keras computes batch normalisation in result_type(float64, float32) = {compute} on the "
-        f"{backend} backend whatever the layer's dtype (float64 variables, {compute} arithmetic): judged at "
-        f"{compute}'s rounding (machine ε {precision:.3g}), not float64's",
+        (f"precision: Keras computes batch normalisation in result_type(float64, float32) = {compute} on the "
+         f"{backend} backend whatever the layer's dtype (float64 variables, {compute} arithmetic): judged at "
+         f"{compute}'s rounding (machine ε {precision['eps']:.3g}), not float64's{seen}" if compute != "float64" else
+         f"precision: float64{seen}, judged at float64's rounding"),
         "backward: " + ("jax.vjp of the layer's stateless_call(training=True)" if backend == "jax" else
                         "torch.autograd.grad through the layer call") + " for (dx, dγ, dβ)",
     ]
