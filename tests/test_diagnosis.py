@@ -7,18 +7,29 @@ import numpy as np
 import pytest
 
 import reference
+from verify import algorithms
 from verify import diagnosis as dg
+from verify.algorithms import ALGORITHMS
 from verify.algorithms.sign import optax_rprop
+from verify.evidence import Diagnosis, DiagnosisKind
 from verify.results import Status
 from verify.runner import RunOptions, run_inline
 
-# Hyperparameters under which a variant differs from the canonical algorithm at all.
-PINS = {
-    "weight-decay": {"momentum": 0.9, "lam": 0.05},
-    "adam": {"weight_decay": 0.05},
-    "adamw": {"weight_decay": 0.05},
-    "rprop/no-clip-at-zero": {"lr": 100.0},
-}
+
+def _switched_on(a: algorithms.Algorithm) -> dict[str, float]:
+    """Hyperparameters under which an algorithm's variants differ from it at all: each decay on (its
+    ``no_decay`` ones at 0.05) and each decay rate that is off by default (weight-decay's momentum) at 0.9."""
+    pins = {name: 0.05 for name in a.no_decay}
+    pins.update({p.name: 0.9 for p in a.params
+                 if p.default == 0.0 and p.name not in pins and (p.low, p.high) == (0.0, 1.0)})
+    return pins
+
+
+# A variant that differs only where a hyperparameter is far from its default: Rprop without the clip at a
+# zero product shows only once a step reaches max_step_size.
+VARIANT_PINS = {"rprop/no-clip-at-zero": {"lr": 100.0}}
+
+PINS = {**{a.name: _switched_on(a) for a in ALGORITHMS}, **VARIANT_PINS}
 
 VARIANTS = [(spec, v) for v in dg.CATALOGUE + dg._LAG for spec in v.specs]
 
@@ -49,6 +60,9 @@ def test_each_variant_is_diagnosed_as_itself(spec, variant):
     assert result.status is Status.FAIL, f"{variant.name} passed conformance"
     assert variant.description in (result.diagnosis or ""), result.diagnosis
     assert result.diagnosis.startswith("matches ") or "also consistent with" in result.diagnosis
+    # the typed record says the same as the text
+    assert isinstance(result.diagnosis, Diagnosis) and variant.name in result.diagnosis.matched_names
+    assert result.diagnosis.kind in (DiagnosisKind.VARIANT, DiagnosisKind.EQUIVALENT)
 
 
 def test_catalogue_covers_the_issue_list():
@@ -59,9 +73,25 @@ def test_catalogue_covers_the_issue_list():
                    "rprop/no-bounds", "momentum/polyak", "adam/decoupled-decay", "adamw/coupled-decay",
                    "weight-decay/half", "weight-decay/decoupled", "nesterov/heavy-ball"):
         assert wanted in names, wanted
-    # every optimizer spec has a catalogue
-    for spec in ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw"):
-        assert len(dg.variants_for(spec)) >= (1 if spec == "sgd" else 5), spec
+    # every optimizer spec has a catalogue; those the issue listed, five entries at least
+    issue_list = ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw")
+    for a in ALGORITHMS:
+        spec = a.name
+        assert len(dg.variants_for(spec)) >= (1 if spec == "sgd" else 5 if spec in issue_list else 2), spec
+
+
+@pytest.mark.parametrize("a", ALGORITHMS, ids=[a.name for a in ALGORITHMS])
+def test_every_algorithm_s_catalogue_can_be_told_apart(a):
+    """What the diagnosis needs of every record: named variants of its own (plain SGD has only the lag), with
+    distinct names and descriptions (the text names a variant by its description), each differing from the
+    algorithm where its run is pinned (``applies``), and the lag last."""
+    variants = dg.variants_for(a)
+    assert variants[-1].name == f"{a.name}/one-step-lag"
+    assert len(variants) >= (1 if a.name == "sgd" else 2)
+    assert len({v.name for v in variants}) == len({v.description for v in variants}) == len(variants)
+    hp = dict(a.defaults(), **_switched_on(a))
+    for v in variants:
+        assert v.applies(dict(hp, **VARIANT_PINS.get(v.name, {}))), f"{v.name} never runs in the diagnosis test"
 
 
 def test_no_claim_without_a_match():
@@ -80,6 +110,12 @@ def test_no_claim_without_a_match():
     assert result.status is Status.FAIL
     assert not result.diagnosis.startswith("matches")
     assert "closest" in result.diagnosis and "× the tolerance" in result.diagnosis
+    d = result.diagnosis
+    assert d.kind is DiagnosisKind.NO_MATCH and d.match is None and d.matches == ()
+    # every variant of the catalogue was compared, closest first, and the text quotes the closest's distance
+    assert [c.name for c in sorted(d.candidates, key=lambda c: c.ratio)] == [c.name for c in d.candidates]
+    assert {c.name for c in d.candidates} == {v.name for v in dg.variants_for("rmsprop")}
+    assert f"the closest is {d.closest.description} at {dg.fmt(d.closest.ratio)} × the tolerance" in d
 
 
 def test_structural_constant_factor_and_lag():
@@ -108,8 +144,41 @@ def test_hyperparameter_fit_names_relations():
 
     r = run_inline(mu_squared, "momentum", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
     assert "momentum = 0.81 = momentum² instead of 0.9" in r.diagnosis
+    fit = r.diagnosis.fit
+    assert r.diagnosis.kind is DiagnosisKind.HYPERPARAMETER and fit.exact and not fit.dropped
+    assert (fit.name, fit.original) == ("momentum", 0.9) and fit.value == pytest.approx(0.9 * 0.9, rel=1e-12)
+    assert f"(max difference {dg.fmt(fit.max_diff)})" in r.diagnosis
     r = run_inline(hard_coded_b2, "adam", {"b2": 0.99}, RunOptions(checks=("conformance",), timeout=None)).checks[0]
     assert "b2 = 0.999, the default: the target ignores the b2 it is given" in r.diagnosis
+    assert (r.diagnosis.fit.name, r.diagnosis.fit.value, r.diagnosis.fit.original) == ("b2", 0.999, 0.99)
+
+
+def test_a_dropped_hyperparameter_is_named_in_the_record():
+    """RMSprop without its ε (a bug the record lists in dropped_by_bugs): the reference at ε = 0 matches."""
+    def no_eps(lr, rho, eps):
+        return reference.rmsprop(lr, rho, 0.0)
+
+    r = run_inline(no_eps, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    assert r.status is Status.FAIL and "eps = 0: the target ignores eps" in r.diagnosis, r.diagnosis
+    assert r.diagnosis.kind is DiagnosisKind.HYPERPARAMETER and r.diagnosis.dropped == "eps"
+
+
+def test_a_structural_finding_is_a_finding():
+    """Ascent (every step × −1) matches no variant and no single hyperparameter: the finding is the cause."""
+    def ascent(lr, rho, eps):
+        inner = reference.rmsprop(lr, rho, eps)
+
+        def update(g, s, p):
+            new, s = inner.update(g, s, p)
+            return 2 * p - new, s
+
+        return reference.Optimizer(inner.init, update)
+
+    r = run_inline(ascent, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    assert r.status is Status.FAIL and "ascent" in r.diagnosis, r.diagnosis
+    assert r.diagnosis.kind is DiagnosisKind.FINDING and r.diagnosis.findings
+    assert all(f in r.diagnosis for f in r.diagnosis.findings)
+    assert r.diagnosis.fit is None or not r.diagnosis.fit.exact
 
 
 def test_optax_rprop_variant_is_optax():

@@ -141,7 +141,7 @@ def test_pass_and_fail_items(project: pytest.Pytester) -> None:
 
     # The JSON report: both runs, every check, the same verdicts.
     report = json.loads((project.path / "report.json").read_text())
-    assert report["schema"] == "dlverify.report/2"
+    assert report["schema"] == "dlverify.report/3"
     assert [(r["target"], r["spec"], r["status"]) for r in report["runs"]] == [
         ("reference", "l2", "pass"), ("my_l2.py:grad", "l2", "fail")]
     assert [c["name"] for c in report["runs"][1]["checks"]] == list(L2_CHECKS)

@@ -14,7 +14,7 @@ from verify.evidence import counterexample_rows
 from verify.results import CheckResult, Report, RunResult, Status
 from verify.text import clip
 
-__all__ = ["safe", "ConsoleReporter", "format_failure", "summary_table"]
+__all__ = ["safe", "ConsoleReporter", "format_failure", "diagnosis_line", "summary_table"]
 
 _LABEL = {
     Status.PASS: "PASS",
@@ -84,8 +84,9 @@ def format_failure(run: RunResult, c: CheckResult) -> str:
     bar = "_" * 8
     lines = [f"{bar} {safe(run.target, 200)} :: {run.spec} :: {c.name} [{c.status.value}] {bar}"]
     lines.append(safe(c.message, 6000))
-    if c.diagnosis and c.diagnosis not in c.message:   # some checks' reports already include it
-        lines.append(f"Diagnosis: {safe(c.diagnosis)}")
+    diagnosis = diagnosis_line(c)
+    if diagnosis:
+        lines.append(diagnosis)
     if c.counterexample:
         lines.append("Counterexample:")
         for k, v in counterexample_rows(c.counterexample):
@@ -98,6 +99,14 @@ def format_failure(run: RunResult, c: CheckResult) -> str:
     if c.reproduction:
         lines.append(f"Reproduce: {safe(c.reproduction, 1000)}")
     return "\n".join(lines)
+
+
+def diagnosis_line(c: CheckResult) -> str | None:
+    """The terminal's line for a check's diagnosis; ``None`` without one, or when the message already holds
+    it (some checks' reports include it)."""
+    if not c.diagnosis or str(c.diagnosis) in str(c.message):
+        return None
+    return f"Diagnosis: {safe(c.diagnosis)}"
 
 
 def _indent(text: str) -> str:

@@ -23,7 +23,12 @@ It reports, in order of preference:
    tolerance — never presented as the cause.
 
 Nothing is named as the cause unless it matches within the tolerance on every
-case.
+case. The result is a :class:`verify.evidence.Diagnosis`: its text, its kind
+(a variant or bug, an equivalent parameterisation, a hyperparameter, a
+structural finding, no match) and its evidence — every variant compared
+(:class:`~verify.evidence.Candidate`, closest first: the named one and the
+runner-up with their distances), the hyperparameter fit
+(:class:`~verify.evidence.HyperparameterFit`) and the findings.
 
 The catalogue lives with the algorithms (:mod:`verify.algorithms`, each
 record's ``variants``): a published convention is the reference with its own
@@ -45,6 +50,8 @@ from verify import algorithms
 from verify import tolerance as tolmod
 from verify.algorithms import Algorithm, Variant
 from verify.compare import format_number
+from verify.evidence import Candidate, Diagnosis, DiagnosisKind
+from verify.evidence import HyperparameterFit as Fit
 
 __all__ = ["Variant", "Match", "Fit", "Diagnosis", "CATALOGUE", "variants_for", "run_variant", "diagnose",
            "fit_hyperparameter", "describe_catalogue"]
@@ -54,6 +61,8 @@ fmt = format_number
 
 @dataclasses.dataclass(frozen=True)
 class Match:
+    """A variant run on the cases: how far it is from the target."""
+
     variant: Variant
     max_diff: float
     ratio: float          # max |difference| / tolerance over the examples (≤ 1: a match)
@@ -62,18 +71,11 @@ class Match:
     def matched(self) -> bool:
         return self.ratio <= 1.0
 
-
-@dataclasses.dataclass
-class Diagnosis:
-    text: str | None
-    matches: list[Match] = dataclasses.field(default_factory=list)
-    closest: Match | None = None
-    findings: list[str] = dataclasses.field(default_factory=list)
-    fitted: str | None = None
-
     @property
-    def matched_names(self) -> list[str]:
-        return [m.variant.name for m in self.matches]
+    def candidate(self) -> Candidate:
+        """The evidence a report keeps of it (the variant's name and description, not its builder)."""
+        v = self.variant
+        return Candidate(v.name, v.description, self.max_diff, self.ratio, v.equivalent)
 
 
 # ----------------------------------------------------------------- catalogue
@@ -447,22 +449,6 @@ def _golden(f: Callable[[float], float], a: float, b: float, iters: int = 90) ->
     return c if fc < fd else d
 
 
-@dataclasses.dataclass(frozen=True)
-class Fit:
-    """The reference with one hyperparameter changed, and how close it comes to the target."""
-
-    name: str
-    value: float
-    original: float
-    max_diff: float
-    ratio: float          # ≤ 1: within the tolerance on every case
-    relation: str         # "b2 = 0.99 instead of 0.999", "momentum = 0.81 = momentum² instead of 0.9", …
-
-    @property
-    def exact(self) -> bool:
-        return self.ratio <= 1.0
-
-
 def _fit(spec: Algorithm | str, cases: Sequence[Case], defaults: Mapping[str, Any],
          names: Sequence[str] | None = None) -> Fit | None:
     """A single hyperparameter value under which the reference matches the target, if any.
@@ -587,7 +573,7 @@ def diagnose(spec: Algorithm | str, cases: Sequence[Case], *, defaults: Mapping[
     """
     cases = [c for c in cases if c.target.shape == c.reference.shape and c.target.shape[0] > 1]
     if not cases:
-        return Diagnosis(None)
+        return Diagnosis("", DiagnosisKind.NO_MATCH)       # nothing to compare on: nothing said
     results: list[Match] = []
     for v in variants_for(spec):
         if not all(v.applies(c.hparams) for c in cases):
@@ -598,31 +584,32 @@ def diagnose(spec: Algorithm | str, cases: Sequence[Case], *, defaults: Mapping[
     matches = [m for m in results if m.matched]
     closest = results[0] if results else None
     parts: list[str] = []
-    fitted = None
-    approximate: Fit | None = None
+    found: Fit | None = None
     if matches:
         first = matches[0]
-        kind = "an equivalent parameterisation" if first.variant.equivalent else "a known variant or bug"
-        parts.append(f"matches {first.variant.description} ({kind}; max difference {fmt(first.max_diff)})")
+        kind = DiagnosisKind.EQUIVALENT if first.variant.equivalent else DiagnosisKind.VARIANT
+        what = "an equivalent parameterisation" if first.variant.equivalent else "a known variant or bug"
+        parts.append(f"matches {first.variant.description} ({what}; max difference {fmt(first.max_diff)})")
         for m in matches[1:3]:
             parts.append(f"also consistent with {m.variant.description} (max difference {fmt(m.max_diff)})")
     elif fit:
         found = _fit(spec, cases, defaults or {})
         if found is not None and found.exact:
-            fitted = f"the target behaves like the reference with {found.relation} (max difference {fmt(found.max_diff)})"
-            parts.append(fitted)
-        else:
-            approximate = found
+            kind = DiagnosisKind.HYPERPARAMETER
+            parts.append(f"the target behaves like the reference with {found.relation} "
+                         f"(max difference {fmt(found.max_diff)})")
     findings = _structural(spec, cases)
-    if not matches and not fitted:
+    if not parts and findings:
+        kind = DiagnosisKind.FINDING
         parts.extend(findings)
     if not parts:
+        kind = DiagnosisKind.NO_MATCH
         near = []
         if closest is not None and math.isfinite(closest.ratio):
             near.append(f"the closest is {closest.variant.description} at {fmt(closest.ratio)} × the tolerance")
-        if approximate is not None:
-            near.append(f"the closest single-hyperparameter change is {approximate.relation.replace(' = ', ' ≈ ', 1)} "
-                        f"at {fmt(approximate.ratio)} × the tolerance")
+        if found is not None:
+            near.append(f"the closest single-hyperparameter change is {found.relation.replace(' = ', ' ≈ ', 1)} "
+                        f"at {fmt(found.ratio)} × the tolerance")
         parts.append("No catalogued bug fits" + (f"; {'; '.join(near)} (not a match)" if near else ""))
-    text = "; ".join(parts) if parts else None
-    return Diagnosis(text, matches, closest, findings, fitted)
+    return Diagnosis("; ".join(parts), kind, candidates=[m.candidate for m in results], fit=found,
+                     findings=findings)

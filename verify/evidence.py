@@ -11,11 +11,14 @@ kinds of evidence:
   minimum detectable effect, measured and expected value);
 * :class:`Counterexample`: the inputs on which a check failed, by name;
 * :class:`Figure` (of :class:`Series`): plot data the HTML report draws;
-* the diagnosis: the text naming the likely cause (``Outcome.diagnosis``; the
-  catalogue that finds it is :mod:`verify.diagnosis`).
+* :class:`Diagnosis`: the likely cause, named (a catalogued variant or bug, an
+  equivalent convention, a hyperparameter changed, a structural finding, or
+  no match) with the numbers that support it (:class:`Candidate` s,
+  :class:`HyperparameterFit`); it reads as its text. The catalogue that finds
+  an optimizer's is :mod:`verify.diagnosis`.
 
 Each record has ``to_dict()`` (its part of the JSON report, layout
-``dlverify.report/2``) and ``from_dict()`` (tolerant: a report is read back
+``dlverify.report/3``) and ``from_dict()`` (tolerant: a report is read back
 from a worker process or a file). How each is shown is decided in one place
 per front end: :mod:`verify.report.model` (HTML) and :mod:`verify.console`
 (terminal); checks never format evidence for a renderer.
@@ -41,7 +44,23 @@ __all__ = [
     "Mismatch",
     "Comparison",
     "StatTest",
+    "Details",
+    "Holm",
+    "MeanDetails",
+    "MeanValueDetails",
+    "TwoHypothesesDetails",
+    "StdDetails",
+    "ShapeDetails",
+    "SupportDetails",
+    "CorrelationDetails",
+    "ConstantVectorsDetails",
+    "LagDetails",
+    "DETAIL_TYPES",
     "Counterexample",
+    "DiagnosisKind",
+    "Candidate",
+    "HyperparameterFit",
+    "Diagnosis",
     "Series",
     "Figure",
     "Outcome",
@@ -219,6 +238,216 @@ def _mde_text(mde: float, unit: str) -> str:
     return f"{format_short(mde, 3)} {unit}"
 
 
+# --------------------------------------------------------------------------
+# what a statistical test found beyond its common fields
+# --------------------------------------------------------------------------
+
+
+def _restored(value: Any) -> Any:
+    """A value of a report read back: ``"nan"``/``"inf"``/``"-inf"`` (how :func:`jsonable` writes them) as floats."""
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    if isinstance(value, list):
+        return [_restored(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Holm(Mapping[str, Any]):
+    """How Holm's procedure decided a test within its family (:func:`verify.stats.apply_holm`); reads as the
+    dict it was (``details["holm"]["family_size"]``)."""
+
+    family_alpha: float
+    family_size: int
+    adjusted_p_value: float
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_field_names(type(self)))
+
+    def __len__(self) -> int:
+        return len(_field_names(type(self)))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _field_names(type(self)):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(dataclasses.asdict(self))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@dataclasses.dataclass(frozen=True)
+class Details(Mapping[str, Any]):
+    """What a statistical test found beyond :class:`StatTest`'s common fields: one record type per kind of
+    test (its fields named, no free-form dict), and ``holm`` once Holm's procedure decided it.
+
+    This base type holds nothing more (a test with no further facts, e.g. a constant sample). A record
+    reads as the mapping its JSON holds (``t.details["verdict"]``), as the dicts before it did.
+    """
+
+    holm: Holm | None = dataclasses.field(default=None, kw_only=True)
+
+    def _keys(self) -> list[str]:
+        """The facts in their order, then ``holm`` when the test was decided within a family."""
+        names = [n for n in _field_names(type(self)) if n != "holm"]
+        return names + (["holm"] if self.holm is not None else [])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(dict(self))
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> "Details | Mapping[str, Any]":
+        """The record whose fields are ``d``'s keys (a report does not name the type: each type's fields
+        differ); ``d`` as it is when none fits (a report of another version, or a hostile target's)."""
+        holm = d.get("holm")
+        keys = set(d) - {"holm"}
+        if holm is not None and not (isinstance(holm, Mapping) and set(holm) == set(_field_names(Holm))):
+            return d
+        for cls in DETAIL_TYPES:
+            if keys == {n for n in _field_names(cls) if n != "holm"}:
+                return cls(**{k: _restored(d[k]) for k in keys},
+                           holm=Holm(**{k: _restored(v) for k, v in holm.items()}) if holm is not None else None)
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class MeanDetails(Details):
+    """z-test of a mean with known σ (:func:`verify.stats.mean_test`)."""
+
+    expected_std: float
+    standard_error: float
+
+
+@dataclasses.dataclass(frozen=True)
+class MeanValueDetails(Details):
+    """t-test of replicate values' mean (:func:`verify.stats.mean_value_test`)."""
+
+    standard_error: float
+    sample_std: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoHypothesesDetails(Details):
+    """Which of two predicted means the values support (:func:`verify.stats.two_hypotheses_test`): the
+    t-test against the alternative, the verdict (a label, ``"neither"`` or ``"inconclusive"``), and the
+    planned power to tell them apart (``n_needed`` values reach ``power``)."""
+
+    labels: list[str]
+    alternative: float
+    t_alternative: float
+    p_alternative: float
+    verdict: str
+    standard_error: float
+    separation_se: float
+    planned_power: float
+    n_needed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class StdDetails(Details):
+    """χ²-type test of σ (:func:`verify.stats.std_test`): the distribution assumed (or the excess kurtosis
+    given), the variance factor it implies, whether the mean was known, the sample variance."""
+
+    distribution: str
+    excess_kurtosis: float
+    variance_factor: float
+    known_mean: bool
+    variance: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ShapeDetails(Details):
+    """Goodness of fit with the scale fitted (:func:`verify.stats.shape_test`): the fit (location, scale and
+    its interval, the interval's miss probability, the truncation), the support and the values outside it,
+    the Kolmogorov distance and where it is largest, the σ of the fitted hypothesis."""
+
+    distribution: str
+    loc: float
+    scale: float
+    scale_interval: list[float]
+    interval_miss: float
+    truncation: float | None
+    support: list[float]
+    n_outside_support: int
+    ks_distance: float
+    ks_location: float
+    std_of_hypothesis: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SupportDetails(Details):
+    """Values beyond a bounded distribution's support (:func:`verify.stats.support_test`): the bound at the
+    top of the scale's interval, how many values pass it and how far the farthest reaches, and the fraction
+    an implementation lets through by design (``leak``; 0: none may)."""
+
+    distribution: str
+    loc: float
+    scale_interval: list[float]
+    bound: float
+    n_outside_support: int
+    max_abs: float
+    interval_miss: float
+    leak: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrelationDetails(Details):
+    """Largest |Pearson r| over pairs of rows or columns (:func:`verify.stats.correlation_test`): the axis,
+    how many vectors (of how many) of what length, the worst pair with its r and p-value, the typical
+    maximum under independence and the mean r²."""
+
+    axis: str
+    vectors: int
+    vectors_total: int
+    length: int
+    pairs: int
+    worst_pair: list[int]
+    r: float
+    p_pair: float
+    typical_max_abs_r: float
+    mean_sq_r: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstantVectorsDetails(Details):
+    """Rows or columns that are constant (impossible for independent continuous entries): the first 20
+    indices, and the number of pairs the correlation test would have compared."""
+
+    constant: list[int]
+    pairs: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LagDetails(Details):
+    """Serial correlation at one lag (:func:`verify.stats.serial_correlation_test`): the lag, the null's
+    standard deviation, the mean the values were centred on (``None``: their own)."""
+
+    lag: int
+    null_sd: float
+    known_mean: float | None
+
+
+#: Every kind of details, tried in this order when a report is read back.
+DETAIL_TYPES: tuple[type[Details], ...] = (Details, MeanDetails, MeanValueDetails, TwoHypothesesDetails, StdDetails,
+                                           ShapeDetails, SupportDetails, CorrelationDetails, ConstantVectorsDetails,
+                                           LagDetails)
+
+
 @dataclasses.dataclass(frozen=True)
 class StatTest(Mapping[str, Any]):
     """The outcome of one hypothesis test.
@@ -253,7 +482,8 @@ class StatTest(Mapping[str, Any]):
       power: power at which ``mde`` is stated.
       summary: the first part of ``message`` (no decision), reused when the
         level changes (see :meth:`with_alpha`).
-      details: extra JSON-friendly facts (degrees of freedom, worst pair, ...).
+      details: what this kind of test found beyond these fields, a :class:`Details` record (the worst
+        pair, the fitted scale, the verdict between two hypotheses, Holm's decision ...).
     """
 
     name: str
@@ -272,7 +502,7 @@ class StatTest(Mapping[str, Any]):
     effect_unit: str = ""
     power: float = DEFAULT_POWER
     summary: str = ""
-    details: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+    details: Details = dataclasses.field(default_factory=Details, hash=False)
     # MDE as a function of (alpha, power); a functools.partial of a module-level
     # function so results stay picklable. Not part of the JSON form.
     mde_fn: Callable[[float, float], float] | None = dataclasses.field(
@@ -321,7 +551,10 @@ class StatTest(Mapping[str, Any]):
         """The test a report's JSON holds. Whatever the JSON lacks is ``None``; values are kept as they are
         (a report may come from a hostile target's process: the views clean and check every one)."""
         fields = {f.name for f in dataclasses.fields(cls) if f.name != "mde_fn"}
-        return cls(**{name: d.get(name) for name in fields})
+        read = {name: d.get(name) for name in fields}
+        if isinstance(read["details"], Mapping):
+            read["details"] = Details.from_dict(read["details"])
+        return cls(**read)
 
     def __str__(self) -> str:
         return self.message
@@ -381,6 +614,226 @@ def counterexample_rows(cx: Any) -> list[tuple[str, Any]]:
 
 
 # --------------------------------------------------------------------------
+# diagnoses
+# --------------------------------------------------------------------------
+
+
+class DiagnosisKind(str, enum.Enum):
+    """What a diagnosis names."""
+
+    #: a catalogued variant or bug of the algorithm matches the target within the tolerance
+    VARIANT = "variant"
+    #: an equivalent parameterisation matches (the same iterates as the reference: a convention, not a bug)
+    EQUIVALENT = "equivalent"
+    #: the reference with one hyperparameter changed matches (a hard-coded, ignored or squared value)
+    HYPERPARAMETER = "hyperparameter"
+    #: what the check's own analysis found (a lag, a constant factor, NaN, a wrong gradient entry …)
+    FINDING = "finding"
+    #: nothing catalogued fits; the closest candidates are evidence, not a cause
+    NO_MATCH = "no-match"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _float(value: Any) -> float | None:
+    """A number of a report read back (``"inf"``/``"nan"`` as :func:`jsonable` writes them); ``None`` otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return float(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A catalogued variant compared with the target: its name and description, and how far it is.
+
+    ``max_diff``: the largest |target − variant| over the cases; ``ratio``: the largest |difference| over
+    the tolerance (≤ 1 on every case: it matches); ``equivalent``: the variant is an equivalent
+    parameterisation of the algorithm, not a bug.
+    """
+
+    name: str
+    description: str
+    max_diff: float
+    ratio: float
+    equivalent: bool = False
+
+    @property
+    def matched(self) -> bool:
+        return self.ratio <= 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Candidate":
+        return cls(_text(d.get("name")), _text(d.get("description")), _nan_if_none(d.get("max_diff")),
+                   _nan_if_none(d.get("ratio")), d.get("equivalent") is True)
+
+
+@dataclasses.dataclass(frozen=True)
+class HyperparameterFit:
+    """The reference with one hyperparameter changed, and how close it comes to the target.
+
+    ``relation`` names the value as a bug would compute it (``"b2 = 0.999, the default: …"``,
+    ``"momentum = 0.81 = momentum² instead of 0.9"``); ``ratio`` ≤ 1 on every case: it matches.
+    """
+
+    name: str
+    value: float
+    original: float
+    max_diff: float
+    ratio: float
+    relation: str
+
+    @property
+    def exact(self) -> bool:
+        return self.ratio <= 1.0
+
+    @property
+    def dropped(self) -> bool:
+        """The target behaves as if this hyperparameter were 0: it ignores it."""
+        return self.exact and self.value == 0.0 and self.original != 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "HyperparameterFit":
+        return cls(_text(d.get("name")), _nan_if_none(d.get("value")), _nan_if_none(d.get("original")),
+                   _nan_if_none(d.get("max_diff")), _nan_if_none(d.get("ratio")), _text(d.get("relation")))
+
+
+def _nan_if_none(value: Any) -> float:
+    f = _float(value)
+    return math.nan if f is None else f
+
+
+class Diagnosis(str):
+    """The likely cause of a failure, named, with the evidence that supports it.
+
+    It reads as its text (``str``: what the terminal, the page and ``CheckResult.diagnosis`` show, as
+    before report schema 3), and holds:
+
+    * ``kind``: a :class:`DiagnosisKind` (``None`` for a diagnosis read from a report older than schema 3);
+    * ``candidates``: every catalogued variant compared with the target, closest first (an optimizer's
+      conformance diagnosis; empty elsewhere) — the named one is the first, the runner-up the second;
+    * ``fit``: the one-hyperparameter change tried: the cause (``kind`` hyperparameter) or the closest
+      change when nothing fits;
+    * ``findings``: the structural findings (a lag, a constant factor, NaN, a difference confined to the
+      first step …), named as the cause only when nothing else matched.
+
+    A check may give its diagnosis as plain text: :class:`Outcome` makes it a ``finding``.
+    """
+
+    kind: DiagnosisKind | None
+    candidates: tuple[Candidate, ...]
+    fit: HyperparameterFit | None
+    findings: tuple[str, ...]
+
+    def __new__(cls, text: str, kind: DiagnosisKind | str | None = DiagnosisKind.FINDING, *,
+                candidates: Sequence[Candidate] = (), fit: HyperparameterFit | None = None,
+                findings: Sequence[str] = ()) -> "Diagnosis":
+        self = super().__new__(cls, text)
+        fields = {"kind": DiagnosisKind(kind) if kind is not None else None, "candidates": tuple(candidates),
+                  "fit": fit, "findings": tuple(findings)}
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_diagnosis, (str(self), self.kind, self.candidates, self.fit, self.findings))
+
+    def __repr__(self) -> str:
+        return f"Diagnosis({str(self)!r}, kind={self.kind!s})"
+
+    @property
+    def text(self) -> str | None:
+        """The text, or ``None`` for an empty diagnosis (nothing to say)."""
+        return str(self) or None
+
+    @property
+    def matches(self) -> tuple[Candidate, ...]:
+        """The candidates that match the target within the tolerance, closest first."""
+        return tuple(c for c in self.candidates if c.matched)
+
+    @property
+    def matched_names(self) -> list[str]:
+        return [c.name for c in self.matches]
+
+    @property
+    def match(self) -> Candidate | None:
+        """The variant named as the cause (kinds ``variant`` and ``equivalent``)."""
+        named = self.kind in (DiagnosisKind.VARIANT, DiagnosisKind.EQUIVALENT)
+        return self.candidates[0] if named and self.candidates else None
+
+    @property
+    def closest(self) -> Candidate | None:
+        """The candidate closest to the target, matching or not."""
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def runner_up(self) -> Candidate | None:
+        """The next candidate after the closest: how much the named one stands out."""
+        return self.candidates[1] if len(self.candidates) > 1 else None
+
+    @property
+    def dropped(self) -> str | None:
+        """The hyperparameter the target ignores (the reference with it at 0 matches), if that is the cause."""
+        fit = self.fit
+        return fit.name if self.kind is DiagnosisKind.HYPERPARAMETER and fit is not None and fit.dropped else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The structured part (``"diagnosis_detail"`` in a check's JSON; the text is ``"diagnosis"``)."""
+        return {
+            "kind": self.kind.value if self.kind is not None else None,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "fit": self.fit.to_dict() if self.fit is not None else None,
+            "findings": list(self.findings),
+        }
+
+    @classmethod
+    def from_dict(cls, text: str, d: Mapping[str, Any] | None) -> "Diagnosis":
+        """The diagnosis of a check's JSON: its text and its structured part (``None`` in reports older than
+        schema 3: the kind is then unknown). Malformed parts are dropped, not trusted."""
+        if not isinstance(d, Mapping):
+            return cls(text, None)
+        kinds = {k.value: k for k in DiagnosisKind}
+        raw_candidates, raw_fit, raw_findings = d.get("candidates"), d.get("fit"), d.get("findings")
+        return cls(
+            text,
+            kinds.get(d.get("kind")) if isinstance(d.get("kind"), str) else None,
+            candidates=[Candidate.from_dict(c) for c in raw_candidates if isinstance(c, Mapping)]
+            if isinstance(raw_candidates, list) else (),
+            fit=HyperparameterFit.from_dict(raw_fit) if isinstance(raw_fit, Mapping) else None,
+            findings=[f for f in raw_findings if isinstance(f, str)] if isinstance(raw_findings, list) else (),
+        )
+
+    @classmethod
+    def of(cls, value: Any) -> Any:
+        """``value`` as a :class:`Diagnosis` when it is non-empty text (a check's plain text is a finding);
+        anything else (``None``, ``""``, a malformed report's value) as it is."""
+        if isinstance(value, str) and not isinstance(value, Diagnosis) and value:
+            return cls(value)
+        return value
+
+
+def _diagnosis(text: str, kind: Any, candidates: Any, fit: Any, findings: Any) -> Diagnosis:
+    return Diagnosis(text, kind, candidates=candidates, fit=fit, findings=findings)
+
+
+# --------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------
 
@@ -433,14 +886,15 @@ class Outcome:
     """What a check function returns: its status, message and evidence. The runner wraps it in a
     :class:`~verify.results.CheckResult` (adding name, kind, timing and the reproduction command).
 
-    ``counterexample`` may be given as a plain mapping: it becomes a :class:`Counterexample`.
+    ``counterexample`` may be given as a plain mapping: it becomes a :class:`Counterexample`; ``diagnosis``
+    as plain text: it becomes a :class:`Diagnosis` (a finding of the check's own analysis).
     """
 
     status: Status
     message: str
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
     counterexample: Counterexample | None = None
-    diagnosis: str | None = None
+    diagnosis: Diagnosis | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
     stat_tests: list[StatTest] = dataclasses.field(default_factory=list)
     figures: list[Figure] = dataclasses.field(default_factory=list)
@@ -448,15 +902,18 @@ class Outcome:
     def __post_init__(self) -> None:
         if isinstance(self.counterexample, Mapping) and not isinstance(self.counterexample, Counterexample):
             self.counterexample = Counterexample(self.counterexample)
+        self.diagnosis = Diagnosis.of(self.diagnosis)
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome's part of a check's JSON (``CheckResult.to_dict`` places it in the layout)."""
+        diagnosis = Diagnosis.of(self.diagnosis)      # set as text after the check returned (the runner may)
         return {
             "status": self.status.value,
             "message": self.message,
             "metrics": jsonable(self.metrics),
             "counterexample": jsonable(self.counterexample),
-            "diagnosis": self.diagnosis,
+            "diagnosis": str(diagnosis) if isinstance(diagnosis, str) else jsonable(diagnosis),
+            "diagnosis_detail": diagnosis.to_dict() if isinstance(diagnosis, Diagnosis) else None,
             "notes": list(self.notes),
             "stat_tests": jsonable(self.stat_tests),
             "figures": [f.to_dict() for f in self.figures],
@@ -466,7 +923,7 @@ class Outcome:
     def from_dict(cls, d: Mapping[str, Any]) -> "Outcome":
         """The outcome in a check's JSON. Evidence of the expected shape becomes its record; anything else
         (a report written by hand, or by a hostile target's process) is kept as it is for the views."""
-        cx, tests = d.get("counterexample"), d.get("stat_tests", [])
+        cx, tests, diagnosis = d.get("counterexample"), d.get("stat_tests", []), d.get("diagnosis")
         if isinstance(tests, list):
             tests = [StatTest.from_dict(t) if isinstance(t, Mapping) else t for t in tests]
         return cls(
@@ -474,7 +931,8 @@ class Outcome:
             message=d.get("message", ""),
             metrics=d.get("metrics", {}),
             counterexample=Counterexample.from_dict(cx) if isinstance(cx, Mapping) else cx,
-            diagnosis=d.get("diagnosis"),
+            diagnosis=Diagnosis.from_dict(diagnosis, d.get("diagnosis_detail")) if isinstance(diagnosis, str)
+            and diagnosis else diagnosis,
             notes=d.get("notes", []),
             stat_tests=tests,
             figures=[Figure.from_dict(f) for f in d.get("figures", [])],

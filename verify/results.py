@@ -40,8 +40,10 @@ __all__ = [
 
 #: The JSON layout's version. 2: kinds and families are enums (same values); evidence is typed
 #: (statistical tests, counterexamples, figures) but serialised exactly as in 1, so 1 is still read.
-SCHEMA = "dlverify.report/2"
-READABLE_SCHEMAS = frozenset({"dlverify.report/1", SCHEMA})
+#: 3: a check's ``diagnosis_detail`` holds its diagnosis' structure (kind, candidates, fit, findings;
+#: ``null`` without a diagnosis) beside its text, ``diagnosis``; 1 and 2 are read (kind unknown).
+SCHEMA = "dlverify.report/3"
+READABLE_SCHEMAS = frozenset({"dlverify.report/1", "dlverify.report/2", SCHEMA})
 TIMING_FIELDS = frozenset({"duration", "created"})
 
 
@@ -60,7 +62,7 @@ class _FromOutcome:
 
 #: A check's JSON object: its outcome's fields (:meth:`Outcome.to_dict`) with the runner's around them.
 CHECK_LAYOUT = ("name", "kind", "status", "message", "metrics", "counterexample", "reproduction", "diagnosis",
-                "notes", "stat_tests", "figures", "output", "duration")
+                "diagnosis_detail", "notes", "stat_tests", "figures", "output", "duration")
 
 
 @dataclasses.dataclass(init=False)

@@ -21,7 +21,7 @@ import numbers
 import re
 from typing import Any
 
-from verify.evidence import StatTest, counterexample_rows, jsonable
+from verify.evidence import Diagnosis, DiagnosisKind, StatTest, counterexample_rows, jsonable
 from verify.report.plot import PlotView, build_plot
 from verify.report.text import clean, fmt_num, fmt_value, headline
 from verify.results import CheckResult, Report, RunResult, Status
@@ -34,9 +34,11 @@ __all__ = [
     "MatrixCell",
     "ProblemLink",
     "StatTestView",
+    "DiagnosisView",
     "build_view",
     "stat_test_view",
     "counterexample_view",
+    "diagnosis_view",
     "LIMITS",
 ]
 
@@ -102,6 +104,12 @@ class StatTestView:
 
 
 @dataclasses.dataclass
+class DiagnosisView:
+    text: str         # what the page shows: the diagnosis' text
+    kind: str         # its DiagnosisKind's value ("" when unknown: a report older than schema 3)
+
+
+@dataclasses.dataclass
 class CheckView:
     anchor: str
     name: str
@@ -115,7 +123,7 @@ class CheckView:
     metrics: list[Pair]
     message: str
     multiline: bool   # the message has more than its headline
-    diagnosis: str
+    diagnosis: DiagnosisView | None
     counterexample: list[Pair]
     stat_tests: list[StatTestView]
     notes: list[str]
@@ -279,6 +287,15 @@ def stat_test_view(t: Any) -> StatTestView:
     )
 
 
+def diagnosis_view(d: Any) -> DiagnosisView | None:
+    """A check's diagnosis for the page (``None`` without one); any value a malformed report holds is shown
+    as cleaned text."""
+    if not d:
+        return None
+    kind = d.kind if isinstance(d, Diagnosis) and isinstance(d.kind, DiagnosisKind) else None
+    return DiagnosisView(clean(d, LIMITS["diagnosis"]), kind.value if kind is not None else "")
+
+
 def _as_stat_test(t: Any) -> Any:
     """``t`` as a :class:`StatTest` when it is one or the JSON of one (a report built by hand may hold dicts)."""
     return StatTest.from_dict(t) if isinstance(t, dict) else t
@@ -303,7 +320,7 @@ def _check_view(c: CheckResult, anchor: str) -> CheckView:
         metrics=[p for _, p, _ in metrics],
         message=message,
         multiline=message.strip() != head,
-        diagnosis=clean(c.diagnosis, LIMITS["diagnosis"]) if c.diagnosis else "",
+        diagnosis=diagnosis_view(c.diagnosis),
         counterexample=counterexample_view(c.counterexample),
         stat_tests=[stat_test_view(_as_stat_test(t)) for t in _list(c.stat_tests)],
         notes=[clean(n, LIMITS["note"]) for n in _list(c.notes) if str(n).strip()],

@@ -44,6 +44,7 @@ from verify import tolerance as tolmod
 from verify.compare import compare, format_number
 from verify.problems import open_loop_stream
 from verify.errors import HeldParameterError, ProtocolError, TargetError
+from verify.evidence import Diagnosis, DiagnosisKind
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome
@@ -187,8 +188,8 @@ def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case], hp: Mapping
         f"{fit.name} = {value} instead they match the reference on all {len(cases)} probe streams (max difference "
         f"{fmt(fit.max_diff)}): the target most likely uses {fit.name} = {value}. Nothing shows the formula wrong; "
         f"check it at that value: --param {fit.name}={value}",
-        diagnosis=f"consistent with the reference at {fit.name} = {value} (the value held, {held}, was assumed: "
-                  f"{h.why})",
+        diagnosis=Diagnosis(f"consistent with the reference at {fit.name} = {value} (the value held, {held}, was "
+                            f"assumed: {h.why})", DiagnosisKind.HYPERPARAMETER, fit=fit),
         metrics={"assumed": fit.name, "fitted_value": fit.value, "held_value": h.value})
 
 
@@ -245,9 +246,9 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
         lines.append(f"Diagnosis: {diag.text}")
     metrics = {"examples": stats["n"], "steps": stats["steps"], "parting_step": small.first_step,
                "matches": diag.matched_names,
-               "closest": diag.closest.variant.name if diag.closest else None}
+               "closest": diag.closest.name if diag.closest else None}
     figs = conf.trajectory_figures(v, title=f"{spec} conformance (failing example)")
-    return failed("\n".join(lines), counterexample=conf.counterexample_dict(small, spec), diagnosis=diag.text,
+    return failed("\n".join(lines), counterexample=conf.counterexample_dict(small, spec), diagnosis=diag or None,
                   metrics=metrics, figures=figs)
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 from scipy import stats as _st
 
 # The record and its message live with the other evidence; the formatters with the one number formatter.
 # All are re-exported here for the test modules of this package.
-from verify.evidence import DEFAULT_POWER, StatTest, jsonable, stat_message
+from verify.evidence import DEFAULT_POWER, Details, StatTest, stat_message
 from verify.evidence import check_level as _alpha
 from verify.numbers import format_p as fmt_p
 from verify.numbers import format_percent as fmt_pct
@@ -231,7 +231,7 @@ def make_result(
     summary: str,
     mde_fn: Callable[[float, float], float],
     mde_unit: str,
-    details: Mapping[str, Any] | None = None,
+    details: Details | None = None,
 ) -> StatTest:
     """Assemble a :class:`StatTest` (decision, MDE and message) from a test's numbers."""
     p = float(min(1.0, max(0.0, p_value)))
@@ -253,6 +253,6 @@ def make_result(
         effect_unit=effect_unit,
         power=float(power),
         summary=summary,
-        details=dict(jsonable(details or {})),
+        details=details if details is not None else Details(),
         mde_fn=mde_fn,
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
+from verify.evidence import ConstantVectorsDetails, CorrelationDetails, LagDetails
 from verify.stats.core import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -132,7 +133,7 @@ def correlation_test(
             name=test_name, method="constant vectors", statistic=1.0, p_value=0.0, n=p * m,
             alpha=alpha, power=power, estimate=1.0, expected=0.0, effect=1.0,
             effect_unit="max |r|", summary=summary, mde_fn=mde_fn,
-            mde_unit="|r| of one pair", details={"constant": const[:20].tolist(), "pairs": K},
+            mde_unit="|r| of one pair", details=ConstantVectorsDetails(constant=const[:20].tolist(), pairs=K),
         )
     Z = Xc / norms[:, None]
     R = Z @ Z.T
@@ -164,18 +165,18 @@ def correlation_test(
         summary=summary,
         mde_fn=mde_fn,
         mde_unit="|r| of one pair",
-        details={
-            "axis": word,
-            "vectors": p,
-            "vectors_total": p_all,
-            "length": m,
-            "pairs": K,
-            "worst_pair": [i, j],
-            "r": rmax,
-            "p_pair": p_pair,
-            "typical_max_abs_r": r_typ,
-            "mean_sq_r": float(np.sum(R * R) / (p * (p - 1))),
-        },
+        details=CorrelationDetails(
+            axis=word,
+            vectors=p,
+            vectors_total=p_all,
+            length=m,
+            pairs=K,
+            worst_pair=[i, j],
+            r=rmax,
+            p_pair=p_pair,
+            typical_max_abs_r=r_typ,
+            mean_sq_r=float(np.sum(R * R) / (p * (p - 1))),
+        ),
     )
 
 
@@ -272,5 +273,5 @@ def serial_correlation_test(
         summary=summary,
         mde_fn=mde_fn,
         mde_unit="lag correlation",
-        details={"lag": k, "null_sd": sd0, "known_mean": known_mean},
+        details=LagDetails(lag=k, null_sd=sd0, known_mean=known_mean),
     )

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats as _st
 
+from verify.evidence import Details, MeanDetails, MeanValueDetails, StdDetails, TwoHypothesesDetails
 from verify.stats.core import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -92,7 +93,7 @@ def mean_test(
         summary=summary,
         mde_fn=functools.partial(_mde_z, se=1.0 / math.sqrt(n)),
         mde_unit="σ mean shift",
-        details={"expected_std": sigma, "standard_error": se},
+        details=MeanDetails(expected_std=sigma, standard_error=se),
     )
 
 
@@ -218,13 +219,13 @@ def std_test(
         summary=summary,
         mde_fn=mde_fn,
         mde_unit="relative σ error",
-        details={
-            "distribution": dist if kurtosis is None else f"excess kurtosis {float(kurtosis):g}",
-            "excess_kurtosis": excess,
-            "variance_factor": V,
-            "known_mean": known_mean,
-            "variance": v,
-        },
+        details=StdDetails(
+            distribution=dist if kurtosis is None else f"excess kurtosis {float(kurtosis):g}",
+            excess_kurtosis=excess,
+            variance_factor=V,
+            known_mean=known_mean,
+            variance=v,
+        ),
     )
 
 
@@ -276,7 +277,8 @@ def mean_value_test(
     rel_text = fmt_pct(rel) if h0 != 0 else f"{rel:+.4g}"
     summary = f"{name} {fmt(m, 6)} ± {fmt(se, 2)} (SE) vs expected {fmt(h0, 6)} ({rel_text}, t = {t:+.2f})"
     return _mean_result(name, f"one-sample t-test, {n - 1} degrees of freedom (estimated standard error)",
-                        t, p, n, alpha, power, m, h0, se, summary, {"standard_error": se, "sample_std": s})
+                        t, p, n, alpha, power, m, h0, se, summary,
+                        MeanValueDetails(standard_error=se, sample_std=s))
 
 
 def _replicates(values: Any) -> tuple[int, float, float, float]:
@@ -287,7 +289,7 @@ def _replicates(values: Any) -> tuple[int, float, float, float]:
 
 
 def _mean_result(name: str, method: str, t: float, p: float, n: int, alpha: float, power: float, m: float,
-                 h0: float, se: float, summary: str, details: dict[str, Any]) -> StatTest:
+                 h0: float, se: float, summary: str, details: Details) -> StatTest:
     """The StatTest of a t-test of a replicate mean against ``h0`` (effect relative to h0 unless h0 = 0)."""
     scale = abs(h0) if h0 != 0 else 1.0
     unit = "relative deviation of the mean" if h0 != 0 else "deviation of the mean"
@@ -381,14 +383,14 @@ def two_hypotheses_test(
             f"need about {n_needed} values]"
         )
     return _mean_result(name, f"one-sample t-tests against two predicted means, {n - 1} degrees of freedom",
-                        t0, p0, n, alpha, power, m, h0, se, summary, {
-                            "labels": [l0, l1],
-                            "alternative": h1,
-                            "t_alternative": t1,
-                            "p_alternative": p1,
-                            "verdict": verdict,
-                            "standard_error": se,
-                            "separation_se": sep,
-                            "planned_power": plan_power,
-                            "n_needed": n_needed,
-                        })
+                        t0, p0, n, alpha, power, m, h0, se, summary, TwoHypothesesDetails(
+                            labels=[l0, l1],
+                            alternative=h1,
+                            t_alternative=t1,
+                            p_alternative=p1,
+                            verdict=verdict,
+                            standard_error=se,
+                            separation_se=sep,
+                            planned_power=plan_power,
+                            n_needed=n_needed,
+                        ))

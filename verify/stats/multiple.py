@@ -16,6 +16,7 @@ import dataclasses
 import math
 from typing import Any, Iterable, Sequence
 
+from verify.evidence import Details, Holm
 from verify.stats.core import DEFAULT_FAMILY_ALPHA, StatTest, _alpha
 
 __all__ = ["holm", "holm_levels", "holm_adjusted_pvalues", "apply_holm"]
@@ -119,11 +120,8 @@ def apply_holm(tests: Sequence[StatTest], family_alpha: float = DEFAULT_FAMILY_A
     out = []
     for t, lvl, padj in zip(tests, levels, adjusted):
         u = t.with_alpha(lvl)
-        details = dict(u.details)
-        details["holm"] = {
-            "family_alpha": float(family_alpha),
-            "family_size": len(tests),
-            "adjusted_p_value": padj,
-        }
+        holm = Holm(float(family_alpha), len(tests), padj)
+        details = (dataclasses.replace(u.details, holm=holm) if isinstance(u.details, Details)
+                   else {**u.details, "holm": holm})      # a StatTest built by hand with a dict
         out.append(dataclasses.replace(u, details=details))
     return out

@@ -64,6 +64,7 @@ from scipy import optimize as _opt
 from scipy import special as _sp
 from scipy import stats as _st
 
+from verify.evidence import ShapeDetails, SupportDetails
 from verify.stats.core import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -495,19 +496,19 @@ def shape_test(
         summary=summary,
         mde_fn=mde_fn,
         mde_unit=unit,
-        details={
-            "distribution": dist,
-            "loc": loc,
-            "scale": s_fit,
-            "scale_interval": [s_lo, s_hi],
-            "interval_miss": miss,
-            "truncation": trunc if dist == "truncated_normal" else None,
-            "support": [lo, hi],
-            "n_outside_support": n_out,
-            "ks_distance": fit["D"],
-            "ks_location": float(xs[j_gap]),
-            "std_of_hypothesis": distribution_std(dist, s_fit, trunc),
-        },
+        details=ShapeDetails(
+            distribution=dist,
+            loc=loc,
+            scale=s_fit,
+            scale_interval=[s_lo, s_hi],
+            interval_miss=miss,
+            truncation=trunc if dist == "truncated_normal" else None,
+            support=[lo, hi],
+            n_outside_support=n_out,
+            ks_distance=fit["D"],
+            ks_location=float(xs[j_gap]),
+            std_of_hypothesis=distribution_std(dist, s_fit, trunc),
+        ),
     )
 
 
@@ -643,9 +644,9 @@ def support_test(
         summary=summary,
         mde_fn=functools.partial(_mde_support, n=n, leak=leak, miss=float(interval_miss)),
         mde_unit="fraction outside the support",
-        details={"distribution": dist, "loc": loc, "scale_interval": [s_lo, s_hi], "bound": half,
-                 "n_outside_support": n_out, "max_abs": reach, "interval_miss": float(interval_miss),
-                 "leak": leak},
+        details=SupportDetails(distribution=dist, loc=loc, scale_interval=[s_lo, s_hi], bound=half,
+                               n_outside_support=n_out, max_abs=reach, interval_miss=float(interval_miss),
+                               leak=leak),
     )
 
 
