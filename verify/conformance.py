@@ -225,6 +225,11 @@ def _name(algorithm: "algorithms.Algorithm | str") -> str:
     return algorithm if isinstance(algorithm, str) else algorithm.name
 
 
+def _record(spec: "algorithms.Algorithm | str") -> "algorithms.Algorithm | str":
+    """The algorithm record of ``spec`` (given as the record or its name); the name of a spec without one."""
+    return algorithms.resolve(spec) or spec
+
+
 def _reference_and_tol(spec: "algorithms.Algorithm | str", reference: Any, ex: Example, factor: float = 1.0
                        ) -> tuple[np.ndarray, np.ndarray, Example]:
     ref = trajectory(reference, ex)
@@ -233,7 +238,7 @@ def _reference_and_tol(spec: "algorithms.Algorithm | str", reference: Any, ex: E
         ex = Example(ex.hparams, ex.w0, ex.grads[:max(keep - 1, 0)], ex.recipe, ex.origin,
                      ex.notes + [f"stream cut at step {max(keep - 1, 0)}: the reference's iterates exceed {fmt(MAX_ABS)}"])
         ref = ref[:max(keep, 1)]
-    _, bound = tolmod.error_bound(_name(spec), ex.hparams, ex.w0, ex.grads)
+    _, bound = tolmod.error_bound(_record(spec), ex.hparams, ex.w0, ex.grads)
     tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * factor * bound])
     return ref, tol, ex
 

@@ -409,7 +409,8 @@ def error_bound_of(build: Callable[..., Any], hparams: Mapping[str, Any], w0: np
 
 def error_bound(spec: Any, hparams: Mapping[str, float], w0: np.ndarray,
                 grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`error_bound_of` the reference of an algorithm record (``verify.algorithms``) or of the spec so named."""
+    """:func:`error_bound_of` the reference of an algorithm record (``verify.algorithms``; what the verifier's
+    own call sites pass) or of the spec so named (a spec without a record, or a caller holding only a name)."""
     if isinstance(spec, str):
         from verify.specs import get_spec
 
@@ -419,8 +420,9 @@ def error_bound(spec: Any, hparams: Mapping[str, float], w0: np.ndarray,
     return error_bound_of(build, hparams, w0, grads)
 
 
-def tolerance(spec: str, hparams: Mapping[str, float], w0: np.ndarray, grads: np.ndarray,
+def tolerance(spec: Any, hparams: Mapping[str, float], w0: np.ndarray, grads: np.ndarray,
               *, safety: float = SAFETY) -> np.ndarray:
-    """Per-step, per-entry tolerance ``safety · bound`` for comparing iterates, ``(T, *w0.shape)``."""
+    """Per-step, per-entry tolerance ``safety · bound`` for comparing iterates, ``(T, *w0.shape)``; ``spec`` as
+    for :func:`error_bound`."""
     _, bound = error_bound(spec, hparams, w0, grads)
     return safety * bound

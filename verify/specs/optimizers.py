@@ -128,8 +128,10 @@ def _u(ctx: CheckContext) -> float:
     return U * conf.precision_factor(ctx.subject)
 
 
-def _model_tol(ctx: CheckContext, spec: str, hp: Mapping[str, Any], w0: np.ndarray, grads: np.ndarray) -> np.ndarray:
-    _, bound = tolmod.error_bound(spec, hp, w0, grads)
+def _model_tol(ctx: CheckContext, algorithm: algorithms.Algorithm, hp: Mapping[str, Any], w0: np.ndarray,
+               grads: np.ndarray) -> np.ndarray:
+    """``algorithm``'s tolerance model on a stream, at the target's arithmetic (row 0, the start, exact)."""
+    _, bound = tolmod.error_bound(algorithm, hp, w0, grads)
     return np.concatenate([np.zeros((1, *np.shape(w0))), tolmod.SAFETY * (_u(ctx) / U) * bound])
 
 
@@ -589,7 +591,7 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
         args = [ex.w0, hp["lr"], hp["momentum"], *ex.grads]
         want = main(*args)
         mag = np.abs(main(np.abs(ex.w0), hp["lr"], hp["momentum"], *(-np.abs(ex.grads))))
-        tol = 64 * _u(ctx) * mag + _model_tol(ctx, spec, hp, ex.w0, ex.grads)
+        tol = 64 * _u(ctx) * mag + _model_tol(ctx, algorithms.get(spec), hp, ex.w0, ex.grads)
         seen["n"] += 1
         c = compare(got, want, rtol=0.0, tol=tol,
                     header=f"ACTUAL = target's iterates, DESIRED = sympy's {d.name} (lambdified); index = (step, entry)")
@@ -856,7 +858,7 @@ def _l2_equals_decoupled(ctx: CheckContext) -> Outcome:
             want.append(d.func(want[-1], g, hp["lr"], lam))
         want = np.array(want)
         dec = conf.trajectory(_ref_subject("weight-decay", decoupled=True), conf.Example(hp, w0, grads))
-        tol = _model_tol(ctx, "weight-decay", hp, w0, grads)
+        tol = _model_tol(ctx, WEIGHT_DECAY, hp, w0, grads)
         c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target (μ = 0), DESIRED = iterated sympy step {d.statement}")
         if not c.ok:
             return failed(f"without momentum the L2 step must be w(1 − 2ηλ) − ηg, the decoupled step, but the target's "
@@ -919,7 +921,7 @@ def _scale_invariance(ctx: CheckContext) -> Outcome:
         g = open_loop_stream(kind, 25, (4,), rng)
         w0 = rng.normal(size=4)
         base = _traj(ctx.subject, hp, w0, g)
-        tol = _model_tol(ctx, spec, hp, w0, g) * 2
+        tol = _model_tol(ctx, algorithms.get(spec), hp, w0, g) * 2
         for c_ in (1e-8, 0.37, 3.0, 1e8):
             got = _traj(ctx.subject, hp, w0, c_ * g)
             c = compare(got, base, rtol=0.0, tol=tol,
@@ -1045,7 +1047,7 @@ def _compare_constant(ctx: CheckContext, spec: str, hp: dict, want_steps: np.nda
     got = _traj(ctx.subject, hp, w0, grads)
     want = np.concatenate([w0[None], w0 + np.cumsum(want_steps, axis=0)])
     own = np.broadcast_to(np.asarray(want_err, dtype=np.float64), want_steps.shape)
-    tol = (_model_tol(ctx, spec, hp, w0, grads)
+    tol = (_model_tol(ctx, algorithms.get(spec), hp, w0, grads)
            + 8 * _u(ctx) * np.cumsum(np.abs(np.concatenate([w0[None], want_steps])), axis=0) * 2
            + tolmod.SAFETY * np.cumsum(np.concatenate([np.zeros_like(w0)[None], own]), axis=0))
     c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target's iterates, DESIRED = {source}")
