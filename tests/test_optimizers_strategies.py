@@ -7,14 +7,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from verify import algorithms
 from verify import strategies as vst
 from verify.problems import STREAM_KINDS, Quadratic, Rosenbrock, minibatch_stream
 from verify.specs import get_spec
 
-SPECS = ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw")
+#: Every optimizer spec with an algorithm record: one drawn with the others as soon as its record is registered.
+SPECS = algorithms.NAMES
 
 
-@settings(max_examples=150)
+@settings(max_examples=17 * len(SPECS))     # about 17 draws per spec
 @given(st.sampled_from(SPECS).flatmap(lambda s: st.tuples(st.just(s), vst.hyperparameters(s))))
 def test_hyperparameters_are_valid_params(pair):
     spec_name, hp = pair
@@ -24,6 +26,7 @@ def test_hyperparameters_are_valid_params(pair):
         assert p.parse(hp[p.name]) == hp[p.name]          # within the Param's range
     if spec_name == "rprop":
         assert hp["min_step_size"] <= hp["lr"] <= hp["max_step_size"]
+    algorithms.get(spec_name).check(hp)                   # the constraints between hyperparameters hold
     # the reference accepts every drawn set
     spec.reference({})(**hp)
 

@@ -98,7 +98,8 @@ def _rprop_hyperparameters(pinned: Mapping[str, Any]) -> Any:
         if lo > hi:
             lo, hi = hi, lo
         top, bottom = min(hi, 10.0), max(lo, 1e-8)
-        lr = pinned.get("lr", float(np.exp(np.log(bottom) + u * (np.log(top) - np.log(bottom))))
+        # exp(log(·)) rounds: an lr one ulp outside [bottom, top] is the corner the range avoids
+        lr = pinned.get("lr", float(np.clip(np.exp(np.log(bottom) + u * (np.log(top) - np.log(bottom))), bottom, top))
                         if bottom < top else top)
         return {"lr": lr, "eta_minus": pinned.get("eta_minus", eta_minus),
                 "eta_plus": pinned.get("eta_plus", eta_plus), "min_step_size": lo, "max_step_size": hi}
