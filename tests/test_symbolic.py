@@ -354,6 +354,58 @@ def test_batchnorm_output_variance_is_derived():
     assert sp.simplify(d.expr - s2 / (s2 + eps)) == 0
 
 
+def _central_vjp(f, x, dy, h=1e-6):
+    """⟨dy, ∂f/∂x⟩ by central differences, entry by entry (independent of sympy and of reference)."""
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        out[idx] = np.sum(dy * (f(x + e) - f(x - e))) / (2 * h)
+    return out
+
+
+def _ln(x, gamma, beta, eps):
+    c = x - x.mean(axis=1, keepdims=True)
+    return gamma * c / np.sqrt((c * c).mean(axis=1, keepdims=True) + eps) + beta
+
+
+def _rmsn(x, gamma, eps):
+    return gamma * x / np.sqrt((x * x).mean(axis=1, keepdims=True) + eps)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_layernorm_and_rmsnorm_backward_match_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    x, dy = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    gamma, beta, eps = rng.normal(size=3), rng.normal(size=3), 0.05
+    dx, dgamma, dbeta = S.layernorm_backward().func(x, gamma, beta, eps, dy)
+    assert_close(dx, _central_vjp(lambda v: _ln(v, gamma, beta, eps), x, dy), rtol=1e-7, atol=1e-8)
+    assert_close(dgamma, _central_vjp(lambda g: _ln(x, g, beta, eps), gamma, dy), rtol=1e-7, atol=1e-8)
+    assert_close(dbeta, dy.sum(axis=0), rtol=1e-14)
+    dx, dgamma = S.rmsnorm_backward().func(x, gamma, eps, dy)
+    assert_close(dx, _central_vjp(lambda v: _rmsn(v, gamma, eps), x, dy), rtol=1e-7, atol=1e-8)
+    assert_close(dgamma, _central_vjp(lambda g: _rmsn(x, g, eps), gamma, dy), rtol=1e-7, atol=1e-8)
+
+
+def test_rmsnorm_mean_square_and_rescaling_factor_by_hand():
+    # mean(x̂²) = ms/(ms + ε): ms = 4, ε = 1 → 0.8.
+    assert S.rmsnorm_output_mean_square().func(4.0, 1.0) == pytest.approx(0.8, rel=1e-15)
+    # c√(v + ε)/√(c²v + ε): v = 1, ε = 1, c = 2 → 2√2/√5; 1 at ε = 0 (invariance).
+    for d in (S.normalisation_rescaling(), S.normalisation_rescaling(True)):
+        assert d.func(1.0, 1.0, 2.0) == pytest.approx(2 * math.sqrt(2) / math.sqrt(5), rel=1e-15)
+        assert d.func(3.0, 0.0, 7.5) == pytest.approx(1.0, rel=1e-15)
+    # and against the layers computed directly: x → c·x + s per example.
+    rng = np.random.default_rng(3)
+    x, c, s, eps = rng.normal(size=(4, 5)), np.array([[0.3], [2.0], [5.0], [1.1]]), rng.normal(size=(4, 1)), 0.2
+    one = np.ones(5)
+    var = x.var(axis=1, keepdims=True)
+    assert_close(_ln(c * x + s, one, 0.0, eps), _ln(x, one, 0.0, eps) * S.normalisation_rescaling().func(var, eps, c),
+                 rtol=1e-13)
+    ms = (x * x).mean(axis=1, keepdims=True)
+    assert_close(_rmsn(c * x, one, eps), _rmsn(x, one, eps) * S.normalisation_rescaling(True).func(ms, eps, c),
+                 rtol=1e-13)
+
+
 @given(x=hnp.arrays(np.float64, st.tuples(st.integers(2, 8), st.integers(1, 3)), elements=reals))
 def test_unbiased_factor_matches_reference_running_variance(x):
     n, c = x.shape

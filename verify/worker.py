@@ -43,6 +43,7 @@ PACKET = 1 << 16      # largest control message (a job is a few hundred bytes)
 _PRELOAD = (
     "numpy", "scipy.stats", "scipy.optimize", "sympy", "hypothesis",
     "verify.runner", "verify.specs.regularisers", "verify.specs.initialisers", "verify.specs.batchnorm",
+    "verify.specs.layernorm",
     "verify.specs.newton", "verify.specs.optimizers", "verify.symbolic", "verify.convergence",
     "verify.conformance", "verify.diagnosis", "verify.tolerance", "verify.stats", "verify.gradcheck",
     "verify.results",

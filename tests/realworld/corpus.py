@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-FAMILIES = ("batchnorm", "initialisers", "regularisers", "newton")
+FAMILIES = ("batchnorm", "initialisers", "regularisers", "newton", "layernorm")
 
 
 @dataclasses.dataclass(frozen=True)

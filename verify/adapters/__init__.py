@@ -38,7 +38,7 @@ class Adapter:
         return getattr(importlib.import_module(self.module), self.claim)
 
 
-_ALL_BUT_NEWTON = frozenset({Family.OPTIMIZER, Family.INITIALISER, Family.BIAS, Family.BATCHNORM})
+_ALL_BUT_NEWTON = frozenset({Family.OPTIMIZER, Family.INITIALISER, Family.BIAS, Family.BATCHNORM, Family.LAYERNORM})
 
 #: The adapters in the order they are asked; the numpy protocols last, as each family's fallback.
 ADAPTERS: tuple[Adapter, ...] = (
@@ -50,6 +50,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     Adapter("numpy initialiser protocol", frozenset({Family.INITIALISER, Family.BIAS}),
             "verify.adapters.protocol.initialisers"),
     Adapter("numpy batch-norm protocol", frozenset({Family.BATCHNORM}), "verify.adapters.protocol.batchnorm"),
+    Adapter("numpy layer-norm protocol", frozenset({Family.LAYERNORM}), "verify.adapters.protocol.layernorm"),
     Adapter("numpy regulariser protocol", frozenset({Family.REGULARISER}), "verify.adapters.protocol.regularisers"),
     Adapter("numpy Newton protocol", frozenset({Family.NEWTON}), "verify.adapters.protocol.newton"),
 )

@@ -47,8 +47,11 @@ __all__ = [
     "InitialiserSubject",
     "accepted_keywords",
     "float_precision",
+    "NormalisationInstance",
     "BatchNormInstance",
     "BatchNormSubject",
+    "NormLayerInstance",
+    "NormLayerSubject",
     "NewtonSubject",
     "OptimizerRun",
     "OptimizerSubject",
@@ -550,18 +553,18 @@ def float_precision(value: Any) -> float | None:
     return float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else None
 
 
-class BatchNormInstance:
-    """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it.
+class NormalisationInstance:
+    """What every normalisation layer built by a subject shares (batch norm, layer norm, RMS norm).
 
     ``inputs`` records the calls that modified an input in place (its
     ``failures``: a layer must leave its inputs alone). ``precision`` is
     the machine epsilon of the coarsest floating dtype the layer returned
-    (outputs, running statistics): a float32 layer is checked at float32's
-    rounding. ``hyper`` says how the layer got each hyperparameter:
-    ``{"eps": (value, how), "momentum": (value, how)}`` with ``how`` one of
-    ``"passed"`` (its constructor took it), ``"read"`` (not taken, read back
-    from the attribute named in ``hyper_source``) or ``"unknown"`` (neither:
-    the value is the spec's and only an assumption).
+    (outputs, running statistics, gradients): a float32 layer is checked at
+    float32's rounding. ``hyper`` says how the layer got each hyperparameter:
+    ``{"eps": (value, how), ...}`` with ``how`` one of ``"passed"`` (its
+    constructor took it), ``"read"`` (not taken, read back from the attribute
+    named in ``hyper_source``) or ``"unknown"`` (neither: the value is the
+    spec's and only an assumption).
     """
 
     inputs: InputRecord
@@ -573,6 +576,13 @@ class BatchNormInstance:
         p = float_precision(value)
         if p is not None and p > self.precision:
             self.precision = p
+
+
+class BatchNormInstance(NormalisationInstance):
+    """One batch-norm layer built by a :class:`BatchNormSubject`. Adapters subclass it.
+
+    ``hyper`` holds ``"eps"`` and ``"momentum"`` (see :class:`NormalisationInstance`).
+    """
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
@@ -625,6 +635,58 @@ class BatchNormSubject(Subject):
     def check_fit(self, params: dict[str, Any]) -> None:
         try:
             self.new(3, params["eps"], params["momentum"])      # a layer without forward(x, training) raises
+        except TargetError:
+            pass              # the constructor itself failed: a bug of the target, which the checks report
+
+
+class NormLayerInstance(NormalisationInstance):
+    """One per-example normalisation layer (layer norm, RMS norm) built by a :class:`NormLayerSubject`.
+
+    ``affine`` names the parameters the layer has, a subset of
+    ``("gamma", "beta")`` in that order (PyTorch's ``elementwise_affine=False``:
+    none; ``bias=False`` and ``RMSNorm``: γ only). ``hyper`` holds ``"eps"``.
+    """
+
+    affine: tuple[str, ...] = ("gamma", "beta")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(dx, dgamma, dbeta)`` after a forward; ``None`` for a parameter the layer does not have."""
+        raise NotImplementedError
+
+    def set_affine(self, gamma: np.ndarray | None, beta: np.ndarray | None) -> None:
+        """Set the parameters the layer has (``None`` for those in no ``affine``)."""
+        raise NotImplementedError
+
+
+@dataclasses.dataclass
+class NormLayerSubject(Subject):
+    """``new(normalized_shape, eps) -> NormLayerInstance``: a layer normalising the trailing ``normalized_shape``
+    dimensions of each example.
+
+    ``takes_shape`` says whether the layer can be given a ``normalized_shape``
+    of several dimensions and inputs with several leading (batch) dimensions
+    (PyTorch's modules and functions, a constructor argument named
+    ``normalized_shape``); otherwise it is checked on ``(N, D)`` batches only.
+    """
+
+    factory: Callable[[tuple[int, ...], float], NormLayerInstance] | None = None
+    has_backward: bool = True
+    takes_shape: bool = False
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"forward"} | ({"backward"} if self.has_backward else set()))
+
+    def new(self, normalized_shape: Sequence[int], eps: float) -> NormLayerInstance:
+        require_held(self.held, {"eps": eps})
+        return self.factory(tuple(int(d) for d in normalized_shape), eps)
+
+    def check_fit(self, params: dict[str, Any]) -> None:
+        try:
+            self.new((3,), params["eps"])
         except TargetError:
             pass              # the constructor itself failed: a bug of the target, which the checks report
 

@@ -20,12 +20,16 @@ functions here, and a missing torch raises
   tensor in place, in torch's ``(fan_out, fan_in, *kernel)`` layout.
 * **Batch norm**: modules compatible with ``torch.nn.BatchNorm1d``; the module
   is made float64 (``.double()``) and its backward pass is torch's autograd.
+* **Layer norm, RMS norm**: module classes compatible with ``torch.nn.LayerNorm``
+  / ``torch.nn.RMSNorm`` (float64, autograd backward), and the functions
+  ``torch.nn.functional.layer_norm`` / ``rms_norm``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import sys
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -36,6 +40,8 @@ from verify.adapters.base import (
     BatchNormInstance,
     BatchNormSubject,
     InitialiserSubject,
+    NormLayerInstance,
+    NormLayerSubject,
     OptimizerRun,
     InputRecord,
     OptimizerSubject,
@@ -72,6 +78,7 @@ __all__ = [
     "initialiser",
     "TorchInitialiserSubject",
     "batchnorm",
+    "normlayer",
     "require_torch",
 ]
 
@@ -108,6 +115,8 @@ def claim(request: Request) -> Subject | None:
         return None
     if family == Family.BATCHNORM and is_torch_object(obj):
         return batchnorm(obj, target, convention=request.params.get("convention", "auto"))
+    if family == Family.LAYERNORM and is_torch_object(obj.func if isinstance(obj, functools.partial) else obj):
+        return normlayer(obj, target, request.spec.name)
     return None
 
 
@@ -590,3 +599,187 @@ def batchnorm(cls: Any, target: str, convention: str = "auto") -> BatchNormSubje
                                name=shown)
     subject.takes = takes
     return subject
+
+
+# --------------------------------------------------------------------------
+# Layer norm and RMS norm
+# --------------------------------------------------------------------------
+
+
+class _TorchNormLayer(NormLayerInstance):
+    """A per-example normalisation in float64, backward by autograd: a module (``nn.LayerNorm``,
+    ``nn.RMSNorm`` or a user's ``nn.Module``) or a function (``F.layer_norm``, ``F.rms_norm``)."""
+
+    def __init__(self, shown: str, shape: tuple[int, ...], passed: dict[str, Any], module: Any = None,
+                 fn: Callable | None = None, fn_roles: tuple[str, ...] = (), eps: float | None = None):
+        self.shown, self.shape, self.module, self.fn, self.eps = shown, shape, module, fn, eps
+        self.inputs = InputRecord("the layer is given a float64 tensor copied from x")
+        self._graph: tuple[Any, Any] | None = None
+        if module is not None:
+            from verify.adapters.protocol.batchnorm import layer_hyperparameters
+
+            self.hyper, self.hyper_source = layer_hyperparameters(module, passed, names=("eps",))
+            self.params = self._module_params()
+        else:
+            self.hyper, self.hyper_source = {"eps": (eps, "passed")}, {}
+            torch = require_torch()
+            init = {"gamma": np.ones(shape), "beta": np.zeros(shape)}
+            self.params = {r: torch.tensor(init[r], dtype=torch.float64, requires_grad=True) for r in fn_roles}
+        self.affine = tuple(r for r in ("gamma", "beta") if r in self.params)
+
+    def _module_params(self) -> dict[str, Any]:
+        """γ and β among the module's own parameters: by name (weight/gamma/scale, bias/beta/shift, a_2/b_2),
+        else, for two unnamed ones of the normalised shape, by their initial values (ones: γ, zeros: β)."""
+        from verify.adapters.protocol.layernorm import _role_of
+
+        own = [(n, p) for n, p in self.module.named_parameters(recurse=False)]
+        found: dict[str, Any] = {}
+        unnamed = []
+        for name, p in own:
+            role = _role_of(name)
+            if role is not None and role not in found:
+                found[role] = p
+            else:
+                unnamed.append(p)
+        size = int(np.prod(self.shape))
+        for p in unnamed:
+            if p.numel() != size:
+                continue
+            values = p.detach().cpu().numpy()
+            if "gamma" not in found and np.all(values == 1):
+                found["gamma"] = p
+            elif "beta" not in found and np.all(values == 0):
+                found["beta"] = p
+        return found
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        torch = require_torch()
+        xt = torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=True)
+        with _float64_default(torch):
+            if self.module is not None:
+                where = f"{self.shown}.forward(x)"
+                y = call_target(where, self.module, xt)
+            else:
+                kwargs = {"weight": self.params.get("gamma")}
+                if "beta" in self.params:
+                    kwargs["bias"] = self.params["beta"]
+                where = f"{self.shown}(x, {self.shape}, {', '.join(f'{k}=...' for k in kwargs)}, eps={self.eps!r})"
+                y = call_target(where, self.fn, xt, self.shape, eps=self.eps, **kwargs)
+        self._seen(y)
+        out = as_array(y, where, shape=np.shape(x))
+        self._graph = (xt, y)
+        return out
+
+    def backward(self, dy: np.ndarray):
+        torch = require_torch()
+        if self._graph is None:
+            raise ProtocolError("backward(dy) needs a forward first")
+        xt, y = self._graph
+        if not getattr(y, "requires_grad", False):
+            raise ProtocolError(f"{self.shown}'s output does not depend on its input through autograd "
+                                "(detached?); no backward pass to check")
+        wrt = [xt] + [self.params[r] for r in self.affine]
+        dyt = torch.tensor(np.asarray(dy, dtype=np.float64), dtype=y.dtype)
+        where = f"torch.autograd.grad(y, (x{''.join(', ' + r for r in self.affine)}), dy)"
+        grads = call_target(where, torch.autograd.grad, y, tuple(wrt), dyt, retain_graph=True, allow_unused=True)
+        shapes = {"dx": np.shape(dy), **{f"d{r}": self.shape for r in self.affine}}
+        out = {}
+        for g, (name, shape) in zip(grads, shapes.items()):
+            if g is None:     # the output does not depend on it: a zero gradient
+                out[name] = np.zeros(shape)
+                continue
+            arr = as_array(g, f"{where} ({name})")
+            if arr.size != int(np.prod(shape)):
+                raise ProtocolError(f"{where} ({name}) has shape {arr.shape}; expected {shape}")
+            out[name] = arr.reshape(shape)
+        return out["dx"], out.get("dgamma"), out.get("dbeta")
+
+    def set_affine(self, gamma, beta) -> None:
+        torch = require_torch()
+        with torch.no_grad():
+            for role, value in (("gamma", gamma), ("beta", beta)):
+                if role not in self.params or value is None:
+                    continue
+                p = self.params[role]
+                v = torch.as_tensor(np.asarray(value, dtype=np.float64), dtype=p.dtype)
+                if p.numel() != v.numel():
+                    raise ProtocolError(f"{self.shown}'s {role} has shape {tuple(p.shape)}; cannot set it to "
+                                        f"shape {tuple(v.shape)}")
+                p.copy_(v.reshape(p.shape))
+        self._graph = None
+
+
+def _functional_subject(fn: Any, shown: str, spec_name: str) -> NormLayerSubject:
+    names, _ = accepted_keywords(fn)
+    roles = tuple(r for r, kw in (("gamma", "weight"), ("beta", "bias")) if kw in names)
+
+    def factory(shape: tuple[int, ...], eps: float) -> NormLayerInstance:
+        return _TorchNormLayer(shown, shape, {}, fn=fn, fn_roles=roles, eps=float(eps))
+
+    kws = ", ".join(["weight=γ"] * ("gamma" in roles) + ["bias=β"] * ("beta" in roles) + ["eps=eps"])
+    mapping = [f"{shown}(x, normalized_shape, {kws}) on float64 tensors",
+               f"backward by autograd: torch.autograd.grad(y, (x, {', '.join(roles)}), dy)"]
+    return NormLayerSubject(f"torch function {shown} (float64, autograd backward)", mapping=mapping,
+                            library="torch", factory=factory, has_backward=True, takes_shape=True,
+                            takes=frozenset({"eps"}), name=shown)
+
+
+def normlayer(obj: Any, target: str, spec_name: str) -> NormLayerSubject:
+    """The subject for a module class compatible with ``torch.nn.LayerNorm`` / ``torch.nn.RMSNorm``
+    (``cls(normalized_shape, eps=eps)``, or a user's module taking the feature count), or for
+    ``torch.nn.functional.layer_norm`` / ``rms_norm``.
+
+    ``torch.nn.RMSNorm``'s default ``eps=None`` is the machine epsilon of the computation's dtype; the
+    adapter always passes the run's ε (``--param eps``), so the default is never what is checked.
+    """
+    torch = require_torch()
+    cls = obj.func if isinstance(obj, functools.partial) else obj     # functools.partial(LayerNorm, bias=False)
+    shown = _qualname(cls)
+    if isinstance(obj, functools.partial):
+        shown += "(" + ", ".join(f"{k}={v!r}" for k, v in obj.keywords.items()) + ")"
+    if not inspect.isclass(cls):
+        if isinstance(obj, torch.nn.Module):
+            raise TargetLoadError(
+                f"target {target!r} is a {type(obj).__name__} instance; give the class "
+                f"(constructed as {type(obj).__name__}(normalized_shape, eps=...))")
+        if callable(obj) and "normalized_shape" in accepted_keywords(obj)[0]:
+            module = getattr(obj, "__module__", "") or ""
+            name = getattr(obj, "__name__", "")
+            return _functional_subject(obj, f"{module}.{name}" if module.startswith("torch") else shown, spec_name)
+        raise TargetLoadError(f"target {target!r} is a {type(obj).__name__}, not a torch.nn.Module class or a "
+                              "function f(x, normalized_shape, weight, bias, eps)")
+    if not issubclass(cls, torch.nn.Module):
+        raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.nn.Module subclass")
+    from verify.adapters.protocol.layernorm import _size_argument
+
+    names, var_kw = accepted_keywords(obj)
+    eps_kw = "eps" if "eps" in names or var_kw else "epsilon" if "epsilon" in names else None
+    size, takes_shape = _size_argument(obj)
+
+    def factory(shape: tuple[int, ...], eps: float) -> NormLayerInstance:
+        size_value: Any = shape if (takes_shape and len(shape) > 1) else shape[-1]
+        args = (size_value,) if size == "positional" else ()
+        kwargs: dict[str, Any] = {size: size_value} if size not in (None, "positional") else {}
+        if eps_kw is not None:
+            kwargs[eps_kw] = float(eps)
+        where = f"{shown}({', '.join([repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
+        with _float64_default(torch):
+            module = call_target(where, obj, *args, **kwargs)
+        if not isinstance(module, torch.nn.Module):
+            raise ProtocolError(f"{where} returned {describe_value(module)}, not a torch.nn.Module")
+        module = call_target(f"{where}.double()", module.double)
+        return _TorchNormLayer(shown, shape, {"eps": float(eps)} if eps_kw else {}, module=module)
+
+    mapping = [f"{shown}({'normalized_shape' if takes_shape else 'D'}{f', {eps_kw}=eps' if eps_kw else ''}), made "
+               "float64 with .double()",
+               "backward by autograd: torch.autograd.grad(y, (x, weight, bias), dy) over the parameters the module "
+               "has (weight/gamma, bias/beta, or two unnamed ones: ones at construction → γ, zeros → β)"]
+    if spec_name == "rmsnorm":
+        mapping.append("torch.nn.RMSNorm's default eps=None means the machine ε of the dtype "
+                       "(2.2e-16 in float64, 1.19e-7 in float32); the run passes eps explicitly")
+    if eps_kw is None:
+        mapping.append(f"{shown} takes no eps: read back from the module's eps attribute if it has one, else the "
+                       "spec's value is only an assumption")
+    return NormLayerSubject(f"torch {spec_name} {shown} (float64, autograd backward)", mapping=mapping,
+                            library="torch", factory=factory, has_backward=True, takes_shape=takes_shape,
+                            takes=frozenset({"eps"}) if eps_kw else frozenset(), name=shown)

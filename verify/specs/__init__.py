@@ -34,6 +34,8 @@ _MODULES = {
     "init-he": "initialisers",
     "relu-bias": "initialisers",
     "batchnorm": "batchnorm",
+    "layernorm": "layernorm",
+    "rmsnorm": "layernorm",
     "newton": "newton",
     # every optimizer algorithm is a spec of its own (weight-decay keeps its place above)
     **{a.name: "optimizers" for a in algorithms.ALGORITHMS},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import numpy as np
@@ -10,9 +11,10 @@ from verify.compare import Comparison, compare, format_number
 from verify.errors import TargetError
 from verify.results import Status, jsonable
 from verify.search import falsify
-from verify.specs.base import CheckContext, Outcome, failed, passed
+from verify.specs.base import CheckContext, Outcome, failed, inconclusive, passed
 
-__all__ = ["differential", "found_to_outcome", "fmt"]
+__all__ = ["differential", "found_to_outcome", "fmt", "float_tolerance", "declared", "effective_hyper",
+           "EPS_ESTIMATE", "eps_from_outputs", "with_estimated_eps"]
 
 fmt = format_number
 
@@ -86,3 +88,81 @@ def differential(
     if diagnose and last and found.error is None:
         diagnosis = diagnose(last["got"], last["want"], last["example"])
     return found_to_outcome(found, found.message, diagnosis=diagnosis, metrics=metrics)
+
+
+# ------------------------------------------------------- normalisation layers (batchnorm, layernorm, rmsnorm)
+
+
+def float_tolerance(precision: float, base: float, per_ulp: float) -> float:
+    """A float64 tolerance ``base``, or ``per_ulp`` units of a coarser layer's precision (float32)."""
+    return max(base, per_ulp * precision)
+
+
+def declared(ctx: CheckContext, name: str) -> bool:
+    """Whether the user gave ``name`` explicitly (``--param``): then it is a claim to check, not a guess."""
+    held = getattr(ctx, "held", None) or {}
+    return getattr(held.get(name), "source", None) == "given"
+
+
+def effective_hyper(ctx: CheckContext, layer: Any, name: str) -> tuple[float, str]:
+    """The ``eps`` (or ``momentum``) a normalisation layer works with, and how that is known.
+
+    ``"passed"`` (its constructor took the run's value), ``"read from …"`` (it
+    takes none; read back from its attribute), ``"declared"`` (it takes none,
+    the user declared the value) or ``"assumed"`` (nothing known: the spec's
+    value, which a check must not turn into a failure).
+    """
+    value, how = getattr(layer, "hyper", {}).get(name, (None, "passed"))
+    if how == "passed":
+        return ctx.params[name], "passed"
+    if how == "read":
+        return value, f"read from the layer's {layer.hyper_source[name]!r} attribute"
+    return ctx.params[name], "declared" if declared(ctx, name) else "assumed"
+
+
+# Where a check re-runs at the layer's own, estimated ε: the expected values use it, while the layer is still
+# built with the run's (held) value, which it does not take anyway.
+EPS_ESTIMATE = "__eps_estimate__"
+
+
+def eps_from_outputs(centred: np.ndarray, y: np.ndarray, stat: np.ndarray, axis) -> float | None:
+    """ε from a normalisation's output y = centred/√(stat + ε) (γ = 1, β = 0): the least-squares
+    √(stat + ε) of ``centred`` on ``y`` along ``axis``, squared, minus ``stat``; one value for every
+    group (feature or example) or ``None``."""
+    yy = (y * y).sum(axis=axis)
+    if not np.all(yy > 0):
+        return None
+    est = ((centred * y).sum(axis=axis) / yy) ** 2 - stat
+    if not np.all(np.isfinite(est)) or np.any(est <= 0) or np.ptp(est) > 1e-6 * est.mean():
+        return None
+    return float(est.mean())
+
+
+def with_estimated_eps(check_fn: Callable[[CheckContext], Outcome],
+                       effective: Callable[[CheckContext], tuple[float, str]],
+                       estimate: Callable[[CheckContext], float | None], probe: str
+                       ) -> Callable[[CheckContext], Outcome]:
+    """A check whose expected values need ε: when the layer takes no ε and shows none (so the spec's
+    was only assumed), a failure that disappears at the layer's own ε, estimated from ``probe`` (where the
+    statistic is far below any usual ε), is no failure: inconclusive, saying which ε to declare."""
+
+    def check(ctx: CheckContext) -> Outcome:
+        outcome = check_fn(ctx)
+        if outcome.status != Status.FAIL:
+            return outcome
+        eps, how = effective(ctx)
+        if how != "assumed":
+            return outcome
+        est = estimate(ctx)
+        if est is None or abs(est - eps) <= 1e-6 * eps:
+            return outcome
+        again = check_fn(dataclasses.replace(ctx, params={**ctx.params, EPS_ESTIMATE: est}))
+        if again.status != Status.PASS:
+            return outcome
+        return inconclusive(
+            f"the layer takes no eps and has no eps attribute, so ε = {fmt(eps)} was only assumed; its outputs "
+            f"fit ε = {fmt(est, 4)} (estimated from {probe}), at which this check passes. "
+            f"Declare the layer's ε to check it: --param eps={est:.3g}", notes=[outcome.message.splitlines()[0]])
+
+    check.__name__ = check_fn.__name__
+    return check

@@ -60,6 +60,7 @@ class Family(enum.StrEnum):
     INITIALISER = "initialiser"
     BIAS = "bias"
     BATCHNORM = "batchnorm"
+    LAYERNORM = "layernorm"        # per-example normalisation layers: specs layernorm and rmsnorm
     NEWTON = "newton"
     OPTIMIZER = "optimizer"
 

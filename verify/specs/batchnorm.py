@@ -37,7 +37,8 @@ import reference
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
 from verify.results import Figure, Series, Status
-from verify.specs._common import differential
+from verify.specs._common import (EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
+                                  eps_from_outputs, float_tolerance as _tolerance, with_estimated_eps)
 from verify.specs.base import (
     Check,
     CheckContext,
@@ -70,36 +71,13 @@ def _layer(ctx: CheckContext, c: int, gamma: np.ndarray | None = None, beta: np.
     return layer
 
 
-def _declared(ctx: CheckContext, name: str) -> bool:
-    """Whether the user gave ``name`` explicitly (``--param``): then it is a claim to check, not a guess."""
-    held = getattr(ctx, "held", None) or {}
-    return getattr(held.get(name), "source", None) == "given"
-
-
 def _effective(ctx: CheckContext, layer: Any, name: str) -> tuple[float, str]:
-    """The ``eps`` or ``momentum`` the layer works with, and how that is known.
-
-    ``"passed"`` (its constructor took the run's value), ``"read from …"`` (it
-    takes none; read back from its attribute), ``"declared"`` (it takes none,
-    the user declared the value) or ``"assumed"`` (nothing known: the spec's
-    value, which a check must not turn into a failure).
-    """
-    value, how = getattr(layer, "hyper", {}).get(name, (None, "passed"))
-    if how == "passed":
-        return ctx.params[name], "passed"
-    if how == "read":
-        return value, f"read from the layer's {layer.hyper_source[name]!r} attribute"
-    return ctx.params[name], "declared" if _declared(ctx, name) else "assumed"
-
-
-# Where a check re-runs at the layer's own, estimated ε: the expected values use it, while the layer is still
-# built with the run's (held) value, which it does not take anyway.
-_EPS_ESTIMATE = "__eps_estimate__"
+    return effective_hyper(ctx, layer, name)
 
 
 def _eps(ctx: CheckContext) -> float:
-    if _EPS_ESTIMATE in ctx.params:
-        return ctx.params[_EPS_ESTIMATE]
+    if EPS_ESTIMATE in ctx.params:
+        return ctx.params[EPS_ESTIMATE]
     return _effective(ctx, _layer(ctx, 2), "eps")[0]
 
 
@@ -113,45 +91,14 @@ def _estimate_eps(ctx: CheckContext) -> float | None:
     c = 4
     x = 3.0 + 1e-4 * ctx.rng("estimate-eps").normal(size=(64, c))
     y = _layer(ctx, c, np.ones(c), np.zeros(c)).forward(x, True)
-    d = x - x.mean(axis=0)
-    yy = (y * y).sum(axis=0)
-    if not np.all(yy > 0):
-        return None
-    est = ((d * y).sum(axis=0) / yy) ** 2 - x.var(axis=0)
-    if not np.all(np.isfinite(est)) or np.any(est <= 0) or np.ptp(est) > 1e-6 * est.mean():
-        return None
-    return float(est.mean())
+    return eps_from_outputs(x - x.mean(axis=0), y, x.var(axis=0), axis=0)
 
 
 def _eps_of_its_own(check_fn):
     """A check whose expected values need ε: when the layer takes no ε and shows none (so the spec's
     was only assumed), a failure that disappears at the layer's own, estimated ε is no failure."""
-
-    def check(ctx: CheckContext) -> Outcome:
-        outcome = check_fn(ctx)
-        if outcome.status != Status.FAIL:
-            return outcome
-        eps, how = _effective(ctx, _layer(ctx, 2), "eps")
-        if how != "assumed":
-            return outcome
-        est = _estimate_eps(ctx)
-        if est is None or abs(est - eps) <= 1e-6 * eps:
-            return outcome
-        again = check_fn(dataclasses.replace(ctx, params={**ctx.params, _EPS_ESTIMATE: est}))
-        if again.status != Status.PASS:
-            return outcome
-        return inconclusive(
-            f"the layer takes no eps and has no eps attribute, so ε = {fmt(eps)} was only assumed; its outputs "
-            f"fit ε = {fmt(est, 4)} (estimated from a batch of variance 1e-8), at which this check passes. "
-            f"Declare the layer's ε to check it: --param eps={est:.3g}", notes=[outcome.message.splitlines()[0]])
-
-    check.__name__ = check_fn.__name__
-    return check
-
-
-def _tolerance(precision: float, base: float, per_ulp: float) -> float:
-    """A float64 tolerance ``base``, or ``per_ulp`` units of a coarser layer's precision (float32)."""
-    return max(base, per_ulp * precision)
+    return with_estimated_eps(check_fn, lambda ctx: _effective(ctx, _layer(ctx, 2), "eps"), _estimate_eps,
+                              "a batch of variance 1e-8")
 
 
 # ------------------------------------------------------------------ forward pass

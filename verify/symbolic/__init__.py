@@ -15,7 +15,7 @@ stability bounds) from here, not from ``reference``.
 
 The modules mirror :mod:`verify.specs`: :mod:`~verify.symbolic.regularisers`,
 :mod:`~verify.symbolic.newton`, :mod:`~verify.symbolic.initialisers`,
-:mod:`~verify.symbolic.batchnorm`, :mod:`~verify.symbolic.optimizers`; the
+:mod:`~verify.symbolic.batchnorm`, :mod:`~verify.symbolic.layernorm`, :mod:`~verify.symbolic.optimizers`; the
 type, the registry and the shared helpers are in :mod:`~verify.symbolic.base`.
 A derivation is registered by the :func:`~verify.symbolic.base.derivation`
 decorator; :data:`ALL` maps every name to the function that produces it.
@@ -36,6 +36,8 @@ from verify.symbolic.newton import (newton_exact_on_quadratic, newton_quadratic_
 from verify.symbolic.initialisers import (KURTOSIS_DISTRIBUTIONS, excess_kurtosis, he_std, lecun_std,
                                           relu_second_moment, truncated_normal_std, uniform_bound, xavier_std)
 from verify.symbolic.batchnorm import batchnorm_backward, batchnorm_output_variance, biased_variance_expectation
+from verify.symbolic.layernorm import (layernorm_backward, normalisation_rescaling, rmsnorm_backward,
+                                       rmsnorm_output_mean_square)
 from verify.symbolic.optimizers import (adam_constant_gradient, decoupled_decay_iterates, gd_optimal_rate,
                                         gd_stability_bound, heavy_ball_optimal, heavy_ball_stability,
                                         momentum_iterates, nesterov_iterates, nesterov_optimal,
@@ -74,6 +76,11 @@ __all__ = [
     "batchnorm_backward",
     "batchnorm_output_variance",
     "biased_variance_expectation",
+    # layer norm, RMS norm
+    "layernorm_backward",
+    "rmsnorm_backward",
+    "rmsnorm_output_mean_square",
+    "normalisation_rescaling",
     # optimizers
     "momentum_iterates",
     "nesterov_iterates",

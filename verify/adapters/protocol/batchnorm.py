@@ -159,10 +159,12 @@ class _NumpyBatchNorm(BatchNormInstance):
         return out[0], out[1]
 
 
-def layer_hyperparameters(layer: Any, passed: dict[str, Any]) -> tuple[dict[str, tuple[Any, str]], dict[str, str]]:
-    """How the layer got eps and momentum: passed to its constructor, or read back, or unknown."""
+def layer_hyperparameters(layer: Any, passed: dict[str, Any], names: tuple[str, ...] = ("eps", "momentum")
+                          ) -> tuple[dict[str, tuple[Any, str]], dict[str, str]]:
+    """How the layer got each of ``names`` (eps, momentum): passed to its constructor, or read back, or unknown."""
     hyper, source = {}, {}
-    for name, attrs in _HYPER_NAMES.items():
+    for name in names:
+        attrs = _HYPER_NAMES[name]
         if name in passed:
             hyper[name] = (passed[name], "passed")
             continue

@@ -1,0 +1,1 @@
+"""Real-world layer-norm and RMS-norm implementations (see tests/realworld/__init__.py)."""

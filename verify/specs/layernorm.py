@@ -1,0 +1,664 @@
+"""Specs ``layernorm`` and ``rmsnorm``: per-example normalisation, its backward pass, ε's place, the affine
+parameters and the normalised axes.
+
+Protocol (:mod:`verify.adapters.protocol.layernorm`): a class ``LN(D, eps=...)`` with ``forward(x)`` and
+optionally ``backward(dy)``; CS231n's ``layernorm_forward(x, gamma, beta, ln_param)`` /
+``layernorm_backward(dout, cache)``; a function ``layer_norm(x, gamma, beta, eps=...)``; or a module
+compatible with ``torch.nn.LayerNorm`` / ``torch.nn.RMSNorm`` (and ``torch.nn.functional.layer_norm`` /
+``rms_norm``), backward by autograd.
+
+Conventions: ε inside the square root (PyTorch, Keras, the RMSNorm authors' TensorFlow code); the ε-outside
+forms (``√σ² + ε``, the RMSNorm authors' PyTorch code) and the published ``(σ² + ε)²`` are bugs the
+diagnosis names. The affine parameters are those the layer has (γ and β; γ only: ``bias=False`` and RMS
+norm; none: ``elementwise_affine=False``), or those ``--param affine`` requires. ``torch.nn.RMSNorm``'s
+``eps=None`` (the dtype's machine ε) is never what is checked: the run passes ε (default 1e-6, Keras'
+``RMSNormalization`` default, large enough to tell ε's place apart).
+
+Expected values: the forward pass from the reference (``reference.layernorm_forward``,
+``reference.rmsnorm_forward``); the output's variance ``σ²/(σ² + ε)`` (mean square ``ms/(ms + ε)``), the
+change under per-example rescaling, and the backward pass (2 × 3) from sympy; the backward at larger sizes
+from finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import reference
+from verify.compare import compare, identical
+from verify.compare import format_number as fmt
+from verify.results import Status
+from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
+                                  float_tolerance, with_estimated_eps)
+from verify.specs.base import (Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive,
+                               passed, skipped)
+
+__all__ = ["SPECS"]
+
+EPS64 = float(np.finfo(np.float64).eps)
+EPS32 = float(np.finfo(np.float32).eps)
+AFFINE = {"gamma,beta": ("gamma", "beta"), "gamma": ("gamma",), "none": ()}
+
+
+def _rms(ctx: CheckContext) -> bool:
+    return ctx.spec.name == "rmsnorm"
+
+
+def _a(rms: bool) -> str:
+    return "an RMS norm" if rms else "a layer norm"
+
+
+# ----------------------------------------------------- the layer, its parameters and its ε
+
+
+def _layer(ctx: CheckContext, shape: tuple[int, ...], gamma: np.ndarray | None = None,
+           beta: np.ndarray | None = None):
+    layer = ctx.subject.new(shape, ctx.params["eps"])
+    if gamma is not None or beta is not None:
+        layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
+    return layer
+
+
+def _affine_of(ctx: CheckContext) -> tuple[str, ...]:
+    return tuple(_layer(ctx, (3,)).affine)
+
+
+def _identity(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    return np.ones(shape), np.zeros(shape)
+
+
+def _eps(ctx: CheckContext) -> float:
+    if EPS_ESTIMATE in ctx.params:
+        return ctx.params[EPS_ESTIMATE]
+    return effective_hyper(ctx, _layer(ctx, (3,)), "eps")[0]
+
+
+def _estimate_eps(ctx: CheckContext) -> float | None:
+    """The ε a layer uses, from examples whose statistic (variance 1e-8, mean square 1e-10) is far below any
+    usual ε: with γ = 1, β = 0, y = c/√(s + ε) (c the centred input, s the statistic); see
+    :func:`eps_from_outputs`."""
+    h = 16
+    rng = ctx.rng("estimate-eps")
+    x = (1e-5 if _rms(ctx) else 1e-4) * rng.normal(size=(8, h)) + (0.0 if _rms(ctx) else 3.0)
+    y = _layer(ctx, (h,), *_identity((h,))).forward(x)
+    centred = x if _rms(ctx) else x - x.mean(axis=1, keepdims=True)
+    stat = (x * x).mean(axis=1) if _rms(ctx) else x.var(axis=1)
+    return eps_from_outputs(centred, y, stat, axis=1)
+
+
+def _own_eps(check_fn):
+    return with_estimated_eps(check_fn, lambda ctx: effective_hyper(ctx, _layer(ctx, (3,)), "eps"), _estimate_eps,
+                              "examples whose statistic is far below any usual ε")
+
+
+def _precision(ctx: CheckContext) -> float:
+    """Machine ε of the arithmetic the layer does: its dtype's, or float32's for a layer that returns float64
+    but computes in float32 inside (Hugging Face's T5/LLaMA RMSNorm cast to float32 and back).
+
+    Measured on examples whose statistic is far above ε (scale 1e3), where no slip of ε's place shows and any
+    other formula slip is far above float32's rounding: an error at float32's level there is rounding.
+    """
+    rms, eps = _rms(ctx), _eps(ctx)
+    h = 16
+    x = 1e3 * ctx.rng("precision").normal(size=(4, h))
+    layer = _layer(ctx, (h,), *_identity((h,)))
+    y = layer.forward(x)
+    if layer.precision > EPS64:
+        return layer.precision
+    err = float(np.max(np.abs(y - _expected(x, None, None, eps, rms))))
+    return EPS32 if 1e3 * EPS64 < err <= 64 * EPS32 else EPS64
+
+
+# ------------------------------------------------------------------ formulas
+
+
+def _stats(x: np.ndarray, rms: bool, axes=(-1,)) -> tuple[np.ndarray, np.ndarray]:
+    """(centred input, statistic) per example: (x − μ, σ²) for layer norm, (x, mean(x²)) for RMS norm."""
+    if rms:
+        return x, (x * x).mean(axis=axes, keepdims=True)
+    c = x - x.mean(axis=axes, keepdims=True)
+    return c, (c * c).mean(axis=axes, keepdims=True)
+
+
+def _affine(xhat: np.ndarray, gamma, beta) -> np.ndarray:
+    y = xhat if gamma is None else xhat * gamma
+    return y if beta is None else y + beta
+
+
+def _expected(x: np.ndarray, gamma, beta, eps: float, rms: bool, shape: tuple[int, ...] | None = None):
+    """The reference's output (β added by hand for an RMS norm that has one)."""
+    if rms:
+        return _affine(reference.rmsnorm_forward(x, gamma, eps=eps, normalized_shape=shape)[0], None, beta)
+    return reference.layernorm_forward(x, gamma, beta, eps=eps, normalized_shape=shape)[0]
+
+
+def _tol(x: np.ndarray, gamma, beta, eps: float, rms: bool, precision: float) -> np.ndarray:
+    """Rounding bound for y = γ c/√(s + ε) + β entry by entry at the layer's precision (c = x − μ cancels when
+    |μ| ≫ σ, so the bound scales with |x| + |μ| in units of √(s + ε))."""
+    g = np.ones(x.shape[-1]) if gamma is None else np.abs(gamma)
+    b = 0.0 if beta is None else np.abs(beta)
+    mu = 0.0 if rms else np.abs(x.mean(axis=-1, keepdims=True))
+    sd = np.sqrt(_stats(x, rms)[1] + eps)
+    return 256 * precision * (g * (np.abs(x) + mu) / sd + b + g)
+
+
+def _examples(rms: bool, roles: tuple[str, ...]) -> Any:
+    """(x, γ, β): N examples of H features, each example with its own offset and scale, the scales over
+    8 orders of magnitude (down to statistics far below ε, where ε's place decides the output)."""
+    @st.composite
+    def example(draw):
+        n = draw(st.integers(1, 6))
+        h = draw(st.integers(2, 8))
+        seed = draw(st.integers(0, 2**32 - 1))
+        log_scale = draw(st.floats(-3.5, 3))
+        offset = draw(st.floats(-100, 100)) * (0.0 if rms and draw(st.booleans()) else 1.0)
+        rng = np.random.default_rng(seed)
+        rows = 10.0 ** (log_scale + rng.uniform(-0.5, 0.5, size=(n, 1)))
+        x = offset * rng.uniform(0.5, 1.5, size=(n, 1)) + rows * rng.normal(size=(n, h))
+        return {"x": x, "gamma": rng.normal(size=h) if "gamma" in roles else None,
+                "beta": rng.normal(size=h) if "beta" in roles else None}
+    return example()
+
+
+# ------------------------------------------------------------------ diagnosis
+
+
+def _forward_candidates(x: np.ndarray, gamma, beta, eps: float, rms: bool) -> dict[str, np.ndarray]:
+    """Outputs of the published and common forward-pass bugs, for (N, H) inputs."""
+    h = x.shape[-1]
+    g = np.ones(h) if gamma is None else gamma
+    b = np.zeros(h) if beta is None else beta
+    out: dict[str, np.ndarray] = {}
+    if rms:
+        ms = (x * x).mean(axis=-1, keepdims=True)
+        out.update({
+            "ε is outside the square root: x/(√mean(x²) + ε) (the RMSNorm authors' PyTorch code)":
+                g * x / (np.sqrt(ms) + eps) + b,
+            "ε is ignored: x/√mean(x²)": g * x / np.sqrt(ms) + b,
+            "the sum of squares replaces the mean: x/√(Σx² + ε)": g * x / np.sqrt(h * ms + eps) + b,
+            "x is divided by the mean square, not its root: x/(mean(x²) + ε)": g * x / (ms + eps) + b,
+            "the input is centred first (a layer norm, not an RMS norm)":
+                g * (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) + b,
+            "the mean square is taken over the batch axis instead of over each example's features":
+                g * x / np.sqrt((x * x).mean(axis=0, keepdims=True) + eps) + b,
+            "γ is not applied": x / np.sqrt(ms + eps) + b,
+        })
+        return out
+    mu = x.mean(axis=-1, keepdims=True)
+    c = x - mu
+    var = (c * c).mean(axis=-1, keepdims=True)
+    unbiased = var * h / (h - 1)
+    out.update({
+        "ε is outside the square root: (x − μ)/(√σ² + ε)": g * c / (np.sqrt(var) + eps) + b,
+        "(σ² + ε)² replaces √(σ² + ε) (TPlinker's LayerNorm)": g * c / (var + eps) ** 2 + b,
+        "x − μ is divided by the variance instead of the standard deviation: (x − μ)/(σ² + ε)":
+            g * c / (var + eps) + b,
+        "the unbiased variance σ²·H/(H − 1) normalises (np.std(ddof=1), torch.std's default), not the biased one":
+            g * c / np.sqrt(unbiased + eps) + b,
+        "the unbiased standard deviation with ε outside the root: (x − μ)/(std(ddof=1) + ε) (the Annotated "
+        "Transformer's LayerNorm)": g * c / (np.sqrt(unbiased) + eps) + b,
+        "ε is ignored: (x − μ)/σ": g * c / np.sqrt(var) + b,
+        "the input is not centred: x/√(mean(x²) + ε) (an RMS norm, not a layer norm)":
+            g * x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) + b,
+        "the statistics are taken over the batch axis instead of over each example's features (a batch norm)":
+            g * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + b,
+    })
+    xhat = c / np.sqrt(var + eps)
+    if gamma is not None and beta is not None:
+        out["γ and β are swapped"] = beta * xhat + gamma
+        out["γ and β are not applied"] = xhat
+    if beta is not None:
+        out["β is not added"] = g * xhat
+    if gamma is not None:
+        out["γ is not applied"] = xhat + b
+    return out
+
+
+def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, rms: bool, precision: float) -> str | None:
+    if got.ndim != 2 or got.shape != ex["x"].shape:
+        return None
+    rtol = float_tolerance(precision, 1e-8, 1e4)
+    for text, value in _forward_candidates(ex["x"], ex["gamma"], ex["beta"], eps, rms).items():
+        if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok:
+            return f"the output matches {_a(rms)} where {text}"
+    return None
+
+
+# ------------------------------------------------------------------ forward
+
+
+def _forward(ctx: CheckContext) -> Outcome:
+    rms, eps = _rms(ctx), _eps(ctx)
+    roles = _affine_of(ctx)
+    seen = {"precision": _precision(ctx)}
+
+    def actual(ex):
+        layer = _layer(ctx, (ex["x"].shape[1],), ex["gamma"], ex["beta"])
+        out = layer.forward(ex["x"])
+        seen["precision"] = max(seen["precision"], layer.precision)
+        return out
+
+    formula = (f"y = γ·x/√(mean(x²) + ε){' + β' if 'beta' in roles else ''}" if rms else
+               f"y = {'γ·' if 'gamma' in roles else ''}(x − μ)/√(σ² + ε){' + β' if 'beta' in roles else ''}")
+    return differential(ctx, _examples(rms, roles), actual,
+                        lambda ex: _expected(ex["x"], ex["gamma"], ex["beta"], eps, rms),
+                        what="forward(x)", source=f"{formula} per example, ε = {fmt(eps)}", rtol=0.0,
+                        tol=lambda ex, want: _tol(ex["x"], ex["gamma"], ex["beta"], eps, rms, seen["precision"]),
+                        diagnose=lambda got, want, ex: _diagnose_forward(got, ex, eps, rms, seen["precision"]))
+
+
+def _moments(ctx: CheckContext) -> Outcome:
+    """Without affine (γ = 1, β = 0): per example, mean 0 and variance σ²/(σ² + ε) (layer norm) or mean
+    square ms/(ms + ε) (RMS norm), both from sympy, down to statistics below ε."""
+    from verify import symbolic
+
+    rms, eps = _rms(ctx), _eps(ctx)
+    d = symbolic.rmsnorm_output_mean_square() if rms else symbolic.batchnorm_output_variance()
+    rng = ctx.rng("moments")
+    h, worst, precision = 32, 0.0, _precision(ctx)
+    for scale in (10.0, 1.0, math.sqrt(eps), 0.5 * math.sqrt(eps)):
+        x = scale * rng.normal(size=(6, h)) + (0.0 if rms else 5.0 * rng.normal(size=(6, 1)))
+        layer = _layer(ctx, (h,), *_identity((h,)))
+        y = layer.forward(x)
+        rounding = _tol(x, None, None, eps, rms, max(precision, layer.precision)).max(axis=1)
+        stat = _stats(x, rms)[1][:, 0]
+        want = np.asarray(d.func(stat, eps), dtype=np.float64)
+        got = (y * y).mean(axis=1) if rms else y.var(axis=1)
+        rel = np.maximum(1e-9, 2 * rounding)
+        checks = [compare(got, want, rtol=0.0, tol=rel * want + 1e-300,
+                          header=f"per-example output {'mean square' if rms else 'variance'} vs "
+                                 f"{d.statement.split('=')[-1].strip()} (sympy)")]
+        if not rms:
+            checks.insert(0, compare(y.mean(axis=1), np.zeros(6), rtol=0.0, tol=np.maximum(1e-12, rounding),
+                                     header="per-example output mean vs 0"))
+        for c in checks:
+            if not c.ok:
+                return failed(f"without γ and β, the output does not have the moments of {_a(rms)} "
+                              f"(example scale {fmt(scale)}, ε = {fmt(eps)}):\n{c}",
+                              counterexample={"x": x},
+                              diagnosis=_diagnose_forward(y, {"x": x, "gamma": None, "beta": None}, eps, rms,
+                                                          layer.precision))
+        worst = max(worst, checks[-1].max_rel)
+    what = "mean square ms/(ms + ε)" if rms else "mean 0 and variance σ²/(σ² + ε)"
+    return passed(f"without γ and β, each example's output has {what} (derived by sympy), down to statistics "
+                  f"below ε = {fmt(eps)} (max relative difference {fmt(worst)})")
+
+
+def _rescaling(ctx: CheckContext) -> Outcome:
+    """Each example scaled by c > 0 (and, for layer norm, shifted by s): the output is the old one times
+    c√(v + ε)/√(c²v + ε) (sympy), i.e. unchanged up to ε's effect -- the layer's own outputs, no reference.
+    Per-example c and s catch statistics taken over the wrong axis."""
+    from verify import symbolic
+
+    rms, eps = _rms(ctx), _eps(ctx)
+    d = symbolic.normalisation_rescaling(rms)
+    rng = ctx.rng("rescaling")
+    h, n, precision = 8, 6, _precision(ctx)
+    for scale in (1.0, math.sqrt(eps)):
+        x = scale * rng.normal(size=(n, h)) + (0.0 if rms else rng.normal(size=(n, 1)))
+        c = 10.0 ** rng.uniform(-1, 1, size=(n, 1))
+        s = 0.0 if rms else 3.0 * rng.normal(size=(n, 1))
+        moved = c * x + s
+        layer = _layer(ctx, (h,), *_identity((h,)))
+        y, y_moved = layer.forward(x), layer.forward(moved)
+        factor = np.asarray(d.func(_stats(x, rms)[1], eps, c), dtype=np.float64)
+        want = y * factor
+        p = max(precision, layer.precision)
+        tol = _tol(moved, None, None, eps, rms, p) + factor * _tol(x, None, None, eps, rms, p)
+        cmp = compare(y_moved, want, rtol=0.0, tol=tol,
+                      header=f"ACTUAL = forward(c·x{'' if rms else ' + s'}) per example, DESIRED = forward(x)·"
+                             f"{d.statement.split('·', 1)[-1].split('(c > 0')[0].strip()} (sympy)")
+        if not cmp.ok:
+            return failed(f"scaling each example by c > 0{'' if rms else ' and shifting it by s'} does not change "
+                          f"the output as {_a(rms)}'s (example scale {fmt(scale)}, "
+                          f"ε = {fmt(eps)}):\n{cmp}", counterexample={"x": x, "c": c, "s": s},
+                          diagnosis=_diagnose_forward(y, {"x": x, "gamma": None, "beta": None}, eps, rms,
+                                                      layer.precision))
+    return passed(f"forward(c·x{'' if rms else ' + s'}) = forward(x)·c√(v + ε)/√(c²v + ε) per example (sympy): "
+                  f"invariant to re{'' if rms else '-centring and re'}scaling up to ε's effect, for per-example "
+                  f"c ∈ [0.1, 10]")
+
+
+# ------------------------------------------------------------------ backward
+
+
+def _backward_candidates(dy, x, gamma, eps, rms) -> dict[str, np.ndarray]:
+    h = x.shape[-1]
+    g = dy * (np.ones(h) if gamma is None else gamma)
+    c, stat = _stats(x, rms)
+    r = 1.0 / np.sqrt(stat + eps)
+    xhat = c * r
+    sum_gx = (g * xhat).sum(axis=-1, keepdims=True)
+    if rms:
+        return {
+            "the term x̂·mean(g·x̂) is missing (the root mean square's dependence on x ignored)": r * g,
+            "γ is missing from dx": r * (dy - xhat * (dy * xhat).mean(axis=-1, keepdims=True)),
+            "the sum Σ(g·x̂) replaces the mean (a factor H too large)": r * (g - xhat * sum_gx),
+        }
+    sum_g = g.sum(axis=-1, keepdims=True)
+    dyx = (dy * xhat).sum(axis=-1, keepdims=True)
+    bn = {}
+    if x.shape[0] > 1:
+        mu0, var0 = x.mean(axis=0), x.var(axis=0)
+        sd0 = np.sqrt(var0 + eps)
+        xh0 = (x - mu0) / sd0
+        n = x.shape[0]
+        bn["its sums run over the batch axis (a batch-norm backward)"] = \
+            1.0 / (n * sd0) * (n * g - g.sum(axis=0) - xh0 * (g * xh0).sum(axis=0))
+    return {
+        "the term x̂·Σ(g·x̂) is missing (the variance's dependence on x ignored)": r / h * (h * g - sum_g),
+        "the term Σ g is missing (the mean's dependence on x ignored)": r / h * (h * g - xhat * sum_gx),
+        "μ and σ are treated as constants: dx = γ·dy/√(σ² + ε)": r * g,
+        "γ is missing from dx": r / h * (h * dy - dy.sum(axis=-1, keepdims=True) - xhat * dyx),
+        "the sums are divided by H − 1 instead of H": r / (h - 1) * ((h - 1) * g - sum_g - xhat * sum_gx),
+        **bn,
+    }
+
+
+def _diagnose_backward(got, x, dy, gamma, eps, rms, precision) -> str | None:
+    rtol = float_tolerance(precision, 1e-7, 1e5)
+    for text, value in _backward_candidates(dy, x, gamma, eps, rms).items():
+        if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok:
+            return f"dx matches a backward pass where {text}"
+    return None
+
+
+def _diagnose_params(got: np.ndarray, ex: dict, eps: float, rms: bool, roles: tuple[str, ...]) -> str | None:
+    x, dy = ex["x"], ex["dy"]
+    c, stat = _stats(x, rms)
+    xhat = c / np.sqrt(stat + eps)
+    right = {"gamma": (dy * xhat).sum(axis=0), "beta": dy.sum(axis=0)}
+    n = x.shape[0]
+    candidates = {
+        "dgamma = Σ dy: the x̂ factor is missing from dgamma": {**right, "gamma": right["beta"]},
+        "dgamma uses the raw input instead of x̂ (the division by the root is missing)":
+            {**right, "gamma": (dy * c).sum(axis=0)},
+        "the parameter gradients are averaged over the batch instead of summed":
+            {k: v / n for k, v in right.items()},
+        "dgamma and dbeta are swapped": {"gamma": right["beta"], "beta": right["gamma"]},
+        "the parameter gradients are summed over the features (per example) instead of over the batch":
+            {"gamma": (dy * xhat).sum(axis=1), "beta": dy.sum(axis=1)},
+    }
+    for text, value in candidates.items():
+        want = np.concatenate([np.ravel(value[r]) for r in roles])
+        if want.shape == got.shape and compare(got, want, rtol=1e-8, atol=1e-12).ok:
+            return f"the parameter gradients match a backward pass where {text}"
+    return None
+
+
+def _backward_symbolic(ctx: CheckContext) -> Outcome:
+    from verify import symbolic
+
+    rms, eps = _rms(ctx), _eps(ctx)
+    d = symbolic.rmsnorm_backward() if rms else symbolic.layernorm_backward()
+    roles = _affine_of(ctx)
+    seen = {"precision": _precision(ctx)}
+
+    @st.composite
+    def examples(draw):
+        seed = draw(st.integers(0, 2**32 - 1))
+        log_scale = draw(st.floats(-2, 2))
+        rng = np.random.default_rng(seed)
+        return {"x": 10.0 ** log_scale * rng.normal(size=(2, 3)) + (0.0 if rms else rng.normal(size=(2, 1))),
+                "gamma": rng.normal(size=3) if "gamma" in roles else None,
+                "beta": rng.normal(size=3) if "beta" in roles else None, "dy": rng.normal(size=(2, 3))}
+
+    def run(ex):
+        layer = _layer(ctx, (3,), ex["gamma"], ex["beta"])
+        layer.forward(ex["x"])
+        out = layer.backward(ex["dy"])
+        seen["precision"] = max(seen["precision"], layer.precision)
+        return out
+
+    def want(ex):
+        g = np.ones(3) if ex["gamma"] is None else ex["gamma"]
+        if rms:
+            dx, dg = d.func(ex["x"], g, eps, ex["dy"])
+            return dx, dg, ex["dy"].sum(axis=0)          # an RMS norm with a shift: ∂L/∂β = Σ dy
+        return d.func(ex["x"], g, np.zeros(3) if ex["beta"] is None else ex["beta"], eps, ex["dy"])
+
+    def scale(ex):
+        sd = np.sqrt(_stats(ex["x"], rms)[1] + eps)
+        g = np.ones(3) if ex["gamma"] is None else np.abs(ex["gamma"])
+        return 4096 * seen["precision"] * (g / sd * np.abs(ex["dy"]).sum(axis=1, keepdims=True)
+                                           + np.abs(ex["dy"]).sum(axis=0))
+
+    extra = lambda: float_tolerance(seen["precision"], 1e-9, 1e4) - 1e-9  # noqa: E731
+    outcome = differential(ctx, examples(), lambda ex: run(ex)[0], lambda ex: want(ex)[0],
+                           what="backward(dy)[0] (dx) for a 2×3 input", source=f"sympy: {d.statement}", rtol=1e-9,
+                           tol=lambda ex, w: scale(ex) + extra() * np.abs(w),
+                           diagnose=lambda got, w, ex: _diagnose_backward(got, ex["x"], ex["dy"], ex["gamma"], eps,
+                                                                          rms, seen["precision"]))
+    if outcome.status != Status.PASS or not roles:
+        return outcome
+    index = {"gamma": 1, "beta": 2}
+    names = ", ".join("d" + r for r in roles)
+    parts = differential(ctx, examples(), lambda ex: np.concatenate([run(ex)[index[r]] for r in roles]),
+                         lambda ex: np.concatenate([want(ex)[index[r]] for r in roles]),
+                         what=f"backward(dy) ({names}) for a 2×3 input",
+                         source="sympy: ∂L/∂γ = Σ_batch dy·x̂, ∂L/∂β = Σ_batch dy", rtol=1e-9,
+                         tol=lambda ex, w: 4096 * seen["precision"] * np.abs(w) + 1e-12 + extra() * np.abs(w),
+                         diagnose=lambda got, w, ex: _diagnose_params(got, ex, eps, rms, roles))
+    if parts.status != Status.PASS:
+        return parts
+    return passed(f"backward(dy) equals the backward pass derived by sympy for a 2×3 input "
+                  f"({outcome.metrics.get('examples', 0)} drawn inputs)", metrics=outcome.metrics)
+
+
+def _coarse(ctx: CheckContext) -> bool:
+    return _precision(ctx) > EPS64
+
+
+def _backward_gradcheck(ctx: CheckContext) -> Outcome:
+    from verify.gradcheck import check_vjp, error_vs_step
+
+    rms = _rms(ctx)
+    rng = ctx.rng("gradcheck")
+    n, h = 6, 7
+    x = 2.0 * rng.normal(size=(n, h)) + (0.0 if rms else 3.0 * rng.normal(size=(n, 1)))
+    roles = _affine_of(ctx)
+    gamma, beta = rng.normal(size=h), rng.normal(size=h)
+    dtype = np.float32 if _coarse(ctx) else np.float64
+    resolution = 1e-6 if dtype == np.float64 else 0.25      # as batchnorm's: float32 finite differences are coarse
+
+    def forward_x(v):
+        return _layer(ctx, (h,), gamma, beta).forward(v.reshape(n, h)).astype(dtype)
+
+    def vjp_x(v, dy):
+        layer = _layer(ctx, (h,), gamma, beta)
+        layer.forward(v.reshape(n, h))
+        return layer.backward(dy)[0].reshape(v.shape)
+
+    def split(p):
+        parts = dict(zip(roles, np.split(p, len(roles))))
+        return parts.get("gamma"), parts.get("beta")
+
+    def forward_affine(p):
+        return _layer(ctx, (h,), *split(p)).forward(x).astype(dtype)
+
+    def vjp_affine(p, dy):
+        layer = _layer(ctx, (h,), *split(p))
+        layer.forward(x)
+        out = layer.backward(dy)
+        return np.concatenate([out[{"gamma": 1, "beta": 2}[r]] for r in roles])
+
+    seed = ctx.int_seed("probes")
+    dy = ctx.rng("v-curve").normal(size=(n, h))
+    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy),
+                           x.ravel(), seed=seed).figure("Finite-difference error of ⟨dy, forward(x)⟩ against step size")
+    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed, resolution=resolution, **ctx.gradcheck))]
+    if roles:
+        start = np.concatenate([{"gamma": gamma, "beta": beta}[r] for r in roles])
+        results.append((f"({', '.join('d' + r for r in roles)})",
+                        check_vjp(forward_affine, vjp_affine, start, seed=seed, resolution=resolution,
+                                  **ctx.gradcheck)))
+    evals = sum(r.n_evals for _, r in results)
+    for name, r in results:
+        if r.failed:
+            return failed(f"backward(dy) gives the wrong {name}: it is not the vector-Jacobian product of forward "
+                          f"(N = {n}, H = {h}):\n{r}", diagnosis=r.diagnosis,
+                          metrics={"max_rel_error": r.max_rel_error, "function_evals": evals}, figures=[figure])
+    for name, r in results:
+        if r.inconclusive:
+            return inconclusive(f"finite differences of forward cannot decide backward's {name}: {r.reason}",
+                                metrics={"function_evals": evals}, figures=[figure])
+    worst = max(r.max_rel_error for _, r in results)
+    at = "" if dtype == np.float64 else ", to 25 % of an entry: the layer computes in float32"
+    wrt = ", ".join(["x"] + [{"gamma": "γ", "beta": "β"}[r] for r in roles])
+    return passed(f"backward(dy) is the vector-Jacobian product of forward for {wrt} by finite differences{at} "
+                  f"(N = {n}, H = {h}; max relative error {fmt(worst)}, {evals} evaluations)",
+                  metrics={"max_rel_error": worst, "function_evals": evals}, figures=[figure])
+
+
+def _backward_invariants(ctx: CheckContext) -> Outcome:
+    """Layer norm: per example Σ_j ∂L/∂x = 0 and Σ_j ∂L/∂x·x̂ = r·Σ(g·x̂)·ε/(σ² + ε); RMS norm:
+    Σ_j ∂L/∂x·x = Σ(g·x̂)·ε/(ms + ε) (g = γ·dy, r = 1/√(σ² + ε)): the gradient is orthogonal to 1 and to x̂
+    (to x) up to ε's effect."""
+    rms, eps = _rms(ctx), _eps(ctx)
+    rng = ctx.rng("invariants")
+    n, h = 8, 6
+    x = 3.0 * rng.normal(size=(n, h)) + (0.0 if rms else rng.normal(size=(n, 1)))
+    gamma, beta, dy = rng.normal(size=h), rng.normal(size=h), rng.normal(size=(n, h))
+    layer = _layer(ctx, (h,), gamma, beta)
+    layer.forward(x)
+    dx = layer.backward(dy)[0]
+    g = dy * (gamma if "gamma" in layer.affine else 1.0)
+    c, stat = _stats(x, rms)
+    r = 1.0 / np.sqrt(stat[:, 0] + eps)
+    xhat = c * r[:, None]
+    sum_gx = (g * xhat).sum(axis=1)
+    precision = max(layer.precision, _precision(ctx))
+    scale = np.abs(g).sum(axis=1) * r * float_tolerance(precision, 1e-10, 1e3) + 1e-300
+    if rms:
+        tests = [(compare((dx * x).sum(axis=1), sum_gx * eps / (stat[:, 0] + eps), rtol=0.0,
+                          tol=scale * np.abs(x).max(axis=1),
+                          header="Σ_j ∂L/∂x·x per example vs Σ(g·x̂)·ε/(ms + ε)"), "x")]
+    else:
+        tests = [(compare(dx.sum(axis=1), np.zeros(n), rtol=0.0, tol=scale, header="Σ_j ∂L/∂x per example vs 0"),
+                  "1"),
+                 (compare((dx * xhat).sum(axis=1), r * sum_gx * eps / (stat[:, 0] + eps), rtol=0.0,
+                          tol=scale * np.abs(xhat).max(axis=1),
+                          header="Σ_j ∂L/∂x·x̂ per example vs r·Σ(g·x̂)·ε/(σ² + ε)"), "x̂")]
+    for cmp, what in tests:
+        if not cmp.ok:
+            return failed(f"dx is not orthogonal to {what} (up to ε's effect), as the "
+                          f"{'RMS' if rms else 'layer'}-norm backward pass is:\n{cmp}",
+                          diagnosis=_diagnose_backward(dx, x, dy, gamma if "gamma" in layer.affine else None, eps,
+                                                       rms, precision))
+    return passed("per example, ∂L/∂x ⟂ x up to ε's effect: Σ ∂L/∂x·x = Σ(g·x̂)·ε/(ms + ε)" if rms else
+                  "per example, ∂L/∂x ⟂ 1 and ⟂ x̂ up to ε's effect: Σ ∂L/∂x = 0, Σ ∂L/∂x·x̂ = r·Σ(g·x̂)·ε/(σ² + ε)")
+
+
+# ------------------------------------------------------------------ axes, affine, hygiene
+
+
+def _axes(ctx: CheckContext) -> Outcome:
+    """A layer taking a normalized_shape: several trailing dimensions normalised together, and inputs with
+    several leading (batch) dimensions."""
+    if not ctx.subject.takes_shape:
+        return skipped("the layer takes the feature count only (no normalized_shape): it is checked on (N, D) "
+                       "batches, normalising each row")
+    rms, eps, precision = _rms(ctx), _eps(ctx), _precision(ctx)
+    rng = ctx.rng("axes")
+    for x_shape, shape in (((4, 3, 5), (3, 5)), ((2, 3, 4), (4,)), ((2, 2, 2, 3), (2, 3))):
+        x = 2.0 * rng.normal(size=x_shape) + rng.normal(size=x_shape[:len(x_shape) - len(shape)] + (1,) * len(shape))
+        layer = _layer(ctx, shape)
+        gamma = rng.normal(size=shape) if "gamma" in layer.affine else None
+        beta = rng.normal(size=shape) if "beta" in layer.affine else None
+        layer.set_affine(gamma, beta)
+        got = layer.forward(x)
+        want = _expected(x, gamma, beta, eps, rms, shape)
+        cmp = compare(got, want, rtol=float_tolerance(max(precision, layer.precision), 1e-10, 1e4), atol=1e-12,
+                      header=f"ACTUAL = forward(x) for x of shape {x_shape}, normalized_shape {shape}; DESIRED = the "
+                             f"statistics over the last {len(shape)} dimension{'s' if len(shape) > 1 else ''}")
+        if not cmp.ok:
+            axes = tuple(range(len(x_shape) - len(shape), len(x_shape)))
+            hint = None
+            last = _expected(x.reshape(-1, x_shape[-1]), None, None, eps, rms).reshape(x_shape)
+            if len(shape) > 1 and compare(got, _affine(last, gamma, beta), rtol=1e-6, atol=1e-12).ok:
+                hint = f"the statistics are taken over the last dimension only, not over the normalised axes {axes}"
+            return failed(f"normalized_shape {shape} is not normalised per example:\n{cmp}",
+                          counterexample={"x": x}, diagnosis=hint)
+    return passed("several trailing dimensions are normalised together (normalized_shape (3, 5), (2, 3)) and "
+                  "leading dimensions are batch dimensions")
+
+
+def _protocol(ctx: CheckContext) -> Outcome:
+    rng = ctx.rng("protocol")
+    x = rng.normal(size=(5, 4))
+    gamma, beta = rng.normal(size=4), rng.normal(size=4)     # set: a layer may draw its initial γ at random
+    layer = _layer(ctx, (4,), gamma, beta)
+    roles = layer.affine
+    required = ctx.params["affine"]
+    if required != "auto" and roles != AFFINE[required]:
+        have = ", ".join(roles) or "none"
+        return failed(f"the layer has the affine parameters ({have}), the run requires ({required})",
+                      diagnosis=f"affine parameters: the layer has {have}, not {required}")
+    y1 = layer.forward(x)
+    y2 = _layer(ctx, (4,), gamma, beta).forward(x)
+    if not identical(y1, y2):
+        return failed("two fresh layers gave different outputs for the same input")
+    if "backward" in ctx.subject.roles:
+        layer.backward(rng.normal(size=(5, 4)))
+    mutated = layer.inputs.failures
+    if mutated:
+        return failed(f"{mutated[0]}: a layer must not change the arrays it is given")
+    found = " and ".join({"gamma": "γ", "beta": "β"}[r] for r in roles) or "no affine parameters"
+    return passed(f"forward leaves its input alone and is deterministic; the layer has {found}")
+
+
+def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: bool) -> Spec:
+    return Spec(
+        name=name,
+        family=Family.LAYERNORM,
+        title=title,
+        formula=formula,
+        params=(
+            Param("eps", eps, eps_text, low=0.0, low_open=True),
+            Param("affine", "auto", "the affine parameters required: auto (those the layer has), gamma,beta, "
+                  "gamma (PyTorch's bias=False; RMSNorm) or none (elementwise_affine=False)", type=str,
+                  choices=("auto", "gamma,beta", "gamma", "none"), to_target=False),
+        ),
+        checks=(
+            Check("forward-vs-reference", Kind.REFERENCE,
+                  "output equals " + ("γ x/√(mean(x²) + ε)" if rms else "γ (x − μ)/√(σ² + ε) + β") + " per example",
+                  _own_eps(_forward)),
+            Check("output-moments", Kind.SYMBOLIC,
+                  "without affine, per example: " + ("mean square ms/(ms + ε)" if rms else
+                                                     "mean 0, variance σ²/(σ² + ε)") + " (sympy)",
+                  _own_eps(_moments)),
+            Check("rescaling", Kind.PROPERTY, "per-example c·x" + ("" if rms else " + s") + " changes the output by "
+                  "c√(v + ε)/√(c²v + ε) (sympy): invariance up to ε", _own_eps(_rescaling)),
+            Check("backward-vs-symbolic", Kind.SYMBOLIC, "backward equals sympy's derivation for a 2×3 input",
+                  _own_eps(_backward_symbolic), ("backward",)),
+            Check("backward-finite-difference", Kind.GRADIENT, "backward is the VJP of forward (check_vjp)",
+                  _backward_gradcheck, ("backward",)),
+            Check("backward-invariants", Kind.PROPERTY,
+                  "per example ∂L/∂x ⟂ x up to ε" if rms else "per example ∂L/∂x ⟂ 1 and ⟂ x̂ up to ε",
+                  _own_eps(_backward_invariants), ("backward",)),
+            Check("normalized-axes", Kind.REFERENCE, "normalized_shape of several trailing dimensions; leading batch "
+                  "dimensions (layers taking a normalized_shape)", _own_eps(_axes)),
+            Check("protocol", Kind.PROTOCOL, "no input mutation, determinism, the affine parameters required",
+                  _protocol),
+        ),
+        reference=lambda params: reference.rmsnorm_forward if rms else reference.layernorm_forward,
+    )
+
+
+SPECS = {
+    "layernorm": _spec(
+        "layernorm", "Layer normalisation",
+        "y = γ (x − μ)/√(σ² + ε) + β per example, μ and the biased σ² over the normalised (trailing) dimensions "
+        "(Ba et al. 2016; torch.nn.LayerNorm); γ, β optional",
+        1e-5, "ε added to the variance inside the square root (PyTorch's default; Keras' is 1e-3)", rms=False),
+    "rmsnorm": _spec(
+        "rmsnorm", "RMS normalisation",
+        "y = γ x/√(mean(x²) + ε) per example over the normalised (trailing) dimensions (Zhang & Sennrich 2019; "
+        "torch.nn.RMSNorm); γ optional, no centring, no β",
+        1e-6, "ε added to the mean square inside the square root (Keras' RMSNormalization default; torch's "
+        "eps=None is the dtype's machine ε, passed explicitly here)", rms=True),
+}
