@@ -1,6 +1,6 @@
-"""The real-world corpus of initialisers, batch norms, regularisers and Newton steps, as a table.
+"""The real-world corpus of initialisers, batch norms, layer/RMS norms, regularisers and Newton steps, as a table.
 
-Every case of tests/realworld/{initialisers,batchnorm,regularisers,newton} is run through the verifier with
+Every case of tests/realworld/{initialisers,batchnorm,layernorm,regularisers,newton} is run through the verifier with
 every check, under several seeds, and counted: correct implementations rejected (a check failed or errored:
 false alarms), checks left inconclusive on correct code, bugs not caught by the checks they must fail
 (misses), and bugs whose diagnosis names the cause (the words the case expects).

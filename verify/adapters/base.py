@@ -668,8 +668,9 @@ class NormLayerSubject(Subject):
 
     ``takes_shape`` says whether the layer can be given a ``normalized_shape``
     of several dimensions and inputs with several leading (batch) dimensions
-    (PyTorch's modules and functions, a constructor argument named
-    ``normalized_shape``); otherwise it is checked on ``(N, D)`` batches only.
+    (PyTorch's modules and functions, a torch module whose first argument is
+    ``normalized_shape``, a numpy function with a ``normalized_shape``
+    keyword); otherwise it is checked on ``(N, D)`` batches only.
     """
 
     factory: Callable[[tuple[int, ...], float], NormLayerInstance] | None = None

@@ -181,11 +181,16 @@ def _forward_candidates(x: np.ndarray, gamma, beta, eps: float, rms: bool) -> di
             "ε is ignored: x/√mean(x²)": g * x / np.sqrt(ms) + b,
             "the sum of squares replaces the mean: x/√(Σx² + ε)": g * x / np.sqrt(h * ms + eps) + b,
             "x is divided by the mean square, not its root: x/(mean(x²) + ε)": g * x / (ms + eps) + b,
+            "x is divided by its standard deviation, not its root mean square: x/√(σ² + ε) (Keras' "
+            "LayerNormalization(rms_scaling=True), keras-team/keras#21234)":
+                g * x / np.sqrt(x.var(axis=-1, keepdims=True) + eps) + b,
             "the input is centred first (a layer norm, not an RMS norm)":
                 g * (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + eps) + b,
             "the mean square is taken over the batch axis instead of over each example's features":
                 g * x / np.sqrt((x * x).mean(axis=0, keepdims=True) + eps) + b,
             "γ is not applied": x / np.sqrt(ms + eps) + b,
+            "the scale is 1 + γ (Gemma's RMSNorm, whose weight starts at 0): not the spec's γ; no parameter "
+            "convention maps it yet": (1 + g) * x / np.sqrt(ms + eps) + b,
         })
         return out
     mu = x.mean(axis=-1, keepdims=True)

@@ -78,6 +78,11 @@ def rms_norm_sum_of_squares(x, weight, eps=1e-6):
     return weight * x / np.sqrt(np.sum(x * x, axis=-1, keepdims=True) + eps)
 
 
+def rms_norm_variance(x, weight, eps=1e-6):
+    # Keras' LayerNormalization(rms_scaling=True) before its deprecation: the variance, not the mean square
+    return x * (1.0 / np.sqrt(np.var(x, axis=-1, keepdims=True) + eps)) * weight
+
+
 SRC = "typical numpy layer norm / RMS norm (course exercises, blog posts)"
 CASES = [
     correct("student-layernorm-class", LayerNorm, "layernorm", SRC),
@@ -93,6 +98,10 @@ CASES = [
           {"forward-vs-reference", "output-moments", "rescaling"}, "the input is not centred"),
     buggy("student-layer-norm-no-beta", layer_norm_no_beta, "layernorm", SRC, "β taken but never added",
           {"forward-vs-reference"}, "β is not added"),
+    buggy("keras-rms-scaling-variance", rms_norm_variance, "rmsnorm",
+          "keras/src/layers/normalization/layer_normalization.py, rms_scaling=True (keras-team/keras#21234)",
+          "the variance instead of the mean square", {"forward-vs-reference", "output-moments"},
+          "its standard deviation, not its root mean square"),
     buggy("student-rms-norm-sum-of-squares", rms_norm_sum_of_squares, "rmsnorm", SRC,
           "the sum of squares instead of their mean", {"forward-vs-reference", "output-moments"},
           "the sum of squares replaces the mean"),

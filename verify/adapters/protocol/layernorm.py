@@ -14,7 +14,8 @@
   ``…_backward(dout, cache)`` beside it when its name says ``forward``.
 
 Unlike batch norm, the statistics are per example: a function or a class that takes only the feature count
-is checked on ``(N, D)`` batches; one that takes a ``normalized_shape`` also on several trailing dimensions.
+is checked on ``(N, D)`` batches (a numpy class whatever its argument's name); a function taking a
+``normalized_shape`` keyword also on several trailing dimensions.
 """
 
 from __future__ import annotations
@@ -369,14 +370,16 @@ def normlayer(obj: Any, target: str, spec_name: str) -> NormLayerSubject:
     has_backward = not inspect.isclass(base) or callable(getattr(base, "backward", None))
     mapping = [f"{name_of(obj)}({'D' if size == 'positional' else f'{size}=D' if size else ''}"
                f"{', ' if size and eps_kw else ''}{f'{eps_kw}=eps' if eps_kw else ''}): forward(x) on "
-               + ("batches with trailing dimensions normalized_shape" if takes_shape else "(N, D) batches"),
+               + "(N, D) batches",
                "γ, β: attributes gamma/weight/scale, beta/bias/shift (or a parameters dict: scaler, intercept), "
                "created at construction or at the first forward"]
     if eps_kw is None:
         mapping.append(f"{name_of(obj)} takes no eps: read back from its eps/epsilon attribute if it has one, "
                        "else the spec's value is only an assumption")
+    # A numpy class is checked on (N, D) batches only, whatever its argument is called: code written for rows
+    # would be failed on shapes it never claimed.
     return NormLayerSubject(f"numpy {spec_name} layer {name_of(obj)}", mapping=mapping, factory=factory,
-                            has_backward=has_backward, takes_shape=takes_shape,
+                            has_backward=has_backward, takes_shape=False,
                             takes=frozenset({"eps"}) if eps_kw else frozenset(), name=name_of(obj))
 
 
