@@ -180,3 +180,45 @@ class StopGradientBN(OwnCallBN):
 keras_bn_instance = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)
 he_by_name = "he_uniform"           # as a layer's kernel_initializer="he_uniform"
 lecun_instance = keras.initializers.LecunNormal(seed=7)
+
+
+class LayerBN(keras.layers.Layer):
+    """Correct: batch norm as a Layer of its own (the Keras guide's custom-layer shape: weights made in build,
+    moving statistics as non-trainable weights, ``training`` an argument of call); Keras' momentum."""
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        self.gamma = self.add_weight(shape=(c,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(c,), initializer="zeros", name="beta")
+        self.moving_mean = self.add_weight(shape=(c,), initializer="zeros", trainable=False, name="moving_mean")
+        self.moving_var = self.add_weight(shape=(c,), initializer="ones", trainable=False, name="moving_var")
+
+    def call(self, x, training=False):
+        if training:
+            mean = ops.mean(x, axis=0)
+            var = ops.var(x, axis=0)
+            self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
+            self.moving_var.assign(self.momentum * self.moving_var + (1 - self.momentum) * var)
+        else:
+            mean, var = self.moving_mean, self.moving_var
+        return self.gamma * (x - mean) / ops.sqrt(var + self.epsilon) + self.beta
+
+
+class LayerBNUnbiasedRunning(LayerBN):
+    """PyTorch's estimator in a Keras-style layer: the moving variance fed σ²·N/(N − 1) — a convention, not a
+    bug, unless the run requires Keras' biased one (--param running_variance=biased)."""
+
+    def call(self, x, training=False):
+        if training:
+            n = x.shape[0]
+            mean = ops.mean(x, axis=0)
+            var = ops.var(x, axis=0)
+            self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
+            self.moving_var.assign(self.momentum * self.moving_var + (1 - self.momentum) * var * n / (n - 1))
+        else:
+            mean, var = self.moving_mean, self.moving_var
+        return self.gamma * (x - mean) / ops.sqrt(var + self.epsilon) + self.beta

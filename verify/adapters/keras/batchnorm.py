@@ -2,7 +2,9 @@
 
 A target is the class (``keras.layers.BatchNormalization``, a user's subclass), built per check as
 ``cls(momentum=m, epsilon=ε, dtype="float64")`` on ``(N, C)`` batches (``axis=-1``), or an instance, whose
-``momentum`` and ``epsilon`` are read from its config and held. What Keras does differently from PyTorch
+``momentum`` and ``epsilon`` are read from its config and held, or a ``keras.layers.Layer`` of one's own
+(given the keywords its signature names; γ, β and the moving statistics found under BatchNormalization's
+names or the ones the numpy protocol knows). What Keras does differently from PyTorch
 (``keras/src/layers/normalization/batch_normalization.py``), and how the checks take it:
 
 * **momentum** weights the *old* value: r ← m·r + (1 − m)·stat (PyTorch: r ← (1 − m)·r + m·stat), default
@@ -42,6 +44,7 @@ from verify.adapters.base import (
     probe,
 )
 from verify.adapters.keras._backend import is_keras_object, require_keras
+from verify.adapters.protocol.batchnorm import _BETA, _GAMMA, _RUNNING
 from verify.errors import ProtocolError, TargetError, TargetLoadError
 from verify.specs.base import Family, Held
 
@@ -70,29 +73,35 @@ class _KerasBatchNorm(BatchNormInstance):
     """One Keras layer built for ``(N, C)`` batches, its variables float64, its arithmetic as Keras' own."""
 
     def __init__(self, keras: Any, layer: Any, shown: str, passed: dict[str, Any], precision: float):
+        from verify.adapters.protocol.batchnorm import layer_hyperparameters
+
         self.keras = keras
         self.layer = layer
         self.shown = shown
         self.backend = str(keras.backend.backend())
         self.inputs = InputRecord("the layer is given a float64 backend tensor converted from x")
-        self.hyper = {k: (v, "passed") for k, v in passed.items()}
-        self.hyper_source: dict[str, str] = {}
+        self.hyper, self.hyper_source = layer_hyperparameters(layer, passed)
         self.precision = precision
         self._single = precision
         self._graph: Any = None
 
     # -- variables ---------------------------------------------------------------------------------------
 
-    def _variable(self, name: str) -> Any:
-        value = getattr(self.layer, name, None)
-        if value is None:
-            what = {"gamma": "scale=False", "beta": "center=False"}.get(name, "")
-            raise ProtocolError(f"{self.shown} has no {name!r} variable{f' ({what}?)' if what else ''}; the "
-                                "batch-norm protocol needs γ, β and the moving statistics")
-        return value
+    def _find(self, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` the layer holds as a Keras variable (BatchNormalization's own names first)."""
+        return next((n for n in names if hasattr(getattr(self.layer, n, None), "assign")), None)
+
+    def _variable(self, role: str) -> Any:
+        names = {"gamma": _GAMMA, "beta": _BETA}[role]
+        name = self._find(names)
+        if name is None:
+            what = {"gamma": "scale=False", "beta": "center=False"}[role]
+            raise ProtocolError(f"{self.shown} has no {' or '.join(repr(n) for n in names)} variable ({what}?); "
+                                "the batch-norm protocol needs γ, β and the moving statistics")
+        return getattr(self.layer, name)
 
     def _read(self, name: str) -> np.ndarray:
-        value = self._variable(name)
+        value = getattr(self.layer, name)
         return as_array(self.keras.ops.convert_to_numpy(getattr(value, "value", value)), f"{self.shown}.{name}")
 
     def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
@@ -106,9 +115,10 @@ class _KerasBatchNorm(BatchNormInstance):
         self._graph = None
 
     def running(self) -> tuple[np.ndarray, np.ndarray] | None:
-        if getattr(self.layer, "moving_mean", None) is None or getattr(self.layer, "moving_variance", None) is None:
+        mean, var = self._find(_RUNNING["running_mean"]), self._find(_RUNNING["running_var"])
+        if mean is None or var is None:
             return None
-        return self._read("moving_mean").reshape(-1), self._read("moving_variance").reshape(-1)
+        return self._read(mean).reshape(-1), self._read(var).reshape(-1)
 
     # -- precision ---------------------------------------------------------------------------------------
 
@@ -130,7 +140,7 @@ class _KerasBatchNorm(BatchNormInstance):
         ops = self.keras.ops
         where = f"{self.shown}(x, training={bool(training)})"
         if training:
-            eps = self.hyper.get("eps", (1e-3, ""))[0]
+            eps = self.hyper.get("eps", (None, ""))[0] or 0.0     # unknown: the most cautious
             self.precision = max(self.precision, self._single * self._conditioned(x, eps))
         if self.backend == "torch" and training:
             import torch
@@ -200,6 +210,31 @@ class _KerasBatchNorm(BatchNormInstance):
                 np.asarray(grads[1 + index[id(beta)]])]
 
 
+def _constructor(cls: type, is_bn: bool) -> tuple[dict[str, str], bool]:
+    """({"eps"/"momentum"/"dtype": the keyword the constructor takes for it}, whether it wants the number of
+    features as its first argument). BatchNormalization's subclasses take epsilon and momentum (through
+    ``**kwargs`` too); a layer of one's own is given only the keywords its signature names (``epsilon`` or
+    ``eps``, ``momentum``), and dtype where it takes ``dtype`` or ``**kwargs`` (Keras' Layer does)."""
+    names, var_kw = accepted_keywords(cls)
+    out: dict[str, str] = {}
+    eps_kw = next((k for k in ("epsilon", "eps") if k in names), "epsilon" if is_bn and var_kw else None)
+    if eps_kw:
+        out["eps"] = eps_kw
+    if "momentum" in names or is_bn and var_kw:
+        out["momentum"] = "momentum"
+    if "dtype" in names or var_kw:
+        out["dtype"] = "dtype"
+    positional = False
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD) \
+            and params[0].default is params[0].empty and params[0].name not in ("epsilon", "eps", "momentum"):
+        positional = True            # BN(num_features, ...) written PyTorch's way
+    return out, positional
+
+
 def _attained(factory: Any, held: dict[str, Any]) -> float | None:
     """The largest relative error of a fresh layer's training output (γ = 1, β = 0) on a well-conditioned probe
     batch against the formula in float64: ~1e-16 for float64 arithmetic, ~1e-7 for float32, large for a layer
@@ -228,9 +263,12 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
     instance = None if inspect.isclass(obj) else obj
     cls = obj if instance is None else type(obj)
     shown = _shown(cls)
-    if not (inspect.isclass(cls) and issubclass(cls, base)):
-        raise TargetLoadError(f"target {target!r} ({shown}) is not a keras.layers.BatchNormalization "
-                              "(or a subclass of it)")
+    if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
+        raise TargetLoadError(f"target {target!r} ({shown}) is not a Keras layer: give keras.layers."
+                              "BatchNormalization, a subclass of it, or a keras.layers.Layer of your own")
+    if instance is not None and not isinstance(instance, base):
+        raise TargetLoadError(f"target {target!r} is a {cls.__name__} instance; give the class (built per check as "
+                              f"{cls.__name__}(momentum=..., epsilon=...))")
     convention = request.params.get("convention", "auto")
     if convention == "cumulative":
         raise TargetLoadError("Keras' BatchNormalization has no cumulative average (momentum=None): use "
@@ -245,9 +283,10 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
         found = {"eps": Held(float(config["epsilon"]), "read", f"{shown}'s epsilon"),
                  "momentum": Held(float(config["momentum"]), "read", f"{shown}'s momentum")}
         takes = frozenset()
+        keywords, positional = {}, False
     else:
-        names, var_kw = accepted_keywords(cls)
-        takes = frozenset(k for k, kw in (("eps", "epsilon"), ("momentum", "momentum")) if kw in names or var_kw)
+        keywords, positional = _constructor(cls, issubclass(cls, base))
+        takes = frozenset(k for k in keywords if k in ("eps", "momentum"))
     compute = str(keras.backend.result_type("float64", "float32"))
     precision = {"eps": float(np.finfo(np.dtype(compute)).eps)}
     backend = str(keras.backend.backend())
@@ -260,14 +299,18 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
             where = f"{shown}.from_config({{..., epsilon={eps!r}, momentum={momentum!r}, dtype='float64'}})"
             layer = call_target(where, cls.from_config, config)
         else:
-            kwargs = {kw: values[kw] for k, kw in (("eps", "epsilon"), ("momentum", "momentum")) if k in takes}
-            kwargs["dtype"] = "float64"
-            where = f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
-            layer = call_target(where, cls, **kwargs)
+            passed_values = {"eps": float(eps), "momentum": float(momentum)}
+            kwargs = {kw: passed_values[k] for k, kw in keywords.items() if kw != "dtype"}
+            if "dtype" in keywords.values():
+                kwargs["dtype"] = "float64"
+            args = (int(num_features),) if positional else ()
+            where = f"{shown}({', '.join([str(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
+            layer = call_target(where, cls, *args, **kwargs)
         if not isinstance(layer, keras.layers.Layer):
             raise ProtocolError(f"{where} returned {describe_value(layer)}, not a Keras layer")
         call_target(f"{where}.build((None, {int(num_features)}))", layer.build, (None, int(num_features)))
-        passed = {"eps": float(eps), "momentum": float(momentum)}
+        passed = {k: v for k, v in (("eps", float(eps)), ("momentum", float(momentum)))
+                  if instance is not None or k in takes}
         return _KerasBatchNorm(keras, layer, shown, passed, precision["eps"])
 
     held = {k: found[k].value if k in found else request.params.get(k) for k in ("eps", "momentum")}
@@ -278,8 +321,11 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
             f"; attained: relative error {attained:.2g} against float64 arithmetic on a probe batch")
 
     mapping = [
-        f"{shown}(momentum=m, epsilon=ε, dtype='float64') on the {backend} backend, built for (N, C) batches "
-        "(axis=-1)" if instance is None else
+        f"{shown}({'num_features, ' if positional else ''}"
+        f"{', '.join(f'{kw}=' + {'eps': 'ε', 'momentum': 'm', 'dtype': repr('float64')}[k] for k, kw in keywords.items())}"
+        f") on the {backend} backend, built for (N, C) batches (axis=-1)"
+        + ("" if len(takes) == 2 else "; what it does not take is read back from its eps/epsilon and momentum "
+           "attributes, else only assumed") if instance is None else
         f"a {shown} instance: rebuilt from its config (epsilon and momentum read from it, held), dtype float64",
         "momentum: Keras' m weights the old value, r ← m·r + (1 − m)·stat (PyTorch's weights the new one); "
         + ("checked under PyTorch's form, the spec's default: use --param convention=keras for Keras' own"
