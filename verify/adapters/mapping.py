@@ -81,11 +81,12 @@ def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_
     return held, unknown
 
 
-def held_conventions(mapping: Any, spec: Any, shown: str) -> dict[str, Held]:
-    """The canonical hyperparameters a library fixes (``LibraryMapping.conventions``), held at its values."""
+def held_conventions(mapping: Any, spec: Any, shown: str, name: str | None = None) -> dict[str, Held]:
+    """The canonical hyperparameters the library object ``name`` fixes (``LibraryMapping.conventions_for``), held
+    at its values."""
     params = {p.name: p for p in getattr(spec, "params", ())}
     return {n: Held(params[n].parse(v), "read", f"{shown}'s only convention: the library has no keyword for it")
-            for n, v in mapping.conventions.items()}
+            for n, v in mapping.conventions_for(name).items()}
 
 
 def spec_defaults(spec: Any) -> dict[str, Any]:

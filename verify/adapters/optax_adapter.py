@@ -488,10 +488,10 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
                 except Exception:  # noqa: BLE001
                     continue
 
-    found.update(held_conventions(algorithm, spec, shown))
+    found.update(held_conventions(algorithm, spec, shown, short))
     defaults = spec_defaults(spec)
     known = ({s for r in algorithm.rules for s in r.sources} | ({"weight_decay"} if algorithm.coupled_decay else set())
-             | set(algorithm.conventions))
+             | set(algorithm.conventions_for(short)))
 
     def factory(**hparams: Any) -> OptimizerRun:
         _, _, optax = require_optax()

@@ -308,7 +308,10 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     # Which keywords the constructor takes; the hyperparameters of the others are held at torch's defaults.
     rules: list[Rule] = []
     untaken: list[Rule] = []
+    fixed = algorithm.conventions_for(base)
     for rule in algorithm.rules:
+        if rule.sources and set(rule.sources) <= set(fixed) and not (var_kw or rule.target in accepted):
+            continue        # a convention of this class (AdamW's decoupled decay), not a keyword it lacks
         if var_kw or rule.target in accepted:
             rules.append(rule)
         elif rule.optional:
@@ -326,9 +329,9 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     for rule in untaken:
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at torch.optim."
                      f"{algorithm.primary}'s default {_torch_default(torch, algorithm.primary, rule.target)!r}")
-    found.update(held_conventions(algorithm, spec, shown))
+    found.update(held_conventions(algorithm, spec, shown, base))
     defaults = spec_defaults(spec)
-    known = {s for r in algorithm.rules for s in r.sources} | set(algorithm.conventions)
+    known = {s for r in algorithm.rules for s in r.sources} | set(fixed)
 
     def factory(**hparams: Any) -> OptimizerRun:
         values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.primary}")
@@ -359,7 +362,7 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
                               "the optimizer before its first step, or its class")
     kwargs = _instance_keywords(instance, accepted, var_kw)
     params = {p.name: p for p in spec.params}
-    found: dict[str, Held] = held_conventions(algorithm, spec, shown)
+    found: dict[str, Held] = held_conventions(algorithm, spec, shown, _torch_base(cls, require_torch()))
     for rule in algorithm.rules:
         if rule.target in kwargs and rule.canonical(kwargs[rule.target]) is not None:
             for n, v in rule.canonical(kwargs[rule.target]).items():

@@ -98,7 +98,9 @@ class LibraryMapping:
     (``optax.adam``) gets as ``optax.chain(optax.add_decayed_weights(weight_decay), factory(...))``.
     ``conventions``: canonical hyperparameters the library fixes, having no keyword for them (optax's
     Adagrad puts ε only inside the root): the run holds them at these values, so the library is checked
-    against the algorithm in its own convention, never failed for it.
+    against the algorithm in its own convention, never failed for it. ``name_conventions``: those of one of
+    ``names`` or ``variants`` only, on top of ``conventions`` (``optax.adamaxw`` decouples its decay,
+    ``optax.adamax`` has none: the run adds PyTorch's coupled one).
     """
 
     names: tuple[str, ...]
@@ -108,10 +110,18 @@ class LibraryMapping:
     builtin: bool = True
     coupled_decay: bool = False
     conventions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    name_conventions: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.names:
             raise ValueError("a LibraryMapping names at least one class or factory of the library")
+        stray = sorted(set(self.name_conventions) - set(self.names) - set(self.variants))
+        if stray:
+            raise ValueError(f"name_conventions of {', '.join(stray)}: neither a name nor a variant of the mapping")
+
+    def conventions_for(self, name: str | None) -> dict[str, Any]:
+        """The conventions the library object ``name`` (``adamaxw``; ``None``: any other) fixes."""
+        return {**self.conventions, **self.name_conventions.get(name or "", {})}
 
     @property
     def primary(self) -> str:

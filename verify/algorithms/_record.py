@@ -105,8 +105,9 @@ class Algorithm:
                 raise ValueError(f"{where}: {library} must be a LibraryMapping or Unmapped(reason), "
                                  f"got {mapping!r}")
             if isinstance(mapping, LibraryMapping):
-                within(f"its {library} mapping", {s for r in mapping.rules for s in r.sources} | set(mapping.conventions))
-                for n, value in mapping.conventions.items():
+                fixed = [mapping.conventions, *mapping.name_conventions.values()]
+                within(f"its {library} mapping", {s for r in mapping.rules for s in r.sources}.union(*fixed))
+                for n, value in (item for f in fixed for item in f.items()):
                     next(p for p in self.params if p.name == n).parse(value)
         within("no_decay", self.no_decay)
         within("dropped_by_bugs", self.dropped_by_bugs)
