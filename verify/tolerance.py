@@ -19,7 +19,8 @@ with the absolute values of its partial derivatives:
 * ``x · y``: ``e = |y| e(x) + |x| e(y) + u|xy|``
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
 * ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
-* ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products)
+* ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products); ``c^x`` for a constant ``c``
+  and a tracked ``x`` (NAdam's ``0.96^(tψ)``): ``e = 2u·c^x + |c^x ln c|·e(x)``
 * averages ``β·a + (1 − β)·x`` (:func:`reference._src.base.ema`): also
   ``2u(|a| + |x|)``, the rounding of the ``lerp`` form ``a + (1 − β)(x − a)``,
   whose difference can be far larger than the result (β ≈ 0, a small ``x``
@@ -208,6 +209,18 @@ class Tracked:
         if np.any(self.e):
             with np.errstate(divide="ignore", invalid="ignore"):
                 e = e + np.where(self.e > 0, _abs(p * self.v ** (p - 1.0)) * self.e, 0.0)
+        return Tracked._make(v, e)
+
+    def __rpow__(self, base: Any) -> "Tracked":
+        """``base**x`` for a constant ``base > 0`` (NAdam's ``0.96^(tψ)``): ``pow``'s rounding (two units, as for a
+        non-integer exponent above) plus the exponent's bound times ``|∂/∂x| = |base^x ln base|``; below the normal
+        range the rounding is absolute, at most the smallest subnormal."""
+        if isinstance(base, Tracked) or not isinstance(base, (numbers.Real, np.floating, np.integer)) or base <= 0:
+            raise TypeError("a tracked exponent needs a constant positive base")
+        b = float(base)
+        v = np.asarray(b ** float(self.v)) if self.v.ndim == 0 else b ** self.v
+        e = 2.0 * U * _abs(v) + _abs(v * math.log(b)) * self.e
+        e = e + np.where(_abs(v) < _TINY, 2.0 ** -1074, 0.0)    # an underflow (0.96^(tψ) at large tψ) is absolute
         return Tracked._make(v, e)
 
     def sqrt(self) -> "Tracked":

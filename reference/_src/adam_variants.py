@@ -2,9 +2,11 @@
 
 Spec: issue 17 ("Beyond the course notes"). Every update is plain arithmetic
 and ``np.sqrt``/``np.maximum``/``np.abs`` on the arrays and hyperparameters it
-is given (the tolerance model runs these functions on values that carry their
-rounding error); decisions that depend only on the step count (RAdam's
-rectification) are taken on scalars.
+is given, with the moving averages written as :func:`~reference._src.base.ema`
+(the tolerance model runs these functions on values that carry their rounding
+error, and its bound of ``ema`` covers PyTorch's ``lerp`` form too); decisions
+that depend only on the step count (RAdam's rectification) are taken on
+scalars.
 
 Weight decay is PyTorch's: coupled ``g ← g + λ_wd·w``, or decoupled
 ``w ← w(1 − η λ_wd)`` before the step (:func:`reference._src.decay.with_weight_decay`).
@@ -17,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from reference._src.adaptive import EPS_PLACEMENTS, _check_adam, adam, adamw
-from reference._src.base import Optimizer, Transform, check_in_range, check_positive, scale
+from reference._src.base import Optimizer, Transform, check_positive, ema, scale
 from reference._src.decay import with_weight_decay
 
 __all__ = [
@@ -79,7 +81,7 @@ def scale_by_adamax(b1: float, b2: float, eps: float, *, eps_placement: str = "i
 
     def update(g, state, params):
         t = state.count + 1
-        mu = b1 * state.mu + (1.0 - b1) * g
+        mu = ema(b1, state.mu, g)
         if inside:
             u = np.maximum(b2 * state.inf_norm, np.abs(g) + eps)
             denom = u
@@ -172,8 +174,8 @@ def scale_by_nadam(b1: float, b2: float, eps: float, momentum_decay: float = 4e-
         mu_t = nadam_momentum(t, b1, momentum_decay, schedule=schedule)
         mu_next = nadam_momentum(t + 1, b1, momentum_decay, schedule=schedule)
         product = state.mu_product * mu_t
-        mu = b1 * state.mu + (1.0 - b1) * g
-        nu = b2 * state.nu + (1.0 - b2) * g * g
+        mu = ema(b1, state.mu, g)
+        nu = ema(b2, state.nu, g, g)
         denom = np.sqrt(nu / (1.0 - b2 ** t)) + eps
         u = ((1.0 - mu_t) / (1.0 - product)) * g / denom + (mu_next / (1.0 - product * mu_next)) * mu / denom
         return u, ScaleByNadamState(t, product, mu, nu)
@@ -268,8 +270,8 @@ def scale_by_radam(b1: float, b2: float, eps: float, *, threshold: str = "pytorc
 
     def update(g, state, params):
         t = state.count + 1
-        mu = b1 * state.mu + (1.0 - b1) * g
-        nu = b2 * state.nu + (1.0 - b2) * g * g
+        mu = ema(b1, state.mu, g)
+        nu = ema(b2, state.nu, g, g)
         c1 = 1.0 - b1 ** t
         c2 = 1.0 - b2 ** t
         m_hat = mu / c1
@@ -364,8 +366,8 @@ def scale_by_amsgrad(b1: float, b2: float, eps: float) -> Transform:
 
     def update(g, state, params):
         t = state.count + 1
-        mu = b1 * state.mu + (1.0 - b1) * g
-        nu = b2 * state.nu + (1.0 - b2) * g * g
+        mu = ema(b1, state.mu, g)
+        nu = ema(b2, state.nu, g, g)
         nu_hat_max = np.maximum(state.nu_hat_max, nu / (1.0 - b2 ** t))
         u = (mu / (1.0 - b1 ** t)) / (np.sqrt(nu_hat_max) + eps)
         return u, ScaleByAmsgradState(t, mu, nu, nu_hat_max)
