@@ -54,7 +54,7 @@ def test_every_algorithm_is_a_spec_in_the_registry_order():
         assert algorithms.get(a.name) is a and algorithms.resolve(spec) is a
     assert algorithms.find("generic-optimizer") is None
     with pytest.raises(KeyError, match="the algorithms are sgd"):
-        algorithms.get("nadam")
+        algorithms.get("ftrl")
 
 
 # ----------------------------------------------------------- reference, tolerance

@@ -103,6 +103,62 @@ def _exact(algo: str, hp: dict, w0: np.ndarray, grads: np.ndarray, **flags) -> n
                 else:
                     u = mpmath.sqrt(c2) / c1 * m / (mpmath.sqrt(vv) + h["eps"])
                 w = w - h["lr"] * (u + wd * w if algo == "adamw" else u)
+            elif algo in ("adamax", "nadam", "radam", "amsgrad"):
+                wd = h.get("weight_decay", 0)
+                decoupled = flags.get("decoupled_weight_decay", False)
+                if not decoupled:
+                    g = g + wd * w
+                b1, b2, eps = h["b1"], h["b2"], h["eps"]
+                m = b1 * m + (1 - b1) * g
+                c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+                take = True
+                if algo == "adamax":
+                    if flags.get("eps_placement", "inside-max") == "inside-max":
+                        v = max(b2 * v, abs(g) + eps)
+                        u = m / (c1 * v)
+                    else:
+                        v = max(b2 * v, abs(g))
+                        u = m / (c1 * (v + eps))
+                else:
+                    v = b2 * v + (1 - b2) * g * g
+                if algo == "nadam":
+                    def mu_at(k):
+                        if flags.get("schedule", "dozat") == "constant":
+                            return b1
+                        return b1 * (1 - mp("0.5") * mp(0.96) ** (k * h["momentum_decay"]))
+                    if t == 1:
+                        prod = mp(1)
+                    prod = prod * mu_at(t)
+                    d = mpmath.sqrt(v / c2) + eps
+                    u = (1 - mu_at(t)) / (1 - prod) * g / d + mu_at(t + 1) / (1 - prod * mu_at(t + 1)) * m / d
+                elif algo == "radam":
+                    rho_inf = 2 / (1 - b2) - 1
+                    rho = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+                    limit = {"pytorch": 5, "official": 5, "paper": 4}[flags.get("threshold", "pytorch")]
+                    strict = flags.get("threshold", "pytorch") != "official"
+                    if rho > limit if strict else rho >= limit:
+                        r = mpmath.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+                        placement = flags.get("eps_placement", "hat")
+                        if placement == "hat":
+                            u = m / c1 * r * mpmath.sqrt(c2) / (mpmath.sqrt(v) + eps)
+                        elif placement == "outside":
+                            u = r * (m / c1) / (mpmath.sqrt(v / c2) + eps)
+                        else:
+                            u = r * (m / c1) / mpmath.sqrt(v / c2 + eps)
+                    elif flags.get("degenerated_to_sgd", True):
+                        u = m / c1
+                    else:
+                        u, take = mp(0), False
+                elif algo == "amsgrad":
+                    if flags.get("maximum_of", "v") == "v":
+                        vmax = max(vmax, v)
+                        u = (m / c1) / (mpmath.sqrt(vmax / c2) + eps)
+                    else:
+                        vmax = max(vmax, v / c2)
+                        u = (m / c1) / (mpmath.sqrt(vmax) + eps)
+                if decoupled and take:
+                    u = u + wd * w
+                w = w - h["lr"] * u
             else:  # pragma: no cover - a case below names an unknown algorithm
                 raise AssertionError(algo)
             out[t - 1, i] = w
@@ -144,6 +200,24 @@ CASES = [
     ("adam-amsgrad", "adam", _ADAM, {"amsgrad": True}),
     ("adamw", "adamw", dict(_ADAM, weight_decay=0.01), {}),
     ("adamw-amsgrad-inside", "adamw", dict(_ADAM, weight_decay=0.1), {"amsgrad": True, "eps_placement": "inside"}),
+    ("adamax", "adamax", _ADAM, {}),
+    ("adamax-outside-max-decoupled", "adamax", dict(_ADAM, eps=1e-3, weight_decay=0.1),
+     {"eps_placement": "outside-max", "decoupled_weight_decay": True}),
+    ("adamax-coupled", "adamax", dict(_ADAM, weight_decay=0.1), {}),
+    ("nadam", "nadam", dict(_ADAM, momentum_decay=4e-3), {}),
+    ("nadam-keras-schedule", "nadam", dict(_ADAM, b1=0.99, momentum_decay=1.0, weight_decay=0.1), {}),
+    ("nadam-constant-decoupled", "nadam", dict(_ADAM, momentum_decay=4e-3, weight_decay=0.1),
+     {"schedule": "constant", "decoupled_weight_decay": True}),
+    ("radam", "radam", _ADAM, {}),
+    ("radam-paper-outside", "radam", dict(_ADAM, b2=0.9), {"threshold": "paper", "eps_placement": "outside"}),
+    ("radam-official-inside-decoupled", "radam", dict(_ADAM, weight_decay=0.1),
+     {"threshold": "official", "eps_placement": "inside", "degenerated_to_sgd": False,
+      "decoupled_weight_decay": True}),
+    ("radam-coupled", "radam", dict(_ADAM, b2=0.99, weight_decay=0.1), {}),
+    ("amsgrad", "amsgrad", _ADAM, {}),
+    ("amsgrad-v-hat", "amsgrad", dict(_ADAM, b2=0.99), {"maximum_of": "v-hat"}),
+    ("amsgrad-v-hat-decoupled", "amsgrad", dict(_ADAM, weight_decay=0.1),
+     {"maximum_of": "v-hat", "decoupled_weight_decay": True}),
 ]
 
 
@@ -262,6 +336,26 @@ def test_a_power_counts_one_rounding_per_factor():
     assert float(c.e) == pytest.approx(3 * tolmod.U * 0.9 ** 3 + tolmod.U * (1 - 0.9 ** 3))
 
 
+def test_a_constant_raised_to_a_tracked_exponent_bounds_pow_and_the_exponent_s_error():
+    """NAdam's 0.96^(tψ): the tracked ψ·t is exact or carries a bound; the result's bound covers the 60-digit
+    value of 0.96 raised to the exact exponent, and a non-constant base refuses."""
+    mpmath.mp.dps = 60
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        psi = float(10.0 ** rng.uniform(-4, 1))
+        t = int(rng.integers(1, 10_000))
+        x = t * tolmod.Tracked(psi)                 # t·ψ rounds once: its bound is u|tψ|
+        p = 0.96 ** x
+        exact = mpmath.mpf(0.96) ** (t * mpmath.mpf(psi))
+        assert abs(mpmath.mpf(float(p.v)) - exact) <= float(p.e), (psi, t)
+        # and tight: pow's rounding and the exponent's, plus the smallest subnormal where it underflowed
+        assert float(p.e) <= 4 * tolmod.U * float(p.v) + abs(float(p.v) * np.log(0.96)) * float(x.e) * 1.01 + 2.0 ** -1074
+    with pytest.raises(TypeError, match="constant exponent"):
+        tolmod.Tracked(2.0) ** tolmod.Tracked(0.5)
+    with pytest.raises(TypeError, match="constant positive base"):
+        (-2.0) ** tolmod.Tracked(0.5)
+
+
 def test_a_division_by_zero_gives_an_infinite_bound_and_nan_none():
     x = tolmod.Tracked(np.array([1.0, 0.0]), 1e-16)
     y = tolmod.Tracked(np.array([0.0, 0.0]))
@@ -279,7 +373,7 @@ def test_comparisons_are_plain_and_unknown_numpy_functions_refuse():
 
 
 @pytest.mark.parametrize("spec", ["sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop",
-                                  "adam", "adamw"])
+                                  "adam", "adamw", "adamax", "nadam", "radam", "amsgrad"])
 def test_every_canonical_optimizers_bound_is_its_references_run(spec):
     """``error_bound(name)`` runs the spec's own reference: its iterates are the reference's (bit for bit, but for
     a moving average's own order of products, within the bound)."""
@@ -291,7 +385,7 @@ def test_every_canonical_optimizers_bound_is_its_references_run(spec):
     state, w = opt.init(w0), w0
     for t, g in enumerate(grads):
         w, state = opt.update(g, state, w)
-        if spec in ("rmsprop", "adam", "adamw"):
+        if spec in ("rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "amsgrad"):
             assert np.all(np.abs(values[t] - w) <= 2 * bound[t])
         else:
             assert np.array_equal(values[t], w)

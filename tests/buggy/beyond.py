@@ -240,3 +240,34 @@ class AdadeltaForgetsState:
         g = grads * np.sqrt((delta + self.eps) / (s + self.eps))
         delta = self.rho * delta + (1 - self.rho) * g ** 2
         return params - self.lr * g
+
+
+class AmsgradEpsScaled(_Moments):
+    """AMSGrad as PyTorch's Adam(amsgrad=True) computed it before July 2019 (pytorch/pytorch#22628) and Keras still
+    does: the corrections folded into the step size, ``lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m/(√v_max + ε)``."""
+
+    def step(self, params, grads):
+        self.moments(grads + self.weight_decay * params)
+        self.v_max = self.v.copy() if self.t == 1 else np.maximum(self.v_max, self.v)
+        step_size = self.lr * np.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t)
+        return params - step_size * self.m / (np.sqrt(self.v_max) + self.eps)
+
+
+class NadamDecayAfter(_Moments):
+    """NAdam with decoupled decay (PyTorch's ``decoupled_weight_decay=True``) applied after the update instead of
+    before it: ``w' = w − η·step``, ``w ← w'(1 − ηλ)`` (the HF-transformers AdamW pattern, in NAdam)."""
+
+    def __init__(self, lr=2e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, momentum_decay=4e-3):
+        super().__init__(lr, b1, b2, eps, weight_decay)
+        self.momentum_decay, self.mu_product = momentum_decay, 1.0
+
+    def step(self, params, grads):
+        self.moments(grads)
+        t = self.t
+        mu = self.b1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = self.b1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        self.mu_product *= mu
+        denom = np.sqrt(self.v / (1 - self.b2 ** t)) + self.eps
+        params = params - self.lr * (1 - mu) / (1 - self.mu_product) * grads / denom
+        params = params - self.lr * mu_next / (1 - self.mu_product * mu_next) * self.m / denom
+        return params * (1 - self.lr * self.weight_decay)

@@ -149,7 +149,8 @@ def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
         ("swapped-betas", "{} with β1 and β2 swapped (moments and bias corrections)", bug(swap=True)),
         ("swapped-betas-in-moments", "{} with β1 and β2 swapped in the moment updates "
          "(m ← β2m + (1 − β2)g, v ← β1v + (1 − β1)g²; bias corrections use the right ones)", bug(swap="moments")),
-        ("amsgrad", "AMSGrad ({} dividing by the running maximum of v)", convention(amsgrad=True)),
+        ("amsgrad", "AMSGrad ({} dividing by the running maximum of v; check it under --spec amsgrad)",
+         convention(amsgrad=True)),
     )
     return tuple(Variant(f"{spec}/{suffix}", text.format(spec), (spec,), build) for suffix, text, build in entries)
 

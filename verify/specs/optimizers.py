@@ -1,5 +1,6 @@
 """Optimizer specs: ``sgd``, ``momentum``, ``nesterov``, ``weight-decay``, ``sign-sgd``, ``rprop``,
-``rmsprop``, ``adam``, ``adamw`` and ``generic-optimizer``.
+``rmsprop``, ``adam``, ``adamw``, the algorithms added as records (``adagrad``, ``amsgrad``, ``adamax``,
+``nadam``, ``radam``, …) and ``generic-optimizer``.
 
 Protocol (optimizer): a factory or class called with the spec's canonical
 hyperparameters as keywords, returning either ``init(params)`` /
@@ -33,6 +34,7 @@ from hypothesis import strategies as st
 
 import reference
 from verify import algorithms
+from verify.algorithms.adam_variants import ADAMAX, AMSGRAD, NADAM, RADAM
 from verify.algorithms.adaptive import ADAM, ADAMW, RMSPROP
 from verify.algorithms.sgd import MOMENTUM, NESTEROV, SGD, WEIGHT_DECAY
 from verify.algorithms.sign import RPROP, SIGN_SGD
@@ -1084,6 +1086,88 @@ def _adam_constant(ctx: CheckContext) -> Outcome:
                   f"for {len(configs)} settings, |g| from 1e-10 to 5e5" + (" (with decoupled decay)" if spec == "adamw" else ""))
 
 
+def _constant_family(ctx: CheckContext, configs: tuple[dict, ...], steps_of: Callable[..., tuple[np.ndarray, Any]],
+                     what: str, summary: str) -> Outcome:
+    """Adam's relatives on a constant gradient: sympy's moments (``m_t = (1 − β1ᵗ)g``, ``v̂ = g²``) put into the
+    algorithm's own step; ``steps_of(d, g, hp, t) -> (steps, own error)``. Decay held at 0 (a held non-zero decay
+    skips the check)."""
+    from verify import symbolic
+
+    d = symbolic.adam_constant_gradient()
+    spec = ctx.spec.name
+    _hp(ctx, weight_decay=0.0)
+    allowed = [c for c in configs if ctx.allows(**c)]
+    t = np.arange(1, 31, dtype=float)[:, None]
+    g = _constant_gradient_grads()
+    for extra in allowed:
+        hp = _hp(ctx, **extra, weight_decay=0.0)
+        steps, own = steps_of(d, g, hp, t)
+        bad = _compare_constant(ctx, spec, hp, steps, what, f"{d.statement} (sympy) in {spec}'s step", own)
+        if bad is not None:
+            return bad
+    return passed(f"with a constant gradient {summary} ({d.statement}, sympy) for {len(allowed)} settings, |g| from "
+                  "1e-10 to 5e5")
+
+
+def _adam_like_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, float]:
+    """Adamax (u_t = |g| + ε: the maximum of a constant) and AMSGrad (v_t grows: its maximum is v_t): Adam's step."""
+    return d.parts["step"](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t) * np.ones_like(t), 0.0
+
+
+def _adam_like_constant(ctx: CheckContext) -> Outcome:
+    return _constant_family(ctx, ({}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.99999}, {"b1": 0.99, "b2": 0.5},
+                                  {"eps": 1e-12, "b2": 0.9}), _adam_like_steps,
+                            "every step must be −η g/(|g| + ε)", "every step is −η g/(|g| + ε)")
+
+
+def _nadam_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    b1, psi = hp["b1"], hp["momentum_decay"]
+    k = np.arange(1, t.size + 2, dtype=float)
+    mu = np.full_like(k, b1) if hp["schedule"] == "constant" else b1 * (1.0 - 0.5 * 0.96 ** (k * psi))
+    prod = np.cumprod(mu[:-1])[:, None]                 # Π_t
+    mu_t, mu_next = mu[:-1, None], mu[1:, None]
+    m = d.func(g, b1, t)                                 # m_t = (1 − β1ᵗ)g; v̂ = g²
+    steps = -hp["lr"] * ((1 - mu_t) / (1 - prod) * g + mu_next / (1 - prod * mu_next) * m) / (np.abs(g) + hp["eps"])
+    own = np.abs(steps) * 8 * U * (t + 1 / np.maximum(1 - prod * mu_next, 1e-300))
+    return steps, own
+
+
+def _nadam_constant(ctx: CheckContext) -> Outcome:
+    return _constant_family(ctx, ({}, {"eps": 1.0}, {"momentum_decay": 1.0}, {"b1": 0.5, "b2": 0.9},
+                                  {"schedule": "constant"}), _nadam_steps,
+                            "step t must be −η[(1 − μ_t)/(1 − Π_t) + μ_(t+1)(1 − β1ᵗ)/(1 − Π_t μ_(t+1))]·g/(|g| + ε)",
+                            "step t is −η[(1 − μ_t)/(1 − Π_t) + μ_(t+1)(1 − β1ᵗ)/(1 − Π_t μ_(t+1))]·g/(|g| + ε)")
+
+
+def _radam_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lr, b2, eps = hp["lr"], hp["b2"], hp["eps"]
+    b2t = b2 ** t
+    c2 = 1 - b2t
+    rho_inf = 2 / (1 - b2) - 1
+    rho = rho_inf - 2 * t * b2t / c2
+    limit = 4.0 if hp["threshold"] == "paper" else 5.0
+    on = rho >= limit if hp["threshold"] == "official" else rho > limit
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        m_hat = d.parts["m_hat"](g, hp["b1"], t) * np.ones_like(t)             # m̂ = g; v = (1 − β2ᵗ)g²
+        rectified = {"hat": r * m_hat * np.sqrt(c2) / (np.sqrt(c2) * np.abs(g) + eps),
+                     "outside": r * m_hat / (np.abs(g) + eps),
+                     "inside": r * m_hat / np.sqrt(g * g + eps)}[hp["eps_placement"]]
+        before = m_hat if hp["degenerated_to_sgd"] else np.zeros_like(m_hat)
+        steps = -lr * np.where(on, rectified, before)
+        # 1 − β2ᵗ loses u·tβ2ᵗ/(1 − β2ᵗ) relative, and ρ_t − 4 another u·ρ_∞/|ρ_t − 4| (ρ_t is a difference)
+        own = np.abs(steps) * 16 * U * (1 + t * b2t / c2) * (1 + rho_inf / np.abs(rho - 4))
+    return steps, np.where(np.isfinite(own), own, 0.0)
+
+
+def _radam_constant(ctx: CheckContext) -> Outcome:
+    return _constant_family(ctx, ({}, {"b2": 0.99}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.9}, {"b2": 0.5}), _radam_steps,
+                            "the steps must be −η g until ρ_t passes the threshold (SGD with bias-corrected momentum, "
+                            "m̂ = g), then the rectified −η r_t g√(1 − β2ᵗ)/(√(1 − β2ᵗ)|g| + ε)",
+                            "the steps are −η g until ρ_t passes the threshold (5 steps for β2 = 0.999; never for "
+                            "β2 = 0.5, ρ_∞ = 3), then the rectified step")
+
+
 def _decayed_steps(hp: Mapping[str, Any], adam_steps: np.ndarray, w0: np.ndarray) -> np.ndarray:
     from verify import symbolic
 
@@ -1247,6 +1331,22 @@ _SPECIFIC: dict[algorithms.Algorithm, tuple[Check, ...]] = {
     ADAMW: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g with decoupled decay: closed form (sympy)", _adam_constant),
         Check("decoupled-decay", Kind.SYMBOLIC, "g = 0: w_t = w_0(1 − ηλ)ᵗ, the decay bypasses the moments (sympy)", _decoupled_decay),
+    ),
+    AMSGRAD: (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: v_t grows, so every step is Adam's −η g/(|g| + ε) (sympy)",
+              _adam_like_constant),
+    ),
+    ADAMAX: (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: u_t = |g| + ε, every step is −η g/(|g| + ε) (sympy)",
+              _adam_like_constant),
+    ),
+    NADAM: (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: the schedule's closed form with m_t = (1 − β1ᵗ)g (sympy)",
+              _nadam_constant),
+    ),
+    RADAM: (
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: −η g until ρ_t passes the threshold, then rectified (sympy)",
+              _radam_constant),
     ),
 }
 
