@@ -260,7 +260,7 @@ def test_target_exceptions_are_target_errors():
 
 @pytest.mark.parametrize("fn,spec,words", [
     (optax.adam, "rprop", "optax.adam does not implement spec 'rprop'"),
-    (optax.nadam, "adam", "check it under --spec generic-optimizer"),
+    (optax.nadam, "adam", "check it under --spec nadam"),
     (optax.sgd, "weight-decay", "optax.sgd has no weight decay"),
     (optax.adam, "adamw", "check it under --spec adam"),
     (optax.apply_updates, "sgd", "does not implement spec 'sgd'"),

@@ -27,7 +27,11 @@ def _switched_on(a: algorithms.Algorithm) -> dict[str, float]:
 
 # A variant that differs only where a hyperparameter is far from its default: Rprop without the clip at a
 # zero product shows only once a step reaches max_step_size.
-VARIANT_PINS = {"rprop/no-clip-at-zero": {"lr": 100.0}}
+VARIANT_PINS = {"rprop/no-clip-at-zero": {"lr": 100.0},
+                # the decoupled decay's own bugs differ only where the decay is decoupled
+                **{f"{spec}/{bug}": {"weight_decay": 0.05, "decoupled_weight_decay": True}
+                   for spec in ("amsgrad", "adamax", "nadam", "radam")
+                   for bug in ("coupled-decay", "decay-after-step", "decay-not-scaled-by-lr")}}
 
 PINS = {**{a.name: _switched_on(a) for a in ALGORITHMS}, **VARIANT_PINS}
 

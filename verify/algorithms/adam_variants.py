@@ -193,7 +193,8 @@ def _adamax_bug(*, absolute=True, decay_u=True, correct=True, correct_u=False, r
                 u = s["u"]
             if correct_u:
                 u = u / (1 - b2 ** t)
-            step = -lr * s["m"] / ((1 - b1 ** t if correct else 1.0) * u)
+            with np.errstate(divide="ignore", invalid="ignore"):      # u = 0 where g = −ε without |·|
+                step = -lr * s["m"] / ((1 - b1 ** t if correct else 1.0) * u)
             if wd and decoupled:
                 step = step - lr * wd * p
             return step
