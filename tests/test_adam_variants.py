@@ -373,3 +373,40 @@ def test_radam_s_first_five_steps_are_sgd_with_momentum_and_the_sixth_is_rectifi
     r = np.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
     c = np.sqrt(1 - b2 ** t)
     np.testing.assert_allclose(traj[5] - traj[4], -0.1 * r * g * c / (c * np.abs(g) + 1e-8), rtol=1e-13)
+
+
+class PaperAdamax:
+    """Kingma & Ba's Algorithm 2 as printed: no ε at all, u ← max(β2u, |g|)."""
+
+    def __init__(self, alpha=0.002, beta1=0.9, beta2=0.999):
+        self.alpha, self.beta1, self.beta2 = alpha, beta1, beta2
+        self.t, self.m, self.u = 0, 0.0, 0.0
+
+    def step(self, params, grads):
+        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * grads
+        self.u = np.maximum(self.beta2 * self.u, np.abs(grads))
+        return params - (self.alpha / (1 - self.beta1 ** self.t)) * self.m / self.u
+
+
+def test_the_paper_s_adamax_without_eps_conforms_at_eps_zero_and_is_named_otherwise():
+    run, result = _check(PaperAdamax, "adamax", {"eps": 0.0})
+    assert result.status is Status.PASS, result.message
+    _, result = _check(PaperAdamax, "adamax", {"eps": 1e-3})
+    assert result.status is Status.FAIL and "eps = 0" in (result.diagnosis or ""), result.diagnosis
+
+
+def test_a_numpy_nadam_in_ruder_s_form_is_named():
+    class RuderNadam(NumpyNAdam):
+        def step(self, params, grads):
+            st = self.state or self.state.update(m=np.zeros_like(params), v=np.zeros_like(params), t=0) or self.state
+            b1, b2 = self.hp["beta1"], self.hp["beta2"]
+            st["t"] += 1
+            st["m"] = b1 * st["m"] + (1 - b1) * grads
+            st["v"] = b2 * st["v"] + (1 - b2) * grads ** 2
+            m_hat = st["m"] / (1 - b1 ** st["t"])
+            v_hat = st["v"] / (1 - b2 ** st["t"])
+            nesterov = b1 * m_hat + (1 - b1) * grads / (1 - b1 ** st["t"])
+            return params - self.hp["lr"] * nesterov / (np.sqrt(v_hat) + self.hp["eps"])
+
+    _named(RuderNadam, "nadam", {}, "Ruder's overview")

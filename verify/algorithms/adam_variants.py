@@ -210,7 +210,9 @@ ADAMAX = Algorithm(
     name="adamax",
     title="Adamax (Kingma & Ba 2015, Algorithm 2; PyTorch)",
     formula="m ← β1m + (1 − β1)g, u ← max(β2u, |g| + ε), w ← w − η/(1 − β1ᵗ)·m/u",
-    params=(learning_rate(2e-3), *_COMMON,
+    params=(learning_rate(2e-3), _B1, _B2,
+            Param("eps", 1e-8, "ε added to |g| inside the maximum (ε ≥ 0: the paper has none, and then a zero "
+                  "gradient at the first step divides 0 by 0)", low=0.0, draw=positive(1e-16, 10.0)), _WD,
             Param("eps_placement", "inside-max", "where ε enters: inside the maximum, u ← max(β2u, |g| + ε) "
                   "(PyTorch, optax), or outside it, dividing by u + ε (Keras)", type=str,
                   choices=ADAMAX_EPS_PLACEMENTS, draw=_choices(ADAMAX_EPS_PLACEMENTS)),
@@ -257,7 +259,7 @@ ADAMAX = Algorithm(
 # -------------------------------------------------------------------- NAdam
 
 
-def _nadam_bug(*, extra_mu=False, dozat_b2=False, adam=False, keras_power=False) -> Callable:
+def _nadam_bug(*, extra_mu=False, dozat_b2=False, adam=False, keras_power=False, ruder=False) -> Callable:
     def build(hp):
         lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
         psi = 1.0 if keras_power else hp.get("momentum_decay", 4e-3)
@@ -268,6 +270,9 @@ def _nadam_bug(*, extra_mu=False, dozat_b2=False, adam=False, keras_power=False)
             v_hat = s["v"] / (1 - b2 ** t)
             if adam:
                 return -lr * (s["m"] / (1 - b1 ** t)) / (np.sqrt(v_hat) + eps)
+            if ruder:
+                m_hat = s["m"] / (1 - b1 ** t)
+                return -lr * (b1 * m_hat + (1 - b1) * g / (1 - b1 ** t)) / (np.sqrt(v_hat) + eps)
             if dozat_b2:
                 v_hat = b2 * v_hat
             mu = nadam_momentum(t, b1, psi, schedule=schedule)
@@ -311,6 +316,9 @@ NADAM = Algorithm(
                 "does)", _NA, _nadam_bug(dozat_b2=True)),
         Variant("nadam/plain-adam", "plain Adam, m̂/(√v̂ + ε): the Nesterov look-ahead missing", _NA,
                 _nadam_bug(adam=True)),
+        Variant("nadam/ruder", "NAdam as Ruder's overview of gradient descent writes it: (β1·m̂_t + (1 − β1)g/(1 − β1ᵗ))"
+                "/(√v̂ + ε) with m̂_t = m/(1 − β1ᵗ), constant momentum (optax divides the first term by 1 − β1^(t+1))",
+                _NA, _nadam_bug(ruder=True)),
         *_decay_variants("nadam", reference.nadam),
     ),
     torch=LibraryMapping(
@@ -434,7 +442,7 @@ RADAM = Algorithm(
 # ------------------------------------------------------------------ AMSGrad
 
 
-def _amsgrad_bug(*, forget=False, eps_hat=False, stale=False, no_correction=False) -> Callable:
+def _amsgrad_bug(*, forget=False, eps_hat=False, stale=False, no_correction=False, raw_max=False) -> Callable:
     def build(hp):
         lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
         of_v_hat = hp.get("maximum_of", "v") == "v-hat"
@@ -452,6 +460,8 @@ def _amsgrad_bug(*, forget=False, eps_hat=False, stale=False, no_correction=Fals
                 return -lr * (s["m"] / c1) / (np.sqrt(vmax) + eps)
             if eps_hat:
                 return -lr * np.sqrt(c2) / c1 * s["m"] / (np.sqrt(vmax) + eps)
+            if raw_max:
+                return -lr * (s["m"] / c1) / (np.sqrt(vmax) + eps)
             return -lr * (s["m"] / c1) / (np.sqrt(vmax / c2) + eps)
 
         return _moments_then(hp, finish)
@@ -484,6 +494,9 @@ AMSGRAD = Algorithm(
         Variant("amsgrad/eps-hat", "AMSGrad with ε effectively scaled by √(1 − β2ᵗ): the corrections folded into the "
                 "step size, η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε) (PyTorch's Adam before 2019, Keras)", _AM,
                 _amsgrad_bug(eps_hat=True), applies=lambda hp: hp.get("maximum_of", "v") == "v"),
+        Variant("amsgrad/maximum-not-bias-corrected", "AMSGrad dividing by the raw √v_max: m̂/(√v_max + ε), v's bias "
+                "correction left out", _AM, _amsgrad_bug(raw_max=True),
+                applies=lambda hp: hp.get("maximum_of", "v") == "v"),
         Variant("amsgrad/stale-maximum", "the division uses the previous maximum (v_max updated after the step)",
                 _AM, _amsgrad_bug(stale=True)),
         Variant("amsgrad/no-bias-correction", "AMSGrad without bias correction (Reddi et al.'s Algorithm 2, with ε)",
