@@ -31,7 +31,14 @@ VARIANT_PINS = {"rprop/no-clip-at-zero": {"lr": 100.0},
                 # the decoupled decay's own bugs differ only where the decay is decoupled
                 **{f"{spec}/{bug}": {"weight_decay": 0.05, "decoupled_weight_decay": True}
                    for spec in ("amsgrad", "adamax", "nadam", "radam")
-                   for bug in ("coupled-decay", "decay-after-step", "decay-not-scaled-by-lr")}}
+                   for bug in ("coupled-decay", "decay-after-step", "decay-not-scaled-by-lr")},
+                # a published convention named from a run at another one
+                "amsgrad/maximum-of-v": {"maximum_of": "v-hat"},
+                "adamax/eps-placement-inside-max": {"eps_placement": "outside-max"},
+                "nadam/schedule-dozat": {"schedule": "constant"},
+                "radam/threshold-pytorch": {"threshold": "paper"},
+                "radam/eps-placement-hat": {"eps_placement": "outside"},
+                "radam/degenerated-to-sgd-true": {"degenerated_to_sgd": False}}
 
 PINS = {**{a.name: _switched_on(a) for a in ALGORITHMS}, **VARIANT_PINS}
 
