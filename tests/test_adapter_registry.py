@@ -46,7 +46,7 @@ def test_every_entry_names_an_importable_claim():
         assert callable(adapter.load()), adapter
 
 
-def test_adapting_numpy_targets_imports_neither_torch_nor_jax_nor_optax():
+def test_adapting_numpy_targets_imports_neither_torch_nor_jax_nor_optax_nor_keras():
     code = textwrap.dedent("""
         import sys
         import numpy as np
@@ -75,7 +75,7 @@ def test_adapting_numpy_targets_imports_neither_torch_nor_jax_nor_optax():
         adapt(BN, get_spec("batchnorm"), "BN", {"eps": 1e-5, "momentum": 0.1})
         adapt(lambda w, lam: 2 * lam * w, get_spec("l2"), "grad", {})
         adapt(lambda w, g, h, lr: w - lr * g / h, get_spec("newton"), "step", {})
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "jax", "jaxlib", "optax"))
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "jax", "jaxlib", "optax", "keras"))
         print(heavy)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,

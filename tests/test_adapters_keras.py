@@ -117,3 +117,166 @@ def test_loading_a_target_imports_no_keras():
     """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["False", "False", "jax"]
+
+
+# ----------------------------------------------------------------------------- optimizers
+
+BUGGY = ROOT / "tests" / "buggy" / "keras_optimizers.py"
+
+#: (target, spec, given hyperparameters): the cases one subprocess per backend runs through check_conforms.
+BUILTINS = [("keras.optimizers.Adam", "adam", {}), ("keras.optimizers.AdamW", "adamw", {}),
+            ("keras.optimizers.SGD", "sgd", {}), ("keras.optimizers.SGD", "momentum", {}),
+            ("keras.optimizers.SGD", "nesterov", {}), ("keras.optimizers.SGD", "weight-decay", {}),
+            ("keras.optimizers.RMSprop", "rmsprop", {}), ("keras.optimizers.Adagrad", "adagrad", {})]
+SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
+              ("KerasStyleAdam", "adam", {"eps_placement": "hat"}), ("AdamNoBiasCorrection", "adam", {}),
+              ("AdamSwappedBetas", "adam", {}), ("Float32Adam", "adam", {}), ("AdamWDecayAfterStep", "adamw", {}),
+              ("AdamWDecayAfterStep", "adamw", {"eps_placement": "hat"}),
+              ("SubclassedAdam", "adam", {}), ("BUILT_ADAM", "adam", {}),
+              ("MomentumSGD", "momentum", {}), ("MomentumBufferLate", "momentum", {}), ("SignSGD", "sign-sgd", {}),
+              ("TorchStyleRMSprop", "rmsprop", {}), ("RMSpropSwappedRho", "rmsprop", {"eps_in_sqrt": True}),
+              ("AdagradStale", "adagrad", {"eps_placement": "inside"})]
+#: The torch backend runs Keras's built-ins through torch._foreach and subclasses through update_step.
+TORCH_SUBCLASSES = ["TextbookAdam", "SubclassedAdam", "AdamNoBiasCorrection", "BUILT_ADAM", "MomentumSGD"]
+
+DRIVER = """
+    import json, sys
+    from verify.api import check_conforms
+    from verify.errors import UsageError
+    cases = json.loads(sys.argv[1])
+    out = {}
+    for target, spec, given in cases:
+        key = f"{target} {spec} {json.dumps(given, sort_keys=True)}"
+        try:
+            run = check_conforms(target, spec, max_examples=8, seed=0, params=given)
+        except UsageError as exc:
+            out[key] = {"error": str(exc)}
+            continue
+        out[key] = {"status": run.status.value, "mapping": run.mapping, "held": {k: v["value"] for k, v in run.held.items()},
+                    "failed": {c.name: str(c.diagnosis or "") for c in run.checks if c.status.value == "fail"},
+                    "errors": [c.name + ": " + c.message for c in run.checks if c.status.value == "error"],
+                    "text": json.dumps(run.to_dict(), default=str)}
+    print("RESULT " + json.dumps(out))
+"""
+
+
+def _key(target, spec, given):
+    import json
+
+    return f"{target} {spec} {json.dumps(given, sort_keys=True)}"
+
+
+def _drive(backend, cases):
+    import json
+
+    code = textwrap.dedent(DRIVER)
+    environ = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "VERIFY_KERAS_BACKEND")}
+    environ.update(VERIFY_KERAS_BACKEND=backend, PYTHONPATH=str(ROOT) + os.pathsep + environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(cases)], capture_output=True, text=True,
+                          env=environ, timeout=3000, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def _cases(backend):
+    subs = SUBCLASSES if backend == "jax" else [c for c in SUBCLASSES if c[0] in TORCH_SUBCLASSES and not c[2]]
+    return BUILTINS + [(f"{BUGGY}:{name}", spec, given) for name, spec, given in subs] + [
+        ("keras.optimizers.Adam", "rmsprop", {}), ("keras.optimizers.SGD", "rprop", {})]
+
+
+@pytest.fixture(scope="module", params=["jax", "torch"])
+def driven(request):
+    backend = request.param
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed")
+    return backend, _drive(backend, _cases(backend))
+
+
+def _result(driven, target, spec, given=None):
+    backend, results = driven
+    if not target.startswith("keras."):
+        target = f"{BUGGY}:{target}"
+    key = _key(target, spec, given or {})
+    if key not in results:
+        pytest.skip(f"not run on the {backend} backend")
+    return results[key]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, spec", [(t, s) for t, s, _ in BUILTINS])
+def test_builtin_keras_optimizers_pass_in_their_own_conventions(driven, target, spec):
+    r = _result(driven, target, spec)
+    assert r["status"] == "pass", (r["failed"], r["errors"])
+    mapping = "\n".join(r["mapping"])
+    assert f"Keras on the {driven[0]} backend, floatx float64" in mapping
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, spec, held", [
+    ("keras.optimizers.Adam", "adam", {"eps_placement": "hat", "weight_decay": 0.0}),
+    ("keras.optimizers.AdamW", "adamw", {"eps_placement": "hat"}),
+    ("keras.optimizers.RMSprop", "rmsprop", {"eps_in_sqrt": True}),
+    ("keras.optimizers.Adagrad", "adagrad", {"eps_placement": "inside"}),
+    ("keras.optimizers.SGD", "momentum", {"form": "polyak"}),
+    ("keras.optimizers.SGD", "weight-decay", {"momentum": 0.0}),
+])
+def test_the_report_says_which_convention_keras_was_checked_in(driven, target, spec, held):
+    r = _result(driven, target, spec)
+    assert {k: r["held"].get(k) for k in held} == held
+    assert any("checked as" in line or "held at 0" in line for line in r["mapping"]), r["mapping"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, spec, given", [
+    ("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {"eps_placement": "hat"}), ("SubclassedAdam", "adam", {}),
+    ("BUILT_ADAM", "adam", {}), ("MomentumSGD", "momentum", {}), ("SignSGD", "sign-sgd", {}),
+    ("TorchStyleRMSprop", "rmsprop", {})])
+def test_correct_keras_subclasses_pass(driven, name, spec, given):
+    r = _result(driven, name, spec, given)
+    assert r["status"] == "pass", (r["failed"], r["errors"])
+
+
+def test_a_subclass_overriding_update_step_is_checked_in_the_spec_conventions(driven):
+    r = _result(driven, "TextbookAdam", "adam")
+    assert r["held"].get("eps_placement") == "outside"
+    assert any("overrides update_step" in line for line in r["mapping"])
+
+
+def test_a_built_optimizer_is_checked_at_its_own_hyperparameters(driven):
+    r = _result(driven, "BUILT_ADAM", "adam")
+    assert (r["held"]["lr"], r["held"]["b1"], r["held"]["eps_placement"]) == (0.01, 0.8, "hat")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, spec, given, diagnosis", [
+    ("KerasStyleAdam", "adam", {}, "ε-hat"),
+    ("AdamNoBiasCorrection", "adam", {}, "without bias correction"),
+    ("AdamSwappedBetas", "adam", {}, "β1 and β2 swapped in the moment updates"),
+    # super().update_step is Keras's ε̂ step: with the decay moved after it, this is transformers' AdamW under the
+    # default convention; with eps_placement=hat given, the decay after the step (both texts say so)
+    ("AdamWDecayAfterStep", "adamw", {}, "Hugging Face transformers' AdamW"),
+    ("AdamWDecayAfterStep", "adamw", {"eps_placement": "hat"}, "after the Adam step"),
+    ("MomentumBufferLate", "momentum", {}, "before the gradient is added"),
+    ("RMSpropSwappedRho", "rmsprop", {"eps_in_sqrt": True}, "ρ and 1 − ρ swapped"),
+    ("AdagradStale", "adagrad", {"eps_placement": "inside"}, "previous sum"),
+])
+def test_buggy_keras_subclasses_fail_with_a_diagnosis(driven, name, spec, given, diagnosis):
+    r = _result(driven, name, spec, given)
+    assert r["status"] == "fail", r
+    assert any(diagnosis in d for d in r["failed"].values()), r["failed"]
+
+
+def test_float32_slots_are_a_precision_finding_not_a_float64_failure(driven):
+    r = _result(driven, "Float32Adam", "adam")
+    assert r["status"] != "fail", r["failed"]
+    assert "reduced precision" in r["text"] and "float32" in r["text"]
+
+
+def test_a_keras_optimizer_under_another_spec_is_refused_in_one_line(driven):
+    wrong = _result(driven, "keras.optimizers.Adam", "rmsprop")["error"]
+    assert "keras.optimizers.Adam does not implement spec 'rmsprop'" in wrong and "--spec adam" in wrong
+    unmapped = _result(driven, "keras.optimizers.SGD", "rprop")["error"]
+    assert "Keras 3 has no Rprop optimizer" in unmapped

@@ -203,7 +203,8 @@ def _record(**changes):
     base = dict(name="demo", title="Demo", formula="w ← w − ηg",
                 params=(Param("lr", 0.1, "η", low=0.0, low_open=True, draw=lambda: st.just(0.1)),),
                 reference=lambda lr: None, variants=(),
-                torch=LibraryMapping(("SGD",), (same("lr"),)), optax=Unmapped("no optax counterpart in this test"))
+                torch=LibraryMapping(("SGD",), (same("lr"),)), optax=Unmapped("no optax counterpart in this test"),
+                keras=Unmapped("no keras counterpart in this test"))
     base.update(changes)
     return Algorithm(**base)
 
@@ -212,11 +213,13 @@ def test_a_record_missing_a_field_or_naming_an_unknown_hyperparameter_fails_when
     _record()
     fields = {f.name for f in dataclasses.fields(Algorithm) if f.default is dataclasses.MISSING
               and f.default_factory is dataclasses.MISSING}
-    assert fields == {"name", "title", "formula", "params", "reference", "variants", "torch", "optax"}
+    assert fields == {"name", "title", "formula", "params", "reference", "variants", "torch", "optax", "keras"}
     with pytest.raises(TypeError):
         Algorithm(name="demo", title="Demo", formula="…", params=(), reference=print, variants=(), torch=None)
     with pytest.raises(ValueError, match="optax must be a LibraryMapping or Unmapped"):
         _record(optax=None)
+    with pytest.raises(ValueError, match="keras must be a LibraryMapping or Unmapped"):
+        _record(keras=None)
     with pytest.raises(ValueError, match="its torch mapping names momentum"):
         _record(torch=LibraryMapping(("SGD",), (same("lr"), same("momentum"))))
     with pytest.raises(ValueError, match="no_decay names lam"):

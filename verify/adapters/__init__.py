@@ -42,6 +42,8 @@ _ALL_BUT_NEWTON = frozenset({Family.OPTIMIZER, Family.INITIALISER, Family.BIAS, 
 
 #: The adapters in the order they are asked; the numpy protocols last, as each family's fallback.
 ADAPTERS: tuple[Adapter, ...] = (
+    # Keras first: on the torch backend its layers are torch modules, which the torch adapter would claim.
+    Adapter("keras optimizers", frozenset({Family.OPTIMIZER}), "verify.adapters.keras.optimizers"),
     Adapter("keras initializers", frozenset({Family.INITIALISER, Family.BIAS}), "verify.adapters.keras.initialisers"),
     Adapter("keras batch norm", frozenset({Family.BATCHNORM}), "verify.adapters.keras.batchnorm"),
     Adapter("torch", _ALL_BUT_NEWTON, "verify.adapters.torch_adapter"),

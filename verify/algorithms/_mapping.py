@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Rule", "same", "pair", "const", "as_python", "LibraryMapping", "Unmapped", "OPTAX_LR"]
+__all__ = ["Rule", "same", "pair", "const", "as_python", "LibraryMapping", "Unmapped", "OPTAX_LR", "KERAS_LR"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,8 @@ def same(name: str, target: str | None = None, text: str = "") -> Rule:
 
 #: optax calls every step size ``learning_rate``.
 OPTAX_LR = same("lr", "learning_rate")
+#: Keras too (a Python float: Keras refuses an int).
+KERAS_LR = OPTAX_LR
 
 
 def pair(a: str, b: str, target: str, text: str = "") -> Rule:

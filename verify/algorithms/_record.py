@@ -19,7 +19,7 @@ __all__ = ["Algorithm", "Variant", "has_positive", "unit_interval", "positive", 
            "learning_rate", "LIBRARIES"]
 
 #: The libraries every algorithm states a mapping for (or an explicit :class:`Unmapped`).
-LIBRARIES = ("torch", "optax")
+LIBRARIES = ("torch", "optax", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Algorithm:
       with that one at 0);
     * ``aliases``: other keyword names real code gives a hyperparameter that are unambiguous under
       this algorithm only (Adam's ``alpha`` is the step size; RMSprop's is not);
-    * ``torch``, ``optax``: a :class:`LibraryMapping`, or :class:`Unmapped` with the reason.
+    * ``torch``, ``optax``, ``keras``: a :class:`LibraryMapping`, or :class:`Unmapped` with the reason.
     """
 
     name: str
@@ -77,6 +77,7 @@ class Algorithm:
     variants: tuple[Variant, ...]
     torch: LibraryMapping | Unmapped
     optax: LibraryMapping | Unmapped
+    keras: LibraryMapping | Unmapped
     validate: Callable[[Mapping[str, Any]], None] = _no_constraint
     no_decay: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     dropped_by_bugs: tuple[str, ...] = ()
@@ -153,7 +154,7 @@ class Algorithm:
         return f"{library}: {names}{also}"
 
 
-_PREFIX = {"torch": "torch.optim.", "optax": "optax."}
+_PREFIX = {"torch": "torch.optim.", "optax": "optax.", "keras": "keras.optimizers."}
 
 
 # ----------------------------------------------------------------- draws

@@ -21,7 +21,7 @@ import reference
 from reference._src.adagrad import ADAGRAD_EPS_PLACEMENTS as EPS_PLACEMENTS
 from reference._src.base import scale
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, same
 from verify.algorithms._record import Algorithm, Variant, learning_rate, positive
 from verify.params import Param
 
@@ -44,6 +44,8 @@ def _custom(hp, *, root=True, stale=False, mean=False):
         s = old if stale else st["s"]
         if mean:
             s = s / st["t"]
+        if root and hp.get("eps_placement") == "inside":     # the bug in the run's own ε convention
+            return g / np.sqrt(s + eps)
         return g / ((np.sqrt(s) if root else s) + eps)
 
     return opt(stateful(init, fn), scale(-lr))
@@ -102,6 +104,14 @@ ADAGRAD = Algorithm(
          "are 0.1 and 1e-7, PyTorch's 0 and 1e-10)",
          "optax puts ε inside the root, w ← w − lr·g/√(s + ε), with a zero step where s = 0: checked as "
          "eps_placement = inside, its only convention"),
+        conventions={"eps_placement": "inside"},
+    ),
+    keras=LibraryMapping(
+        ("Adagrad",), (KERAS_LR, same("eps", "epsilon"), same("initial_accumulator_value")),
+        ("lr → learning_rate, eps → epsilon (keras.optimizers.Adagrad); initial_accumulator_value and epsilon "
+         "always passed (Keras's defaults are 0.1 and 1e-7)",
+         "Keras puts ε inside the root, w ← w − lr·g/√(s + ε): checked as eps_placement = inside, its only "
+         "convention"),
         conventions={"eps_placement": "inside"},
     ),
     dropped_by_bugs=("eps", "initial_accumulator_value"),

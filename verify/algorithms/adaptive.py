@@ -9,7 +9,8 @@ import numpy as np
 import reference
 from reference._src.base import as_optimizer, scale
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, const, pair, same
+from reference._src.adaptive import EPS_PLACEMENTS
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Rule, const, pair, same
 from verify.algorithms._record import (
     Algorithm,
     Variant,
@@ -27,6 +28,23 @@ _EPS = Param("eps", 1e-8, "ε added to the denominator (ε > 0)", low=0.0, low_o
 _B1 = Param("b1", 0.9, "β1, decay of the first moment", low=0.0, high=1.0, draw=unit_interval)
 _B2 = Param("b2", 0.999, "β2, decay of the second moment", low=0.0, high=1.0, draw=unit_interval)
 _has = has_positive
+
+
+def _draw_choice(choices: tuple[Any, ...]) -> Any:
+    def draw() -> Any:
+        from hypothesis import strategies as st
+
+        return st.sampled_from(choices)
+
+    return draw
+
+
+_EPS_PLACEMENT = Param("eps_placement", "outside", "where ε enters: outside the root after bias correction, "
+                       "m̂/(√v̂ + ε) (Algorithm 1; PyTorch, optax), inside, m̂/√(v̂ + ε), or hat: the corrections "
+                       "folded into the step size, η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v + ε) (§2's ε̂; Keras)",
+                       type=str, choices=EPS_PLACEMENTS, draw=_draw_choice(EPS_PLACEMENTS))
+_EPS_IN_SQRT = Param("eps_in_sqrt", False, "ε inside the root, g/√(s + ε) (optax's and Keras' default), instead "
+                     "of outside, g/(√s + ε) (PyTorch)", type=bool, draw=_draw_choice((False, True)))
 
 
 # ----------------------------------------------------------------- bug builders
@@ -49,6 +67,8 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, f
         use = old if lag else s
         if bias:
             use = use / (1 - rho ** st["t"])
+        if sqrt and hp.get("eps_in_sqrt"):                  # the bug in the run's own ε convention
+            return g / np.sqrt(use + eps)
         return g / ((np.sqrt(use) if sqrt else use) + eps)
 
     return opt(stateful(init_state, fn), scale(-lr))
@@ -112,14 +132,17 @@ def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
     own = reference.adam if spec == "adam" else reference.adamw
 
     def convention(**flags: Any):
-        return lambda hp: own(**hp, **flags)
+        return lambda hp: own(**{**hp, **flags})
 
     def bug(**options: Any):
-        return lambda hp: _adam_custom(hp, **options, **{decay: hp["weight_decay"]})
+        # in the run's ε form (Keras's ε̂ is checked as eps_placement = hat), unless the bug names its own
+        form = lambda hp: {"eps_mode": "hat"} if hp.get("eps_placement") == "hat" else {}  # noqa: E731
+        return lambda hp: _adam_custom(hp, **{**form(hp), **options}, **{decay: hp["weight_decay"]})
 
     entries = (
         ("eps-inside", "{} with ε inside the square root: m̂/√(v̂ + ε)", convention(eps_placement="inside")),
-        ("eps-hat", "{} with ε-hat — the paper's efficient form (§2; TensorFlow 1, Keras 2): the corrections "
+        ("eps-hat", "{} with ε-hat — the paper's efficient form (§2; TensorFlow 1, Keras; check it with --param "
+         "eps_placement=hat): the corrections "
          "folded into the step size η√(1 − β2ᵗ)/(1 − β1ᵗ) and ε added to √v, i.e. ε̂ = ε√(1 − β2ᵗ) in "
          "Algorithm 1's terms", convention(eps_placement="hat")),
         ("no-bias-correction", "{} without bias correction (m and v used raw)", bug(bc="none")),
@@ -152,7 +175,10 @@ def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
         ("amsgrad", "AMSGrad ({} dividing by the running maximum of v; check it under --spec amsgrad)",
          convention(amsgrad=True)),
     )
-    return tuple(Variant(f"{spec}/{suffix}", text.format(spec), (spec,), build) for suffix, text, build in entries)
+    differs = {"eps-inside": lambda hp: hp.get("eps_placement", "outside") != "inside",
+               "eps-hat": lambda hp: hp.get("eps_placement", "outside") != "hat"}
+    return tuple(Variant(f"{spec}/{suffix}", text.format(spec), (spec,), build,
+                         applies=differs.get(suffix, lambda hp: True)) for suffix, text, build in entries)
 
 
 # ------------------------------------------------------------------ algorithms
@@ -162,6 +188,10 @@ _ADAM_ALIASES = {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)}
 _OPTAX_ADAM_RULES = (OPTAX_LR, same("b1"), same("b2"), same("eps"),
                      const("eps_root", 0.0, "eps_root=0: ε only outside the root, as Algorithm 1"))
 _A, _AW = ("adam",), ("adamw",)
+_KERAS_ADAM_RULES = (KERAS_LR, same("b1", "beta_1"), same("b2", "beta_2"), same("eps", "epsilon"))
+_KERAS_ADAM_NOTE = ("Keras's Adam is the ε̂ form (Kingma & Ba §2): w ← w − lr·√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v + ε), "
+                    "Algorithm 1 with ε replaced by ε/√(1 − β2ᵗ): checked as eps_placement = hat, its only form "
+                    "(amsgrad=False)")
 
 RMSPROP = Algorithm(
     name="rmsprop",
@@ -169,11 +199,14 @@ RMSPROP = Algorithm(
     formula="s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε)",
     params=(learning_rate(0.01),
             Param("rho", 0.9, "ρ, decay of the mean square (PyTorch's alpha)", low=0.0, high=1.0, draw=unit_interval),
-            _EPS),
+            _EPS, _EPS_IN_SQRT),
     reference=reference.rmsprop,
-    variants=tuple(Variant(f"rmsprop/{suffix}", text, ("rmsprop",), build) for suffix, text, build in (
-        ("eps-inside", "RMSprop with ε inside the square root, g/√(s + ε) (optax's and Keras' default)",
-         lambda hp: reference.rmsprop(**hp, eps_in_sqrt=True)),
+    variants=tuple(Variant(f"rmsprop/{suffix}", text, ("rmsprop",), build,
+                           applies=(lambda hp: not hp.get("eps_in_sqrt", False)) if suffix == "eps-inside" else
+                           (lambda hp: True))
+                   for suffix, text, build in (
+        ("eps-inside", "RMSprop with ε inside the square root, g/√(s + ε) (optax's and Keras' default; check it "
+         "with --param eps_in_sqrt=true)", lambda hp: reference.rmsprop(**{**hp, "eps_in_sqrt": True})),
         ("swapped-rho", "ρ and 1 − ρ swapped: s ← (1 − ρ)s + ρg²", lambda hp: _rms_custom(hp, swap=True)),
         ("no-sqrt", "the square root is missing: g/(s + ε)", lambda hp: _rms_custom(hp, sqrt=False)),
         ("no-one-minus-rho", "the new g² added without its factor 1 − ρ: s ← ρs + g²",
@@ -197,16 +230,28 @@ RMSPROP = Algorithm(
         ("rho → alpha (torch.optim.RMSprop)",
          "ε outside the root, w ← w − lr·g/(√s + ε): torch's convention is the canonical one",
          "momentum=0, centered=False (torch's defaults)"),
+        conventions={"eps_in_sqrt": False},
     ),
     optax=LibraryMapping(
         ("rmsprop",),
         (OPTAX_LR, same("rho", "decay"), same("eps"),
-         const("eps_in_sqrt", False,
-               "ε outside the root: optax.rmsprop(eps_in_sqrt=False) (optax's default puts ε inside, √(s + ε))",
-               if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
-                              "the 'ε inside' variant, not the spec's canonical form")),
+         Rule(("eps_in_sqrt",), "eps_in_sqrt", bool,
+              "ε placement: optax.rmsprop(eps_in_sqrt=eps_in_sqrt) (optax's default puts ε inside, √(s + ε); the "
+              "spec's default is outside)", optional=True,
+              if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
+                             "the 'ε inside' variant, not the spec's canonical form",
+              inverse=lambda v: (bool(v),))),
         ("lr → learning_rate, rho → decay (optax.rmsprop)",
          "initial_scale=0 (s₀ = 0), momentum=None, centered=False (optax's defaults)"),
+    ),
+    keras=LibraryMapping(
+        ("RMSprop",), (KERAS_LR, same("rho"), same("eps", "epsilon")),
+        ("lr → learning_rate, eps → epsilon (keras.optimizers.RMSprop; rho always passed: Keras's default is 0.9, "
+         "PyTorch's alpha 0.99)",
+         "Keras puts ε inside the root, w ← w − lr·g/√(s + ε): checked as eps_in_sqrt = true, its only convention",
+         "momentum=0.0, centered=False (Keras's defaults; with momentum Keras accumulates lr·g/√(s + ε), lr "
+         "inside the buffer)"),
+        conventions={"eps_in_sqrt": True},
     ),
     dropped_by_bugs=("eps",),
 )
@@ -217,7 +262,8 @@ ADAM = Algorithm(
     formula="m ← β1m + (1 − β1)g, v ← β2v + (1 − β2)g², w ← w − η m̂/(√v̂ + ε); g ← g + λ_wd w",
     params=(learning_rate(1e-3), _B1, _B2, _EPS,
             Param("weight_decay", 0.0, "coupled L2 decay λ_wd: g ← g + λ_wd·w (PyTorch's Adam)", low=0.0,
-                  draw=decay_strength)),
+                  draw=decay_strength),
+            _EPS_PLACEMENT),
     reference=reference.adam,
     variants=_adam_bugs("adam", "coupled") + (
         Variant("adam/decoupled-decay", "decoupled weight decay (AdamW) in adam: w ← w − η(m̂/(√v̂ + ε) + λw)",
@@ -237,6 +283,7 @@ ADAM = Algorithm(
          "ε outside the root after bias correction (Algorithm 1), amsgrad=False"),
         variants={"AdamW": "torch.optim.AdamW under spec adam: its weight_decay is decoupled (spec adamw); "
                            "equal to Adam when weight_decay = 0"},
+        conventions={"eps_placement": "outside"},
     ),
     optax=LibraryMapping(
         ("adam",), _OPTAX_ADAM_RULES,
@@ -244,6 +291,14 @@ ADAM = Algorithm(
         variants={"adamw": "optax.adamw under spec adam: its weight_decay is decoupled (spec adamw); equal to "
                            "Adam when weight_decay = 0"},
         coupled_decay=True,
+        conventions={"eps_placement": "outside"},
+    ),
+    keras=LibraryMapping(
+        ("Adam",), _KERAS_ADAM_RULES,
+        (_KERAS_ADAM_NOTE,
+         "Keras's weight_decay is decoupled, applied before the step (w ← w − w·weight_decay·lr: spec adamw), "
+         "so the spec's coupled weight_decay is held at 0",),
+        conventions={"eps_placement": "hat", "weight_decay": 0.0},
     ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),
@@ -255,7 +310,8 @@ ADAMW = Algorithm(
     title="AdamW (decoupled weight decay)",
     formula="w ← w − η(m̂/(√v̂ + ε) + λ_wd w)",
     params=(learning_rate(1e-3), _B1, _B2, _EPS,
-            Param("weight_decay", 1e-2, "decoupled decay λ_wd: w ← w − η(… + λ_wd·w)", low=0.0, draw=decay_strength)),
+            Param("weight_decay", 1e-2, "decoupled decay λ_wd: w ← w − η(… + λ_wd·w)", low=0.0, draw=decay_strength),
+            _EPS_PLACEMENT),
     reference=reference.adamw,
     variants=_adam_bugs("adamw", "decoupled") + (
         Variant("adamw/coupled-decay", "coupled (L2) decay in adamw: g + λw enters the moments (this is Adam's "
@@ -287,11 +343,20 @@ ADAMW = Algorithm(
          "as w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w)"),
         variants={"Adam": "torch.optim.Adam under spec adamw: its weight_decay is coupled L2 (spec adam); "
                           "equal to AdamW when weight_decay = 0"},
+        conventions={"eps_placement": "outside"},
     ),
     optax=LibraryMapping(
         ("adamw",), _OPTAX_ADAM_RULES + (same("weight_decay"),),
         ("lr → learning_rate; w ← w − lr·(m̂/(√v̂ + ε) + weight_decay·w) (decoupled), mask=None: every "
          "parameter is decayed",),
+        conventions={"eps_placement": "outside"},
+    ),
+    keras=LibraryMapping(
+        ("AdamW",), _KERAS_ADAM_RULES + (same("weight_decay"),),
+        (_KERAS_ADAM_NOTE,
+         "decoupled decay: Keras shrinks w ← w − w·weight_decay·lr before the Adam step, the same update as "
+         "w ← w − lr·(û + weight_decay·w) since the Adam step does not depend on w"),
+        conventions={"eps_placement": "hat"},
     ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reference
 from reference._src.base import as_optimizer, scale
-from reference._src.sgd import add_l2_gradient, trace
+from reference._src.sgd import MOMENTUM_FORMS, add_l2_gradient, trace
 from verify.algorithms._blocks import opt, stateful, zeros
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Rule, Unmapped, const, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Rule, Unmapped, const, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, has_positive, learning_rate, unit_interval
 from verify.params import Param
 
@@ -15,6 +15,18 @@ __all__ = ["SGD", "MOMENTUM", "NESTEROV", "WEIGHT_DECAY"]
 _MU = Param("momentum", 0.9, "momentum μ (PyTorch form b ← μb + g, w ← w − ηb)", low=0.0, high=1.0,
             draw=unit_interval)
 _M, _N, _WD = ("momentum",), ("nesterov",), ("weight-decay",)
+
+
+def _draw_form() -> object:
+    from hypothesis import strategies as st
+
+    return st.sampled_from(MOMENTUM_FORMS)
+
+
+_FORM = Param("form", "pytorch", "the momentum form: pytorch (b ← μb + g, w ← w − ηb; PyTorch, optax) or polyak "
+              "(v ← μv − ηg, w ← w + v; Keras) — the same iterates while η is constant, rounded differently",
+              type=str, choices=MOMENTUM_FORMS, draw=_draw_form)
+_KERAS_SGD_NOTE = "keras.optimizers.SGD; Keras applies weight_decay decoupled, so it is left at its default None"
 _has = has_positive
 
 
@@ -116,17 +128,21 @@ SGD = Algorithm(
     variants=(),
     torch=LibraryMapping(("SGD",), (same("lr"),), ("torch.optim.SGD with its default momentum=0: w ← w − lr·g",)),
     optax=LibraryMapping(("sgd",), (OPTAX_LR,), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
+    keras=LibraryMapping(("SGD",), (KERAS_LR,),
+                         ("lr → learning_rate; keras.optimizers.SGD with its default momentum=0.0: w ← w − lr·g",)),
 )
 
 MOMENTUM = Algorithm(
     name="momentum",
     title="SGD with (heavy-ball) momentum",
     formula="b ← μb + g, w ← w − ηb  ≡  v ← μv − ηg, w ← w + v",
-    params=(learning_rate(0.01), _MU),
+    params=(learning_rate(0.01), _MU, _FORM),
     reference=reference.momentum,
     variants=(
-        Variant("momentum/polyak", "momentum in Polyak's (Keras) form v ← μv − ηg, w ← w + v — the same iterates",
-                _M, lambda hp: reference.momentum(hp["lr"], hp["momentum"], form="polyak"), equivalent=True),
+        Variant("momentum/polyak", "momentum in Polyak's (Keras) form v ← μv − ηg, w ← w + v — the same iterates "
+                "(check it with --param form=polyak)",
+                _M, lambda hp: reference.momentum(hp["lr"], hp["momentum"], form="polyak"), equivalent=True,
+                applies=lambda hp: hp.get("form", "pytorch") != "polyak"),
         Variant("momentum/ema", "momentum as an exponential average b ← μb + (1 − μ)g (dampening = μ, the "
                 "deeplearning.ai form): the spec's iterates with η(1 − μ) in place of η",
                 _M, _momentum_ema, applies=_has("momentum")),
@@ -146,6 +162,11 @@ MOMENTUM = Algorithm(
     optax=LibraryMapping(
         ("sgd",), (OPTAX_LR, same("momentum")),
         ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",)),
+    keras=LibraryMapping(
+        ("SGD",), (KERAS_LR, same("momentum")),
+        ("lr → learning_rate; Keras keeps the velocity v = −lr·b: v ← μ·v − lr·g, w ← w + v (Polyak's form), "
+         "checked as form = polyak, its only form",),
+        conventions={"form": "polyak"}),
     dropped_by_bugs=("momentum",),
 )
 
@@ -188,6 +209,10 @@ NESTEROV = Algorithm(
         ("sgd",), (OPTAX_LR, same("momentum"), const("nesterov", True, "")),
         ("lr → learning_rate; nesterov=True: b ← μ·b + g, w ← w − lr·(g + μ·b), the re-parameterised "
          "(look-ahead) form, the spec's canonical one",)),
+    keras=LibraryMapping(
+        ("SGD",), (KERAS_LR, same("momentum"), const("nesterov", True, "")),
+        ("lr → learning_rate; nesterov=True: v ← μ·v − lr·g, w ← w + μ·v − lr·g, i.e. with v = −lr·b the "
+         "re-parameterised (look-ahead) form w ← w − lr·(g + μ·b), the spec's canonical one",)),
     dropped_by_bugs=("momentum",),
 )
 
@@ -238,6 +263,15 @@ WEIGHT_DECAY = Algorithm(
     ),
     optax=Unmapped("optax.sgd has no weight decay: give a factory f(lr, lam, momentum) returning "
                    "optax.chain(optax.add_decayed_weights(2 * lam), optax.sgd(lr, momentum)) (see docs/adapters.md)"),
+    keras=LibraryMapping(
+        ("SGD",),
+        (KERAS_LR, Rule(("lam",), "weight_decay", lambda lam: 2.0 * float(lam),
+                        "λ (spec weight-decay) = weight_decay/2 in keras.optimizers.SGD: Keras shrinks "
+                        "w ← w − w·weight_decay·lr before the step, which is the spec's w(1 − 2ηλ) − ηg when "
+                        "weight_decay = 2λ", shown="2λ", inverse=lambda wd: (float(wd or 0.0) / 2.0,))),
+        ("Keras's decay is decoupled (it bypasses the momentum buffer): it equals the spec's coupled L2 only "
+         "without momentum, so momentum is held at 0",),
+        conventions={"momentum": 0.0}),
     no_decay={"lam": 0.0},
     dropped_by_bugs=("lam", "momentum"),
 )

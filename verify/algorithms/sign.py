@@ -9,7 +9,7 @@ import numpy as np
 import reference
 from reference._src.base import EmptyState, Transform, as_optimizer, scale
 from verify.algorithms._blocks import opt, stateful, zeros
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, pair, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Unmapped, pair, same
 from verify.algorithms._record import Algorithm, Variant, constraint, learning_rate
 from verify.params import Param
 
@@ -146,6 +146,12 @@ SIGN_SGD = Algorithm(
         builtin=False,
     ),
     optax=LibraryMapping(("sign_sgd",), (OPTAX_LR,), ("lr → learning_rate; sgn(0) = 0",)),
+    keras=LibraryMapping(
+        ("SGD",), (KERAS_LR,),
+        ("Keras has no sign-SGD (Lion would be one at beta_1 = 0, which it refuses): the target is a subclass "
+         "following keras.optimizers.SGD's constructor",),
+        builtin=False,
+    ),
 )
 
 RPROP = Algorithm(
@@ -200,6 +206,7 @@ RPROP = Algorithm(
          "optax skips the clip of Δ to [min_step_size, max_step_size] when g_t·g_{t−1} = 0 (the first step, "
          "zero gradients); equal to the spec, which clips at every step, when lr ∈ [min_step_size, max_step_size]"),
     ),
+    keras=Unmapped("Keras 3 has no Rprop optimizer (keras.optimizers lists none)"),
     dropped_by_bugs=("min_step_size",),
     aliases={"lr": ("delta0", "delta_0", "init_step", "initial_step_size")},
 )

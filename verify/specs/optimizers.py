@@ -1071,19 +1071,33 @@ def _adam_constant(ctx: CheckContext) -> Outcome:
                            {"eps": 1e-12, "b2": 0.9}) if ctx.allows(**c)]
     t = np.arange(1, 31, dtype=float)[:, None]
     g = _constant_gradient_grads()
+    placement = ctx.params.get("eps_placement", "outside")
+    part, form = {"outside": ("step", "−η g/(|g| + ε)"), "inside": ("step_inside", "−η g/√(g² + ε)"),
+                  "hat": ("step_hat", "−η √(1 − β2ᵗ) g/(√(1 − β2ᵗ)|g| + ε)")}[placement]
     for extra in configs:
         hp = _hp(ctx, **extra, **base)
-        steps = d.parts["step"](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t)
-        if spec == "adamw" and hp["weight_decay"]:
+        steps = d.parts[part](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t)
+        own = 0.0
+        if placement == "hat":   # 1 − β2ᵗ evaluated in floating point loses ~u·β2ᵗ/(1 − β2ᵗ) (β2 near 1)
+            b2_t = hp["b2"] ** t
+            own = np.abs(steps) * 4 * U * (1 + t * b2_t / np.maximum(1 - b2_t, 1e-300))
+        if spec == "adamw" and hp["weight_decay"] and placement == "hat":
+            # ε̂'s step varies with t: w_(t+1) = (1 − ηλ)w_t + d_t unrolled (rsolve's closed form is for constant d)
+            w = [np.linspace(-1.0, 1.0, g.size)]
+            for d_t in steps:
+                w.append((1 - hp["lr"] * hp["weight_decay"]) * w[-1] + d_t)
+            steps = np.diff(np.array(w), axis=0)
+        elif spec == "adamw" and hp["weight_decay"]:
             steps = _decayed_steps(hp, steps, np.linspace(-1.0, 1.0, g.size))
-        what = ("every step must be −η g/(|g| + ε)" if spec == "adam" or not hp["weight_decay"]
-                else "w_(t+1) = (1 − ηλ)w_t − η g/(|g| + ε)")
-        bad = _compare_constant(ctx, spec, hp, steps, what, f"sympy: {d.steps[-1]}" + (
-            " with decoupled decay (sympy rsolve)" if spec == "adamw" and hp["weight_decay"] else ""))
+        what = (f"every step must be {form}" if spec == "adam" or not hp["weight_decay"]
+                else f"w_(t+1) = (1 − ηλ)w_t + ({form})")
+        bad = _compare_constant(ctx, spec, hp, steps, what, f"sympy: {d.steps[-1]} (eps_placement = {placement})" + (
+            " with decoupled decay (sympy rsolve)" if spec == "adamw" and hp["weight_decay"] else ""), own)
         if bad is not None:
             return bad
-    return passed(f"with a constant gradient every step is −η g/(|g| + ε) ({d.statement}; bias correction exact) "
-                  f"for {len(configs)} settings, |g| from 1e-10 to 5e5" + (" (with decoupled decay)" if spec == "adamw" else ""))
+    return passed(f"with a constant gradient every step is {form} ({d.statement}; bias correction exact; "
+                  f"eps_placement = {placement}) for {len(configs)} settings, |g| from 1e-10 to 5e5"
+                  + (" (with decoupled decay)" if spec == "adamw" else ""))
 
 
 def _constant_family(ctx: CheckContext, configs: tuple[dict, ...], steps_of: Callable[..., tuple[np.ndarray, Any]],
@@ -1188,15 +1202,17 @@ def _rmsprop_constant(ctx: CheckContext) -> Outcome:
                if ctx.allows(**c)]
     for extra in configs:
         hp = _hp(ctx, **extra)
-        steps = d.parts["step"](g, hp["lr"], hp["rho"], hp["eps"], t)
+        steps = d.parts["step_inside" if hp.get("eps_in_sqrt") else "step"](g, hp["lr"], hp["rho"], hp["eps"], t)
         # Evaluating 1 − ρᵗ in floating point loses ~u·ρᵗ/(1 − ρᵗ) relative (ρ near 1); the step inherits half.
         rho_t = hp["rho"] ** t
         own = np.abs(steps) * 4 * U * (1 + t * rho_t / np.maximum(1 - rho_t, 1e-300))
-        bad = _compare_constant(ctx, "rmsprop", hp, steps, "step t must be −η g/(√(1 − ρᵗ)|g| + ε)",
-                                f"sympy: {d.statement}", own)
+        form = "−η g/√((1 − ρᵗ)g² + ε)" if hp.get("eps_in_sqrt") else "−η g/(√(1 − ρᵗ)|g| + ε)"
+        bad = _compare_constant(ctx, "rmsprop", hp, steps, f"step t must be {form}",
+                                f"sympy: {d.statement}" + (" with ε inside the root" if hp.get("eps_in_sqrt") else ""),
+                                own)
         if bad is not None:
             return bad
-    return passed(f"with a constant gradient step t is −η g/(√(1 − ρᵗ)|g| + ε) ({d.statement}, sympy) for "
+    return passed(f"with a constant gradient step t is {form} ({d.statement}, sympy) for "
                   f"{len(configs)} settings, |g| from 1e-10 to 5e5")
 
 

@@ -167,6 +167,10 @@ def adam_constant_gradient() -> Derivation:
     v_hat = sp.simplify(v_t / (1 - b2 ** t))
     _require(m_hat == g and _is_zero(v_hat - g ** 2), name, f"m̂ = g and v̂ = g², got {m_hat}, {v_hat}")
     step = sp.simplify(-lr * m_hat / (sp.sqrt(v_hat) + eps))
+    # The other ε placements (reference.adam's eps_placement) on the same moments:
+    # inside the root, −η m̂/√(v̂ + ε); ε̂ (Kingma & Ba §2, Keras), −η √(1 − β2ᵗ)/(1 − β1ᵗ)·m_t/(√v_t + ε).
+    step_inside = sp.simplify(-lr * m_hat / sp.sqrt(v_hat + eps))
+    step_hat = sp.simplify(-lr * sp.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m_t / (sp.sqrt(sp.factor(v_t)) + eps))
     return Derivation(
         name=name,
         statement=f"E[m_t] = {m_t} for E[g_t] = g; m̂_t = {m_hat}",
@@ -180,7 +184,9 @@ def adam_constant_gradient() -> Derivation:
             f"step = −η m̂/(√v̂ + ε) = {step}",
         ),
         source="FORMULAS.md §10; Kingma & Ba, Adam (ICLR 2015), §3",
-        parts=_parts(m_hat=_numeric((g, b1, t), m_hat), step=_numeric((g, lr, b1, b2, eps, t), step)),
+        parts=_parts(m_hat=_numeric((g, b1, t), m_hat), step=_numeric((g, lr, b1, b2, eps, t), step),
+                     step_inside=_numeric((g, lr, b1, b2, eps, t), step_inside),
+                     step_hat=_numeric((g, lr, b1, b2, eps, t), step_hat)),
     )
 
 
@@ -429,9 +435,14 @@ def rmsprop_constant_gradient() -> Derivation:
     _require(sp.simplify(s_t - (1 - rho ** t) * g ** 2) == 0, name, f"s_t = (1 − ρᵗ)g², got {s_t}")
     step = -lr * g / (sp.sqrt(s_t) + eps)
     f = sp.lambdify((g, lr, rho, eps, t), step, "numpy")
+    # ε inside the root (optax's and Keras' default), g/√(s + ε):
+    f_inside = sp.lambdify((g, lr, rho, eps, t), -lr * g / sp.sqrt(s_t + eps), "numpy")
 
     def step_func(*args: Any) -> np.ndarray:
         return np.asarray(f(*args), dtype=np.float64)
+
+    def step_inside(*args: Any) -> np.ndarray:
+        return np.asarray(f_inside(*args), dtype=np.float64)
 
     return Derivation(
         name=name,
@@ -441,7 +452,7 @@ def rmsprop_constant_gradient() -> Derivation:
         func=step_func,
         steps=(f"s_t = Σ (1 − ρ)ρ^(t−i) g² = {s_t}",),
         source="Hinton, Neural Networks for Machine Learning, lecture 6e (2012)",
-        parts=_parts(step=step_func),
+        parts=_parts(step=step_func, step_inside=step_inside),
         tidy=False,
     )
 

@@ -1,0 +1,206 @@
+"""Keras 3 optimizer subclasses written the way Keras's guide and users write them (``build`` makes the slots
+with ``add_variable_from_reference``, ``update_step(gradient, variable, learning_rate)`` assigns them): correct
+ones, ones in Keras's own published forms, and common bugs. Loaded by ``verify check`` in a subprocess (keras
+fixes its backend when imported)."""
+
+import keras
+from keras import ops
+
+
+class _Slots(keras.optimizers.Optimizer):
+    """Slots named in ``SLOTS``, one per variable, zeros (or ``INIT``)."""
+
+    SLOTS: tuple = ()
+    INIT = 0.0
+    SLOT_DTYPE = None
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for slot in self.SLOTS:
+            if self.SLOT_DTYPE is None:
+                made = [self.add_variable_from_reference(v, name=slot,
+                                                         initializer=keras.initializers.Constant(self.INIT))
+                        for v in var_list]
+            else:
+                made = [self.add_variable(shape=v.shape, initializer="zeros", dtype=self.SLOT_DTYPE, name=slot)
+                        for v in var_list]
+            setattr(self, "_" + slot, made)
+
+    def slot(self, name, variable):
+        return getattr(self, "_" + name)[self._get_variable_index(variable)]
+
+    def step_count(self, variable):
+        return ops.cast(self.iterations + 1, variable.dtype)
+
+
+# ----------------------------------------------------------------------------- Adam family
+
+
+class TextbookAdam(_Slots):
+    """Kingma & Ba, Algorithm 1: m̂/(√v̂ + ε) — the adam spec's default convention."""
+
+    SLOTS = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="textbook_adam",
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def moments(self, g, variable):
+        m, v = self.slot("m", variable), self.slot("v", variable)
+        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
+        return m, v
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        t = self.step_count(variable)
+        m, v = self.moments(g, variable)
+        m_hat = m / (1 - ops.power(self.beta_1, t))
+        v_hat = v / (1 - ops.power(self.beta_2, t))
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class KerasStyleAdam(TextbookAdam):
+    """The ε̂ form, as Keras's own Adam computes it: α_t = η√(1 − β2ᵗ)/(1 − β1ᵗ), w ← w − α_t·m/(√v + ε)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        t = self.step_count(variable)
+        m, v = self.moments(g, variable)
+        alpha = lr * ops.sqrt(1 - ops.power(self.beta_2, t)) / (1 - ops.power(self.beta_1, t))
+        self.assign_sub(variable, alpha * m / (ops.sqrt(v) + self.epsilon))
+
+
+class AdamNoBiasCorrection(TextbookAdam):
+    """Bug: m and v used raw."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        m, v = self.moments(ops.cast(gradient, variable.dtype), variable)
+        self.assign_sub(variable, lr * m / (ops.sqrt(v) + self.epsilon))
+
+
+class AdamSwappedBetas(TextbookAdam):
+    """Bug: β1 and β2 swapped in the moment updates."""
+
+    def moments(self, g, variable):
+        m, v = self.slot("m", variable), self.slot("v", variable)
+        self.assign(m, self.beta_2 * m + (1 - self.beta_2) * g)
+        self.assign(v, self.beta_1 * v + (1 - self.beta_1) * ops.square(g))
+        return m, v
+
+
+class Float32Adam(TextbookAdam):
+    """Correct formula, moments kept in float32 slots (a precision finding, not a wrong formula)."""
+
+    SLOT_DTYPE = "float32"
+
+    def moments(self, g, variable):
+        m, v = self.slot("m", variable), self.slot("v", variable)
+        g32 = ops.cast(g, "float32")
+        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g32)
+        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g32))
+        return ops.cast(m, variable.dtype), ops.cast(v, variable.dtype)
+
+
+class AdamWDecayAfterStep(keras.optimizers.AdamW):
+    """Bug: the decoupled decay applied to the updated weights, after the Adam step (Keras applies it before)."""
+
+    def _apply_weight_decay(self, variables):
+        return None      # no decay before the step ...
+
+    def update_step(self, gradient, variable, learning_rate):
+        super().update_step(gradient, variable, learning_rate)
+        lr = ops.cast(learning_rate, variable.dtype)
+        self.assign_sub(variable, variable * self.weight_decay * lr)   # ... but after it
+
+
+# ----------------------------------------------------------------------------- SGD family
+
+
+class MomentumSGD(keras.optimizers.SGD):
+    """Heavy ball in PyTorch's form, b ← μb + g, w ← w − ηb (a subclass replacing Keras's Polyak form)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        if self.momentum == 0:          # Keras builds no buffers then
+            self.assign_sub(variable, lr * g)
+            return
+        b = self.momentums[self._get_variable_index(variable)]
+        self.assign(b, self.momentum * b + g)
+        self.assign_sub(variable, lr * b)
+
+
+class MomentumBufferLate(keras.optimizers.SGD):
+    """Bug: the step uses the buffer before the gradient is added."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        if self.momentum == 0:
+            self.assign_sub(variable, lr * g)
+            return
+        b = self.momentums[self._get_variable_index(variable)]
+        self.assign_sub(variable, lr * b)
+        self.assign(b, self.momentum * b + g)
+
+
+class SignSGD(keras.optimizers.SGD):
+    """signSGD (Bernstein et al. 2018): w ← w − η·sgn(g)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        self.assign_sub(variable, lr * ops.sign(ops.cast(gradient, variable.dtype)))
+
+
+# ----------------------------------------------------------------------------- RMSprop, Adagrad
+
+
+class TorchStyleRMSprop(keras.optimizers.RMSprop):
+    """RMSprop with ε outside the root, g/(√s + ε) (PyTorch's form; the rmsprop spec's default)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        s = self._velocities[self._get_variable_index(variable)]
+        self.assign(s, self.rho * s + (1 - self.rho) * ops.square(g))
+        self.assign_sub(variable, lr * g / (ops.sqrt(s) + self.epsilon))
+
+
+class RMSpropSwappedRho(keras.optimizers.RMSprop):
+    """Bug: ρ and 1 − ρ swapped (and ε inside the root, as Keras)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        s = self._velocities[self._get_variable_index(variable)]
+        self.assign(s, (1 - self.rho) * s + self.rho * ops.square(g))
+        self.assign_sub(variable, lr * g / ops.sqrt(s + self.epsilon))
+
+
+class AdagradStale(keras.optimizers.Adagrad):
+    """Bug: divides by the previous sum (g² added after the step)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        s = self._accumulators[self._get_variable_index(variable)]
+        self.assign_sub(variable, lr * g / ops.sqrt(s + self.epsilon))
+        self.assign_add(s, ops.square(g))
+
+
+class SubclassedAdam(keras.optimizers.Adam):
+    """A subclass that only renames: Keras's own Adam code runs (on torch, the generic update_step path)."""
+
+
+#: An optimizer built beforehand (checked at its own hyperparameters, rebuilt from get_config() for every run).
+BUILT_ADAM = keras.optimizers.Adam(learning_rate=0.01, beta_1=0.8)

@@ -1,0 +1,299 @@
+"""Adapter for Keras 3 optimizers: the built-in classes, users' subclasses (``update_step`` overridden) and
+optimizers built beforehand.
+
+A run splits the verifier's flat parameter vector into several float64 ``keras.Variable`` of different
+shapes (:func:`verify.adapters.mapping.parameter_shapes`) and drives the optimizer the Keras way::
+
+    opt = keras.optimizers.Adam(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=eps)
+    opt.apply_gradients(zip(grads, variables))        # every step; builds the slots at the first
+
+then reads the variables back. The optimizer's own variables (the slots ``momentum``, ``velocity``, …, the
+learning rate, the iteration count) are read back too, so a slot kept in float32 is reported as reduced
+precision. The canonical hyperparameters reach the constructor through the algorithm's record (its ``keras``
+mapping), which also holds the conventions Keras fixes — Adam's ε̂, ε inside RMSprop's and Adagrad's root,
+momentum in Polyak's form — so Keras is checked against the algorithm in its own published form and the
+report says which. Keras applies ``weight_decay`` (every optimizer has it) decoupled and before the step,
+``w ← w − w·λ·η``; where the spec's decay is coupled the mapping holds it at 0.
+
+On the torch backend Keras swaps its built-in classes for ``torch._foreach_*`` implementations; a subclass
+runs the generic per-variable ``update_step``: two code paths, both driven here the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Mapping
+
+import numpy as np
+
+from verify import algorithms
+from verify.adapters.base import OptimizerRun, OptimizerSubject, Request, accepted_keywords, call_target, \
+    describe_value
+from verify.adapters.keras._backend import backend_name, is_keras_object, require_keras
+from verify.adapters.mapping import (
+    Rule,
+    held_at_library_default,
+    held_conventions,
+    parameter_shapes,
+    resolve_values,
+    spec_defaults,
+    split_flat,
+)
+from verify.algorithms import LibraryMapping, Unmapped
+from verify.errors import ProtocolError, TargetLoadError
+from verify.specs.base import Family, Held
+
+__all__ = ["claim", "optimizer", "KERAS_OPTIMIZERS"]
+
+#: Each algorithm's keras mapping (its record's ``keras``), by name.
+KERAS_OPTIMIZERS: dict[str, LibraryMapping] = {
+    a.name: a.keras for a in algorithms.ALGORITHMS if isinstance(a.keras, LibraryMapping)}
+
+_RUN_NOTE = ("Keras on the {backend} backend, floatx float64: the parameter vector is split into float64 "
+             "keras.Variable of shapes {shapes}; every step is optimizer.apply_gradients(zip(grads, variables)); "
+             "the variables and the optimizer's slots are read back")
+
+
+def claim(request: Request) -> OptimizerSubject | None:
+    """The subject for a Keras optimizer class (built-in or subclass) or instance; ``None`` for any other object
+    (decided by module names, without importing keras)."""
+    obj = request.obj
+    if request.family != Family.OPTIMIZER or not is_keras_object(obj):
+        return None
+    keras = require_keras()
+    base = keras.optimizers.Optimizer
+    if inspect.isclass(obj) and issubclass(obj, base):
+        return optimizer(obj, request.spec, request.target)
+    if isinstance(obj, base):
+        cls = type(obj)
+        if (cls.__module__ or "").startswith("keras.src.backend."):
+            # the torch backend's _foreach class Keras swapped in for a built-in: the built-in is what was built
+            cls = next(c for c in inspect.getmro(cls) if getattr(keras.optimizers, c.__name__, None) is c)
+        return optimizer(cls, request.spec, request.target, instance=obj)
+    return None
+
+
+def _shown(cls: type) -> str:
+    keras = require_keras()
+    name = cls.__name__
+    if getattr(keras.optimizers, name, None) is cls:
+        return f"keras.optimizers.{name}"
+    module = cls.__module__ or ""
+    return name if module.startswith("_verify_target_") or not module else f"{module}.{cls.__qualname__}"
+
+
+def _keras_base(cls: type) -> str | None:
+    """The nearest built-in ``keras.optimizers`` class in ``cls``'s MRO (its name), ``None`` for a direct
+    ``Optimizer`` subclass."""
+    keras = require_keras()
+    for c in inspect.getmro(cls):
+        if c is keras.optimizers.Optimizer:
+            return None
+        if (c.__module__ or "").startswith("keras.") and getattr(keras.optimizers, c.__name__, None) is c:
+            return c.__name__
+    return None
+
+
+#: The methods through which an optimizer's formula runs (torch backend: ``_parallel_update_step``).
+_UPDATE_METHODS = ("update_step", "_backend_update_step", "_parallel_update_step", "_update_step_xla",
+                   "apply", "apply_gradients", "_apply_weight_decay")
+
+
+def _own_update(cls: type, base: str | None) -> list[str]:
+    """The update methods ``cls`` defines itself instead of inheriting them from Keras (all of a direct
+    ``Optimizer`` subclass's formula is its own)."""
+    if base is None:
+        return ["update_step"]
+    keras = require_keras()
+    builtin = getattr(keras.optimizers, base)
+    return [m for m in _UPDATE_METHODS if getattr(cls, m, None) is not getattr(builtin, m, None)]
+
+
+def _conventions_text(mapping: LibraryMapping) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in mapping.conventions.items())
+
+
+def _keras_default(cls_name: str, keyword: str) -> Any:
+    keras = require_keras()
+    try:
+        param = inspect.signature(getattr(keras.optimizers, cls_name)).parameters.get(keyword)
+    except (TypeError, ValueError, AttributeError):
+        return inspect.Parameter.empty
+    return inspect.Parameter.empty if param is None else param.default
+
+
+def _numpy(value: Any) -> np.ndarray:
+    keras = require_keras()
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
+class _KerasOptimizerRun(OptimizerRun):
+    """One Keras optimizer over float64 variables split from the flat parameter vector."""
+
+    def __init__(self, make: Any, where: str):
+        self.make = make
+        self.where = where
+
+    def init(self, params: np.ndarray) -> None:
+        keras = require_keras()
+        p = np.array(params, dtype=np.float64, copy=True)
+        self.shape = p.shape
+        self.shapes = parameter_shapes(p.shape)
+        self.variables = [keras.Variable(chunk, dtype="float64", name=f"w{i}")
+                          for i, chunk in enumerate(split_flat(p.reshape(-1), self.shapes))]
+        self.opt = call_target(self.where, self.make)
+        if not isinstance(self.opt, keras.optimizers.Optimizer):
+            raise ProtocolError(f"{self.where} returned {describe_value(self.opt)}, not a keras Optimizer")
+
+    def inspected(self) -> dict[str, Any]:
+        out = {}
+        for i, v in enumerate(getattr(self.opt, "variables", ())):
+            try:
+                out[f"optimizer.variables[{i}] ({getattr(v, 'path', getattr(v, 'name', '?'))})"] = _numpy(v.value)
+            except Exception:  # noqa: BLE001 - a variable that cannot be read is not a precision finding
+                continue
+        return out
+
+    def step(self, grads: np.ndarray) -> np.ndarray:
+        keras = require_keras()
+        g = np.asarray(grads, dtype=np.float64).reshape(-1)
+        tensors = [keras.ops.convert_to_tensor(chunk, dtype="float64") for chunk in split_flat(g, self.shapes)]
+        call_target(f"{self.where}.apply_gradients", self.opt.apply_gradients, list(zip(tensors, self.variables)))
+        pieces, narrowest = [], None
+        for i, v in enumerate(self.variables):
+            value = _numpy(v.value)
+            if value.shape != self.shapes[i]:
+                raise ProtocolError(f"apply_gradients changed variable {i}'s shape from {self.shapes[i]} to "
+                                    f"{value.shape}")
+            if narrowest is None or value.dtype.itemsize < narrowest.itemsize:
+                narrowest = value.dtype
+            pieces.append(value.astype(np.float64).reshape(-1))
+        self.returned_dtype = narrowest
+        flat = np.concatenate(pieces) if pieces else np.empty(0)
+        return flat.reshape(self.shape)
+
+
+def _run_note() -> str:
+    return _RUN_NOTE.format(backend=backend_name() or "?", shapes="(2, 3), (4,), (1,), (rest,)")
+
+
+def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> OptimizerSubject:
+    """The subject for a Keras optimizer class (or the class of ``instance``, an optimizer built beforehand,
+    rebuilt for every run from its ``get_config()``) under an optimizer ``spec``."""
+    shown = _shown(cls)
+    spec_name = spec.name
+    backend = backend_name()
+    record = algorithms.find(spec_name)
+    mapping = record.keras if record is not None else None
+    if not isinstance(mapping, LibraryMapping):
+        why = f": {mapping.reason}" if isinstance(mapping, Unmapped) else ""
+        raise TargetLoadError(f"the Keras adapter has no mapping for spec {spec_name!r} (target {target!r}){why}; "
+                              f"Keras optimizers can be checked under: {', '.join(KERAS_OPTIMIZERS)}")
+    base = _keras_base(cls)
+    lines: list[str] = []
+    builtin = base is not None and getattr(require_keras().optimizers, base, None) is cls
+    if base is not None and base != mapping.primary and base not in mapping.variants:
+        specs = [n for n, m in KERAS_OPTIMIZERS.items() if (m.primary == base and m.builtin) or base in m.variants]
+        what = shown if builtin else f"{shown} (a subclass of keras.optimizers.{base})"
+        hint = f"check it under --spec {' or '.join(specs)}" if specs else "no spec maps to it"
+        raise TargetLoadError(f"{what} does not implement spec {spec_name!r}, which maps to "
+                              f"keras.optimizers.{mapping.primary}; {hint}")
+    if builtin and base == mapping.primary and not mapping.builtin:
+        raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {mapping.notes[0]}")
+    if base in mapping.variants:
+        lines.append(mapping.variants[base])
+    elif base is None:
+        lines.append(f"{shown} derives from keras.optimizers.Optimizer directly; it is called with "
+                     f"keras.optimizers.{mapping.primary}'s constructor keywords")
+    elif not builtin and backend == "torch":
+        lines.append(f"a subclass runs Keras's generic per-variable update_step on the torch backend (the built-in "
+                     f"keras.optimizers.{base} runs its torch._foreach implementation)")
+    own = _own_update(cls, base)
+    if own:
+        # The subclass's own formula: Keras's conventions (ε̂, ε inside the root, Polyak's momentum) are not
+        # assumed; the spec's defaults hold unless given with --param, and a Keras form is diagnosed by name.
+        found: dict[str, Held] = {}
+        notes = [n for n in mapping.notes if "checked as" not in n]
+        lines.append(f"{shown} overrides {', '.join(own)}: its own formula is checked in the spec's conventions "
+                     f"(Keras's own, {_conventions_text(mapping)}, are not assumed; give them with --param)"
+                     if mapping.conventions else f"{shown} overrides {', '.join(own)}: its own formula is checked")
+    else:
+        found = held_conventions(mapping, spec, shown)
+        notes = list(mapping.notes)
+    if instance is not None:
+        return _instance_subject(instance, cls, shown, spec, target, mapping, notes + lines, found)
+
+    accepted, var_kw = accepted_keywords(cls)
+    rules: list[Rule] = []
+    untaken: list[Rule] = []
+    for rule in mapping.rules:
+        if var_kw or rule.target in accepted:
+            rules.append(rule)
+        elif rule.optional:
+            lines.append(rule.if_unsupported or f"{shown} takes no {rule.target!r} keyword; it is not passed")
+        else:
+            untaken.append(rule)
+    default_of = (lambda kw: _keras_default(mapping.primary, kw))
+    held, unknown = held_at_library_default(untaken, spec, shown, default_of, f"keras.optimizers.{mapping.primary}")
+    if unknown:
+        raise TargetLoadError(
+            f"{shown}'s constructor takes no {', '.join(unknown)}: under spec {spec_name!r} the Keras adapter "
+            f"calls it as keras.optimizers.{mapping.primary}({', '.join(r.call_text() for r in mapping.rules)})")
+    for rule in untaken:
+        lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at keras.optimizers."
+                     f"{mapping.primary}'s default {default_of(rule.target)!r}")
+    found.update(held)
+    defaults = spec_defaults(spec)
+    known = {s for r in mapping.rules for s in r.sources} | set(mapping.conventions)
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        values = resolve_values(hparams, known, defaults, spec_name, f"keras.optimizers.{mapping.primary}")
+        kwargs = {r.target: r.value(values) for r in rules}
+        where = f"{shown}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+        return _KerasOptimizerRun(lambda: cls(**kwargs), where)
+
+    call = ", ".join(r.call_text() for r in rules)
+    report = [f"constructor: {shown}({call})"] + [r.text for r in rules if r.text] + notes + lines
+    report.append(_run_note())
+    return OptimizerSubject(f"keras optimizer {shown} under spec {spec_name} ({backend} backend, float64, several "
+                            "variables)", mapping=report, library="keras", factory=factory,
+                            takes=frozenset(s for r in rules for s in r.sources), found=found, name=shown)
+
+
+def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: str, mapping: LibraryMapping,
+                      lines: list[str], found: dict[str, Held]) -> OptimizerSubject:
+    """A Keras optimizer built beforehand: every run builds a fresh one from its ``get_config()``, all held."""
+    name = target.rsplit(":", 1)[-1] if isinstance(target, str) else shown
+    try:
+        steps = int(_numpy(instance.iterations))
+    except Exception:  # noqa: BLE001 - no readable iteration count: treated as fresh
+        steps = 0
+    if steps:
+        raise TargetLoadError(f"{name} has already taken {steps} step(s): every run would start from that state; "
+                              "give the optimizer before its first step, or its class")
+    try:
+        config = instance.get_config()
+        cls.from_config(dict(config))
+    except Exception as exc:  # noqa: BLE001 - a subclass whose config does not rebuild it
+        raise TargetLoadError(f"{name} cannot be rebuilt from its get_config() ({type(exc).__name__}: {exc}); give "
+                              "its class instead") from None
+    params = {p.name: p for p in spec.params}
+    for rule in mapping.rules:
+        if rule.target in config:
+            for n, v in (rule.canonical(config[rule.target]) or {}).items():
+                try:
+                    found[n] = Held(params[n].parse(v), "read", f"{name}.get_config()[{rule.target!r}]")
+                except Exception:  # noqa: BLE001 - a value outside the spec's range is left to the checks
+                    continue
+
+    def factory(**hparams: Any) -> OptimizerRun:
+        return _KerasOptimizerRun(lambda: cls.from_config(dict(config)), f"{shown}.from_config({name}.get_config())")
+
+    shown_config = {k: config[k] for k in sorted(config) if k in {r.target for r in mapping.rules}}
+    report = [f"a built {shown} ({name}): every run builds {shown}.from_config(its get_config()) — "
+              f"{', '.join(f'{k}={v!r}' for k, v in shown_config.items())} — all held (checks that need other "
+              "values are skipped)"] + lines
+    report.append(_run_note())
+    return OptimizerSubject(f"keras optimizer {name} (a built {shown}) under spec {spec.name} (float64, several "
+                            "variables)", mapping=report, library="keras", factory=factory, takes=frozenset(),
+                            found=found, name=name, built=True)
