@@ -158,10 +158,11 @@ MOMENTUM = Algorithm(
                 _M, lambda hp: reference.nesterov(hp["lr"], hp["momentum"]), applies=_has("momentum")),
         _NO_MOMENTUM,
     ),
-    torch=LibraryMapping(("SGD",), (same("lr"), same("momentum")), (_SGD_FORM,)),
+    torch=LibraryMapping(("SGD",), (same("lr"), same("momentum")), (_SGD_FORM,), conventions={"form": "pytorch"}),
     optax=LibraryMapping(
         ("sgd",), (OPTAX_LR, same("momentum")),
-        ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",)),
+        ("lr → learning_rate; optax.trace: b ← μ·b + g, w ← w − lr·b, the spec's canonical form",),
+        conventions={"form": "pytorch"}),
     keras=LibraryMapping(
         ("SGD",), (KERAS_LR, same("momentum")),
         ("lr → learning_rate; Keras keeps the velocity v = −lr·b: v ← μ·v − lr·g, w ← w + v (Polyak's form), "
