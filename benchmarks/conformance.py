@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from verify.runner import RunOptions, run_inline  # noqa: E402
+from verify.runner import RunOptions, RunPlan, run_inline  # noqa: E402
 
 SPECS = ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw",
          "generic-optimizer", "newton")
@@ -39,8 +39,8 @@ def main() -> int:
     rows = []
     for spec in args.specs.split(","):
         started = time.perf_counter()
-        run = run_inline("reference", spec, options=RunOptions(seed=args.seed, max_examples=args.max_examples,
-                                                                timeout=None))
+        run = run_inline(RunPlan("reference", spec, options=RunOptions(seed=args.seed, max_examples=args.max_examples,
+                                                                timeout=None)))
         inline = time.perf_counter() - started
         conf = next((c for c in run.checks if c.name == "conformance"), None)
         examples = conf.metrics.get("examples", "-") if conf else "-"

@@ -30,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from verify.runner import RunOptions, run_inline  # noqa: E402
+from verify.runner import RunOptions, RunPlan, run_inline  # noqa: E402
 
 PAIRS = [
     ("reference", "init-he", {}),
@@ -83,7 +83,7 @@ def main() -> int:
         alarms = []
         started = time.perf_counter()
         for seed in range(args.first_seed, args.first_seed + seeds):
-            run = run_inline(target, spec, params, dataclasses.replace(options, seed=seed))
+            run = run_inline(RunPlan(target, spec, params, dataclasses.replace(options, seed=seed)))
             bad = [f"{c.name} ({c.status.value})" for c in run.checks if c.status.value not in ("pass", "skip")]
             if bad:
                 alarms.append((seed, bad))

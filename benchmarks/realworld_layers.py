@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tests.realworld.corpus import all_cases  # noqa: E402
-from verify.runner import RunOptions, run_inline  # noqa: E402
+from verify.runner import RunOptions, RunPlan, run_inline  # noqa: E402
 
 
 def main() -> int:
@@ -36,8 +36,8 @@ def main() -> int:
     for case in cases:
         verdicts = []
         for seed in range(args.seeds):
-            run = run_inline(case.target, case.spec, case.params,
-                             RunOptions(seed=seed, timeout=None, max_examples=args.max_examples), target_name=case.name)
+            run = run_inline(RunPlan(case.target, case.spec, case.params,
+                             RunOptions(seed=seed, timeout=None, max_examples=args.max_examples), target_name=case.name))
             status = {c.name: c.status.value for c in run.checks}
             diagnoses = " | ".join(c.diagnosis for c in run.checks if c.diagnosis)
             totals["runs"] += 1

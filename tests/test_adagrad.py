@@ -9,13 +9,13 @@ import pytest
 
 from reference import adagrad
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 CONFORMANCE = RunOptions(checks=("conformance",), max_examples=20, timeout=None)
 
 
 def _status(target, overrides=None):
-    run = run_inline(target, "adagrad", overrides or {}, CONFORMANCE)
+    run = run_inline(RunPlan(target, "adagrad", overrides or {}, CONFORMANCE))
     return run, run.checks[0]
 
 

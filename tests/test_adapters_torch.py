@@ -29,7 +29,7 @@ from verify.errors import (  # noqa: E402
     TargetError,
     TargetLoadError,
 )
-from verify.runner import prepare  # noqa: E402
+from verify.runner import RunPlan, prepare  # noqa: E402
 from verify.specs.base import Family, Spec  # noqa: E402
 from verify.targets import load_target  # noqa: E402
 
@@ -267,7 +267,7 @@ def test_a_minimal_constructor_runs_only_at_torch_defaults_of_what_it_lacks():
                     m_hat, v_hat = st["m"] / (1 - 0.9 ** st["t"]), st["v"] / (1 - 0.999 ** st["t"])
                     p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + 1e-8))
 
-    prep = prepare(FixedBetasAdam, "adam")
+    prep = prepare(RunPlan(FixedBetasAdam, "adam"))
     text = "\n".join(prep.subject.mapping)
     assert "takes no 'betas' keyword: b1, b2 held at torch.optim.Adam's default (0.9, 0.999)" in text
     assert prep.subject.takes == {"lr"} and prep.varied == ["lr"]
@@ -295,7 +295,7 @@ def test_a_keyword_with_a_torch_default_is_dropped_and_refused_only_when_needed(
                     self.state[p]["b"] = buf
                     p.sub_(group["lr"] * buf)
 
-    prep = prepare(NoDecay, "weight-decay")
+    prep = prepare(RunPlan(NoDecay, "weight-decay"))
     assert any("takes no 'weight_decay'" in line for line in prep.subject.mapping)
     assert prep.held["lam"].value == 0.0 and prep.held["lam"].source == "not-taken"   # torch's weight_decay=0
     p0, grads = stream(8)
@@ -709,12 +709,12 @@ def test_an_optimizer_that_overwrites_p_grad_is_reported_not_failed():
 
     from tests.buggy.torch_optimizers import SGDScalesGradInPlace
 
-    run = run_inline(SGDScalesGradInPlace, "sgd", options=RunOptions(timeout=None, max_examples=20))
+    run = run_inline(RunPlan(SGDScalesGradInPlace, "sgd", options=RunOptions(timeout=None, max_examples=20)))
     checks = {c.name: c for c in run.checks}
     assert checks["conformance"].status.value == "pass"         # the update itself is right
     mutation = checks["no-input-mutation"]
     assert mutation.status.value == "pass", mutation.message
     assert any("modified p.grad of parameter tensor 0 in place" in n for n in mutation.notes), mutation.notes
-    torch_sgd = run_inline("torch.optim.SGD", "sgd", options=RunOptions(timeout=None, max_examples=5,
-                                                                         checks=("no-input-mutation",)))
+    torch_sgd = run_inline(RunPlan("torch.optim.SGD", "sgd", options=RunOptions(timeout=None, max_examples=5,
+                                                                         checks=("no-input-mutation",))))
     assert torch_sgd.checks[0].status.value == "pass" and not torch_sgd.checks[0].notes

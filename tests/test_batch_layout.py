@@ -10,7 +10,7 @@ from tests.realworld.batchnorm import spatial, students
 from verify.cli import main
 from verify.adapters.batch_layout import KEEP_N, SPLIT
 from verify.errors import UsageError
-from verify.runner import RunOptions, prepare, run_inline
+from verify.runner import RunOptions, RunPlan, prepare, run_inline
 
 OPTS = RunOptions(seed=0, timeout=None, max_examples=30)
 
@@ -37,7 +37,7 @@ def test_per_channel_statistics_are_the_batch_statistics(layout, n):
 
 
 def _subject(target, **params):
-    return prepare(target, "batchnorm", params).subject
+    return prepare(RunPlan(target, "batchnorm", params)).subject
 
 
 def test_a_layer_for_n_c_batches_is_fed_them_unchanged():
@@ -83,7 +83,7 @@ def test_where_the_split_shape_does_not_run_n_c_1_1_is_used_and_its_blind_spot_s
     assert subject.layout is KEEP_N
     note = " ".join(subject.mapping)
     assert "(N, C, 1, 1)" in note and "statistics taken over N only" in note
-    run = run_inline(OnlyOneByOne, "batchnorm", {}, OPTS)
+    run = run_inline(RunPlan(OnlyOneByOne, "batchnorm", {}, OPTS))
     assert not {c.name for c in run.checks if c.status.value in ("fail", "error")}
 
 

@@ -14,15 +14,15 @@ from verify import tolerance as tolmod
 from verify.adapters.protocol import optimizers as numpy_protocol
 from verify.problems import open_loop_stream
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 from verify.specs import get_spec
 
 OPTIMIZER_SPECS = ("sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop", "rmsprop", "adam", "adamw")
 
 
 def _conformance(target, spec, seed=0, overrides=None, max_examples=60):
-    run = run_inline(target, spec, overrides,
-                     RunOptions(seed=seed, checks=("conformance",), max_examples=max_examples, timeout=None))
+    run = run_inline(RunPlan(target, spec, overrides,
+                     RunOptions(seed=seed, checks=("conformance",), max_examples=max_examples, timeout=None)))
     return run.checks[0]
 
 

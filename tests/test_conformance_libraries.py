@@ -16,7 +16,7 @@ from verify import strategies as vst
 from verify.adapters.protocol import optimizers as numpy_protocol
 from verify.adapters.base import OptimizerRun, OptimizerSubject
 from verify.results import Status
-from verify.runner import RunOptions, execute_check, prepare
+from verify.runner import RunOptions, RunPlan, execute_check, prepare
 from verify.search import falsify
 from verify.specs import get_spec
 
@@ -208,7 +208,7 @@ def test_optax_never_fails_conformance_long(spec):
 
 
 def _run_check(subject, spec, check, overrides=None, seed=0):
-    prep = prepare("reference", spec, overrides)
+    prep = prepare(RunPlan("reference", spec, overrides))
     prep.subject, prep.target_name = subject, subject.description
     return execute_check(prep, prep.spec.check(check), RunOptions(seed=seed, max_examples=30))
 

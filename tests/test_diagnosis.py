@@ -13,7 +13,7 @@ from verify.algorithms import ALGORITHMS
 from verify.algorithms.sign import optax_rprop
 from verify.evidence import Diagnosis, DiagnosisKind
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 
 def _switched_on(a: algorithms.Algorithm) -> dict[str, float]:
@@ -62,8 +62,8 @@ def _factory(spec, build):
 @pytest.mark.parametrize("spec, variant", VARIANTS, ids=[f"{s}:{v.name}" for s, v in VARIANTS])
 def test_each_variant_is_diagnosed_as_itself(spec, variant):
     pins = dict(PINS.get(spec, {}), **PINS.get(variant.name, {}))
-    run = run_inline(_factory(spec, variant.build), spec, pins,
-                     RunOptions(checks=("conformance",), max_examples=25, timeout=None))
+    run = run_inline(RunPlan(_factory(spec, variant.build), spec, pins,
+                     RunOptions(checks=("conformance",), max_examples=25, timeout=None)))
     result = run.checks[0]
     if variant.equivalent:
         assert result.status is Status.PASS, result.message
@@ -129,7 +129,7 @@ def test_no_claim_without_a_match():
 
         return reference.Optimizer(init, update)
 
-    result = run_inline(weird, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    result = run_inline(RunPlan(weird, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None))).checks[0]
     assert result.status is Status.FAIL
     assert not result.diagnosis.startswith("matches")
     assert "closest" in result.diagnosis and "× the tolerance" in result.diagnosis
@@ -165,13 +165,13 @@ def test_hyperparameter_fit_names_relations():
     def hard_coded_b2(lr, b1, b2, eps, weight_decay):
         return reference.adam(lr, b1, 0.999, eps, weight_decay)
 
-    r = run_inline(mu_squared, "momentum", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    r = run_inline(RunPlan(mu_squared, "momentum", options=RunOptions(checks=("conformance",), timeout=None))).checks[0]
     assert "momentum = 0.81 = momentum² instead of 0.9" in r.diagnosis
     fit = r.diagnosis.fit
     assert r.diagnosis.kind is DiagnosisKind.HYPERPARAMETER and fit.exact and not fit.dropped
     assert (fit.name, fit.original) == ("momentum", 0.9) and fit.value == pytest.approx(0.9 * 0.9, rel=1e-12)
     assert f"(max difference {dg.fmt(fit.max_diff)})" in r.diagnosis
-    r = run_inline(hard_coded_b2, "adam", {"b2": 0.99}, RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    r = run_inline(RunPlan(hard_coded_b2, "adam", {"b2": 0.99}, RunOptions(checks=("conformance",), timeout=None))).checks[0]
     assert "b2 = 0.999, the default: the target ignores the b2 it is given" in r.diagnosis
     assert (r.diagnosis.fit.name, r.diagnosis.fit.value, r.diagnosis.fit.original) == ("b2", 0.999, 0.99)
 
@@ -181,7 +181,7 @@ def test_a_dropped_hyperparameter_is_named_in_the_record():
     def no_eps(lr, rho, eps):
         return reference.rmsprop(lr, rho, 0.0)
 
-    r = run_inline(no_eps, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    r = run_inline(RunPlan(no_eps, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None))).checks[0]
     assert r.status is Status.FAIL and "eps = 0: the target ignores eps" in r.diagnosis, r.diagnosis
     assert r.diagnosis.kind is DiagnosisKind.HYPERPARAMETER and r.diagnosis.dropped == "eps"
 
@@ -197,7 +197,7 @@ def test_a_structural_finding_is_a_finding():
 
         return reference.Optimizer(inner.init, update)
 
-    r = run_inline(ascent, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None)).checks[0]
+    r = run_inline(RunPlan(ascent, "rmsprop", options=RunOptions(checks=("conformance",), timeout=None))).checks[0]
     assert r.status is Status.FAIL and "ascent" in r.diagnosis, r.diagnosis
     assert r.diagnosis.kind is DiagnosisKind.FINDING and r.diagnosis.findings
     assert all(f in r.diagnosis for f in r.diagnosis.findings)

@@ -38,10 +38,10 @@ def test_protocol_examples_pass_their_spec(title, name, spec):
     # The examples users copy must themselves be right (the initialiser's once took fan_in from shape[0]).
     import numpy as np
 
-    from verify.runner import RunOptions, run_inline
+    from verify.runner import RunOptions, RunPlan, run_inline
 
     code = _first_python_block(_section((ROOT / "docs" / "protocols.md").read_text(encoding="utf-8"), title))
     namespace = {"np": np}
     exec(compile(code, f"docs/protocols.md ({title})", "exec"), namespace)  # noqa: S102 - our own docs
-    run = run_inline(namespace[name], spec, {}, RunOptions(seed=0, timeout=None, max_examples=20))
+    run = run_inline(RunPlan(namespace[name], spec, {}, RunOptions(seed=0, timeout=None, max_examples=20)))
     assert run.passed, [(c.name, c.status.value, c.message[:200]) for c in run.checks if c.status.value != "pass"]

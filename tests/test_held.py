@@ -15,7 +15,7 @@ from tests import held_targets as T
 from tests.cli_helpers import verify_check
 from verify.errors import TargetLoadError
 from verify.results import Status
-from verify.runner import prepare
+from verify.runner import RunPlan, prepare
 
 TARGETS = "tests/held_targets.py"
 
@@ -102,10 +102,10 @@ def test_only_lr_is_varied_and_the_rest_held_at_the_defaults_and_reported(tmp_pa
 
 
 def test_other_keyword_names_and_a_betas_tuple_are_recognised():
-    prep = prepare(T.KerasNamedAdam, "adam")
+    prep = prepare(RunPlan(T.KerasNamedAdam, "adam"))
     assert prep.subject.takes == {"lr", "b1", "b2", "eps"} and set(prep.held) == {"weight_decay"}
     assert any("lr → learning_rate" in m and "b1 → beta_1" in m for m in prep.subject.mapping)
-    prep = prepare(T.BetasTupleAdam, "adam")
+    prep = prepare(RunPlan(T.BetasTupleAdam, "adam"))
     assert prep.subject.takes == {"lr", "b1", "b2", "eps", "weight_decay"} and not prep.held
     run = verify.check_conforms(T.BetasTupleAdam, "adam", max_examples=15, checks="conformance")
     assert run.passed, run.checks[0].message
@@ -136,9 +136,9 @@ def test_a_bug_behind_a_hard_coded_value_still_fails():
 
 
 def test_kwargs_pass_what_changes_the_iterates_and_hold_the_rest():
-    prep = prepare(T.KwargsMomentum, "momentum")
+    prep = prepare(RunPlan(T.KwargsMomentum, "momentum"))
     assert prep.subject.takes == {"lr", "momentum"} and not prep.held
-    prep = prepare(T.KwargsSwallowed, "momentum")
+    prep = prepare(RunPlan(T.KwargsSwallowed, "momentum"))
     assert prep.subject.takes == {"lr"} and prep.held["momentum"].source == "not-taken"
     assert any("does not change the iterates" in m for m in prep.subject.mapping)
     assert verify.check_conforms(T.KwargsSwallowed, "momentum", max_examples=10).passed
@@ -153,7 +153,7 @@ def test_a_required_parameter_the_protocol_cannot_give_is_a_usage_error():
             return params - self.lr * grads
 
     with pytest.raises(TargetLoadError, match="requires shape"):
-        prepare(NeedsShape, "sgd")
+        prepare(RunPlan(NeedsShape, "sgd"))
 
 
 # ----- checks adapt to held values, or skip saying why -----------------------------------------------------
@@ -213,7 +213,7 @@ def test_a_built_instance_with_another_value_than_assumed_is_caught_by_the_readi
 
 def test_an_instance_that_has_already_stepped_is_refused():
     with pytest.raises(TargetLoadError, match="has already taken steps: velocity"):
-        prepare(f"{TARGETS}:stepped_momentum", "momentum")
+        prepare(RunPlan(f"{TARGETS}:stepped_momentum", "momentum"))
 
 
 def test_partial_binds_are_held():
@@ -226,7 +226,7 @@ def test_partial_binds_are_held():
 
 
 def test_cs231n_config_functions_are_driven_through_their_config():
-    prep = prepare(T.rmsprop, "rmsprop")
+    prep = prepare(RunPlan(T.rmsprop, "rmsprop"))
     assert prep.subject.takes == {"lr", "rho", "eps"}
     assert any("'decay_rate' ← rho (its own default 0.99)" in m for m in prep.subject.mapping)
     assert verify.check_conforms(T.rmsprop, "rmsprop", max_examples=10).passed
@@ -262,14 +262,14 @@ def test_a_torch_optimizer_instance_is_rebuilt_from_its_own_defaults():
     p.grad = torch.ones(2)
     stepped.step()
     with pytest.raises(TargetLoadError, match="already taken steps"):
-        prepare(stepped, "momentum")
+        prepare(RunPlan(stepped, "momentum"))
 
 
 @pytest.mark.optax
 def test_an_optax_instance_reads_inject_hyperparams():
     optax = pytest.importorskip("optax")
     tx = optax.inject_hyperparams(optax.adam)(learning_rate=0.003, b1=0.8)
-    prep = prepare(tx, "adam")
+    prep = prepare(RunPlan(tx, "adam"))
     assert {k: (h.value, h.source) for k, h in prep.held.items() if h.source == "read"} == {
         "lr": (0.003, "read"), "b1": (0.8, "read"), "b2": (0.999, "read"), "eps": (1e-8, "read")}
     run = verify.check_conforms(tx, "adam", max_examples=10, checks="conformance")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.buggy.initialisers import BUGS
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 OPTS = RunOptions(seed=0, timeout=None)
 
@@ -17,7 +17,7 @@ CASES = [(s, {"distribution": d}) for s in ("init-lecun", "init-xavier", "init-h
 @pytest.mark.parametrize("spec,params", CASES, ids=[f"{s}-{p.get('distribution', '')}" for s, p in CASES])
 def test_reference_passes_every_check(spec, params):
     for seed in (0, 1):
-        run = run_inline("reference", spec, params, RunOptions(seed=seed, timeout=None))
+        run = run_inline(RunPlan("reference", spec, params, RunOptions(seed=seed, timeout=None)))
         bad = [(c.name, c.message) for c in run.checks if c.status.value != "pass"]
         assert not bad, bad
 
@@ -25,7 +25,7 @@ def test_reference_passes_every_check(spec, params):
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_buggy_initialiser_is_caught_with_numbers(name):
     target, spec, params, must_fail, diagnosis = BUGS[name]
-    run = run_inline(target, spec, params, OPTS, target_name=name)
+    run = run_inline(RunPlan(target, spec, params, OPTS, target_name=name))
     failed = {c.name for c in run.checks if c.status.value == "fail"}
     assert must_fail <= failed, [(c.name, c.status.value, c.message[:200]) for c in run.checks]
     for c in run.checks:
@@ -39,7 +39,7 @@ def test_buggy_initialiser_is_caught_with_numbers(name):
 
 def test_std_failure_says_by_how_much():
     target, spec, params, _, _ = BUGS["he_sigma_5pct_small"]
-    run = run_inline(target, spec, params, OPTS)
+    run = run_inline(RunPlan(target, spec, params, OPTS))
     std = next(c for c in run.checks if c.name == "std")
     assert "-5." in std.message and "%" in std.message and "p = " in std.message
     tests = std.stat_tests
@@ -50,9 +50,9 @@ def test_std_failure_says_by_how_much():
 def test_layout_param_applies_to_numpy_code():
     import reference
     torch_layout = lambda shape, rng: reference.he(shape, rng, layout="torch")  # noqa: E731
-    assert run_inline(torch_layout, "init-he", {"layout": "torch"}, OPTS).passed
+    assert run_inline(RunPlan(torch_layout, "init-he", {"layout": "torch"}, OPTS)).passed
     # The same code checked as numpy layout: its fans are read from the wrong axes.
-    run = run_inline(torch_layout, "init-he", {}, OPTS)
+    run = run_inline(RunPlan(torch_layout, "init-he", {}, OPTS))
     assert next(c for c in run.checks if c.name == "std").status.value == "fail"
 
 
@@ -64,8 +64,8 @@ SIGMA_ONLY = ["he_sigma_5pct_small", "he_fans_swapped", "he_missing_gain", "he_v
 def test_a_pure_sigma_bug_fails_only_the_sigma_checks(name):
     # Shape and mean are tested in units of the weights' own σ: a wrong σ is not a wrong shape.
     target, spec, params, _, _ = BUGS[name]
-    run = run_inline(target, spec, params, RunOptions(seed=0, timeout=None,
-                                                      checks=("distribution-shape", "mean", "protocol")))
+    run = run_inline(RunPlan(target, spec, params, RunOptions(seed=0, timeout=None,
+                                                      checks=("distribution-shape", "mean", "protocol"))))
     assert all(c.status.value == "pass" for c in run.checks), [(c.name, c.message) for c in run.checks]
 
 

@@ -8,13 +8,13 @@ import pytest
 
 from tests.buggy.newton.steps import BUGS, correct
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 
 @pytest.mark.parametrize("seed", [0, 7])
 def test_reference_and_a_correct_step_pass(seed):
     for target in ("reference", correct):
-        run = run_inline(target, "newton", options=RunOptions(seed=seed, max_examples=30, timeout=None))
+        run = run_inline(RunPlan(target, "newton", options=RunOptions(seed=seed, max_examples=30, timeout=None)))
         bad = [(c.name, c.message[:400]) for c in run.checks if c.status is not Status.PASS]
         assert not bad, bad
 
@@ -22,7 +22,7 @@ def test_reference_and_a_correct_step_pass(seed):
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_bug_is_caught(name):
     target, check, phrase = BUGS[name]
-    run = run_inline(target, "newton", options=RunOptions(checks=(check,), max_examples=30, timeout=None))
+    run = run_inline(RunPlan(target, "newton", options=RunOptions(checks=(check,), max_examples=30, timeout=None)))
     (result,) = run.checks
     assert result.status is Status.FAIL, f"{check} passed {name}: {result.message}"
     if phrase:
@@ -53,7 +53,7 @@ def test_singular_hessian_policy():
             return w - lr * inv @ grad
 
     for target, want in ((divide, Status.PASS), ("reference", Status.PASS), (BUGS["regularised"][0], Status.FAIL)):
-        run = run_inline(target, "newton", options=RunOptions(checks=("singular-hessian",), timeout=None))
+        run = run_inline(RunPlan(target, "newton", options=RunOptions(checks=("singular-hessian",), timeout=None)))
         assert run.checks[0].status is want, run.checks[0].message
 
 
@@ -63,7 +63,7 @@ def test_newton_map_jacobian_check_is_sensitive():
     def slightly_off(w, grad, hess, lr):
         return correct(w, grad, hess, lr * (1 + 1e-6))
 
-    run = run_inline(slightly_off, "newton", options=RunOptions(checks=("newton-map-jacobian",), timeout=None))
+    run = run_inline(RunPlan(slightly_off, "newton", options=RunOptions(checks=("newton-map-jacobian",), timeout=None)))
     assert run.checks[0].status is Status.FAIL, run.checks[0].message
 
 

@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 MODULES = {
     "sgd": "sgd", "momentum": "momentum", "nesterov": "nesterov", "weight-decay": "weight_decay",
@@ -40,7 +40,7 @@ def test_at_least_five_bugs_per_spec():
 
 @pytest.mark.parametrize("spec, target, check, phrase", list(_bugs()))
 def test_bug_is_caught(spec, target, check, phrase):
-    run = run_inline(target, spec, options=RunOptions(checks=(check,), max_examples=30, timeout=None))
+    run = run_inline(RunPlan(target, spec, options=RunOptions(checks=(check,), max_examples=30, timeout=None)))
     (result,) = run.checks
     assert result.status is Status.FAIL, f"{check} did not catch {target.__name__}: {result.status}\n{result.message}"
     assert check == result.name
@@ -56,7 +56,7 @@ def test_bug_is_caught(spec, target, check, phrase):
 
 @pytest.mark.parametrize("spec, target", list(_correct()))
 def test_equivalent_forms_pass(spec, target):
-    run = run_inline(target, spec, options=RunOptions(max_examples=30, timeout=None))
+    run = run_inline(RunPlan(target, spec, options=RunOptions(max_examples=30, timeout=None)))
     bad = [(c.name, c.status.value, c.message[:600]) for c in run.checks if c.status is not Status.PASS]
     assert not bad, bad
 
@@ -67,9 +67,9 @@ def test_sutskever_nesterov_is_heavy_ball_under_the_protocol():
     rate; none of them passes it as an 'equivalent parameterisation'."""
     from tests.buggy.optimizers.nesterov import Sutskever
 
-    run = run_inline(Sutskever, "nesterov", options=RunOptions(checks=("conformance", "symbolic-iterates",
+    run = run_inline(RunPlan(Sutskever, "nesterov", options=RunOptions(checks=("conformance", "symbolic-iterates",
                                                                         "nesterov-rate"),
-                                                                max_examples=20, timeout=None))
+                                                                max_examples=20, timeout=None)))
     conf, sym, rate = run.checks
     assert conf.status is Status.FAIL and conf.diagnosis.startswith("matches heavy-ball momentum"), conf.diagnosis
     assert sym.status is Status.FAIL and "heavy-ball momentum" in sym.diagnosis
@@ -82,9 +82,9 @@ def test_reference_variant_forms():
     w_t) fails conformance as heavy ball."""
     import reference
 
-    run = run_inline(lambda lr, momentum: reference.momentum(lr, momentum, form="polyak"), "momentum",
-                     options=RunOptions(max_examples=20, timeout=None))
+    run = run_inline(RunPlan(lambda lr, momentum: reference.momentum(lr, momentum, form="polyak"), "momentum",
+                     options=RunOptions(max_examples=20, timeout=None)))
     assert run.passed, [(c.name, c.message[:300]) for c in run.checks if c.status is not Status.PASS]
-    run = run_inline(lambda lr, momentum: reference.nesterov(lr, momentum, form="sutskever"), "nesterov",
-                     options=RunOptions(checks=("conformance",), max_examples=20, timeout=None))
+    run = run_inline(RunPlan(lambda lr, momentum: reference.nesterov(lr, momentum, form="sutskever"), "nesterov",
+                     options=RunOptions(checks=("conformance",), max_examples=20, timeout=None)))
     assert run.checks[0].status is Status.FAIL and "heavy-ball momentum" in run.checks[0].diagnosis

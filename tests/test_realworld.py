@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from tests.realworld.corpus import HERE, all_cases
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 CASES = all_cases()
 OPTS = RunOptions(seed=0, timeout=None, max_examples=30)
@@ -34,7 +34,7 @@ def _diagnoses(run) -> str:
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.correct], ids=lambda c: c.name)
 def test_correct_implementation_is_not_rejected(case):
-    run = run_inline(case.target, case.spec, case.params, OPTS, target_name=case.name)
+    run = run_inline(RunPlan(case.target, case.spec, case.params, OPTS, target_name=case.name))
     statuses = _statuses(run)
     rejected = {k: v for k, v in statuses.items() if v in ("fail", "error", "timeout")}
     assert not rejected, (case.source, [(c.name, c.message[:400], c.diagnosis) for c in run.checks
@@ -46,7 +46,7 @@ def test_correct_implementation_is_not_rejected(case):
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.correct], ids=lambda c: c.name)
 def test_bug_is_caught_and_named(case):
-    run = run_inline(case.target, case.spec, case.params, OPTS, target_name=case.name)
+    run = run_inline(RunPlan(case.target, case.spec, case.params, OPTS, target_name=case.name))
     failed = {k for k, v in _statuses(run).items() if v == "fail"}
     assert case.must_fail <= failed, (case.bug, [(c.name, c.status.value, c.message[:300]) for c in run.checks])
     text = _diagnoses(run)

@@ -12,7 +12,7 @@ import os
 import signal
 import time
 
-__all__ = ["die_with_parent", "make_non_dumpable", "drop_ptrace", "become_subreaper", "children_of",
+__all__ = ["describe_exit", "die_with_parent", "make_non_dumpable", "drop_ptrace", "become_subreaper", "children_of",
            "kill_descendants"]
 
 _PR_SET_PDEATHSIG = 1
@@ -85,8 +85,24 @@ def become_subreaper() -> bool:
     return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
-def children_of(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from ``/proc``)."""
+def describe_exit(status: int | None) -> tuple[str, bool]:
+    """``(how a process ended, whether it was killed from outside)`` from a ``waitpid`` status."""
+    if status is None:
+        return "stopped responding", False
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        # SIGKILL/SIGTERM/SIGHUP/SIGINT are what the out-of-memory killer, a CI cancel or `kill`
+        # send; a target crashing on its own dies of SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL.
+        return f"was killed by {name}", sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    return f"exited with status {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}", False
+
+
+def children_of(pid: int, *, zombies: bool = True) -> list[int]:
+    """The processes whose parent is ``pid`` (from ``/proc``); without ``zombies``, only those still running."""
     out = []
     try:
         entries = os.listdir("/proc")
@@ -102,13 +118,15 @@ def children_of(pid: int) -> list[int]:
             continue
         # pid (comm) state ppid ...: comm may contain spaces and parentheses; it ends at the last ')'.
         fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
+        if len(fields) > 1 and int(fields[1]) == pid and (zombies or fields[0] not in (b"Z", b"X")):
             out.append(int(entry))
     return out
 
 
-def kill_descendants(keep: frozenset[int] = frozenset(), rounds: int = 50) -> int:
-    """SIGKILL every descendant of this process except ``keep`` (and theirs); returns how many died.
+def kill_descendants(keep: frozenset[int] = frozenset(), rounds: int = 50, *,
+                     spare: frozenset[int] = frozenset()) -> int:
+    """SIGKILL every descendant of this process except ``keep`` (and theirs) and ``spare`` (whose own
+    descendants are killed: a worker's target process between checks); returns how many died.
 
     In a subreaper, a killed child's own children are re-parented here and
     killed in the next round, until none is left.
@@ -116,7 +134,8 @@ def kill_descendants(keep: frozenset[int] = frozenset(), rounds: int = 50) -> in
     me = os.getpid()
     killed = 0
     for _ in range(rounds):
-        victims = [pid for pid in children_of(me) if pid not in keep]
+        victims = [pid for pid in children_of(me) if pid not in keep and pid not in spare]
+        victims += [pid for parent in spare for pid in children_of(parent, zombies=False)]
         if not victims:
             break
         for pid in victims:

@@ -47,7 +47,7 @@ class ConformanceError(AssertionError):
 
 def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout: float | None = DEFAULT_TIMEOUT,
                    max_examples: int = DEFAULT_MAX_EXAMPLES, alpha: float = DEFAULT_ALPHA,
-                   checks: str | Iterable[str] | None = None, isolate: bool = False,
+                   checks: str | Iterable[str] | None = None, isolate: bool | None = None,
                    gradcheck_mode: str = DEFAULT_GRADCHECK_MODE,
                    params: Mapping[str, Any] | None = None, **hyperparameters: Any) -> RunResult:
     """Run ``spec``'s checks on ``target`` and return the result, whatever the verdicts.
@@ -60,10 +60,14 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
       max_examples: examples hypothesis draws per counterexample search.
       alpha: family-wise false-alarm rate of the statistical checks.
       checks: run only these checks (a name or names) instead of all.
-      isolate: run the checks in a worker process (a crash or hang of the
-        target cannot take the calling process down; costs about a second).
-        Needs a target the worker can import: a TARGET string or an object
-        defined at module level.
+      isolate: run the checks in worker processes, the target in a process
+        of its own (a crash or hang of the target cannot take the calling
+        process down, and the target's code cannot change what the checks
+        conclude; costs about a second). Needs a target the worker can
+        import: a TARGET string or an object defined at module level.
+        ``None`` (the default): isolated for a TARGET string; in this
+        process for an object, whose code is then trusted (it runs beside
+        the checks and could change their verdict).
       gradcheck_mode: how the gradient checks compare (``"auto"``, ``"full"``
         to compare every entry, ``"directional"``; see :func:`verify.gradcheck.check_grad`).
       params: hyperparameters as a mapping (for names that clash with the
@@ -90,17 +94,19 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
         selected = tuple(c.name for c in spec_obj.checks if c.name in wanted)
     if gradcheck_mode not in GRADCHECK_MODES:
         raise UsageError(f"gradcheck_mode must be one of {', '.join(GRADCHECK_MODES)}, got {gradcheck_mode!r}")
-    options = RunOptions(seed=seed, max_examples=max_examples, family_alpha=alpha, timeout=timeout,
-                         checks=selected, isolate=isolate, gradcheck_mode=gradcheck_mode)
     if isinstance(target, str):
         name = target
     else:
         name = target_string(target)
+    if isolate is None:
+        isolate = isinstance(target, str)
     if isolate and name is None:
         raise TargetLoadError(
             f"isolate=True runs the checks in a worker process, which must import the target; "
             f"{_describe(target)} is not reachable by name from a module: define it at module level "
             "or pass a TARGET string")
+    options = RunOptions(seed=seed, max_examples=max_examples, family_alpha=alpha, timeout=timeout,
+                         checks=selected, isolate=isolate, gradcheck_mode=gradcheck_mode)
     plan = RunPlan(name if isolate else target, spec, overrides, options, target_name=name)
     try:
         (result,) = run([plan]).runs
@@ -111,7 +117,7 @@ def check_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout:
 
 def assert_conforms(target: Any, spec: str, *, seed: int = DEFAULT_SEED, timeout: float | None = DEFAULT_TIMEOUT,
                     max_examples: int = DEFAULT_MAX_EXAMPLES, alpha: float = DEFAULT_ALPHA,
-                    checks: str | Iterable[str] | None = None, isolate: bool = False,
+                    checks: str | Iterable[str] | None = None, isolate: bool | None = None,
                     gradcheck_mode: str = DEFAULT_GRADCHECK_MODE,
                     params: Mapping[str, Any] | None = None, **hyperparameters: Any) -> RunResult:
     """Check that ``target`` conforms to ``spec``; return the result or raise :class:`ConformanceError`.

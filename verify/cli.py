@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="time limit for importing and building the target (default 120)")
     chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks, and the details of skipped checks (their one-line reasons are always shown)")
     chk.add_argument("--no-isolation", dest="isolate", action="store_false",
-                     help="run checks in this process (a crashing target ends the run)")
+                     help="run checks in this process, beside the target (a crashing target ends the run, and the "
+                          "target's code is trusted: it could change the verdict)")
     chk.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                      help="run up to N worker processes at once (default: one per core)")
     return parser

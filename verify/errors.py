@@ -68,7 +68,8 @@ class TargetError(VerifyError):
     def __init__(self, where: str, exc: BaseException):
         self.where = where
         self.exc = exc
-        super().__init__(f"{where} raised {type(exc).__name__}: {exc}")
+        # An exception from the target process arrives as text (verify.wire.RemoteException): its own type's name.
+        super().__init__(f"{where} raised {getattr(exc, 'remote_type', None) or type(exc).__name__}: {exc}")
 
 
 class CheckTimeout(VerifyError):

@@ -32,6 +32,7 @@ import sys
 import time
 from typing import Any, Callable, Sequence
 
+from verify import _process
 from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, RunResult, Status
@@ -99,22 +100,6 @@ def _oom_kills() -> int | None:
             except (OSError, ValueError):
                 continue
     return None
-
-
-def _describe_exit(status: int | None) -> tuple[str, bool]:
-    """``(how the job ended, whether it was killed from outside)`` from a ``waitpid`` status."""
-    if status is None:
-        return "stopped responding", False
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = f"signal {sig}"
-        # SIGKILL/SIGTERM/SIGHUP/SIGINT are what the out-of-memory killer, a CI cancel or `kill`
-        # send; a target crashing on its own dies of SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL.
-        return f"was killed by {name}", sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-    return f"exited with status {os.WEXITSTATUS(status) if os.WIFEXITED(status) else status}", False
 
 
 # ----------------------------------------------------------------------------- job processes
@@ -210,7 +195,7 @@ class _Job:
 
     def describe_end(self) -> str:
         """How the job ended, said so that a kill from outside is not blamed on the target."""
-        how, outside = _describe_exit(self._exit_status(5.0))
+        how, outside = _process.describe_exit(self._exit_status(5.0))
         after = _oom_kills()
         if self.oom_before is not None and after is not None and after > self.oom_before:
             return (f"the worker process {how}: the out-of-memory killer stopped it (the machine ran out of "

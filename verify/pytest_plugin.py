@@ -364,11 +364,12 @@ class _Session:
                 if (target, name) not in pairs:
                     pairs.append((target, name))
         if not self.is_worker:
-            from verify.runner import prepare
+            from verify.plan import RunPlan
+            from verify.runner import loads
 
             for target, spec in pairs:
                 try:
-                    prepare(target, spec, self.overrides)
+                    loads(RunPlan(target, spec, self.overrides))
                 except UsageError as exc:
                     msg = str(exc).replace("--param", "--verify-param")
                     raise pytest.UsageError(f"--verify {target}={spec}: {msg}") from None

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import platform
 import signal
 import threading
 import time
 import traceback
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from verify.adapters import adapt
 from verify.adapters.base import Subject
@@ -31,12 +32,18 @@ from verify.specs.base import Check, CheckContext, Family, Held, Outcome, Spec, 
 from verify.targets import REFERENCE, load_target, target_library
 from verify.text import clip
 
+if TYPE_CHECKING:  # pragma: no cover
+    from verify.remote import TargetProcess
+
 __all__ = [
     "run",
     "RunOptions",
     "RunPlan",
     "Prepared",
     "prepare",
+    "load_subject",
+    "loads",
+    "target_traceback",
     "hold",
     "held_record",
     "select_checks",
@@ -60,6 +67,7 @@ class Prepared:
     reference: Subject
     target_name: str
     held: dict[str, Held] = dataclasses.field(default_factory=dict)
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def plan(self, options: RunOptions) -> RunPlan:
         """The plan of a run of these checks with ``options`` (its reproduction commands)."""
@@ -83,15 +91,20 @@ def clip_text(text: str, limit: int = MAX_TEXT) -> str:
     return clip(text, limit)
 
 
+#: Libraries whose version a report gives (a subject's ``library`` names one of them, or none).
+_LIBRARIES = ("torch", "jax", "optax", "flax", "keras")
+
+
 def versions(subject: Subject | None = None) -> dict[str, str]:
-    """Versions of the tool, Python, numpy and the target's library."""
+    """Versions of the tool, Python, numpy and the target's library (one of the known ones: a name is never
+    imported because a target said so)."""
     import numpy
 
     import verify
 
     out = {"dlverify": verify.__version__, "python": platform.python_version(), "numpy": numpy.__version__}
     lib = getattr(subject, "library", None)
-    if lib:
+    if lib in _LIBRARIES:
         import importlib
 
         try:
@@ -101,24 +114,39 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
     return out
 
 
-def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | None = None,
-            target_name: str | None = None) -> Prepared:
-    """Resolve the spec and parameters, load the target and adapt it (raises ``UsageError``)."""
-    spec = get_spec(spec_name)
-    overrides = dict(overrides or {})
-    params = spec.resolve_params(overrides)
-    reference_obj = spec.reference(params)
-    name = RunPlan(target, spec.name, target_name=target_name).name
+def load_subject(target: str | Any, spec: Spec, name: str, params: dict[str, Any],
+                 overrides: Mapping[str, Any]) -> tuple[Subject, dict[str, str]]:
+    """Load ``target`` (a TARGET string or the object) and adapt it to ``spec``'s subject; with the versions of
+    what it runs on. The only place the target's code is imported: in this process (in-process runs) or in a
+    worker's target process (:mod:`verify.remote`)."""
     if isinstance(target, str):
-        obj = reference_obj if target == REFERENCE else load_target(target)
+        obj = spec.reference(params) if target == REFERENCE else load_target(target)
     else:
         obj = target
     subject = adapt(obj, spec, name, params, given=frozenset(overrides))
     if subject.library is None:
         lib = target_library(obj)
-        if lib in ("torch", "jax", "optax", "flax"):
+        if lib in _LIBRARIES:
             subject.library = lib
-    reference = adapt(reference_obj, spec, REFERENCE, params)
+    return subject, versions(subject)
+
+
+def prepare(plan: RunPlan, target_process: "TargetProcess | None" = None) -> Prepared:
+    """Resolve the plan's spec and parameters, load the target and adapt it (raises ``UsageError``).
+
+    With ``target_process`` the target is loaded there, and the subject is its proxy
+    (:class:`verify.remote.Remote`): nothing of the target runs in this process.
+    """
+    spec = get_spec(plan.spec)
+    overrides = dict(plan.overrides)
+    params = spec.resolve_params(overrides)
+    name = plan.name
+    reference = adapt(spec.reference(params), spec, REFERENCE, params)
+    if target_process is None:
+        subject, found_versions = load_subject(plan.target, spec, name, params, overrides)
+    else:
+        subject, found_versions = target_process.load(plan.target, spec.name, name, overrides,
+                                                      _interface(type(reference)))
     held = hold(spec, params, overrides, subject)
     subject.held = held
     try:
@@ -126,9 +154,39 @@ def prepare(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | No
     except ProtocolError as exc:
         raise TargetLoadError(f"target {name!r} does not fit the {spec.family} protocol of spec {spec.name!r}: "
                               f"{exc}") from None
-    if spec.family == Family.OPTIMIZER and target != REFERENCE:
+    except TargetError as exc:
+        raise TargetLoadError(f"target {name!r} could not be tried on the {spec.family} protocol of spec "
+                              f"{spec.name!r}: {exc}") from None
+    if spec.family == Family.OPTIMIZER and plan.target != REFERENCE:
         subject.probe_hparams = spec.target_params(params)
-    return Prepared(spec, params, overrides, subject, reference, name, held)
+    return Prepared(spec, params, overrides, subject, reference, name, held, found_versions)
+
+
+def _interface(cls: type) -> type:
+    """The subject class a target's subject must be, from the reference's: the most derived one of the
+    family's classes in :mod:`verify.adapters.base` (adapters may subclass them)."""
+    for c in cls.__mro__:
+        if c.__module__ == Subject.__module__ and issubclass(c, Subject):
+            return c
+    return cls
+
+
+def loads(plan: RunPlan) -> None:
+    """Raise the :class:`UsageError` that would keep ``plan`` from running (unknown spec or hyperparameter, a
+    target that cannot be loaded or does not fit), loading the target in a target process of its own that
+    ends at once: a front end checks its plans before a run without importing any target."""
+    if not hasattr(os, "fork"):
+        prepare(plan)
+        return
+    from verify import remote
+
+    target_process = remote.start()
+    try:
+        prepare(plan, target_process)
+    except remote.TargetDied as exc:
+        raise TargetLoadError(f"loading target {plan.name!r} failed: {exc.message}") from None
+    finally:
+        target_process.close()
 
 
 def hold(spec: Spec, params: dict[str, Any], overrides: Mapping[str, Any], subject: Subject) -> dict[str, Held]:
@@ -193,7 +251,7 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
             result = _outcome_to_result(check, outcome)
         except TargetError as exc:
             result = CheckResult(check.name, check.kind, Status.ERROR, clip_text(f"the target's {exc}"),
-                                 notes=[clip_text(_target_traceback(exc.exc))])
+                                 notes=[clip_text(target_traceback(exc.exc))])
         except ProtocolError as exc:
             result = CheckResult(check.name, check.kind, Status.FAIL, clip_text(f"protocol violation: {exc}"))
         except HeldParameterError as exc:
@@ -217,7 +275,10 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
     return result
 
 
-def _target_traceback(exc: BaseException) -> str:
+def target_traceback(exc: BaseException) -> str:
+    """The frames of ``exc``'s traceback in the target's code (one from the target process: as it sent it)."""
+    if hasattr(exc, "remote_type"):
+        return str(getattr(exc, "traceback", "")) or "Traceback: none sent by the target process"
     frames = traceback.extract_tb(exc.__traceback__)
     # Keep the frames in the target's code, not the verifier's.
     own = [f for f in frames if "/verify/" not in f.filename.replace("\\", "/")]
@@ -244,22 +305,17 @@ def _with_time_limit(fn: Callable[[], CheckResult], limit: float | None, check: 
                        duration=limit)
 
 
-def run_inline(target: str | Any, spec_name: str, overrides: Mapping[str, Any] | None = None,
-               options: RunOptions = RunOptions(), *, target_name: str | None = None,
-               on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
-    """Run the spec's checks in this process (no isolation from crashes)."""
-    return _run_here(RunPlan(target, spec_name, overrides or {}, options, target_name), on_result)
-
-
-def _run_here(plan: RunPlan, on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
+def run_inline(plan: RunPlan, on_result: Callable[[CheckResult], None] | None = None) -> RunResult:
+    """Run the plan's checks in this process: no protection from a crash, and the target's code runs beside
+    the checks, so it is trusted (it could change what they conclude)."""
     started = time.perf_counter()
     options = plan.options
-    prep = prepare(plan.target, plan.spec, plan.overrides, plan.target_name)
+    prep = prepare(plan)
     named = prep.plan(options)
     run = RunResult(target=prep.target_name, spec=prep.spec.name, seed=options.seed, params=prep.params,
                     adapter=prep.subject.description, mapping=list(prep.subject.mapping),
                     hyperparameters=prep.hyperparameter_lines(), held=held_record(prep.held),
-                    versions=versions(prep.subject), command=named.command())
+                    versions=prep.versions, command=named.command())
     for check in select_checks(prep.spec, options.checks):
         result = _with_time_limit(lambda: execute_check(prep, check, options), options.timeout, check)
         if result.status is Status.TIMEOUT:
@@ -324,7 +380,7 @@ def run(plans: Sequence[RunPlan], *, on_event: Callable[[str, Any], None] | None
             for plan in plans:
                 emit("run_start", plan)
                 try:
-                    outcome: RunResult | UsageError = _run_here(plan, lambda r: emit("result", r))
+                    outcome: RunResult | UsageError = run_inline(plan, lambda r: emit("result", r))
                 except UsageError as exc:
                     outcome = exc
                 done(plan, outcome)

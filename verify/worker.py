@@ -71,12 +71,16 @@ def _limit_memory(extra: int) -> None:
 
 
 def run_job(job: dict[str, Any], events: TextIO) -> None:
-    """Load the target of ``job`` (a :meth:`verify.plan.RunPlan.job`) and run its checks, writing events on
-    ``events``.
+    """Run the checks of ``job`` (a :meth:`verify.plan.RunPlan.job`), writing events on ``events``.
 
-    What the target prints goes to this process's stdout and stderr, a pipe
-    the parent reads; everything printed before a ``result`` event is written
-    (flushed) before it, so the parent attributes it to that check.
+    The target is loaded in a *target process* forked here first
+    (:mod:`verify.remote`): this process runs the checks on its proxy and
+    never imports the target. Both print to this process's stdout and
+    stderr, a pipe the parent reads; everything printed before a ``result``
+    event is written (flushed) before it, so the parent attributes it to that
+    check. If the target process dies, the check that was using it gets an
+    error and this job ends without ``done``: the parent starts a fresh one
+    for the remaining checks.
     """
 
     def emit(event: dict) -> None:
@@ -85,19 +89,24 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         events.write(json.dumps(event, allow_nan=False) + "\n")
         events.flush()
 
+    from verify import remote
     from verify.errors import UsageError
     from verify.plan import RunPlan, select_checks
-    from verify.runner import execute_check, held_record, prepare, versions
+    from verify.runner import execute_check, held_record, prepare
 
     plan = RunPlan.from_job(job)
     options = plan.options
-    if options.memory_limit:
-        _limit_memory(options.memory_limit)
+    setup = (lambda: _limit_memory(options.memory_limit)) if options.memory_limit else None
+    target = remote.start(close=[events.fileno()], setup=setup)
+    remote.forget_working_directory()
     try:
-        prep = prepare(plan.target, plan.spec, plan.overrides)
+        prep = prepare(plan, target)
         checks = select_checks(prep.spec, options.checks)
     except UsageError as exc:
         emit({"event": "load_error", "message": str(exc), "traceback": traceback.format_exc()})
+        return
+    except remote.TargetDied as exc:
+        emit({"event": "load_error", "message": f"loading target {job['target']!r} failed: {exc.message}"})
         return
     except Exception as exc:  # noqa: BLE001 - report anything that stops loading
         emit({"event": "load_error", "message": f"loading target {job['target']!r} failed: "
@@ -111,17 +120,27 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         "mapping": list(prep.subject.mapping),
         "hyperparameters": prep.hyperparameter_lines(),
         "held": jsonable(held_record(prep.held)),
-        "versions": versions(prep.subject),
+        "versions": prep.versions,
         "params": jsonable(prep.params),
     })
     for check in checks:
-        _process.kill_descendants()   # whatever the target left running in an earlier check
+        # Whatever the target left running in an earlier check (its target process itself goes on).
+        _process.kill_descendants(spare=frozenset({target.pid}))
         emit({"event": "start", "check": check.name})
         try:
             result = execute_check(prep, check, options)
+        except remote.TargetDied as exc:
+            message = exc.message
+            if options.memory_limit and "crashed" in message:
+                message += (f" (under --memory-limit {options.memory_limit / 2 ** 20:g}M: an allocation that "
+                            "failed inside compiled code may have crashed it)")
+            result = CheckResult(check.name, check.kind, Status.ERROR, message,
+                                 reproduction=prep.plan(options).command(check.name))
+            emit({"event": "result", "result": result.to_dict()})
+            return                    # no "done": the parent runs the remaining checks in a fresh job
         except KeyboardInterrupt:
-            # The job runs in its own session, so a real Ctrl-C never reaches it:
-            # this KeyboardInterrupt was raised by the target itself.
+            # The job runs in its own session, so a real Ctrl-C never reaches it: another process of the
+            # run's (the target's) sent it.
             result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
                                  reproduction=prep.plan(options).command(check.name))
         emit({"event": "result", "result": result.to_dict()})

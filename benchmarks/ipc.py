@@ -1,0 +1,79 @@
+"""What the target process costs: the same checks on a subject here and on its proxy in a target process.
+
+For each spec, the spec's checks run twice in this process on the bundled
+reference (or ``--target``): once on the subject adapted here (what an
+in-process run does) and once on the proxy of a subject loaded in a target
+process (:mod:`verify.remote`, what every worker does since the checker
+stopped importing the target). Everything else — the reference, the
+comparisons, the statistics — is the same code on the same data, so the
+difference is the cost of the boundary: encoding, the socket, decoding,
+validation. Each figure is the fastest of ``--repeat`` runs; the ratio of
+the sums is printed with the target of issue 16 (under 1.20), never
+asserted.
+
+    python benchmarks/ipc.py                          # l2, newton, init-he, batchnorm, sgd, adam (about a minute)
+    python benchmarks/ipc.py --specs adam,rmsprop --repeat 3 --max-examples 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from verify import remote  # noqa: E402
+from verify.plan import RunOptions, RunPlan, select_checks  # noqa: E402
+from verify.results import Status  # noqa: E402
+from verify.runner import execute_check, prepare  # noqa: E402
+
+SPECS = ("l2", "newton", "init-he", "batchnorm", "sgd", "adam")
+TARGET = 1.20
+
+
+def _time(plan: RunPlan, target_process: remote.TargetProcess | None) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    prep = prepare(plan, target_process)
+    statuses = [execute_check(prep, check, plan.options).status for check in select_checks(prep.spec, None)]
+    return time.perf_counter() - started, [s.value for s in statuses]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--specs", default=",".join(SPECS))
+    parser.add_argument("--target", default="reference")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--max-examples", type=int, default=20)
+    args = parser.parse_args(argv)
+    options = RunOptions(max_examples=args.max_examples, timeout=None)
+    total_here = total_there = 0.0
+    wrong = 0
+    print(f"{'spec':<12} {'in process':>11} {'two processes':>14} {'ratio':>7}")
+    for spec in args.specs.split(","):
+        plan = RunPlan(args.target, spec, {}, options)
+        here = there = float("inf")
+        for _ in range(args.repeat):
+            t, local = _time(plan, None)
+            here = min(here, t)
+            target_process = remote.start()
+            try:
+                t, proxied = _time(plan, target_process)
+            finally:
+                target_process.close()
+            there = min(there, t)
+            if local != proxied or any(s not in (Status.PASS.value, Status.SKIP.value) for s in local):
+                wrong += 1
+                print(f"  {spec}: verdicts differ or do not pass: {local} vs {proxied}")
+        total_here += here
+        total_there += there
+        print(f"{spec:<12} {here:>10.2f}s {there:>13.2f}s {there / here:>7.3f}")
+    ratio = total_there / total_here
+    print(f"{'all':<12} {total_here:>10.2f}s {total_there:>13.2f}s {ratio:>7.3f}   "
+          f"(target < {TARGET:.2f}: {'met' if ratio < TARGET else 'NOT met'})")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

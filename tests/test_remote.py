@@ -1,0 +1,207 @@
+"""The boundary between the checker and the target process: the data-only codec (verify.wire) and the proxy
+(verify.remote) that validates what comes back against what was asked."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+import numpy as np
+import pytest
+
+from verify import remote, wire
+from verify.adapters.base import InputRecord, OptimizerRun, OptimizerSubject, RegulariserSubject
+from verify.errors import HeldParameterError, ProtocolError, TargetError, TargetLoadError
+from verify.plan import RunPlan
+from verify.runner import prepare
+from verify.specs.base import Held
+
+
+def _round_trip(value, handle=None, resolve=None):
+    header, buffers = wire.encode(value, handle)
+    lengths = json.dumps([b.nbytes for b in buffers]).encode()
+    frame = bytearray(header + struct.pack("<I", len(lengths)) + lengths + b"".join(bytes(b) for b in buffers))
+    return wire.decode(frame, len(header), resolve)
+
+
+def _frame(header_obj, buffers=()):
+    header = json.dumps(header_obj).encode()
+    lengths = json.dumps([len(b) for b in buffers]).encode()
+    frame = bytearray(header + struct.pack("<I", len(lengths)) + lengths + b"".join(buffers))
+    return frame, len(header)
+
+
+# ----------------------------------------------------------------------------- the codec
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4", "f2", "i8", "i4", "u1", "?", "c16", ">f8"])
+@pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (1, 4, 2)])
+def test_arrays_keep_dtype_shape_and_values(dtype, shape):
+    rng = np.random.default_rng(0)
+    x = np.asarray(rng.normal(size=shape) * 10).astype(dtype)
+    y = _round_trip(x)
+    assert isinstance(y, np.ndarray) and y.shape == shape and y.dtype == x.dtype.newbyteorder("=")
+    np.testing.assert_array_equal(y, x)
+    y[...] = 0                                     # writable: checks may work on what they receive
+
+
+def test_non_contiguous_arrays_and_scalars():
+    x = np.arange(12.0).reshape(3, 4)[:, ::2]
+    np.testing.assert_array_equal(_round_trip(x), x)
+    for s in (np.float32(1.5), np.float64(-2.25), np.int64(7), np.bool_(True)):
+        t = _round_trip(s)
+        assert type(t) is type(s) and t == s
+    assert _round_trip(np.dtype("float32")) == np.dtype("float32")
+
+
+def test_containers_numbers_and_records_survive():
+    value = {"a": [1, 2.5, None, True], "b": (np.zeros(2), "text"), "c": frozenset({"lr", "eps"}),
+             "d": float("nan"), "e": float("-inf"), "f": 1 + 2j, 3: {"nested": (1,)},
+             "held": Held(0.1, "read", "MyAdam")}
+    out = _round_trip(value)
+    assert out["a"] == [1, 2.5, None, True] and isinstance(out["b"], tuple)
+    assert out["c"] == frozenset({"lr", "eps"}) and np.isnan(out["d"]) and out["e"] == float("-inf")
+    assert out["f"] == 1 + 2j and out[3] == {"nested": (1,)}
+    assert out["held"] == Held(0.1, "read", "MyAdam")
+
+
+def test_exceptions_travel_as_text_with_what_they_wrap():
+    inner = wire.RemoteException("ValueError", "bad value", "Traceback ...")
+    out = _round_trip(wire.RemoteException("TargetError", "step raised ValueError", "", "step(grads)", inner))
+    assert isinstance(out, wire.RemoteException) and out.where == "step(grads)"
+    assert out.inner == inner and out.inner.remote_type == "ValueError"
+    assert str(TargetError(out.where, out.inner)) == "step(grads) raised ValueError: bad value"
+
+
+def test_strings_are_sanitised_on_arrival():
+    out = _round_trip(["ok \u202e\u2066 \x1b[2J\ud800 end"])
+    assert out == ["ok ?? \ufffd end"]
+
+
+def test_objects_that_are_not_data_need_a_handle():
+    class Thing:
+        pass
+
+    with pytest.raises(TypeError, match="data only"):
+        wire.encode(Thing())
+    out = _round_trip([Thing()], handle=lambda obj: 7)
+    (h,) = out
+    assert isinstance(h, wire.Handle) and h.id == 7 and h.classes[0].endswith("Thing") and not h.callable
+
+
+@pytest.mark.parametrize("header,buffers,words", [
+    (["a", "|O", [1], 0], [b"\0" * 8], "dtype that is not allowed"),
+    (["a", "<f8", [3], 0], [b"\0" * 16], "in a buffer of 16 bytes"),
+    (["a", "<f8", [-1], 0], [b""], "malformed shape"),
+    (["a", "<f8", [1], 4], [b"\0" * 8], "buffer that was not sent"),
+    (["z", 1], [], "unknown or malformed tag"),
+    ({"status": "pass"}, [], "untagged"),
+    (["k", "builtins", "dict", ["d"]], [], "unknown kind"),
+    (["k", "verify.not_a_module", "X", ["d"]], [], "unknown kind"),
+    (["k", "verify.specs.base", "Held", ["d", "value", 1, "source", "read", "evil", 1]], [], "unknown fields"),
+    (["r", "1", [], False], [], "malformed handle"),
+    (["d", "key"], [], "a key and no value"),
+])
+def test_malformed_messages_are_protocol_errors(header, buffers, words):
+    frame, n = _frame(header, buffers)
+    with pytest.raises(wire.WireError, match=words) as info:
+        wire.decode(frame, n)
+    assert isinstance(info.value, ProtocolError)
+
+
+def test_deep_nesting_and_huge_frames_are_refused():
+    deep = 0
+    for _ in range(200):
+        deep = ["l", deep]
+    frame, n = _frame(deep)
+    with pytest.raises(wire.WireError, match="too deeply"):
+        wire.decode(frame, n)
+    a, b = socket.socketpair()
+    a.sendall(struct.pack("<QI", wire.MAX_FRAME + 1, 10))
+    with pytest.raises(wire.WireError, match="limit"):
+        wire.receive(b)
+    a.close(), b.close()
+
+
+# ----------------------------------------------------------------------------- the proxy
+
+
+@pytest.fixture
+def target_process():
+    process = remote.start()
+    yield process
+    process.close()
+
+
+def test_a_subject_in_the_target_process_answers_like_the_local_one(target_process):
+    prep = prepare(RunPlan("reference", "l2"), target_process)
+    local = prepare(RunPlan("reference", "l2"))
+    assert isinstance(prep.subject, remote.Remote) and not isinstance(local.subject, remote.Remote)
+    assert prep.subject.roles == local.subject.roles and prep.subject.description == local.subject.description
+    w = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_array_equal(prep.subject.grad(w, 0.1), local.subject.grad(w, 0.1))
+    assert prep.subject.penalty(w, 0.1) == pytest.approx(0.1 * 5.25, rel=1e-15)
+    assert isinstance(prep.subject.inputs, remote.Remote) and prep.subject.inputs.failures == []
+    assert prep.versions["numpy"] == np.__version__
+
+
+def test_runs_made_there_are_handles_of_the_interface_asked_for(target_process):
+    prep = prepare(RunPlan("reference", "momentum"), target_process)
+    run = prep.subject.make(lr=0.1, momentum=0.9)
+    assert isinstance(run, remote.Remote)
+    assert object.__getattribute__(run, "_iface") is OptimizerRun
+    run.init(np.array([1.0, 2.0]))
+    # Heavy ball from w = (1, 2), b = 0: b = g, w = w - 0.1 g; then b = 0.9 g + g.
+    np.testing.assert_allclose(run.step(np.array([1.0, 1.0])), [0.9, 1.9], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(run.step(np.array([1.0, 1.0])), [0.71, 1.71], rtol=0, atol=1e-15)
+    unit, note = prep.subject.precision()
+    assert unit == pytest.approx(2.0 ** -53) and note == ""
+
+
+def test_a_held_value_is_refused_only_when_this_side_agrees(target_process):
+    prep = prepare(RunPlan("reference", "momentum", {"momentum": 0.5}), target_process)
+    with pytest.raises(HeldParameterError, match="momentum"):
+        prep.subject.make(lr=0.1, momentum=0.9)
+    # A target process that claims a held value for a call that asks none is breaking the protocol.
+    fake = wire.RemoteException("HeldParameterError", "forged")
+    assert remote._asks_held(target_process.held, OptimizerSubject, "make", (), {"lr": 0.1, "momentum": 0.5}) \
+        is False
+    assert remote._asks_held(target_process.held, OptimizerSubject, "make", (), {"momentum": 0.9}) is True
+    assert fake.remote_type == "HeldParameterError"
+
+
+def test_what_comes_back_is_checked_against_the_annotations():
+    assert remote._fits(np.zeros(3), np.ndarray) and not remote._fits([0.0, 0.0], np.ndarray)
+    assert remote._fits(1.5, float) and remote._fits(np.float32(1.5), float) and not remote._fits("1.5", float)
+    assert not remote._fits(True, float)
+    assert remote._fits((np.zeros(2), np.zeros(2)), tuple[np.ndarray, np.ndarray])
+    assert not remote._fits((np.zeros(2),), tuple[np.ndarray, np.ndarray])
+    assert remote._fits(None, tuple[np.ndarray, np.ndarray] | None)
+    assert remote._fits(frozenset({"step"}), frozenset[str]) and not remote._fits(frozenset({1}), frozenset[str])
+    assert remote._fits({"lr": Held(0.1, "given")}, dict[str, Held])
+    assert not remote._fits({"lr": 0.1}, dict[str, Held])
+
+
+def test_a_handle_of_another_class_is_refused(target_process):
+    prep = prepare(RunPlan("reference", "l2"), target_process)
+    record = prep.subject.inputs          # an InputRecord's handle, given the interface InputRecord
+    assert object.__getattribute__(record, "_iface") is InputRecord
+    with pytest.raises(ProtocolError, match="not a OptimizerRun"):
+        remote._assign(record, OptimizerRun, "the run")
+    assert not remote._fits(record, RegulariserSubject)
+
+
+def test_a_load_error_there_is_a_usage_error_here(target_process):
+    with pytest.raises(TargetLoadError, match="cannot import|No module|not found|could not"):
+        prepare(RunPlan("no_such_module_for_dlverify:thing", "l2"), target_process)
+
+
+def test_a_target_process_that_dies_is_reported(target_process):
+    prep = prepare(RunPlan("reference", "l2"), target_process)
+    import os
+    import signal
+
+    os.kill(target_process.pid, signal.SIGKILL)
+    with pytest.raises(remote.TargetDied, match="SIGKILL from outside"):
+        prep.subject.grad(np.zeros(2), 0.1)

@@ -1,0 +1,552 @@
+"""The target in a process of its own: the checker holds a proxy of its subject and never imports it.
+
+A worker (:mod:`verify.worker`) forks a *target process* before anything of
+the target is loaded. The target process loads the target, adapts it
+(:func:`verify.runner.load_subject`) and then only answers calls: a method
+of an object it holds, with arguments that are data, and a value that is
+data back (:mod:`verify.wire`: arrays, scalars, strings, containers,
+exceptions as text). Objects that are not data (the subject, an optimizer
+run, a batch-norm layer, an :class:`~verify.adapters.base.InputRecord`) stay
+there and cross as *handles*; the checker sees each as a :class:`Remote`
+with the interface of the class it asked for, so the checks, the reference,
+the comparison, the verdict and the serialisation run in a process the
+target's code never ran in.
+
+Nothing in the proxy is specific to a kind of subject: a method call is
+forwarded by name, an attribute read is a request, and what comes back is
+validated against the annotations of the interface class (a method's
+return annotation, a field's type): ``np.ndarray`` must be an array,
+``float`` a real number, ``OptimizerRun`` a handle whose object is one, and
+so on. Whatever does not fit is a :class:`~verify.errors.ProtocolError` (a
+check then fails); an exception raised there comes back as text and is the
+target's (:class:`~verify.errors.TargetError`), a ``HeldParameterError``
+only when this process agrees that the call asked for a held value. A
+target process that dies is :class:`TargetDied`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import os
+import socket
+import sys
+import time
+import traceback
+import types
+import typing
+import weakref
+from typing import Any, Callable, Iterable
+
+import numbers
+
+import numpy as np
+
+from verify import _process, wire
+from verify.errors import (BadParameterError, HeldParameterError, MissingDependencyError, ProtocolError,
+                           TargetError, TargetLoadError, UnknownSpecError, UsageError)
+from verify.text import clip
+
+__all__ = ["TargetProcess", "Remote", "TargetDied", "start", "serve", "forget_working_directory"]
+
+
+class TargetDied(BaseException):
+    """The target process ended (or broke the connection) while a check was using it.
+
+    A ``BaseException``: no check's ``except Exception`` can take it for a
+    result; the worker reports the check as an error and ends.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# ----------------------------------------------------------------------------- the target's side
+
+
+class _Server:
+    """What the target process runs: a table of the objects it holds, and the loop answering requests."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.pid = os.getpid()
+        self.objects: dict[int, list[Any]] = {}      # handle id -> [object, handed out how many times]
+        self.ids: dict[int, int] = {}                # id(object) -> handle id
+        self.next = 1
+
+    def handle(self, obj: Any) -> int:
+        ref = self.ids.get(id(obj))
+        if ref is None:
+            ref, self.next = self.next, self.next + 1
+            self.ids[id(obj)] = ref
+            self.objects[ref] = [obj, 0]
+        self.objects[ref][1] += 1
+        return ref
+
+    def resolve(self, h: wire.Handle) -> Any:
+        try:
+            return self.objects[h.id][0]
+        except KeyError:
+            raise wire.WireError(f"no object {h.id} in the target process") from None
+
+    def release(self, items: Any) -> None:
+        for ref, count in items or ():
+            entry = self.objects.get(ref)
+            if entry is not None:
+                entry[1] -= count
+                if entry[1] <= 0:
+                    del self.objects[ref]
+                    self.ids.pop(id(entry[0]), None)
+
+    def answer(self, message: dict) -> Any:
+        op = message["op"]
+        if op == "load":
+            from verify.runner import load_subject
+            from verify.specs import get_spec
+
+            spec = get_spec(message["spec"])
+            overrides = dict(message["overrides"])
+            subject, versions = load_subject(message["target"], spec, message["name"],
+                                             spec.resolve_params(overrides), overrides)
+            from verify.adapters.base import Subject
+
+            data = {f.name: getattr(subject, f.name) for f in dataclasses.fields(Subject)}
+            data["roles"] = subject.roles
+            return {"subject": subject, "data": data, "versions": versions}
+        obj = message["ref"]
+        name = message.get("name")
+        if op == "call":
+            fn = obj if name is None else getattr(obj, name)
+            return fn(*message["args"], **message["kwargs"])
+        if op == "get":
+            return getattr(obj, name)
+        if op == "set":
+            setattr(obj, name, message["value"])
+            return None
+        raise wire.WireError(f"unknown request {op!r}")
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message = wire.receive(self.sock, self.resolve)
+            except EOFError:
+                return                               # the checker is gone: so is this process
+            seq = message.get("seq")
+            try:
+                self.release(message.get("release"))
+                reply = {"seq": seq, "ok": self.answer(message)}
+            except BaseException as exc:  # noqa: BLE001 - everything raised here is reported, as text
+                reply = {"seq": seq, "raise": _as_text(exc)}
+            if os.getpid() != self.pid:
+                os._exit(0)                          # a fork the target made: only the process itself answers
+            sys.stdout.flush()                       # what it printed belongs to this call's check
+            sys.stderr.flush()
+            try:
+                wire.send(self.sock, reply, self.handle)
+            except TypeError as exc:
+                wire.send(self.sock, {"seq": seq, "raise": _as_text(ProtocolError(str(exc)))})
+
+
+def _as_text(exc: BaseException) -> wire.RemoteException:
+    from verify.runner import target_traceback
+
+    inner = getattr(exc, "exc", None)
+    if isinstance(exc, TargetError) and isinstance(inner, BaseException):
+        return wire.describe_exception(exc, target_traceback(inner))
+    return wire.describe_exception(exc, "".join(traceback.format_exception(exc, limit=-8)))
+
+
+def serve(sock: socket.socket) -> None:
+    """Answer the checker's requests on ``sock`` until it closes (in the target process)."""
+    _Server(sock).serve()
+
+
+# ----------------------------------------------------------------------------- the checker's side
+
+
+_USAGE_ERRORS = {c.__name__: c for c in (TargetLoadError, MissingDependencyError, BadParameterError,
+                                          UnknownSpecError, UsageError)}
+
+
+class TargetProcess:
+    """The checker's end of a target process: requests and their replies, the proxies of its objects."""
+
+    def __init__(self, sock: socket.socket, pid: int):
+        self.sock = sock
+        self.pid = pid
+        self.seq = 0
+        self.held: dict[str, Any] = {}           # the run's held hyperparameters (set through the subject)
+        self._proxies: weakref.WeakValueDictionary[int, Remote] = weakref.WeakValueDictionary()
+        self._released: list[tuple[int, list[int]]] = []
+        self.dead: str | None = None
+
+    # -- handles
+
+    def _proxy(self, h: wire.Handle) -> "Remote":
+        proxy = self._proxies.get(h.id)
+        if proxy is None:
+            count = [0]
+            proxy = Remote(self, h, None, {}, count)
+            self._proxies[h.id] = proxy
+            weakref.finalize(proxy, self._released.append, (h.id, count))
+        proxy._count[0] += 1
+        return proxy
+
+    @staticmethod
+    def _handle_of(obj: Any) -> int | None:
+        return object.__getattribute__(obj, "_handle").id if isinstance(obj, Remote) else None
+
+    # -- requests
+
+    def request(self, **message: Any) -> Any:
+        """Send a request and return the value of its reply; an exception raised there comes back raised
+        as :class:`wire.RemoteException` (the callers map it)."""
+        if self.dead is not None:
+            raise TargetDied(self.dead)
+        self.seq += 1
+        released, self._released = self._released, []
+        message.update(seq=self.seq, release=[[ref, box[0]] for ref, box in released])
+        try:
+            wire.send(self.sock, message, self._handle_of)
+            while True:
+                reply = wire.receive(self.sock, self._proxy)
+                if not isinstance(reply, dict) or type(reply.get("seq")) is not int:
+                    raise wire.WireError("a reply that is not a reply")
+                if reply["seq"] == self.seq:
+                    break
+                if reply["seq"] > self.seq:
+                    raise wire.WireError("a reply to a request not sent yet")
+        except (EOFError, OSError) as exc:
+            raise TargetDied(self._ended(exc)) from None
+        except wire.WireError:
+            # The stream cannot be trusted past a malformed message: this process is done with the target.
+            self._ended(None, kill=True)
+            self.dead = "the verifier stopped the target process after it broke the protocol"
+            raise
+        if "raise" in reply:
+            if not isinstance(reply["raise"], wire.RemoteException):
+                raise wire.WireError("a reply raising something that is not an exception")
+            raise reply["raise"]
+        if "ok" not in reply:
+            raise wire.WireError("a reply with no value")
+        return reply["ok"]
+
+    def _ended(self, exc: BaseException | None, kill: bool = False) -> str:
+        """How the target process ended; it is reaped (killed first if it still runs)."""
+        status = None
+        deadline = time.monotonic() + (0.0 if kill else 5.0)
+        while True:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                break
+            status = None
+            if time.monotonic() >= deadline:
+                try:
+                    os.kill(self.pid, 9)
+                except OSError:
+                    pass
+                kill, deadline = False, time.monotonic() + 5.0
+            time.sleep(0.01)
+        if status is None:
+            self.dead = "the target process closed its connection to the verifier"
+        else:
+            how, outside = _process.describe_exit(status)
+            self.dead = (f"the target process {how} from outside the check (an out-of-memory killer or `kill`; "
+                         "the target may also have sent it)" if outside else
+                         f"the target crashed the worker process: it {how}")
+        return self.dead
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        finally:
+            if self.dead is None:
+                self._ended(None, kill=True)
+
+    # -- loading
+
+    def load(self, target: str, spec: str, name: str, overrides: dict[str, Any], interface: type) -> tuple[
+            "Remote", dict[str, str]]:
+        """Load and adapt ``target`` there; the subject's proxy (with ``interface``, its family's subject class)
+        and the versions there."""
+        try:
+            reply = self.request(op="load", target=target, spec=spec, name=name, overrides=overrides)
+        except wire.RemoteException as exc:
+            cls = _USAGE_ERRORS.get(exc.type)
+            if cls is not None:
+                raise cls(exc.text) from None
+            raise TargetLoadError(f"loading target {name!r} failed: {exc.type}: {exc.text}") from None
+        except wire.WireError as exc:
+            raise TargetLoadError(f"loading target {name!r} failed: the target process broke the protocol: "
+                                  f"{exc}") from None
+        if not isinstance(reply, dict) or not isinstance(reply.get("subject"), Remote) or \
+                not isinstance(reply.get("data"), dict) or not isinstance(reply.get("versions"), dict):
+            raise TargetLoadError(f"loading target {name!r} failed: the target process sent a malformed answer")
+        subject = reply["subject"]
+        _assign(subject, interface, f"the subject of {name!r}")
+        from verify.adapters.base import Subject
+
+        hints = _hints(Subject)
+        data = reply["data"]
+        for key, value in data.items():
+            if key in hints and not _fits(value, hints[key]):
+                raise TargetLoadError(f"loading target {name!r} failed: the target process sent {key} = "
+                                      f"{clip(repr(value), 80)}, not a {hints[key]}")
+        if not isinstance(data.get("roles"), frozenset) or not all(isinstance(r, str) for r in data["roles"]):
+            raise TargetLoadError(f"loading target {name!r} failed: the target process sent malformed roles")
+        object.__getattribute__(subject, "_data").update(data)
+        versions = {str(k): clip(v, 80) for k, v in reply["versions"].items()}
+        return subject, versions
+
+
+def start(close: Iterable[int] = (), setup: Callable[[], None] | None = None) -> TargetProcess:
+    """Fork the target process (before the target is loaded); ``close`` are descriptors it must not hold,
+    ``setup`` runs in it first (a memory limit)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ours.close()
+            for fd in close:
+                os.close(fd)
+            _process.die_with_parent()
+            if os.getppid() != parent:
+                os._exit(0)
+            if setup is not None:
+                setup()
+            serve(theirs)
+        except BaseException:  # noqa: BLE001 - the checker sees the connection close and the exit status
+            traceback.print_exc()
+            code = 70
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    theirs.close()
+    return TargetProcess(ours, pid)
+
+
+def forget_working_directory() -> None:
+    """Drop the working directory from this process's import path: the target may write files there, and no
+    module this process imports later may come from them (the verifier's own packages are found as before)."""
+    cwd = os.getcwd()
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:] = [p for p in sys.path if p == here or p not in ("", ".", cwd)]
+    sys.path_importer_cache.clear()
+
+
+# ----------------------------------------------------------------------------- proxies
+
+
+class Remote:
+    """An object held by the target process, seen through the interface class it was asked as.
+
+    A method of the interface is a call there; another attribute is a read there (its value data, or a handle);
+    what comes back is checked against the interface's annotations. ``_data`` holds values sent once (the
+    subject's descriptive fields), read without asking.
+    """
+
+    __slots__ = ("_target", "_handle", "_iface", "_data", "_count", "__weakref__")
+
+    def __init__(self, target: TargetProcess, handle: wire.Handle, iface: type | None, data: dict,
+                 count: list[int]):
+        for k, v in (("_target", target), ("_handle", handle), ("_iface", iface), ("_data", data),
+                     ("_count", count)):
+            object.__setattr__(self, k, v)
+
+    def __repr__(self) -> str:
+        iface = object.__getattribute__(self, "_iface")
+        return f"<remote {iface.__name__ if iface else 'object'}>"
+
+    def __getattr__(self, name: str) -> Any:
+        data = object.__getattribute__(self, "_data")
+        if name in data:
+            return data[name]
+        if name.startswith("__"):
+            raise AttributeError(name)
+        iface = object.__getattribute__(self, "_iface")
+        member = inspect.getattr_static(iface, name, None) if iface is not None else None
+        if isinstance(member, (types.FunctionType, staticmethod, classmethod)):
+            return functools.partial(_call, self, name)
+        target = object.__getattribute__(self, "_target")
+        try:
+            value = target.request(op="get", ref=self, name=name)
+        except wire.RemoteException as exc:
+            if exc.type == "AttributeError":
+                raise AttributeError(exc.text) from None
+            raise _target_error(name, exc) from None
+        return _checked(value, _attribute_hint(iface, name, member), f"its attribute {name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        target = object.__getattribute__(self, "_target")
+        try:
+            target.request(op="set", ref=self, name=name, value=value)
+        except wire.RemoteException as exc:
+            raise _target_error(f"setting {name}", exc) from None
+        data = object.__getattribute__(self, "_data")
+        if name in data:
+            data[name] = value
+        if name == "held":
+            target.held = dict(value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self, None, *args, **kwargs)
+
+
+def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
+    target = object.__getattribute__(proxy, "_target")
+    iface = object.__getattribute__(proxy, "_iface")
+    where = name or "a call"
+    try:
+        value = target.request(op="call", ref=proxy, name=name, args=list(args), kwargs=kwargs)
+    except wire.RemoteException as exc:
+        if exc.type == "HeldParameterError":
+            if _asks_held(target.held, iface, name, args, kwargs):
+                raise HeldParameterError(exc.text) from None
+            raise ProtocolError(f"{where}() was refused as asking for a held hyperparameter, but it asks for "
+                                f"none the run holds ({clip(exc.text, 200)})") from None
+        if exc.type == "ProtocolError":
+            raise ProtocolError(exc.text) from None
+        raise _target_error(where, exc) from None
+    hint = _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
+    return _checked(value, hint, f"{where}()")
+
+
+def _target_error(where: str, exc: wire.RemoteException) -> TargetError:
+    """An exception raised in the target process: the target's, as it wrapped it or as it came."""
+    if exc.type == "TargetError" and exc.inner is not None:
+        return TargetError(exc.where or where, exc.inner)
+    return TargetError(f"{where} (in the target process)", exc)
+
+
+def _asks_held(held: dict[str, Any], iface: type | None, name: str | None, args: tuple, kwargs: dict) -> bool:
+    """Whether this call gives a held hyperparameter another value, judged here (the target process could
+    claim it of any call, to have a check skipped instead of failed)."""
+    from verify.specs.base import require_held
+
+    values = dict(kwargs)
+    method = getattr(iface, name, None) if iface is not None and name is not None else None
+    if method is not None:
+        try:
+            bound = inspect.signature(method).bind(None, *args, **kwargs)
+        except TypeError:
+            bound = None
+        if bound is not None:
+            for k, v in list(bound.arguments.items())[1:]:
+                if isinstance(v, dict) and inspect.signature(method).parameters[k].kind is \
+                        inspect.Parameter.VAR_KEYWORD:
+                    values.update(v)
+                else:
+                    values[k] = v
+    try:
+        require_held(held, values)
+    except HeldParameterError:
+        return True
+    return False
+
+
+# ----------------------------------------------------------------------------- validation by annotation
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(obj: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:  # noqa: BLE001 - an annotation that cannot be resolved checks nothing
+        return {}
+
+
+def _attribute_hint(iface: type | None, name: str, member: Any) -> Any:
+    if iface is None:
+        return None
+    if isinstance(member, property) and member.fget is not None:
+        return _hints(member.fget).get("return")
+    return _hints(iface).get(name)
+
+
+def _key(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _assign(proxy: Remote, iface: type, what: str) -> None:
+    """Give ``proxy`` the interface ``iface``, if its object is one (else a :class:`ProtocolError`)."""
+    handle = object.__getattribute__(proxy, "_handle")
+    if _key(iface) not in handle.classes:
+        raise ProtocolError(f"{what} is a {handle.classes[0].split(':')[-1] if handle.classes else 'object'}, "
+                            f"not a {iface.__qualname__}")
+    current = object.__getattribute__(proxy, "_iface")
+    if current is None or issubclass(iface, current):
+        object.__setattr__(proxy, "_iface", iface)
+
+
+def _checked(value: Any, hint: Any, where: str) -> Any:
+    if hint is not None and not _fits(value, hint):
+        raise ProtocolError(f"{where} sent back {_describe(value)}; expected {_hint_text(hint)}")
+    return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Remote):
+        handle = object.__getattribute__(value, "_handle")
+        return f"a {handle.classes[0].split(':')[-1]}" if handle.classes else "an object"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _hint_text(hint: Any) -> str:
+    return getattr(hint, "__qualname__", None) or str(hint).replace("typing.", "")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (decoded from the target's side) is what the annotation ``hint`` promises; a proxy
+    that fits a class annotation gets that class as its interface."""
+    if hint is Any or hint is None or isinstance(hint, (str, typing.TypeVar)):
+        return True
+    if hint is type(None):
+        return value is None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if hint is np.ndarray:
+        return isinstance(value, np.ndarray)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return not args or (len(args) == len(value) and all(_fits(v, a) for v, a in zip(value, args)))
+    if origin in (list, set, frozenset):
+        return isinstance(value, origin) and (not args or all(_fits(v, args[0]) for v in value))
+    if origin is dict:
+        return isinstance(value, dict) and (not args or all(_fits(k, args[0]) and _fits(v, args[1])
+                                                             for k, v in value.items()))
+    if origin is not None:
+        return True                              # Callable[...], Sequence[...], Mapping[...]: not checked
+    if isinstance(hint, type):
+        if isinstance(value, Remote):
+            try:
+                _assign(value, hint, "a value")
+            except ProtocolError:
+                return False
+            return True
+        return isinstance(value, hint)
+    return True
