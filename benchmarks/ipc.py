@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from verify import remote  # noqa: E402
 from verify.plan import RunOptions, RunPlan, select_checks  # noqa: E402
 from verify.results import Status  # noqa: E402
-from verify.runner import execute_check, prepare  # noqa: E402
+from verify.runner import execute_check, load_subject, prepare  # noqa: E402
 
 SPECS = ("l2", "newton", "init-he", "batchnorm", "sgd", "adam")
 TARGET = 1.20
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):
             t, local = _time(plan, None)
             here = min(here, t)
-            target_process = remote.start()
+            target_process = remote.start(load_subject)
             try:
                 t, proxied = _time(plan, target_process)
             finally:

@@ -66,6 +66,14 @@ def test_a_skip_claimed_for_a_value_the_run_does_not_hold_is_a_failure(tmp_path)
     assert "asks for none the run holds" in run.checks[0].message
 
 
+def test_a_precision_claimed_to_loosen_the_tolerances_is_a_failure():
+    run = verify.api.check_conforms(f"{HERE / 'hostile' / 'forging_precision.py'}:SlightlyWrongSGD", "sgd",
+                                    max_examples=5, checks="conformance")
+    (check,) = run.checks
+    assert check.status.value == "fail", check.message
+    assert "precision() sent back" in check.message
+
+
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_the_api_is_not_fooled(attack):
     # A TARGET string runs in worker processes by default (an object runs in this process, trusted).

@@ -14,7 +14,7 @@ from verify import remote, wire
 from verify.adapters.base import InputRecord, OptimizerRun, OptimizerSubject, RegulariserSubject
 from verify.errors import HeldParameterError, ProtocolError, TargetError, TargetLoadError
 from verify.plan import RunPlan
-from verify.runner import prepare
+from verify.runner import load_subject, prepare
 from verify.specs.base import Held
 
 
@@ -129,7 +129,7 @@ def test_deep_nesting_and_huge_frames_are_refused():
 
 @pytest.fixture
 def target_process():
-    process = remote.start()
+    process = remote.start(load_subject)
     yield process
     process.close()
 
@@ -181,6 +181,19 @@ def test_what_comes_back_is_checked_against_the_annotations():
     assert remote._fits(frozenset({"step"}), frozenset[str]) and not remote._fits(frozenset({1}), frozenset[str])
     assert remote._fits({"lr": Held(0.1, "given")}, dict[str, Held])
     assert not remote._fits({"lr": 0.1}, dict[str, Held])
+
+
+def test_a_precision_made_up_there_is_refused():
+    # The checks set their tolerances from the precision a target computes with: only float64's, float32's or
+    # float16's unit roundoff (or machine epsilon, for a layer) can come back.
+    from verify.adapters.base import BatchNormInstance
+
+    hint = remote._hints(OptimizerSubject.precision)["return"]
+    assert remote._fits((2.0 ** -53, ""), hint) and remote._fits((2.0 ** -24, "float32 moments"), hint)
+    assert remote._fits((2.0 ** -11, "float16"), hint)
+    assert not remote._fits((1.0, ""), hint) and not remote._fits((1e-3, ""), hint)
+    eps = remote._hints(BatchNormInstance)["precision"]
+    assert remote._fits(2.0 ** -52, eps) and remote._fits(2.0 ** -23, eps) and not remote._fits(0.1, eps)
 
 
 def test_a_handle_of_another_class_is_refused(target_process):

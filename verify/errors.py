@@ -15,7 +15,10 @@ Two families matter to the command line:
 
 from __future__ import annotations
 
+import traceback
+
 __all__ = [
+    "target_traceback",
     "VerifyError",
     "UsageError",
     "UnknownSpecError",
@@ -82,3 +85,14 @@ class HeldParameterError(VerifyError):
     The runner reports the check as ``skip`` with this message: the check cannot
     run at this target's hyperparameters, which is not a defect of the target.
     """
+
+
+def target_traceback(exc: BaseException) -> str:
+    """The frames of ``exc``'s traceback in the target's code (one from the target process: as it sent it)."""
+    if hasattr(exc, "remote_type"):
+        return str(getattr(exc, "traceback", "")) or "Traceback: none sent by the target process"
+    frames = traceback.extract_tb(exc.__traceback__)
+    # Keep the frames in the target's code, not the verifier's.
+    own = [f for f in frames if "/verify/" not in f.filename.replace("\\", "/")]
+    lines = traceback.format_list(own[-6:]) + traceback.format_exception_only(type(exc), exc)
+    return "Traceback (target frames):\n" + "".join(lines)

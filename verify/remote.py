@@ -45,7 +45,7 @@ import numpy as np
 
 from verify import _process, wire
 from verify.errors import (BadParameterError, HeldParameterError, MissingDependencyError, ProtocolError,
-                           TargetError, TargetLoadError, UnknownSpecError, UsageError)
+                           TargetError, TargetLoadError, UnknownSpecError, UsageError, target_traceback)
 from verify.text import clip
 
 __all__ = ["TargetProcess", "Remote", "TargetDied", "start", "serve", "forget_working_directory"]
@@ -69,8 +69,9 @@ class TargetDied(BaseException):
 class _Server:
     """What the target process runs: a table of the objects it holds, and the loop answering requests."""
 
-    def __init__(self, sock: socket.socket):
+    def __init__(self, sock: socket.socket, load: Callable[..., Any]):
         self.sock = sock
+        self.load = load
         self.pid = os.getpid()
         self.objects: dict[int, list[Any]] = {}      # handle id -> [object, handed out how many times]
         self.ids: dict[int, int] = {}                # id(object) -> handle id
@@ -103,13 +104,12 @@ class _Server:
     def answer(self, message: dict) -> Any:
         op = message["op"]
         if op == "load":
-            from verify.runner import load_subject
             from verify.specs import get_spec
 
             spec = get_spec(message["spec"])
             overrides = dict(message["overrides"])
-            subject, versions = load_subject(message["target"], spec, message["name"],
-                                             spec.resolve_params(overrides), overrides)
+            subject, versions = self.load(message["target"], spec, message["name"],
+                                          spec.resolve_params(overrides), overrides)
             from verify.adapters.base import Subject
 
             data = {f.name: getattr(subject, f.name) for f in dataclasses.fields(Subject)}
@@ -150,17 +150,16 @@ class _Server:
 
 
 def _as_text(exc: BaseException) -> wire.RemoteException:
-    from verify.runner import target_traceback
-
     inner = getattr(exc, "exc", None)
     if isinstance(exc, TargetError) and isinstance(inner, BaseException):
         return wire.describe_exception(exc, target_traceback(inner))
     return wire.describe_exception(exc, "".join(traceback.format_exception(exc, limit=-8)))
 
 
-def serve(sock: socket.socket) -> None:
-    """Answer the checker's requests on ``sock`` until it closes (in the target process)."""
-    _Server(sock).serve()
+def serve(sock: socket.socket, load: Callable[..., Any]) -> None:
+    """Answer the checker's requests on ``sock`` until it closes (in the target process); ``load(target, spec,
+    name, params, overrides) -> (subject, versions)`` loads the target (:func:`verify.runner.load_subject`)."""
+    _Server(sock, load).serve()
 
 
 # ----------------------------------------------------------------------------- the checker's side
@@ -270,10 +269,10 @@ class TargetProcess:
 
     # -- loading
 
-    def load(self, target: str, spec: str, name: str, overrides: dict[str, Any], interface: type) -> tuple[
+    def load(self, target: str, spec: str, name: str, overrides: dict[str, Any], interfaces: list[type]) -> tuple[
             "Remote", dict[str, str]]:
-        """Load and adapt ``target`` there; the subject's proxy (with ``interface``, its family's subject class)
-        and the versions there."""
+        """Load and adapt ``target`` there; the subject's proxy and the versions there. Its interface is the first
+        of ``interfaces`` (the reference subject's classes, most derived first) that the subject is."""
         try:
             reply = self.request(op="load", target=target, spec=spec, name=name, overrides=overrides)
         except wire.RemoteException as exc:
@@ -288,7 +287,13 @@ class TargetProcess:
                 not isinstance(reply.get("data"), dict) or not isinstance(reply.get("versions"), dict):
             raise TargetLoadError(f"loading target {name!r} failed: the target process sent a malformed answer")
         subject = reply["subject"]
-        _assign(subject, interface, f"the subject of {name!r}")
+        classes = object.__getattribute__(subject, "_handle").classes
+        fitting = [c for c in interfaces if _key(c) in classes]
+        if not fitting:
+            raise TargetLoadError(f"loading target {name!r} failed: the target process adapted it to a "
+                                  f"{classes[0].split(':')[-1] if classes else 'object'}, not a "
+                                  f"{interfaces[0].__qualname__}")
+        _assign(subject, fitting[0], f"the subject of {name!r}")
         from verify.adapters.base import Subject
 
         hints = _hints(Subject)
@@ -304,9 +309,10 @@ class TargetProcess:
         return subject, versions
 
 
-def start(close: Iterable[int] = (), setup: Callable[[], None] | None = None) -> TargetProcess:
-    """Fork the target process (before the target is loaded); ``close`` are descriptors it must not hold,
-    ``setup`` runs in it first (a memory limit)."""
+def start(load: Callable[..., Any], close: Iterable[int] = (), setup: Callable[[], None] | None = None) -> TargetProcess:
+    """Fork the target process (before the target is loaded), which loads targets with ``load``
+    (:func:`verify.runner.load_subject`); ``close`` are descriptors it must not hold, ``setup`` runs in it
+    first (a memory limit)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -323,7 +329,7 @@ def start(close: Iterable[int] = (), setup: Callable[[], None] | None = None) ->
                 os._exit(0)
             if setup is not None:
                 setup()
-            serve(theirs)
+            serve(theirs, load)
         except BaseException:  # noqa: BLE001 - the checker sees the connection close and the exit status
             traceback.print_exc()
             code = 70
@@ -462,7 +468,7 @@ def _asks_held(held: dict[str, Any], iface: type | None, name: str | None, args:
 @functools.lru_cache(maxsize=None)
 def _hints(obj: Any) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(obj)
+        return typing.get_type_hints(obj, include_extras=True)
     except Exception:  # noqa: BLE001 - an annotation that cannot be resolved checks nothing
         return {}
 
@@ -518,6 +524,8 @@ def _fits(value: Any, hint: Any) -> bool:
         return value is None
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
+    if origin is typing.Annotated:        # Annotated[float, OneOf(...)]: the type, then each constraint
+        return _fits(value, args[0]) and all(m.accepts(value) for m in hint.__metadata__ if hasattr(m, "accepts"))
     if origin in (typing.Union, types.UnionType):
         return any(_fits(value, a) for a in args)
     if origin is typing.Literal:

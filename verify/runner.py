@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from verify.adapters import adapt
 from verify.adapters.base import Subject
 from verify.errors import (BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError,
-                           UsageError)
+                           UsageError, target_traceback)
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, Report, RunResult, Status
 from verify.specs import get_spec
@@ -43,7 +43,6 @@ __all__ = [
     "prepare",
     "load_subject",
     "loads",
-    "target_traceback",
     "hold",
     "held_record",
     "select_checks",
@@ -146,7 +145,7 @@ def prepare(plan: RunPlan, target_process: "TargetProcess | None" = None) -> Pre
         subject, found_versions = load_subject(plan.target, spec, name, params, overrides)
     else:
         subject, found_versions = target_process.load(plan.target, spec.name, name, overrides,
-                                                      _interface(type(reference)))
+                                                      [c for c in type(reference).__mro__ if issubclass(c, Subject)])
     held = hold(spec, params, overrides, subject)
     subject.held = held
     try:
@@ -162,15 +161,6 @@ def prepare(plan: RunPlan, target_process: "TargetProcess | None" = None) -> Pre
     return Prepared(spec, params, overrides, subject, reference, name, held, found_versions)
 
 
-def _interface(cls: type) -> type:
-    """The subject class a target's subject must be, from the reference's: the most derived one of the
-    family's classes in :mod:`verify.adapters.base` (adapters may subclass them)."""
-    for c in cls.__mro__:
-        if c.__module__ == Subject.__module__ and issubclass(c, Subject):
-            return c
-    return cls
-
-
 def loads(plan: RunPlan) -> None:
     """Raise the :class:`UsageError` that would keep ``plan`` from running (unknown spec or hyperparameter, a
     target that cannot be loaded or does not fit), loading the target in a target process of its own that
@@ -180,7 +170,7 @@ def loads(plan: RunPlan) -> None:
         return
     from verify import remote
 
-    target_process = remote.start()
+    target_process = remote.start(load_subject)
     try:
         prepare(plan, target_process)
     except remote.TargetDied as exc:
@@ -273,17 +263,6 @@ def execute_check(prep: Prepared, check: Check, options: RunOptions) -> CheckRes
     if result.status in (Status.FAIL, Status.ERROR, Status.TIMEOUT):
         result.reproduction = prep.plan(options).command(check.name)
     return result
-
-
-def target_traceback(exc: BaseException) -> str:
-    """The frames of ``exc``'s traceback in the target's code (one from the target process: as it sent it)."""
-    if hasattr(exc, "remote_type"):
-        return str(getattr(exc, "traceback", "")) or "Traceback: none sent by the target process"
-    frames = traceback.extract_tb(exc.__traceback__)
-    # Keep the frames in the target's code, not the verifier's.
-    own = [f for f in frames if "/verify/" not in f.filename.replace("\\", "/")]
-    lines = traceback.format_list(own[-6:]) + traceback.format_exception_only(type(exc), exc)
-    return "Traceback (target frames):\n" + "".join(lines)
 
 
 def _with_time_limit(fn: Callable[[], CheckResult], limit: float | None, check: Check) -> CheckResult:

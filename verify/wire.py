@@ -56,6 +56,8 @@ _DTYPES = frozenset(np.dtype(t).str for t in (
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
     np.float16, np.float32, np.float64, np.complex64, np.complex128))
 _PREFIX = struct.Struct("<QI")
+_PLAIN = frozenset({type(None), bool, str, int, float})
+_SMALL = 1 << 20                  # a frame under this size is written with one system call
 
 
 class WireError(ProtocolError):
@@ -120,9 +122,11 @@ def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tup
     buffers: list[memoryview] = []
 
     def enc(x: Any, depth: int) -> Any:
+        if type(x) in _PLAIN:
+            return x
         if depth > _MAX_DEPTH:
             raise TypeError("a value nested too deeply to send")
-        if x is None or isinstance(x, (bool, str)):
+        if isinstance(x, (bool, str)):
             return x
         if isinstance(x, (int, float)) and type(x) in (int, float):
             return x
@@ -170,8 +174,11 @@ def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | 
     if total > MAX_FRAME:
         raise TypeError(f"a message of {total} bytes is more than the {MAX_FRAME} allowed")
     lengths = json.dumps([b.nbytes for b in buffers]).encode("ascii")
-    sock.sendall(_PREFIX.pack(total + len(lengths) + 4, len(header)) + header
-                 + struct.pack("<I", len(lengths)) + lengths)
+    head = _PREFIX.pack(total + len(lengths) + 4, len(header)) + header + struct.pack("<I", len(lengths)) + lengths
+    if total < _SMALL:
+        sock.sendall(b"".join([head, *buffers]))
+        return
+    sock.sendall(head)
     for b in buffers:
         sock.sendall(b)
 

@@ -92,12 +92,12 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
     from verify import remote
     from verify.errors import UsageError
     from verify.plan import RunPlan, select_checks
-    from verify.runner import execute_check, held_record, prepare
+    from verify.runner import execute_check, held_record, load_subject, prepare
 
     plan = RunPlan.from_job(job)
     options = plan.options
     setup = (lambda: _limit_memory(options.memory_limit)) if options.memory_limit else None
-    target = remote.start(close=[events.fileno()], setup=setup)
+    target = remote.start(load_subject, close=[events.fileno()], setup=setup)
     remote.forget_working_directory()
     try:
         prep = prepare(plan, target)

@@ -24,7 +24,7 @@ import inspect
 import numbers
 import os
 import types
-from typing import Any, Callable, Mapping, Sequence
+from typing import Annotated, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -68,6 +68,26 @@ __all__ = [
 #: Unit roundoff of float64 (the verifier's arithmetic); float32's and float16's by dtype size.
 FLOAT64 = float(np.finfo(np.float64).eps) / 2.0
 _UNIT_ROUNDOFF = {2: float(np.finfo(np.float16).eps) / 2.0, 4: float(np.finfo(np.float32).eps) / 2.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class OneOf:
+    """Annotation metadata, ``Annotated[float, OneOf((...))]``: the only values a field or a return may take.
+
+    A subject in a target process (:mod:`verify.remote`) is held to it: a value the checks trust to set their
+    own tolerance (the precision a target computes with) cannot be made up there to loosen a check.
+    """
+
+    values: tuple
+
+    def accepts(self, value: Any) -> bool:
+        return value in self.values
+
+
+#: The unit roundoff of a float64, float32 or float16 (and bfloat16, counted as float16) computation.
+UnitRoundoff = Annotated[float, OneOf((FLOAT64, *_UNIT_ROUNDOFF.values()))]
+#: The machine epsilon of float64, float32 or float16.
+MachineEpsilon = Annotated[float, OneOf(tuple(float(np.finfo(t).eps) for t in (np.float64, np.float32, np.float16)))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -344,7 +364,7 @@ def probe_grads() -> np.ndarray:
                      np.array([0.3, -1.2, 0.7, 2.0, -0.4, 0.05, 1.5, -0.8, 0.9, -2.0])], axis=1)
 
 
-def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tuple[float, str]:
+def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tuple[UnitRoundoff, str]:
     """The unit roundoff the target computes with, from what a short run leaves in its state.
 
     ``(FLOAT64, "")`` unless the target returns, or keeps in its state, floating values narrower than
@@ -568,7 +588,7 @@ class NormalisationInstance:
     """
 
     inputs: InputRecord
-    precision: float = float(np.finfo(np.float64).eps)
+    precision: MachineEpsilon = float(np.finfo(np.float64).eps)
     hyper: dict[str, tuple[Any, str]]
     hyper_source: dict[str, str]
 
@@ -757,7 +777,7 @@ class OptimizerSubject(Subject):
     probe_hparams: dict[str, Any] | None = None
     _precision: tuple[float, str] | None = dataclasses.field(default=None, repr=False)
 
-    def precision(self) -> tuple[float, str]:
+    def precision(self) -> tuple[UnitRoundoff, str]:
         """``(unit roundoff, note)`` of the target's arithmetic: float64's and no note unless seen narrower."""
         if self._precision is None:
             self._precision = (FLOAT64, "") if self.probe_hparams is None else \
