@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import inspect
 import os
+import signal
 import socket
 import sys
 import time
@@ -234,24 +235,28 @@ class TargetProcess:
 
     def _ended(self, exc: BaseException | None, kill: bool = False) -> str:
         """How the target process ended; it is reaped (killed first if it still runs)."""
-        status = None
-        deadline = time.monotonic() + (0.0 if kill else 5.0)
-        while True:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid:
-                break
-            status = None
-            if time.monotonic() >= deadline:
+        status, stopped = None, False
+        for wait, then_kill in ((0.0 if kill else 5.0, True), (5.0, False)):
+            deadline = time.monotonic() + wait
+            while status is None:
                 try:
-                    os.kill(self.pid, 9)
-                except OSError:
-                    pass
-                kill, deadline = False, time.monotonic() + 5.0
-            time.sleep(0.01)
-        if status is None:
+                    pid, found = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid:
+                    status = found
+                elif time.monotonic() >= deadline:
+                    break
+                else:
+                    time.sleep(0.01)
+            if status is not None or not then_kill:
+                break
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                stopped = True
+            except OSError:
+                break
+        if status is None or stopped:
             self.dead = "the target process closed its connection to the verifier"
         else:
             how, outside = _process.describe_exit(status)
