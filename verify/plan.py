@@ -107,7 +107,7 @@ class RunPlan:
     target_name: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides or {})))
 
     @property
     def seed(self) -> int:
