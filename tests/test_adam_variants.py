@@ -10,14 +10,14 @@ import pytest
 
 from tests.cli_helpers import verify_check
 from verify.results import Status
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 CONFORMANCE = RunOptions(checks=("conformance",), max_examples=12, timeout=None)
 BUGGY = "tests/buggy/beyond.py"
 
 
 def _check(target, spec, overrides=None, options=CONFORMANCE):
-    run = run_inline(target, spec, overrides or {}, options)
+    run = run_inline(RunPlan(target, spec, overrides or {}, options))
     return run, run.checks[0]
 
 
@@ -319,7 +319,7 @@ class Float32AMSGradVHat:
 ], ids=["course-adamax", "keras-adamax", "numpy-nadam", "official-radam", "cs231n-amsgrad",
         "float32-amsgrad-v-hat"])
 def test_correct_implementations_written_by_others_pass_every_check(target, spec, overrides):
-    run = run_inline(target, spec, overrides, RunOptions(max_examples=10, timeout=None))
+    run = run_inline(RunPlan(target, spec, overrides, RunOptions(max_examples=10, timeout=None)))
     bad = [(c.name, c.status, c.message) for c in run.checks if c.status not in (Status.PASS, Status.SKIP)]
     assert not bad, bad
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.buggy import beyond
-from verify.runner import RunOptions, run_inline
+from verify.runner import RunOptions, RunPlan, run_inline
 
 OPTS = RunOptions(seed=0, timeout=None, max_examples=30)
 
@@ -22,7 +22,7 @@ def _status(run, name):
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("spec", ["layernorm", "rmsnorm"])
 def test_the_reference_passes_every_check(spec, seed):
-    run = run_inline("reference", spec, {}, RunOptions(seed=seed, timeout=None, max_examples=30))
+    run = run_inline(RunPlan("reference", spec, {}, RunOptions(seed=seed, timeout=None, max_examples=30)))
     assert not _bad(run)
     assert {c.status.value for c in run.checks} == {"pass"}
 
@@ -37,7 +37,7 @@ def test_the_reference_passes_every_check(spec, seed):
 ])
 def test_torch_passes(target, spec, params):
     pytest.importorskip("torch")
-    run = run_inline(target, spec, params, OPTS)
+    run = run_inline(RunPlan(target, spec, params, OPTS))
     assert not _bad(run), _bad(run)
     assert {c.status.value for c in run.checks} == {"pass"}
 
@@ -46,12 +46,12 @@ def test_torch_passes(target, spec, params):
 def test_torch_layernorm_affine_flags_are_read_and_can_be_required():
     torch = pytest.importorskip("torch")
     no_bias = functools.partial(torch.nn.LayerNorm, bias=False)
-    run = run_inline(no_bias, "layernorm", {}, OPTS, target_name="LayerNorm(bias=False)")
+    run = run_inline(RunPlan(no_bias, "layernorm", {}, OPTS, target_name="LayerNorm(bias=False)"))
     assert not _bad(run) and "the layer has γ" in _status(run, "protocol").message
     bare = functools.partial(torch.nn.LayerNorm, elementwise_affine=False)
-    run = run_inline(bare, "layernorm", {"affine": "none"}, OPTS, target_name="LayerNorm(elementwise_affine=False)")
+    run = run_inline(RunPlan(bare, "layernorm", {"affine": "none"}, OPTS, target_name="LayerNorm(elementwise_affine=False)"))
     assert not _bad(run) and "no affine parameters" in _status(run, "protocol").message
-    run = run_inline(bare, "layernorm", {"affine": "gamma,beta"}, OPTS, target_name="bare")
+    run = run_inline(RunPlan(bare, "layernorm", {"affine": "gamma,beta"}, OPTS, target_name="bare"))
     c = _status(run, "protocol")
     assert c.status.value == "fail" and "the layer has none, not gamma,beta" in c.diagnosis
 
@@ -105,7 +105,7 @@ def test_the_diagnosis_formulas_reproduce_the_published_bugs_worked_numbers():
     (beyond.rmsnorm_eps_outside_root, "rmsnorm", "ε is outside the square root: x/(√mean(x²) + ε)"),
 ])
 def test_published_bugs_are_caught_and_named(target, spec, words):
-    run = run_inline(target, spec, {}, OPTS, target_name=target.__name__)
+    run = run_inline(RunPlan(target, spec, {}, OPTS, target_name=target.__name__))
     assert {"forward-vs-reference", "output-moments", "rescaling"} <= {
         c.name for c in run.checks if c.status.value == "fail"}
     assert words in _status(run, "forward-vs-reference").diagnosis
@@ -120,9 +120,9 @@ def test_a_layer_without_an_eps_argument_is_not_failed_on_an_assumed_eps():
             mu, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
             return self.gamma * (x - mu) / np.sqrt(var + 1e-3) + self.beta
 
-    run = run_inline(FixedEps, "layernorm", {}, OPTS, target_name="FixedEps")
+    run = run_inline(RunPlan(FixedEps, "layernorm", {}, OPTS, target_name="FixedEps"))
     assert not {c.name for c in run.checks if c.status.value == "fail"}
     c = _status(run, "forward-vs-reference")
     assert c.status.value == "inconclusive" and "--param eps=0.001" in c.message
-    run = run_inline(FixedEps, "layernorm", {"eps": 1e-3}, OPTS, target_name="FixedEps")
+    run = run_inline(RunPlan(FixedEps, "layernorm", {"eps": 1e-3}, OPTS, target_name="FixedEps"))
     assert not _bad(run), _bad(run)
