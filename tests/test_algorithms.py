@@ -143,6 +143,7 @@ def _mapping_ok(a: Algorithm, library: str) -> LibraryMapping | None:
 def _runs_as_the_reference_or_a_named_variant(a: Algorithm, subject, what: str) -> None:
     w0, grads = _stream(2, steps=8)
     hp = a.defaults()
+    subject.one_tensor = a.one_tensor          # what verify.adapters.adapt's finish sets (LAMB: one layer)
     got = np.concatenate([w0[None], np.asarray(subject.run(dict(hp), w0, list(grads)), dtype=np.float64)])
     ref = dg.run_variant(a.build(hp), w0, grads)
     tol = np.concatenate([np.zeros((1, w0.size)), tolmod.tolerance(a.name, hp, w0, grads)])
@@ -165,6 +166,18 @@ def _torch_sign_sgd(torch):
     return SignSGD
 
 
+def _torch_lion(torch):
+    from tests.test_lion import _lucidrains
+
+    return _lucidrains(torch)
+
+
+def _torch_lamb(torch):
+    from tests.test_lamb import _torch_lamb as lamb
+
+    return lamb(torch)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("a", ALGORITHMS, ids=IDS)
 def test_the_torch_mapping_builds_torch_s_optimizer(a):
@@ -176,7 +189,7 @@ def test_the_torch_mapping_builds_torch_s_optimizer(a):
 
     cls = getattr(torch.optim, mapping.primary)
     if not mapping.builtin:          # torch has no such optimizer: a subclass following its constructor
-        cls = {"sign-sgd": _torch_sign_sgd}[a.name](torch)
+        cls = {"sign-sgd": _torch_sign_sgd, "lion": _torch_lion, "lamb": _torch_lamb}[a.name](torch)
     subject = torch_adapter.optimizer(cls, get_spec(a.name), a.name)
     assert any(mapping.primary in line for line in subject.mapping)
     _runs_as_the_reference_or_a_named_variant(a, subject, f"torch.optim.{mapping.primary}")

@@ -13,7 +13,8 @@ from verify.results import Report
 from verify.specs import SPEC_NAMES
 
 SPECS = ("l1 l2 weight-decay init-lecun init-xavier init-he relu-bias batchnorm layernorm rmsnorm newton sgd momentum "
-         "nesterov sign-sgd rprop rmsprop adam adamw adagrad amsgrad adamax nadam radam generic-optimizer").split()
+         "nesterov sign-sgd rprop rmsprop adam adamw adagrad amsgrad adamax nadam radam adadelta lion lamb generic-optimizer "
+         "grad-clip-norm").split()
 
 
 def test_the_specs_are_registered_in_order():

@@ -38,9 +38,12 @@ VARIANT_PINS = {"rprop/no-clip-at-zero": {"lr": 100.0},
                 "nadam/schedule-dozat": {"schedule": "constant"},
                 "radam/threshold-pytorch": {"threshold": "paper"},
                 "radam/eps-placement-hat": {"eps_placement": "outside"},
-                "radam/degenerated-to-sgd-true": {"degenerated_to_sgd": False}}
+                "radam/degenerated-to-sgd-true": {"degenerated_to_sgd": False},
+                # LAMB's bugs are written in the paper's decay form; the paper form named under Keras'
+                "lamb/paper-decay": {"weight_decay_form": "keras"}}
 
 PINS = {**{a.name: _switched_on(a) for a in ALGORITHMS}, **VARIANT_PINS}
+PINS["lamb"] = {**PINS["lamb"], "weight_decay_form": "paper"}
 
 VARIANTS = [(spec, v) for v in dg.CATALOGUE + dg._LAG for spec in v.specs]
 

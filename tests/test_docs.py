@@ -33,6 +33,7 @@ def _first_python_block(section: str) -> str:
     ("Newton step", "step", "newton"),
     ("Batch norm", "BatchNorm", "batchnorm"),
     ("Layer norm and RMS norm", "LayerNorm", "layernorm"),
+    ("Gradient clipping", "clip", "grad-clip-norm"),
 ])
 def test_protocol_examples_pass_their_spec(title, name, spec):
     # The examples users copy must themselves be right (the initialiser's once took fan_in from shape[0]).

@@ -159,6 +159,16 @@ def _exact(algo: str, hp: dict, w0: np.ndarray, grads: np.ndarray, **flags) -> n
                 if decoupled and take:
                     u = u + wd * w
                 w = w - h["lr"] * u
+            elif algo == "adadelta":                          # m: E[Δ²], v: E[g²]
+                g = g + h.get("weight_decay", 0) * w
+                v = h["rho"] * v + (1 - h["rho"]) * g * g
+                d = mpmath.sqrt(m + h["eps"]) / mpmath.sqrt(v + h["eps"]) * g
+                m = h["rho"] * m + (1 - h["rho"]) * d * d
+                w = w - h["lr"] * d
+            elif algo == "lion":                              # m: the momentum
+                c = h["b1"] * m + (1 - h["b1"]) * g
+                w = w - h["lr"] * (mpmath.sign(c) + h["weight_decay"] * w)
+                m = h["b2"] * m + (1 - h["b2"]) * g
             else:  # pragma: no cover - a case below names an unknown algorithm
                 raise AssertionError(algo)
             out[t - 1, i] = w
@@ -218,7 +228,42 @@ CASES = [
     ("amsgrad-v-hat", "amsgrad", dict(_ADAM, b2=0.99), {"maximum_of": "v-hat"}),
     ("amsgrad-v-hat-decoupled", "amsgrad", dict(_ADAM, weight_decay=0.1),
      {"maximum_of": "v-hat", "decoupled_weight_decay": True}),
+    ("adadelta", "adadelta", {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0}, {}),
+    ("adadelta-decay-long-memory", "adadelta", {"lr": 0.5, "rho": 0.999, "eps": 1e-3, "weight_decay": 0.1}, {}),
+    ("lion", "lion", {"lr": 0.01, "b1": 0.9, "b2": 0.99, "weight_decay": 0.0}, {}),
+    ("lion-decay", "lion", {"lr": 0.01, "b1": 0.5, "b2": 0.999, "weight_decay": 0.3}, {}),
+    ("lamb", "lamb", {"lr": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.0}, {}),
+    ("lamb-decay", "lamb", {"lr": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.1}, {}),
+    ("lamb-keras-decay", "lamb", {"lr": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.1},
+     {"weight_decay_form": "keras"}),
 ]
+
+
+def _exact_lamb(hp: dict, w0: np.ndarray, grads: np.ndarray, form: str = "paper") -> np.ndarray:
+    """LAMB's iterates in 60 digits: Adam's r per entry, then the layer's norms (Algorithm 2; Keras' order)."""
+    mpmath.mp.dps = 60
+    mp = mpmath.mpf
+    h = {k: mp(v) for k, v in hp.items()}
+    w = [mp(float(x)) for x in w0]
+    m = [mp(0)] * len(w)
+    v = [mp(0)] * len(w)
+    out = np.empty(grads.shape, dtype=object)
+    for t, gt in enumerate(grads, start=1):
+        g = [mp(float(x)) for x in gt]
+        m = [h["b1"] * a + (1 - h["b1"]) * b for a, b in zip(m, g)]
+        v = [h["b2"] * a + (1 - h["b2"]) * b * b for a, b in zip(v, g)]
+        r = [(a / (1 - h["b1"] ** t)) / (mpmath.sqrt(b / (1 - h["b2"] ** t)) + h["eps"]) for a, b in zip(m, v)]
+        norm = lambda x: mpmath.sqrt(mpmath.fsum(y * y for y in x))  # noqa: E731
+        if form == "keras":
+            w = [x - x * h["weight_decay"] * h["lr"] for x in w]
+            u = r
+        else:
+            u = [a + h["weight_decay"] * x for a, x in zip(r, w)]
+        wn, un = norm(w), norm(u)
+        ratio = 1 if wn == 0 or un == 0 else wn / un
+        w = [x - h["lr"] * ratio * a for x, a in zip(w, u)]
+        out[t - 1] = w
+    return out
 
 
 def _builder(algo: str, flags: dict):
@@ -257,7 +302,8 @@ def test_the_bound_covers_the_rounding_of_float64_and_float32_runs(case_id, algo
     build = _builder(algo, flags)
 
     values, bound = tolmod.error_bound_of(build, hp, w0, grads)
-    exact = _exact(algo, hp, w0, grads, **flags)
+    exact = (_exact_lamb(hp, w0, grads, flags.get("weight_decay_form", "paper")) if algo == "lamb"
+             else _exact(algo, hp, w0, grads, **flags))
 
     opt = build(**hp)
     state, w, run64 = opt.init(w0), w0, []
@@ -390,3 +436,50 @@ def test_every_canonical_optimizers_bound_is_its_references_run(spec):
         else:
             assert np.array_equal(values[t], w)
     assert np.all(bound > 0) and np.all(np.isfinite(bound))
+
+
+def test_a_float32_run_charges_float32_rounding_to_its_hyperparameters_and_unresolved_quotients():
+    hp = {"lr": 0.5, "rho": 0.999, "eps": 1e-6, "weight_decay": 0.0}
+    w0, grads = np.array([1.0]), np.array([[3.0], [-2.0]])
+    _, b64 = tolmod.error_bound_of(reference.adadelta, hp, w0, grads)
+    _, b32 = tolmod.error_bound_of(reference.adadelta, hp, w0, grads, unit=U32)
+    # np.float32(0.999) is 0.999000013: 1 − ρ off by 1.3e-5 relative. That alone moves the iterates beyond float64's
+    # bound scaled to float32 at the first step (what the model charged before), and stays within the float32 run's.
+    opt, shifted = reference.adadelta(**hp), reference.adadelta(**dict(hp, rho=float(np.float32(0.999))))
+    w, s, ws, ss, moved = w0, opt.init(w0), w0, shifted.init(w0), []
+    for g in grads:
+        (w, s), (ws, ss) = opt.update(g, s, w), shifted.update(g, ss, ws)
+        moved.append(np.abs(ws - w))
+    moved = np.array(moved)
+    assert moved[0, 0] > (U32 / tolmod.U) * b64[0, 0] and np.all(moved <= b32)
+    assert float(tolmod.tracked_hyperparameters(hp, U32)["rho"].e) == U32 * 0.999
+    assert float(tolmod.tracked_hyperparameters(hp)["rho"].e) == 0.0
+    # a denominator whose float32 bound reaches its value: 1e8 − (1e8 − 1) in float32 is 0 or 8, not 1
+    big = tolmod.Tracked(1e8)
+    den = big - (big - 1.0)
+    tolmod._RUN["u"] = U32
+    try:
+        q = tolmod.Tracked(1.0) / (tolmod.Tracked(den.v, den.e * (U32 / tolmod.U)))
+        assert np.isinf(q.e)
+    finally:
+        tolmod._RUN["u"] = tolmod.U
+    assert np.isfinite((tolmod.Tracked(1.0) / den).e)          # float64 keeps the first-order rule
+
+
+def test_a_sign_whose_operand_may_be_zero_gets_a_bound_of_two():
+    x = tolmod.Tracked(np.array([1.0, 1e-20, -3e-16, 0.0]), np.array([1e-16, 1e-16, 1e-16, 0.0]))
+    s = np.sign(x)
+    np.testing.assert_array_equal(s.v, [1.0, 1.0, -1.0, 0.0])
+    np.testing.assert_array_equal(s.e, [0.0, 2.0, 0.0, 0.0])      # an exact 0 stays exact
+
+
+def test_a_sum_bounds_its_rounding_and_tracked_values_compare_equal_by_value():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=1000) * 10.0 ** rng.integers(-8, 8, size=1000)
+    total = np.sum(tolmod.Tracked(x))
+    exact = mpmath.fsum([mpmath.mpf(float(v)) for v in x])
+    assert abs(mpmath.mpf(float(total.v)) - exact) <= float(total.e)
+    assert float(total.e) <= 999 * tolmod.U * np.sum(np.abs(x))
+    with pytest.raises(TypeError, match="every entry"):
+        np.sum(tolmod.Tracked(np.ones((2, 2))), axis=0)
+    assert tolmod.Tracked(0.0) == 0.0 and not (tolmod.Tracked(1.0) == 0.0) and tolmod.Tracked(1.0) != 0.0

@@ -238,8 +238,8 @@ def _reference_and_tol(spec: "algorithms.Algorithm | str", reference: Any, ex: E
         ex = Example(ex.hparams, ex.w0, ex.grads[:max(keep - 1, 0)], ex.recipe, ex.origin,
                      ex.notes + [f"stream cut at step {max(keep - 1, 0)}: the reference's iterates exceed {fmt(MAX_ABS)}"])
         ref = ref[:max(keep, 1)]
-    _, bound = tolmod.error_bound(_record(spec), ex.hparams, ex.w0, ex.grads)
-    tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * factor * bound])
+    _, bound = tolmod.error_bound(_record(spec), ex.hparams, ex.w0, ex.grads, unit=tolmod.U * factor)
+    tol = np.concatenate([np.zeros((1, *ex.w0.shape)), tolmod.SAFETY * bound])
     return ref, tol, ex
 
 

@@ -16,7 +16,7 @@ rounding, ``u·|result|`` (``u = 2⁻⁵³``), and propagates its operands' boun
 with the absolute values of its partial derivatives:
 
 * ``x ± y``: ``e = e(x) + e(y) + u|x ± y|``
-* ``x · y``: ``e = |y| e(x) + |x| e(y) + u|xy|``
+* ``x · y``: ``e = |y| e(x) + |x| e(y) + e(x) e(y) + u|xy|``
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
 * ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
 * ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products); ``c^x`` for a constant ``c``
@@ -25,8 +25,15 @@ with the absolute values of its partial derivatives:
   ``2u(|a| + |x|)``, the rounding of the ``lerp`` form ``a + (1 − β)(x − a)``,
   whose difference can be far larger than the result (β ≈ 0, a small ``x``
   after a large ``a``)
-* sign, clip, comparisons, maximum: the decision is taken to agree (identical
-  inputs, no ties: open-loop streams make this so); a clipped value is exact.
+* clip, comparisons, maximum: the decision is taken to agree (identical
+  inputs, no ties: open-loop streams make this so); a clipped value is exact;
+* sign: exact where the operand's bound cannot reach 0, else a bound of 2 (the
+  exact sign may be the other one: Lion's ``sgn(β1·m + (1 − β1)·g)`` when the
+  terms nearly cancel);
+* sums ``np.sum(x)``: ``Σe + (n − 1)u·Σ|x|`` (recursive summation's bound);
+* an equality ``x == y`` the bounds cannot decide (LAMB's ``‖w‖ == 0`` guard
+  once the weights are driven to ~0): nothing is bounded from that step on
+  (another implementation may take the other branch).
 
 Two operations are exact and add no rounding: scaling by a constant power of
 two written in the reference (``1.0 · g``, ``2.0 · λ``), and arithmetic with
@@ -60,6 +67,11 @@ __all__ = ["U", "SAFETY", "Tracked", "tracked_hyperparameters", "error_bound_of"
 
 #: Unit roundoff of float64.
 U = float(np.finfo(np.float64).eps) / 2.0
+
+#: The unit roundoff the tracked operations charge: float64's, or a float32 target's while its bound is computed
+#: (:func:`error_bound_of` ``unit=``), so that a bound too wide for its operand to be resolved at that precision
+#: (a denominator whose bound reaches its value) shows as such instead of being scaled after the fact.
+_RUN: dict[str, Any] = {"u": U, "undecided": False}
 
 #: ``tol = SAFETY · bound``: two implementations (×2), second-order terms and extra operations (×2).
 SAFETY = 8.0
@@ -141,7 +153,7 @@ class Tracked:
         v = av + bv if sign > 0 else av - bv
         if az or bz:                       # x ± exact 0 is x: no rounding
             return Tracked._make(v, _shaped(ae + be, v), az and bz)
-        return Tracked._make(v, ae + be + U * _abs(v))
+        return Tracked._make(v, ae + be + _RUN["u"] * _abs(v))
 
     def __add__(self, other: Any) -> "Tracked":
         return Tracked._add(self, other, 1.0)
@@ -171,7 +183,10 @@ class Tracked:
         for c, x in ((_exact_scale(a), b), (_exact_scale(b), a)):
             if c is not None and (c == 1.0 or _normal(v)):
                 return Tracked._make(v, _shaped(c * _parts(x)[1], v))
-        return Tracked._make(v, _abs(bv) * ae + _abs(av) * be + U * _abs(v))
+        with np.errstate(invalid="ignore", over="ignore"):
+            # the second-order ae·be keeps an inexact zero squared inexact (LAMB's ‖w‖ of weights driven to ~0)
+            e = _abs(bv) * ae + _abs(av) * be + ae * be + _RUN["u"] * _abs(v)
+        return Tracked._make(v, np.where(np.isnan(e), np.inf, e) if np.any(np.isinf(ae)) or np.any(np.isinf(be)) else e)
 
     def __mul__(self, other: Any) -> "Tracked":
         return Tracked._mul(self, other)
@@ -189,7 +204,15 @@ class Tracked:
             if c is not None and (c == 1.0 or _normal(v)):
                 return Tracked._make(v, _shaped(ae / c, v))
             ad = _abs(bv)
-            e = ae / ad + _abs(v) * be / ad + U * _abs(v)
+            if _RUN["u"] > U:
+                # a float32 target: (e(x) + |x/y| e(y))/(|y| − e(y)), and no bound at all where the denominator's
+                # own bound reaches its value (float32 does not resolve it: a cancelled average, say). In float64
+                # the first-order rule below is kept (checked against 60-digit runs in tests/test_tolerance.py).
+                room = ad - be
+                e = np.where(room > 0, (ae + _abs(v) * be) / np.where(room > 0, room, 1.0), np.inf)
+            else:
+                e = ae / ad + _abs(v) * be / ad
+            e = e + _RUN["u"] * _abs(v)
         return Tracked._make(v, np.where(np.isfinite(e), e, np.where(np.isnan(v), 0.0, np.inf)))
 
     def __truediv__(self, other: Any) -> "Tracked":
@@ -205,7 +228,7 @@ class Tracked:
         p = float(p)
         v = np.asarray(float(self.v) ** p) if self.v.ndim == 0 else self.v ** p
         n = max(abs(p), 1.0) if p.is_integer() else 2.0
-        e = n * U * _abs(v)
+        e = n * _RUN["u"] * _abs(v)
         if np.any(self.e):
             with np.errstate(divide="ignore", invalid="ignore"):
                 e = e + np.where(self.e > 0, _abs(p * self.v ** (p - 1.0)) * self.e, 0.0)
@@ -227,14 +250,16 @@ class Tracked:
         with np.errstate(invalid="ignore", divide="ignore"):
             v = np.sqrt(self.v)
             lin = np.where(v > 0, self.e / (2 * np.where(v > 0, v, 1.0)), np.inf)
-            e = np.minimum(lin, np.sqrt(self.e)) + U * v
+            e = np.minimum(lin, np.sqrt(self.e)) + _RUN["u"] * v
         return Tracked._make(v, e)
 
     def square(self) -> "Tracked":
         return self * self
 
     def sign(self) -> "Tracked":
-        return Tracked._make(np.sign(self.v), np.zeros(self.v.shape))
+        """Exact where the value's bound cannot reach 0; where it can, the exact sign may be the other one (or 0): a
+        bound of 2 (Lion's sgn(β1·m + (1 − β1)·g) when the two terms nearly cancel)."""
+        return Tracked._make(np.sign(self.v), np.where((self.e > 0) & (_abs(self.v) <= self.e), 2.0, 0.0))
 
     def __abs__(self) -> "Tracked":
         return Tracked._make(_abs(self.v), self.e, self.zero)
@@ -255,7 +280,7 @@ class Tracked:
         if isinstance(prev, Tracked) and prev.zero:
             return weight * x
         out = decay * prev + weight * x
-        return Tracked._make(out.v, out.e + 2 * U * (_abs(_parts(prev)[0]) + _abs(x.v)))
+        return Tracked._make(out.v, out.e + 2 * _RUN["u"] * (_abs(_parts(prev)[0]) + _abs(x.v)))
 
     # -- comparisons and conversions: on the values ---------------------------
 
@@ -270,6 +295,14 @@ class Tracked:
 
     def __ge__(self, other: Any) -> Any:
         return self.v >= _parts(other)[0]
+
+    def __eq__(self, other: Any) -> Any:      # type: ignore[override] - on the values, as numpy's ==
+        return _equality(self, other, np.equal)
+
+    def __ne__(self, other: Any) -> Any:      # type: ignore[override]
+        return _equality(self, other, np.not_equal)
+
+    __hash__ = None                           # type: ignore[assignment] - a value, as an array
 
     def __float__(self) -> float:
         return float(self.v)
@@ -308,6 +341,18 @@ class Tracked:
         return rule(*args, **kwargs)
 
 
+def _equality(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
+    """``a == b`` (or ``!=``) on the values. An equality the bounds cannot decide (the values within their bounds of
+    each other, not both exact: LAMB's guard ``‖w‖ == 0`` when the weights have just been driven to ~0) marks the
+    step undecided: another correct implementation may take the other branch, so :func:`error_bound_of` bounds
+    nothing from that step on."""
+    av, ae, _ = _parts(a)
+    bv, be, _ = _parts(b)
+    if np.any((_abs(np.asarray(av) - np.asarray(bv)) <= ae + be) & ((ae + be) > 0)):
+        _RUN["undecided"] = True
+    return op(av, bv)
+
+
 def _where(cond: Any, a: Any, b: Any) -> Tracked:
     av, ae, _ = _parts(a)
     bv, be, _ = _parts(b)
@@ -344,6 +389,17 @@ def _on_values(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda x: f(_parts(x)[0])
 
 
+def _sum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any
+         ) -> Tracked:
+    """The sum of every entry: ``Σe + (n − 1)u·Σ|x|`` (recursive summation's bound; numpy's pairwise summation is
+    within it). Only the whole-array sum (a norm's) is bounded."""
+    if axis is not None or out is not None or keepdims or kwargs:
+        raise TypeError("verify.tolerance.Tracked bounds numpy.sum over every entry only")
+    v, e, _ = _parts(Tracked.of(x))
+    n = np.size(v)
+    return Tracked._make(np.asarray(np.sum(v)), np.asarray(np.sum(e) + max(n - 1, 0) * _RUN["u"] * np.sum(_abs(v))))
+
+
 def _full_like(a: Any, fill: Any, dtype: Any = None, **kwargs: Any) -> Tracked:
     fv, fe, _ = _parts(fill)
     shape = np.shape(_parts(a)[0])
@@ -368,8 +424,8 @@ _UFUNCS: dict[Any, Callable[..., Any]] = {
     np.greater_equal: _compare(np.greater_equal),
     np.less: _compare(np.less),
     np.less_equal: _compare(np.less_equal),
-    np.equal: _compare(np.equal),
-    np.not_equal: _compare(np.not_equal),
+    np.equal: lambda a, b: _equality(a, b, np.equal),
+    np.not_equal: lambda a, b: _equality(a, b, np.not_equal),
     np.isfinite: _on_values(np.isfinite),
     np.isnan: _on_values(np.isnan),
     np.isinf: _on_values(np.isinf),
@@ -385,43 +441,55 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
     np.shape: lambda a: np.shape(_parts(a)[0]),
     np.ndim: lambda a: np.ndim(_parts(a)[0]),
     np.sign: lambda x: Tracked.of(x).sign(),
+    np.sum: _sum,
 }
 
 
 # ------------------------------------------------------------------ the model
 
 
-def tracked_hyperparameters(hparams: Mapping[str, Any]) -> dict[str, Any]:
-    """``hparams`` with every number as an exact tracked scalar, so that the constants the reference derives from
-    them (``1 − β``, ``β^t``, ``1 − β^t``) carry their rounding; flags and names stay as they are."""
-    return {k: Tracked(float(v)) if isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, bool)
+def tracked_hyperparameters(hparams: Mapping[str, Any], unit: float = U) -> dict[str, Any]:
+    """``hparams`` with every number as a tracked scalar, so that the constants the reference derives from
+    them (``1 − β``, ``β^t``, ``1 − β^t``) carry their rounding; flags and names stay as they are. At float64's
+    unit roundoff they are exact; at a coarser one (a float32 target) each carries its own rounding to that
+    precision, ``unit·|h|`` (``np.float32(0.999)`` is 0.999000013: ``1 − β`` moves by 1.3e-5 relative)."""
+    own = 0.0 if unit <= U else unit
+    return {k: Tracked(float(v), own * abs(float(v)))
+            if isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, bool)
             else v for k, v in hparams.items()}
 
 
 def error_bound_of(build: Callable[..., Any], hparams: Mapping[str, Any], w0: np.ndarray,
-                   grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   grads: np.ndarray, *, unit: float = U) -> tuple[np.ndarray, np.ndarray]:
     """The reference's iterates and their running error bounds, each ``(T, *w0.shape)``.
 
     ``build`` is a reference optimizer's builder (``reference.adam``, or one
     with its variant flags bound: ``functools.partial(reference.adam,
     amsgrad=True)``); it is called with ``hparams`` as tracked values (the
     constants it derives from them round too, so an already built optimizer
-    would not do) and run on tracked parameters and gradients.
+    would not do) and run on tracked parameters and gradients. ``unit``: the unit roundoff each operation is
+    charged (float64's; a float32 target's for its bound, which then also says where float32 cannot resolve
+    a quotient: an infinite bound there).
     """
-    opt = build(**tracked_hyperparameters(hparams))
-    w = Tracked(np.array(w0, dtype=np.float64), 0.0)
-    state = opt.init(w)
-    values, bounds = [], []
-    for g in np.asarray(grads, dtype=np.float64):
-        w, state = opt.update(Tracked(g, 0.0), state, w)
-        values.append(w.v)
-        bounds.append(w.e)
+    previous = dict(_RUN)
+    _RUN.update(u=float(unit), undecided=False)
+    try:
+        opt = build(**tracked_hyperparameters(hparams, unit))
+        w = Tracked(np.array(w0, dtype=np.float64), 0.0)
+        state = opt.init(w)
+        values, bounds = [], []
+        for g in np.asarray(grads, dtype=np.float64):
+            w, state = opt.update(Tracked(g, 0.0), state, w)
+            values.append(w.v)
+            bounds.append(np.full(np.shape(w.v), np.inf) if _RUN["undecided"] else w.e)
+    finally:
+        _RUN.update(previous)
     shape = (0, *np.shape(w0))
     return (np.array(values) if values else np.empty(shape)), (np.array(bounds) if bounds else np.empty(shape))
 
 
 def error_bound(spec: Any, hparams: Mapping[str, float], w0: np.ndarray,
-                grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                grads: np.ndarray, *, unit: float = U) -> tuple[np.ndarray, np.ndarray]:
     """:func:`error_bound_of` the reference of an algorithm record (``verify.algorithms``; what the verifier's
     own call sites pass) or of the spec so named (a spec without a record, or a caller holding only a name)."""
     if isinstance(spec, str):
@@ -430,7 +498,7 @@ def error_bound(spec: Any, hparams: Mapping[str, float], w0: np.ndarray,
         build = get_spec(spec).reference(dict(hparams))
     else:
         build = spec.reference
-    return error_bound_of(build, hparams, w0, grads)
+    return error_bound_of(build, hparams, w0, grads, unit=unit)
 
 
 def tolerance(spec: Any, hparams: Mapping[str, float], w0: np.ndarray, grads: np.ndarray,

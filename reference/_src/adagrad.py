@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference._src.base import Optimizer, Transform, check_in_range, check_positive, scale
+from reference._src.base import Optimizer, Transform, check_in_range, check_positive, ema, scale
 from reference._src.decay import with_weight_decay
 
 __all__ = [
@@ -127,9 +127,9 @@ def scale_by_adadelta(rho: float, eps: float) -> Transform:
         return ScaleByAdadeltaState(z, z.copy())
 
     def update(g, state, params):
-        square_avg = rho * state.square_avg + (1.0 - rho) * g * g
+        square_avg = ema(rho, state.square_avg, g, g)
         delta = np.sqrt(state.acc_delta + eps) / np.sqrt(square_avg + eps) * g
-        acc_delta = rho * state.acc_delta + (1.0 - rho) * delta * delta
+        acc_delta = ema(rho, state.acc_delta, delta, delta)
         return delta, ScaleByAdadeltaState(square_avg, acc_delta)
 
     return Transform(init, update)

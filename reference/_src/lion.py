@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference._src.base import Optimizer, Transform, check_in_range, check_positive, scale
+from reference._src.base import Optimizer, Transform, check_in_range, check_positive, ema, scale
 from reference._src.decay import with_weight_decay
 
 __all__ = ["ScaleByLionState", "scale_by_lion", "lion"]
@@ -30,8 +30,8 @@ def scale_by_lion(b1: float, b2: float) -> Transform:
         return ScaleByLionState(np.zeros_like(params))
 
     def update(g, state, params):
-        u = np.sign(b1 * state.mu + (1.0 - b1) * g)
-        return u, ScaleByLionState(b2 * state.mu + (1.0 - b2) * g)
+        u = np.sign(ema(b1, state.mu, g))
+        return u, ScaleByLionState(ema(b2, state.mu, g))
 
     return Transform(init, update)
 

@@ -55,12 +55,16 @@ ADAPTERS: tuple[Adapter, ...] = (
     Adapter("numpy layer-norm protocol", frozenset({Family.LAYERNORM}), "verify.adapters.protocol.layernorm"),
     Adapter("numpy regulariser protocol", frozenset({Family.REGULARISER}), "verify.adapters.protocol.regularisers"),
     Adapter("numpy Newton protocol", frozenset({Family.NEWTON}), "verify.adapters.protocol.newton"),
+    Adapter("torch gradient clipping", frozenset({Family.CLIPPING}), "verify.adapters.clip_libraries", "claim_torch"),
+    Adapter("optax gradient clipping", frozenset({Family.CLIPPING}), "verify.adapters.clip_libraries", "claim_optax"),
+    Adapter("numpy clipping protocol", frozenset({Family.CLIPPING}), "verify.adapters.protocol.clipping"),
 )
 
 #: What every subject of a family goes through once claimed, whichever adapter claimed it: ``module:function``
 #: taking ``(subject, request)`` and returning the subject checks use.
 FINISH: dict[Family, str] = {
     Family.BATCHNORM: "verify.adapters.batch_layout:finish",     # the batch layout the layer takes
+    Family.OPTIMIZER: "verify.adapters.mapping:one_tensor",      # LAMB's layer: one tensor
 }
 
 

@@ -55,6 +55,8 @@ __all__ = [
     "NewtonSubject",
     "OptimizerRun",
     "OptimizerSubject",
+    "Clipped",
+    "ClipSubject",
     "snapshot",
     "same_state",
     "FLOAT64",
@@ -752,6 +754,7 @@ class OptimizerRun:
     inputs: InputRecord | None = None
     in_place: bool = False
     returned_dtype: Any = None
+    one_tensor: bool = False      # hand the parameters over as one tensor (set by the subject, see parameter_shapes)
 
     def inspected(self) -> dict[str, Any]:
         """What holds the target's state, by the name reports give it (scanned for reduced precision)."""
@@ -775,6 +778,7 @@ class OptimizerSubject(Subject):
 
     factory: Callable[..., OptimizerRun] | None = None
     probe_hparams: dict[str, Any] | None = None
+    one_tensor: bool = False
     _precision: tuple[float, str] | None = dataclasses.field(default=None, repr=False)
 
     def precision(self) -> tuple[UnitRoundoff, str]:
@@ -790,7 +794,10 @@ class OptimizerSubject(Subject):
 
     def make(self, **hparams: Any) -> OptimizerRun:
         require_held(self.held, hparams)
-        return self.factory(**hparams)
+        run = self.factory(**hparams)
+        if self.one_tensor:
+            run.one_tensor = True
+        return run
 
     def run(self, hparams: dict[str, Any], params0: np.ndarray, grads: Sequence[np.ndarray]) -> np.ndarray:
         """Feed ``grads`` one by one from ``params0``; returns the iterates, shape ``(T, *params.shape)``."""
@@ -798,3 +805,51 @@ class OptimizerSubject(Subject):
         opt.init(np.array(params0, copy=True))
         out = [opt.step(np.array(g, copy=True)) for g in grads]
         return np.array(out) if out else np.empty((0,) + np.shape(params0))
+
+
+@dataclasses.dataclass(frozen=True)
+class Clipped:
+    """What one call of a gradient-clipping target gave: the clipped gradients (float64, the shapes given) and the
+    total norm it returned (``None`` when it returns none)."""
+
+    grads: list[np.ndarray]
+    norm: float | None
+
+
+@dataclasses.dataclass
+class ClipSubject(Subject):
+    """``clip(grads, max_norm) -> Clipped``: ``grads`` a list of arrays of any shapes (the tensors of a model).
+
+    ``call(grads, max_norm)`` is the adapter's: it hands the gradients over in its library's shape (numpy arrays
+    in a list or dict, ``p.grad`` of torch parameters, a pytree of jax arrays) and reads back what the target made
+    of them (returned, or written in place where its protocol does so: ``clip_grad_norm_``). ``returns_norm``:
+    whether the target returns the total norm (torch's does). ``inputs``: what the calls did to the arrays given.
+    """
+
+    call: Callable[[list[np.ndarray], float], Clipped] | None = None
+    returns_norm: bool = False
+    inputs: InputRecord = dataclasses.field(default_factory=InputRecord)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset({"clip"} | ({"norm"} if self.returns_norm else set()))
+
+    def clip(self, grads: Sequence[np.ndarray], max_norm: float) -> Clipped:
+        require_held(self.held, {"max_norm": max_norm})
+        given = [np.array(g, dtype=np.float64, copy=True) for g in grads]
+        out = self.call(given, float(max_norm))
+        if len(out.grads) != len(given):
+            raise ProtocolError(f"clip(grads, max_norm) gave {len(out.grads)} gradients for the {len(given)} given")
+        for i, (g, c) in enumerate(zip(given, out.grads)):
+            if np.shape(c) != np.shape(g):
+                raise ProtocolError(f"clip(grads, max_norm) gave gradient {i} the shape {np.shape(c)}; it was "
+                                    f"{np.shape(g)}")
+        return out
+
+    def check_fit(self, params: dict[str, Any]) -> None:
+        try:
+            self.clip([np.array([3.0, 4.0]), np.array([[0.0, 12.0]])], float(params.get("max_norm", 1.0)))
+        except TargetError as exc:
+            if raised_on_entry(exc.exc):
+                raise ProtocolError(f"it cannot be called as clip(grads, max_norm): {type(exc.exc).__name__}: "
+                                    f"{exc.exc}") from None

@@ -23,7 +23,7 @@ __all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat"
            "read_attributes", "held_at_library_default"]
 
 
-def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
+def parameter_shapes(shape: Sequence[int], *, one: bool = False) -> list[tuple[int, ...]]:
     """Shapes of the tensors (pytree leaves) a flat parameter vector of ``shape`` is split into.
 
     Several tensors of different ranks and sizes, so that per-tensor state
@@ -36,8 +36,13 @@ def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
     [(2, 3), (4,), (1,), (1,)]
     >>> parameter_shapes((3,))
     [(2,), (1,)]
+
+    ``one``: a single tensor of the original shape (an algorithm whose update couples a tensor's entries,
+    :attr:`verify.algorithms.Algorithm.one_tensor`).
     """
     shape = tuple(int(s) for s in shape)
+    if one:
+        return [shape]
     n = math.prod(shape)
     if n < 2:
         return [shape]
@@ -49,6 +54,17 @@ def parameter_shapes(shape: Sequence[int]) -> list[tuple[int, ...]]:
     if n > 11:
         out.append((n - 11,))
     return out
+
+
+def one_tensor(subject: Any, request: Any) -> Any:
+    """``adapt``'s finish for optimizers: an algorithm whose update couples a tensor's entries (LAMB's trust ratio)
+    gets its parameters as one tensor, whichever adapter claimed the target."""
+    record = algorithms.find(request.spec.name)
+    if record is not None and record.one_tensor:
+        subject.one_tensor = True
+        subject.mapping.append(f"{record.name} couples the entries of a tensor (a layer): the parameters are handed "
+                               "over as one tensor, not split into several")
+    return subject
 
 
 def split_flat(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:

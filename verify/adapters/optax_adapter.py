@@ -221,7 +221,7 @@ class _OptaxRun(OptimizerRun):
         jax, _, _ = require_optax()
         p = np.array(params, dtype=np.float64, copy=True)
         self.shape = p.shape
-        self.shapes = parameter_shapes(p.shape)
+        self.shapes = parameter_shapes(p.shape, one=self.one_tensor)
         self.params = self._tree(p)
         leaves, self.structure = jax.tree_util.tree_flatten(self.params)
         self.leaf_shapes = [tuple(leaf.shape) for leaf in leaves]

@@ -216,7 +216,7 @@ class _TorchOptimizerRun(OptimizerRun):
         torch = require_torch()
         p = np.array(params, dtype=np.float64, copy=True)
         self.shape = p.shape
-        self.shapes = parameter_shapes(p.shape)
+        self.shapes = parameter_shapes(p.shape, one=self.one_tensor)
         with _float64_default(torch):
             self.tensors = [torch.nn.Parameter(torch.tensor(chunk, dtype=torch.float64))
                             for chunk in split_flat(p.reshape(-1), self.shapes)]

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from verify.algorithms._mapping import LibraryMapping, Rule, Unmapped, as_python, const, pair, same
 from verify.algorithms._record import LIBRARIES, Algorithm, Variant
+from verify.algorithms.adadelta import ADADELTA
 from verify.algorithms.adagrad import ADAGRAD
 from verify.algorithms.adam_variants import ADAMAX, AMSGRAD, NADAM, RADAM
 from verify.algorithms.adaptive import ADAM, ADAMW, RMSPROP
+from verify.algorithms.lamb import LAMB
+from verify.algorithms.lion import LION
 from verify.algorithms.sgd import MOMENTUM, NESTEROV, SGD, WEIGHT_DECAY
 from verify.algorithms.sign import RPROP, SIGN_SGD
 
@@ -27,7 +30,8 @@ __all__ = ["Algorithm", "Variant", "LibraryMapping", "Unmapped", "Rule", "same",
 #: Every algorithm, in the order specs list them.
 ALGORITHMS: tuple[Algorithm, ...] = (SGD, MOMENTUM, NESTEROV, WEIGHT_DECAY, SIGN_SGD, RPROP, RMSPROP, ADAM, ADAMW,
                                      ADAGRAD,
-                                     AMSGRAD, ADAMAX, NADAM, RADAM)
+                                     AMSGRAD, ADAMAX, NADAM, RADAM,
+                                     ADADELTA, LION, LAMB)
 
 _BY_NAME = {a.name: a for a in ALGORITHMS}
 if len(_BY_NAME) != len(ALGORITHMS):

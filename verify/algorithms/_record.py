@@ -66,7 +66,9 @@ class Algorithm:
       with that one at 0);
     * ``aliases``: other keyword names real code gives a hyperparameter that are unambiguous under
       this algorithm only (Adam's ``alpha`` is the step size; RMSprop's is not);
-    * ``torch``, ``optax``, ``keras``: a :class:`LibraryMapping`, or :class:`Unmapped` with the reason.
+    * ``torch``, ``optax``, ``keras``: a :class:`LibraryMapping`, or :class:`Unmapped` with the reason;
+    * ``one_tensor``: the update couples the entries of a tensor (LAMB's trust ratio is a layer's norm), so the
+      adapters hand the parameters over as one tensor — one layer — instead of splitting them into several.
     """
 
     name: str
@@ -83,6 +85,7 @@ class Algorithm:
     dropped_by_bugs: tuple[str, ...] = ()
     aliases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     draw: Callable[[Mapping[str, Any]], Any] | None = None
+    one_tensor: bool = False
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]

@@ -40,6 +40,7 @@ _MODULES = {
     # every optimizer algorithm is a spec of its own (weight-decay keeps its place above)
     **{a.name: "optimizers" for a in algorithms.ALGORITHMS},
     "generic-optimizer": "optimizers",
+    "grad-clip-norm": "clipping",
 }
 
 SPEC_NAMES: tuple[str, ...] = tuple(_MODULES)

@@ -63,6 +63,7 @@ class Family(enum.StrEnum):
     LAYERNORM = "layernorm"        # per-example normalisation layers: specs layernorm and rmsnorm
     NEWTON = "newton"
     OPTIMIZER = "optimizer"
+    CLIPPING = "clipping"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,6 +36,7 @@ import reference
 from verify import algorithms
 from verify.algorithms.adam_variants import ADAMAX, AMSGRAD, NADAM, RADAM
 from verify.algorithms.adaptive import ADAM, ADAMW, RMSPROP
+from verify.algorithms.lion import LION
 from verify.algorithms.sgd import MOMENTUM, NESTEROV, SGD, WEIGHT_DECAY
 from verify.algorithms.sign import RPROP, SIGN_SGD
 from verify import conformance as conf
@@ -133,8 +134,8 @@ def _u(ctx: CheckContext) -> float:
 def _model_tol(ctx: CheckContext, algorithm: algorithms.Algorithm, hp: Mapping[str, Any], w0: np.ndarray,
                grads: np.ndarray) -> np.ndarray:
     """``algorithm``'s tolerance model on a stream, at the target's arithmetic (row 0, the start, exact)."""
-    _, bound = tolmod.error_bound(algorithm, hp, w0, grads)
-    return np.concatenate([np.zeros((1, *np.shape(w0))), tolmod.SAFETY * (_u(ctx) / U) * bound])
+    _, bound = tolmod.error_bound(algorithm, hp, w0, grads, unit=_u(ctx))
+    return np.concatenate([np.zeros((1, *np.shape(w0))), tolmod.SAFETY * bound])
 
 
 def _hp_text(hp: Mapping[str, Any]) -> str:
@@ -1343,6 +1344,10 @@ _SPECIFIC: dict[algorithms.Algorithm, tuple[Check, ...]] = {
     ADAM: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g: every step is −η g/(|g| + ε) (sympy)", _adam_constant),
         Check("coupled-decay", Kind.PROPERTY, "weight_decay is L2: Adam normalises g + λw (not decoupled)", _coupled_decay),
+    ),
+    LION: (
+        Check("scale-invariance", Kind.PROPERTY, "iterates unchanged when gradients are scaled by c > 0 (the step is a "
+              "sign)", _scale_invariance),
     ),
     ADAMW: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g with decoupled decay: closed form (sympy)", _adam_constant),

@@ -416,7 +416,7 @@ class OwnedRun(OptimizerRun):
     def init(self, params):
         p = np.array(params, dtype=np.float64, copy=True)
         self.shape = p.shape
-        self.shapes = [()] * p.size if self.style == "scalars" else parameter_shapes(p.shape)
+        self.shapes = [()] * p.size if self.style == "scalars" else parameter_shapes(p.shape, one=self.one_tensor)
         chunks = split_flat(p.reshape(-1), self.shapes)
         if self.style == "objects":
             self.given = [_OwnedParameter(c.copy(), np.zeros_like(c)) for c in chunks]
