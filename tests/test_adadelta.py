@@ -10,13 +10,14 @@ import pytest
 from reference import adadelta
 from tests.buggy.beyond import AdadeltaForgetsState
 from verify.results import Status
+from verify.plan import RunPlan
 from verify.runner import RunOptions, run_inline
 
 CONFORMANCE = RunOptions(checks=("conformance",), max_examples=20, timeout=None)
 
 
 def _status(target, overrides=None, options=CONFORMANCE):
-    run = run_inline(target, "adadelta", overrides or {}, options)
+    run = run_inline(RunPlan(target, "adadelta", overrides or {}, options))
     return run, run.checks[0]
 
 

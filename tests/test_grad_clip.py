@@ -11,6 +11,7 @@ import pytest
 
 from tests.buggy.beyond import clip_per_tensor
 from verify.results import Status
+from verify.plan import RunPlan
 from verify.runner import RunOptions, run_inline
 
 FAST = RunOptions(max_examples=30, timeout=None)
@@ -18,7 +19,7 @@ FAST = RunOptions(max_examples=30, timeout=None)
 
 def _run(target, overrides=None, checks=None):
     options = RunOptions(max_examples=30, timeout=None, checks=checks) if checks else FAST
-    run = run_inline(target, "grad-clip-norm", overrides or {}, options)
+    run = run_inline(RunPlan(target, "grad-clip-norm", overrides or {}, options))
     return run, {c.name: c for c in run.checks}
 
 

@@ -10,13 +10,14 @@ import pytest
 from reference import lamb
 from tests.buggy.beyond import LambDecayInGradient, LambNoDebias
 from verify.results import Status
+from verify.plan import RunPlan
 from verify.runner import RunOptions, run_inline
 
 CONFORMANCE = RunOptions(checks=("conformance",), max_examples=20, timeout=None)
 
 
 def _status(target, overrides=None):
-    run = run_inline(target, "lamb", overrides or {}, CONFORMANCE)
+    run = run_inline(RunPlan(target, "lamb", overrides or {}, CONFORMANCE))
     return run, run.checks[0]
 
 
@@ -171,7 +172,7 @@ def test_without_debiasing_is_not_claimed_where_the_numbers_cannot_tell():
             ratio = np.linalg.norm(params) / np.linalg.norm(r) if np.linalg.norm(r) > 0 else 1.0
             return params - self.lr * ratio * r
 
-    run = run_inline(NoDebiasTinyEps, "lamb", {"eps": 1e-300, "weight_decay": 0.0}, CONFORMANCE)
+    run = run_inline(RunPlan(NoDebiasTinyEps, "lamb", {"eps": 1e-300, "weight_decay": 0.0}, CONFORMANCE))
     result = run.checks[0]
     if result.status is Status.FAIL:      # only where ε = 1e-300 still shows against √v̂ (v ≈ 0): then it is named
         assert "no bias correction" in (result.diagnosis or ""), result.diagnosis

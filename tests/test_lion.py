@@ -10,13 +10,14 @@ import pytest
 from reference import lion
 from tests.buggy.beyond import LionCoupledDecay, LionDecayAfter
 from verify.results import Status
+from verify.plan import RunPlan
 from verify.runner import RunOptions, run_inline
 
 CONFORMANCE = RunOptions(checks=("conformance",), max_examples=20, timeout=None)
 
 
 def _status(target, overrides=None):
-    run = run_inline(target, "lion", overrides or {}, CONFORMANCE)
+    run = run_inline(RunPlan(target, "lion", overrides or {}, CONFORMANCE))
     return run, run.checks[0]
 
 
