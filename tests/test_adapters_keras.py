@@ -127,7 +127,8 @@ BUGGY = ROOT / "tests" / "buggy" / "keras_optimizers.py"
 BUILTINS = [("keras.optimizers.Adam", "adam", {}), ("keras.optimizers.AdamW", "adamw", {}),
             ("keras.optimizers.SGD", "sgd", {}), ("keras.optimizers.SGD", "momentum", {}),
             ("keras.optimizers.SGD", "nesterov", {}), ("keras.optimizers.SGD", "weight-decay", {}),
-            ("keras.optimizers.RMSprop", "rmsprop", {}), ("keras.optimizers.Adagrad", "adagrad", {})]
+            ("keras.optimizers.RMSprop", "rmsprop", {}), ("keras.optimizers.Adagrad", "adagrad", {}),
+            ("keras.optimizers.Adadelta", "adadelta", {}), ("keras.optimizers.Lamb", "lamb", {})]
 SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("KerasStyleAdam", "adam", {"eps_placement": "hat"}), ("AdamNoBiasCorrection", "adam", {}),
               ("AdamSwappedBetas", "adam", {}), ("Float32Adam", "adam", {}), ("AdamWDecayAfterStep", "adamw", {}),
@@ -222,6 +223,8 @@ def test_builtin_keras_optimizers_pass_in_their_own_conventions(driven, target, 
     ("keras.optimizers.Adagrad", "adagrad", {"eps_placement": "inside"}),
     ("keras.optimizers.SGD", "momentum", {"form": "polyak"}),
     ("keras.optimizers.SGD", "weight-decay", {"momentum": 0.0}),
+    ("keras.optimizers.Adadelta", "adadelta", {"weight_decay": 0.0}),
+    ("keras.optimizers.Lamb", "lamb", {"weight_decay_form": "keras"}),
 ])
 def test_the_report_says_which_convention_keras_was_checked_in(driven, target, spec, held):
     r = _result(driven, target, spec)

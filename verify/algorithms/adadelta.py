@@ -17,7 +17,7 @@ from reference._src.adagrad import scale_by_adadelta
 from reference._src.base import as_optimizer, chain, scale
 from reference._src.sgd import add_l2_gradient
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Unmapped, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Unmapped, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, has_positive, learning_rate, positive, \
     unit_interval
 from verify.params import Param
@@ -117,9 +117,13 @@ ADADELTA = Algorithm(
          "optax 0.2.8)",
          "weight_decay is coupled (add_decayed_weights before scale_by_adadelta: g + weight_decay·w), as torch's"),
     ),
-    keras=Unmapped("keras.optimizers.Adadelta (learning_rate, rho, epsilon; defaults 1e-3, 0.95, 1e-7) computes the "
-                   "same recurrence but its weight_decay is decoupled, the spec's coupled; the mapping is not yet "
-                   "checked against Keras 3.15.1 here: pass every value and --param weight_decay=0"),
+    keras=LibraryMapping(
+        ("Adadelta",), (KERAS_LR, same("rho"), same("eps", "epsilon")),
+        ("lr → learning_rate, eps → epsilon; every value passed (Keras's defaults are 1e-3, 0.95, 1e-7)",
+         "Keras's weight_decay is decoupled (w ← w − w·weight_decay·lr before the step), the spec's coupled: "
+         "the spec's weight_decay is held at 0"),
+        conventions={"weight_decay": 0.0},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("eps", "weight_decay"),
 )

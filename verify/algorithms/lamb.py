@@ -22,7 +22,7 @@ import numpy as np
 import reference
 from reference._src.lamb import LAMB_WEIGHT_DECAY_FORMS as FORMS
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Unmapped, const, pair, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Unmapped, const, pair, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, has_positive, learning_rate, positive, \
     unit_interval
 from verify.params import Param
@@ -143,8 +143,15 @@ LAMB = Algorithm(
          "the decay inside the trust ratio: checked as weight_decay_form = paper, optax's only form"),
         conventions={"weight_decay_form": "paper"},
     ),
-    keras=Unmapped("keras.optimizers.Lamb keeps the decay outside the trust ratio (weight_decay_form = keras, "
-                   "default ε 1e-7); its mapping is not yet checked against Keras 3.15.1 here"),
+    keras=LibraryMapping(
+        ("Lamb",), (KERAS_LR, same("b1", "beta_1"), same("b2", "beta_2"), same("eps", "epsilon"),
+                    same("weight_decay")),
+        ("lr → learning_rate, (b1, b2, eps) → (beta_1, beta_2, epsilon); every value passed (Keras's ε is 1e-7, "
+         "its weight_decay None)",
+         "Keras decays before the step, outside the trust ratio (w' = w − w·weight_decay·lr, then the ratio "
+         "‖w'‖/‖r‖ of the Adam direction r alone): checked as weight_decay_form = keras, its only form"),
+        conventions={"weight_decay_form": "keras"},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("eps", "weight_decay"),
     one_tensor=True,

@@ -117,8 +117,9 @@ LION = Algorithm(
          "decoupled, lr-scaled decay (add_decayed_weights before scale_by_learning_rate): "
          "w ← w − lr·(sgn c + weight_decay·w); mask=None: every parameter is decayed"),
     ),
-    keras=Unmapped("keras.optimizers.Lion(learning_rate, beta_1, beta_2, weight_decay) equals optax.lion (research "
-                   "notes §7.4) but its mapping is not yet checked against Keras 3.15.1 here"),
+    keras=Unmapped("keras.optimizers.Lion(learning_rate, beta_1, beta_2, weight_decay) computes the spec's form "
+                   "(research notes §7.4) but refuses beta_1 = 0, which the spec's range includes; not mapped until "
+                   "a mapping can restrict the drawn range"),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("weight_decay",),
 )

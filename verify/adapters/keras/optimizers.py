@@ -138,7 +138,7 @@ class _KerasOptimizerRun(OptimizerRun):
         keras = require_keras()
         p = np.array(params, dtype=np.float64, copy=True)
         self.shape = p.shape
-        self.shapes = parameter_shapes(p.shape)
+        self.shapes = parameter_shapes(p.shape, one=self.one_tensor)
         self.variables = [keras.Variable(chunk, dtype="float64", name=f"w{i}")
                           for i, chunk in enumerate(split_flat(p.reshape(-1), self.shapes))]
         self.opt = call_target(self.where, self.make)
