@@ -13,6 +13,7 @@ from pathlib import Path
 
 import importlib.util
 
+import numpy as np
 import pytest
 
 # keras is never imported in this process (importing it fixes the process's backend).
@@ -250,7 +251,9 @@ def test_a_subclass_overriding_update_step_is_checked_in_the_spec_conventions(dr
 
 def test_a_built_optimizer_is_checked_at_its_own_hyperparameters(driven):
     r = _result(driven, "BUILT_ADAM", "adam")
-    assert (r["held"]["lr"], r["held"]["b1"], r["held"]["eps_placement"]) == (0.01, 0.8, "hat")
+    # Built when its module was imported, under Keras's default floatx (float32): the object's own learning
+    # rate is float32(0.01), and that is the value it is checked at (its β1 is a Python float, kept exactly).
+    assert (r["held"]["lr"], r["held"]["b1"], r["held"]["eps_placement"]) == (float(np.float32(0.01)), 0.8, "hat")
 
 
 @pytest.mark.slow
