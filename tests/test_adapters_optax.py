@@ -18,6 +18,7 @@ from verify.adapters.protocol import optimizers as numpy_protocol  # noqa: E402
 from verify.adapters import optax_adapter as oa  # noqa: E402
 from verify.adapters.base import OptimizerSubject  # noqa: E402
 from verify.errors import BadParameterError, MissingDependencyError, ProtocolError, TargetError, TargetLoadError  # noqa: E402
+from verify.specs import SPEC_NAMES, get_spec  # noqa: E402
 from verify.specs.base import Family, Param, Spec  # noqa: E402
 from verify.targets import load_target  # noqa: E402
 
@@ -30,7 +31,9 @@ def chain(name):
     return load_target(f"{BUGGY}:{name}")
 
 
-def spec_stub(name, params=()):
+def spec_stub(name, params=None):
+    if params is None:      # the registered spec's params: the defaults of the conventions optax holds
+        params = get_spec(name).params if name in SPEC_NAMES else ()
     return Spec(name=name, family=Family.OPTIMIZER, title=name, formula="", params=params, checks=(),
                 reference=lambda p: None, accepts_extra_params=name == "generic-optimizer")
 
@@ -131,9 +134,10 @@ def test_optax_rprop_matches_or_shows_the_known_one_step_lag():
 def test_rmsprop_maps_eps_outside_the_root():
     subject = oa.optimizer(optax.rmsprop, spec_stub("rmsprop"), "optax.rmsprop")
     text = "\n".join(subject.mapping)
-    assert "ε outside the root: optax.rmsprop(eps_in_sqrt=False)" in text
+    # eps_in_sqrt is the spec's own convention parameter, passed through (outside the root at its default)
+    assert "ε placement: optax.rmsprop(eps_in_sqrt=eps_in_sqrt)" in text
     assert "rho → decay" in text
-    assert "factory: optax.rmsprop(learning_rate=lr, decay=rho, eps=eps, eps_in_sqrt=False)" in text
+    assert "factory: optax.rmsprop(learning_rate=lr, decay=rho, eps=eps, eps_in_sqrt=eps_in_sqrt)" in text
 
 
 def test_mapping_lines():
@@ -285,7 +289,8 @@ def test_generic_optimizer_passes_optax_names_through():
 
 
 def test_spec_defaults_fill_missing_hyperparameters():
-    spec = spec_stub("momentum", params=(Param("lr", 0.05, ""), Param("momentum", 0.9, "")))
+    spec = spec_stub("momentum", params=(Param("lr", 0.05, ""), Param("momentum", 0.9, ""),
+                                         Param("form", "pytorch", "", type=str)))
     subject = oa.optimizer(optax.sgd, spec, "optax.sgd")
     p0, grads = stream(5)
     assert_same_iterates(subject.run({"lr": 0.05}, p0, grads), ref_run("momentum", HP["momentum"], p0, grads))
@@ -404,8 +409,9 @@ def test_a_chain_instance_is_checked_at_its_own_hyperparameters(tmp_path):
     assert "every hyperparameter held" in checks["conformance"]["message"]
     assert checks["coupled-decay"]["status"] == "skip"
     assert "weight_decay is held at 0" in checks["coupled-decay"]["message"]
-    assert set(run["held"]) == {"lr", "b1", "b2", "eps", "weight_decay"}
-    assert all(h["source"] == "built" for h in run["held"].values())
+    assert set(run["held"]) == {"lr", "b1", "b2", "eps", "weight_decay", "eps_placement"}
+    assert all(h["source"] == "built" for n, h in run["held"].items() if n != "eps_placement")
+    assert run["held"]["eps_placement"]["value"] == "outside"      # optax's only form, held
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from verify.errors import (  # noqa: E402
     TargetLoadError,
 )
 from verify.runner import RunPlan, prepare  # noqa: E402
+from verify.specs import SPEC_NAMES, get_spec  # noqa: E402
 from verify.specs.base import Family, Spec  # noqa: E402
 from verify.targets import load_target  # noqa: E402
 
@@ -43,8 +44,10 @@ def buggy(name):
 
 
 def spec_stub(name, family=Family.OPTIMIZER):
-    """A spec with the given name and no params/checks (the adapters read name, params, family)."""
-    return Spec(name=name, family=family, title=name, formula="", params=(), checks=(), reference=lambda p: None)
+    """A spec with the given name, the registered spec's params and no checks (the adapters read name, params,
+    family; the params carry the defaults of the conventions a library holds, such as momentum's form)."""
+    params = get_spec(name).params if name in SPEC_NAMES else ()
+    return Spec(name=name, family=family, title=name, formula="", params=params, checks=(), reference=lambda p: None)
 
 
 REF = {
@@ -274,7 +277,7 @@ def test_a_minimal_constructor_runs_only_at_torch_defaults_of_what_it_lacks():
     assert prep.subject.takes == {"lr"} and prep.varied == ["lr"]
     assert {k: (h.value, h.source) for k, h in prep.held.items()} == {
         "b1": (0.9, "not-taken"), "b2": (0.999, "not-taken"), "eps": (1e-8, "not-taken"),
-        "weight_decay": (0.0, "not-taken")}
+        "weight_decay": (0.0, "not-taken"), "eps_placement": ("outside", "read")}
     hp = dict(lr=0.01, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0)
     p0, grads = stream(8)
     assert_same_iterates(prep.subject.run(hp, p0, grads), ref_subject("adam").run(hp, p0, grads))
@@ -344,7 +347,8 @@ def test_spec_defaults_fill_missing_hyperparameters():
     from verify.specs.base import Param
 
     spec = Spec(name="momentum", family=Family.OPTIMIZER, title="", formula="",
-                params=(Param("lr", 0.05, ""), Param("momentum", 0.9, "")), checks=(), reference=lambda p: None)
+                params=(Param("lr", 0.05, ""), Param("momentum", 0.9, ""), Param("form", "pytorch", "", type=str)),
+                checks=(), reference=lambda p: None)
     subject = ta.optimizer(torch.optim.SGD, spec, "SGD")
     p0, grads = stream(5)
     assert_same_iterates(subject.run({"lr": 0.05}, p0, grads),

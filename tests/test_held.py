@@ -15,6 +15,7 @@ from tests import held_targets as T
 from tests.cli_helpers import verify_check
 from verify.errors import TargetLoadError
 from verify.results import Status
+from verify.specs import get_spec
 from verify.runner import RunPlan, prepare
 
 TARGETS = "tests/held_targets.py"
@@ -25,7 +26,10 @@ def checks_of(run):
 
 
 def held_of(run):
-    return {k: (v["value"], v["source"]) for k, v in run.held.items()}
+    """The held hyperparameters, without the named conventions (ε's placement, the momentum form), which a
+    target that does not take them always has held at the spec's form."""
+    conventions = {p.name for p in get_spec(run.spec).params if p.choices or p.type is bool}
+    return {k: (v["value"], v["source"]) for k, v in run.held.items() if k not in conventions}
 
 
 # ----- explicit values are held, whatever they are --------------------------------------------------------
@@ -89,24 +93,24 @@ def test_only_lr_is_varied_and_the_rest_held_at_the_defaults_and_reported(tmp_pa
     assert status == 0, out
     read = ("b1, b2, eps held at 0.9, 0.999, 1e-08: read from OnlyLrAdam().beta1, OnlyLrAdam().beta2, "
             "OnlyLrAdam().epsilon")                       # what its constructor sets, read off a fresh object
-    line = "weight_decay held at 0: OnlyLrAdam does not take it"
+    line = "weight_decay, eps_placement held at 0, outside: OnlyLrAdam does not take them"
     for text in (read, line):
         assert text in out                                # terminal
         assert text in run["hyperparameters"]             # JSON
         assert text in (tmp_path / "r.html").read_text(encoding="utf-8")    # HTML
     assert "varied over their valid range: lr" in run["hyperparameters"]
     assert {k: v["source"] for k, v in run["held"].items()} == {"b1": "read", "b2": "read", "eps": "read",
-                                                               "weight_decay": "not-taken"}
+                                                               "weight_decay": "not-taken", "eps_placement": "not-taken"}
     mapping = " ".join(run["mapping"])
     assert "learning_rate" in mapping                     # lr reached it under its own keyword name
 
 
 def test_other_keyword_names_and_a_betas_tuple_are_recognised():
     prep = prepare(RunPlan(T.KerasNamedAdam, "adam"))
-    assert prep.subject.takes == {"lr", "b1", "b2", "eps"} and set(prep.held) == {"weight_decay"}
+    assert prep.subject.takes == {"lr", "b1", "b2", "eps"} and set(prep.held) == {"weight_decay", "eps_placement"}
     assert any("lr → learning_rate" in m and "b1 → beta_1" in m for m in prep.subject.mapping)
     prep = prepare(RunPlan(T.BetasTupleAdam, "adam"))
-    assert prep.subject.takes == {"lr", "b1", "b2", "eps", "weight_decay"} and not prep.held
+    assert prep.subject.takes == {"lr", "b1", "b2", "eps", "weight_decay"} and set(prep.held) == {"eps_placement"}
     run = verify.check_conforms(T.BetasTupleAdam, "adam", max_examples=15, checks="conformance")
     assert run.passed, run.checks[0].message
 
@@ -137,7 +141,7 @@ def test_a_bug_behind_a_hard_coded_value_still_fails():
 
 def test_kwargs_pass_what_changes_the_iterates_and_hold_the_rest():
     prep = prepare(RunPlan(T.KwargsMomentum, "momentum"))
-    assert prep.subject.takes == {"lr", "momentum"} and not prep.held
+    assert prep.subject.takes == {"lr", "momentum"} and set(prep.held) == {"form"}
     prep = prepare(RunPlan(T.KwargsSwallowed, "momentum"))
     assert prep.subject.takes == {"lr"} and prep.held["momentum"].source == "not-taken"
     assert any("does not change the iterates" in m for m in prep.subject.mapping)
@@ -282,7 +286,7 @@ def test_the_json_report_lists_held_and_varied(tmp_path):
     run = runs[("reference", "momentum")]
     why = "given explicitly (--param, or a keyword in Python)"
     assert run["held"] == {"momentum": {"value": 0.9, "source": "given", "why": why}}
-    assert run["hyperparameters"] == ["varied over their valid range: lr",
+    assert run["hyperparameters"] == ["varied over their valid range: lr, form",
                                       f"momentum held at 0.9: {why}"]
     assert json.loads(json.dumps(run))      # strict JSON
 

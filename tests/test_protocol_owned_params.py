@@ -54,7 +54,7 @@ def test_the_report_says_which_protocol_and_which_attributes(target, words):
 def test_hyperparameters_the_constructor_does_not_take_are_held():
     # ArrayAdam hard-codes β1, β2, ε: held at the spec's defaults (equal to its own), lr varied.
     run = verify.check_conforms(owned.ArrayAdam, "adam", checks="conformance", max_examples=4, timeout=None)
-    assert set(run.held) == {"b1", "b2", "eps", "weight_decay"}
+    assert set(run.held) == {"b1", "b2", "eps", "weight_decay", "eps_placement"}
     assert run.checks[0].status is Status.PASS
 
 

@@ -100,7 +100,10 @@ def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_
 def held_conventions(mapping: Any, spec: Any, shown: str, name: str | None = None) -> dict[str, Held]:
     """The canonical hyperparameters the library object ``name`` fixes (``LibraryMapping.conventions_for``), held
     at its values."""
-    params = {p.name: p for p in getattr(spec, "params", ())}
+    from verify import algorithms
+
+    record = algorithms.find(getattr(spec, "name", ""))
+    params = {p.name: p for p in (*(record.params if record is not None else ()), *getattr(spec, "params", ()))}
     return {n: Held(params[n].parse(v), "read", f"{shown}'s only convention: the library has no keyword for it")
             for n, v in mapping.conventions_for(name).items()}
 

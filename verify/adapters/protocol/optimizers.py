@@ -267,6 +267,10 @@ def _perturbed(param: Any, hp: Mapping[str, Any]) -> Any:
         return 1.5 * lr if value != 1.5 * lr else 2 * lr
     if name == "eta_plus":
         return 2.0 if value != 2.0 else 1.5
+    if param.choices:                   # a named convention: another of its forms
+        return next(c for c in param.choices if c != value)
+    if param.type is bool:
+        return not value
     return 0.5 if value != 0.5 else 0.25
 
 
@@ -400,7 +404,10 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
     # Offer what the signature does not name through **kwargs (when the target accepts it), then see which
     # hyperparameters, named or offered, actually change the iterates: the others are held.
     extra: set[str] = set()
-    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found]
+    # A named convention (ε's placement, the momentum form) is the verifier's vocabulary, not a keyword real code
+    # takes: never offered through **kwargs, it stays at the spec's form unless given with --param.
+    untaken = [p.name for p in spec.params if p.to_target and p.name not in plan.takes() and p.name not in found
+               and not p.choices and p.type is not bool]
     if plan.var_kw and untaken:
         extra = set(untaken) if _accepts(lambda: build(dict(hp), set(untaken))) else set()
         if not extra:
