@@ -19,9 +19,17 @@ from verify.results import Status
 from verify.runner import RunOptions, RunPlan, execute_check, prepare
 from verify.search import falsify
 from verify.specs import get_spec
+from verify.specs.base import Held
 
 
 # ------------------------------------------------------------------ drivers
+
+
+def _forms(spec: str) -> dict[str, Held]:
+    """The spec's named conventions (ε's placement, the momentum form) held at its canonical form, which the
+    hand-built runs below implement (a real adapter holds them the same way)."""
+    return {p.name: Held(p.default, "given", "the canonical form") for p in get_spec(spec).params
+            if p.choices or p.type is bool}
 
 
 def torch_subject(spec: str, *, foreach: bool = False, convention: str = "canonical") -> OptimizerSubject:
@@ -61,7 +69,7 @@ def torch_subject(spec: str, *, foreach: bool = False, convention: str = "canoni
             self.opt.step()
             return self.p.detach().numpy().copy()
 
-    return OptimizerSubject(f"torch {spec}", factory=lambda **hp: Run(hp), library="torch")
+    return OptimizerSubject(f"torch {spec}", factory=lambda **hp: Run(hp), library="torch", found=_forms(spec))
 
 
 def _optax():
@@ -122,7 +130,7 @@ def optax_subject(spec: str, variant: str = "canonical") -> OptimizerSubject:
             self.p, self.s = _optax_step(spec, variant, self.tx, jnp.asarray(np.array(grads, dtype=np.float64)), self.s, self.p)
             return np.asarray(self.p, dtype=np.float64).copy()
 
-    return OptimizerSubject(f"optax {spec}", factory=lambda **hp: Run(hp), library="optax")
+    return OptimizerSubject(f"optax {spec}", factory=lambda **hp: Run(hp), library="optax", found=_forms(spec))
 
 
 _JITTED: dict = {}
@@ -161,7 +169,8 @@ def sweep(spec: str, subject: OptimizerSubject, n: int, seed: int = 0) -> tuple[
         worst[0] = max(worst[0], v.ratio)
         return None
 
-    falsify(st.tuples(vst.hyperparameters(spec), conf.recipes()), test, seed=seed, max_examples=n)
+    held = {n: h.value for n, h in (subject.found or {}).items()}     # pinned, as a run pins them
+    falsify(st.tuples(vst.hyperparameters(spec, **held), conf.recipes()), test, seed=seed, max_examples=n)
     return worst[0], fails
 
 
@@ -210,6 +219,7 @@ def test_optax_never_fails_conformance_long(spec):
 def _run_check(subject, spec, check, overrides=None, seed=0):
     prep = prepare(RunPlan("reference", spec, overrides))
     prep.subject, prep.target_name = subject, subject.description
+    prep.held = {**prep.held, **(subject.found or {})}       # the forms the hand-built run implements
     return execute_check(prep, prep.spec.check(check), RunOptions(seed=seed, max_examples=30))
 
 
@@ -244,7 +254,7 @@ def test_optax_rmsprop_default_is_eps_inside():
 def test_optax_rprop_is_one_step_late():
     """optax 0.2's rprop applies each call's update at the next call: found and named."""
     optax, _ = _optax()
-    subject = OptimizerSubject("optax rprop", factory=lambda **hp: _OptaxRpropRun(hp), library="optax")
+    subject = OptimizerSubject("optax rprop", factory=lambda **hp: _OptaxRpropRun(hp))
     r = _run_check(subject, "rprop", "conformance")
     assert r.status is Status.FAIL
     assert "optax 0.2's rprop" in r.diagnosis and "one-step lag" in r.diagnosis
