@@ -27,11 +27,12 @@ names or the ones the numpy protocol knows). What Keras does differently from Py
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from verify.adapters.base import (
+    MachineEpsilon,
     BatchNormInstance,
     BatchNormSubject,
     InputRecord,
@@ -50,8 +51,12 @@ from verify.specs.base import Family, Held
 
 __all__ = ["claim", "batchnorm", "RESOLUTION"]
 
-#: The worst relative rounding of a batch's variance at which a torch-backend layer's output is still judged.
-RESOLUTION = 1e-3
+#: The machine epsilons a checker accepts from a target process (float64's, float32's, float16's), ascending.
+_EPSILONS = sorted(get_args(MachineEpsilon)[1].values)
+
+#: The worst relative rounding of a batch's variance at which a torch-backend layer's output is still judged:
+#: float16's machine epsilon, the widest precision a layer may report.
+RESOLUTION = _EPSILONS[-1]
 #: Time the precision probe may take while the target is adapted (a Keras layer's first call compiles).
 PROBE_SECONDS = 60.0
 EPS64 = float(np.finfo(np.float64).eps)
@@ -141,7 +146,9 @@ class _KerasBatchNorm(BatchNormInstance):
         where = f"{self.shown}(x, training={bool(training)})"
         if training:
             eps = self.hyper.get("eps", (None, ""))[0] or 0.0     # unknown: the most cautious
-            self.precision = max(self.precision, self._single * self._conditioned(x, eps))
+            # reported as the narrowest machine epsilon covering it: the checker accepts no other value
+            needed = max(self.precision, self._single * self._conditioned(x, eps))
+            self.precision = next((e for e in _EPSILONS if e >= needed), _EPSILONS[-1])
         if self.backend == "torch" and training:
             import torch
 
