@@ -252,49 +252,11 @@ def _restored(value: Any) -> Any:
     return value
 
 
-@dataclasses.dataclass(frozen=True)
-class Holm(Mapping[str, Any]):
-    """How Holm's procedure decided a test within its family (:func:`verify.stats.apply_holm`); reads as the
-    dict it was (``details["holm"]["family_size"]``)."""
+class _RecordMapping(Mapping[str, Any]):
+    """A record that reads as the dict its JSON holds: the fields ``_keys()`` names, in that order."""
 
-    family_alpha: float
-    family_size: int
-    adjusted_p_value: float
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_field_names(type(self)))
-
-    def __len__(self) -> int:
-        return len(_field_names(type(self)))
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in _field_names(type(self)):
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(dataclasses.asdict(self))
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
-@dataclasses.dataclass(frozen=True)
-class Details(Mapping[str, Any]):
-    """What a statistical test found beyond :class:`StatTest`'s common fields: one record type per kind of
-    test (its fields named, no free-form dict), and ``holm`` once Holm's procedure decided it.
-
-    This base type holds nothing more (a test with no further facts, e.g. a constant sample). A record
-    reads as the mapping its JSON holds (``t.details["verdict"]``), as the dicts before it did.
-    """
-
-    holm: Holm | None = dataclasses.field(default=None, kw_only=True)
-
-    def _keys(self) -> list[str]:
-        """The facts in their order, then ``holm`` when the test was decided within a family."""
-        names = [n for n in _field_names(type(self)) if n != "holm"]
-        return names + (["holm"] if self.holm is not None else [])
+    def _keys(self) -> Sequence[str]:
+        return _field_names(type(self))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys())
@@ -308,7 +270,39 @@ class Details(Mapping[str, Any]):
         return getattr(self, key)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (non-finite floats become ``"nan"``/``"inf"``)."""
         return jsonable(dict(self))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@dataclasses.dataclass(frozen=True)
+class Holm(_RecordMapping):
+    """How Holm's procedure decided a test within its family (:func:`verify.stats.apply_holm`); reads as the
+    dict it was (``details["holm"]["family_size"]``)."""
+
+    family_alpha: float
+    family_size: int
+    adjusted_p_value: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Details(_RecordMapping):
+    """What a statistical test found beyond :class:`StatTest`'s common fields: one record type per kind of
+    test (its fields named, no free-form dict), and ``holm`` once Holm's procedure decided it.
+
+    This base type holds nothing more (a test with no further facts, e.g. a constant sample). A record
+    reads as the mapping its JSON holds (``t.details["verdict"]``), as the dicts before it did.
+    """
+
+    holm: Holm | None = dataclasses.field(default=None, kw_only=True)
+
+    def _keys(self) -> list[str]:
+        """The facts in their order, then ``holm`` when the test was decided within a family."""
+        names = [n for n in _field_names(type(self)) if n != "holm"]
+        return names + (["holm"] if self.holm is not None else [])
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "Details | Mapping[str, Any]":
@@ -449,7 +443,7 @@ DETAIL_TYPES: tuple[type[Details], ...] = (Details, MeanDetails, MeanValueDetail
 
 
 @dataclasses.dataclass(frozen=True)
-class StatTest(Mapping[str, Any]):
+class StatTest(_RecordMapping):
     """The outcome of one hypothesis test.
 
     It also reads as the mapping its JSON holds (``t["p_value"]``, ``set(t)``): checks' results carried
@@ -530,21 +524,6 @@ class StatTest(Mapping[str, Any]):
         """The fields the JSON holds: all but ``mde_fn``, and but those a report read from JSON lacked
         (``None``), so such a test is written back as it was read."""
         return [f.name for f in dataclasses.fields(self) if f.name != "mde_fn" and getattr(self, f.name) is not None]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys())
-
-    def __len__(self) -> int:
-        return len(self._keys())
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._keys():
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (non-finite floats become ``"nan"``/``"inf"``)."""
-        return jsonable(dict(self))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "StatTest":
