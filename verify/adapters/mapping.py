@@ -15,7 +15,7 @@ import numpy as np
 
 from verify import algorithms
 from verify.algorithms import Rule, as_python, pair, same
-from verify.errors import BadParameterError
+from verify.errors import BadParameterError, TargetLoadError
 from verify.specs.base import Held
 
 __all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults", "held_conventions",
@@ -106,6 +106,29 @@ def held_conventions(mapping: Any, spec: Any, shown: str, name: str | None = Non
     params = {p.name: p for p in (*(record.params if record is not None else ()), *getattr(spec, "params", ()))}
     return {n: Held(params[n].parse(v), "read", f"{shown}'s only convention: the library has no keyword for it")
             for n, v in mapping.conventions_for(name).items()}
+
+
+def class_lines(mappings: Mapping[str, Any], mapping: Any, base: str | None, builtin: bool, shown: str,
+                spec_name: str, module: str, fallback: Sequence[str] = ()) -> list[str]:
+    """What the report says of a library optimizer class whose library base class is ``base`` (``None``: it
+    derives from ``{module}.Optimizer`` directly) under ``mapping``; :class:`TargetLoadError` when it implements
+    another spec (naming those of ``mappings`` it does, else ``fallback``) or is the library's own class of a
+    mapping that takes only subclasses."""
+    if base is not None and base != mapping.primary and base not in mapping.variants:
+        specs = [n for n, m in mappings.items() if (m.primary == base and m.builtin) or base in m.variants]
+        specs = specs or list(fallback)
+        what = shown if builtin else f"{shown} (a subclass of {module}.{base})"
+        hint = f"check it under --spec {' or '.join(specs)}" if specs else "no spec maps to it"
+        raise TargetLoadError(f"{what} does not implement spec {spec_name!r}, which maps to "
+                              f"{module}.{mapping.primary}; {hint}")
+    if builtin and base == mapping.primary and not mapping.builtin:
+        raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {mapping.notes[0]}")
+    if base in mapping.variants:
+        return [mapping.variants[base]]
+    if base is None:
+        return [f"{shown} derives from {module}.Optimizer directly; it is called with "
+                f"{module}.{mapping.primary}'s constructor keywords"]
+    return []
 
 
 def spec_defaults(spec: Any) -> dict[str, Any]:

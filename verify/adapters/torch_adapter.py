@@ -58,6 +58,7 @@ from verify import algorithms
 from verify.adapters.mapping import (
     Rule,
     as_python,
+    class_lines,
     held_at_library_default,
     held_conventions,
     parameter_shapes,
@@ -286,22 +287,9 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         why = f": {algorithm.reason}" if isinstance(algorithm, Unmapped) else ""
         raise TargetLoadError(f"the torch adapter has no mapping for spec {spec_name!r} (target {target!r}){why}; "
                               f"torch optimizers can be checked under: {', '.join(TORCH_OPTIMIZERS)}, generic-optimizer")
-    lines: list[str] = []
     is_builtin = base is not None and getattr(torch.optim, base, None) is cls
-    if base is not None and base != algorithm.primary and base not in algorithm.variants:
-        specs = [n for n, a in TORCH_OPTIMIZERS.items()
-                 if (a.primary == base and a.builtin) or base in a.variants] or ["generic-optimizer"]
-        what = shown if is_builtin else f"{shown} (a subclass of torch.optim.{base})"
-        raise TargetLoadError(
-            f"{what} does not implement spec {spec_name!r}, which maps to torch.optim.{algorithm.primary}; "
-            f"check it under --spec {' or '.join(specs)}")
-    if is_builtin and base == algorithm.primary and not algorithm.builtin:
-        raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {algorithm.notes[0]}")
-    if base in algorithm.variants:
-        lines.append(algorithm.variants[base])
-    elif base is None:
-        lines.append(f"{shown} derives from torch.optim.Optimizer directly; it is called with "
-                     f"torch.optim.{algorithm.primary}'s constructor keywords")
+    lines = class_lines(TORCH_OPTIMIZERS, algorithm, base, is_builtin, shown, spec_name, "torch.optim",
+                        fallback=["generic-optimizer"])
     if instance is not None:
         return _instance_subject(instance, cls, shown, spec, target, algorithm, lines, accepted, var_kw)
 

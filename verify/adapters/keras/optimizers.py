@@ -32,6 +32,7 @@ from verify.adapters.base import OptimizerRun, OptimizerSubject, Request, accept
 from verify.adapters.keras._backend import backend_name, is_keras_object, require_keras
 from verify.adapters.mapping import (
     Rule,
+    class_lines,
     held_at_library_default,
     held_conventions,
     parameter_shapes,
@@ -190,22 +191,9 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         raise TargetLoadError(f"the Keras adapter has no mapping for spec {spec_name!r} (target {target!r}){why}; "
                               f"Keras optimizers can be checked under: {', '.join(KERAS_OPTIMIZERS)}")
     base = _keras_base(cls)
-    lines: list[str] = []
     builtin = base is not None and getattr(require_keras().optimizers, base, None) is cls
-    if base is not None and base != mapping.primary and base not in mapping.variants:
-        specs = [n for n, m in KERAS_OPTIMIZERS.items() if (m.primary == base and m.builtin) or base in m.variants]
-        what = shown if builtin else f"{shown} (a subclass of keras.optimizers.{base})"
-        hint = f"check it under --spec {' or '.join(specs)}" if specs else "no spec maps to it"
-        raise TargetLoadError(f"{what} does not implement spec {spec_name!r}, which maps to "
-                              f"keras.optimizers.{mapping.primary}; {hint}")
-    if builtin and base == mapping.primary and not mapping.builtin:
-        raise TargetLoadError(f"{shown} itself does not implement spec {spec_name!r}: {mapping.notes[0]}")
-    if base in mapping.variants:
-        lines.append(mapping.variants[base])
-    elif base is None:
-        lines.append(f"{shown} derives from keras.optimizers.Optimizer directly; it is called with "
-                     f"keras.optimizers.{mapping.primary}'s constructor keywords")
-    elif not builtin and backend == "torch":
+    lines = class_lines(KERAS_OPTIMIZERS, mapping, base, builtin, shown, spec_name, "keras.optimizers")
+    if not lines and base is not None and not builtin and backend == "torch":
         lines.append(f"a subclass runs Keras's generic per-variable update_step on the torch backend (the built-in "
                      f"keras.optimizers.{base} runs its torch._foreach implementation)")
     own = _own_update(cls, base)
