@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -26,3 +27,9 @@ def not_passing(run):
     """(name, status, headline) of every check that neither passed nor was skipped."""
     return [(c["name"], c["status"], c["message"].splitlines()[0] if c["message"] else "")
             for c in run["checks"] if c["status"] not in ("pass", "skip")]
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a command a test interrupts: Ctrl-C acts on it even when the suite itself was started
+    with SIGINT ignored (``cmd &`` in a script, ``nohup``), which a child inherits and Python then keeps."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

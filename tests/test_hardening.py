@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import interruptible
+
 HERE = Path(__file__).resolve().parent
 ESCAPE = HERE / "hostile" / "escape_targets.py"
 GUARD = 600
@@ -121,7 +123,7 @@ def test_killing_verify_leaves_no_process_behind(sig, tmp_path):
     report = tmp_path / "partial.json"
     proc = subprocess.Popen([sys.executable, "-m", "verify", "check", f"{ESCAPE}:lingers", f"{ESCAPE}:slow_then_loops",
                              "--spec", "l2", "--timeout", "300", "--json", str(report)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible, env=env)
     header = proc.stdout.readline()
     assert ":: l2" in header, header + proc.stderr.read()
     deadline = time.monotonic() + GUARD     # wait until the looping target is running
@@ -145,7 +147,7 @@ def test_ctrl_c_twice_still_writes_the_report(tmp_path):
     report = tmp_path / "partial.json"
     proc = subprocess.Popen([sys.executable, "-m", "verify", "check", f"{ESCAPE}:slow_then_loops", "--spec", "l2",
                              "--timeout", "300", "--json", str(report)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible, env=env)
     header = proc.stdout.readline()
     assert ":: l2" in header
     time.sleep(1)
@@ -161,7 +163,7 @@ def test_ctrl_c_at_start_up_ends_quietly_with_a_report(tmp_path):
     """Interrupted while the job server is still importing the verifier: nothing ran, the report says so."""
     report = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "verify", "check", "reference", "--spec", "l2",
-                             "--json", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--json", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + GUARD
     while not _descendants(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.005)

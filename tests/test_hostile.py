@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import interruptible
+
 HERE = Path(__file__).resolve().parent
 ZOO = HERE / "hostile"
 HANG_LIMIT = 3       # seconds per check, for targets that never return
@@ -248,7 +250,7 @@ def test_ctrl_c_writes_a_partial_report_marked_incomplete(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "verify", "check", f"{ZOO / 'l2_targets.py'}:loops_forever", "--spec", "l2",
          "--timeout", "60", "--json", str(report)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     header = proc.stdout.readline()     # the run has started once its header is printed
     assert "loops_forever :: l2" in header, header
     time.sleep(1)                       # inside the first check's endless loop
