@@ -46,6 +46,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     Adapter("keras optimizers", frozenset({Family.OPTIMIZER}), "verify.adapters.keras.optimizers"),
     Adapter("keras initializers", frozenset({Family.INITIALISER, Family.BIAS}), "verify.adapters.keras.initialisers"),
     Adapter("keras batch norm", frozenset({Family.BATCHNORM}), "verify.adapters.keras.batchnorm"),
+    Adapter("keras layer norm", frozenset({Family.LAYERNORM}), "verify.adapters.keras.normlayers"),
     Adapter("torch", _ALL_BUT_NEWTON, "verify.adapters.torch_adapter"),
     Adapter("optax", frozenset({Family.OPTIMIZER}), "verify.adapters.optax_adapter"),
     Adapter("numpy optimizer protocol", frozenset({Family.OPTIMIZER}), "verify.adapters.protocol.optimizers"),
