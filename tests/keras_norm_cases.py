@@ -1,0 +1,77 @@
+"""Keras layer-norm and RMS-norm layers written the way Keras users write them, correct and buggy, for
+tests/test_keras_norms.py (imported only in the subprocess that chose the backend).
+
+The layers of one's own follow the Keras guide's custom-layer shape (``build`` adding weights by name,
+``call`` with ``keras.ops``) and keras-hub's RMSNorm (cast to float32 inside, ``scale`` initialised to ones).
+"""
+
+import functools
+
+import keras
+from keras import ops
+
+LN_NO_SCALE = functools.partial(keras.layers.LayerNormalization, scale=False)
+LN_NO_CENTER = functools.partial(keras.layers.LayerNormalization, center=False)
+#: Deprecated in Keras 3: scales by 1/√(var(x) + ε) without centring (keras-team/keras#21234).
+LN_RMS_SCALING = functools.partial(keras.layers.LayerNormalization, rms_scaling=True)
+LN_BUILT = keras.layers.LayerNormalization(epsilon=1e-4)
+
+
+class HubRMSNorm(keras.layers.Layer):
+    """Correct: keras-hub's shape, computing in float32 and casting back."""
+
+    def __init__(self, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, x):
+        x32 = ops.cast(x, "float32")
+        ms = ops.mean(ops.square(x32), axis=-1, keepdims=True)
+        y = x32 * ops.rsqrt(ms + self.epsilon) * ops.cast(self.scale, "float32")
+        return ops.cast(y, x.dtype)
+
+
+class MyLayerNorm(keras.layers.Layer):
+    """Correct: a layer norm of one's own with gamma and beta."""
+
+    def __init__(self, eps=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = eps
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(name="gamma", shape=(input_shape[-1],), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(input_shape[-1],), initializer="zeros")
+
+    def call(self, x):
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        var = ops.mean(ops.square(x - mean), axis=-1, keepdims=True)
+        return (x - mean) / ops.sqrt(var + self.eps) * self.gamma + self.beta
+
+
+class EpsOutsideLN(keras.layers.LayerNormalization):
+    """Bug: ε added to the standard deviation, outside the square root."""
+
+    def call(self, x):
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        var = ops.var(x, axis=-1, keepdims=True)
+        return (x - mean) / (ops.sqrt(var) + self.epsilon) * self.gamma + self.beta
+
+
+class BatchAxisLN(keras.layers.LayerNormalization):
+    """Bug: the statistics over the batch axis (axis=0), a batch norm's."""
+
+    def call(self, x):
+        mean = ops.mean(x, axis=0, keepdims=True)
+        var = ops.var(x, axis=0, keepdims=True)
+        return (x - mean) / ops.sqrt(var + self.epsilon) * self.gamma + self.beta
+
+
+class EpsOutsideRMS(keras.layers.RMSNormalization):
+    """Bug: ε added to the root mean square (the RMSNorm authors' PyTorch code)."""
+
+    def call(self, x):
+        ms = ops.mean(ops.square(x), axis=-1, keepdims=True)
+        return x / (ops.sqrt(ms) + self.epsilon) * self.scale
