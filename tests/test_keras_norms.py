@@ -87,7 +87,10 @@ def _drive(backend: str) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-@pytest.fixture(scope="module", params=["jax", "torch"])
+# One process per backend drives every case; its tests stay on one xdist worker under --dist loadgroup
+# (otherwise each worker that gets one of them runs the drive again).
+@pytest.fixture(scope="module", params=[pytest.param(b, marks=pytest.mark.xdist_group(f"keras-norms-{b}"))
+                                        for b in ("jax", "torch")])
 def driven(request):
     backend = request.param
     if importlib.util.find_spec(backend) is None:
