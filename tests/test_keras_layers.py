@@ -55,12 +55,14 @@ def _script(backend: str, code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _check(tmp_path, backend, targets, spec, *extra):
+def _check(tmp_path, backend, targets, spec, *extra, isolate=False):
+    """``verify check`` on ``backend``; in one process unless ``isolate`` (a process importing Keras costs seconds:
+    one test per backend covers the isolated run, the others check what the adapter says)."""
     old = dict(os.environ)
     os.environ.clear()
     os.environ.update(_env(backend))
     try:
-        return verify_check(tmp_path, targets, [spec], "--jobs", "1", *extra)
+        return verify_check(tmp_path, targets, [spec], *(["--jobs", "1"] if isolate else ["--no-isolation"]), *extra)
     finally:
         os.environ.clear()
         os.environ.update(old)
@@ -301,7 +303,7 @@ def test_keras_batchnorm_passes_under_its_convention(tmp_path, backend):
     target = "keras.layers.BatchNormalization"
     # the built-in, an instance (its momentum 0.9 and ε 1e-3 held), a Layer of one's own written in keras.ops
     targets = [target, f"{CASES}:keras_bn_instance", f"{CASES}:LayerBN"]
-    code, runs, out = _check(tmp_path, backend, targets, "batchnorm", "--param", "convention=keras")
+    code, runs, out = _check(tmp_path, backend, targets, "batchnorm", "--param", "convention=keras", isolate=True)
     for t in targets:
         assert not not_passing(runs[(t, "batchnorm")]), (t, not_passing(runs[(t, "batchnorm")]))
     assert code == 0, out

@@ -22,7 +22,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from verify.adapters import adapt
-from verify.adapters.base import Subject
+from verify.adapters.base import Subject, probing
 from verify.errors import (BadParameterError, HeldParameterError, ProtocolError, TargetError, TargetLoadError,
                            UsageError, target_traceback)
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
@@ -122,7 +122,8 @@ def load_subject(target: str | Any, spec: Spec, name: str, params: dict[str, Any
         obj = spec.reference(params) if target == REFERENCE else load_target(target)
     else:
         obj = target
-    subject = adapt(obj, spec, name, params, given=frozenset(overrides))
+    with probing():
+        subject = adapt(obj, spec, name, params, given=frozenset(overrides))
     if subject.library is None:
         lib = target_library(obj)
         if lib in _LIBRARIES:

@@ -18,13 +18,14 @@ recognises (:data:`verify.adapters.ADAPTERS`, asked with a :class:`Request`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import numbers
 import os
 import types
-from typing import Annotated, Any, Callable, Mapping, Sequence
+from typing import Annotated, Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -403,17 +404,38 @@ def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tu
 PROBE_SECONDS = 5.0
 
 
+#: While a target is adapted (:func:`probing`): the timeout of a probe that did not finish, if one did not.
+_adapting: list[TimeoutError | None] = []
+
+
+@contextlib.contextmanager
+def probing() -> Iterator[None]:
+    """While a target is adapted: once one probe has timed out, the later ones fail at once with the same error.
+    A target that hangs then costs one probe limit per load instead of one per probe (adapting tries several),
+    which a run on it pays again each time a fresh job loads it after a check timed out."""
+    _adapting.append(None)
+    try:
+        yield
+    finally:
+        _adapting.pop()
+
+
 def probe(fn: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
     """``fn()`` stopped after ``seconds`` (a :class:`TargetError` wrapping ``TimeoutError``), where a timer can
     interrupt it (the main thread on POSIX); elsewhere ``fn()`` runs unbounded."""
     import signal
     import threading
 
+    if _adapting and _adapting[-1] is not None:
+        raise TargetError("a short probe run", _adapting[-1])
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         return fn()
 
     def expired(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the target did not finish a short probe within {seconds:g} s")
+        timeout = TimeoutError(f"the target did not finish a short probe within {seconds:g} s")
+        if _adapting:                  # noted here: the target's own wrappers may turn it into another error
+            _adapting[-1] = timeout
+        raise timeout
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
