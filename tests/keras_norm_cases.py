@@ -51,6 +51,24 @@ class MyLayerNorm(keras.layers.Layer):
         return (x - mean) / ops.sqrt(var + self.eps) * self.gamma + self.beta
 
 
+class TorchStyleLN(keras.layers.Layer):
+    """Correct: written PyTorch's way, the feature count first, weight and bias made in __init__."""
+
+    def __init__(self, dim, eps=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.eps = eps
+        self.weight = self.add_weight(shape=(dim,), initializer="ones", name="weight")
+        self.bias = self.add_weight(shape=(dim,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        mu = ops.mean(x, axis=-1, keepdims=True)
+        var = ops.mean(ops.square(x - mu), axis=-1, keepdims=True)
+        return self.weight * (x - mu) / ops.sqrt(var + self.eps) + self.bias
+
+
+RMS_OP = keras.ops.rms_normalization
+
+
 class EpsOutsideLN(keras.layers.LayerNormalization):
     """Bug: ε added to the standard deviation, outside the square root."""
 

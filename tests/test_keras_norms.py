@@ -64,6 +64,8 @@ CASES_BY_KEY = {
     "ln-built": (f"{CASES}:LN_BUILT", "layernorm", {}, ["forward-vs-reference", "protocol"], 4, ("torch",)),
     "hub-rms": (f"{CASES}:HubRMSNorm", "rmsnorm", {}, CORE, 4, ("torch",)),
     "my-ln": (f"{CASES}:MyLayerNorm", "layernorm", {}, CORE, 4, ("torch",)),
+    "torch-style-ln": (f"{CASES}:TorchStyleLN", "layernorm", {}, CORE, 4, ("torch",)),
+    "ops-function": (f"{CASES}:RMS_OP", "rmsnorm", {}, None, 4, ("torch",)),
     "rms-scaling-rms": (f"{CASES}:LN_RMS_SCALING", "rmsnorm", {}, None, 4, ("torch", "jax")),
     "rms-scaling-ln": (f"{CASES}:LN_RMS_SCALING", "layernorm", {}, None, 4, ("torch",)),
     "ln-under-rms": ("keras.layers.LayerNormalization", "rmsnorm", {}, ["output-moments"], 4, ("torch",)),
@@ -135,7 +137,8 @@ def test_a_given_epsilon_is_passed_to_the_layer(driven):
 
 @pytest.mark.parametrize("key, eps, affine", [("ln-no-scale", 1e-3, "beta"), ("ln-no-center", 1e-3, "gamma"),
                                               ("ln-built", 1e-4, "gamma, beta"), ("hub-rms", 1e-6, "gamma"),
-                                              ("my-ln", 1e-5, "gamma, beta")])
+                                              ("my-ln", 1e-5, "gamma, beta"),
+                                              ("torch-style-ln", 1e-5, "gamma, beta")])
 def test_configured_built_and_own_layers_pass(driven, key, eps, affine):
     r = _result(driven, key)
     assert r["status"] == "pass", (r["diagnoses"], r["errors"])
@@ -150,6 +153,12 @@ def test_rms_scaling_is_refused_in_one_line(driven, key):
     assert "\n" not in r["error"]
     assert "rms_scaling=True" in r["error"] and "keras-team/keras#21234" in r["error"]
     assert "neither a layer norm nor an RMS norm" in r["error"]
+
+
+def test_a_keras_ops_function_is_refused_in_one_line(driven):
+    r = _result(driven, "ops-function")
+    assert "error" in r and "\n" not in r["error"], r
+    assert "is a function, not a Keras layer" in r["error"] and "RMSNormalization" in r["error"]
 
 
 @pytest.mark.parametrize("key, check, diagnosis", [

@@ -156,6 +156,17 @@ def _variable(layer: Any, names: tuple[str, ...]) -> Any:
     return next((getattr(layer, n) for n in names if hasattr(getattr(layer, n, None), "assign")), None)
 
 
+def _takes_size(cls: type) -> bool:
+    """Whether the constructor wants the number of features first (``MyLN(dim, eps=...)``, PyTorch's way)."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    first = params[0] if params else None
+    return first is not None and first.kind in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD) \
+        and first.default is first.empty and first.name not in ("epsilon", "eps", "axis")
+
+
 def _own_call(layer: Any, base: type) -> bool:
     return getattr(type(layer).call, "__code__", None) is base.call.__code__
 
@@ -191,6 +202,11 @@ def normlayer(obj: Any, request: Request, keras: Any) -> NormLayerSubject:
     instance = None if inspect.isclass(base) else base
     cls = base if instance is None else type(base)
     shown = _shown(cls, bound)
+    if instance is not None and not isinstance(instance, keras.layers.Layer) and callable(instance):
+        name = f"{getattr(instance, '__module__', '') or ''}.{getattr(instance, '__qualname__', type(instance).__name__)}"
+        raise TargetLoadError(f"target {target!r} ({name}) is a function, not a Keras layer: give a layer class "
+                              "(keras.ops.layer_normalization and rms_normalization are checked through "
+                              "keras.layers.LayerNormalization and RMSNormalization, which call them)")
     if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
         raise TargetLoadError(f"target {target!r} ({shown}) is not a Keras layer: give keras.layers."
                               "LayerNormalization, keras.layers.RMSNormalization, a subclass, or a keras.layers."
@@ -201,6 +217,7 @@ def normlayer(obj: Any, request: Request, keras: Any) -> NormLayerSubject:
     given_eps = "eps" in request.given
     names, var_kw = accepted_keywords(cls)
     eps_kw = next((k for k in ("epsilon", "eps") if k in names), "epsilon" if var_kw else None)
+    positional = _takes_size(cls) and instance is None
     fixed_axis = instance is not None or "axis" in bound or not ("axis" in names or var_kw)
     config = call_target(f"{shown}.get_config()", instance.get_config) if instance is not None else None
     if config is not None and config.get("axis", -1) not in (-1, [-1], 1, [1]):
@@ -226,8 +243,9 @@ def normlayer(obj: Any, request: Request, keras: Any) -> NormLayerSubject:
                 kwargs["axis"] = list(range(-len(shape), 0))
             if "dtype" in names or var_kw:
                 kwargs["dtype"] = "float64"
-            where = f"{_shown(cls, {})}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
-            layer = call_target(where, cls, **kwargs)
+            args = (int(shape[-1]),) if positional else ()
+            where = f"{_shown(cls, {})}({', '.join([str(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
+            layer = call_target(where, cls, *args, **kwargs)
         if not isinstance(layer, keras.layers.Layer):
             raise ProtocolError(f"{where} returned {describe_value(layer)}, not a Keras layer")
         built = (None, *shape)
@@ -265,11 +283,12 @@ def normlayer(obj: Any, request: Request, keras: Any) -> NormLayerSubject:
     keras_call = any(_own_call(first.layer, c) for c in (keras.layers.LayerNormalization,
                                                          keras.layers.RMSNormalization))
     ln_like = issubclass(cls, (keras.layers.LayerNormalization, keras.layers.RMSNormalization))
-    takes_shape = not fixed_axis and (keras_call or not ln_like and "axis" in names)
+    takes_shape = not fixed_axis and not positional and (keras_call or not ln_like and "axis" in names)
     what = "an RMS norm" if rms else "a layer norm"
     mapping = [
         (f"a {shown} instance: rebuilt from its config, dtype float64" if instance is not None else
-         f"{_shown(cls, {**bound, 'dtype': 'float64'})[:-1]}{', ' + eps_kw + '=ε' if given_eps and eps_kw else ''}) "
+         f"{_shown(cls, {**bound, 'dtype': 'float64'})[:-1].replace('(', '(D, ' if positional else '(', 1)}"
+         f"{', ' + eps_kw + '=ε' if given_eps and eps_kw else ''}) "
          "built for (N, D) batches "
          f"(axis=-1{'; a normalized_shape of k dimensions as axis=[-k, …, -1]' if takes_shape else ''})")
         + f" on the {backend} backend",
@@ -279,7 +298,8 @@ def normlayer(obj: Any, request: Request, keras: Any) -> NormLayerSubject:
          "ε: the layer takes none and has no epsilon attribute: the spec's value is only an assumption"),
         f"affine parameters: {', '.join(first.affine) or 'none'} (Keras variables "
         f"{', '.join(getattr(first.variables[r], 'name', r) for r in first.affine) or '—'})",
-        (f"precision: Keras computes {what} in result_type(float64, float32) = {compute} on the {backend} backend "
+        (f"precision: {'Keras computes' if keras_call else 'its call computes with keras.ops, which compute'} "
+         f"{what} in result_type(float64, float32) = {compute} on the {backend} backend "
          f"whatever the layer's dtype (float64 variables, {compute} arithmetic): judged at {compute}'s rounding "
          f"(machine ε {precision['eps']:.3g}), not float64's{seen}" if compute != "float64" else
          f"precision: float64{seen}, judged at float64's rounding"),
