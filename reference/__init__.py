@@ -50,6 +50,15 @@ from reference._src.adam_variants import (
     scale_by_nadam,
     scale_by_radam,
 )
+from reference._src.asgd import (
+    ASGD_ETA_FORMS,
+    ScaleByAsgdState,
+    asgd,
+    asgd_average,
+    asgd_eta,
+    asgd_mu,
+    scale_by_asgd,
+)
 from reference._src.base import Optimizer, Transform, as_optimizer, chain, scale
 from reference._src.batchnorm import (
     BatchNorm1d,
@@ -148,4 +157,5 @@ __all__ = [
     "adamax", "nadam", "radam", "amsgrad",
     "ScaleByLionState", "scale_by_lion", "lion",
     "LAMB_WEIGHT_DECAY_FORMS", "l2_norm", "trust_ratio", "scale_by_trust_ratio", "lamb",
+    "ASGD_ETA_FORMS", "ScaleByAsgdState", "asgd_eta", "asgd_mu", "scale_by_asgd", "asgd", "asgd_average",
 ]

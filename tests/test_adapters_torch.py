@@ -227,7 +227,8 @@ def test_mapping_lines_per_spec():
 def test_the_table_covers_the_optimizer_specs():
     assert set(ta.TORCH_OPTIMIZERS) == {"sgd", "momentum", "nesterov", "weight-decay", "sign-sgd", "rprop",
                                         "rmsprop", "adam", "adamw", "adagrad", "amsgrad", "adamax", "nadam", "radam",
-                                        "adadelta", "lion", "lamb"}
+                                        "adadelta", "lion", "lamb",
+                                        "asgd"}
 
 
 # ----- refusals ------------------------------------------------------------------------------------------

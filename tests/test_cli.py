@@ -13,7 +13,7 @@ from verify.results import Report
 from verify.specs import SPEC_NAMES
 
 SPECS = ("l1 l2 weight-decay init-lecun init-xavier init-he relu-bias batchnorm layernorm rmsnorm newton sgd momentum "
-         "nesterov sign-sgd rprop rmsprop adam adamw adagrad amsgrad adamax nadam radam adadelta lion lamb generic-optimizer "
+         "nesterov sign-sgd rprop rmsprop adam adamw adagrad amsgrad adamax nadam radam adadelta lion lamb asgd generic-optimizer "
          "grad-clip-norm").split()
 
 

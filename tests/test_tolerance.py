@@ -169,6 +169,14 @@ def _exact(algo: str, hp: dict, w0: np.ndarray, grads: np.ndarray, **flags) -> n
                 c = h["b1"] * m + (1 - h["b1"]) * g
                 w = w - h["lr"] * (mpmath.sign(c) + h["weight_decay"] * w)
                 m = h["b2"] * m + (1 - h["b2"]) * g
+            elif algo == "asgd":                              # t0 only moves the average, never w
+                k = t - 1
+                if flags.get("eta_form", "power-of-sum") == "power-of-step":
+                    eta = h["lr"] / (1 + h["lambd"] * h["lr"] * mp(k) ** h["alpha"])
+                else:
+                    eta = h["lr"] / (1 + h["lambd"] * h["lr"] * k) ** h["alpha"]
+                g = g + h["weight_decay"] * w
+                w = w * (1 - h["lambd"] * eta) - eta * g
             else:  # pragma: no cover - a case below names an unknown algorithm
                 raise AssertionError(algo)
             out[t - 1, i] = w
@@ -236,6 +244,10 @@ CASES = [
     ("lamb-decay", "lamb", {"lr": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.1}, {}),
     ("lamb-keras-decay", "lamb", {"lr": 0.01, "b1": 0.9, "b2": 0.999, "eps": 1e-6, "weight_decay": 0.1},
      {"weight_decay_form": "keras"}),
+    ("asgd", "asgd", {"lr": 0.01, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0}, {}),
+    ("asgd-fast-decay", "asgd", {"lr": 0.5, "lambd": 0.5, "alpha": 0.6, "t0": 2.0, "weight_decay": 0.1}, {}),
+    ("asgd-power-of-step", "asgd", {"lr": 0.5, "lambd": 0.5, "alpha": 0.6, "t0": 2.0, "weight_decay": 0.0},
+     {"eta_form": "power-of-step"}),
 ]
 
 
@@ -396,10 +408,29 @@ def test_a_constant_raised_to_a_tracked_exponent_bounds_pow_and_the_exponent_s_e
         assert abs(mpmath.mpf(float(p.v)) - exact) <= float(p.e), (psi, t)
         # and tight: pow's rounding and the exponent's, plus the smallest subnormal where it underflowed
         assert float(p.e) <= 4 * tolmod.U * float(p.v) + abs(float(p.v) * np.log(0.96)) * float(x.e) * 1.01 + 2.0 ** -1074
-    with pytest.raises(TypeError, match="constant exponent"):
-        tolmod.Tracked(2.0) ** tolmod.Tracked(0.5)
+    with pytest.raises(TypeError, match="positive base"):
+        tolmod.Tracked(-2.0) ** tolmod.Tracked(0.5)
     with pytest.raises(TypeError, match="constant positive base"):
         (-2.0) ** tolmod.Tracked(0.5)
+
+
+def test_a_tracked_base_raised_to_a_tracked_exponent_bounds_pow_and_both_errors():
+    """ASGD's (1 + λη₀t)^α with a rounded base and an α off by float32's rounding (a float32 target's): the bound
+    covers the 60-digit power of the exact base and the exact α at either end of its bound, and is pow's rounding
+    plus the two first-order terms."""
+    mpmath.mp.dps = 60
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        c, t, alpha = float(10.0 ** rng.uniform(-6, 0)), int(rng.integers(1, 10_000)), float(rng.uniform(0.01, 2))
+        base = 1 + tolmod.Tracked(c) * t                          # rounds once: its bound is u|1 + ct|
+        a = tolmod.Tracked(alpha, U32 * alpha)
+        p = base ** a
+        v = float(p.v)
+        for side in (-1, 1):
+            exact = (1 + mpmath.mpf(c) * t) ** (mpmath.mpf(alpha) * (1 + side * mpmath.mpf(U32)))
+            assert abs(mpmath.mpf(v) - exact) <= float(p.e) * (1 + 1e-6), (c, t, alpha, side)   # first order
+        assert float(p.e) <= 2 * tolmod.U * v + abs(alpha * v / float(base.v)) * float(base.e) * 1.01 \
+            + abs(v * np.log(float(base.v))) * float(a.e) * 1.01
 
 
 def test_a_division_by_zero_gives_an_infinite_bound_and_nan_none():

@@ -20,7 +20,8 @@ with the absolute values of its partial derivatives:
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
 * ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
 * ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products); ``c^x`` for a constant ``c``
-  and a tracked ``x`` (NAdam's ``0.96^(tψ)``): ``e = 2u·c^x + |c^x ln c|·e(x)``
+  and a tracked ``x`` (NAdam's ``0.96^(tψ)``): ``e = 2u·c^x + |c^x ln c|·e(x)``; ``x^p`` for a
+  tracked scalar ``p`` and ``x > 0`` (ASGD's ``(1 + λη₀t)^α``): ``e = 2u·xᵖ + |p xᵖ⁻¹|·e(x) + |xᵖ ln x|·e(p)``
 * averages ``β·a + (1 − β)·x`` (:func:`reference._src.base.ema`): also
   ``2u(|a| + |x|)``, the rounding of the ``lerp`` form ``a + (1 − β)(x − a)``,
   whose difference can be far larger than the result (β ≈ 0, a small ``x``
@@ -222,8 +223,16 @@ class Tracked:
         return Tracked._div(other, self)
 
     def __pow__(self, p: Any) -> "Tracked":
-        """``x**p`` for a constant ``p``: ``|p|`` roundings for an integer ``p`` (``pow`` or repeated products)."""
-        if isinstance(p, Tracked) or not isinstance(p, (numbers.Real, np.floating, np.integer)):
+        """``x**p`` for a constant ``p``: ``|p|`` roundings for an integer ``p`` (``pow`` or repeated products).
+
+        A tracked scalar exponent (ASGD's ``(1 + λη₀t)^α``) needs a positive base and adds ``|xᵖ ln x|·e(p)``."""
+        pe = 0.0
+        if isinstance(p, Tracked):
+            if p.v.ndim != 0 or not np.all(self.v > 0):
+                raise TypeError("a tracked exponent needs a scalar exponent and a positive base (else a constant "
+                                "exponent)")
+            p, pe = p.v, float(p.e)
+        elif not isinstance(p, (numbers.Real, np.floating, np.integer)):
             raise TypeError("a tracked value's power needs a constant exponent")
         p = float(p)
         v = np.asarray(float(self.v) ** p) if self.v.ndim == 0 else self.v ** p
@@ -232,6 +241,8 @@ class Tracked:
         if np.any(self.e):
             with np.errstate(divide="ignore", invalid="ignore"):
                 e = e + np.where(self.e > 0, _abs(p * self.v ** (p - 1.0)) * self.e, 0.0)
+        if pe:
+            e = e + _abs(v * np.log(self.v)) * pe
         return Tracked._make(v, e)
 
     def __rpow__(self, base: Any) -> "Tracked":

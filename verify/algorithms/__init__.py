@@ -19,6 +19,7 @@ from verify.algorithms.adadelta import ADADELTA
 from verify.algorithms.adagrad import ADAGRAD
 from verify.algorithms.adam_variants import ADAMAX, AMSGRAD, NADAM, RADAM
 from verify.algorithms.adaptive import ADAM, ADAMW, RMSPROP
+from verify.algorithms.asgd import ASGD
 from verify.algorithms.lamb import LAMB
 from verify.algorithms.lion import LION
 from verify.algorithms.sgd import MOMENTUM, NESTEROV, SGD, WEIGHT_DECAY
@@ -31,7 +32,8 @@ __all__ = ["Algorithm", "Variant", "LibraryMapping", "Unmapped", "Rule", "same",
 ALGORITHMS: tuple[Algorithm, ...] = (SGD, MOMENTUM, NESTEROV, WEIGHT_DECAY, SIGN_SGD, RPROP, RMSPROP, ADAM, ADAMW,
                                      ADAGRAD,
                                      AMSGRAD, ADAMAX, NADAM, RADAM,
-                                     ADADELTA, LION, LAMB)
+                                     ADADELTA, LION, LAMB,
+                                     ASGD)
 
 _BY_NAME = {a.name: a for a in ALGORITHMS}
 if len(_BY_NAME) != len(ALGORITHMS):
