@@ -66,6 +66,22 @@ class TorchStyleLN(keras.layers.Layer):
         return self.weight * (x - mu) / ops.sqrt(var + self.eps) + self.bias
 
 
+class AnnotatedLN(keras.layers.Layer):
+    """Bug: the Annotated Transformer's LayerNorm ported to Keras, a_2 and b_2 its γ and β: the unbiased
+    standard deviation, ε outside the root."""
+
+    def __init__(self, features, eps=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.a_2 = self.add_weight(shape=(features,), initializer="ones")
+        self.b_2 = self.add_weight(shape=(features,), initializer="zeros")
+        self.eps = eps
+
+    def call(self, x):
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        std = ops.sqrt(ops.sum(ops.square(x - mean), axis=-1, keepdims=True) / (x.shape[-1] - 1))
+        return self.a_2 * (x - mean) / (std + self.eps) + self.b_2
+
+
 RMS_OP = keras.ops.rms_normalization
 
 

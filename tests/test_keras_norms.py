@@ -73,6 +73,7 @@ CASES_BY_KEY = {
     "eps-outside-ln": (f"{CASES}:EpsOutsideLN", "layernorm", {}, BUGGY, 4, ("torch",)),
     "eps-outside-ln-forward": (f"{CASES}:EpsOutsideLN", "layernorm", {}, ["output-moments"], 4, ("jax",)),
     "batch-axis-ln": (f"{CASES}:BatchAxisLN", "layernorm", {}, BUGGY, 4, ("torch",)),
+    "annotated-ln": (f"{CASES}:AnnotatedLN", "layernorm", {}, ["forward-vs-reference", "protocol"], 8, ("torch",)),
     "eps-outside-rms": (f"{CASES}:EpsOutsideRMS", "rmsnorm", {}, BUGGY, 4, ("torch",)),
 }
 
@@ -158,6 +159,13 @@ def test_rms_scaling_is_refused_in_one_line(driven, key):
     assert "neither a layer norm nor an RMS norm" in r["error"]
 
 
+def test_unnamed_affine_variables_are_found_by_their_initial_values(driven):
+    # AnnotatedLN's add_weight calls give no name: a_2 (ones) is γ and b_2 (zeros) β
+    r = _result(driven, "annotated-ln")
+    assert any(line.startswith("affine parameters: gamma, beta ") for line in r["mapping"]), r["mapping"]
+    assert r["statuses"]["protocol"] == "pass"
+
+
 def test_a_keras_ops_function_is_refused_in_one_line(driven):
     r = _result(driven, "ops-function")
     assert "error" in r and "\n" not in r["error"], r
@@ -170,6 +178,7 @@ def test_a_keras_ops_function_is_refused_in_one_line(driven):
     ("eps-outside-ln-forward", "output-moments", "ε is outside the square root: (x − μ)/(√σ² + ε)"),
     ("batch-axis-ln", "output-moments", "the statistics are taken over the batch axis"),
     ("batch-axis-ln", "backward-invariants", "its sums run over the batch axis (a batch-norm backward)"),
+    ("annotated-ln", "forward-vs-reference", "the unbiased standard deviation with ε outside the root"),
     ("eps-outside-rms", "output-moments", "ε is outside the square root: x/(√mean(x²) + ε)"),
 ])
 def test_buggy_layers_fail_with_a_diagnosis(driven, key, check, diagnosis):

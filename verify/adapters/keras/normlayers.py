@@ -71,9 +71,8 @@ class _KerasNormLayer(NormLayerInstance):
         self.inputs = InputRecord("the layer is given a float64 backend tensor converted from x")
         self.hyper, self.hyper_source = layer_hyperparameters(layer, passed, names=("eps",))
         self.precision = precision
-        self.variables = {role: v for role, v in ((r, _variable(layer, names)) for r, names in
-                                                  (("gamma", _GAMMA), ("beta", _BETA))) if v is not None}
-        self.affine = tuple(self.variables)
+        self.variables = _affine_variables(keras, layer, shape)
+        self.affine = tuple(r for r in ("gamma", "beta") if r in self.variables)
         self._graph: Any = None
 
     def set_affine(self, gamma, beta) -> None:
@@ -150,10 +149,27 @@ class _KerasNormLayer(NormLayerInstance):
         return [np.asarray(grads[0])] + [np.asarray(grads[1 + index[id(self.variables[r])]]) for r in self.affine]
 
 
-def _variable(layer: Any, names: tuple[str, ...]) -> Any:
-    """The first of ``names`` the layer holds as a Keras variable (LayerNormalization's ``scale`` and
-    ``center`` are booleans; RMSNormalization's ``scale`` is its γ)."""
-    return next((getattr(layer, n) for n in names if hasattr(getattr(layer, n, None), "assign")), None)
+def _affine_variables(keras: Any, layer: Any, shape: tuple[int, ...]) -> dict[str, Any]:
+    """γ and β among the layer's variables: by attribute (``gamma``/``weight``/``scale``, ``beta``/``bias``/…;
+    LayerNormalization's ``scale`` and ``center`` are booleans, RMSNormalization's ``scale`` is its γ), then
+    by the names the numpy protocol knows (``g``, ``a_2``, ``b_2``, …), then, for unnamed trainable variables of
+    the normalised shape, by their initial values (ones: γ, zeros: β), as the torch adapter does."""
+    from verify.adapters.protocol.layernorm import _role_of
+
+    found = {role: v for role, v in ((r, next((getattr(layer, n) for n in names
+                                                if hasattr(getattr(layer, n, None), "assign")), None))
+                                     for r, names in (("gamma", _GAMMA), ("beta", _BETA))) if v is not None}
+    size = int(np.prod(shape))
+    for v in layer.trainable_variables:
+        if any(v is f for f in found.values()) or int(np.prod(v.shape)) != size:
+            continue
+        role = _role_of(str(getattr(v, "name", "")).rsplit("/", 1)[-1])
+        if role is None:
+            values = np.asarray(keras.ops.convert_to_numpy(v.value))
+            role = "gamma" if np.all(values == 1) else "beta" if np.all(values == 0) else None
+        if role is not None and role not in found:
+            found[role] = v
+    return found
 
 
 def _takes_size(cls: type) -> bool:
