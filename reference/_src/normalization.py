@@ -158,7 +158,8 @@ def rmsnorm_default_eps(x) -> float:
     return float(np.finfo(np.float64).eps)
 
 
-def rmsnorm_forward(x, gamma=None, eps: float | None = None, normalized_shape=None) -> tuple[np.ndarray, NormCache]:
+def rmsnorm_forward(x, gamma=None, eps: float | None = None, normalized_shape=None,
+                    unit_offset: bool = False) -> tuple[np.ndarray, NormCache]:
     """RMS norm (Zhang & Sennrich, NeurIPS 2019, eq. 4), as ``torch.nn.RMSNorm``.
 
     Per example, over the ``H`` entries of the normalised dimensions:
@@ -172,6 +173,11 @@ def rmsnorm_forward(x, gamma=None, eps: float | None = None, normalized_shape=No
         code). ``None`` is PyTorch's default: :func:`rmsnorm_default_eps`
         of ``x``'s dtype. Keras' ``RMSNormalization`` defaults to 1e-6.
       normalized_shape: as :func:`layernorm_forward`.
+      unit_offset: the scale is ``1 + γ`` (``γ`` a zero-centred weight,
+        initialised at 0): Gemma's RMSNorm (``gemma_pytorch``'s
+        ``RMSNorm(add_unit_offset=True)``, Hugging Face's ``GemmaRMSNorm``).
+        ``∂y/∂γ`` is the same as for the plain form, so
+        :func:`rmsnorm_backward` needs nothing more.
 
     Warning: the authors' PyTorch code divides by ``√mean(x²) + ε`` (ε
     outside the root), which differs where ``mean(x²)`` is comparable to
@@ -186,6 +192,8 @@ def rmsnorm_forward(x, gamma=None, eps: float | None = None, normalized_shape=No
     >>> y, _ = rmsnorm_forward([[1.0, 7.0]], eps=0.0)   # mean(x²) = 25
     >>> y
     array([[0.2, 1.4]])
+    >>> rmsnorm_forward([[1.0, 7.0]], [0.0, 1.0], eps=0.0, unit_offset=True)[0]
+    array([[0.2, 2.8]])
     """
     if eps is None:
         eps = rmsnorm_default_eps(x)
@@ -193,6 +201,8 @@ def rmsnorm_forward(x, gamma=None, eps: float | None = None, normalized_shape=No
     check_positive("eps", eps, allow_zero=True)
     axes = _normalized_axes(x, normalized_shape, gamma)
     gamma = _affine("gamma", gamma, x, axes)
+    if unit_offset and gamma is not None:
+        gamma = 1.0 + gamma                    # the cache holds the effective scale: dx uses it
     inv_rms = 1.0 / np.sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
     xhat = x * inv_rms
     return _scale_and_shift(xhat, gamma, None), NormCache(xhat, inv_rms, gamma, axes, False)

@@ -42,10 +42,17 @@ __all__ = ["SPECS"]
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
 AFFINE = {"gamma,beta": ("gamma", "beta"), "gamma": ("gamma",), "none": ()}
+ONE_PLUS = "one-plus-gamma"
 
 
 def _rms(ctx: CheckContext) -> bool:
     return ctx.spec.name == "rmsnorm"
+
+
+def _one_plus(ctx: CheckContext) -> bool:
+    """Whether the run checks the zero-centred scale ``1 + γ`` (Gemma's RMSNorm): the layer's weight is then
+    set to γ − 1 wherever the checks set γ, so every check's γ stays the effective scale."""
+    return ctx.params.get("scale") == ONE_PLUS
 
 
 def _a(rms: bool) -> str:
@@ -59,8 +66,16 @@ def _layer(ctx: CheckContext, shape: tuple[int, ...], gamma: np.ndarray | None =
            beta: np.ndarray | None = None):
     layer = ctx.subject.new(shape, ctx.params["eps"])
     if gamma is not None or beta is not None:
-        layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
+        _set_affine(ctx, layer, gamma, beta)
     return layer
+
+
+def _set_affine(ctx: CheckContext, layer, gamma, beta) -> None:
+    """Give the layer the effective scale γ: its weight is γ itself, or γ − 1 under ``scale=one-plus-gamma``
+    (d/dweight = d/dγ, so the backward checks need no change)."""
+    if gamma is not None and _one_plus(ctx):
+        gamma = np.asarray(gamma, dtype=np.float64) - 1.0
+    layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
 
 
 def _affine_of(ctx: CheckContext) -> tuple[str, ...]:
@@ -100,7 +115,8 @@ def _precision(ctx: CheckContext) -> float:
     but computes in float32 inside (Hugging Face's T5/LLaMA RMSNorm cast to float32 and back).
 
     Measured on examples whose statistic is far above ε (scale 1e3), where no slip of ε's place shows and any
-    other formula slip is far above float32's rounding: an error at float32's level there is rounding.
+    other formula slip is far above float32's rounding: an error at float32's level there, from the reference
+    or from the other scale convention (so that a Gemma layer in float32 is diagnosed at float32), is rounding.
     """
     rms, eps = _rms(ctx), _eps(ctx)
     h = 16
@@ -109,7 +125,8 @@ def _precision(ctx: CheckContext) -> float:
     y = layer.forward(x)
     if layer.precision > EPS64:
         return layer.precision
-    err = float(np.max(np.abs(y - _expected(x, None, None, eps, rms))))
+    forms = [_expected(x, None, None, eps, rms), *_scale_candidates(ctx, x, None, None, eps).values()]
+    err = min(float(np.max(np.abs(y - v))) for v in forms)
     return EPS32 if 1e3 * EPS64 < err <= 64 * EPS32 else EPS64
 
 
@@ -124,6 +141,14 @@ def _stats(x: np.ndarray, rms: bool, axes=(-1,)) -> tuple[np.ndarray, np.ndarray
     return c, (c * c).mean(axis=axes, keepdims=True)
 
 
+def _scale_size(gamma, h: int, one_plus: bool) -> np.ndarray:
+    """|γ| for a rounding bound: |γ| + |γ − 1| + 1 under ``scale=one-plus-gamma``, where the layer forms γ as
+    1 + w at its precision (a small γ from float32's 1 + w is rounded to |w| + 1, not to |γ|)."""
+    if gamma is None:
+        return np.ones(h)
+    return np.abs(gamma) + (np.abs(gamma - 1) + 1 if one_plus else 0)
+
+
 def _affine(xhat: np.ndarray, gamma, beta) -> np.ndarray:
     y = xhat if gamma is None else xhat * gamma
     return y if beta is None else y + beta
@@ -136,10 +161,10 @@ def _expected(x: np.ndarray, gamma, beta, eps: float, rms: bool, shape: tuple[in
     return reference.layernorm_forward(x, gamma, beta, eps=eps, normalized_shape=shape)[0]
 
 
-def _tol(x: np.ndarray, gamma, beta, eps: float, rms: bool, precision: float) -> np.ndarray:
+def _tol(x: np.ndarray, gamma, beta, eps: float, rms: bool, precision: float, one_plus: bool = False) -> np.ndarray:
     """Rounding bound for y = γ c/√(s + ε) + β entry by entry at the layer's precision (c = x − μ cancels when
     |μ| ≫ σ, so the bound scales with |x| + |μ| in units of √(s + ε))."""
-    g = np.ones(x.shape[-1]) if gamma is None else np.abs(gamma)
+    g = _scale_size(gamma, x.shape[-1], one_plus)
     b = 0.0 if beta is None else np.abs(beta)
     mu = 0.0 if rms else np.abs(x.mean(axis=-1, keepdims=True))
     sd = np.sqrt(_stats(x, rms)[1] + eps)
@@ -189,8 +214,6 @@ def _forward_candidates(x: np.ndarray, gamma, beta, eps: float, rms: bool) -> di
             "the mean square is taken over the batch axis instead of over each example's features":
                 g * x / np.sqrt((x * x).mean(axis=0, keepdims=True) + eps) + b,
             "γ is not applied": x / np.sqrt(ms + eps) + b,
-            "the scale is 1 + γ (Gemma's RMSNorm, whose weight starts at 0): not the spec's γ; no parameter "
-            "convention maps it yet": (1 + g) * x / np.sqrt(ms + eps) + b,
         })
         return out
     mu = x.mean(axis=-1, keepdims=True)
@@ -223,16 +246,63 @@ def _forward_candidates(x: np.ndarray, gamma, beta, eps: float, rms: bool) -> di
     return out
 
 
-def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, rms: bool, precision: float) -> str | None:
+def _other_scale(ctx: CheckContext, gamma, h: int) -> tuple[str, np.ndarray] | None:
+    """The other scale convention, from the reference's own flag: the layer was given the weight γ (γ − 1 under
+    ``one-plus-gamma``); read the other way it scales by 1 + weight (by the weight itself). Its text and the
+    scale it then has; ``None`` for a layer norm or a layer without γ."""
+    if not _rms(ctx) or "gamma" not in _affine_of(ctx):
+        return None
+    g = np.ones(h) if gamma is None else np.asarray(gamma, dtype=np.float64)
+    if _one_plus(ctx):
+        return ("the scale is the weight itself, not 1 + weight: a plain RMS norm (torch.nn.RMSNorm's γ), not "
+                "Gemma's zero-centred scale; check it with --param scale=gamma (the default)", g - 1.0)
+    return ("the scale is 1 + γ, not γ: the zero-centred scale of Gemma's RMSNorm (gemma_pytorch's "
+            "add_unit_offset=True, Hugging Face's GemmaRMSNorm)", g + 1.0)
+
+
+def _scale_candidates(ctx: CheckContext, x: np.ndarray, gamma, beta, eps: float) -> dict[str, np.ndarray]:
+    other = _other_scale(ctx, gamma, x.shape[-1])
+    if other is None:
+        return {}
+    return {other[0]: reference.rmsnorm_forward(x, other[1], eps=eps)[0] + (0.0 if beta is None else beta)}
+
+
+def _fresh_scale(ctx: CheckContext, h: int) -> str:
+    """What a layer built by the subject, its weight left as the layer initialises it, does to x̂: measured,
+    so the (1 + γ) diagnosis can tell Gemma's convention (weight 0: x̂ itself) from a slip (weight 1: 2·x̂)."""
+    x = ctx.rng("fresh-scale").normal(size=(3, h))
+    y = _layer(ctx, (h,)).forward(x)
+    xhat = reference.rmsnorm_forward(x, eps=_eps(ctx))[0]
+    rtol = float_tolerance(_precision(ctx), 1e-8, 1e4)
+    if compare(y, xhat, rtol=rtol, atol=1e-12).ok:
+        return ("; a fresh layer outputs x̂ itself (its weight starts at 0), as Gemma's does: if that convention is "
+                "meant, check it with --param scale=one-plus-gamma")
+    if compare(y, 2 * xhat, rtol=rtol, atol=1e-12).ok:
+        return ("; a fresh layer outputs 2·x̂: its weight starts at 1, as the plain γ's does, so 1 + weight doubles "
+                "the output (a slip; Gemma's weight starts at 0)")
+    return _OPTION_HINT
+
+
+_OPTION_HINT = "; if the zero-centred scale is meant, check it with --param scale=one-plus-gamma"
+
+
+def _diagnose_forward(ctx: CheckContext, got: np.ndarray, ex: dict, eps: float, precision: float) -> str | None:
+    rms = _rms(ctx)
     if got.ndim != 2 or got.shape != ex["x"].shape:
         return None
     rtol = float_tolerance(precision, 1e-8, 1e4)
+    x, gamma, beta = ex["x"], ex["gamma"], ex["beta"]
+    scale = _scale_candidates(ctx, x, gamma, beta, eps)
     # the closest of those within tolerance: at float32's, two slips may both fit (the Annotated Transformer's
     # unbiased σ with ε outside the root also fits the unbiased σ with ε inside)
     fits = [(float(np.max(np.abs(got - value))), text)
-            for text, value in _forward_candidates(ex["x"], ex["gamma"], ex["beta"], eps, rms).items()
+            for text, value in {**_forward_candidates(x, gamma, beta, eps, rms), **scale}.items()
             if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok]
-    return f"the output matches {_a(rms)} where {min(fits)[1]}" if fits else None
+    if not fits:
+        return None
+    text = min(fits)[1]
+    more = _fresh_scale(ctx, x.shape[-1]) if text in scale and not _one_plus(ctx) else ""
+    return f"the output matches {_a(rms)} where {text}{more}"
 
 
 # ------------------------------------------------------------------ forward
@@ -249,13 +319,16 @@ def _forward(ctx: CheckContext) -> Outcome:
         seen["precision"] = max(seen["precision"], layer.precision)
         return out
 
-    formula = (f"y = γ·x/√(mean(x²) + ε){' + β' if 'beta' in roles else ''}" if rms else
+    scale = "(1 + w)" if _one_plus(ctx) else "γ"
+    formula = (f"y = {scale}·x/√(mean(x²) + ε){' + β' if 'beta' in roles else ''}"
+               f"{' (the weight w set to γ − 1)' if _one_plus(ctx) and 'gamma' in roles else ''}" if rms else
                f"y = {'γ·' if 'gamma' in roles else ''}(x − μ)/√(σ² + ε){' + β' if 'beta' in roles else ''}")
     return differential(ctx, _examples(rms, roles), actual,
                         lambda ex: _expected(ex["x"], ex["gamma"], ex["beta"], eps, rms),
                         what="forward(x)", source=f"{formula} per example, ε = {fmt(eps)}", rtol=0.0,
-                        tol=lambda ex, want: _tol(ex["x"], ex["gamma"], ex["beta"], eps, rms, seen["precision"]),
-                        diagnose=lambda got, want, ex: _diagnose_forward(got, ex, eps, rms, seen["precision"]))
+                        tol=lambda ex, want: _tol(ex["x"], ex["gamma"], ex["beta"], eps, rms, seen["precision"],
+                                                  _one_plus(ctx)),
+                        diagnose=lambda got, want, ex: _diagnose_forward(ctx, got, ex, eps, seen["precision"]))
 
 
 def _moments(ctx: CheckContext) -> Outcome:
@@ -287,8 +360,8 @@ def _moments(ctx: CheckContext) -> Outcome:
                 return failed(f"without γ and β, the output does not have the moments of {_a(rms)} "
                               f"(example scale {fmt(scale)}, ε = {fmt(eps)}):\n{c}",
                               counterexample={"x": x},
-                              diagnosis=_diagnose_forward(y, {"x": x, "gamma": None, "beta": None}, eps, rms,
-                                                          layer.precision))
+                              diagnosis=_diagnose_forward(ctx, y, {"x": x, "gamma": None, "beta": None}, eps,
+                                                          max(precision, layer.precision)))
         worst = max(worst, checks[-1].max_rel)
     what = "mean square ms/(ms + ε)" if rms else "mean 0 and variance σ²/(σ² + ε)"
     return passed(f"without γ and β, each example's output has {what} (derived by sympy), down to statistics "
@@ -323,8 +396,7 @@ def _rescaling(ctx: CheckContext) -> Outcome:
             return failed(f"scaling each example by c > 0{'' if rms else ' and shifting it by s'} does not change "
                           f"the output as {_a(rms)}'s (example scale {fmt(scale)}, "
                           f"ε = {fmt(eps)}):\n{cmp}", counterexample={"x": x, "c": c, "s": s},
-                          diagnosis=_diagnose_forward(y, {"x": x, "gamma": None, "beta": None}, eps, rms,
-                                                      layer.precision))
+                          diagnosis=_diagnose_forward(ctx, y, {"x": x, "gamma": None, "beta": None}, eps, p))
     return passed(f"forward(c·x{'' if rms else ' + s'}) = forward(x)·c√(v + ε)/√(c²v + ε) per example (sympy): "
                   f"invariant to re{'' if rms else '-centring and re'}scaling up to ε's effect, for per-example "
                   f"c ∈ [0.1, 10]")
@@ -366,11 +438,16 @@ def _backward_candidates(dy, x, gamma, eps, rms) -> dict[str, np.ndarray]:
     }
 
 
-def _diagnose_backward(got, x, dy, gamma, eps, rms, precision) -> str | None:
+def _diagnose_backward(got, x, dy, gamma, eps, rms, precision, ctx: CheckContext | None = None) -> str | None:
     rtol = float_tolerance(precision, 1e-7, 1e5)
-    for text, value in _backward_candidates(dy, x, gamma, eps, rms).items():
+    candidates = _backward_candidates(dy, x, gamma, eps, rms)
+    other = None if ctx is None else _other_scale(ctx, gamma, x.shape[-1])
+    if other is not None:
+        candidates[other[0]] = reference.rmsnorm_backward(dy, reference.rmsnorm_forward(x, other[1], eps=eps)[1])[0]
+    for text, value in candidates.items():
         if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok:
-            return f"dx matches a backward pass where {text}"
+            more = _OPTION_HINT if other is not None and text == other[0] and not _one_plus(ctx) else ""
+            return f"dx matches a backward pass where {text}{more}"
     return None
 
 
@@ -430,7 +507,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
 
     def scale(ex):
         sd = np.sqrt(_stats(ex["x"], rms)[1] + eps)
-        g = np.ones(3) if ex["gamma"] is None else np.abs(ex["gamma"])
+        g = _scale_size(ex["gamma"], 3, _one_plus(ctx))
         return 4096 * seen["precision"] * (g / sd * np.abs(ex["dy"]).sum(axis=1, keepdims=True)
                                            + np.abs(ex["dy"]).sum(axis=0))
 
@@ -439,7 +516,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
                            what="backward(dy)[0] (dx) for a 2×3 input", source=f"sympy: {d.statement}", rtol=1e-9,
                            tol=lambda ex, w: scale(ex) + extra() * np.abs(w),
                            diagnose=lambda got, w, ex: _diagnose_backward(got, ex["x"], ex["dy"], ex["gamma"], eps,
-                                                                          rms, seen["precision"]))
+                                                                          rms, seen["precision"], ctx))
     if outcome.status != Status.PASS or not roles:
         return outcome
     index = {"gamma": 1, "beta": 2}
@@ -534,12 +611,13 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
     layer.forward(x)
     dx = layer.backward(dy)[0]
     g = dy * (gamma if "gamma" in layer.affine else 1.0)
+    g_mag = np.abs(dy) * _scale_size(gamma if "gamma" in layer.affine else None, h, _one_plus(ctx))
     c, stat = _stats(x, rms)
     r = 1.0 / np.sqrt(stat[:, 0] + eps)
     xhat = c * r[:, None]
     sum_gx = (g * xhat).sum(axis=1)
     precision = max(layer.precision, _precision(ctx))
-    scale = np.abs(g).sum(axis=1) * r * float_tolerance(precision, 1e-10, 1e3) + 1e-300
+    scale = g_mag.sum(axis=1) * r * float_tolerance(precision, 1e-10, 1e3) + 1e-300
     if rms:
         tests = [(compare((dx * x).sum(axis=1), sum_gx * eps / (stat[:, 0] + eps), rtol=0.0,
                           tol=scale * np.abs(x).max(axis=1),
@@ -555,7 +633,7 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
             return failed(f"dx is not orthogonal to {what} (up to ε's effect), as the "
                           f"{'RMS' if rms else 'layer'}-norm backward pass is:\n{cmp}",
                           diagnosis=_diagnose_backward(dx, x, dy, gamma if "gamma" in layer.affine else None, eps,
-                                                       rms, precision))
+                                                       rms, precision, ctx))
     return passed("per example, ∂L/∂x ⟂ x up to ε's effect: Σ ∂L/∂x·x = Σ(g·x̂)·ε/(ms + ε)" if rms else
                   "per example, ∂L/∂x ⟂ 1 and ⟂ x̂ up to ε's effect: Σ ∂L/∂x = 0, Σ ∂L/∂x·x̂ = r·Σ(g·x̂)·ε/(σ² + ε)")
 
@@ -576,7 +654,7 @@ def _axes(ctx: CheckContext) -> Outcome:
         layer = _layer(ctx, shape)
         gamma = rng.normal(size=shape) if "gamma" in layer.affine else None
         beta = rng.normal(size=shape) if "beta" in layer.affine else None
-        layer.set_affine(gamma, beta)
+        _set_affine(ctx, layer, gamma, beta)
         got = layer.forward(x)
         want = _expected(x, gamma, beta, eps, rms, shape)
         cmp = compare(got, want, rtol=float_tolerance(max(precision, layer.precision), 1e-10, 1e4), atol=1e-12,
@@ -618,6 +696,21 @@ def _protocol(ctx: CheckContext) -> Outcome:
     return passed(f"forward leaves its input alone and is deterministic; the layer has {found}")
 
 
+def rmsnorm_one_plus_forward(x, gamma=None, eps=None, normalized_shape=None):
+    """The reference under ``scale=one-plus-gamma``: ``reference.rmsnorm_forward(..., unit_offset=True)`` in the
+    numpy protocol's shape (a forward function, its backward beside it)."""
+    return reference.rmsnorm_forward(x, gamma, eps=eps, normalized_shape=normalized_shape, unit_offset=True)
+
+
+rmsnorm_one_plus_backward = reference.rmsnorm_backward      # ∂/∂w of (1 + w)·x̂ is ∂/∂γ of γ·x̂
+
+
+_SCALE = Param("scale", "gamma", "the scale convention: gamma (y = γ·x̂, torch.nn.RMSNorm, Keras) or "
+               "one-plus-gamma (y = (1 + w)·x̂ with the weight w starting at 0: Gemma's RMSNorm, gemma_pytorch's "
+               "add_unit_offset=True, Hugging Face's GemmaRMSNorm; the run sets w = γ − 1)", type=str,
+               choices=("gamma", ONE_PLUS), to_target=False)
+
+
 def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: bool) -> Spec:
     return Spec(
         name=name,
@@ -629,7 +722,7 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
             Param("affine", "auto", "the affine parameters required: auto (those the layer has), gamma,beta, "
                   "gamma (PyTorch's bias=False; RMSNorm) or none (elementwise_affine=False)", type=str,
                   choices=("auto", "gamma,beta", "gamma", "none"), to_target=False),
-        ),
+        ) + ((_SCALE,) if rms else ()),
         checks=(
             Check("forward-vs-reference", Kind.REFERENCE,
                   "output equals " + ("γ x/√(mean(x²) + ε)" if rms else "γ (x − μ)/√(σ² + ε) + β") + " per example",
@@ -652,7 +745,9 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
             Check("protocol", Kind.PROTOCOL, "no input mutation, determinism, the affine parameters required",
                   _protocol),
         ),
-        reference=lambda params: reference.rmsnorm_forward if rms else reference.layernorm_forward,
+        reference=lambda params: (reference.layernorm_forward if not rms else
+                                  rmsnorm_one_plus_forward if params.get("scale") == ONE_PLUS else
+                                  reference.rmsnorm_forward),
     )
 
 
