@@ -219,6 +219,23 @@ def test_unit_offset_with_the_weight_started_at_ones_is_a_slip():
 
 
 @pytest.mark.torch
+def test_unit_offset_with_the_weight_started_at_ones_fails_under_the_convention_too():
+    # Its formula is Gemma's, so the formula checks pass; a fresh layer doubles x̂, which the protocol check names.
+    pytest.importorskip("torch")
+    run = _check(UnitOffsetOnesRMSNorm, GEMMA, checks=("forward-vs-reference", "protocol"))
+    assert _verdicts(run) == {"forward-vs-reference": "pass", "protocol": "fail"}
+    assert "a fresh layer outputs 2·x̂: its weight starts at 1" in _diagnoses(run)
+
+
+def test_a_function_has_no_initial_weight_to_judge():
+    # gemma_rms_norm takes its weight: the adapter's γ (ones) is not the function's own, so under the default
+    # the diagnosis offers the option without claiming anything about an initial weight.
+    run = _check(gemma_rms_norm, checks=("forward-vs-reference",))
+    c = run.checks[0]
+    assert c.status.value == "fail" and OPTION in c.diagnosis and "fresh layer" not in c.diagnosis
+
+
+@pytest.mark.torch
 def test_gemma_with_eps_outside_the_root_fails_under_the_convention():
     pytest.importorskip("torch")
     run = _check(GemmaEpsOutside, GEMMA, checks=("forward-vs-reference",))

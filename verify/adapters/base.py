@@ -714,12 +714,14 @@ class NormLayerSubject(Subject):
     of several dimensions and inputs with several leading (batch) dimensions
     (PyTorch's modules and functions, a torch module whose first argument is
     ``normalized_shape``, a numpy function with a ``normalized_shape``
-    keyword); otherwise it is checked on ``(N, D)`` batches only.
+    keyword); otherwise it is checked on ``(N, D)`` batches only. ``initialises``: a new layer has γ and β of
+    its own making (a class); ``False`` for a function, whose γ and β are the adapter's until set.
     """
 
     factory: Callable[[tuple[int, ...], float], NormLayerInstance] | None = None
     has_backward: bool = True
     takes_shape: bool = False
+    initialises: bool = True
 
     @property
     def roles(self) -> frozenset[str]:

@@ -712,7 +712,7 @@ def _functional_subject(fn: Any, shown: str, spec_name: str) -> NormLayerSubject
                f"backward by autograd: torch.autograd.grad(y, (x, {', '.join(roles)}), dy)"]
     return NormLayerSubject(f"torch function {shown} (float64, autograd backward)", mapping=mapping,
                             library="torch", factory=factory, has_backward=True, takes_shape=True,
-                            takes=frozenset({"eps"}), name=shown)
+                            initialises=False, takes=frozenset({"eps"}), name=shown)
 
 
 def normlayer(obj: Any, target: str, spec_name: str) -> NormLayerSubject:

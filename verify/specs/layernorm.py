@@ -267,20 +267,30 @@ def _scale_candidates(ctx: CheckContext, x: np.ndarray, gamma, beta, eps: float)
     return {other[0]: reference.rmsnorm_forward(x, other[1], eps=eps)[0] + (0.0 if beta is None else beta)}
 
 
-def _fresh_scale(ctx: CheckContext, h: int) -> str:
-    """What a layer built by the subject, its weight left as the layer initialises it, does to x̂: measured,
-    so the (1 + γ) diagnosis can tell Gemma's convention (weight 0: x̂ itself) from a slip (weight 1: 2·x̂)."""
+def _fresh_output(ctx: CheckContext, h: int) -> float | None:
+    """What a new layer, its weight as the layer initialises it, does to x̂: 1 (x̂ itself) or 2 (2·x̂), measured;
+    ``None`` for anything else, or for a function (its γ is the adapter's, not its own)."""
+    if not ctx.subject.initialises:
+        return None
     x = ctx.rng("fresh-scale").normal(size=(3, h))
     y = _layer(ctx, (h,)).forward(x)
     xhat = reference.rmsnorm_forward(x, eps=_eps(ctx))[0]
     rtol = float_tolerance(_precision(ctx), 1e-8, 1e4)
-    if compare(y, xhat, rtol=rtol, atol=1e-12).ok:
+    return next((c for c in (1.0, 2.0) if compare(y, c * xhat, rtol=rtol, atol=1e-12).ok), None)
+
+
+_DOUBLES = ("a fresh layer outputs 2·x̂: its weight starts at 1, as the plain γ's does, so 1 + weight doubles the "
+            "output (a slip; Gemma's weight starts at 0)")
+
+
+def _fresh_scale(ctx: CheckContext, h: int) -> str:
+    """The (1 + γ) diagnosis' last words: a fresh layer tells Gemma's convention (weight 0: x̂ itself) from a
+    slip (weight 1: 2·x̂)."""
+    fresh = _fresh_output(ctx, h)
+    if fresh == 1.0:
         return ("; a fresh layer outputs x̂ itself (its weight starts at 0), as Gemma's does: if that convention is "
                 "meant, check it with --param scale=one-plus-gamma")
-    if compare(y, 2 * xhat, rtol=rtol, atol=1e-12).ok:
-        return ("; a fresh layer outputs 2·x̂: its weight starts at 1, as the plain γ's does, so 1 + weight doubles "
-                "the output (a slip; Gemma's weight starts at 0)")
-    return _OPTION_HINT
+    return f"; {_DOUBLES}" if fresh == 2.0 else _OPTION_HINT
 
 
 _OPTION_HINT = "; if the zero-centred scale is meant, check it with --param scale=one-plus-gamma"
@@ -692,6 +702,9 @@ def _protocol(ctx: CheckContext) -> Outcome:
     mutated = layer.inputs.failures
     if mutated:
         return failed(f"{mutated[0]}: a layer must not change the arrays it is given")
+    if _one_plus(ctx) and "gamma" in roles and _fresh_output(ctx, 4) == 2.0:
+        return failed("a fresh layer doubles x̂ under scale=one-plus-gamma: its weight starts at 1, not 0",
+                      diagnosis=_DOUBLES)
     found = " and ".join({"gamma": "γ", "beta": "β"}[r] for r in roles) or "no affine parameters"
     return passed(f"forward leaves its input alone and is deterministic; the layer has {found}")
 

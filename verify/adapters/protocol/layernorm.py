@@ -324,7 +324,7 @@ def _function_subject(fwd: Callable, bwd: Callable | None, target: str, spec_nam
     if eps_as is None:
         mapping.append(f"{name_of(fwd)} takes no eps: the spec's value is only an assumption")
     return NormLayerSubject(f"numpy {spec_name} function {name_of(fwd)}", mapping=mapping, factory=factory,
-                            has_backward=bwd is not None, takes_shape=takes_shape,
+                            has_backward=bwd is not None, takes_shape=takes_shape, initialises=False,
                             takes=frozenset({"eps"}) if eps_as else frozenset(), name=name_of(fwd))
 
 
