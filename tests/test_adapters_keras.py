@@ -129,7 +129,9 @@ BUILTINS = [("keras.optimizers.Adam", "adam", {}), ("keras.optimizers.AdamW", "a
             ("keras.optimizers.SGD", "sgd", {}), ("keras.optimizers.SGD", "momentum", {}),
             ("keras.optimizers.SGD", "nesterov", {}), ("keras.optimizers.SGD", "weight-decay", {}),
             ("keras.optimizers.RMSprop", "rmsprop", {}), ("keras.optimizers.Adagrad", "adagrad", {}),
-            ("keras.optimizers.Adadelta", "adadelta", {}), ("keras.optimizers.Lamb", "lamb", {})]
+            ("keras.optimizers.Adadelta", "adadelta", {}), ("keras.optimizers.Lamb", "lamb", {}),
+            ("keras.optimizers.Adam", "amsgrad", {}), ("keras.optimizers.Adamax", "adamax", {}),
+            ("keras.optimizers.Nadam", "nadam", {})]
 SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("KerasStyleAdam", "adam", {"eps_placement": "hat"}), ("AdamNoBiasCorrection", "adam", {}),
               ("AdamSwappedBetas", "adam", {}), ("Float32Adam", "adam", {}), ("AdamWDecayAfterStep", "adamw", {}),
@@ -137,9 +139,13 @@ SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("SubclassedAdam", "adam", {}), ("BUILT_ADAM", "adam", {}),
               ("MomentumSGD", "momentum", {}), ("MomentumBufferLate", "momentum", {}), ("SignSGD", "sign-sgd", {}),
               ("TorchStyleRMSprop", "rmsprop", {}), ("RMSpropSwappedRho", "rmsprop", {"eps_in_sqrt": True}),
-              ("AdagradStale", "adagrad", {"eps_placement": "inside"})]
+              ("AdagradStale", "adagrad", {"eps_placement": "inside"}),
+              ("AdamaxEpsInsideMax", "adamax", {"eps_placement": "outside-max", "decoupled_weight_decay": True}),
+              ("NadamExtraMu", "nadam", {"momentum_decay": 1.0, "decoupled_weight_decay": True}),
+              ("AmsgradMaxNotStored", "amsgrad", {"eps_placement": "hat", "decoupled_weight_decay": True}),
+              ("MomentumRMSprop", "rmsprop", {})]
 #: The torch backend runs Keras's built-ins through torch._foreach and subclasses through update_step.
-TORCH_SUBCLASSES = ["TextbookAdam", "SubclassedAdam", "AdamNoBiasCorrection", "BUILT_ADAM", "MomentumSGD"]
+TORCH_SUBCLASSES = ["TextbookAdam", "SubclassedAdam", "AdamNoBiasCorrection", "BUILT_ADAM", "MomentumSGD", "MomentumRMSprop"]
 
 DRIVER = """
     import json, sys
@@ -233,6 +239,9 @@ def test_builtin_keras_optimizers_pass_in_their_own_conventions(driven, target, 
     ("keras.optimizers.SGD", "weight-decay", {"momentum": 0.0}),
     ("keras.optimizers.Adadelta", "adadelta", {"weight_decay": 0.0}),
     ("keras.optimizers.Lamb", "lamb", {"weight_decay_form": "keras"}),
+    ("keras.optimizers.Adam", "amsgrad", {"maximum_of": "v", "eps_placement": "hat", "decoupled_weight_decay": True}),
+    ("keras.optimizers.Adamax", "adamax", {"eps_placement": "outside-max", "decoupled_weight_decay": True}),
+    ("keras.optimizers.Nadam", "nadam", {"schedule": "dozat", "momentum_decay": 1.0, "decoupled_weight_decay": True}),
 ])
 def test_the_report_says_which_convention_keras_was_checked_in(driven, target, spec, held):
     r = _result(driven, target, spec)
@@ -275,6 +284,11 @@ def test_a_built_optimizer_is_checked_at_its_own_hyperparameters(driven):
     ("MomentumBufferLate", "momentum", {}, "before the gradient is added"),
     ("RMSpropSwappedRho", "rmsprop", {"eps_in_sqrt": True}, "ρ and 1 − ρ swapped"),
     ("AdagradStale", "adagrad", {"eps_placement": "inside"}, "previous sum"),
+    # PyTorch's Adamax ported into Keras, checked in Keras's convention: ε inside the maximum is named
+    ("AdamaxEpsInsideMax", "adamax", {"eps_placement": "outside-max", "decoupled_weight_decay": True},
+     "ε inside the maximum"),
+    ("NadamExtraMu", "nadam", {"momentum_decay": 1.0, "decoupled_weight_decay": True}, "one μ too many"),
+    ("AmsgradMaxNotStored", "amsgrad", {"eps_placement": "hat", "decoupled_weight_decay": True}, "never stored"),
 ])
 def test_buggy_keras_subclasses_fail_with_a_diagnosis(driven, name, spec, given, diagnosis):
     r = _result(driven, name, spec, given)
@@ -293,3 +307,10 @@ def test_a_keras_optimizer_under_another_spec_is_refused_in_one_line(driven):
     assert "keras.optimizers.Adam does not implement spec 'rmsprop'" in wrong and "--spec adam" in wrong
     unmapped = _result(driven, "keras.optimizers.SGD", "rprop")["error"]
     assert "Keras 3 has no Rprop optimizer" in unmapped
+
+
+def test_keras_rmsprop_with_momentum_is_refused_not_checked_against_plain_rmsprop(driven):
+    # Keras's RMSprop(momentum=0.9) accumulates lr·g/√(s + ε): no parameter of spec rmsprop describes it.
+    error = _result(driven, "MomentumRMSprop", "rmsprop")["error"]
+    assert error == (f"MomentumRMSprop is set momentum=0.9: spec 'rmsprop' has no parameter for it (it checks "
+                     "keras.optimizers.RMSprop at momentum=0.0, centered=False only), so it is not checked")

@@ -357,8 +357,14 @@ class ScaleByAmsgradState(NamedTuple):
     nu_hat_max: np.ndarray
 
 
-def scale_by_amsgrad(b1: float, b2: float, eps: float) -> Transform:
-    """optax's AMSGrad scaling: ``v̂_max ← max(v̂_max, v/(1 − β2ᵗ))``, emits ``m̂/(√v̂_max + ε)``."""
+def scale_by_amsgrad(b1: float, b2: float, eps: float, *, eps_placement: str = "outside") -> Transform:
+    """optax's AMSGrad scaling: ``v̂_max ← max(v̂_max, v/(1 − β2ᵗ))``, emits ``m̂/(√v̂_max + ε)``.
+
+    ``eps_placement`` as Adam's: ``"inside"`` emits ``m̂/√(v̂_max + ε)``, ``"hat"`` adds ``ε`` before the
+    bias correction, i.e. ``m̂/(√v̂_max + ε/√(1 − β2ᵗ))``.
+    """
+    if eps_placement not in EPS_PLACEMENTS:
+        raise ValueError(f"eps_placement must be one of {EPS_PLACEMENTS}, got {eps_placement!r}")
 
     def init(params):
         z = np.zeros_like(params)
@@ -369,14 +375,20 @@ def scale_by_amsgrad(b1: float, b2: float, eps: float) -> Transform:
         mu = ema(b1, state.mu, g)
         nu = ema(b2, state.nu, g, g)
         nu_hat_max = np.maximum(state.nu_hat_max, nu / (1.0 - b2 ** t))
-        u = (mu / (1.0 - b1 ** t)) / (np.sqrt(nu_hat_max) + eps)
+        m_hat = mu / (1.0 - b1 ** t)
+        if eps_placement == "inside":
+            u = m_hat / np.sqrt(nu_hat_max + eps)
+        elif eps_placement == "hat":
+            u = m_hat / (np.sqrt(nu_hat_max) + eps / np.sqrt(1.0 - b2 ** t))
+        else:
+            u = m_hat / (np.sqrt(nu_hat_max) + eps)
         return u, ScaleByAmsgradState(t, mu, nu, nu_hat_max)
 
     return Transform(init, update)
 
 
 def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0, *,
-            maximum_of: str = "v", decoupled_weight_decay: bool = False) -> Optimizer:
+            maximum_of: str = "v", eps_placement: str = "outside", decoupled_weight_decay: bool = False) -> Optimizer:
     """AMSGrad (Reddi, Kale & Kumar, "On the convergence of Adam and beyond", ICLR 2018): Adam whose denominator never shrinks.
 
     ``m``, ``v`` as Adam; with ``maximum_of``:
@@ -391,6 +403,10 @@ def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1
     older ``v`` dominates, optax's maximum is the larger (``1 − β2ˢ`` grows with
     ``s``, so an old ``v_s/(1 − β2ˢ)`` exceeds ``v_s/(1 − β2ᵗ)``). Reddi's
     Algorithm 2 has neither bias correction nor ``ε``.
+
+    ``eps_placement`` is Adam's (:func:`~reference._src.adaptive.scale_by_adam`): ``"outside"`` (canonical;
+    PyTorch, optax), ``"inside"``, or ``"hat"`` (Keras' ``Adam(amsgrad=True)``:
+    ``η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε)``, i.e. ``ε`` replaced by ``ε/√(1 − β2ᵗ)``).
 
     ``weight_decay`` is PyTorch's coupled term ``g ← g + λ_wd w`` (optax's
     ``amsgrad`` has none); ``decoupled_weight_decay=True`` is PyTorch's flag
@@ -414,8 +430,9 @@ def amsgrad(lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1
     """
     _check_choice("maximum_of", maximum_of, AMSGRAD_MAXIMA)
     if maximum_of == "v" and decoupled_weight_decay:
-        return adamw(lr, b1, b2, eps, weight_decay, amsgrad=True)
+        return adamw(lr, b1, b2, eps, weight_decay, eps_placement=eps_placement, amsgrad=True)
     if maximum_of == "v":
-        return adam(lr, b1, b2, eps, weight_decay, amsgrad=True)
+        return adam(lr, b1, b2, eps, weight_decay, eps_placement=eps_placement, amsgrad=True)
     _check_adam(lr, b1, b2, eps, weight_decay)
-    return with_weight_decay(scale_by_amsgrad(b1, b2, eps), scale(-lr), weight_decay, decoupled=decoupled_weight_decay)
+    return with_weight_decay(scale_by_amsgrad(b1, b2, eps, eps_placement=eps_placement), scale(-lr), weight_decay,
+                             decoupled=decoupled_weight_decay)

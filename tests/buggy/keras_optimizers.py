@@ -204,3 +204,70 @@ class SubclassedAdam(keras.optimizers.Adam):
 
 #: An optimizer built beforehand (checked at its own hyperparameters, rebuilt from get_config() for every run).
 BUILT_ADAM = keras.optimizers.Adam(learning_rate=0.01, beta_1=0.8)
+
+
+# ----------------------------------------------------------------------------- Adam's relatives
+
+
+class AdamaxEpsInsideMax(keras.optimizers.Adamax):
+    """Adamax ported from PyTorch into Keras: ε inside the maximum, u ← max(β2u, |g| + ε), dividing by u (Keras's
+    own Adamax puts ε outside: u + ε)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        t = ops.cast(self.iterations + 1, variable.dtype)
+        m = self._m[self._get_variable_index(variable)]
+        u = self._u[self._get_variable_index(variable)]
+        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
+        self.assign(u, ops.maximum(self.beta_2 * u, ops.abs(g) + self.epsilon))
+        self.assign_sub(variable, lr * m / ((1 - ops.power(ops.cast(self.beta_1, variable.dtype), t)) * u))
+
+
+class NadamExtraMu(keras.optimizers.Nadam):
+    """Bug: one μ too many in the momentum coefficient, u_(t+1)/(1 − Π_t·u_t·u_(t+1)) (PyTorch's single-tensor
+    NAdam before pytorch/pytorch#92699)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        t = ops.cast(self.iterations + 1, variable.dtype)
+        u_t = self.beta_1 * (1.0 - 0.5 * ops.power(0.96, t))
+        u_next = self.beta_1 * (1.0 - 0.5 * ops.power(0.96, t + 1))
+        product = ops.cast(self._u_product, variable.dtype)
+        product_next = product * u_t * u_next            # the extra u_t
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
+        m_hat = u_next * m / (1 - product_next) + (1 - u_t) * g / (1 - product)
+        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), t))
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+
+class AmsgradMaxNotStored(keras.optimizers.Adam):
+    """Bug: the running maximum computed but never stored (each step divides by max(0, v) = v: plain Adam; the
+    foreach AMSGrad of pytorch/pytorch#78807), in Keras's ε̂ form."""
+
+    def __init__(self, **kwargs):
+        super().__init__(amsgrad=True, **{k: v for k, v in kwargs.items() if k != "amsgrad"})
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        t = ops.cast(self.iterations + 1, variable.dtype)
+        alpha = lr * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, variable.dtype), t)) / (
+            1 - ops.power(ops.cast(self.beta_1, variable.dtype), t))
+        i = self._get_variable_index(variable)
+        m, v, v_hat = self._momentums[i], self._velocities[i], self._velocity_hats[i]
+        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
+        v_max = ops.maximum(v_hat, v)                    # never assigned back to v_hat
+        self.assign_sub(variable, alpha * m / (ops.sqrt(v_max) + self.epsilon))
+
+
+class MomentumRMSprop(keras.optimizers.RMSprop):
+    """Keras's own RMSprop set to momentum 0.9 in its constructor: the rmsprop spec has no momentum."""
+
+    def __init__(self, **kwargs):
+        super().__init__(momentum=0.9, **kwargs)

@@ -102,7 +102,10 @@ class LibraryMapping:
     Adagrad puts ε only inside the root): the run holds them at these values, so the library is checked
     against the algorithm in its own convention, never failed for it. ``name_conventions``: those of one of
     ``names`` or ``variants`` only, on top of ``conventions`` (``optax.adamaxw`` decouples its decay,
-    ``optax.adamax`` has none: the run adds PyTorch's coupled one).
+    ``optax.adamax`` has none: the run adds PyTorch's coupled one). ``settings``: the library object's own
+    settings (constructor keywords, as its config reports them) the mapping assumes and the spec has no
+    parameter for (Keras's ``RMSprop(momentum=0.0, centered=False)``): an object set otherwise is refused,
+    never checked against the wrong formula.
     """
 
     names: tuple[str, ...]
@@ -113,6 +116,7 @@ class LibraryMapping:
     coupled_decay: bool = False
     conventions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     name_conventions: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.names:

@@ -4,7 +4,8 @@ Where published forms differ, a named convention parameter says which a run chec
 canonical one): Adamax's ``eps_placement`` (ε inside the maximum: PyTorch, optax; outside: Keras), NAdam's
 ``schedule`` (Dozat's momentum schedule: PyTorch, Keras; constant β1: optax), RAdam's ``threshold``
 (ρ_t > 5: PyTorch; ≥ 5: the authors' code, optax; > 4: the paper), ``eps_placement`` and
-``degenerated_to_sgd``, AMSGrad's ``maximum_of`` (v: PyTorch, TensorFlow, Keras; v̂: optax), and
+``degenerated_to_sgd``, AMSGrad's ``maximum_of`` (v: PyTorch, TensorFlow, Keras; v̂: optax) and
+``eps_placement`` (Adam's; Keras: ε̂), and
 everywhere ``decoupled_weight_decay`` (PyTorch's flag; optax's ``…w`` factories). A library's own
 convention is held by its mapping, so it is checked in its form and never failed for it.
 
@@ -33,7 +34,7 @@ from reference._src.adam_variants import (
 from reference._src.adaptive import EPS_PLACEMENTS
 from reference._src.base import Optimizer, as_optimizer
 from verify.algorithms._blocks import stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Unmapped, const, pair, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Unmapped, const, pair, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, learning_rate, positive, unit_interval
 from verify.params import Param
 
@@ -67,6 +68,9 @@ _COMMON = (_B1, _B2, _EPS, _WD)
 _PT_RULES = (same("lr"), pair("b1", "b2", "betas"), same("eps"), same("weight_decay"))
 _OPTAX_RULES = (OPTAX_LR, same("b1"), same("b2"), same("eps"))
 _EPS_ROOT = const("eps_root", 0.0, "eps_root=0: ε only outside the root")
+_KERAS_RULES = (KERAS_LR, same("b1", "beta_1"), same("b2", "beta_2"), same("eps", "epsilon"), same("weight_decay"))
+_KERAS_DECAY_NOTE = ("Keras's weight_decay is decoupled, applied before the step (w ← w − w·weight_decay·lr): "
+                     "checked as decoupled_weight_decay = true")
 _ALIASES = {"lr": ("alpha",), "b1": ("decay1",), "b2": ("decay2",)}     # as Adam's (the paper's α)
 
 
@@ -250,8 +254,14 @@ ADAMAX = Algorithm(
         conventions={"eps_placement": "inside-max"},
         name_conventions={"adamax": {"decoupled_weight_decay": False}, "adamaxw": {"decoupled_weight_decay": True}},
     ),
-    keras=Unmapped("keras.optimizers.Adamax (ε outside the max: θ ← θ − ηm/((1 − β1ᵗ)(u + ε))) is not mapped "
-                   "yet: its convention against this spec's has not been checked"),
+    keras=LibraryMapping(
+        ("Adamax",), _KERAS_RULES,
+        ("(b1, b2) → (beta_1, beta_2), eps → epsilon (keras.optimizers.Adamax); ε outside the maximum, "
+         "u ← max(β2u, |g|), w ← w − lr·m/((1 − β1ᵗ)(u + ε)): checked as eps_placement = outside-max, its only "
+         "form",
+         _KERAS_DECAY_NOTE),
+        conventions={"eps_placement": "outside-max", "decoupled_weight_decay": True},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),
     aliases=_ALIASES,
@@ -341,8 +351,14 @@ NADAM = Algorithm(
         conventions={"schedule": "constant", "momentum_decay": 4e-3},   # ψ has no effect without the schedule
         name_conventions={"nadam": {"decoupled_weight_decay": False}, "nadamw": {"decoupled_weight_decay": True}},
     ),
-    keras=Unmapped("keras.optimizers.Nadam (the 0.96ᵗ momentum schedule with a shared u_product) is not mapped "
-                   "yet: its convention against this spec's has not been checked"),
+    keras=LibraryMapping(
+        ("Nadam",), _KERAS_RULES,
+        ("(b1, b2) → (beta_1, beta_2), eps → epsilon (keras.optimizers.Nadam); Dozat's schedule with 0.96 raised "
+         "to t, μ_t = β1(1 − ½·0.96ᵗ), and the product Π_t = μ_1⋯μ_t (one scalar shared by all variables, "
+         "multiplied once per step): checked as schedule = dozat, momentum_decay = 1, its only form",
+         _KERAS_DECAY_NOTE),
+        conventions={"schedule": "dozat", "momentum_decay": 1.0, "decoupled_weight_decay": True},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),
     aliases=_ALIASES,
@@ -447,10 +463,11 @@ RADAM = Algorithm(
 # ------------------------------------------------------------------ AMSGrad
 
 
-def _amsgrad_bug(*, forget=False, eps_hat=False, stale=False, no_correction=False, raw_max=False) -> Callable:
+def _amsgrad_bug(*, forget=False, stale=False, no_correction=False, raw_max=False) -> Callable:
     def build(hp):
         lr, b1, b2, eps = hp["lr"], hp["b1"], hp["b2"], hp["eps"]
         of_v_hat = hp.get("maximum_of", "v") == "v-hat"
+        placement = hp.get("eps_placement", "outside")      # the bug in the run's own ε form
 
         def finish(g, s, hp):
             t = s["t"]
@@ -461,13 +478,14 @@ def _amsgrad_bug(*, forget=False, eps_hat=False, stale=False, no_correction=Fals
             if not forget:
                 s["vmax"] = new
             vmax = old if stale else new
-            if of_v_hat:
-                return -lr * (s["m"] / c1) / (np.sqrt(vmax) + eps)
-            if eps_hat:
-                return -lr * np.sqrt(c2) / c1 * s["m"] / (np.sqrt(vmax) + eps)
             if raw_max:
                 return -lr * (s["m"] / c1) / (np.sqrt(vmax) + eps)
-            return -lr * (s["m"] / c1) / (np.sqrt(vmax / c2) + eps)
+            v_hat = vmax if of_v_hat else vmax / c2
+            if placement == "inside":
+                return -lr * (s["m"] / c1) / np.sqrt(v_hat + eps)
+            if placement == "hat":
+                return -lr * (s["m"] / c1) / (np.sqrt(v_hat) + eps / np.sqrt(c2))
+            return -lr * (s["m"] / c1) / (np.sqrt(v_hat) + eps)
 
         return _moments_then(hp, finish)
 
@@ -484,6 +502,10 @@ AMSGRAD = Algorithm(
             Param("maximum_of", "v", "the running maximum is of v, bias-corrected afterwards (PyTorch, TensorFlow, "
                   "Keras), or of v̂ = v/(1 − β2ᵗ) (optax)", type=str, choices=AMSGRAD_MAXIMA,
                   draw=_choices(AMSGRAD_MAXIMA)),
+            Param("eps_placement", "outside", "where ε enters, as Adam's: outside the root after bias correction, "
+                  "m̂/(√v̂_max + ε) (PyTorch, optax), inside, m̂/√(v̂_max + ε), or hat: the corrections folded into "
+                  "the step size, η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε) (Keras)", type=str, choices=EPS_PLACEMENTS,
+                  draw=_choices(EPS_PLACEMENTS)),
             _DECOUPLED),
     reference=reference.amsgrad,
     variants=(
@@ -496,9 +518,15 @@ AMSGRAD = Algorithm(
         Variant("amsgrad/maximum-never-stored", "AMSGrad whose running maximum is never stored: each step divides by "
                 "max(0, v) = v, plain Adam (PyTorch's foreach kernel in 2022, pytorch/pytorch#78807)", _AM,
                 _amsgrad_bug(forget=True)),
-        Variant("amsgrad/eps-hat", "AMSGrad with ε effectively scaled by √(1 − β2ᵗ): the corrections folded into the "
-                "step size, η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε) (PyTorch's Adam before 2019, Keras)", _AM,
-                _amsgrad_bug(eps_hat=True), applies=lambda hp: hp.get("maximum_of", "v") == "v"),
+        _convention("amsgrad", reference.amsgrad, "eps_placement", "hat",
+                    "AMSGrad with ε-hat, ε effectively scaled by √(1 − β2ᵗ): the corrections folded into the step "
+                    "size, η√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε) (PyTorch's Adam before 2019, Keras' "
+                    "Adam(amsgrad=True))"),
+        _convention("amsgrad", reference.amsgrad, "eps_placement", "outside",
+                    "AMSGrad with ε outside the root after bias correction, m̂/(√v̂_max + ε) (PyTorch's and optax's "
+                    "convention)"),
+        _convention("amsgrad", reference.amsgrad, "eps_placement", "inside",
+                    "AMSGrad with ε inside the square root, m̂/√(v̂_max + ε)"),
         Variant("amsgrad/maximum-not-bias-corrected", "AMSGrad dividing by the raw √v_max: m̂/(√v_max + ε), v's bias "
                 "correction left out", _AM, _amsgrad_bug(raw_max=True),
                 applies=lambda hp: hp.get("maximum_of", "v") == "v"),
@@ -515,7 +543,7 @@ AMSGRAD = Algorithm(
          "m̂/(√(v_max/(1 − β2ᵗ)) + ε)",),
         variants={"AdamW": "torch.optim.AdamW(amsgrad=True) under spec amsgrad: its weight_decay is decoupled "
                            "(checked as decoupled_weight_decay = true)"},
-        conventions={"maximum_of": "v"},
+        conventions={"maximum_of": "v", "eps_placement": "outside"},
         name_conventions={"AdamW": {"decoupled_weight_decay": True}},
     ),
     optax=LibraryMapping(
@@ -523,10 +551,19 @@ AMSGRAD = Algorithm(
         ("lr → learning_rate; optax keeps the maximum of v̂ = v/(1 − β2ᵗ): checked as maximum_of = v-hat "
          "(bias_correction_mu and bias_correction_nu at their default True)",),
         coupled_decay=True,
-        conventions={"maximum_of": "v-hat", "decoupled_weight_decay": False},
+        conventions={"maximum_of": "v-hat", "eps_placement": "outside", "decoupled_weight_decay": False},
     ),
-    keras=Unmapped("keras.optimizers.Adam(amsgrad=True) computes AMSGrad in the ε̂ form; it is not mapped yet "
-                   "(this spec has no ε-placement parameter to hold)"),
+    keras=LibraryMapping(
+        ("Adam",), _KERAS_RULES + (const("amsgrad", True, "amsgrad=True: Keras's Adam keeps v̂ ← max(v̂, v)"),),
+        ("(b1, b2) → (beta_1, beta_2), eps → epsilon (keras.optimizers.Adam(amsgrad=True)); the maximum of the raw v "
+         "in the ε̂ form, w ← w − lr·√(1 − β2ᵗ)/(1 − β1ᵗ)·m/(√v_max + ε): checked as maximum_of = v, "
+         "eps_placement = hat, its only form",
+         _KERAS_DECAY_NOTE),
+        variants={"AdamW": "keras.optimizers.AdamW(amsgrad=True) under spec amsgrad: Adam(amsgrad=True) with the "
+                           "decoupled decay every Keras optimizer has"},
+        conventions={"maximum_of": "v", "eps_placement": "hat", "decoupled_weight_decay": True},
+        settings={"amsgrad": True},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),
     aliases=_ALIASES,

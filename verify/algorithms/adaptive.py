@@ -252,6 +252,7 @@ RMSPROP = Algorithm(
          "momentum=0.0, centered=False (Keras's defaults; with momentum Keras accumulates lr·g/√(s + ε), lr "
          "inside the buffer)"),
         conventions={"eps_in_sqrt": True},
+        settings={"momentum": 0.0, "centered": False},
     ),
     dropped_by_bugs=("eps",),
 )

@@ -1124,15 +1124,24 @@ def _constant_family(ctx: CheckContext, configs: tuple[dict, ...], steps_of: Cal
                   "1e-10 to 5e5")
 
 
-def _adam_like_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, float]:
-    """Adamax (u_t = |g| + ε: the maximum of a constant) and AMSGrad (v_t grows: its maximum is v_t): Adam's step."""
-    return d.parts["step"](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t) * np.ones_like(t), 0.0
+def _adam_like_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Adamax (u_t = |g| + ε: the maximum of a constant; ε outside the maximum divides by the same |g| + ε) and
+    AMSGrad (v_t grows: its maximum is v_t; v̂_t = g² for both maxima): Adam's step in AMSGrad's ε placement."""
+    placement = hp.get("eps_placement", "outside")
+    part = {"inside": "step_inside", "hat": "step_hat"}.get(placement, "step")
+    steps = d.parts[part](g, hp["lr"], hp["b1"], hp["b2"], hp["eps"], t) * np.ones_like(t)
+    if placement != "hat":
+        return steps, 0.0
+    b2_t = hp["b2"] ** t        # as _adam_constant: 1 − β2ᵗ in floating point loses ~u·β2ᵗ/(1 − β2ᵗ)
+    return steps, np.abs(steps) * 4 * U * (1 + t * b2_t / np.maximum(1 - b2_t, 1e-300))
 
 
 def _adam_like_constant(ctx: CheckContext) -> Outcome:
+    form = {"inside": "−η g/√(g² + ε)", "hat": "−η √(1 − β2ᵗ) g/(√(1 − β2ᵗ)|g| + ε)"}.get(
+        ctx.params.get("eps_placement", "outside"), "−η g/(|g| + ε)")
     return _constant_family(ctx, ({}, {"eps": 1.0}, {"b1": 0.0, "b2": 0.99999}, {"b1": 0.99, "b2": 0.5},
                                   {"eps": 1e-12, "b2": 0.9}), _adam_like_steps,
-                            "every step must be −η g/(|g| + ε)", "every step is −η g/(|g| + ε)")
+                            f"every step must be {form}", f"every step is {form}")
 
 
 def _nadam_steps(d: Any, g: np.ndarray, hp: Mapping[str, Any], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1354,7 +1363,7 @@ _SPECIFIC: dict[algorithms.Algorithm, tuple[Check, ...]] = {
         Check("decoupled-decay", Kind.SYMBOLIC, "g = 0: w_t = w_0(1 − ηλ)ᵗ, the decay bypasses the moments (sympy)", _decoupled_decay),
     ),
     AMSGRAD: (
-        Check("constant-gradient", Kind.SYMBOLIC, "constant g: v_t grows, so every step is Adam's −η g/(|g| + ε) (sympy)",
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: v_t grows, so every step is Adam's, in its ε placement (sympy)",
               _adam_like_constant),
     ),
     ADAMAX: (

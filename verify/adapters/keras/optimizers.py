@@ -123,6 +123,16 @@ def _keras_default(cls_name: str, keyword: str) -> Any:
     return inspect.Parameter.empty if param is None else param.default
 
 
+def _refuse_other_settings(config: Mapping[str, Any], mapping: LibraryMapping, who: str, spec_name: str) -> None:
+    """Refuse, in one line, an optimizer set otherwise than the mapping assumes where the spec has no parameter
+    for the setting (``RMSprop(momentum=0.9)`` under ``rmsprop``): checking it would fail a correct optimizer."""
+    off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
+    if off:
+        assumed = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items())
+        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
+                              f"keras.optimizers.{mapping.primary} at {assumed} only), so it is not checked")
+
+
 def _numpy(value: Any) -> np.ndarray:
     keras = require_keras()
     return np.asarray(keras.ops.convert_to_numpy(value))
@@ -233,6 +243,14 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     found.update(held)
     defaults = spec_defaults(spec)
     known = {s for r in mapping.rules for s in r.sources} | set(mapping.conventions)
+    if mapping.settings and not own and not builtin:
+        # a subclass may set what the built-in leaves at its default (momentum in its __init__): built once to see
+        at_defaults = {**defaults, **{k: h.value for k, h in found.items()}}
+        try:
+            config = cls(**{r.target: r.value(at_defaults) for r in rules}).get_config()
+        except Exception:  # noqa: BLE001 - a constructor that fails here fails in the runs, reported there
+            config = {}
+        _refuse_other_settings(config, mapping, shown, spec_name)
 
     def factory(**hparams: Any) -> OptimizerRun:
         values = resolve_values(hparams, known, defaults, spec_name, f"keras.optimizers.{mapping.primary}")
@@ -265,6 +283,8 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
     except Exception as exc:  # noqa: BLE001 - a subclass whose config does not rebuild it
         raise TargetLoadError(f"{name} cannot be rebuilt from its get_config() ({type(exc).__name__}: {exc}); give "
                               "its class instead") from None
+    if not _own_update(cls, _keras_base(cls)):
+        _refuse_other_settings(config, mapping, name, spec.name)
     params = {p.name: p for p in spec.params}
     for rule in mapping.rules:
         if rule.target in config:
