@@ -20,3 +20,8 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, print_blob=True, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Under pytest-xdist the workers already fill the cores: a `verify check` a test starts runs its checks in one
+# job unless the test asks for more (one job loads the target once; two compete with the other worker's).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("VERIFY_JOBS", "1")

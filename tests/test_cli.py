@@ -34,6 +34,23 @@ def test_unknown_spec_exits_2_naming_the_valid_ones(capsys):
     assert err.startswith("verify: error: unknown spec 'l3'") and "weight-decay" in err
 
 
+def test_verify_jobs_sets_the_default_job_count(monkeypatch):
+    from verify.isolation import default_jobs
+
+    monkeypatch.setenv("VERIFY_JOBS", "3")
+    assert default_jobs() == 3
+    monkeypatch.delenv("VERIFY_JOBS")
+    assert default_jobs() >= 1
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_verify_jobs_exits_2_in_one_line(value, monkeypatch, capsys):
+    monkeypatch.setenv("VERIFY_JOBS", value)
+    assert main(["check", "reference", "--spec", "l2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"verify: error: VERIFY_JOBS={value!r} is not a positive integer") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("param,words", [
     ("lam=-1", "lam must be > 0.0"),
     ("lam=abc", "expected a float"),

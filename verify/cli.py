@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run checks in this process, beside the target (a crashing target ends the run, and the "
                           "target's code is trusted: it could change the verdict)")
     chk.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
-                     help="run up to N worker processes at once (default: one per core)")
+                     help="run up to N worker processes at once (default: $VERIFY_JOBS, else one per core)")
     return parser
 
 

@@ -55,8 +55,18 @@ def result_from_target_side(data: Any) -> CheckResult:
         raise ProtocolError(f"a malformed check result ({type(exc).__name__}: {clip(exc, 200)})") from None
 
 
+#: The environment variable that sets how many jobs run at once when ``--jobs`` is not given (a test suite
+#: under pytest-xdist, whose workers already fill the cores, sets it to 1).
+JOBS_VARIABLE = "VERIFY_JOBS"
+
+
 def default_jobs() -> int:
-    """How many jobs run at once by default: the cores this process may use."""
+    """How many jobs run at once by default: ``VERIFY_JOBS`` if set, else the cores this process may use."""
+    given = os.environ.get(JOBS_VARIABLE, "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise UsageError(f"{JOBS_VARIABLE}={given!r} is not a positive integer (the number of jobs run at once)")
+        return int(given)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
