@@ -131,7 +131,7 @@ BUILTINS = [("keras.optimizers.Adam", "adam", {}), ("keras.optimizers.AdamW", "a
             ("keras.optimizers.RMSprop", "rmsprop", {}), ("keras.optimizers.Adagrad", "adagrad", {}),
             ("keras.optimizers.Adadelta", "adadelta", {}), ("keras.optimizers.Lamb", "lamb", {}),
             ("keras.optimizers.Adam", "amsgrad", {}), ("keras.optimizers.Adamax", "adamax", {}),
-            ("keras.optimizers.Nadam", "nadam", {})]
+            ("keras.optimizers.Nadam", "nadam", {}), ("keras.optimizers.Lion", "lion", {})]
 SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("KerasStyleAdam", "adam", {"eps_placement": "hat"}), ("AdamNoBiasCorrection", "adam", {}),
               ("AdamSwappedBetas", "adam", {}), ("Float32Adam", "adam", {}), ("AdamWDecayAfterStep", "adamw", {}),
@@ -143,7 +143,7 @@ SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("AdamaxEpsInsideMax", "adamax", {"eps_placement": "outside-max", "decoupled_weight_decay": True}),
               ("NadamExtraMu", "nadam", {"momentum_decay": 1.0, "decoupled_weight_decay": True}),
               ("AmsgradMaxNotStored", "amsgrad", {"eps_placement": "hat", "decoupled_weight_decay": True}),
-              ("MomentumRMSprop", "rmsprop", {})]
+              ("MomentumRMSprop", "rmsprop", {}), ("LionCoupledDecay", "lion", {})]
 #: The torch backend runs Keras's built-ins through torch._foreach and subclasses through update_step.
 TORCH_SUBCLASSES = ["TextbookAdam", "SubclassedAdam", "AdamNoBiasCorrection", "BUILT_ADAM", "MomentumSGD", "MomentumRMSprop"]
 
@@ -289,6 +289,7 @@ def test_a_built_optimizer_is_checked_at_its_own_hyperparameters(driven):
      "ε inside the maximum"),
     ("NadamExtraMu", "nadam", {"momentum_decay": 1.0, "decoupled_weight_decay": True}, "one μ too many"),
     ("AmsgradMaxNotStored", "amsgrad", {"eps_placement": "hat", "decoupled_weight_decay": True}, "never stored"),
+    ("LionCoupledDecay", "lion", {}, "coupled decay"),
 ])
 def test_buggy_keras_subclasses_fail_with_a_diagnosis(driven, name, spec, given, diagnosis):
     r = _result(driven, name, spec, given)
@@ -314,3 +315,10 @@ def test_keras_rmsprop_with_momentum_is_refused_not_checked_against_plain_rmspro
     error = _result(driven, "MomentumRMSprop", "rmsprop")["error"]
     assert error == (f"MomentumRMSprop is set momentum=0.9: spec 'rmsprop' has no parameter for it (it checks "
                      "keras.optimizers.RMSprop at momentum=0.0, centered=False only), so it is not checked")
+
+
+def test_keras_lion_is_varied_only_where_keras_accepts_beta_1(driven):
+    # Keras's Lion raises for beta_1 <= 0, inside the spec's range [0, 1]: the mapping restricts the draws.
+    r = _result(driven, "keras.optimizers.Lion", "lion")
+    assert r["status"] == "pass", (r["failed"], r["errors"])
+    assert r["held"]["b1"] == 0.9 and "raises for beta_1" in r["text"] and '"restricted"' in r["text"]

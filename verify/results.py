@@ -129,7 +129,7 @@ class RunResult:
     mapping: list[str] = dataclasses.field(default_factory=list)
     #: What the run did with the hyperparameters: the varied ones, then each group held and why.
     hyperparameters: list[str] = dataclasses.field(default_factory=list)
-    #: The held hyperparameters: ``{name: {"value", "source", "why"}}`` (source: given, not-taken, read, bound, built).
+    #: The held hyperparameters: ``{name: {"value", "source", "why"}}`` (source: given, not-taken, read, bound, built, restricted).
     held: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     command: str = ""

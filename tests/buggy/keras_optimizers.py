@@ -271,3 +271,18 @@ class MomentumRMSprop(keras.optimizers.RMSprop):
 
     def __init__(self, **kwargs):
         super().__init__(momentum=0.9, **kwargs)
+
+
+class LionCoupledDecay(keras.optimizers.Lion):
+    """Bug: the decay folded into the gradient, g + λw, so it enters the sign and the momentum (bitsandbytes'
+    32-bit Lion, issue #1992), instead of Keras's decoupled w ← w − w·λ·η."""
+
+    def _apply_weight_decay(self, variables):
+        return None
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype) + (self.weight_decay or 0.0) * variable
+        m = self._momentums[self._get_variable_index(variable)]
+        self.assign_sub(variable, lr * ops.sign(self.beta_1 * m + (1 - self.beta_1) * g))
+        self.assign(m, self.beta_2 * m + (1 - self.beta_2) * g)

@@ -105,7 +105,9 @@ class LibraryMapping:
     ``optax.adamax`` has none: the run adds PyTorch's coupled one). ``settings``: the library object's own
     settings (constructor keywords, as its config reports them) the mapping assumes and the spec has no
     parameter for (Keras's ``RMSprop(momentum=0.0, centered=False)``): an object set otherwise is refused,
-    never checked against the wrong formula.
+    never checked against the wrong formula. ``restricted``: canonical hyperparameters the library accepts
+    only in part of the spec's range, ``{name: (accepts, why)}`` (Keras's ``Lion`` raises for ``beta_1 ≤ 0``):
+    the checks vary them within that part only, and the report says so.
     """
 
     names: tuple[str, ...]
@@ -117,6 +119,7 @@ class LibraryMapping:
     conventions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     name_conventions: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    restricted: Mapping[str, tuple[Callable[[Any], bool], str]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.names:

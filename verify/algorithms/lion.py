@@ -14,7 +14,7 @@ import numpy as np
 
 import reference
 from verify.algorithms._blocks import opt, stateful
-from verify.algorithms._mapping import OPTAX_LR, LibraryMapping, Unmapped, pair, same
+from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, pair, same
 from verify.algorithms._record import Algorithm, Variant, decay_strength, has_positive, learning_rate, unit_interval
 from verify.params import Param
 
@@ -117,9 +117,13 @@ LION = Algorithm(
          "decoupled, lr-scaled decay (add_decayed_weights before scale_by_learning_rate): "
          "w ← w − lr·(sgn c + weight_decay·w); mask=None: every parameter is decayed"),
     ),
-    keras=Unmapped("keras.optimizers.Lion(learning_rate, beta_1, beta_2, weight_decay) computes the spec's form "
-                   "(research notes §7.4) but refuses beta_1 = 0, which the spec's range includes; not mapped until "
-                   "a mapping can restrict the drawn range"),
+    keras=LibraryMapping(
+        ("Lion",), (KERAS_LR, same("b1", "beta_1"), same("b2", "beta_2"), same("weight_decay")),
+        ("(b1, b2) → (beta_1, beta_2) (keras.optimizers.Lion): w ← w − lr·sgn(β1m + (1 − β1)g), m ← β2m + (1 − β2)g",
+         "weight_decay decoupled, applied before the sign step (w ← w − w·weight_decay·lr), as the spec"),
+        restricted={"b1": (lambda b1: b1 > 0, "b1 > 0: keras.optimizers.Lion raises for beta_1 ≤ 0 (\"the "
+                                               "optimizer degenerates to SignSGD\")")},
+    ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("weight_decay",),
 )

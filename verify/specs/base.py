@@ -77,6 +77,8 @@ class Held:
     value: Any
     source: str
     detail: str = ""
+    #: ``source == "restricted"``: the values the target accepts (drawn within them; ``value`` is the run's own)
+    accepts: Callable[[Any], bool] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def why(self) -> str:
@@ -87,10 +89,17 @@ class Held:
             "read": f"read from {self.detail}",
             "bound": f"bound in {self.detail}",
             "built": f"{self.detail} is built: its value is assumed to be the spec's default",
+            "restricted": f"restricted: {self.detail} (varied within that range only)",
         }[self.source]
 
+    def admits(self, value: Any) -> bool:
+        """Whether a check may give the hyperparameter ``value``."""
+        if self.accepts is not None:
+            return bool(self.accepts(value))
+        return same_value(value, self.value)
 
-HELD_SOURCES = ("given", "not-taken", "ignored", "read", "bound", "built")
+
+HELD_SOURCES = ("given", "not-taken", "ignored", "read", "bound", "built", "restricted")
 
 
 def _value_text(v: Any) -> str:
@@ -131,7 +140,7 @@ def require_held(held: Mapping[str, Held], values: Mapping[str, Any]) -> None:
     """Raise :class:`HeldParameterError` if ``values`` give a held hyperparameter another value."""
     for k, v in values.items():
         h = held.get(k)
-        if h is not None and not same_value(v, h.value):
+        if h is not None and not h.admits(v):
             raise HeldParameterError(
                 f"this check needs {k} = {_value_text(v)}, but {k} is held at {_value_text(h.value)} ({h.why})")
 
@@ -249,7 +258,11 @@ class CheckContext:
     @property
     def pinned(self) -> dict[str, Any]:
         """The held hyperparameters' values (what draws over the valid range must keep)."""
-        return {k: h.value for k, h in self.held.items()}
+        return {k: h.value for k, h in self.held.items() if h.accepts is None}
+
+    def admits(self, hparams: Mapping[str, Any]) -> bool:
+        """Whether drawn ``hparams`` keep every held hyperparameter within what the target accepts."""
+        return all(k not in hparams or h.admits(hparams[k]) for k, h in self.held.items())
 
     def free(self, *names: str) -> bool:
         """Whether every one of ``names`` may be given another value than the run's."""
@@ -257,7 +270,7 @@ class CheckContext:
 
     def allows(self, **changes: Any) -> bool:
         """Whether the target can run with ``changes`` (held hyperparameters keep their values)."""
-        return all(k not in self.held or same_value(v, self.held[k].value) for k, v in changes.items())
+        return all(k not in self.held or self.held[k].admits(v) for k, v in changes.items())
 
     def hparams(self, **changes: Any) -> dict[str, Any]:
         """The hyperparameters passed to the target, with ``changes``.

@@ -281,7 +281,7 @@ def _conformance(ctx: CheckContext) -> Outcome:
             return _conformance_failure(ctx, v, "explicit", stats)
 
     last: dict[str, conf.Verdict] = {}
-    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned), conf.recipes())
+    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned).filter(ctx.admits), conf.recipes())
 
     def test(pair):
         hp, recipe = pair
@@ -583,7 +583,7 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
     sutskever = d.parts.get("sutskever")
     seen = {"n": 0, "heavy_ball": False}
     kinds = ("gaussian", "constant", "sign-flips", "tiny", "large", "mixed-scales")
-    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned),
+    strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned).filter(ctx.admits),
                          st.builds(conf.Recipe, kind=st.sampled_from(kinds), steps=st.just(steps),
                                    shape=st.just((3,)), seed=st.integers(0, 2 ** 16)))
 

@@ -241,6 +241,9 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at keras.optimizers."
                      f"{mapping.primary}'s default {default_of(rule.target)!r}")
     found.update(held)
+    for name, (accepts, why) in mapping.restricted.items():
+        if name not in found:
+            found[name] = Held(spec_defaults(spec)[name], "restricted", why, accepts=accepts)
     defaults = spec_defaults(spec)
     known = {s for r in mapping.rules for s in r.sources} | set(mapping.conventions)
     if mapping.settings and not own and not builtin:
