@@ -37,6 +37,7 @@ import time
 import traceback
 import types
 import typing
+import warnings
 import weakref
 from typing import Any, Callable, Iterable
 
@@ -116,6 +117,13 @@ class _Server:
             data = {f.name: getattr(subject, f.name) for f in dataclasses.fields(Subject)}
             data["roles"] = subject.roles
             return {"subject": subject, "data": data, "versions": versions}
+        if op == "begin_check":
+            # Entering catch_warnings invalidates every "already shown" registry: a warning Python shows once
+            # per process shows in each check whose calls raise it, not only in the first check this process
+            # served, so a check's output does not depend on how the checks were shared among jobs.
+            with warnings.catch_warnings():
+                pass
+            return None
         obj = message["ref"]
         name = message.get("name")
         if op == "call":
@@ -271,6 +279,14 @@ class TargetProcess:
         finally:
             if self.dead is None:
                 self._ended(None, kill=True)
+
+    def begin_check(self) -> None:
+        """Tell the target process a check begins (see ``begin_check`` in :meth:`_Server.answer`). A target that
+        answers it badly is dealt with by the check's first call: a dead process raises :class:`TargetDied` there."""
+        try:
+            self.request(op="begin_check")
+        except (wire.RemoteException, wire.WireError, TargetDied):
+            pass
 
     # -- loading
 

@@ -128,6 +128,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         _process.kill_descendants(spare=frozenset({target.pid}))
         emit({"event": "start", "check": check.name})
         try:
+            target.begin_check()
             result = execute_check(prep, check, options)
         except remote.TargetDied as exc:
             message = exc.message
