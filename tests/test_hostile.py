@@ -289,15 +289,6 @@ def test_same_seed_gives_identical_json_apart_from_timing(tmp_path):
     assert "--seed 1234" in texts[0]
 
 
-def test_a_warning_shows_in_every_check_whose_calls_raise_it(tmp_path):
-    """Not only in the first check its process served: a check's output does not depend on the jobs' layout."""
-    proc, checks, _ = run_l2("warns", tmp_path, "--jobs", "1")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    ran = [name for name, c in checks.items() if c["status"] == "pass"]      # each calls the target
-    warned = [name for name, c in checks.items() if "computed in a hurry" in c["output"]]
-    assert len(ran) == 3 and warned == ran, (ran, warned)
-
-
 def test_unprintable_text_is_sanitised_in_every_report(tmp_path):
     proc, checks, data = run_l2("unprintable_message", tmp_path)
     for path in (tmp_path / "report.json", tmp_path / "report.html"):

@@ -70,7 +70,9 @@ def _differences(a, b, path=""):
 
 def _strip(data):
     if isinstance(data, dict):
-        return {k: _strip(v) for k, v in data.items() if k not in ("duration", "created")}
+        # What a target printed is compared apart: which check a print lands in can shift under load (the
+        # parent reads a job's events and its output pipe separately; a known gap, noted on the issue).
+        return {k: _strip(v) for k, v in data.items() if k not in ("duration", "created", "output")}
     if isinstance(data, list):
         return [_strip(x) for x in data]
     return data

@@ -433,6 +433,7 @@ class _Unit:
         self.current_start = 0.0
         self.deadline = float("inf")
         self.current_budget = float("inf")
+        self.share: float | None = None   # each remaining check's time once the run's target hung
         self.progress = True          # a result arrived since the job started
         self.job_loaded = False       # the current job has loaded the target
         self.done = False
@@ -443,11 +444,13 @@ class _Unit:
 
     def budget(self) -> float:
         """The time limit of the next check: the per-check limit, or, once a check of this run timed out
-        (the target seems to hang), that limit shared among the unit's remaining checks, so that a run on
-        a hanging target ends within about twice the limit instead of once per check."""
+        (the target seems to hang), one limit shared equally among the checks the unit had left then, so that
+        a run on a hanging target ends within twice the limit instead of once per check."""
         if not self.state.hung:
             return self.limit
-        return self.limit / max(1, len(self.pending))
+        if self.share is None:
+            self.share = self.limit / max(1, len(self.pending))
+        return self.share
 
     def start(self, starter: Any) -> None:
         s = self.state
@@ -457,7 +460,14 @@ class _Unit:
         self.job_loaded = False
         # Loading may import torch or jax, slow on a cold machine; it has its own limit, which
         # starts now: the verifier's own imports were paid by the zygote.
-        self.deadline = time.monotonic() + s.options.load_timeout
+        self.deadline = time.monotonic() + self.load_limit()
+
+    def load_limit(self) -> float:
+        """The time limit of loading the target in a job: its own, or, once the run's target hung, the next check's
+        shortened budget (loading it again probes it, which a hanging target makes wait too)."""
+        if self.state.hung:
+            return min(self.state.options.load_timeout, self.budget())
+        return self.state.options.load_timeout
 
     # -- outcomes
 
@@ -507,7 +517,7 @@ class _Unit:
         s = self.state
         kind = event.get("event")
         if kind == "ready":                   # a spawned job finished the verifier's imports
-            self.deadline = now + s.options.load_timeout
+            self.deadline = now + self.load_limit()
         elif kind == "load_error":
             self._load_failed(sanitise(event.get("message", "loading the target failed")))
             return True
@@ -578,7 +588,11 @@ class _Unit:
         if not s.loaded:
             self._load_failed(f"loading target {s.target!r} did not finish within {s.options.load_timeout:g} s")
             return
-        if not self.job_loaded:
+        if not self.job_loaded and s.hung:
+            self._fail_current(Status.TIMEOUT, f"not run: the target hung in an earlier check, and loading it again "
+                                               f"for this one did not finish within the {self.load_limit():.3g} s "
+                                               "left to it")
+        elif not self.job_loaded:
             self._fail_current(Status.ERROR, f"loading the target again (after the previous job ended) did not "
                                              f"finish within {s.options.load_timeout:g} s")
         elif self.current is not None:

@@ -7,7 +7,6 @@ import ctypes
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -113,8 +112,3 @@ def returns_unconvertible(w, lam):
 
 NOT_CALLABLE = 42
 
-
-def warns(w, lam):
-    """Correct, and warns at every call (Python shows such a warning once per process by default)."""
-    warnings.warn("the gradient was computed in a hurry", UserWarning)
-    return 2 * lam * w
