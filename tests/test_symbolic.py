@@ -38,6 +38,7 @@ from verify.compare import assert_close, compare
 from verify.symbolic.base import _require
 
 EPS = np.finfo(np.float64).eps
+SUBNORMAL = np.finfo(np.float64).smallest_subnormal
 
 
 def ulps(*terms, k: float = 8.0):
@@ -321,9 +322,12 @@ def bn_tolerances(x, gamma, eps, dy):
     # x − μ loses eps·|x| absolute; dividing by σ̃ magnifies it.
     cond = 1.0 + np.abs(x).max(axis=0) * inv_std
     sum_dy = np.abs(dy).sum(axis=0)
-    t_dx = 64 * EPS * np.abs(gamma) * inv_std * sum_dy * cond
-    t_dgamma = 64 * EPS * sum_dy * cond
-    t_dbeta = 8 * EPS * sum_dy
+    # Products that underflow round to a multiple of the smallest subnormal: an absolute error no relative
+    # term covers (γ = dy = 1.2e-162 gives dx = 4.9e-324 against 0), magnified by at most N sums and 1/σ̃.
+    underflow = 64 * x.shape[0] * (1.0 + inv_std) * SUBNORMAL
+    t_dx = 64 * EPS * np.abs(gamma) * inv_std * sum_dy * cond + underflow
+    t_dgamma = 64 * EPS * sum_dy * cond + underflow
+    t_dbeta = 8 * EPS * sum_dy + underflow
     return np.broadcast_to(t_dx, x.shape), t_dgamma, t_dbeta
 
 
