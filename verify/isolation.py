@@ -33,6 +33,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from verify import _process
+from verify.capture import Frames
 from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, RunResult, Status
@@ -115,46 +116,6 @@ def _oom_kills() -> int | None:
 # ----------------------------------------------------------------------------- job processes
 
 
-class _Output:
-    """What a target printed during one check: the first and last ``keep`` bytes and how many in all.
-
-    The parent reads the job's output as fast as it comes, so a target that
-    prints without end never blocks and never fills a disk; the middle is
-    dropped.
-    """
-
-    def __init__(self, keep: int = 2000):
-        self.keep = keep
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.keep - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail += data
-            del self.tail[:-self.keep]
-
-    def text(self) -> str:
-        if not self.total:
-            return ""
-        dropped = self.total - len(self.head) - len(self.tail)
-        middle = (f"\n... [{dropped} more bytes printed, {self.total} in total; the first and last {self.keep} "
-                  "are kept] ...\n" if dropped else "")
-        return (bytes(self.head).decode("utf-8", "replace") + middle
-                + bytes(self.tail).decode("utf-8", "replace"))
-
-    def take(self) -> str:
-        """The text so far; the next check starts afresh."""
-        out = self.text()
-        self.__init__(self.keep)
-        return out
-
-
 class _Job:
     """A running job process: its event channel, the pipe of what it prints, how to stop it."""
 
@@ -166,12 +127,15 @@ class _Job:
             os.set_blocking(fd, False)
         self._exit_status = exit_status
         self.buffer = b""
+        self.queue: list[dict[str, Any]] = []     # events read, not yet handed out
         self.eof = False
-        self.output = _Output()
+        self.output = Frames()
         self.oom_before = _oom_kills()
 
-    def read(self) -> list[dict[str, Any]]:
-        """The complete events available now (sets ``eof`` when the channel closes)."""
+    def _pull(self) -> None:
+        """Read the events available now into the queue; the job's ``framing`` event is taken here."""
+        if self.fd < 0 or self.eof:
+            return
         try:
             chunk = os.read(self.fd, 1 << 16)
         except BlockingIOError:
@@ -180,15 +144,23 @@ class _Job:
             self.eof = True
         elif chunk:
             self.buffer += chunk
-        out = []
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
             try:
                 event = json.loads(line)
             except json.JSONDecodeError:
                 event = None
-            out.append(event if isinstance(event, dict) else
-                       {"event": "garbled", "line": line[:200].decode("utf-8", "replace")})
+            if not isinstance(event, dict):
+                event = {"event": "garbled", "line": line[:200].decode("utf-8", "replace")}
+            if event.get("event") == "framing":
+                self.output.set_marker(event.get("marker"))
+            else:
+                self.queue.append(event)
+
+    def read(self) -> list[dict[str, Any]]:
+        """The complete events available now (sets ``eof`` when the channel closes)."""
+        self._pull()
+        out, self.queue = self.queue, []
         return out
 
     def read_output(self) -> bool:
@@ -198,9 +170,13 @@ class _Job:
                 chunk = os.read(self.output_fd, 1 << 16)
             except BlockingIOError:
                 return True
+            if not self.output.marker_known:
+                # The job announces its marker before it writes any frame: if this chunk holds one, the
+                # announcement is on the events pipe by now.
+                self._pull()
             if not chunk:
                 return False
-            self.output.add(chunk)
+            self.output.feed(chunk)
         return False
 
     def describe_end(self) -> str:
@@ -489,12 +465,13 @@ class _Unit:
             self.job.kill()
             self.job = None
 
-    def _take_output(self) -> str:
-        """What the target printed since the current check started (bounded, sanitised)."""
+    def _take_output(self, check: str | None = None) -> str:
+        """What was printed in ``check``'s frame, or (no check given: the job stopped) since the open frame began
+        or the last one ended (bounded, sanitised)."""
         if self.job is None:
             return ""
         self.job.read_output()
-        return clip(self.job.output.take(), 6000)
+        return clip(self.job.output.take(check) if check else self.job.output.take_open(), 6000)
 
     def _load_failed(self, message: str) -> None:
         if self.state.load_error is None:
@@ -536,7 +513,6 @@ class _Unit:
         elif kind == "start":
             if event["check"] not in self.pending:
                 return False
-            self._take_output()               # printed between checks: no check's output
             self.current = event["check"]
             self.current_start = now
             self.current_budget = self.budget()
@@ -546,7 +522,7 @@ class _Unit:
                 result = result_from_target_side(event["result"])
             except ProtocolError:
                 return False
-            result.output = self._take_output()
+            result.output = self._take_output(result.name)
             self._record(result)
             self.current = None
             self.deadline = now + self.limit
@@ -725,8 +701,11 @@ def run_isolated(plans: Sequence[RunPlan],
                     if not unit.job.read_output():      # closed: the job is ending; its events say how
                         sel.unregister(key.fd)
                         registered[unit] = (registered[unit][0], -1)
-                    continue
+                    if not unit.job.queue:              # events read with the output wait for nothing
+                        continue
                 unit.on_events(unit.job.read(), now)
+                while unit.job is not None and unit.job.queue:
+                    unit.on_events(unit.job.read(), now)
                 if unit.job is not None and unit.job.eof:
                     unit.on_end()
                 watch(unit)

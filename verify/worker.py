@@ -17,6 +17,8 @@ parent reads and bounds (so whatever the target prints can neither garble the
 protocol or the terminal nor fill a disk), and writes JSON lines on its event
 channel:
 
+* ``{"event": "framing", "marker": NONCE}`` first: the output stream is framed per check with it
+  (:mod:`verify.capture`)
 * ``{"event": "loaded", ...}`` or ``{"event": "load_error", "message": ...}``
 * ``{"event": "start", "check": NAME}`` before each check
 * ``{"event": "result", "result": {...}}`` after each check
@@ -76,9 +78,12 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
     The target is loaded in a *target process* forked here first
     (:mod:`verify.remote`): this process runs the checks on its proxy and
     never imports the target. Both print to this process's stdout and
-    stderr, a pipe the parent reads; everything printed before a ``result``
-    event is written (flushed) before it, so the parent attributes it to that
-    check. If the target process dies, the check that was using it gets an
+    stderr, a pipe the parent reads; each check's output is framed by
+    markers written before its ``start`` and ``result`` events
+    (:mod:`verify.capture`), so the parent attributes every print to the
+    check it was made in, however late it handles the events. The target
+    process flushes before each reply, so a call's prints precede the end
+    marker of its check. If the target process dies, the check that was using it gets an
     error and this job ends without ``done``: the parent starts a fresh one
     for the remaining checks.
     """
@@ -89,7 +94,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         events.write(json.dumps(event, allow_nan=False) + "\n")
         events.flush()
 
-    from verify import remote
+    from verify import capture, remote
     from verify.errors import UsageError
     from verify.plan import RunPlan, select_checks
     from verify.runner import execute_check, held_record, load_subject, prepare
@@ -99,6 +104,8 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
     setup = (lambda: _limit_memory(options.memory_limit)) if options.memory_limit else None
     target = remote.start(load_subject, close=[events.fileno()], setup=setup)
     remote.forget_working_directory()
+    marker = capture.new_marker()         # drawn after the fork: the target process never holds it
+    emit({"event": "framing", "marker": marker})
     try:
         prep = prepare(plan, target)
         checks = select_checks(prep.spec, options.checks)
@@ -126,8 +133,10 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
     for check in checks:
         # Whatever the target left running in an earlier check (its target process itself goes on).
         _process.kill_descendants(spare=frozenset({target.pid}))
+        capture.write_frame(marker, "begin", check.name)
         emit({"event": "start", "check": check.name})
         try:
+            _reset_warning_registries()
             target.begin_check()
             result = execute_check(prep, check, options)
         except remote.TargetDied as exc:
@@ -137,6 +146,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
                             "failed inside compiled code may have crashed it)")
             result = CheckResult(check.name, check.kind, Status.ERROR, message,
                                  reproduction=prep.plan(options).command(check.name))
+            capture.write_frame(marker, "end", check.name)
             emit({"event": "result", "result": result.to_dict()})
             return                    # no "done": the parent runs the remaining checks in a fresh job
         except KeyboardInterrupt:
@@ -144,8 +154,19 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
             # run's (the target's) sent it.
             result = CheckResult(check.name, check.kind, Status.ERROR, "the target raised KeyboardInterrupt",
                                  reproduction=prep.plan(options).command(check.name))
+        capture.write_frame(marker, "end", check.name)
         emit({"event": "result", "result": result.to_dict()})
     emit({"event": "done"})
+
+
+def _reset_warning_registries() -> None:
+    """Entering ``catch_warnings`` invalidates every "already shown" registry of this process: a warning the
+    checks raise shows in each check that raises it, whichever checks this job ran before (the target process
+    does the same at ``begin_check``)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        pass
 
 
 # ----------------------------------------------------------------------------- zygote
