@@ -410,6 +410,8 @@ class _Unit:
         self.deadline = float("inf")
         self.current_budget = float("inf")
         self.share: float | None = None   # each remaining check's time once the run's target hung
+        self.debt = 0.0               # what the job's load spent in a probe that did not finish: the next check's
+        self.current_debt = 0.0
         self.progress = True          # a result arrived since the job started
         self.job_loaded = False       # the current job has loaded the target
         self.done = False
@@ -430,7 +432,11 @@ class _Unit:
 
     def start(self, starter: Any) -> None:
         s = self.state
-        self.job = starter.start(s.plan.job(self.pending))
+        job = s.plan.job(self.pending)
+        if self.budget() < float("inf"):
+            job["check_limit"] = self.budget()     # no probe while loading may outlast the first check's limit
+        self.job = starter.start(job)
+        self.debt = 0.0
         self.current = None
         self.progress = False
         self.job_loaded = False
@@ -509,6 +515,9 @@ class _Unit:
                 s.run.versions = {str(k): str(v) for k, v in loaded.get("versions", {}).items()}
                 s.run.params = dict(loaded.get("params", s.run.params))
                 s.loaded = True
+            spent = event.get("probe_spent", 0.0)
+            if isinstance(spent, (int, float)) and 0 < spent < float("inf"):
+                self.debt = float(spent)
             self.deadline = now + self.limit
         elif kind == "start":
             if event["check"] not in self.pending:
@@ -516,7 +525,8 @@ class _Unit:
             self.current = event["check"]
             self.current_start = now
             self.current_budget = self.budget()
-            self.deadline = now + self.current_budget
+            self.current_debt, self.debt = min(self.debt, self.current_budget), 0.0
+            self.deadline = now + self.current_budget - self.current_debt
         elif kind == "result":
             try:
                 result = result_from_target_side(event["result"])
@@ -574,6 +584,9 @@ class _Unit:
         elif self.current is not None:
             shortened = (f"; its limit was shortened from {self.limit:g} s because an earlier check of this run "
                          "timed out" if self.current_budget < self.limit else "")
+            if self.current_debt:
+                shortened += (f"; {self.current_debt:.3g} s of it went to a probe of the target that did not finish "
+                              "while it was loaded")
             self._fail_current(Status.TIMEOUT, f"the check did not finish within {self.current_budget:.3g} s and "
                                                f"was stopped (the target may loop forever or be far too slow){shortened}",
                                output)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 import os
 import signal
 import socket
@@ -108,15 +109,17 @@ class _Server:
         if op == "load":
             from verify.specs import get_spec
 
+            from verify.adapters.base import Subject, probing
+
             spec = get_spec(message["spec"])
             overrides = dict(message["overrides"])
-            subject, versions = self.load(message["target"], spec, message["name"],
-                                          spec.resolve_params(overrides), overrides)
-            from verify.adapters.base import Subject
-
+            cap = message.get("probe_cap")
+            with probing(float(cap) if cap is not None else None) as probes:
+                subject, versions = self.load(message["target"], spec, message["name"],
+                                              spec.resolve_params(overrides), overrides)
             data = {f.name: getattr(subject, f.name) for f in dataclasses.fields(Subject)}
             data["roles"] = subject.roles
-            return {"subject": subject, "data": data, "versions": versions}
+            return {"subject": subject, "data": data, "versions": versions, "probe_spent": probes.spent}
         if op == "begin_check":
             # Entering catch_warnings invalidates every "already shown" registry: a warning Python shows once
             # per process shows in each check whose calls raise it, not only in the first check this process
@@ -189,6 +192,8 @@ class TargetProcess:
         self._proxies: weakref.WeakValueDictionary[int, Remote] = weakref.WeakValueDictionary()
         self._released: list[tuple[int, list[int]]] = []
         self.dead: str | None = None
+        self.probe_cap: float | None = None     # the most a probe may take while the target is loaded
+        self.probe_spent = 0.0                  # what a probe that did not finish cost the load
 
     # -- handles
 
@@ -295,7 +300,8 @@ class TargetProcess:
         """Load and adapt ``target`` there; the subject's proxy and the versions there. Its interface is the first
         of ``interfaces`` (the reference subject's classes, most derived first) that the subject is."""
         try:
-            reply = self.request(op="load", target=target, spec=spec, name=name, overrides=overrides)
+            reply = self.request(op="load", target=target, spec=spec, name=name, overrides=overrides,
+                                 probe_cap=self.probe_cap)
         except wire.RemoteException as exc:
             cls = _USAGE_ERRORS.get(exc.type)
             if cls is not None:
@@ -327,6 +333,10 @@ class TargetProcess:
             raise TargetLoadError(f"loading target {name!r} failed: the target process sent malformed roles")
         object.__getattribute__(subject, "_data").update(data)
         versions = {str(k): clip(v, 80) for k, v in reply["versions"].items()}
+        # Claimed there, so bounded here: it can only shorten the target's own first check.
+        spent = reply.get("probe_spent")
+        if _fits(spent, float) and math.isfinite(spent):
+            self.probe_spent = min(max(0.0, float(spent)), self.probe_cap if self.probe_cap is not None else 0.0)
         return subject, versions
 
 

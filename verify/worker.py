@@ -106,6 +106,11 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
     remote.forget_working_directory()
     marker = capture.new_marker()         # drawn after the fork: the target process never holds it
     emit({"event": "framing", "marker": marker})
+    # No probe while loading may outlast the first check's time limit; what a probe that did not finish cost is
+    # reported with "loaded" and counts against that check (a hanging target then costs a run at most twice the
+    # limit, its load included).
+    limit = job.get("check_limit")
+    target.probe_cap = float(limit) if isinstance(limit, (int, float)) and limit >= 0 else None
     try:
         prep = prepare(plan, target)
         checks = select_checks(prep.spec, options.checks)
@@ -129,6 +134,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
         "held": jsonable(held_record(prep.held)),
         "versions": prep.versions,
         "params": jsonable(prep.params),
+        "probe_spent": target.probe_spent,
     })
     for check in checks:
         # Whatever the target left running in an earlier check (its target process itself goes on).

@@ -404,37 +404,61 @@ def detect_precision(subject: "OptimizerSubject", hparams: dict[str, Any]) -> tu
 PROBE_SECONDS = 5.0
 
 
-#: While a target is adapted (:func:`probing`): the timeout of a probe that did not finish, if one did not.
-_adapting: list[TimeoutError | None] = []
+@dataclasses.dataclass
+class Probing:
+    """What the probes of one adaptation may take and took: ``cap`` bounds every probe (a worker sets it to the
+    time limit of the check that follows, so a probe cannot outlast it); ``timeout`` is the error of the probe that
+    did not finish, if one did not, and ``spent`` its limit (the time it cost)."""
+
+    cap: float = float("inf")
+    timeout: TimeoutError | None = None
+    spent: float = 0.0
+
+
+#: While a target is adapted (:func:`probing`): its :class:`Probing`.
+_adapting: list[Probing] = []
 
 
 @contextlib.contextmanager
-def probing() -> Iterator[None]:
+def probing(cap: float | None = None) -> Iterator[Probing]:
     """While a target is adapted: once one probe has timed out, the later ones fail at once with the same error.
-    A target that hangs then costs one probe limit per load instead of one per probe (adapting tries several),
-    which a run on it pays again each time a fresh job loads it after a check timed out."""
-    _adapting.append(None)
+    A target that hangs then costs one probe limit per load instead of one per probe (adapting tries several).
+    Nested in another (a worker's load around the runner's), it is the same adaptation."""
+    if _adapting:
+        yield _adapting[-1]
+        return
+    state = Probing(float("inf") if cap is None else max(0.0, cap))
+    _adapting.append(state)
     try:
-        yield
+        yield state
     finally:
         _adapting.pop()
 
 
 def probe(fn: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
-    """``fn()`` stopped after ``seconds`` (a :class:`TargetError` wrapping ``TimeoutError``), where a timer can
-    interrupt it (the main thread on POSIX); elsewhere ``fn()`` runs unbounded."""
+    """``fn()`` stopped after ``seconds`` (at most the adaptation's cap; a :class:`TargetError` wrapping
+    ``TimeoutError``), where a timer can interrupt it (the main thread on POSIX); elsewhere ``fn()`` runs
+    unbounded."""
     import signal
     import threading
 
-    if _adapting and _adapting[-1] is not None:
-        raise TargetError("a short probe run", _adapting[-1])
+    state = _adapting[-1] if _adapting else None
+    if state is not None:
+        if state.timeout is not None:
+            raise TargetError("a short probe run", state.timeout)
+        seconds = min(seconds, state.cap)
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         return fn()
+    if seconds <= 0:
+        timeout = TimeoutError("the target had no time left for a short probe")
+        if state is not None:
+            state.timeout = timeout
+        raise TargetError("a short probe run", timeout)
 
     def expired(signum: int, frame: Any) -> None:
         timeout = TimeoutError(f"the target did not finish a short probe within {seconds:g} s")
-        if _adapting:                  # noted here: the target's own wrappers may turn it into another error
-            _adapting[-1] = timeout
+        if state is not None:          # noted here: the target's own wrappers may turn it into another error
+            state.timeout, state.spent = timeout, seconds
         raise timeout
 
     previous = signal.signal(signal.SIGALRM, expired)
