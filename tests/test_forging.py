@@ -85,6 +85,16 @@ def test_a_float16_array_held_to_loosen_the_tolerances_leaves_conformance_undeci
         assert "float16's error model" in check.message and run.status.value == "inconclusive"
 
 
+def test_a_batch_norm_claiming_a_coarse_precision_is_not_passed():
+    where = HERE / "hostile" / "forging_bn_precision.py"
+    statuses = {}
+    for name in ("ClaimsAlmostFloat16", "ClaimsFloat16"):
+        run = verify.api.check_conforms(f"{where}:{name}", "batchnorm", max_examples=5, checks="forward-vs-reference")
+        statuses[name] = run.checks[0].status.value
+    # 2⁻¹¹ is held to float32's rounding on the batches sent (1 % fails); float16's pass is withheld.
+    assert statuses == {"ClaimsAlmostFloat16": "fail", "ClaimsFloat16": "inconclusive"}, statuses
+
+
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_the_api_is_not_fooled(attack):
     # A TARGET string runs in worker processes by default (an object runs in this process, trusted).

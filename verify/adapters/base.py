@@ -89,8 +89,10 @@ class OneOf:
 
 #: The unit roundoff of a float64, float32 or float16 (and bfloat16, counted as float16) computation.
 UnitRoundoff = Annotated[float, OneOf((FLOAT64, *_UNIT_ROUNDOFF.values()))]
-#: The machine epsilon of float64, float32 or float16.
-MachineEpsilon = Annotated[float, OneOf(tuple(float(np.finfo(t).eps) for t in (np.float64, np.float32, np.float16)))]
+#: The machine epsilon of float64, float32 or float16, or a power of two between float32's and float16's (the
+#: precision of float32 arithmetic that loses some bits, rounded up: Keras' batch norm on the torch backend).
+MachineEpsilon = Annotated[float, OneOf((float(np.finfo(np.float64).eps),
+                                         *(2.0 ** -k for k in range(23, 9, -1))))]
 
 
 @dataclasses.dataclass(frozen=True)
