@@ -1,6 +1,6 @@
 """More hostile targets (tests/hostile/more_targets.py), all in ONE isolated run for cost: values that lie about
 themselves, a judge patched in the target's process, the channel back written into or cut, the process exited,
-BaseExceptions, signals ignored, the checker stopped, output that never stops. Every one is wrong (3λw), so the
+BaseExceptions, signals ignored, the checker stopped, the processes above it signalled, output that never stops. Every one is wrong (3λw), so the
 check comparing the gradient must fail, error or time out, never pass; the run must end and its reports be whole.
 """
 
@@ -40,9 +40,10 @@ ATTACKS = [
     ("raises_generator_exit", "error", ["GeneratorExit"]),
     ("raises_a_base_exception", "error", ["_Custom", "not an Exception"]),
     ("ignores_signals_and_hangs", "timeout", ["did not finish within 2 s"]),
-    ("stops_its_checker", "timeout", ["did not finish within 2 s"]),
+    ("stops_its_checker", "error", ["PermissionError"]),      # SIGSTOP to its parent: refused
+    ("signals_its_ancestors", "fail", []),
 ]
-HANGS = {"ignores_signals_and_hangs", "stops_its_checker"}
+HANGS = {"ignores_signals_and_hangs"}
 
 
 class _Tags(HTMLParser):
@@ -90,3 +91,16 @@ def test_the_reports_of_a_hostile_run_are_whole(report):
     (chatty,) = [r for r in data["runs"] if r["target"].endswith(":chatters_from_a_thread")]
     printed = "".join(c["output"] for c in chatty["checks"])
     assert "chatter" in printed and "\x1b" not in printed and len(printed) < 2 * 7000
+
+
+def test_a_target_cannot_signal_the_processes_above_it(report):
+    """Not its checker, the job server, this process or their process groups, by pid or pidfd, nor their limits:
+    a SIGSTOP would leave the run hanging for ever (a seccomp filter; without one the target does not attack)."""
+    result, _ = report
+    (r,) = [r for r in result.runs if r.target.endswith(":signals_its_ancestors")]
+    printed = r.checks[0].output
+    if "no seccomp filter" in printed:
+        pytest.skip("this system has no seccomp filter for the target process")
+    tried = [line for line in printed.splitlines() if line.startswith(("kill(", "pidfd", "prlimit"))]
+    assert len(tried) >= 3 * 4, printed              # at least the job, the job server and this process
+    assert all(line.endswith("refused: Operation not permitted") for line in tried), printed

@@ -13,7 +13,7 @@ import signal
 import time
 
 __all__ = ["describe_exit", "die_with_parent", "make_non_dumpable", "drop_ptrace", "become_subreaper", "children_of",
-           "kill_descendants"]
+           "kill_descendants", "ancestors", "forbid_signalling"]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
@@ -77,6 +77,98 @@ def drop_ptrace() -> bool:
     _prctl(_PR_CAPBSET_DROP, _CAP_SYS_PTRACE)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     return ok
+
+
+# seccomp: a classic BPF program over struct seccomp_data (nr at 0, arch at 4, args from 16; little-endian).
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+_RET_ALLOW = 0x7FFF0000
+_RET_EPERM = 0x00050000 | 1
+_LD_ABS, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
+_X32_BIT = 0x40000000
+#: Per architecture (audit number): the system calls that take a pid first (kill, tkill, tgkill,
+#: rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_open, prlimit64), and those refused outright (pidfd_send_signal,
+#: which takes a descriptor of /proc/PID, which anyone may open).
+_SYSCALLS = {
+    0xC000003E: ((62, 200, 234, 129, 297, 434, 302), (424,)),            # x86_64
+    0xC00000B7: ((129, 130, 131, 138, 240, 434, 261), (424,)),           # aarch64
+}
+_MACHINES = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def ancestors(pid: int | None = None) -> list[int]:
+    """The processes above ``pid`` (this one by default), its parent first, up to but not including pid 1."""
+    out, pid = [], os.getpid() if pid is None else pid
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+            pid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            return out
+        if pid <= 1 or pid in out:
+            return out
+        out.append(pid)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def forbid_signalling(pids: list[int]) -> bool:
+    """From now on this process and its descendants may not signal ``pids`` or their process groups, nor every
+    process at once (``kill(-1)``), nor change their resource limits: those calls fail with ``EPERM`` (a seccomp
+    filter; ``no_new_privs`` is set for it). The verifier's processes above a target then cannot be stopped,
+    killed or starved by it: a run always ends, with its report."""
+    machine = _MACHINES.get(os.uname().machine)
+    libc = _libc()
+    if machine is None or libc is None or not hasattr(libc, "prctl"):
+        return False
+    guarded, refused = _SYSCALLS[machine]
+    values = {-1}
+    for pid in pids:
+        values.update((pid, -pid))
+        group = _pgid(pid)
+        if group is not None and group > 1:
+            values.add(-group)
+    words = sorted({v & 0xFFFFFFFF for v in values})
+    prog: list[tuple[int, int, int, int]] = [(_LD_ABS, 0, 0, 4)]
+    # a foreign architecture (an i386 call from a 64-bit process) or x32 calls: refused
+    prog.append((_JEQ, 1, 0, machine))
+    prog.append((_RET, 0, 0, _RET_EPERM))
+    prog.append((_LD_ABS, 0, 0, 0))
+    if machine == 0xC000003E:
+        prog.append((_JSET, 0, 1, _X32_BIT))
+        prog.append((_RET, 0, 0, _RET_EPERM))
+    for nr in refused:
+        prog.append((_JEQ, 0, 1, nr))
+        prog.append((_RET, 0, 0, _RET_EPERM))
+    # a guarded call goes on to the test of its pid; any other is allowed
+    n = len(guarded)
+    for i, nr in enumerate(guarded):
+        prog.append((_JEQ, n - i, 0, nr))
+    prog.append((_RET, 0, 0, _RET_ALLOW))
+    prog.append((_LD_ABS, 0, 0, 16))                     # the low 32 bits of the first argument: a pid_t
+    for i, word in enumerate(words):
+        prog.append((_JEQ, len(words) - i, 0, word))
+    prog.append((_RET, 0, 0, _RET_ALLOW))
+    prog.append((_RET, 0, 0, _RET_EPERM))
+    filters = (_SockFilter * len(prog))(*[_SockFilter(code, jt, jf, k) for code, jt, jf, k in prog])
+    fprog = _SockFprog(len(prog), filters)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), 0, 0, 0) != 0:
+        return False
+    return libc.prctl(_PR_SET_SECCOMP, ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0) == 0
 
 
 def become_subreaper() -> bool:

@@ -358,6 +358,8 @@ def start(load: Callable[..., Any], close: Iterable[int] = (), setup: Callable[[
             _process.die_with_parent()
             if os.getppid() != parent:
                 os._exit(0)
+            # The job, the zygote and `verify` above it cannot be stopped, killed or starved by the target.
+            _process.forbid_signalling(_process.ancestors())
             if setup is not None:
                 setup()
             serve(theirs, load)
