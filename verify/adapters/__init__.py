@@ -65,6 +65,7 @@ ADAPTERS: tuple[Adapter, ...] = (
 #: taking ``(subject, request)`` and returning the subject checks use.
 FINISH: dict[Family, str] = {
     Family.BATCHNORM: "verify.adapters.batch_layout:finish",     # the batch layout the layer takes
+    Family.LAYERNORM: "verify.adapters.norm_layout:finish",      # the input layout the layer takes
     Family.OPTIMIZER: "verify.adapters.mapping:one_tensor",      # LAMB's layer: one tensor
 }
 

@@ -741,13 +741,16 @@ class NormLayerSubject(Subject):
     (PyTorch's modules and functions, a torch module whose first argument is
     ``normalized_shape``, a numpy function with a ``normalized_shape``
     keyword); otherwise it is checked on ``(N, D)`` batches only. ``initialises``: a new layer has γ and β of
-    its own making (a class); ``False`` for a function, whose γ and β are the adapter's until set.
+    its own making (a class); ``False`` for a function, whose γ and β are the adapter's until set. ``layout``:
+    the input the layer takes, the checks' rows given to it as such (``ND`` rows as they are, ``BTD``
+    sequences, ``NCHW`` channels-first; :mod:`verify.adapters.norm_layout`).
     """
 
     factory: Callable[[tuple[int, ...], float], NormLayerInstance] | None = None
     has_backward: bool = True
     takes_shape: bool = False
     initialises: bool = True
+    layout: str = "ND"
 
     @property
     def roles(self) -> frozenset[str]:

@@ -34,7 +34,7 @@ from verify.adapters.base import BatchNormInstance, BatchNormSubject, Request, p
 from verify.errors import ProtocolError, TargetError, TargetLoadError
 from verify.targets import REFERENCE
 
-__all__ = ["Layout", "SPLIT", "KEEP_N", "choose", "finish", "LAYOUT_CHOICES"]
+__all__ = ["Layout", "SPLIT", "KEEP_N", "choose", "finish", "LAYOUT_CHOICES", "split_rows"]
 
 LAYOUT_CHOICES = ("auto", "NC", "NCHW")
 _CONVOLUTIONAL = re.compile(r"spatial|2d|conv|nchw", re.IGNORECASE)
@@ -42,7 +42,7 @@ _TRIAL_SIZES = (6, 3)        # a composite and a prime batch size: both ways a b
 _TRIAL_C = 3
 
 
-def _split(n: int) -> tuple[int, int]:
+def split_rows(n: int) -> tuple[int, int]:
     """(N₁, N₂) with N₁·N₂ = n, N₁ the largest divisor of n not above √n."""
     n1 = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
     return n1, n // n1
@@ -74,7 +74,7 @@ class Layout:
         return str(self.shape(n, c))
 
 
-SPLIT = Layout("split", "(N₁, C, N₂, 1) with N₁·N₂ = N", lambda n, c: (_split(n)[0], c, _split(n)[1], 1))
+SPLIT = Layout("split", "(N₁, C, N₂, 1) with N₁·N₂ = N", lambda n, c: (split_rows(n)[0], c, split_rows(n)[1], 1))
 KEEP_N = Layout("keep-n", "(N, C, 1, 1)", lambda n, c: (n, c, 1, 1))
 
 

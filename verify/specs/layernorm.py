@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import reference
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
+from verify.errors import ProtocolError, TargetError
 from verify.results import Status
 from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
                                   float_tolerance, with_estimated_eps)
@@ -652,20 +653,94 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
 
 
 def _axes(ctx: CheckContext) -> Outcome:
-    """A layer taking a normalized_shape: several trailing dimensions normalised together, and inputs with
-    several leading (batch) dimensions."""
-    if not ctx.subject.takes_shape:
-        return skipped("the layer takes the feature count only (no normalized_shape): it is checked on (N, D) "
-                       "batches, normalising each row")
+    """Inputs of the layer's own shape: a normalized_shape of several trailing dimensions and several leading
+    (batch) dimensions for a layer taking one; (B, T, D) and (N, D, H, W) inputs for a layer taking those;
+    leading batch dimensions for a row layer, fail-closed (a layer written for rows may take them otherwise)."""
+    layout = ctx.subject.layout
+    if layout == "ND" and ctx.subject.takes_shape:
+        return _normalized_shapes(ctx)
     rms, eps, precision = _rms(ctx), _eps(ctx), _precision(ctx)
     rng = ctx.rng("axes")
+    h = 5
+    shapes = {"ND": ((2, 3, h), (2, 2, 2, h)), "BTD": ((2, 3, h), (1, 4, h)), "NCHW": ((2, h, 3, 2), (1, h, 1, 4))}
+    if layout == "ND" and ctx.params.get("batch_shape") == "ND":
+        return skipped("--param batch_shape=ND: the layer takes (N, D) rows only")
+    axis = 1 if layout == "NCHW" else -1
+    ran, refused = [], []
+    for x_shape in shapes[layout]:
+        x = 2.0 * rng.normal(size=x_shape) + (0.0 if rms else rng.normal(size=x_shape[:-1] + (1,)) if axis == -1
+                                              else rng.normal(size=(x_shape[0], 1) + x_shape[2:]))
+        layer = _layer(ctx, (h,))
+        gamma = rng.normal(size=h) if "gamma" in layer.affine else None
+        beta = rng.normal(size=h) if "beta" in layer.affine else None
+        _set_affine(ctx, layer, gamma, beta)
+        if layout == "ND":          # rows only claimed: a shape it refuses is not held against it
+            try:
+                got = layer.forward(x)
+            except (TargetError, ProtocolError) as exc:
+                refused.append(f"a {x_shape} input: {str(exc).splitlines()[0]}")
+                continue
+        else:
+            got = layer.forward(x)
+        want = np.moveaxis(_expected(np.moveaxis(x, axis, -1), gamma, beta, eps, rms), -1, axis)
+        cmp = compare(got, want, rtol=float_tolerance(max(precision, layer.precision), 1e-10, 1e4), atol=1e-12,
+                      header=f"ACTUAL = forward(x) for x of shape {x_shape}; DESIRED = the statistics over axis "
+                             f"{axis % len(x_shape)} ({'channels' if axis == 1 else 'the last'}) at each position")
+        if cmp.ok:
+            ran.append(str(x_shape))
+            continue
+        if layout == "ND":
+            return skipped(f"on a {x_shape} input the output is not each row's normalisation over the last axis "
+                           f"(max difference {fmt(cmp.max_abs)}): the layer is checked on (N, D) rows, as written; "
+                           "if it is meant for (B, T, D) sequences, check it with --param batch_shape=BTD")
+        return failed(f"a {x_shape} input is not normalised over axis {axis % len(x_shape)} at each position, as "
+                      f"{_a(rms)} taking {ctx.subject.layout} inputs does:\n{cmp}", counterexample={"x": x},
+                      diagnosis=_axes_hint(got, x, gamma, beta, eps, rms, axis))
+    if not ran:
+        return skipped(f"the layer takes (N, D) rows only ({'; '.join(refused)})")
+    more = f"; not taken: {'; '.join(refused)}" if refused else ""
+    where = "over the channel axis at each position" if axis == 1 else "over the last axis"
+    return passed(f"inputs of shape {' and '.join(ran)} are normalised {where}, the other dimensions batch "
+                  f"dimensions{more}")
+
+
+def _axes_hint(got, x, gamma, beta, eps: float, rms: bool, axis: int) -> str | None:
+    """Which other axis the statistics were taken over, when one matches."""
+    nd = x.ndim
+    for other in range(1, nd):
+        if other == axis % nd:
+            continue
+        xs = np.moveaxis(x, other, -1)
+        shape = [1] * nd
+        shape[axis % nd] = -1
+        g = None if gamma is None else np.reshape(gamma, shape)
+        b = None if beta is None else np.reshape(beta, shape)
+        bare = np.moveaxis(_expected(xs, None, None, eps, rms), -1, other)
+        if compare(got, _affine(bare, g, b), rtol=1e-6, atol=1e-12).ok:
+            return f"the statistics are taken over axis {other} of the {x.shape} input, not over axis {axis % nd}"
+    return None
+
+
+def _normalized_shapes(ctx: CheckContext) -> Outcome:
+    """A layer taking a normalized_shape: several trailing dimensions normalised together, and inputs with
+    several leading (batch) dimensions."""
+    rms, eps, precision = _rms(ctx), _eps(ctx), _precision(ctx)
+    rng = ctx.rng("axes")
+    refused = []
     for x_shape, shape in (((4, 3, 5), (3, 5)), ((2, 3, 4), (4,)), ((2, 2, 2, 3), (2, 3))):
         x = 2.0 * rng.normal(size=x_shape) + rng.normal(size=x_shape[:len(x_shape) - len(shape)] + (1,) * len(shape))
-        layer = _layer(ctx, shape)
-        gamma = rng.normal(size=shape) if "gamma" in layer.affine else None
-        beta = rng.normal(size=shape) if "beta" in layer.affine else None
-        _set_affine(ctx, layer, gamma, beta)
-        got = layer.forward(x)
+        try:
+            layer = _layer(ctx, shape)
+            gamma = rng.normal(size=shape) if "gamma" in layer.affine else None
+            beta = rng.normal(size=shape) if "beta" in layer.affine else None
+            _set_affine(ctx, layer, gamma, beta)
+            got = layer.forward(x)
+        except (TargetError, ProtocolError) as exc:
+            if len(shape) == 1:
+                raise
+            # a module whose size argument is named normalized_shape but is an int (ConvNeXt's LayerNorm)
+            refused.append(f"normalized_shape {shape}: {str(exc).splitlines()[0]}")
+            continue
         want = _expected(x, gamma, beta, eps, rms, shape)
         cmp = compare(got, want, rtol=float_tolerance(max(precision, layer.precision), 1e-10, 1e4), atol=1e-12,
                       header=f"ACTUAL = forward(x) for x of shape {x_shape}, normalized_shape {shape}; DESIRED = the "
@@ -678,6 +753,9 @@ def _axes(ctx: CheckContext) -> Outcome:
                 hint = f"the statistics are taken over the last dimension only, not over the normalised axes {axes}"
             return failed(f"normalized_shape {shape} is not normalised per example:\n{cmp}",
                           counterexample={"x": x}, diagnosis=hint)
+    if refused:
+        return passed(f"leading dimensions are batch dimensions (normalized_shape (4,)); a normalized_shape of several "
+                      f"dimensions is not taken, so not checked: {'; '.join(refused)}")
     return passed("several trailing dimensions are normalised together (normalized_shape (3, 5), (2, 3)) and "
                   "leading dimensions are batch dimensions")
 
@@ -735,6 +813,10 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
             Param("affine", "auto", "the affine parameters required: auto (those the layer has), gamma,beta, "
                   "gamma (PyTorch's bias=False; RMSNorm) or none (elementwise_affine=False)", type=str,
                   choices=("auto", "gamma,beta", "gamma", "none"), to_target=False),
+            Param("batch_shape", "auto", "the inputs the layer takes: auto (tried: (N, D) rows, else (B, T, D) "
+                  "sequences or channels-first (N, D, H, W), used where each row's statistics are confirmed), ND, "
+                  "BTD (the last axis of sequences) or NCHW (axis 1 at each position); the checks' rows are given "
+                  "in that shape", type=str, choices=("auto", "ND", "BTD", "NCHW"), to_target=False),
         ) + ((_SCALE,) if rms else ()),
         checks=(
             Check("forward-vs-reference", Kind.REFERENCE,
@@ -753,8 +835,9 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
             Check("backward-invariants", Kind.PROPERTY,
                   "per example ∂L/∂x ⟂ x up to ε" if rms else "per example ∂L/∂x ⟂ 1 and ⟂ x̂ up to ε",
                   _own_eps(_backward_invariants), ("backward",)),
-            Check("normalized-axes", Kind.REFERENCE, "normalized_shape of several trailing dimensions; leading batch "
-                  "dimensions (layers taking a normalized_shape)", _own_eps(_axes)),
+            Check("normalized-axes", Kind.REFERENCE, "inputs of the layer's own shape: normalized_shape of several "
+                  "trailing dimensions, leading batch dimensions, (B, T, D) sequences, channels-first (N, D, H, W)",
+                  _own_eps(_axes)),
             Check("protocol", Kind.PROTOCOL, "no input mutation, determinism, the affine parameters required",
                   _protocol),
         ),

@@ -33,7 +33,8 @@ _RUNNING = {"running_mean": ("running_mean", "moving_mean", "avg_mean", "pop_mea
             "running_var": ("running_var", "moving_var", "moving_variance", "running_variance", "avg_var", "pop_var",
                             "population_var")}
 _HYPER_NAMES = {"eps": ("eps", "epsilon"), "momentum": ("momentum",)}
-_GRADS = {"dgamma": ("dgamma", "dweight", "dscale", "gamma_grad"), "dbeta": ("dbeta", "dbias", "dshift", "beta_grad")}
+_GRADS = {"dgamma": ("dgamma", "dweight", "dscale", "gamma_grad", "grad_gamma", "grad_weight"),
+          "dbeta": ("dbeta", "dbias", "dshift", "beta_grad", "grad_beta", "grad_bias")}
 
 
 def _first_attr(obj: Any, names: tuple[str, ...]) -> str | None:

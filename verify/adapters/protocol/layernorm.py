@@ -14,8 +14,9 @@
   ``…_backward(dout, cache)`` beside it when its name says ``forward``.
 
 Unlike batch norm, the statistics are per example: a function or a class that takes only the feature count
-is checked on ``(N, D)`` batches (a numpy class whatever its argument's name); a function taking a
-``normalized_shape`` keyword also on several trailing dimensions.
+normalises the last axis of the rows it is given (``(N, D)``, or ``(B, T, D)`` / channels-first inputs where
+the layer takes only those: :mod:`verify.adapters.norm_layout`; a numpy class whatever its argument's name); a
+function taking a ``normalized_shape`` keyword also several trailing dimensions.
 """
 
 from __future__ import annotations
@@ -376,8 +377,8 @@ def normlayer(obj: Any, target: str, spec_name: str) -> NormLayerSubject:
     if eps_kw is None:
         mapping.append(f"{name_of(obj)} takes no eps: read back from its eps/epsilon attribute if it has one, "
                        "else the spec's value is only an assumption")
-    # A numpy class is checked on (N, D) batches only, whatever its argument is called: code written for rows
-    # would be failed on shapes it never claimed.
+    # A numpy class is given the feature count only, whatever its argument is called: code written for rows
+    # would be failed on normalised shapes it never claimed (its input shape is tried: norm_layout).
     return NormLayerSubject(f"numpy {spec_name} layer {name_of(obj)}", mapping=mapping, factory=factory,
                             has_backward=has_backward, takes_shape=False,
                             takes=frozenset({"eps"}) if eps_kw else frozenset(), name=name_of(obj))
