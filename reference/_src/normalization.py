@@ -65,7 +65,7 @@ def _scale_and_shift(xhat, gamma, beta):
 
 
 def layernorm_forward(x, gamma=None, beta=None, eps: float = 1e-5,
-                      normalized_shape=None) -> tuple[np.ndarray, NormCache]:
+                      normalized_shape=None, unit_offset: bool = False) -> tuple[np.ndarray, NormCache]:
     """Layer norm (Ba, Kiros & Hinton 2016, eq. 4), as ``torch.nn.LayerNorm``.
 
     Per example, over the ``H`` entries of the normalised dimensions:
@@ -82,6 +82,10 @@ def layernorm_forward(x, gamma=None, beta=None, eps: float = 1e-5,
         paper has none.
       normalized_shape: the trailing dimensions normalised together (an int
         or a tuple; default ``gamma``'s shape, else the last dimension).
+      unit_offset: the scale is ``1 + γ`` (``γ`` a zero-centred weight,
+        initialised at 0): Megatron-LM's ``LayerNorm(zero_centered_gamma=True)``
+        and NeMo's ``LayerNorm1P``. ``∂y/∂γ`` is the plain form's, so
+        :func:`layernorm_backward` needs nothing more.
 
     Warning: ``(x − μ)/(√σ² + ε)`` (ε outside the root) and
     ``(x − μ)/(σ² + ε)²`` are published bugs; they differ most where ``σ²``
@@ -97,11 +101,15 @@ def layernorm_forward(x, gamma=None, beta=None, eps: float = 1e-5,
     >>> y, _ = layernorm_forward([[0.0, 0.0, 4.0, 4.0]], eps=0.0)   # μ = 2, σ² = 4
     >>> y
     array([[-1., -1.,  1.,  1.]])
+    >>> layernorm_forward([[0.0, 0.0, 4.0, 4.0]], [0.0, 1.0, 0.0, 1.0], eps=0.0, unit_offset=True)[0]
+    array([[-1., -2.,  1.,  2.]])
     """
     x = as_float(x, "x")
     check_positive("eps", eps, allow_zero=True)
     axes = _normalized_axes(x, normalized_shape, gamma)
     gamma, beta = _affine("gamma", gamma, x, axes), _affine("beta", beta, x, axes)
+    if unit_offset and gamma is not None:
+        gamma = 1.0 + gamma                    # the cache holds the effective scale: dx uses it
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)

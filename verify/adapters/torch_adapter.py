@@ -101,11 +101,14 @@ def claim(request: Request) -> Subject | None:
     claimed by its signature, torch's or not."""
     obj, family, target = request.obj, request.family, request.target
     if family == Family.OPTIMIZER:
-        if not is_torch_object(obj):
+        if not is_torch_object(obj.func if isinstance(obj, functools.partial) else obj):
             return None
         if inspect.isclass(obj):
             return optimizer(obj, request.spec, target)
         torch = require_torch()
+        if isinstance(obj, functools.partial) and inspect.isclass(obj.func) and \
+                issubclass(obj.func, torch.optim.Optimizer):
+            return optimizer(obj.func, request.spec, target, bound=obj)
         return optimizer(type(obj), request.spec, target, instance=obj) \
             if isinstance(obj, torch.optim.Optimizer) else None
     if family in (Family.INITIALISER, Family.BIAS):
@@ -253,15 +256,18 @@ class _TorchOptimizerRun(OptimizerRun):
         return flat.reshape(self.shape)
 
 
-def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> OptimizerSubject:
+def optimizer(cls: Any, spec: Any, target: str, instance: Any = None,
+              bound: functools.partial | None = None) -> OptimizerSubject:
     """The subject for a ``torch.optim.Optimizer`` subclass under an optimizer ``spec``.
 
     ``instance``: an optimizer built beforehand (``cls`` is its class): every
     run builds a new one with the instance's own ``defaults`` (hyperparameters
-    and flags), all held.
+    and flags), all held. ``bound``: ``functools.partial(cls, flag=value, …)`` binding keywords the spec has no
+    parameter for (timm's ``Lamb(max_grad_norm=None)``); every run is built through it.
     """
     torch = require_torch()
     shown = _qualname(cls)
+    make = cls if bound is None else functools.partial(cls, *bound.args, **bound.keywords)
     if not inspect.isclass(cls) or not issubclass(cls, torch.optim.Optimizer):
         raise TargetLoadError(f"target {target!r} ({shown}) is not a torch.optim.Optimizer subclass")
     base = _torch_base(cls, torch)
@@ -273,7 +279,7 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         def generic_factory(**hparams: Any) -> OptimizerRun:
             kwargs = dict(_instance_keywords(instance, accepted, var_kw)) if instance is not None else {}
             kwargs.update({k: as_python(v) for k, v in hparams.items()})
-            return _TorchOptimizerRun(cls, kwargs, shown)
+            return _TorchOptimizerRun(make, kwargs, shown)
 
         return OptimizerSubject(
             f"torch optimizer {shown} (float64, several parameter tensors)",
@@ -323,13 +329,46 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
 
     def factory(**hparams: Any) -> OptimizerRun:
         values = resolve_values(hparams, known, defaults, spec_name, f"torch.optim.{algorithm.primary}")
-        return _TorchOptimizerRun(cls, {r.target: r.value(values) for r in rules}, shown)
+        return _TorchOptimizerRun(make, {r.target: r.value(values) for r in rules}, shown)
 
+    if bound is not None and {r.target for r in algorithm.rules} & set(bound.keywords):
+        raise TargetLoadError(f"functools.partial({shown}, …) binds "
+                              f"{', '.join(sorted({r.target for r in algorithm.rules} & set(bound.keywords)))}: a "
+                              f"hyperparameter of spec {spec_name!r}; give it with --param instead")
+    if algorithm.settings:
+        _refuse_other_settings(_built_defaults(make, rules, {**defaults, **{k: h.value for k, h in found.items()}}),
+                               algorithm, shown, spec_name)
     mapping = mapping_lines(algorithm, shown, rules) + lines
+    if bound is not None:
+        mapping.append(f"bound by functools.partial: {', '.join(f'{k}={v!r}' for k, v in bound.keywords.items())}")
     mapping.append(_RUN_NOTE.format(shapes="(2, 3), (4,), (1,), (rest,)"))
     takes = frozenset(s for r in rules for s in r.sources)
     return OptimizerSubject(f"torch optimizer {shown} under spec {spec_name} (float64, several parameter tensors)",
                             mapping=mapping, library="torch", factory=factory, takes=takes, found=found, name=shown)
+
+
+def _refuse_other_settings(config: Mapping[str, Any], mapping: LibraryMapping, who: str, spec_name: str) -> None:
+    """Refuse, in one line, an optimizer whose ``defaults`` set what the mapping assumes otherwise and the spec has
+    no parameter for (timm's ``Lamb(max_grad_norm=1.0)`` clips the gradients by their global norm first):
+    checking it would fail a correct optimizer against another algorithm."""
+    off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
+    if off:
+        wanted = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if k in config)
+        fix = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if k in config and config[k] != v)
+        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
+                              f"{who} at {wanted} only), so it is not checked; give functools.partial({who}, {fix}) "
+                              "to check the algorithm itself")
+
+
+def _built_defaults(make: Any, rules: Sequence[Rule], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``defaults`` of one optimizer built with these values ({} if it cannot be built: the runs report it)."""
+    torch = require_torch()
+    try:
+        with _float64_default(torch):
+            built = make([torch.zeros(1, requires_grad=True)], **{r.target: r.value(values) for r in rules})
+        return dict(getattr(built, "defaults", {}) or {})
+    except Exception:  # noqa: BLE001 - a constructor that fails here fails in the runs, reported there
+        return {}
 
 
 def _instance_keywords(instance: Any, accepted: set[str], var_kw: bool) -> dict[str, Any]:
@@ -349,6 +388,7 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
                               f"{len(instance.state)} parameter(s)): every run would start from that state; give "
                               "the optimizer before its first step, or its class")
     kwargs = _instance_keywords(instance, accepted, var_kw)
+    _refuse_other_settings(dict(getattr(instance, "defaults", {}) or {}), algorithm, name, spec.name)
     params = {p.name: p for p in spec.params}
     found: dict[str, Held] = held_conventions(algorithm, spec, shown, _torch_base(cls, require_torch()))
     for rule in algorithm.rules:

@@ -132,8 +132,14 @@ LAMB = Algorithm(
         ("torch has no LAMB (torch 2.13): a torch.optim.Optimizer subclass is called with Adam's keywords, "
          "Lamb(params, lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay) (cybertronai's pytorch-lamb, "
          "timm's Lamb)",
-         "weight_decay_form held at paper: the decay inside the trust ratio"),
+         "weight_decay_form held at paper: the decay inside the trust ratio",
+         "timm's Lamb is checked at max_grad_norm=None, always_adapt=True (its defaults, 1.0 and False, clip the "
+         "gradients by their global norm before the step and take no trust ratio where weight_decay = 0), "
+         "trust_clip=False (LAMBC), grad_averaging=True, decoupled_decay=False and caution=False; set otherwise, "
+         "it is refused, naming the functools.partial that checks it"),
         builtin=False, conventions={"weight_decay_form": "paper"},
+        settings={"max_grad_norm": None, "always_adapt": True, "trust_clip": False, "grad_averaging": True,
+                  "decoupled_decay": False, "caution": False},
     ),
     optax=LibraryMapping(
         ("lamb",), (OPTAX_LR, same("b1"), same("b2"), same("eps"), same("weight_decay"),

@@ -50,9 +50,17 @@ def _rms(ctx: CheckContext) -> bool:
     return ctx.spec.name == "rmsnorm"
 
 
+#: Who uses the zero-centred scale 1 + w (the weight w starting at 0), per spec.
+_ZERO_CENTRED = {"rmsnorm": ("Gemma's RMSNorm (gemma_pytorch's add_unit_offset=True, Hugging Face's GemmaRMSNorm)",
+                             "Gemma's", "a plain RMS norm (torch.nn.RMSNorm's γ)"),
+                 "layernorm": ("Megatron's LayerNorm1P (Megatron-LM's zero_centered_gamma=True, NeMo's LayerNorm1P)",
+                               "LayerNorm1P's", "a plain layer norm (torch.nn.LayerNorm's γ)")}
+
+
 def _one_plus(ctx: CheckContext) -> bool:
-    """Whether the run checks the zero-centred scale ``1 + γ`` (Gemma's RMSNorm): the layer's weight is then
-    set to γ − 1 wherever the checks set γ, so every check's γ stays the effective scale."""
+    """Whether the run checks the zero-centred scale ``1 + γ`` (Gemma's RMSNorm, Megatron's LayerNorm1P): the
+    layer's weight is then set to γ − 1 wherever the checks set γ, so every check's γ stays the effective
+    scale."""
     return ctx.params.get("scale") == ONE_PLUS
 
 
@@ -250,22 +258,22 @@ def _forward_candidates(x: np.ndarray, gamma, beta, eps: float, rms: bool) -> di
 def _other_scale(ctx: CheckContext, gamma, h: int) -> tuple[str, np.ndarray] | None:
     """The other scale convention, from the reference's own flag: the layer was given the weight γ (γ − 1 under
     ``one-plus-gamma``); read the other way it scales by 1 + weight (by the weight itself). Its text and the
-    scale it then has; ``None`` for a layer norm or a layer without γ."""
-    if not _rms(ctx) or "gamma" not in _affine_of(ctx):
+    scale it then has; ``None`` for a layer without γ."""
+    if "gamma" not in _affine_of(ctx):
         return None
+    who, whose, plain = _ZERO_CENTRED[ctx.spec.name]
     g = np.ones(h) if gamma is None else np.asarray(gamma, dtype=np.float64)
     if _one_plus(ctx):
-        return ("the scale is the weight itself, not 1 + weight: a plain RMS norm (torch.nn.RMSNorm's γ), not "
-                "Gemma's zero-centred scale; check it with --param scale=gamma (the default)", g - 1.0)
-    return ("the scale is 1 + γ, not γ: the zero-centred scale of Gemma's RMSNorm (gemma_pytorch's "
-            "add_unit_offset=True, Hugging Face's GemmaRMSNorm)", g + 1.0)
+        return (f"the scale is the weight itself, not 1 + weight: {plain}, not {whose} zero-centred scale; check it "
+                "with --param scale=gamma (the default)", g - 1.0)
+    return f"the scale is 1 + γ, not γ: the zero-centred scale of {who}", g + 1.0
 
 
 def _scale_candidates(ctx: CheckContext, x: np.ndarray, gamma, beta, eps: float) -> dict[str, np.ndarray]:
     other = _other_scale(ctx, gamma, x.shape[-1])
     if other is None:
         return {}
-    return {other[0]: reference.rmsnorm_forward(x, other[1], eps=eps)[0] + (0.0 if beta is None else beta)}
+    return {other[0]: _expected(x, other[1], beta, eps, _rms(ctx))}
 
 
 def _fresh_output(ctx: CheckContext, h: int) -> float | None:
@@ -275,22 +283,22 @@ def _fresh_output(ctx: CheckContext, h: int) -> float | None:
         return None
     x = ctx.rng("fresh-scale").normal(size=(3, h))
     y = _layer(ctx, (h,)).forward(x)
-    xhat = reference.rmsnorm_forward(x, eps=_eps(ctx))[0]
+    xhat = _expected(x, None, None, _eps(ctx), _rms(ctx))
     rtol = float_tolerance(_precision(ctx), 1e-8, 1e4)
     return next((c for c in (1.0, 2.0) if compare(y, c * xhat, rtol=rtol, atol=1e-12).ok), None)
 
 
 _DOUBLES = ("a fresh layer outputs 2·x̂: its weight starts at 1, as the plain γ's does, so 1 + weight doubles the "
-            "output (a slip; Gemma's weight starts at 0)")
+            "output (a slip; a zero-centred weight starts at 0)")
 
 
 def _fresh_scale(ctx: CheckContext, h: int) -> str:
-    """The (1 + γ) diagnosis' last words: a fresh layer tells Gemma's convention (weight 0: x̂ itself) from a
-    slip (weight 1: 2·x̂)."""
+    """The (1 + γ) diagnosis' last words: a fresh layer tells the zero-centred convention (weight 0: x̂ itself)
+    from a slip (weight 1: 2·x̂)."""
     fresh = _fresh_output(ctx, h)
     if fresh == 1.0:
-        return ("; a fresh layer outputs x̂ itself (its weight starts at 0), as Gemma's does: if that convention is "
-                "meant, check it with --param scale=one-plus-gamma")
+        return (f"; a fresh layer outputs x̂ itself (its weight starts at 0), as {_ZERO_CENTRED[ctx.spec.name][1]} "
+                "does: if that convention is meant, check it with --param scale=one-plus-gamma")
     return f"; {_DOUBLES}" if fresh == 2.0 else _OPTION_HINT
 
 
@@ -330,10 +338,9 @@ def _forward(ctx: CheckContext) -> Outcome:
         seen["precision"] = max(seen["precision"], layer.precision)
         return out
 
-    scale = "(1 + w)" if _one_plus(ctx) else "γ"
-    formula = (f"y = {scale}·x/√(mean(x²) + ε){' + β' if 'beta' in roles else ''}"
-               f"{' (the weight w set to γ − 1)' if _one_plus(ctx) and 'gamma' in roles else ''}" if rms else
-               f"y = {'γ·' if 'gamma' in roles else ''}(x − μ)/√(σ² + ε){' + β' if 'beta' in roles else ''}")
+    scale = ("(1 + w)·" if _one_plus(ctx) else "γ·") if "gamma" in roles else ""
+    formula = (f"y = {scale}{'x/√(mean(x²) + ε)' if rms else '(x − μ)/√(σ² + ε)'}{' + β' if 'beta' in roles else ''}"
+               f"{' (the weight w set to γ − 1)' if _one_plus(ctx) and 'gamma' in roles else ''}")
     return differential(ctx, _examples(rms, roles), actual,
                         lambda ex: _expected(ex["x"], ex["gamma"], ex["beta"], eps, rms),
                         what="forward(x)", source=f"{formula} per example, ε = {fmt(eps)}", rtol=0.0,
@@ -454,7 +461,11 @@ def _diagnose_backward(got, x, dy, gamma, eps, rms, precision, ctx: CheckContext
     candidates = _backward_candidates(dy, x, gamma, eps, rms)
     other = None if ctx is None else _other_scale(ctx, gamma, x.shape[-1])
     if other is not None:
-        candidates[other[0]] = reference.rmsnorm_backward(dy, reference.rmsnorm_forward(x, other[1], eps=eps)[1])[0]
+        if rms:
+            candidates[other[0]] = reference.rmsnorm_backward(dy, reference.rmsnorm_forward(x, other[1], eps=eps)[1])[0]
+        else:
+            candidates[other[0]] = reference.layernorm_backward(
+                dy, reference.layernorm_forward(x, other[1], None, eps=eps)[1])[0]
     for text, value in candidates.items():
         if value.shape == got.shape and compare(got, value, rtol=rtol, atol=1e-12).ok:
             more = _OPTION_HINT if other is not None and text == other[0] and not _one_plus(ctx) else ""
@@ -787,19 +798,27 @@ def _protocol(ctx: CheckContext) -> Outcome:
     return passed(f"forward leaves its input alone and is deterministic; the layer has {found}")
 
 
+# The references under ``scale=one-plus-gamma`` (``unit_offset=True``) in the numpy protocol's shape: a forward
+# function, its backward beside it (∂/∂w of (1 + w)·x̂ is ∂/∂γ of γ·x̂, so the backward is the plain one).
+
 def rmsnorm_one_plus_forward(x, gamma=None, eps=None, normalized_shape=None):
-    """The reference under ``scale=one-plus-gamma``: ``reference.rmsnorm_forward(..., unit_offset=True)`` in the
-    numpy protocol's shape (a forward function, its backward beside it)."""
     return reference.rmsnorm_forward(x, gamma, eps=eps, normalized_shape=normalized_shape, unit_offset=True)
 
 
-rmsnorm_one_plus_backward = reference.rmsnorm_backward      # ∂/∂w of (1 + w)·x̂ is ∂/∂γ of γ·x̂
+def layernorm_one_plus_forward(x, gamma=None, beta=None, eps=1e-5, normalized_shape=None):
+    return reference.layernorm_forward(x, gamma, beta, eps=eps, normalized_shape=normalized_shape, unit_offset=True)
 
 
-_SCALE = Param("scale", "gamma", "the scale convention: gamma (y = γ·x̂, torch.nn.RMSNorm, Keras) or "
-               "one-plus-gamma (y = (1 + w)·x̂ with the weight w starting at 0: Gemma's RMSNorm, gemma_pytorch's "
-               "add_unit_offset=True, Hugging Face's GemmaRMSNorm; the run sets w = γ − 1)", type=str,
-               choices=("gamma", ONE_PLUS), to_target=False)
+rmsnorm_one_plus_backward = reference.rmsnorm_backward
+layernorm_one_plus_backward = reference.layernorm_backward
+
+
+def _scale_param(rms: bool) -> Param:
+    plain = "torch.nn.RMSNorm, Keras" if rms else "torch.nn.LayerNorm, Keras"
+    return Param("scale", "gamma", f"the scale convention: gamma (y = γ·x̂{'' if rms else ' + β'}, {plain}) or "
+                 f"one-plus-gamma (y = (1 + w)·x̂{'' if rms else ' + β'} with the weight w starting at 0: "
+                 f"{_ZERO_CENTRED['rmsnorm' if rms else 'layernorm'][0]}; the run sets w = γ − 1)", type=str,
+                 choices=("gamma", ONE_PLUS), to_target=False)
 
 
 def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: bool) -> Spec:
@@ -817,7 +836,8 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
                   "sequences or channels-first (N, D, H, W), used where each row's statistics are confirmed), ND, "
                   "BTD (the last axis of sequences) or NCHW (axis 1 at each position); the checks' rows are given "
                   "in that shape", type=str, choices=("auto", "ND", "BTD", "NCHW"), to_target=False),
-        ) + ((_SCALE,) if rms else ()),
+            _scale_param(rms),
+        ),
         checks=(
             Check("forward-vs-reference", Kind.REFERENCE,
                   "output equals " + ("γ x/√(mean(x²) + ε)" if rms else "γ (x − μ)/√(σ² + ε) + β") + " per example",
@@ -841,9 +861,9 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
             Check("protocol", Kind.PROTOCOL, "no input mutation, determinism, the affine parameters required",
                   _protocol),
         ),
-        reference=lambda params: (reference.layernorm_forward if not rms else
-                                  rmsnorm_one_plus_forward if params.get("scale") == ONE_PLUS else
-                                  reference.rmsnorm_forward),
+        reference=lambda params: (
+            (rmsnorm_one_plus_forward if rms else layernorm_one_plus_forward) if params.get("scale") == ONE_PLUS else
+            reference.rmsnorm_forward if rms else reference.layernorm_forward),
     )
 
 
