@@ -119,7 +119,7 @@ def _trial(factory: Callable[[], NormLayerInstance], layout: NormLayout, backwar
             if isinstance(getattr(exc, "exc", None), TimeoutError):
                 raise
             return 0, f"a forward of a {shown} input: {str(exc).splitlines()[0]}"
-        if np.shape(y) != np.shape(x) or not (np.all(np.isfinite(y)) and np.all(np.isfinite(y_scaled))):
+        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(y_scaled))):
             return 0, f"a forward of a {shown} input returned non-finite values"
         change = float(np.max(np.abs(y_scaled - y)))
         if change > 1e-3 * (float(np.max(np.abs(y))) + 1e-3):
@@ -157,7 +157,8 @@ def choose(subject: NormLayerSubject, eps: float, requested: str = "auto") -> No
     def fresh() -> NormLayerInstance:
         return base((_TRIAL_H,), eps)
 
-    backward = subject.has_backward
+    # a backward written by hand may take only its own shapes (sums over axis=(0, 1)); autodiff's takes any
+    backward = subject.has_backward and subject.library is None
     top = 3 if backward else 2
     best: tuple[int, NormLayout] | None = None
     why: dict[str, str] = {}
@@ -190,5 +191,6 @@ def choose(subject: NormLayerSubject, eps: float, requested: str = "auto") -> No
 def finish(subject: NormLayerSubject, request: Request) -> NormLayerSubject:
     """Every layer-norm subject, whichever adapter claimed its layer, fed the inputs the layer takes (the
     bundled reference takes rows, and any leading dimensions)."""
-    requested = "ND" if request.target == REFERENCE else request.params.get("batch_shape", "auto")
-    return choose(subject, request.params["eps"], requested)
+    if request.target == REFERENCE:
+        return subject
+    return choose(subject, request.params["eps"], request.params.get("batch_shape", "auto"))
