@@ -58,7 +58,7 @@ class _Tags(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     plans = [RunPlan(f"{MORE}:{name}", "l2", options=RunOptions(
-        max_examples=3, jobs=2, timeout=2 if name in HANGS else 120,
+        max_examples=3, timeout=2 if name in HANGS else 120,
         checks=("gradient-vs-symbolic",))) for name, _, _ in ATTACKS]
     result = run(plans)
     out = tmp_path_factory.mktemp("more")
