@@ -40,6 +40,8 @@ def test_torch_passes(target, spec, params):
     run = run_inline(RunPlan(target, spec, params, OPTS))
     assert not _bad(run), _bad(run)
     assert {c.status.value for c in run.checks} == {"pass"}
+    # torch takes a normalized_shape of several dimensions: checked with (3, 5) and (2, 3), none left out
+    assert "several trailing dimensions are normalised together" in _status(run, "normalized-axes").message
 
 
 @pytest.mark.torch
