@@ -20,7 +20,7 @@ from reference._src.base import (
     check_positive,
     scale,
 )
-from reference._src.sgd import add_l2_gradient
+from reference._src.sgd import MOMENTUM_FORMS, add_l2_gradient, trace
 
 __all__ = [
     "ScaleByRmsState",
@@ -59,8 +59,8 @@ def scale_by_rms(rho: float, eps: float, *, eps_in_sqrt: bool = False, centered:
     """RMSprop's scaling: ``s ← ρ s + (1 − ρ) g²``, emits ``g/(√s + ε)``.
 
     ``eps_in_sqrt=True`` emits ``g/√(s + ε)`` (optax's and Keras' default);
-    ``centered=True`` divides by ``√(s − m²)`` with ``m`` the running mean of
-    ``g`` (Graves 2013); ``momentum`` accumulates the scaled gradient as
+    ``centered=True`` divides by ``√(s − m²) + ε`` (``√(s − m² + ε)``) with ``m`` the
+    running mean of ``g`` (Graves 2013); ``momentum`` accumulates the scaled gradient as
     PyTorch does (``buf ← μ buf + g/(√s + ε)``).
     """
 
@@ -75,7 +75,7 @@ def scale_by_rms(rho: float, eps: float, *, eps_in_sqrt: bool = False, centered:
         denom = np.sqrt(second + eps) if eps_in_sqrt else np.sqrt(second) + eps
         u = g / denom
         buf = state.momentum
-        if momentum:
+        if float(momentum) > 0:
             buf = momentum * buf + u
             u = buf
         return u, ScaleByRmsState(nu, mu, buf)
@@ -136,11 +136,23 @@ def add_decayed_weights(weight_decay: float) -> Transform:
     return Transform(init, update)
 
 
-def rmsprop(lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8, *, eps_in_sqrt: bool = False,
-            centered: bool = False, momentum: float = 0.0) -> Optimizer:
+def rmsprop(lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8, *, momentum: float = 0.0,
+            centered: bool = False, eps_in_sqrt: bool = False, form: str = "pytorch") -> Optimizer:
     """RMSprop (Hinton, Coursera lecture 6e): ``s ← ρ s + (1 − ρ) g²``, ``w ← w − η g/(√s + ε)``.
 
     ``s₀ = 0``. PyTorch calls ``ρ`` ``alpha`` (default 0.99); the lecture uses 0.9.
+
+    * ``centered=True`` (Graves 2013, eq. 38–41): also ``ḡ ← ρ ḡ + (1 − ρ) g`` and divide by
+      ``√(s − ḡ²) + ε``, an estimate of the gradient's standard deviation instead of its RMS;
+    * ``momentum`` ``μ > 0`` (PyTorch's ``momentum``): ``b ← μ b + g/(√s + ε)``, ``w ← w − η b``;
+      ``form="polyak"`` keeps ``η`` inside the buffer instead, ``v ← μ v + η g/(√s + ε)``,
+      ``w ← w − v`` (Keras's ``RMSprop(momentum=…)``, optax's ``rmsprop(momentum=…)``, which
+      applies ``optax.trace`` after the learning rate): the same iterates while ``η`` is constant
+      (``v = η b``), rounded differently;
+    * ``eps_in_sqrt=True``: ``g/√(s + ε)`` (``√(s − ḡ² + ε)`` centred; optax's and Keras's default).
+
+    Sources: PyTorch 2.13 ``torch/optim/rmsprop.py`` (both kernels), Keras 3.15
+    ``keras/src/optimizers/rmsprop.py``, optax 0.2.8 ``optax.rmsprop`` / ``scale_by_stddev``.
 
     Warning: the canonical form puts ``ε`` outside the root (PyTorch); optax
     and Keras put it inside by default (``eps_in_sqrt=True``), which changes
@@ -150,11 +162,24 @@ def rmsprop(lr: float = 0.01, rho: float = 0.9, eps: float = 1e-8, *, eps_in_sqr
     >>> w, _ = opt.update(np.array([2.0]), opt.init(np.zeros(1)), np.zeros(1))
     >>> w  # −0.1 · 2/√(0.1·4)
     array([-0.31622777])
+
+    Centred, the first step divides by ``√(ρ(1 − ρ)) |g|``: ``s₁ − ḡ₁² = 0.1·4 − 0.2² = 0.36``:
+
+    >>> opt = rmsprop(lr=0.1, rho=0.9, eps=0.0, centered=True)
+    >>> w, _ = opt.update(np.array([2.0]), opt.init(np.zeros(1)), np.zeros(1))
+    >>> w  # −0.1 · 2/0.6
+    array([-0.33333333])
     """
     check_positive("lr", lr)
     check_in_range("rho", rho, 0.0, 1.0)
     check_positive("eps", eps, allow_zero=True)
     check_in_range("momentum", momentum, 0.0, 1.0)
+    if form not in MOMENTUM_FORMS:
+        raise ValueError(f"form must be one of {MOMENTUM_FORMS}, got {form!r}")
+    if form == "polyak" and float(momentum) > 0:
+        # v ← μv + η·g/√(…) kept as the negative step −v (optax: trace after scale_by_learning_rate)
+        return as_optimizer(chain(scale_by_rms(rho, eps, eps_in_sqrt=eps_in_sqrt, centered=centered),
+                                  scale(-lr), trace(momentum)))
     return as_optimizer(chain(scale_by_rms(rho, eps, eps_in_sqrt=eps_in_sqrt, centered=centered,
                                            momentum=momentum), scale(-lr)))
 

@@ -20,7 +20,7 @@ from verify.specs.base import Held
 
 __all__ = ["Rule", "same", "pair", "as_python", "parameter_shapes", "split_flat", "spec_defaults", "held_conventions",
            "resolve_values", "ALIASES", "PAIRS", "aliases", "KeywordPlan", "keyword_plan", "bound_arguments",
-           "read_attributes", "held_at_library_default"]
+           "read_attributes", "held_at_library_default", "refuse_other_settings"]
 
 
 def parameter_shapes(shape: Sequence[int], *, one: bool = False) -> list[tuple[int, ...]]:
@@ -95,6 +95,18 @@ def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_
             except Exception:  # noqa: BLE001 - a library default outside the spec's range: nothing to hold
                 unknown.append(rule.target)
     return held, unknown
+
+
+def refuse_other_settings(config: Mapping[str, Any], mapping: Any, who: str, spec_name: str, primary: str) -> None:
+    """Refuse, in one line, a library object set otherwise than ``mapping.settings`` assume (``config``: its
+    constructor keywords as the object reports them or as a ``functools.partial`` binds them; ``primary``: the
+    library's object as shown, ``keras.optimizers.RMSprop``): the spec has no parameter for the setting, so
+    checking it would fail a correct optimizer."""
+    off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
+    if off:
+        assumed = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items())
+        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
+                              f"{primary} at {assumed} only), so it is not checked")
 
 
 def held_conventions(mapping: Any, spec: Any, shown: str, name: str | None = None) -> dict[str, Held]:

@@ -53,6 +53,7 @@ from verify.adapters.mapping import (
     held_at_library_default,
     held_conventions,
     parameter_shapes,
+    refuse_other_settings,
     resolve_values,
     same,
     spec_defaults,
@@ -479,6 +480,8 @@ def optimizer(obj: Any, spec: Any, target: str) -> OptimizerSubject:
     for kw in missing:
         lines.append(f"{shown} takes no {kw!r} keyword: held at its default {signature_defaults[kw]!r}")
     bound = bound_arguments(obj)
+    if from_optax:
+        refuse_other_settings(bound, algorithm, shown, spec_name, f"optax.{algorithm.primary}")
     spec_params = {p.name: p for p in spec.params}
     for rule in algorithm.rules:
         if rule.target in bound and rule.canonical(bound[rule.target]) is not None:

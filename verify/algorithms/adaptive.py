@@ -10,6 +10,7 @@ import reference
 from reference._src.base import as_optimizer, scale
 from verify.algorithms._blocks import opt, stateful
 from reference._src.adaptive import EPS_PLACEMENTS
+from reference._src.sgd import MOMENTUM_FORMS
 from verify.algorithms._mapping import KERAS_LR, OPTAX_LR, LibraryMapping, Rule, const, pair, same
 from verify.algorithms._record import (
     Algorithm,
@@ -45,17 +46,28 @@ _EPS_PLACEMENT = Param("eps_placement", "outside", "where ε enters: outside the
                        type=str, choices=EPS_PLACEMENTS, draw=_draw_choice(EPS_PLACEMENTS))
 _EPS_IN_SQRT = Param("eps_in_sqrt", False, "ε inside the root, g/√(s + ε) (optax's and Keras' default), instead "
                      "of outside, g/(√s + ε) (PyTorch)", type=bool, draw=_draw_choice((False, True)))
+_RMS_MOMENTUM = Param("momentum", 0.0, "momentum μ of the scaled gradient: b ← μb + g/(√s + ε), w ← w − ηb "
+                      "(PyTorch's RMSprop)", low=0.0, high=1.0, draw=unit_interval)
+_CENTERED = Param("centered", False, "centred (Graves 2013): ḡ ← ρḡ + (1 − ρ)g and divide by √(s − ḡ²) + ε, the "
+                  "gradient's standard deviation instead of its RMS", type=bool, draw=_draw_choice((False, True)))
+_RMS_FORM = Param("form", "pytorch", "where η sits with momentum: pytorch, b ← μb + g/(√s + ε), w ← w − ηb "
+                  "(PyTorch), or polyak, η inside the buffer, v ← μv + ηg/(√s + ε), w ← w − v (Keras, optax) — "
+                  "the same iterates while η is constant, rounded differently (spec momentum's form)",
+                  type=str, choices=MOMENTUM_FORMS, draw=_draw_choice(MOMENTUM_FORMS))
 
 
 # ----------------------------------------------------------------- bug builders
 
 
 def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, first_g2=False, square=True,
-                unweighted=False):
+                unweighted=False, mean_squared=True, momentum_first=False, dampened=False):
+    """RMSprop with one slip, in the run's own centring, momentum and ε convention."""
     lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
+    mu, centered = float(hp.get("momentum", 0.0)), hp.get("centered", False)
 
     def init_state(params):
-        return {"s": np.full_like(params, init), "t": 0}
+        z = np.zeros_like(params)
+        return {"s": np.full_like(params, init), "m": z, "b": z.copy(), "t": 0}
 
     def fn(g, st, p):
         st["t"] += 1
@@ -67,9 +79,22 @@ def _rms_custom(hp, *, swap=False, sqrt=True, init=0.0, lag=False, bias=False, f
         use = old if lag else s
         if bias:
             use = use / (1 - rho ** st["t"])
-        if sqrt and hp.get("eps_in_sqrt"):                  # the bug in the run's own ε convention
-            return g / np.sqrt(use + eps)
-        return g / ((np.sqrt(use) if sqrt else use) + eps)
+        if centered:
+            st["m"] = rho * st["m"] + (1 - rho) * g
+            use = use - (st["m"] * st["m"] if mean_squared else st["m"])
+        num = g
+        if mu > 0 and momentum_first:                        # the raw gradient accumulated, then divided
+            st["b"] = mu * st["b"] + g
+            num = st["b"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if sqrt and hp.get("eps_in_sqrt"):              # the bug in the run's own ε convention
+                u = num / np.sqrt(use + eps)
+            else:
+                u = num / ((np.sqrt(use) if sqrt else use) + eps)
+        if mu > 0 and not momentum_first:
+            st["b"] = mu * st["b"] + ((1 - mu) if dampened else 1.0) * u
+            u = st["b"]
+        return u
 
     return opt(stateful(init_state, fn), scale(-lr))
 
@@ -181,6 +206,56 @@ def _adam_bugs(spec: str, decay: str) -> tuple[Variant, ...]:
                          applies=differs.get(suffix, lambda hp: True)) for suffix, text, build in entries)
 
 
+def _rms_variants() -> tuple[Variant, ...]:
+    """RMSprop's published forms (the reference's own flags) and its slips (``_rms_custom``), each in the run's
+    centring, momentum and ε convention unless the variant is about that."""
+    every, mu = (lambda hp: True), _has("momentum")
+    inside, centred = (lambda hp: bool(hp.get("eps_in_sqrt", False))), (lambda hp: bool(hp.get("centered", False)))
+
+    def flags(**changes: Any):
+        return lambda hp: reference.rmsprop(**{**hp, **changes})
+
+    def bug(**options: Any):
+        return lambda hp: _rms_custom(hp, **options)
+
+    entries = (
+        ("eps-inside", "RMSprop with ε inside the square root, g/√(s + ε) (optax's and Keras' default; check it "
+         "with --param eps_in_sqrt=true)", flags(eps_in_sqrt=True), lambda hp: not inside(hp), False),
+        ("eps-outside", "RMSprop with ε outside the square root, g/(√s + ε) (PyTorch's; check it with --param "
+         "eps_in_sqrt=false)", flags(eps_in_sqrt=False), inside, False),
+        ("swapped-rho", "ρ and 1 − ρ swapped: s ← (1 − ρ)s + ρg²", bug(swap=True), every, False),
+        ("no-sqrt", "the square root is missing: g/(s + ε)", bug(sqrt=False), every, False),
+        ("no-one-minus-rho", "the new g² added without its factor 1 − ρ: s ← ρs + g²", bug(unweighted=True),
+         every, False),
+        ("gradient-not-squared", "the average accumulates g instead of g²: s ← ρs + (1 − ρ)g", bug(square=False),
+         every, False),
+        ("centered", "centred RMSprop (Graves 2013): divides by √(s − ḡ²) with ḡ the running mean of g (check it "
+         "with --param centered=true)", flags(centered=True), lambda hp: not centred(hp), False),
+        ("not-centered", "plain RMSprop where centred was asked: the running mean ḡ is never subtracted, "
+         "√s instead of √(s − ḡ²)", flags(centered=False), centred, False),
+        ("centered-mean-not-squared", "centred with the mean subtracted unsquared: √(s − ḡ) instead of "
+         "√(s − ḡ²)", bug(mean_squared=False), centred, False),
+        ("momentum-before-denominator", "momentum on the raw gradient, divided afterwards: b ← μb + g, "
+         "w ← w − ηb/(√s + ε) instead of b ← μb + g/(√s + ε)", bug(momentum_first=True), mu, False),
+        ("momentum-dampened", "momentum as an exponential average of the scaled gradient: "
+         "b ← μb + (1 − μ)g/(√s + ε) (the step shrunk by 1 − μ)", bug(dampened=True), mu, False),
+        ("lr-inside-buffer", "η inside the momentum buffer, v ← μv + ηg/(√s + ε), w ← w − v (Keras's and optax's "
+         "form): the same iterates while η is constant (check it with --param form=polyak)",
+         flags(form="polyak"), lambda hp: mu(hp) and hp.get("form", "pytorch") != "polyak", True),
+        ("lr-outside-buffer", "η outside the momentum buffer, b ← μb + g/(√s + ε), w ← w − ηb (PyTorch's form): "
+         "the same iterates while η is constant (check it with --param form=pytorch)",
+         flags(form="pytorch"), lambda hp: mu(hp) and hp.get("form", "pytorch") == "polyak", True),
+        ("init-one", "the accumulator starts at s₀ = 1 (TensorFlow 1.x) instead of 0", bug(init=1.0), every, False),
+        ("init-first-gradient", "the average starts at the first squared gradient, s₁ = g₁² (not (1 − ρ)g₁²)",
+         bug(first_g2=True), every, False),
+        ("stale-average", "the division uses the previous average s_(t−1) (s updated after the step)",
+         bug(lag=True), every, False),
+        ("bias-corrected", "the average is bias-corrected, s/(1 − ρᵗ), as in Adam", bug(bias=True), every, False),
+    )
+    return tuple(Variant(f"rmsprop/{suffix}", text, ("rmsprop",), build, equivalent=equivalent, applies=applies)
+                 for suffix, text, build, applies, equivalent in entries)
+
+
 # ------------------------------------------------------------------ algorithms
 
 
@@ -193,44 +268,31 @@ _KERAS_ADAM_NOTE = ("Keras's Adam is the ε̂ form (Kingma & Ba §2): w ← w �
                     "Algorithm 1 with ε replaced by ε/√(1 − β2ᵗ): checked as eps_placement = hat, its only form "
                     "(amsgrad=False)")
 
+_OPTAX_RMS_MOMENTUM = Rule(("momentum",), "momentum", lambda mu: float(mu) if float(mu) > 0 else None,
+                           "momentum=None when μ = 0 (no buffer), else μ: optax applies optax.trace(decay=momentum) "
+                           "after the learning rate", shown="momentum or None",
+                           inverse=lambda v: (0.0 if v is None else float(v),))
+
 RMSPROP = Algorithm(
     name="rmsprop",
-    title="RMSprop",
-    formula="s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε)",
+    title="RMSprop (with PyTorch's momentum and centring)",
+    formula="s ← ρs + (1 − ρ)g², w ← w − ηg/(√s + ε); centred: ḡ ← ρḡ + (1 − ρ)g, √(s − ḡ²); "
+            "momentum: b ← μb + g/(√s + ε), w ← w − ηb",
     params=(learning_rate(0.01),
             Param("rho", 0.9, "ρ, decay of the mean square (PyTorch's alpha)", low=0.0, high=1.0, draw=unit_interval),
-            _EPS, _EPS_IN_SQRT),
+            _EPS, _RMS_MOMENTUM, _CENTERED, _EPS_IN_SQRT, _RMS_FORM),
     reference=reference.rmsprop,
-    variants=tuple(Variant(f"rmsprop/{suffix}", text, ("rmsprop",), build,
-                           applies=(lambda hp: not hp.get("eps_in_sqrt", False)) if suffix == "eps-inside" else
-                           (lambda hp: True))
-                   for suffix, text, build in (
-        ("eps-inside", "RMSprop with ε inside the square root, g/√(s + ε) (optax's and Keras' default; check it "
-         "with --param eps_in_sqrt=true)", lambda hp: reference.rmsprop(**{**hp, "eps_in_sqrt": True})),
-        ("swapped-rho", "ρ and 1 − ρ swapped: s ← (1 − ρ)s + ρg²", lambda hp: _rms_custom(hp, swap=True)),
-        ("no-sqrt", "the square root is missing: g/(s + ε)", lambda hp: _rms_custom(hp, sqrt=False)),
-        ("no-one-minus-rho", "the new g² added without its factor 1 − ρ: s ← ρs + g²",
-         lambda hp: _rms_custom(hp, unweighted=True)),
-        ("gradient-not-squared", "the average accumulates g instead of g²: s ← ρs + (1 − ρ)g",
-         lambda hp: _rms_custom(hp, square=False)),
-        ("centered", "centred RMSprop (Graves 2013): divides by √(s − m²)",
-         lambda hp: reference.rmsprop(**hp, centered=True)),
-        ("init-one", "the accumulator starts at s₀ = 1 (TensorFlow 1.x) instead of 0",
-         lambda hp: _rms_custom(hp, init=1.0)),
-        ("init-first-gradient", "the average starts at the first squared gradient, s₁ = g₁² (not (1 − ρ)g₁²)",
-         lambda hp: _rms_custom(hp, first_g2=True)),
-        ("stale-average", "the division uses the previous average s_(t−1) (s updated after the step)",
-         lambda hp: _rms_custom(hp, lag=True)),
-        ("bias-corrected", "the average is bias-corrected, s/(1 − ρᵗ), as in Adam",
-         lambda hp: _rms_custom(hp, bias=True)),
-    )),
+    variants=_rms_variants(),
     torch=LibraryMapping(
         ("RMSprop",),
-        (same("lr"), same("rho", "alpha"), same("eps")),
+        (same("lr"), same("rho", "alpha"), same("eps"), same("momentum"), same("centered")),
         ("rho → alpha (torch.optim.RMSprop)",
-         "ε outside the root, w ← w − lr·g/(√s + ε): torch's convention is the canonical one",
-         "momentum=0, centered=False (torch's defaults)"),
-        conventions={"eps_in_sqrt": False},
+         "ε outside the root, w ← w − lr·g/(√s + ε); momentum b ← μb + g/(√s + ε), w ← w − lr·b (lr outside the "
+         "buffer); centred √(s − ḡ²) + ε: torch's conventions are the canonical ones",
+         "weight_decay=0 (torch's default: its coupled decay has no parameter in this spec; a built RMSprop with "
+         "another is refused)"),
+        conventions={"eps_in_sqrt": False, "form": "pytorch"},
+        settings={"weight_decay": 0.0},
     ),
     optax=LibraryMapping(
         ("rmsprop",),
@@ -240,21 +302,26 @@ RMSPROP = Algorithm(
               "spec's default is outside)", optional=True,
               if_unsupported="this optax's rmsprop has no eps_in_sqrt: ε is inside the root, √(s + ε) — "
                              "the 'ε inside' variant, not the spec's canonical form",
-              inverse=lambda v: (bool(v),))),
+              inverse=lambda v: (bool(v),)),
+         _OPTAX_RMS_MOMENTUM, same("centered")),
         ("lr → learning_rate, rho → decay (optax.rmsprop)",
-         "initial_scale=0 (s₀ = 0), momentum=None, centered=False (optax's defaults)"),
+         "optax's momentum is optax.trace after the learning rate, v ← μv − lr·g/(√s + ε) (lr inside the buffer): "
+         "checked as form = polyak, its only form; centered=True is optax.scale_by_stddev, √(s − ḡ²)",
+         "initial_scale=0 (s₀ = 0), bias_correction=False, nesterov=False (optax's defaults; nesterov=True is "
+         "refused: the spec has no Nesterov form of RMSprop)"),
+        conventions={"form": "polyak"},
+        settings={"nesterov": False, "initial_scale": 0.0, "bias_correction": False},
     ),
     keras=LibraryMapping(
-        ("RMSprop",), (KERAS_LR, same("rho"), same("eps", "epsilon")),
+        ("RMSprop",), (KERAS_LR, same("rho"), same("eps", "epsilon"), same("momentum"), same("centered")),
         ("lr → learning_rate, eps → epsilon (keras.optimizers.RMSprop; rho always passed: Keras's default is 0.9, "
          "PyTorch's alpha 0.99)",
-         "Keras puts ε inside the root, w ← w − lr·g/√(s + ε): checked as eps_in_sqrt = true, its only convention",
-         "momentum=0.0, centered=False (Keras's defaults; with momentum Keras accumulates lr·g/√(s + ε), lr "
-         "inside the buffer)"),
-        conventions={"eps_in_sqrt": True},
-        settings={"momentum": 0.0, "centered": False},
+         "Keras puts ε inside the root, w ← w − lr·g/√(s + ε) (centred √(s − ḡ² + ε)), and lr inside the momentum "
+         "buffer, v ← μv + lr·g/√(s + ε), w ← w − v: checked as eps_in_sqrt = true, form = polyak, its only "
+         "conventions"),
+        conventions={"eps_in_sqrt": True, "form": "polyak"},
     ),
-    dropped_by_bugs=("eps",),
+    dropped_by_bugs=("eps", "momentum"),
 )
 
 ADAM = Algorithm(

@@ -36,6 +36,7 @@ from verify.adapters.mapping import (
     held_at_library_default,
     held_conventions,
     parameter_shapes,
+    refuse_other_settings,
     resolve_values,
     spec_defaults,
     split_flat,
@@ -124,13 +125,7 @@ def _keras_default(cls_name: str, keyword: str) -> Any:
 
 
 def _refuse_other_settings(config: Mapping[str, Any], mapping: LibraryMapping, who: str, spec_name: str) -> None:
-    """Refuse, in one line, an optimizer set otherwise than the mapping assumes where the spec has no parameter
-    for the setting (``RMSprop(momentum=0.9)`` under ``rmsprop``): checking it would fail a correct optimizer."""
-    off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
-    if off:
-        assumed = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items())
-        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
-                              f"keras.optimizers.{mapping.primary} at {assumed} only), so it is not checked")
+    refuse_other_settings(config, mapping, who, spec_name, f"keras.optimizers.{mapping.primary}")
 
 
 def _numpy(value: Any) -> np.ndarray:
