@@ -18,8 +18,10 @@ with the absolute values of its partial derivatives:
 * ``x ± y``: ``e = e(x) + e(y) + u|x ± y|``
 * ``x · y``: ``e = |y| e(x) + |x| e(y) + e(x) e(y) + u|xy|``
 * ``x / y``: ``e = e(x)/|y| + |x/y| e(y)/|y| + u|x/y|``
-* ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``; an ``x`` within its bound of 0 may be negative in
-  another correct implementation (a NaN root): nothing is bounded from that step on
+* ``√x``:    ``e = min(e(x)/(2√x), √e(x)) + u√x``
+* a difference that is ≥ 0 exactly but may round below 0 (:func:`reference._src.base.nonnegative`: centred
+  RMSprop's ``s − ḡ²``): where it is within its bound of 0, another correct implementation may take the root
+  of a negative number (NaN), so nothing is bounded from that step on
 * ``β^t``:   ``e = t·u·β^t`` (``pow`` or ``t`` products); ``c^x`` for a constant ``c``
   and a tracked ``x`` (NAdam's ``0.96^(tψ)``): ``e = 2u·c^x + |c^x ln c|·e(x)``; ``x^p`` for a
   tracked scalar ``p`` and ``x > 0`` (ASGD's ``(1 + λη₀t)^α``): ``e = 2u·xᵖ + |p xᵖ⁻¹|·e(x) + |xᵖ ln x|·e(p)``
@@ -259,11 +261,6 @@ class Tracked:
         return Tracked._make(v, e)
 
     def sqrt(self) -> "Tracked":
-        # An argument within its error bound of 0 (centred RMSprop's s − ḡ² once the gradients hardly vary: a
-        # difference of rounding errors) may be negative in another correct implementation, whose root is then NaN:
-        # nothing is bounded from this step on (as for an undecided equality).
-        if np.any((self.e > 0) & (self.v <= SAFETY * self.e)):
-            _RUN["undecided"] = True
         with np.errstate(invalid="ignore", divide="ignore"):
             v = np.sqrt(self.v)
             lin = np.where(v > 0, self.e / (2 * np.where(v > 0, v, 1.0)), np.inf)
@@ -298,6 +295,14 @@ class Tracked:
             return weight * x
         out = decay * prev + weight * x
         return Tracked._make(out.v, out.e + 2 * _RUN["u"] * (_abs(_parts(prev)[0]) + _abs(x.v)))
+
+    def nonnegative(self) -> "Tracked":
+        """``max(x, 0)`` of a difference that is ≥ 0 exactly (centred RMSprop's ``s − ḡ²``). Where ``x`` is within
+        its bound of 0 (the gradients hardly vary: a difference of rounding errors) another correct implementation may
+        compute it negative and its root NaN: the step is undecided, as for an equality the bounds cannot decide."""
+        if np.any((self.e > 0) & (self.v <= SAFETY * self.e)):
+            _RUN["undecided"] = True
+        return Tracked._make(np.maximum(self.v, 0.0), self.e)
 
     # -- comparisons and conversions: on the values ---------------------------
 

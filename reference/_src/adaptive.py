@@ -18,6 +18,7 @@ from reference._src.base import (
     check_in_range,
     ema,
     check_positive,
+    nonnegative,
     scale,
 )
 from reference._src.sgd import MOMENTUM_FORMS, add_l2_gradient, trace
@@ -71,7 +72,9 @@ def scale_by_rms(rho: float, eps: float, *, eps_in_sqrt: bool = False, centered:
     def update(g, state, params):
         nu = ema(rho, state.nu, g, g)
         mu = ema(rho, state.mu, g) if centered else state.mu
-        second = nu - mu * mu if centered else nu
+        # s − ḡ² ≥ 0 exactly (Cauchy–Schwarz: ḡ² ≤ (1 − ρᵗ)s), but rounding can take it below 0 where the gradients
+        # hardly vary (PyTorch's and optax's roots are then NaN): the reference takes the exact bound, 0
+        second = nonnegative(nu - mu * mu) if centered else nu
         denom = np.sqrt(second + eps) if eps_in_sqrt else np.sqrt(second) + eps
         u = g / denom
         buf = state.momentum

@@ -29,6 +29,7 @@ __all__ = [
     "as_optimizer",
     "as_float",
     "ema",
+    "nonnegative",
     "check_positive",
     "check_in_range",
 ]
@@ -92,6 +93,16 @@ def ema(decay: Any, prev: Any, *factors: Any) -> Any:
     for f in factors:
         x = x * f
     return decay * prev + x
+
+
+def nonnegative(x: Any) -> Any:
+    """``max(x, 0)`` of a difference that is ≥ 0 exactly but that rounding can take below 0 (centred RMSprop's
+    ``s − ḡ²``, where PyTorch's and optax's roots then give NaN): the exact bound. A value type with its own
+    ``nonnegative`` (``verify.tolerance.Tracked``, which marks such a step undecided) computes it instead."""
+    own = getattr(type(x), "nonnegative", None)
+    if own is not None:
+        return own(x)
+    return np.maximum(x, 0.0)
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:

@@ -382,6 +382,11 @@ def _no_nan(ctx: CheckContext) -> Outcome:
             traj = _traj(ctx.subject, hp, w0, grads)
             ref = _traj(ctx.reference, hp, w0, grads) if has_ref else np.zeros_like(traj)
         bad = ~np.isfinite(traj) & np.isfinite(ref)
+        if bad.any() and has_ref:
+            # not where the reference's own rounding leaves the step undecided (centred RMSprop's s − ḡ² within
+            # its rounding of 0: another correct order of operations takes the root of a negative number)
+            _, bound = tolmod.error_bound(_algorithm(ctx), hp, w0, grads, unit=_u(ctx))
+            bad &= np.concatenate([np.ones((1, *shape), dtype=bool), np.isfinite(bound)])
         if bad.any():
             t, i = (int(x) for x in np.argwhere(bad.reshape(bad.shape[0], -1))[0])
             return failed(
@@ -1016,13 +1021,20 @@ def _minibatch(ctx: CheckContext) -> Outcome:
     from verify.problems import minibatch_stream
 
     spec = ctx.spec.name
-    hp = _hp(ctx) if spec == "rprop" or not ctx.free("rho") else _hp(ctx, rho=0.9)
+    changes = {} if spec == "rprop" or not ctx.free("rho") else {"rho": 0.9}
+    if spec == "rmsprop":     # Hinton's property is of RMSprop without momentum (a buffer carries the steps on)
+        changes["momentum"] = 0.0
+    hp = _hp(ctx, **changes)
     grads = minibatch_stream(200, (1,))
     rms_hp = {"lr": hp["lr"], "rho": hp.get("rho", 0.9), "eps": hp.get("eps", 1e-8)}
+    if spec == "rmsprop":     # the reference in the run's own centring, momentum and ε convention
+        rms_hp = {**rms_hp, **{k: hp[k] for k in ("momentum", "centered", "eps_in_sqrt", "form") if k in hp}}
     ref_rms = _traj(_ref_subject("rmsprop"), rms_hp, np.zeros(1), grads)
     if spec == "rmsprop" and cv.drift_ratio(ref_rms) > 0.3:
-        raise HeldParameterError(f"this check needs a ρ at which RMSprop stays put on the stream +0.1 ×9, −0.9 ×1 "
-                                 f"(ρ = 0.9 does), but rho is held at {fmt(hp['rho'])} ({ctx.held['rho'].why}), where "
+        held = ", ".join(f"{k} is held at {fmt(hp[k]) if isinstance(hp[k], float) else hp[k]} ({ctx.held[k].why})"
+                         for k in ("rho", "centered", "eps_in_sqrt", "eps", "lr") if k in ctx.held)
+        raise HeldParameterError(f"this check needs hyperparameters at which RMSprop stays put on the stream "
+                                 f"+0.1 ×9, −0.9 ×1 (ρ = 0.9 does), but {held or 'they are held'}, where "
                                  f"the reference itself drifts (drift ratio {fmt(cv.drift_ratio(ref_rms))})")
     traj = _traj(ctx.subject, hp, np.zeros(1), grads)
     ratio = cv.drift_ratio(traj)
@@ -1222,18 +1234,29 @@ def _rmsprop_constant(ctx: CheckContext) -> Outcome:
     d = symbolic.rmsprop_constant_gradient()
     t = np.arange(1, 31, dtype=float)[:, None]
     g = _constant_gradient_grads()
+    # centring is held off (s − ḡ² = ρᵗ(1 − ρᵗ)g² is a difference of rounding errors at ρ = 0 or large t);
+    # momentum sums sympy's steps: b_t = Σ μ^(t−k) u_k (either form: the same iterates at a constant η)
+    _hp(ctx, centered=False)
     configs = [c for c in ({}, {"eps": 1.0}, {"rho": 0.99999}, {"rho": 0.0}, {"eps": 1e-12, "rho": 0.5})
                if ctx.allows(**c)]
     for extra in configs:
-        hp = _hp(ctx, **extra)
+        hp = _hp(ctx, **extra, centered=False)
         steps = d.parts["step_inside" if hp.get("eps_in_sqrt") else "step"](g, hp["lr"], hp["rho"], hp["eps"], t)
         # Evaluating 1 − ρᵗ in floating point loses ~u·ρᵗ/(1 − ρᵗ) relative (ρ near 1); the step inherits half.
         rho_t = hp["rho"] ** t
         own = np.abs(steps) * 4 * U * (1 + t * rho_t / np.maximum(1 - rho_t, 1e-300))
+        mu = float(hp.get("momentum", 0.0))
+        if mu > 0:
+            steps, own = np.array(steps, dtype=np.float64), np.array(own, dtype=np.float64)
+            for k in range(1, steps.shape[0]):
+                steps[k] = mu * steps[k - 1] + steps[k]
+                own[k] = mu * own[k - 1] + own[k] + 2 * U * np.abs(steps[k])
         form = "−η g/√((1 − ρᵗ)g² + ε)" if hp.get("eps_in_sqrt") else "−η g/(√(1 − ρᵗ)|g| + ε)"
+        if mu > 0:
+            form = f"Σ_k μ^(t−k)·({form.replace('ᵗ', 'ᵏ')}) with μ = {fmt(mu)}"
         bad = _compare_constant(ctx, "rmsprop", hp, steps, f"step t must be {form}",
-                                f"sympy: {d.statement}" + (" with ε inside the root" if hp.get("eps_in_sqrt") else ""),
-                                own)
+                                f"sympy: {d.statement}" + (" with ε inside the root" if hp.get("eps_in_sqrt") else "")
+                                + (", summed by the momentum buffer" if mu > 0 else ""), own)
         if bad is not None:
             return bad
     return passed(f"with a constant gradient step t is {form} ({d.statement}, sympy) for "
