@@ -144,6 +144,12 @@ SUBCLASSES = [("TextbookAdam", "adam", {}), ("KerasStyleAdam", "adam", {}),
               ("NadamExtraMu", "nadam", {"momentum_decay": 1.0, "decoupled_weight_decay": True}),
               ("AmsgradMaxNotStored", "amsgrad", {"eps_placement": "hat", "decoupled_weight_decay": True}),
               ("MomentumRMSprop", "rmsprop", {}), ("LionCoupledDecay", "lion", {})]
+#: RMSprop with momentum and centring (η and ε inside, as Keras): the built-in on both backends, slips on jax.
+RMSPROP_BUILTIN = ("keras.optimizers.RMSprop", "rmsprop", {"momentum": 0.5, "centered": True})
+RMSPROP_SLIPS = [("RMSpropMomentumRawGradient", "rmsprop", {"eps_in_sqrt": True, "form": "polyak", "momentum": 0.9},
+                  "momentum on the raw gradient"),
+                 ("RMSpropCenteredMeanUnsquared", "rmsprop", {"eps_in_sqrt": True, "centered": True, "rho": 0.5},
+                  "mean subtracted unsquared")]
 #: The torch backend runs Keras's built-ins through torch._foreach and subclasses through update_step.
 TORCH_SUBCLASSES = ["TextbookAdam", "SubclassedAdam", "AdamNoBiasCorrection", "BUILT_ADAM", "MomentumSGD", "MomentumRMSprop"]
 
@@ -193,8 +199,10 @@ def _drive(backend, cases):
 
 def _cases(backend):
     subs = SUBCLASSES if backend == "jax" else [c for c in SUBCLASSES if c[0] in TORCH_SUBCLASSES and not c[2]]
+    slips = RMSPROP_SLIPS if backend == "jax" else []
     return BUILTINS + [(f"{BUGGY}:{name}", spec, given) for name, spec, given in subs] + [
-        ("keras.optimizers.Adam", "rmsprop", {}), ("keras.optimizers.SGD", "rprop", {})]
+        ("keras.optimizers.Adam", "rmsprop", {}), ("keras.optimizers.SGD", "rprop", {})] + [RMSPROP_BUILTIN] + [
+        (f"{BUGGY}:{name}", spec, given) for name, spec, given, _ in slips]
 
 
 # One process per backend drives every case; its tests stay on one xdist worker (--dist loadgroup), which
@@ -310,11 +318,26 @@ def test_a_keras_optimizer_under_another_spec_is_refused_in_one_line(driven):
     assert "Keras 3 has no Rprop optimizer" in unmapped
 
 
-def test_keras_rmsprop_with_momentum_is_refused_not_checked_against_plain_rmsprop(driven):
-    # Keras's RMSprop(momentum=0.9) accumulates lr·g/√(s + ε): no parameter of spec rmsprop describes it.
-    error = _result(driven, "MomentumRMSprop", "rmsprop")["error"]
-    assert error == (f"MomentumRMSprop is set momentum=0.9: spec 'rmsprop' has no parameter for it (it checks "
-                     "keras.optimizers.RMSprop at momentum=0.0, centered=False only), so it is not checked")
+def test_keras_rmsprop_with_momentum_and_centring_passes_as_keras_computes_it(driven):
+    # Keras accumulates lr·g/√(s − ḡ² + ε) in its momentum buffer: checked as form = polyak, eps_in_sqrt = true
+    r = _result(driven, *RMSPROP_BUILTIN)
+    assert r["status"] == "pass", (r["failed"], r["errors"])
+    assert r["held"] == {"momentum": 0.5, "centered": True, "eps_in_sqrt": True, "form": "polyak"}
+
+
+def test_a_keras_subclass_setting_momentum_in_its_constructor_is_checked_at_that_momentum(driven):
+    # super().__init__(momentum=0.9, **kwargs): passing momentum again would raise; it is read and held
+    r = _result(driven, "MomentumRMSprop", "rmsprop")
+    assert r["status"] == "pass", (r["failed"], r["errors"])
+    assert (r["held"]["momentum"], r["held"]["form"]) == (0.9, "polyak")
+    assert any("constructor sets momentum=0.9" in line for line in r["mapping"]), r["mapping"]
+
+
+@pytest.mark.parametrize("name, spec, given, diagnosis", RMSPROP_SLIPS)
+def test_keras_rmsprop_momentum_and_centring_slips_are_named(driven, name, spec, given, diagnosis):
+    r = _result(driven, name, spec, given)
+    assert r["status"] == "fail", r
+    assert r["failed"]["conformance"].startswith("matches") and diagnosis in r["failed"]["conformance"], r["failed"]
 
 
 def test_keras_lion_is_varied_only_where_keras_accepts_beta_1(driven):

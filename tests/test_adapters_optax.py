@@ -137,7 +137,8 @@ def test_rmsprop_maps_eps_outside_the_root():
     # eps_in_sqrt is the spec's own convention parameter, passed through (outside the root at its default)
     assert "ε placement: optax.rmsprop(eps_in_sqrt=eps_in_sqrt)" in text
     assert "rho → decay" in text
-    assert "factory: optax.rmsprop(learning_rate=lr, decay=rho, eps=eps, eps_in_sqrt=eps_in_sqrt)" in text
+    assert ("factory: optax.rmsprop(learning_rate=lr, decay=rho, eps=eps, eps_in_sqrt=eps_in_sqrt, "
+            "momentum=momentum or None, centered=centered)") in text
 
 
 def test_mapping_lines():

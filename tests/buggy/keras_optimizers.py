@@ -286,3 +286,34 @@ class LionCoupledDecay(keras.optimizers.Lion):
         m = self._momentums[self._get_variable_index(variable)]
         self.assign_sub(variable, lr * ops.sign(self.beta_1 * m + (1 - self.beta_1) * g))
         self.assign(m, self.beta_2 * m + (1 - self.beta_2) * g)
+
+
+# ----------------------------------------------------------------------------- RMSprop with momentum and centring
+
+
+class RMSpropMomentumRawGradient(keras.optimizers.RMSprop):
+    """Bug: the momentum buffer accumulates the raw gradient and is divided afterwards, v ← μv + g,
+    w ← w − lr·v/√(s + ε), instead of accumulating lr·g/√(s + ε) (built with momentum > 0)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        i = self._get_variable_index(variable)
+        s, v = self._velocities[i], self._momentums[i]
+        self.assign(s, self.rho * s + (1 - self.rho) * ops.square(g))
+        self.assign(v, self.momentum * v + g)
+        self.assign_sub(variable, lr * v / ops.sqrt(s + self.epsilon))
+
+
+class RMSpropCenteredMeanUnsquared(keras.optimizers.RMSprop):
+    """Bug: centred with the mean gradient subtracted unsquared, √(s − ḡ + ε) instead of √(s − ḡ² + ε) (built with
+    centered=True)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        i = self._get_variable_index(variable)
+        s, a = self._velocities[i], self._average_gradients[i]
+        self.assign(s, self.rho * s + (1 - self.rho) * ops.square(g))
+        self.assign(a, self.rho * a + (1 - self.rho) * g)
+        self.assign_sub(variable, lr * g / ops.sqrt(s - a + self.epsilon))

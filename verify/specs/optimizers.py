@@ -1384,8 +1384,10 @@ _SPECIFIC: dict[algorithms.Algorithm, tuple[Check, ...]] = {
         Check("minibatch-drift", Kind.PROPERTY, "drifts on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
     ),
     RMSPROP: (
-        Check("constant-gradient", Kind.SYMBOLIC, "constant g: step t = −η g/(√(1 − ρᵗ)|g| + ε) (sympy)", _rmsprop_constant),
-        Check("minibatch-stays-put", Kind.PROPERTY, "stays put on the stream +0.1 ×9, −0.9 ×1 (Hinton)", _minibatch),
+        Check("constant-gradient", Kind.SYMBOLIC, "constant g: step t = −η g/(√(1 − ρᵗ)|g| + ε), summed by the momentum "
+              "buffer (sympy; not centred)", _rmsprop_constant),
+        Check("minibatch-stays-put", Kind.PROPERTY, "stays put on the stream +0.1 ×9, −0.9 ×1 (Hinton; without momentum)",
+              _minibatch),
     ),
     ADAM: (
         Check("constant-gradient", Kind.SYMBOLIC, "constant g: every step is −η g/(|g| + ε) (sympy)", _adam_constant),

@@ -178,7 +178,7 @@ CORPUS: tuple[Entry, ...] = (
     _e("keras_legacy:Adam", "adam", eps=1e-7),
     _e("keras_legacy:RMSprop", "rmsprop", eps=1e-7),
     _e("keras_legacy:AdamAmsgradAlwaysOn", "adam", "bug", "AMSGrad", eps=1e-7),
-    _e("keras_legacy:CenteredRMSprop", "rmsprop", "variant", "centred", eps=1e-7),
+    _e("keras_legacy:CenteredRMSprop", "rmsprop", eps=1e-7),    # its centered=True read from the partial: checked so
     # --- student code: printing, counters from 1, schedules held constant, flags off, and slips
     _e("student:VerboseAdam", "adam"),
     _e("student:MomentumFromFirstGradient", "momentum"),

@@ -128,6 +128,32 @@ def _refuse_other_settings(config: Mapping[str, Any], mapping: LibraryMapping, w
     refuse_other_settings(config, mapping, who, spec_name, f"keras.optimizers.{mapping.primary}")
 
 
+def _set_by_constructor(cls: type, mapping: LibraryMapping, rules: list[Rule], accepted: set[str]) -> dict[Rule, Any]:
+    """The keywords a subclass's constructor fixes without naming them (``super().__init__(momentum=0.9,
+    **kwargs)``: passing ``momentum`` again would raise): built once without arguments, its config shows a value other
+    than the built-in's default for a keyword its signature does not name."""
+    try:
+        config = cls().get_config()
+    except Exception:  # noqa: BLE001 - a constructor that needs arguments: nothing read, the runs report it
+        return {}
+    out = {}
+    for rule in rules:
+        default = _keras_default(mapping.primary, rule.target)
+        if rule.target in accepted or rule.target not in config or default is inspect.Parameter.empty:
+            continue
+        value = config[rule.target]
+        numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (value, default))
+        # a learning rate read back from a float32 variable is not a value the constructor set
+        if (abs(value - default) > 1e-6 * max(abs(value), abs(default))) if numbers else value != default:
+            out[rule] = value
+    return out
+
+
+def _parse(spec: Any, name: str, value: Any) -> Any:
+    params = {p.name: p for p in spec.params}
+    return params[name].parse(value) if name in params else value
+
+
 def _numpy(value: Any) -> np.ndarray:
     keras = require_keras()
     return np.asarray(keras.ops.convert_to_numpy(value))
@@ -236,6 +262,14 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at keras.optimizers."
                      f"{mapping.primary}'s default {default_of(rule.target)!r}")
     found.update(held)
+    if not own and not builtin and base is not None:
+        for rule, value in _set_by_constructor(cls, mapping, rules, accepted).items():
+            rules.remove(rule)
+            for n, v in (rule.canonical(value) or {}).items():
+                found[n] = Held(_parse(spec, n, v), "read", f"{shown}().get_config()[{rule.target!r}], set by its "
+                                "constructor")
+            lines.append(f"{shown}'s constructor sets {rule.target}={value!r} (it passes its own value to "
+                         f"keras.optimizers.{mapping.primary}): {', '.join(rule.sources)} held at it, not passed")
     for name, (accepts, why) in mapping.restricted.items():
         if name not in found:
             found[name] = Held(spec_defaults(spec)[name], "restricted", why, accepts=accepts)
