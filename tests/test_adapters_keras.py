@@ -333,6 +333,13 @@ def test_a_keras_subclass_setting_momentum_in_its_constructor_is_checked_at_that
     assert any("constructor sets momentum=0.9" in line for line in r["mapping"]), r["mapping"]
 
 
+def test_a_keras_subclass_whose_own_update_never_reads_momentum_is_held_at_keras_s_default(driven):
+    # TorchStyleRMSprop's update_step is plain RMSprop: varying the momentum its constructor inherits would fail it
+    r = _result(driven, "TorchStyleRMSprop", "rmsprop")
+    assert (r["held"]["momentum"], r["held"]["centered"]) == (0.0, False)
+    assert any("never reads self.momentum, self.centered" in line for line in r["mapping"]), r["mapping"]
+
+
 @pytest.mark.parametrize("name, spec, given, diagnosis", RMSPROP_SLIPS)
 def test_keras_rmsprop_momentum_and_centring_slips_are_named(driven, name, spec, given, diagnosis):
     r = _result(driven, name, spec, given)

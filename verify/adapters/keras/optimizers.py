@@ -149,6 +149,32 @@ def _set_by_constructor(cls: type, mapping: LibraryMapping, rules: list[Rule], a
     return out
 
 
+def _code_names(code: Any) -> set[str]:
+    """The global and attribute names a function's code (and the functions defined in it) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _code_names(const)
+    return names
+
+
+def _unread_by_own_update(cls: type, base: str | None, own: list[str], rules: list[Rule]) -> list[Rule]:
+    """Rules whose keyword Keras's own ``update_step`` reads as an attribute (``self.momentum``) and the subclass's
+    overriding methods never read, nor hand on to Keras through ``super()`` (read from their code's names)."""
+    if base is None or not own:
+        return []
+    builtin = getattr(getattr(require_keras().optimizers, base).update_step, "__code__", None)
+    if builtin is None:
+        return []
+    names: set[str] = set()
+    for method in own:
+        code = getattr(getattr(cls, method, None), "__code__", None)
+        if code is None or "super" in _code_names(code):
+            return []
+        names |= _code_names(code)
+    return [r for r in rules if r.target in _code_names(builtin) and r.target not in names]
+
+
 def _parse(spec: Any, name: str, value: Any) -> Any:
     params = {p.name: p for p in spec.params}
     return params[name].parse(value) if name in params else value
@@ -253,6 +279,17 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
         else:
             untaken.append(rule)
     default_of = (lambda kw: _keras_default(mapping.primary, kw))
+    unread = _unread_by_own_update(cls, base, own, rules)
+    if unread:
+        # a setting Keras's update reads (self.momentum) that the subclass's own formula never reads: it implements
+        # the formula without it (a plain RMSprop subclass), so it is held at Keras's default, not varied (a value
+        # given with --param is still passed)
+        off, _ = held_at_library_default(unread, spec, f"{shown}'s own {', '.join(own)} never reads it", default_of,
+                                         f"keras.optimizers.{mapping.primary}")
+        found.update(off)
+        lines.append(f"{shown}'s own {', '.join(own)} never reads self.{', self.'.join(r.target for r in unread)}: "
+                     f"{', '.join(s for r in unread for s in r.sources)} held at keras.optimizers.{mapping.primary}'s "
+                     f"default {', '.join(repr(default_of(r.target)) for r in unread)}")
     held, unknown = held_at_library_default(untaken, spec, shown, default_of, f"keras.optimizers.{mapping.primary}")
     if unknown:
         raise TargetLoadError(
