@@ -21,3 +21,15 @@ class RightSGD(SlightlyWrongSGD):
 
     def step(self, params, grads):
         return params - self.lr * grads
+
+
+class SlightlyWrongLayerNorm:
+    """A layer norm 1 % too large that returns float16 outputs (so it shows float16's precision)."""
+
+    def __init__(self, normalized_shape, eps=1e-5):
+        d = normalized_shape if isinstance(normalized_shape, int) else normalized_shape[-1]
+        self.weight, self.bias, self.eps = np.ones(d), np.zeros(d), eps
+
+    def forward(self, x):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (1.01 * self.weight * (x - mu) / np.sqrt(var + self.eps) + self.bias).astype(np.float16)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import functools
 from typing import Any, Callable
 
 import numpy as np
@@ -14,9 +16,47 @@ from verify.search import falsify
 from verify.specs.base import CheckContext, Outcome, failed, inconclusive, passed
 
 __all__ = ["differential", "found_to_outcome", "fmt", "float_tolerance", "declared", "effective_hyper",
-           "EPS_ESTIMATE", "eps_from_outputs", "with_estimated_eps"]
+           "EPS_ESTIMATE", "eps_from_outputs", "with_estimated_eps", "EPS16", "judged_layer", "withheld_at_float16"]
 
 fmt = format_number
+
+#: float16's machine epsilon: a layer judged at this precision can be failed, never passed.
+EPS16 = float(np.finfo(np.float16).eps)
+
+#: The layers the running check has built (see :func:`withheld_at_float16`).
+_JUDGED: contextvars.ContextVar[list | None] = contextvars.ContextVar("layers_judged", default=None)
+
+
+def judged_layer(layer: Any) -> None:
+    """Record a layer the running check builds, whose precision :func:`withheld_at_float16` looks at."""
+    judged = _JUDGED.get()
+    if judged is not None:
+        judged.append(layer)
+
+
+def withheld_at_float16(check: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
+    """``check``, whose pass is withheld (inconclusive) when a layer it judged computes in float16.
+
+    A normalisation layer's tolerances follow the precision it shows, and float16's admits differences of a few
+    per cent: a layer wrong by 1 % that merely kept a float16 array would pass. A failure there is conclusive.
+    """
+
+    @functools.wraps(check)
+    def run(ctx: CheckContext) -> Outcome:
+        judged: list = []
+        token = _JUDGED.set(judged)
+        try:
+            outcome = check(ctx)
+        finally:
+            _JUDGED.reset(token)
+        if outcome.status is Status.PASS and any(layer.precision >= EPS16 for layer in judged):
+            return inconclusive(f"{outcome.message}; but the layer computes in float16, whose rounding the "
+                                "tolerances allow for: at that resolution a difference of a few per cent cannot be "
+                                "told from rounding, so a pass would say nothing (check a float32 or float64 version)",
+                                metrics=outcome.metrics, notes=outcome.notes, figures=outcome.figures)
+        return outcome
+
+    return run
 
 
 def found_to_outcome(found, message: str, *, diagnosis: str | None = None,

@@ -25,9 +25,7 @@ backward at larger sizes from finite differences.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
-import functools
 import math
 from fractions import Fraction
 from typing import Any, Callable
@@ -39,8 +37,9 @@ import reference
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
 from verify.results import Figure, Series, Status
-from verify.specs._common import (EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
-                                  eps_from_outputs, float_tolerance as _tolerance, with_estimated_eps)
+from verify.specs._common import (EPS16, EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
+                                  eps_from_outputs, float_tolerance as _tolerance, judged_layer,
+                                  with_estimated_eps, withheld_at_float16)
 from verify.specs.base import (
     Check,
     CheckContext,
@@ -59,7 +58,6 @@ __all__ = ["SPECS"]
 
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
-EPS16 = float(np.finfo(np.float16).eps)
 STEPS = 40                                         # training batches the running statistics are followed for
 TRUE_MEAN, TRUE_SD = np.array([2.0, -1.0, 0.5]), np.array([3.0, 0.5, 1.0])
 
@@ -67,17 +65,11 @@ TRUE_MEAN, TRUE_SD = np.array([2.0, -1.0, 0.5]), np.array([3.0, 0.5, 1.0])
 # ----------------------------------------------------- hyperparameters as the layer has them
 
 
-#: The layers the running check has built (see :func:`_judged`).
-_BUILT: contextvars.ContextVar[list | None] = contextvars.ContextVar("batchnorm_layers_built", default=None)
-
-
 def _layer(ctx: CheckContext, c: int, gamma: np.ndarray | None = None, beta: np.ndarray | None = None,
            momentum: float | None = None):
     layer = _Claimed(ctx.subject.new(c, ctx.params["eps"], ctx.params["momentum"] if momentum is None else momentum),
                      ctx.params["eps"])
-    built = _BUILT.get()
-    if built is not None:
-        built.append(layer)
+    judged_layer(layer)
     if gamma is not None:
         layer.set_affine(gamma, beta)
     return layer
@@ -91,7 +83,7 @@ class _Claimed:
     arithmetic narrower than the float64 arrays it returns: Keras computes batch norm in float32, on the torch
     backend with one-pass moments that lose (μ² + σ²)/(σ² + ε) ulps), so it is data from the target. Between
     float32's and float16's it is accepted up to float32's rounding so conditioned on the batches this process
-    sent; float16's is accepted as it is (and the check's pass withheld, :func:`_judged`).
+    sent; float16's is accepted as it is (and the check's pass withheld, :func:`withheld_at_float16`).
     """
 
     def __init__(self, layer: Any, eps: float):
@@ -118,31 +110,6 @@ class _Claimed:
         if claimed <= EPS32 or claimed >= EPS16:
             return claimed
         return min(claimed, 2.0 ** math.ceil(math.log2(EPS32 * self._conditioning)))
-
-
-def _judged(check: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
-    """``check``, whose pass is withheld (inconclusive) when a layer it judged computes in float16.
-
-    The tolerances follow the precision a layer shows, and float16's admits differences of a few per cent:
-    a layer wrong by 1 % that merely keeps a float16 array would pass. A failure there is still conclusive.
-    """
-
-    @functools.wraps(check)
-    def run(ctx: CheckContext) -> Outcome:
-        built: list = []
-        token = _BUILT.set(built)
-        try:
-            outcome = check(ctx)
-        finally:
-            _BUILT.reset(token)
-        if outcome.status is Status.PASS and any(layer.precision >= EPS16 for layer in built):
-            return inconclusive(f"{outcome.message}; but the layer computes in float16, whose rounding the "
-                                "tolerances allow for: at that resolution a difference of a few per cent cannot be "
-                                "told from rounding, so a pass would say nothing (check a float32 or float64 version)",
-                                metrics=outcome.metrics, notes=outcome.notes, figures=outcome.figures)
-        return outcome
-
-    return run
 
 
 def _effective(ctx: CheckContext, layer: Any, name: str) -> tuple[float, str]:
@@ -1097,21 +1064,21 @@ SPECS = {
         ),
         checks=(
             Check("forward-vs-reference", Kind.REFERENCE, "training-mode output equals γ (x − μ)/√(σ² + ε) + β",
-                  _judged(_eps_of_its_own(_forward))),
+                  withheld_at_float16(_eps_of_its_own(_forward))),
             Check("output-moments", Kind.SYMBOLIC, "per feature: mean β, variance γ²σ²/(σ² + ε) (sympy)",
-                  _judged(_eps_of_its_own(_moments))),
+                  withheld_at_float16(_eps_of_its_own(_moments))),
             Check("backward-vs-symbolic", Kind.SYMBOLIC, "backward equals sympy's derivation for N = 3, C = 2",
-                  _judged(_eps_of_its_own(_backward_symbolic)), ("backward",)),
+                  withheld_at_float16(_eps_of_its_own(_backward_symbolic)), ("backward",)),
             Check("backward-finite-difference", Kind.GRADIENT, "backward is the VJP of forward (check_vjp)",
-                  _judged(_backward_gradcheck), ("backward",)),
+                  withheld_at_float16(_backward_gradcheck), ("backward",)),
             Check("backward-invariants", Kind.PROPERTY, "Σ ∂L/∂z = 0 and Σ ∂L/∂z·ẑ ≈ 0",
-                  _judged(_eps_of_its_own(_backward_invariants)), ("backward",)),
+                  withheld_at_float16(_eps_of_its_own(_backward_invariants)), ("backward",)),
             Check("running-statistics", Kind.REFERENCE, "running mean/variance follow the momentum convention from "
-                  "the layer's own start; the estimator and the start are reported", _judged(_needs_running(_running_reference))),
+                  "the layer's own start; the estimator and the start are reported", withheld_at_float16(_needs_running(_running_reference))),
             Check("running-variance-estimate", Kind.STATISTICAL, "the running variance is fed an unbiased (or the "
-                  "biased) estimate of σ² (N = 4, 4000 features)", _judged(_needs_running(_running_estimate))),
+                  "biased) estimate of σ² (N = 4, 4000 features)", withheld_at_float16(_needs_running(_running_estimate))),
             Check("eval-uses-running-stats", Kind.REFERENCE, "evaluation mode normalises with the running statistics",
-                  _judged(_needs_running(_eps_of_its_own(_eval_mode)))),
+                  withheld_at_float16(_needs_running(_eps_of_its_own(_eval_mode)))),
             Check("protocol", Kind.PROTOCOL, "no input mutation, determinism", _protocol),
         ),
         reference=_reference,

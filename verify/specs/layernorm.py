@@ -34,7 +34,7 @@ from verify.compare import format_number as fmt
 from verify.errors import ProtocolError, TargetError
 from verify.results import Status
 from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
-                                  float_tolerance, with_estimated_eps)
+                                  float_tolerance, judged_layer, with_estimated_eps, withheld_at_float16)
 from verify.specs.base import (Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive,
                                passed, skipped)
 
@@ -74,6 +74,7 @@ def _a(rms: bool) -> str:
 def _layer(ctx: CheckContext, shape: tuple[int, ...], gamma: np.ndarray | None = None,
            beta: np.ndarray | None = None):
     layer = ctx.subject.new(shape, ctx.params["eps"])
+    judged_layer(layer)
     if gamma is not None or beta is not None:
         _set_affine(ctx, layer, gamma, beta)
     return layer
@@ -841,23 +842,23 @@ def _spec(name: str, title: str, formula: str, eps: float, eps_text: str, rms: b
         checks=(
             Check("forward-vs-reference", Kind.REFERENCE,
                   "output equals " + ("γ x/√(mean(x²) + ε)" if rms else "γ (x − μ)/√(σ² + ε) + β") + " per example",
-                  _own_eps(_forward)),
+                  withheld_at_float16(_own_eps(_forward))),
             Check("output-moments", Kind.SYMBOLIC,
                   "without affine, per example: " + ("mean square ms/(ms + ε)" if rms else
                                                      "mean 0, variance σ²/(σ² + ε)") + " (sympy)",
-                  _own_eps(_moments)),
+                  withheld_at_float16(_own_eps(_moments))),
             Check("rescaling", Kind.PROPERTY, "per-example c·x" + ("" if rms else " + s") + " changes the output by "
-                  "c√(v + ε)/√(c²v + ε) (sympy): invariance up to ε", _own_eps(_rescaling)),
+                  "c√(v + ε)/√(c²v + ε) (sympy): invariance up to ε", withheld_at_float16(_own_eps(_rescaling))),
             Check("backward-vs-symbolic", Kind.SYMBOLIC, "backward equals sympy's derivation for a 2×3 input",
-                  _own_eps(_backward_symbolic), ("backward",)),
+                  withheld_at_float16(_own_eps(_backward_symbolic)), ("backward",)),
             Check("backward-finite-difference", Kind.GRADIENT, "backward is the VJP of forward (check_vjp)",
-                  _backward_gradcheck, ("backward",)),
+                  withheld_at_float16(_backward_gradcheck), ("backward",)),
             Check("backward-invariants", Kind.PROPERTY,
                   "per example ∂L/∂x ⟂ x up to ε" if rms else "per example ∂L/∂x ⟂ 1 and ⟂ x̂ up to ε",
-                  _own_eps(_backward_invariants), ("backward",)),
+                  withheld_at_float16(_own_eps(_backward_invariants)), ("backward",)),
             Check("normalized-axes", Kind.REFERENCE, "inputs of the layer's own shape: normalized_shape of several "
                   "trailing dimensions, leading batch dimensions, (B, T, D) sequences, channels-first (N, D, H, W)",
-                  _own_eps(_axes)),
+                  withheld_at_float16(_own_eps(_axes))),
             Check("protocol", Kind.PROTOCOL, "no input mutation, determinism, the affine parameters required",
                   _protocol),
         ),
