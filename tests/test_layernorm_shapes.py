@@ -109,3 +109,32 @@ def test_convnext_channels_first_passes_and_channels_last_keeps_its_normalized_s
 def test_a_row_layer_is_not_failed_on_sequences_it_never_took():
     axes = _check(RowLayerNorm, checks=("normalized-axes",)).checks[0]
     assert axes.status.value == "skip" and "--param batch_shape=BTD" in axes.message
+
+
+class ShapeLayerNorm:
+    """numpy, torch's signature: statistics over the trailing len(normalized_shape) axes."""
+
+    def __init__(self, normalized_shape, eps=1e-5):
+        self.shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.weight, self.bias, self.eps = np.ones(self.shape), np.zeros(self.shape), eps
+
+    def forward(self, x):
+        axes = tuple(range(-len(self.shape), 0))
+        mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+        return (x - mu) / np.sqrt(var + self.eps) * self.weight + self.bias
+
+
+class LastAxisOnly(ShapeLayerNorm):
+    """Named normalized_shape, γ of that shape, but the statistics over the last axis only (written for ints)."""
+
+    def forward(self, x):
+        mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + self.eps) * self.weight + self.bias
+
+
+def test_a_numpy_class_taking_normalized_shape_is_tried_with_several_dimensions_fail_closed():
+    axes = _check(ShapeLayerNorm, checks=("normalized-axes",)).checks[0]
+    assert axes.status.value == "pass" and "several trailing dimensions are normalised together" in axes.message
+    axes = _check(LastAxisOnly, checks=("normalized-axes",)).checks[0]
+    assert axes.status.value == "skip", axes.message
+    assert "the statistics are taken over the last dimension only, not over the normalised axes (1, 2)" in axes.message

@@ -743,7 +743,9 @@ class NormLayerSubject(Subject):
     keyword); otherwise it is checked on ``(N, D)`` batches only. ``initialises``: a new layer has γ and β of
     its own making (a class); ``False`` for a function, whose γ and β are the adapter's until set. ``layout``:
     the input the layer takes, the checks' rows given to it as such (``ND`` rows as they are, ``BTD``
-    sequences, ``NCHW`` channels-first; :mod:`verify.adapters.norm_layout`).
+    sequences, ``NCHW`` channels-first; :mod:`verify.adapters.norm_layout`). ``names_shape``: a numpy class
+    whose size argument is named ``normalized_shape`` (or ``shape``): a shape of several dimensions is tried,
+    fail-closed (code written for an int may name it so).
     """
 
     factory: Callable[[tuple[int, ...], float], NormLayerInstance] | None = None
@@ -751,6 +753,7 @@ class NormLayerSubject(Subject):
     takes_shape: bool = False
     initialises: bool = True
     layout: str = "ND"
+    names_shape: bool = False
 
     @property
     def roles(self) -> frozenset[str]:

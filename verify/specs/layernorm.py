@@ -669,8 +669,8 @@ def _axes(ctx: CheckContext) -> Outcome:
     (batch) dimensions for a layer taking one; (B, T, D) and (N, D, H, W) inputs for a layer taking those;
     leading batch dimensions for a row layer, fail-closed (a layer written for rows may take them otherwise)."""
     layout = ctx.subject.layout
-    if layout == "ND" and ctx.subject.takes_shape:
-        return _normalized_shapes(ctx)
+    if layout == "ND" and (ctx.subject.takes_shape or ctx.subject.names_shape):
+        return _normalized_shapes(ctx, strict=ctx.subject.takes_shape)
     rms, eps, precision = _rms(ctx), _eps(ctx), _precision(ctx)
     rng = ctx.rng("axes")
     h = 5
@@ -733,9 +733,10 @@ def _axes_hint(got, x, gamma, beta, eps: float, rms: bool, axis: int) -> str | N
     return None
 
 
-def _normalized_shapes(ctx: CheckContext) -> Outcome:
+def _normalized_shapes(ctx: CheckContext, strict: bool = True) -> Outcome:
     """A layer taking a normalized_shape: several trailing dimensions normalised together, and inputs with
-    several leading (batch) dimensions."""
+    several leading (batch) dimensions. Not ``strict`` (numpy code whose argument is merely named so): a shape
+    it does not normalise so is skipped with what it does, not failed."""
     rms, eps, precision = _rms(ctx), _eps(ctx), _precision(ctx)
     rng = ctx.rng("axes")
     refused = []
@@ -748,6 +749,10 @@ def _normalized_shapes(ctx: CheckContext) -> Outcome:
             _set_affine(ctx, layer, gamma, beta)
             got = layer.forward(x)
         except (TargetError, ProtocolError) as exc:
+            if not strict:
+                return skipped(f"the layer's size argument is named normalized_shape, but a {x_shape} input with "
+                               f"normalized_shape {shape} is not taken ({str(exc).splitlines()[0]}); it is checked "
+                               "with the feature count only")
             if len(shape) == 1:
                 raise
             # a module whose size argument is named normalized_shape but is an int (ConvNeXt's LayerNorm)
@@ -763,6 +768,11 @@ def _normalized_shapes(ctx: CheckContext) -> Outcome:
             last = _expected(x.reshape(-1, x_shape[-1]), None, None, eps, rms).reshape(x_shape)
             if len(shape) > 1 and compare(got, _affine(last, gamma, beta), rtol=1e-6, atol=1e-12).ok:
                 hint = f"the statistics are taken over the last dimension only, not over the normalised axes {axes}"
+            if not strict:
+                return skipped(f"the layer's size argument is named normalized_shape, but normalized_shape {shape} "
+                               f"on a {x_shape} input is not normalised per example"
+                               f"{': ' + hint if hint else ''}; it is checked with the feature count only (code "
+                               f"written for an int may name it so)")
             return failed(f"normalized_shape {shape} is not normalised per example:\n{cmp}",
                           counterexample={"x": x}, diagnosis=hint)
     if refused:

@@ -380,7 +380,7 @@ def normlayer(obj: Any, target: str, spec_name: str) -> NormLayerSubject:
     # A numpy class is given the feature count only, whatever its argument is called: code written for rows
     # would be failed on normalised shapes it never claimed (its input shape is tried: norm_layout).
     return NormLayerSubject(f"numpy {spec_name} layer {name_of(obj)}", mapping=mapping, factory=factory,
-                            has_backward=has_backward, takes_shape=False,
+                            has_backward=has_backward, takes_shape=False, names_shape=takes_shape,
                             takes=frozenset({"eps"}) if eps_kw else frozenset(), name=name_of(obj))
 
 
