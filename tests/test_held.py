@@ -269,6 +269,22 @@ def test_a_torch_optimizer_instance_is_rebuilt_from_its_own_defaults():
         prepare(RunPlan(stepped, "momentum"))
 
 
+@pytest.mark.torch
+def test_state_a_torch_constructor_makes_is_not_a_step():
+    """torch.optim.Adagrad fills state['sum'] (at initial_accumulator_value) and state['step'] in its constructor:
+    built in a module it is accepted, read at its own value; once stepped it is refused."""
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.zeros(3))
+    built = torch.optim.Adagrad([p], lr=0.05, initial_accumulator_value=0.1)
+    assert built.state                                  # the constructor's state
+    held = prepare(RunPlan(built, "adagrad")).held
+    assert (held["initial_accumulator_value"].value, held["initial_accumulator_value"].source) == (0.1, "read")
+    p.grad = torch.ones(3)
+    built.step()
+    with pytest.raises(TargetLoadError, match="already taken steps"):
+        prepare(RunPlan(built, "adagrad"))
+
+
 @pytest.mark.optax
 def test_an_optax_instance_reads_inject_hyperparams():
     optax = pytest.importorskip("optax")

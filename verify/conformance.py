@@ -79,9 +79,12 @@ class Recipe:
     scale_exp: float = 0.0        # gradients (open loop) or w0 − w* (problems) ~ 10**scale_exp
     condition: float = 10.0       # κ of quadratic problems
     curvature: float = 0.5        # lr·L of quadratic problems (stable for GD below 2)
+    zero_start: bool = False      # open loop from w0 = 0 (a bias as models initialise it)
 
     def describe(self) -> str:
         base = f"{self.kind} {'stream' if self.kind in STREAM_KINDS else 'problem'}, {self.steps} step(s), shape {self.shape}"
+        if self.zero_start:
+            base += ", from w0 = 0"
         if self.kind in ("quadratic", "noisy-quadratic"):
             base += f", κ = {fmt(self.condition)}, η·L = {fmt(self.curvature)}"
         return base + f", seed {self.seed}"
@@ -176,7 +179,7 @@ def build_example(reference: Any, hparams: Mapping[str, Any], recipe: Recipe, *,
     hp = dict(hparams)
     notes: list[str] = []
     if recipe.kind in STREAM_KINDS:
-        w0 = rng.normal(size=shape) * 10.0 ** rng.uniform(-2, 2)
+        w0 = rng.normal(size=shape) * 10.0 ** rng.uniform(-2, 2) * (not recipe.zero_start)
         grads = open_loop_stream(recipe.kind, recipe.steps, shape, rng, scale=scale, eps=eps)
     else:
         lr = float(hp.get("lr", 1.0))

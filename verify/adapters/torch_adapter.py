@@ -379,15 +379,44 @@ def _instance_keywords(instance: Any, accepted: set[str], var_kw: bool) -> dict[
     return {k: v for k, v in defaults.items() if var_kw or k in accepted}
 
 
+def _state_as_built(instance: Any, cls: type, kwargs: dict[str, Any]) -> bool:
+    """Whether the instance's state is what its constructor makes (torch.optim.Adagrad fills its ``sum`` and
+    ``step`` at construction): a fresh ``cls`` on copies of the same parameters must hold equal state, entry for
+    entry. Anything else — or a constructor that cannot be repeated — counts as steps taken."""
+    torch = require_torch()
+    try:
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [p.detach().clone().requires_grad_(p.requires_grad) for p in g["params"]]}
+                  for g in instance.param_groups]
+        fresh = cls(groups, **kwargs)
+        built = [instance.state.get(p) for g in instance.param_groups for p in g["params"]]
+        made = [fresh.state.get(p) for g in fresh.param_groups for p in g["params"]]
+    except Exception:  # noqa: BLE001 - cannot tell: treated as stepped (fail-closed)
+        return False
+
+    def same(a: Any, b: Any) -> bool:
+        if torch.is_tensor(a) or torch.is_tensor(b):
+            return torch.is_tensor(a) and torch.is_tensor(b) and a.shape == b.shape and a.dtype == b.dtype \
+                and bool(torch.equal(a, b))
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        try:
+            return type(a) is type(b) and bool(a == b)
+        except Exception:  # noqa: BLE001
+            return False
+
+    return len(built) == len(made) and all(same(a or {}, b or {}) for a, b in zip(built, made))
+
+
 def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: str, algorithm: LibraryMapping,
                       lines: list[str], accepted: set[str], var_kw: bool) -> OptimizerSubject:
     """A torch optimizer built beforehand: rebuilt per run from its class and its own ``defaults``, all held."""
     name = target.rsplit(":", 1)[-1] if isinstance(target, str) else shown
-    if getattr(instance, "state", None):
-        raise TargetLoadError(f"{name} has already taken steps (its state holds buffers for "
-                              f"{len(instance.state)} parameter(s)): every run would start from that state; give "
-                              "the optimizer before its first step, or its class")
     kwargs = _instance_keywords(instance, accepted, var_kw)
+    if getattr(instance, "state", None) and not _state_as_built(instance, cls, kwargs):
+        raise TargetLoadError(f"{name} has already taken steps (its state holds buffers for "
+                              f"{len(instance.state)} parameter(s) that a fresh {shown} does not start with): every "
+                              "run would start from that state; give the optimizer before its first step, or its class")
     _refuse_other_settings(dict(getattr(instance, "defaults", {}) or {}), algorithm, name, spec.name)
     params = {p.name: p for p in spec.params}
     found: dict[str, Held] = held_conventions(algorithm, spec, shown, _torch_base(cls, require_torch()))

@@ -31,7 +31,7 @@ __all__ = ["ADAGRAD"]
 # ----------------------------------------------------------------- bug builders
 
 
-def _custom(hp, *, root=True, stale=False, mean=False):
+def _custom(hp, *, root=True, stale=False, mean=False, absolute=False):
     lr, eps, s0 = hp["lr"], hp["eps"], hp["initial_accumulator_value"]
 
     def init(params):
@@ -40,7 +40,7 @@ def _custom(hp, *, root=True, stale=False, mean=False):
     def fn(g, st, p):
         st["t"] += 1
         old = st["s"]
-        st["s"] = old + g * g
+        st["s"] = old + (np.abs(g) if absolute else g * g)
         s = old if stale else st["s"]
         if mean:
             s = s / st["t"]
@@ -91,6 +91,8 @@ ADAGRAD = Algorithm(
                 _ADAGRAD, lambda hp: _custom(hp, stale=True)),
         Variant("adagrad/mean-of-squares", "the mean of the squared gradients, s/t, instead of their sum",
                 _ADAGRAD, lambda hp: _custom(hp, mean=True)),
+        Variant("adagrad/abs-accumulator", "the accumulator sums |g| instead of g²: s ← s + |g|, dividing by √s",
+                _ADAGRAD, lambda hp: _custom(hp, absolute=True)),
     ),
     torch=LibraryMapping(
         ("Adagrad",), (same("lr"), same("eps"), same("initial_accumulator_value")),

@@ -188,13 +188,14 @@ def _adamax_bug(*, absolute=True, decay_u=True, correct=True, correct_u=False, r
             s["t"] += 1
             t = s["t"]
             s["m"] = b1 * s["m"] + (1 - b1) * g
-            mag = (np.abs(g) if absolute else g) + eps
+            inside = hp.get("eps_placement", "inside-max") == "inside-max"   # the bug in the run's own ε form
+            mag = (np.abs(g) if absolute else g) + (eps if inside else 0.0)
             if root:             # Adam's second moment instead of the infinity norm
                 s["u"] = b2 * s["u"] + (1 - b2) * g * g
                 u = np.sqrt(s["u"]) + eps
             else:
                 s["u"] = np.maximum(b2 * s["u"] if decay_u else s["u"], mag)
-                u = s["u"]
+                u = s["u"] if inside else s["u"] + eps
             if correct_u:
                 u = u / (1 - b2 ** t)
             with np.errstate(divide="ignore", invalid="ignore"):      # u = 0 where g = −ε without |·|
@@ -227,7 +228,8 @@ ADAMAX = Algorithm(
                     "Adamax with ε outside the maximum, u ← max(β2u, |g|), dividing by u + ε (Keras' convention)"),
         _convention("adamax", reference.adamax, "eps_placement", "inside-max",
                     "Adamax with ε inside the maximum, u ← max(β2u, |g| + ε) (PyTorch's and optax's convention)"),
-        Variant("adamax/no-absolute-value", "the infinity norm without the absolute value: u ← max(β2u, g + ε)",
+        Variant("adamax/no-absolute-value", "the infinity norm without the absolute value: u ← max(β2u, g + ε) (max(β2u, g) "
+                "with ε outside the maximum)",
                 _AX, _adamax_bug(absolute=False)),
         Variant("adamax/undecayed-maximum", "the maximum not decayed by β2: u ← max(u, |g| + ε)", _AX,
                 _adamax_bug(decay_u=False)),

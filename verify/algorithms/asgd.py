@@ -50,10 +50,12 @@ def _t0():
 # ----------------------------------------------------------------- bug builders
 
 
-def _custom(hp, *, eta_step=lambda t: t - 1, schedule=True, shrink="before", returns_average=False):
+def _custom(hp, *, eta_step=lambda t: t - 1, schedule=True, shrink="before", returns_average=False, mu_step=0):
     """ASGD written out: ``eta_step(t)`` the step count the rate of step ``t`` is computed from; ``schedule``
     False: η = η₀ throughout; ``shrink`` before | after (w ← (w − ηg)(1 − λη)) | lr (1 − λη₀) | none;
-    ``returns_average``: the average ``ax`` is returned as the new parameters (the iterate kept inside)."""
+    ``returns_average``: the average ``ax`` is returned as the new parameters (True: the iterate kept inside;
+    "fed-back": the next step starts from the average it was given back, as a ``step(w, g)`` returning ``ax`` does);
+    ``mu_step``: ax's weight of step t is μ of step t + mu_step (1: μ = 1/max(1, t − t₀))."""
     lr, lambd, alpha, t0, wd = hp["lr"], hp["lambd"], hp["alpha"], hp["t0"], hp["weight_decay"]
 
     def init(params):
@@ -61,7 +63,7 @@ def _custom(hp, *, eta_step=lambda t: t - 1, schedule=True, shrink="before", ret
 
     def fn(g, st, p):
         t = st["t"] + 1
-        w = st["w"]
+        w = p if returns_average == "fed-back" else st["w"]
         eta = asgd_eta(eta_step(t) + 1, lr, lambd, alpha) if schedule else lr
         g = g + wd * w
         if shrink == "before":
@@ -72,7 +74,7 @@ def _custom(hp, *, eta_step=lambda t: t - 1, schedule=True, shrink="before", ret
             new = w * (1 - lambd * lr) - eta * g
         else:
             new = w - eta * g
-        mu = asgd_mu(t, t0)
+        mu = asgd_mu(t + mu_step, t0)
         ax = new if mu == 1.0 else st["ax"] + mu * (new - st["ax"])
         st.update(t=t, w=new, ax=ax)
         return (ax if returns_average else new) - p
@@ -118,6 +120,15 @@ ASGD = Algorithm(
                 _AS, lambda hp: _custom(hp, shrink="lr"), applies=_SCHEDULED),
         Variant("asgd/average-returned", "the average ax returned as the new parameters instead of the iterate w",
                 _AS, lambda hp: _custom(hp, returns_average=True), applies=lambda hp: hp["t0"] < 1e3),
+        Variant("asgd/average-returned-from-t", "the average ax returned as the new parameters instead of the iterate "
+                "w, ax averaging from step t₀ + 2 (μ = 1/max(1, t − t₀), one step before PyTorch's)", _AS,
+                lambda hp: _custom(hp, returns_average=True, mu_step=1), applies=lambda hp: hp["t0"] < 1e3),
+        Variant("asgd/average-fed-back", "the average ax returned as the new parameters, and the next step taken "
+                "from it: training continues from the average, not from the iterate w", _AS,
+                lambda hp: _custom(hp, returns_average="fed-back"), applies=lambda hp: hp["t0"] < 1e3),
+        Variant("asgd/average-fed-back-from-t", "the average ax returned as the new parameters, and the next step "
+                "taken from it, ax averaging from step t₀ + 2 (μ = 1/max(1, t − t₀))", _AS,
+                lambda hp: _custom(hp, returns_average="fed-back", mu_step=1), applies=lambda hp: hp["t0"] < 1e3),
     ),
     torch=LibraryMapping(
         ("ASGD",), (same("lr"), same("lambd"), same("alpha"), same("t0"), same("weight_decay")),

@@ -37,9 +37,11 @@ def _norm(x):
 # ----------------------------------------------------------------- bug builders
 
 
-def _custom(hp, *, debias=True, clamp=None, decay="step", ratio="norms", eps_inside=False):
+def _custom(hp, *, debias=True, clamp=None, decay="step", ratio="norms", eps_inside=False, step_debias=False):
     """LAMB written out: ``decay`` step (paper) | gradient (coupled, Adam-style) | outside-norm (u = r + λw but the
-    ratio of ‖r‖) | none; ``ratio`` norms | inverted | squared | one (no trust ratio); ``clamp`` φ = min(‖w‖, clamp)."""
+    ratio of ‖r‖) | none; ``ratio`` norms | inverted | squared | one (no trust ratio) | unguarded (‖w‖/‖u‖ also
+    where a norm is 0); ``clamp`` φ = min(‖w‖, clamp); ``step_debias`` the corrections √(1 − β2ᵗ)/(1 − β1ᵗ) on the
+    step size, outside the ratio (with ``debias=False``: jettify's ``debias=True``)."""
     lr, b1, b2, eps, wd = hp["lr"], hp["b1"], hp["b2"], hp["eps"], hp["weight_decay"]
 
     def init(params):
@@ -59,10 +61,15 @@ def _custom(hp, *, debias=True, clamp=None, decay="step", ratio="norms", eps_ins
         un = _norm(r if decay == "outside-norm" else u)
         if ratio == "one":
             tr = 1.0
+        elif ratio == "unguarded":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tr = np.float64(wn) / np.float64(un)
         elif wn == 0 or un == 0:
             tr = 1.0
         else:
             tr = {"norms": wn / un, "inverted": un / wn, "squared": (wn / un) ** 2}[ratio]
+        if step_debias:
+            tr = tr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         return -lr * tr * u
 
     return opt(stateful(init, fn))
@@ -115,6 +122,13 @@ LAMB = Algorithm(
                 _bug(debias=False), applies=_PAPER),
         Variant("lamb/no-debias-clamped", "cybertronai/pytorch-lamb: no bias correction and φ(‖w‖) = min(‖w‖, 10)",
                 _LAMB, _bug(debias=False, clamp=10.0), applies=_PAPER),
+        Variant("lamb/debias-outside-ratio-clamped", "jettify/pytorch-optimizer's Lamb(debias=True): raw moments, "
+                "the corrections √(1 − β2ᵗ)/(1 − β1ᵗ) on the step size outside the trust ratio (which does not cancel "
+                "them there) and φ(‖w‖) = min(‖w‖, 10)", _LAMB, _bug(debias=False, clamp=10.0, step_debias=True),
+                applies=_PAPER),
+        Variant("lamb/unguarded-ratio", "the trust ratio ‖w‖/‖u‖ without its guard (1 where a norm is 0): where "
+                "‖w‖ = 0, a bias as initialised, the ratio is 0 and the tensor never moves", _LAMB,
+                _bug(ratio="unguarded"), applies=_PAPER),
         Variant("lamb/ratio-without-decay", "the trust ratio ‖w‖/‖r‖ of the Adam step without the decay, applied to "
                 "r + λw", _LAMB, _bug(decay="outside-norm"), applies=_PAPER_DECAY),
         Variant("lamb/no-decay", "weight_decay ignored", _LAMB, _bug(decay="none"), applies=_PAPER_DECAY),

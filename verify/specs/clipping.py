@@ -114,6 +114,9 @@ VARIANTS: tuple[ClipVariant, ...] = (
                 _by_norm(lambda gs: float(max(np.max(np.abs(g)) if g.size else 0.0 for g in gs)))),
     ClipVariant("squared-norm", "the squared norm Σ‖g_i‖² (no square root) in place of the norm",
                 _by_norm(lambda gs: _global(gs) ** 2)),
+    ClipVariant("inverted", "the ratio inverted: above max_norm the gradients multiplied by n/max_norm (made "
+                "larger) instead of max_norm/n", lambda gs, m: (lambda n: list(gs) if n <= m else _scaled(gs, n / m))(
+                    _global(gs))),
     ClipVariant("sum-of-norms", "the sum of the tensors' norms Σ‖g_i‖ instead of √(Σ‖g_i‖²)",
                 _by_norm(lambda gs: sum(_norm(g) for g in gs))),
     ClipVariant("rms", "the root mean square of the entries instead of their norm", _by_norm(

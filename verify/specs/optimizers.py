@@ -110,6 +110,7 @@ EXPLICIT_RECIPES: tuple[conf.Recipe, ...] = (
     conf.Recipe("constant", 30, (2,), 19),
     conf.Recipe("large", 20, (2,), 20),
     conf.Recipe("mixed-scales", 30, (4,), 21),
+    conf.Recipe("gaussian", 10, (3,), 22, zero_start=True),    # parameters that start at 0, as biases do
 )
 
 

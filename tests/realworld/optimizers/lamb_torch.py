@@ -168,7 +168,8 @@ class LambRatioOfAdamStep(Lamb):
         return self._r + group["weight_decay"] * p
 
     def _ratio(self, p, update, group):
-        return torch.linalg.norm(p) / torch.linalg.norm(self._r)
+        w_norm, r_norm = torch.linalg.norm(p), torch.linalg.norm(self._r)
+        return torch.where((w_norm > 0) & (r_norm > 0), w_norm / r_norm, torch.ones_like(w_norm))
 
 
 class LambUnguardedRatio(Lamb):

@@ -123,7 +123,8 @@ class _FunctionalRun(_NumpyRun):
 
 class StatefulRun(_NumpyRun):
     """``step(params, grads) -> new_params`` (also named ``update`` or ``__call__``; or Keras'
-    ``apply_gradients([(grads, params)])``) with the state kept inside the object.
+    ``apply_gradients([(grads, params)])``, or Keras 2's ``get_updates([params], [grads])``) with the state kept
+    inside the object.
 
     ``container`` is how the parameters are handed over: the array itself, a dict ``{'W1': array}`` (the
     *Deep Learning from Scratch* classes iterate ``params.keys()``) or a list ``[array]`` (frameworks that
@@ -501,6 +502,9 @@ def run_for(opt: Any, where: str, container: str = "array", in_place: bool = Fal
         return _LayerRun(opt, where)
     if callable(getattr(opt, "apply_gradients", None)) and positional_arity(opt.apply_gradients) == 1:
         return StatefulRun(opt, "apply_gradients", where, in_place=in_place)
+    if callable(getattr(opt, "get_updates", None)) and positional_arity(opt.get_updates) == 2:
+        # Keras 2's get_updates(params, grads) over lists of variables, returning their new values
+        return StatefulRun(opt, "get_updates", where, "list" if container == "array" else container, in_place)
     if not inspect.isroutine(opt) and not inspect.isclass(opt) and callable(opt) and \
             positional_arity(type(opt).__call__) == 3:          # self, params, grads
         return StatefulRun(opt, "__call__", where, container, in_place)
@@ -513,7 +517,7 @@ def run_for(opt: Any, where: str, container: str = "array", in_place: bool = Fal
         f"{where} returned {describe_value(opt)}, which has none of the shapes the optimizer protocol drives: "
         "init/update (functional), step(params, grads), update(params, grads) or __call__(params, grads) "
         "(stateful), update(param, grad, name) (numpy-ml), update_params(layer) (Neural Networks from Scratch), "
-        "apply_gradients(grads_and_vars) (Keras); see docs/protocols.md"
+        "apply_gradients(grads_and_vars) (Keras), get_updates(params, grads) (Keras 2); see docs/protocols.md"
     )
 
 

@@ -162,7 +162,7 @@ def _unrecognised(make: Callable[[], Any]) -> None:
         pass                            # a constructor that raises is reported by the checks
 
 
-_OPTIMIZER_METHODS = ("step", "update", "init", "update_params")
+_OPTIMIZER_METHODS = ("step", "update", "init", "update_params", "get_updates")
 _CONFIG_NAMES = ("config", "cfg", "conf", "optim_config", "configs")
 
 
