@@ -169,7 +169,8 @@ def test_without_debiasing_is_not_claimed_where_the_numbers_cannot_tell():
             self.m = self.b1 * self.m + (1 - self.b1) * grads
             self.v = self.b2 * self.v + (1 - self.b2) * grads ** 2
             r = self.m / (np.sqrt(self.v) + self.eps)
-            ratio = np.linalg.norm(params) / np.linalg.norm(r) if np.linalg.norm(r) > 0 else 1.0
+            w_norm, r_norm = np.linalg.norm(params), np.linalg.norm(r)
+            ratio = w_norm / r_norm if w_norm > 0 and r_norm > 0 else 1.0     # NumpyLamb's guard
             return params - self.lr * ratio * r
 
     run = run_inline(RunPlan(NoDebiasTinyEps, "lamb", {"eps": 1e-300, "weight_decay": 0.0}, CONFORMANCE))
