@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from typing import Any, Callable, Mapping
 
@@ -46,7 +47,7 @@ from verify import strategies as vst
 from verify import tolerance as tolmod
 from verify.compare import compare, format_number
 from verify.problems import open_loop_stream
-from verify.errors import HeldParameterError, ProtocolError, TargetError
+from verify.errors import BadParameterError, HeldParameterError, ProtocolError, TargetError
 from verify.evidence import Diagnosis, DiagnosisKind
 from verify.results import Figure, Series
 from verify.search import falsify
@@ -112,6 +113,71 @@ EXPLICIT_RECIPES: tuple[conf.Recipe, ...] = (
     conf.Recipe("mixed-scales", 30, (4,), 21),
     conf.Recipe("gaussian", 10, (3,), 22, zero_start=True),    # parameters that start at 0, as biases do
 )
+
+#: The stream of the explicit corner examples (:func:`_corners`): 40 steps reach RAdam's rectification
+#: (ρ_t crosses 4 and 5 near t = 6 at β2 = 0.999) and let a decay or a momentum build up.
+CORNER_RECIPE = conf.Recipe("gaussian", 40, (3,), 22)
+#: The value a switched-off hyperparameter (weight decay, momentum, an initial accumulator at 0) is switched on at.
+SWITCHED_ON = 0.5
+
+
+def _pairwise(options: Mapping[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Combinations of the ``options`` in which every two values of two names appear together (greedy, all of
+    every single name's values when there is one name): a branch taken only under two non-default choices
+    (AMSGrad's maximum of v̂ with ε̂) is reached without the whole product."""
+    names = list(options)
+    product = [dict(zip(names, values)) for values in itertools.product(*options.values())]
+    if len(names) < 2:
+        return product
+
+    def pairs(combo):
+        return {(a, combo[a], b, combo[b]) for a, b in itertools.combinations(names, 2)}
+
+    todo = set().union(*(pairs(c) for c in product))
+    chosen = []
+    while todo:
+        best = max(product, key=lambda c: len(pairs(c) & todo))
+        chosen.append(best)
+        todo -= pairs(best)
+    return chosen
+
+
+def _corners(ctx: CheckContext, hp0: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Hyperparameters for explicit examples beyond the run's: every free switch turned on, every other choice.
+
+    The run's hyperparameters are the defaults, where weight decay and momentum are often off and every
+    convention is the canonical one: a mistake in the decay, in a flag or in another convention's branch
+    shows there only if a draw happens to turn it on. These examples make it shown whatever the draw
+    count: the free float hyperparameters at 0 switched on (at :data:`SWITCHED_ON`, where valid), then
+    the free choices (``decoupled_weight_decay``, the conventions) combined pairwise (:func:`_pairwise`) with
+    them on. Held
+    hyperparameters keep their values; a combination the target or the algorithm does not admit is left out.
+    """
+    algorithm = _algorithm(ctx)
+    if algorithm is None:
+        return []
+    free = [p for p in algorithm.params if p.to_target and p.draw is not None and ctx.free(p.name)]
+    on: dict[str, Any] = {}
+    for p in free:
+        if p.type is float and p.choices is None and hp0.get(p.name) == 0:
+            try:
+                on[p.name] = p.parse(SWITCHED_ON)
+            except BadParameterError:
+                continue
+    options = {p.name: tuple(p.choices if p.choices is not None else (False, True))
+               for p in free if p.choices is not None or p.type is bool}
+    candidates = [{**hp0, **on}] if on else []
+    candidates += [{**hp0, **on, **combo} for combo in _pairwise(options)]
+    corners: list[dict[str, Any]] = []
+    for hp in candidates:
+        try:
+            algorithm.validate(hp)
+        except BadParameterError:
+            continue
+        if ctx.admits(hp) and hp not in corners and hp != dict(hp0):
+            corners.append(hp)
+    return corners
+
 
 
 # ------------------------------------------------------------------ helpers
@@ -242,8 +308,9 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
     if unsure is not None:
         return unsure
     diag = dg.diagnose(spec, cases, defaults=defaults)
-    where = ("at the given hyperparameters" if origin == "explicit"
-             else "at hyperparameters drawn over their valid range (shrunk by hypothesis)")
+    where = {"explicit": "at the given hyperparameters",
+             "corner": "at the given hyperparameters with the switches turned on or another choice taken"}.get(
+        origin, "at hyperparameters drawn over their valid range (shrunk by hypothesis)")
     lines = [
         conf.failure_headline(small, spec),
         f"Counterexample ({where}; {small.example.steps} step(s)):",
@@ -285,6 +352,14 @@ def _conformance(ctx: CheckContext) -> Outcome:
         if not v.ok:
             return _conformance_failure(ctx, v, "explicit", stats)
 
+    for hp in _corners(ctx, hp0):
+        ex = conf.build_example(ctx.reference, hp, CORNER_RECIPE, eps=hp.get("eps"))
+        ex.origin = "explicit"
+        v = judge(ex)
+        n_explicit += 1
+        if not v.ok:
+            return _conformance_failure(ctx, v, "corner", stats)
+
     last: dict[str, conf.Verdict] = {}
     strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned).filter(ctx.admits), conf.recipes())
 
@@ -324,7 +399,7 @@ def _conformance(ctx: CheckContext) -> Outcome:
             notes=precision + held_summary(ctx.held), figures=figs)
     return passed(
         f"every iterate matches the reference on {stats['n']} examples ({stats['steps']} steps: {n_explicit} at the run's "
-        f"hyperparameters, {drawn} {over}); the largest difference is {fmt(ratio)} of the tolerance"
+        f"hyperparameters or explicit variations of them, {drawn} {over}); the largest difference is {fmt(ratio)} of the tolerance"
         + (" (within the reduced-precision error model: the target computes in float32 or narrower)" if precision else ""),
         metrics={"examples": stats["n"], "steps": stats["steps"], "explicit_examples": n_explicit,
                  "drawn_examples": drawn, "worst_ratio": ratio, "unit_roundoff": _u(ctx)},

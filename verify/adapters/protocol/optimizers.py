@@ -414,7 +414,9 @@ def optimizer(obj: Any, target: str, spec: Any = None, params: Mapping[str, Any]
             lines.append(f"not passed through **kwargs: {', '.join(untaken)} (the target raised when given them)")
     # A named hyperparameter whose default switches its feature off (weight_decay = 0) and which changes
     # nothing is a feature the code does not have: held there. Others stay varied, so ignoring them fails.
-    off_by_default = {p.name for p in spec.params if p.default == 0}
+    # A flag is not such a switch (False == 0, but decoupled_weight_decay changes nothing while the decay is 0, on
+    # the probe as in every correct optimizer): a flag the signature names stays varied.
+    off_by_default = {p.name for p in spec.params if p.default == 0 and p.type is not bool}
     named = [n for n in plan.takes() if n not in found and n not in given and n in off_by_default]
     # Given values are held whatever they do: passed (through **kwargs too) but not probed.
     ignored = _without_effect(build, named + sorted(extra - given), spec, hp, extra) or []
