@@ -16,8 +16,8 @@ spec, in-process (``verify.api.check_conforms(..., isolate=False)``). A mutant i
 
 * ``error``: the factory, ``init`` or a first ``update`` at the defaults raises (syntax-valid but broken);
 * ``equivalent``: its iterates equal the reference's bit for bit on every probe (hyperparameters drawn
-  over the spec's ranges by :func:`verify.strategies.hyperparameters`, plus the defaults, × gradient
-  streams of several kinds) — equivalent on the tested domain, not a miss (``unreached`` when the
+  over the spec's ranges by :func:`verify.strategies.hyperparameters`, the defaults, the defaults with
+  every switch on and every combination of the choices, × gradient streams of several kinds) — equivalent on the tested domain, not a miss (``unreached`` when the
   mutated line never ran in those probes: another convention's branch);
 * ``killed``: a check failed or errored (the diagnosis is kept: a catalogued name or not);
 * ``survived``: every check passed or was skipped;
@@ -36,6 +36,7 @@ import copy
 import functools
 import dataclasses
 import inspect
+import itertools
 import json
 import os
 import sys
@@ -343,7 +344,34 @@ def _probe_hparams(alg, n: int, seed: int) -> list[dict[str, Any]]:
             draws.append(dict(hp))
 
     collect()
-    return draws
+    return draws + _switched(alg, draws[0])
+
+
+def _switched(alg, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """The defaults with every float hyperparameter at 0 switched on (0.5) and every combination of the choices
+    (flags and conventions): a branch the draws rarely take is probed, so "unreached" means no tested value takes it."""
+    from verify.errors import BadParameterError
+
+    on = {}
+    for p in alg.params:
+        if p.to_target and p.type is float and p.choices is None and defaults.get(p.name) == 0:
+            try:
+                on[p.name] = p.parse(0.5)
+            except BadParameterError:
+                pass
+    options = {p.name: tuple(p.choices if p.choices is not None else (False, True))
+               for p in alg.params if p.to_target and (p.choices is not None or p.type is bool)}
+    out = []
+    for values in itertools.product(*options.values()):
+        for switches in ({}, on) if on else ({},):
+            hp = {**defaults, **switches, **dict(zip(options, values))}
+            try:
+                alg.validate(hp)
+            except BadParameterError:
+                continue
+            if hp != defaults and hp not in out:
+                out.append(hp)
+    return out
 
 
 def _probe_streams(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -533,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         results += sweep_spec(algorithms.get(name), per_spec=per_spec, max_examples=max_examples, probes=probes,
                               seed=args.seed, show=show, only=only)
     print()
-    print(f"seed {args.seed}, {max_examples} examples per search, {probes} + 1 hyperparameter probes, "
+    print(f"seed {args.seed}, {max_examples} examples per search, {probes} drawn hyperparameter probes (with the "
+          "defaults, switches on and every combination of the choices), "
           f"{'every mutant' if not per_spec else f'up to {per_spec} mutants per spec'}; "
           f"{time.process_time() - t0:.0f} s of CPU")
     print(table(results))
