@@ -116,7 +116,7 @@ EXPLICIT_RECIPES: tuple[conf.Recipe, ...] = (
 
 #: The stream of the explicit corner examples (:func:`_corners`): 40 steps reach RAdam's rectification
 #: (ρ_t crosses 4 and 5 near t = 6 at β2 = 0.999) and let a decay or a momentum build up.
-CORNER_RECIPE = conf.Recipe("gaussian", 40, (3,), 22)
+CORNER_RECIPE = conf.Recipe("gaussian", 40, (3,), 23)
 #: The value a switched-off hyperparameter (weight decay, momentum, an initial accumulator at 0) is switched on at.
 SWITCHED_ON = 0.5
 
