@@ -109,3 +109,47 @@ class EpsOutsideRMS(keras.layers.RMSNormalization):
     def call(self, x):
         ms = ops.mean(ops.square(x), axis=-1, keepdims=True)
         return x / (ops.sqrt(ms) + self.epsilon) * self.scale
+
+
+# ------------------------------------------------------------------ batch norm, Gemma's RMS norm, initializers
+# (driven here too: one Keras process per backend serves every layer and initializer case of this file)
+
+#: Channels-first written as Keras users write it: on (N, C) batches axis=1 is the features' axis.
+BN_AXIS1 = functools.partial(keras.layers.BatchNormalization, axis=1)
+#: Settings the batchnorm spec has no parameter for: refused in one line.
+BN_RENORM = functools.partial(keras.layers.BatchNormalization, renorm=True)
+BN_SYNCHRONIZED = functools.partial(keras.layers.BatchNormalization, synchronized=True)
+BN_NO_CENTER = functools.partial(keras.layers.BatchNormalization, center=False)
+BN_NO_SCALE_BUILT = keras.layers.BatchNormalization(scale=False)
+
+
+class RenormBN(keras.layers.BatchNormalization):
+    """A subclass turning renorm on in its constructor."""
+
+    def __init__(self, **kwargs):
+        super().__init__(renorm=True, **kwargs)
+
+
+class GemmaRMSNorm(keras.layers.Layer):
+    """keras-hub's Gemma RMSNormalization, paraphrased: ``scale`` initialised at zeros, computed in float32,
+    output x̂·(1 + scale)."""
+
+    def __init__(self, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", trainable=True, shape=(input_shape[-1],), initializer="zeros")
+        self.built = True
+
+    def call(self, x):
+        x = ops.cast(x, "float32")
+        var = ops.mean(ops.square(x), axis=-1, keepdims=True)
+        normed_inputs = x * ops.reciprocal(ops.sqrt(var + self.epsilon))
+        return normed_inputs * (1 + self.scale)
+
+
+#: He's σ over fan_out (He et al. allow either fan): a correct initializer no init-* spec describes.
+HE_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
+#: Xavier's σ written as VarianceScaling, uniform: init-xavier.
+GLOROT_AS_VARIANCE_SCALING = keras.initializers.VarianceScaling(1.0, "fan_avg", "uniform", seed=3)

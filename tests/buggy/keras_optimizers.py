@@ -317,3 +317,109 @@ class RMSpropCenteredMeanUnsquared(keras.optimizers.RMSprop):
         self.assign(s, self.rho * s + (1 - self.rho) * ops.square(g))
         self.assign(a, self.rho * a + (1 - self.rho) * g)
         self.assign_sub(variable, lr * g / ops.sqrt(s - a + self.epsilon))
+
+
+# ----------------------------------------------------------------------------- written as Keras's guide writes them
+
+
+class DocStyleMomentum(keras.optimizers.Optimizer):
+    """Correct, the shape of the example in Keras's ``BaseOptimizer`` docstring: ``__init__(**kwargs)`` only, the
+    momentum hard-coded at 0.9, Polyak's form v ← μv − ηg, w ← w + v with ``self.assign`` / ``assign_add``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = 0.9
+
+    def build(self, variables):
+        super().build(variables)
+        self.velocities = [self.add_variable_from_reference(reference_variable=v, name="velocity") for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        v = self.velocities[self._get_variable_index(variable)]
+        self.assign(v, ops.subtract(ops.multiply(v, ops.cast(self.momentum, variable.dtype)),
+                                    ops.multiply(ops.cast(gradient, variable.dtype), lr)))
+        self.assign_add(variable, v)
+
+
+class DictStateAdam(keras.optimizers.Optimizer):
+    """Correct textbook Adam keeping its state its own way: (m, v, t) per variable in a dict keyed by the variable's
+    path, its own step counter (a float variable) instead of ``self.iterations``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.state = {}
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        for v in var_list:
+            self.state[v.path] = (self.add_variable_from_reference(v, "m"), self.add_variable_from_reference(v, "v"),
+                                  self.add_variable((), initializer="zeros", dtype=v.dtype, name="t"))
+
+    def update_step(self, gradient, variable, learning_rate):
+        m, v, t = self.state[variable.path]
+        g = ops.cast(gradient, variable.dtype)
+        self.assign_add(t, 1.0)
+        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * g * g)
+        m_hat = m / (1.0 - ops.power(self.beta_1, t))
+        v_hat = v / (1.0 - ops.power(self.beta_2, t))
+        self.assign_sub(variable, ops.cast(learning_rate, variable.dtype) * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+
+class AdamStepFromIterations(DictStateAdam):
+    """Bug: t = ``self.iterations`` (0 at the first step, not 1): the bias correction divides by 1 − β⁰ = 0."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        m, v, _ = self.state[variable.path]
+        g = ops.cast(gradient, variable.dtype)
+        t = ops.cast(self.iterations, variable.dtype)
+        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * g)
+        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * g * g)
+        m_hat = m / (1.0 - ops.power(self.beta_1, t))
+        v_hat = v / (1.0 - ops.power(self.beta_2, t))
+        self.assign_sub(variable, ops.cast(learning_rate, variable.dtype) * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+
+
+class ClippedMomentumSGD(keras.optimizers.SGD):
+    """Correct SGD whose constructor turns clipping on (as a training script's optimizer factory does)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.9, **kwargs):
+        super().__init__(learning_rate=learning_rate, momentum=momentum, clipnorm=1.0, **kwargs)
+
+
+class DecayingSGD(keras.optimizers.SGD):
+    """Correct SGD whose constructor wraps the learning rate in a schedule."""
+
+    def __init__(self, learning_rate=0.01, **kwargs):
+        super().__init__(learning_rate=keras.optimizers.schedules.ExponentialDecay(learning_rate, 10, 0.5), **kwargs)
+
+
+# Optimizers configured as training scripts configure them: correct, but each setting changes the step the spec
+# describes (or names another spec), so each must be refused in one line, never failed.
+CLIPNORM_ADAM = keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
+CLIPVALUE_ADAM = keras.optimizers.Adam(learning_rate=1e-3, clipvalue=0.5)
+GLOBAL_CLIPNORM_ADAM = keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=1.0)
+EMA_OVERWRITE_ADAM = keras.optimizers.Adam(learning_rate=1e-3, use_ema=True, ema_overwrite_frequency=2)
+ACCUMULATING_ADAM = keras.optimizers.Adam(learning_rate=1e-3, gradient_accumulation_steps=4)
+LOSS_SCALED_ADAM = keras.optimizers.Adam(learning_rate=1e-3, loss_scale_factor=128.0)
+EXPONENTIAL_DECAY_ADAM = keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.ExponentialDecay(1e-3, 100, 0.9))
+COSINE_DECAY_ADAM = keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.CosineDecay(1e-3, 1000))
+DECAYED_ADAM = keras.optimizers.Adam(learning_rate=1e-3, weight_decay=0.01)
+DECAYED_MOMENTUM_SGD = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, weight_decay=1e-4)
+DECAYED_RMSPROP = keras.optimizers.RMSprop(learning_rate=1e-3, weight_decay=1e-4)
+AMSGRAD_ADAM = keras.optimizers.Adam(learning_rate=1e-3, amsgrad=True)
+NESTEROV_SGD = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)
+LOSS_SCALE_OPTIMIZER = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-3))
+#: Use EMA without writing it over the variables: the variables follow Adam exactly.
+EMA_ADAM = keras.optimizers.Adam(learning_rate=1e-3, use_ema=True)
+
+
+def _lr():
+    return 1e-3
+
+
+CALLABLE_LR_ADAM = keras.optimizers.Adam(learning_rate=_lr)

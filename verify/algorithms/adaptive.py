@@ -367,6 +367,7 @@ ADAM = Algorithm(
          "Keras's weight_decay is decoupled, applied before the step (w ← w − w·weight_decay·lr: spec adamw), "
          "so the spec's coupled weight_decay is held at 0",),
         conventions={"eps_placement": "hat", "weight_decay": 0.0},
+        settings={"amsgrad": False},
     ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),
@@ -424,7 +425,10 @@ ADAMW = Algorithm(
         (_KERAS_ADAM_NOTE,
          "decoupled decay: Keras shrinks w ← w − w·weight_decay·lr before the Adam step, the same update as "
          "w ← w − lr·(û + weight_decay·w) since the Adam step does not depend on w"),
+        variants={"Adam": "keras.optimizers.Adam under spec adamw: Keras's Adam(weight_decay=λ) decays decoupled "
+                          "like its AdamW (which is Adam with weight_decay=0.004 by default)"},
         conventions={"eps_placement": "hat"},
+        settings={"amsgrad": False},
     ),
     no_decay={"weight_decay": 0.0},
     dropped_by_bugs=("b1", "eps", "weight_decay"),

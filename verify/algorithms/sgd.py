@@ -129,7 +129,8 @@ SGD = Algorithm(
     torch=LibraryMapping(("SGD",), (same("lr"),), ("torch.optim.SGD with its default momentum=0: w ← w − lr·g",)),
     optax=LibraryMapping(("sgd",), (OPTAX_LR,), ("lr → learning_rate; optax.sgd without momentum: w ← w − lr·g",)),
     keras=LibraryMapping(("SGD",), (KERAS_LR,),
-                         ("lr → learning_rate; keras.optimizers.SGD with its default momentum=0.0: w ← w − lr·g",)),
+                         ("lr → learning_rate; keras.optimizers.SGD with its default momentum=0.0: w ← w − lr·g",),
+                         settings={"momentum": 0.0, "nesterov": False}),
 )
 
 MOMENTUM = Algorithm(
@@ -167,7 +168,7 @@ MOMENTUM = Algorithm(
         ("SGD",), (KERAS_LR, same("momentum")),
         ("lr → learning_rate; Keras keeps the velocity v = −lr·b: v ← μ·v − lr·g, w ← w + v (Polyak's form), "
          "checked as form = polyak, its only form",),
-        conventions={"form": "polyak"}),
+        conventions={"form": "polyak"}, settings={"nesterov": False}),
     dropped_by_bugs=("momentum",),
 )
 
@@ -213,7 +214,8 @@ NESTEROV = Algorithm(
     keras=LibraryMapping(
         ("SGD",), (KERAS_LR, same("momentum"), const("nesterov", True, "")),
         ("lr → learning_rate; nesterov=True: v ← μ·v − lr·g, w ← w + μ·v − lr·g, i.e. with v = −lr·b the "
-         "re-parameterised (look-ahead) form w ← w − lr·(g + μ·b), the spec's canonical one",)),
+         "re-parameterised (look-ahead) form w ← w − lr·(g + μ·b), the spec's canonical one",),
+        settings={"nesterov": True}),
     dropped_by_bugs=("momentum",),
 )
 
@@ -272,7 +274,7 @@ WEIGHT_DECAY = Algorithm(
                         "weight_decay = 2λ", shown="2λ", inverse=lambda wd: (float(wd or 0.0) / 2.0,))),
         ("Keras's decay is decoupled (it bypasses the momentum buffer): it equals the spec's coupled L2 only "
          "without momentum, so momentum is held at 0",),
-        conventions={"momentum": 0.0}),
+        conventions={"momentum": 0.0}, settings={"momentum": 0.0, "nesterov": False}),
     no_decay={"lam": 0.0},
     dropped_by_bugs=("lam", "momentum"),
 )

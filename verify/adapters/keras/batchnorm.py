@@ -26,6 +26,7 @@ names or the ones the numpy protocol knows). What Keras does differently from Py
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, get_args
 
@@ -65,9 +66,33 @@ EPS64 = float(np.finfo(np.float64).eps)
 
 def claim(request: Request) -> Subject | None:
     """The subject for a Keras BatchNormalization class or instance; ``None`` for anything not Keras'."""
-    if request.family != Family.BATCHNORM or not is_keras_object(request.obj):
+    obj = request.obj.func if isinstance(request.obj, functools.partial) else request.obj
+    if request.family != Family.BATCHNORM or not is_keras_object(obj):
         return None
     return batchnorm(request.obj, request, require_keras())
+
+
+#: BatchNormalization's settings the batchnorm spec does not describe, and why each is refused.
+_REFUSED = {
+    "center": (False, "it has no β (the checks set γ and β and compare γ·x̂ + β)"),
+    "scale": (False, "it has no γ (the checks set γ and β and compare γ·x̂ + β)"),
+    "renorm": (True, "batch renormalisation (Ioffe 2017) corrects the batch statistics by r and d in training: "
+                     "another formula"),
+    "synchronized": (True, "Keras runs it on TensorFlow only, and the verifier drives Keras on jax or torch (on one "
+                           "device it is the same layer: give it without)"),
+}
+
+
+def _refuse_settings(config: dict[str, Any], who: str) -> None:
+    """Refuse, in one line, a BatchNormalization set where the batchnorm spec has no parameter for the setting, or
+    normalising over an axis other than the features of ``(N, C)`` batches."""
+    for key, (value, why) in _REFUSED.items():
+        if key in config and config[key] is value:
+            raise TargetLoadError(f"{who} is set {key}={value!r}: {why}; spec 'batchnorm' has no parameter for it, "
+                                  "so it is not checked")
+    if config.get("axis", -1) not in (-1, 1, [-1], [1]):
+        raise TargetLoadError(f"{who} normalises over axis {config.get('axis')!r}; the checks feed (N, C) batches "
+                              "normalised per feature (axis=-1, or 1)")
 
 
 def _shown(cls: type) -> str:
@@ -268,6 +293,13 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
     """The subject for a Keras BatchNormalization class (built per check) or instance (its config)."""
     base = keras.layers.BatchNormalization
     target = request.target
+    bound: dict[str, Any] = {}
+    if isinstance(obj, functools.partial):
+        if obj.args or not inspect.isclass(obj.func):
+            raise TargetLoadError(f"target {target!r}: give functools.partial(cls, keyword=...) of a layer class, with "
+                                  "keywords only")
+        bound, obj = dict(obj.keywords), obj.func
+        _refuse_settings(bound, f"target {target!r}")
     instance = None if inspect.isclass(obj) else obj
     cls = obj if instance is None else type(obj)
     shown = _shown(cls)
@@ -285,15 +317,18 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
     found: dict[str, Held] = {}
     if instance is not None:
         config = call_target(f"{shown}.get_config()", instance.get_config)
-        if config.get("axis", -1) not in (-1, 1, [-1], [1]):
-            raise TargetLoadError(f"target {target!r} normalises over axis {config.get('axis')!r}; the checks "
-                                  "feed (N, C) batches normalised per feature (axis=-1)")
+        _refuse_settings(config, f"target {target!r}")
         found = {"eps": Held(float(config["epsilon"]), "read", f"{shown}'s epsilon"),
                  "momentum": Held(float(config["momentum"]), "read", f"{shown}'s momentum")}
         takes = frozenset()
         keywords, positional = {}, False
     else:
         keywords, positional = _constructor(cls, issubclass(cls, base))
+        for k, kw in list(keywords.items()):
+            if kw in bound and k in ("eps", "momentum"):        # bound by the partial: read, held
+                found[k] = Held(float(bound[kw]), "read", f"target {target!r}'s {kw}")
+                del keywords[k]
+        positional = positional and not bound
         takes = frozenset(k for k in keywords if k in ("eps", "momentum"))
     compute = str(keras.backend.result_type("float64", "float32"))
     precision = {"eps": float(np.finfo(np.dtype(compute)).eps)}
@@ -312,6 +347,7 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
             if "dtype" in keywords.values():
                 kwargs["dtype"] = "float64"
             args = (int(num_features),) if positional else ()
+            kwargs = {**bound, **kwargs}
             where = f"{shown}({', '.join([str(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()])})"
             layer = call_target(where, cls, *args, **kwargs)
         if not isinstance(layer, keras.layers.Layer):
@@ -322,6 +358,13 @@ def batchnorm(obj: Any, request: Request, keras: Any) -> BatchNormSubject:
         return _KerasBatchNorm(keras, layer, shown, passed, precision["eps"])
 
     held = {k: found[k].value if k in found else request.params.get(k) for k in ("eps", "momentum")}
+    if instance is None and issubclass(cls, base):
+        # a subclass may set in its __init__ what the spec has no parameter for (renorm, scale=False): built once
+        try:
+            probe_config = factory(3, float(held["eps"]), float(held["momentum"])).layer.get_config()
+        except (TargetError, ProtocolError):
+            probe_config = {}                  # a constructor that fails here fails in the checks, reported there
+        _refuse_settings(probe_config, f"target {target!r}")
     attained = _attained(factory, held)
     if attained is not None and attained <= 64 * EPS64:
         precision["eps"], compute = EPS64, "float64"       # a subclass computing in float64: judged so

@@ -64,6 +64,25 @@ IDENTIFIERS = frozenset({
 })
 
 
+#: Each init-* spec as Keras's VarianceScaling writes it: (scale, mode), σ² = scale/n with n the mode's fan.
+VARIANCE_SCALING = {"init-lecun": (1.0, "fan_in"), "init-xavier": (1.0, "fan_avg"), "init-he": (2.0, "fan_in")}
+
+
+def _refuse_unmatched_variance_scaling(inst: Any, shown: str, spec_name: str, keras: Any) -> None:
+    """Refuse, in one line, a VarianceScaling computing Keras's own σ² = scale/n at a (scale, mode) that no init-*
+    spec has (He's fan_out mode, a scale of 0.1): it is right by its own declaration, and no spec can pass it.
+    One whose (scale, mode) is another spec's is checked (and fails naming the σ it matches)."""
+    vs = keras.initializers.VarianceScaling
+    if spec_name not in VARIANCE_SCALING or not isinstance(inst, vs) or type(inst).__call__ is not vs.__call__:
+        return
+    declared = (float(getattr(inst, "scale", 0.0)), str(getattr(inst, "mode", "")))
+    if declared in VARIANCE_SCALING.values():
+        return
+    raise TargetLoadError(f"{shown} is set scale={declared[0]!r}, mode={declared[1]!r}: it draws with σ² = scale/"
+                          f"{declared[1]}, which no init-* spec has (init-lecun: 1/fan_in, init-xavier: 1/fan_avg, "
+                          f"init-he: 2/fan_in), so it is not checked under {spec_name!r}")
+
+
 def _is_identifier(obj: Any) -> bool:
     return isinstance(obj, str) and obj in IDENTIFIERS
 
@@ -131,6 +150,7 @@ def initialiser(obj: Any, request: Request, keras: Any) -> InitialiserSubject:
     probe = build(0)
     if not isinstance(probe, base):
         raise TargetLoadError(f"{shown}() built a {type(probe).__name__}, not a keras.initializers.Initializer")
+    _refuse_unmatched_variance_scaling(probe, shown, request.spec.name, keras)
     if getattr(probe, "input_axes", None) is not None or getattr(probe, "output_axes", None) is not None:
         raise TargetLoadError(f"target {target!r} computes its fans over the axes input_axes="
                               f"{probe.input_axes!r}, output_axes={probe.output_axes!r}; the init-* specs use "

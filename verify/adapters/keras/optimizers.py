@@ -64,6 +64,15 @@ def claim(request: Request) -> OptimizerSubject | None:
         return None
     keras = require_keras()
     base = keras.optimizers.Optimizer
+    scaler = keras.optimizers.LossScaleOptimizer
+    if inspect.isclass(obj) and issubclass(obj, scaler) or isinstance(obj, scaler):
+        name = request.target.rsplit(":", 1)[-1] if isinstance(request.target, str) else "the optimizer"
+        inner = f"{request.target}.inner_optimizer" if isinstance(obj, scaler) and isinstance(request.target, str) \
+            else "its inner_optimizer"
+        raise TargetLoadError(f"{name} is a keras LossScaleOptimizer: it divides the gradients by its dynamic loss "
+                              "scale (they are meant to be gradients of the scaled loss) and skips the steps whose "
+                              f"gradients are not finite; spec {request.spec.name!r} has neither, so check the "
+                              f"optimizer it wraps: {inner}")
     if inspect.isclass(obj) and issubclass(obj, base):
         return optimizer(obj, request.spec, request.target)
     if isinstance(obj, base):
@@ -109,6 +118,28 @@ def _own_update(cls: type, base: str | None) -> list[str]:
     keras = require_keras()
     builtin = getattr(keras.optimizers, base)
     return [m for m in _UPDATE_METHODS if getattr(cls, m, None) is not getattr(builtin, m, None)]
+
+
+def _taken_keywords(cls: type) -> tuple[set[str], bool]:
+    """(the keywords ``cls``'s constructor takes, whether it takes any): its ``__init__``'s named parameters and,
+    while each forwards ``**kwargs``, its bases' down to Keras's first own class, whose ``**kwargs`` reach the
+    base optimizer that refuses every keyword but its own (Keras's custom-optimizer example takes only
+    ``**kwargs`` and hard-codes its momentum)."""
+    keras = require_keras()
+    names: set[str] = set()
+    for c in inspect.getmro(cls):
+        init = c.__dict__.get("__init__")
+        if init is None:
+            continue
+        own, var_kw = accepted_keywords(init)
+        names |= own - {"self"}
+        if (c.__module__ or "").startswith("keras."):
+            if var_kw:
+                names |= accepted_keywords(keras.optimizers.Optimizer)[0]
+            return names, False
+        if not var_kw:
+            return names, False
+    return names, True
 
 
 def _conventions_text(mapping: LibraryMapping) -> str:
@@ -178,6 +209,52 @@ def _unread_by_own_update(cls: type, base: str | None, own: list[str], rules: li
 def _parse(spec: Any, name: str, value: Any) -> Any:
     params = {p.name: p for p in spec.params}
     return params[name].parse(value) if name in params else value
+
+
+def _refuse_schedule(opt: Any, who: str, spec_name: str) -> None:
+    """Refuse, in one line, a Keras optimizer whose learning rate is a schedule or a callable (read before its
+    config, which serialises a callable with a warning)."""
+    schedules = require_keras().optimizers.schedules
+    lr = getattr(opt, "_learning_rate", None)
+    if isinstance(lr, schedules.LearningRateSchedule) or callable(lr) and not hasattr(lr, "assign"):
+        kind = f"a {type(lr).__name__} schedule" if isinstance(lr, schedules.LearningRateSchedule) else "a callable"
+        raise TargetLoadError(f"{who}'s learning_rate is {kind}: spec {spec_name!r} has a constant learning rate, "
+                              "so it is not checked; give the optimizer a float learning_rate")
+
+
+def _refuse_base_settings(opt: Any, config: Mapping[str, Any], mapping: LibraryMapping, who: str,
+                          spec_name: str) -> None:
+    """Refuse, in one line, a Keras optimizer whose base settings change the step itself (every Keras optimizer
+    takes them; no spec has a parameter for any): a learning-rate schedule or callable, gradient clipping,
+    gradient accumulation, a loss scale, EMA weights written over the variables, a decoupled ``weight_decay``
+    the mapping does not pass. Checking such an optimizer against the bare formula would fail a correct one."""
+    _refuse_schedule(opt, who, spec_name)
+    why = {"clipnorm": "Keras clips each gradient tensor to that norm before the step",
+           "global_clipnorm": "Keras clips the gradients to that global norm before the step",
+           "clipvalue": "Keras clips every gradient entry to that value before the step",
+           "gradient_accumulation_steps": "Keras steps only every that many calls, with the mean gradient",
+           "loss_scale_factor": "Keras divides the gradients by it before the step (gradients of a scaled loss)"}
+    for key, text in why.items():
+        value = config.get(key)
+        if value is not None and not (key == "loss_scale_factor" and value == 1):
+            raise TargetLoadError(f"{who} is set {key}={value!r}: {text}, and spec {spec_name!r} has no parameter for "
+                                  f"it, so it is not checked; give the optimizer without {key}")
+    if config.get("use_ema") and config.get("ema_overwrite_frequency"):
+        raise TargetLoadError(f"{who} is set use_ema=True, ema_overwrite_frequency={config['ema_overwrite_frequency']!r}:"
+                              " Keras writes the moving average over the variables every that many steps, and spec "
+                              f"{spec_name!r} has no parameter for it, so it is not checked; give it without "
+                              "ema_overwrite_frequency")
+    decay = config.get("weight_decay")
+    if decay and "weight_decay" not in {r.target for r in mapping.rules}:
+        cls = mapping.primary
+        takers = [n for n, m in KERAS_OPTIMIZERS.items()
+                  if "weight_decay" in {r.target for r in m.rules} and (m.primary == cls or cls in m.variants)
+                  and all(config.get(k, v) == v for k, v in m.settings.items())]
+        hint = (f"check it under --spec {' or '.join(takers)}" if takers else
+                "no spec has that decay with this optimizer's formula")
+        raise TargetLoadError(f"{who} is set weight_decay={decay!r}: Keras applies it decoupled, w ← w − w·"
+                              f"weight_decay·lr before the step, and spec {spec_name!r} has no such decay (it checks "
+                              f"keras.optimizers.{cls} without one), so it is not checked; {hint}")
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -268,7 +345,7 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     if instance is not None:
         return _instance_subject(instance, cls, shown, spec, target, mapping, notes + lines, found)
 
-    accepted, var_kw = accepted_keywords(cls)
+    accepted, var_kw = _taken_keywords(cls)
     rules: list[Rule] = []
     untaken: list[Rule] = []
     for rule in mapping.rules:
@@ -278,6 +355,32 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
             lines.append(rule.if_unsupported or f"{shown} takes no {rule.target!r} keyword; it is not passed")
         else:
             untaken.append(rule)
+    defaults = spec_defaults(spec)
+    built, config = None, {}
+    if not builtin:
+        # a subclass may set what the built-in leaves at its default (momentum, clipnorm, a schedule in its
+        # __init__, a hyperparameter it hard-codes): built once to see
+        at_defaults = {**defaults, **{k: h.value for k, h in found.items()}}
+        try:
+            built = cls(**{r.target: r.value(at_defaults) for r in rules})
+            config = built.get_config()
+        except Exception:  # noqa: BLE001 - a constructor that fails here fails in the runs, reported there
+            built, config = None, {}
+    params = {p.name: p for p in spec.params}
+    for rule in list(untaken):
+        # a hyperparameter the constructor does not take but the object keeps under the keyword's name
+        # (``self.momentum = 0.9`` in __init__, as in Keras's own custom-optimizer example): read and held
+        values = rule.canonical(getattr(built, rule.target, None)) if built is not None else None
+        try:
+            read = {n: Held(params[n].parse(v), "read", f"{shown}().{rule.target}, set by its constructor")
+                    for n, v in (values or {}).items()}
+        except Exception:  # noqa: BLE001 - not a value of the spec's range: the library default is assumed
+            read = {}
+        if read:
+            found.update(read)
+            untaken.remove(rule)
+            lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} read from its "
+                         f"{rule.target} attribute ({getattr(built, rule.target)!r}) and held")
     default_of = (lambda kw: _keras_default(mapping.primary, kw))
     unread = _unread_by_own_update(cls, base, own, rules)
     if unread:
@@ -310,15 +413,10 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     for name, (accepts, why) in mapping.restricted.items():
         if name not in found:
             found[name] = Held(spec_defaults(spec)[name], "restricted", why, accepts=accepts)
-    defaults = spec_defaults(spec)
     known = {s for r in mapping.rules for s in r.sources} | set(mapping.conventions)
-    if mapping.settings and not own and not builtin:
-        # a subclass may set what the built-in leaves at its default (momentum in its __init__): built once to see
-        at_defaults = {**defaults, **{k: h.value for k, h in found.items()}}
-        try:
-            config = cls(**{r.target: r.value(at_defaults) for r in rules}).get_config()
-        except Exception:  # noqa: BLE001 - a constructor that fails here fails in the runs, reported there
-            config = {}
+    if built is not None:
+        _refuse_base_settings(built, config, mapping, shown, spec_name)
+    if not builtin and not own:
         _refuse_other_settings(config, mapping, shown, spec_name)
 
     def factory(**hparams: Any) -> OptimizerRun:
@@ -346,8 +444,14 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
     if steps:
         raise TargetLoadError(f"{name} has already taken {steps} step(s): every run would start from that state; "
                               "give the optimizer before its first step, or its class")
+    _refuse_schedule(instance, name, spec.name)
     try:
         config = instance.get_config()
+    except Exception as exc:  # noqa: BLE001 - a subclass whose config cannot be read
+        raise TargetLoadError(f"{name}.get_config() raised {type(exc).__name__}: {exc}; give its class instead") \
+            from None
+    _refuse_base_settings(instance, config, mapping, name, spec.name)
+    try:
         cls.from_config(dict(config))
     except Exception as exc:  # noqa: BLE001 - a subclass whose config does not rebuild it
         raise TargetLoadError(f"{name} cannot be rebuilt from its get_config() ({type(exc).__name__}: {exc}); give "
