@@ -153,3 +153,19 @@ class GemmaRMSNorm(keras.layers.Layer):
 HE_FAN_OUT = keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
 #: Xavier's σ written as VarianceScaling, uniform: init-xavier.
 GLOROT_AS_VARIANCE_SCALING = keras.initializers.VarianceScaling(1.0, "fan_avg", "uniform", seed=3)
+
+
+class VarianceAsStdHe(keras.initializers.Initializer):
+    """Bug, in the guide's shape (``__call__(self, shape, dtype=None)``): the variance 2/fan_in passed as stddev."""
+
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        fan_in = 1
+        for d in shape[:-1]:
+            fan_in *= d
+        return keras.random.normal(shape, stddev=2.0 / fan_in, dtype=dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}

@@ -91,6 +91,7 @@ CASES_BY_KEY = {
     # initializers: a VarianceScaling no spec describes is refused; Glorot written as VarianceScaling passes
     "he-fan-out": (f"{CASES}:HE_FAN_OUT", "init-he", {}, None, 4, ("torch",)),
     "glorot-vs": (f"{CASES}:GLOROT_AS_VARIANCE_SCALING", "init-xavier", {}, ["std"], 4, ("torch",)),
+    "variance-as-std": (f"{CASES}:VarianceAsStdHe", "init-he", {}, ["std"], 4, ("torch",)),
 }
 
 
@@ -241,3 +242,9 @@ def test_settings_no_spec_describes_are_refused_in_one_line(driven, key, says):
 def test_glorot_written_as_variance_scaling_passes(driven):
     r = _result(driven, "glorot-vs")
     assert r["status"] == "pass", (r["diagnoses"], r["errors"])
+
+
+def test_an_initializer_passing_the_variance_as_stddev_is_named(driven):
+    r = _result(driven, "variance-as-std")
+    assert r["statuses"] == {"std": "fail"}
+    assert "the variance used as the standard deviation" in r["diagnoses"]["std"], r["diagnoses"]

@@ -32,6 +32,8 @@ def test_two_files_with_the_same_name_do_not_collide(tmp_path):
     ("reference.no_such_thing", "has no attribute 'no_such_thing'"),
     ("definitely_missing_pkg.x", "no module named 'definitely_missing_pkg'"),
     ("a b", "is not a dotted name"),
+    # Keras's name of an initializer given bare (as in kernel_initializer="he_normal"): the target to give instead
+    ("he_normal", r"Keras's name of an initializer; give keras\.initializers\.he_normal"),
 ])
 def test_errors_name_the_problem(target, words):
     with pytest.raises(TargetLoadError, match=words):

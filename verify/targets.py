@@ -68,6 +68,11 @@ def _missing(target: str, exc: ModuleNotFoundError) -> TargetLoadError:
         return MissingDependencyError(
             f"target {target!r} needs {root}, which is not installed: install dlverify[{_EXTRAS[root]}]"
         )
+    from verify.adapters.keras.initialisers import IDENTIFIERS as KERAS_INITIALIZERS
+
+    if target in KERAS_INITIALIZERS:        # Keras's name of an initializer, given bare on the command line
+        return TargetLoadError(f"cannot import target {target!r}: it is Keras's name of an initializer; give "
+                               f"keras.initializers.{target} (or a module attribute holding the string)")
     return TargetLoadError(f"cannot import target {target!r}: no module named {exc.name!r}")
 
 
