@@ -225,6 +225,12 @@ REFUSED = [
     ("ClippedMomentumSGD", "momentum", "ClippedMomentumSGD is set clipnorm=1.0"),
     ("DecayingSGD", "sgd", "DecayingSGD's learning_rate is a ExponentialDecay schedule"),
 ]
+#: A value given for what Keras fixes cannot reach the object: refused, not failed for the user's claim.
+GIVEN_REFUSED = [
+    ("keras.optimizers.Adam", "adam", {"eps_placement": "outside"}, "keras.optimizers.Adam cannot be given "
+     "eps_placement='outside': under spec 'adam' Keras fixes eps_placement = hat, weight_decay = 0.0"),
+    ("keras.optimizers.Adam", "adam", {"weight_decay": 0.01}, "cannot be given weight_decay=0.01"),
+]
 #: Correct optimizers set as training scripts set them, and guide-style subclasses: (name, spec, given, status).
 CONFIGURED = [("DECAYED_ADAM", "adamw", {}, "pass"), ("EMA_ADAM", "adam", {}, "pass"),
               ("DocStyleMomentum", "momentum", {}, "pass"), ("DictStateAdam", "adam", {}, "pass"),
@@ -243,7 +249,8 @@ def _cases(backend):
     cases += [(f"{BUGGY}:{name}", spec, given, ["conformance"]) for name, spec, given, _ in CONFIGURED
               if backend == "jax" or name in TORCH_CONFIGURED]
     if backend == "jax":
-        return cases + [(f"{BUGGY}:{name}", spec, {}) for name, spec, _ in REFUSED]
+        return cases + [(f"{BUGGY}:{name}", spec, {}) for name, spec, _ in REFUSED] + [
+            (target, spec, given) for target, spec, given, _ in GIVEN_REFUSED]
     # The buggy subclasses on the torch backend (Keras's generic per-variable update_step there): conformance only,
     # the check whose diagnosis the tests read.
     return cases + [(f"{BUGGY}:{name}", spec, given, ["conformance"]) for name, spec, given in SUBCLASSES
@@ -423,3 +430,11 @@ def test_optimizers_set_as_training_scripts_do_and_guide_subclasses(driven, name
         assert any("one step behind" in d for d in r["failed"].values()), r["failed"]
     if name == "DECAYED_ADAM":
         assert r["held"]["weight_decay"] == 0.01 and r["held"]["eps_placement"] == "hat"
+
+
+@pytest.mark.parametrize("target, spec, given, says", GIVEN_REFUSED)
+def test_a_value_given_for_what_keras_fixes_is_refused(driven, target, spec, given, says):
+    # --param weight_decay=0.01 under adam cannot reach keras.optimizers.Adam (its decay is decoupled, not passed):
+    # the run failed the correct optimizer for the missing decay before
+    error = _result(driven, target, spec, given).get("error")
+    assert error is not None and "\n" not in error and says in error, error

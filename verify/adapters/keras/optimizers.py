@@ -74,13 +74,14 @@ def claim(request: Request) -> OptimizerSubject | None:
                               f"gradients are not finite; spec {request.spec.name!r} has neither, so check the "
                               f"optimizer it wraps: {inner}")
     if inspect.isclass(obj) and issubclass(obj, base):
-        return optimizer(obj, request.spec, request.target)
+        return optimizer(obj, request.spec, request.target, given=request.params, asked=request.given)
     if isinstance(obj, base):
         cls = type(obj)
         if (cls.__module__ or "").startswith("keras.src.backend."):
             # the torch backend's _foreach class Keras swapped in for a built-in: the built-in is what was built
             cls = next(c for c in inspect.getmro(cls) if getattr(keras.optimizers, c.__name__, None) is c)
-        return optimizer(cls, request.spec, request.target, instance=obj)
+        return optimizer(cls, request.spec, request.target, instance=obj, given=request.params,
+                         asked=request.given)
     return None
 
 
@@ -312,7 +313,8 @@ def _run_note() -> str:
     return _RUN_NOTE.format(backend=backend_name() or "?", shapes="(2, 3), (4,), (1,), (rest,)")
 
 
-def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> OptimizerSubject:
+def optimizer(cls: Any, spec: Any, target: str, instance: Any = None, given: Mapping[str, Any] | None = None,
+              asked: frozenset[str] = frozenset()) -> OptimizerSubject:
     """The subject for a Keras optimizer class (or the class of ``instance``, an optimizer built beforehand,
     rebuilt for every run from its ``get_config()``) under an optimizer ``spec``."""
     shown = _shown(cls)
@@ -342,6 +344,13 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None) -> Optimiz
     else:
         found = held_conventions(mapping, spec, shown)
         notes = list(mapping.notes)
+        # a value given for what Keras fixes (--param eps_placement=outside, weight_decay=0.01 under adam) cannot
+        # reach Keras's object: checking it would fail a correct optimizer for the user's claim, not its code
+        clash = [f"{k}={(given or {})[k]!r}" for k, h in found.items() if k in asked and (given or {})[k] != h.value]
+        if clash:
+            raise TargetLoadError(f"{shown} cannot be given {', '.join(clash)}: under spec {spec_name!r} Keras fixes "
+                                  f"{_conventions_text(mapping)} (no keyword changes it), so it is not checked at "
+                                  "that value; leave it out, or check a subclass of your own")
     if instance is not None:
         return _instance_subject(instance, cls, shown, spec, target, mapping, notes + lines, found)
 
