@@ -364,6 +364,15 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None, given: Map
             lines.append(rule.if_unsupported or f"{shown} takes no {rule.target!r} keyword; it is not passed")
         else:
             untaken.append(rule)
+    # the keywords the subclass's own signature names (not Keras's, which its **kwargs may reach only in part)
+    if not own and not builtin and base is not None:
+        for rule, value in _set_by_constructor(cls, mapping, rules, accepted_keywords(cls)[0]).items():
+            rules.remove(rule)
+            for n, v in (rule.canonical(value) or {}).items():
+                found[n] = Held(_parse(spec, n, v), "read", f"{shown}().get_config()[{rule.target!r}], set by its "
+                                "constructor")
+            lines.append(f"{shown}'s constructor sets {rule.target}={value!r} (it passes its own value to "
+                         f"keras.optimizers.{mapping.primary}): {', '.join(rule.sources)} held at it, not passed")
     defaults = spec_defaults(spec)
     built, config = None, {}
     if not builtin:
@@ -411,14 +420,6 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None, given: Map
         lines.append(f"{shown} takes no {rule.target!r} keyword: {', '.join(rule.sources)} held at keras.optimizers."
                      f"{mapping.primary}'s default {default_of(rule.target)!r}")
     found.update(held)
-    if not own and not builtin and base is not None:
-        for rule, value in _set_by_constructor(cls, mapping, rules, accepted).items():
-            rules.remove(rule)
-            for n, v in (rule.canonical(value) or {}).items():
-                found[n] = Held(_parse(spec, n, v), "read", f"{shown}().get_config()[{rule.target!r}], set by its "
-                                "constructor")
-            lines.append(f"{shown}'s constructor sets {rule.target}={value!r} (it passes its own value to "
-                         f"keras.optimizers.{mapping.primary}): {', '.join(rule.sources)} held at it, not passed")
     for name, (accepts, why) in mapping.restricted.items():
         if name not in found:
             found[name] = Held(spec_defaults(spec)[name], "restricted", why, accepts=accepts)
