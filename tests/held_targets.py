@@ -188,6 +188,31 @@ class LiteralB2Adam(OnlyLrAdam):
             np.sqrt(self.v / (1 - 0.99 ** self.t)) + 1e-8)
 
 
+class TransformerAdam(OnlyLrAdam):
+    """"Attention is all you need"'s Adam: β2 = 0.98 and ε = 1e-9 written as literals (two values other than the
+    spec's defaults, neither taken nor on the object)."""
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.t += 1
+        self.m = 0.9 * self.m + 0.1 * grads
+        self.v = 0.98 * self.v + 0.02 * grads ** 2
+        return params - self.learning_rate * (self.m / (1 - 0.9 ** self.t)) / (
+            np.sqrt(self.v / (1 - 0.98 ** self.t)) + 1e-9)
+
+
+class TransformerAdamNoCorrection(TransformerAdam):
+    """The same values, and a bug: no bias correction."""
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
+        self.m = 0.9 * self.m + 0.1 * grads
+        self.v = 0.98 * self.v + 0.02 * grads ** 2
+        return params - self.learning_rate * self.m / (np.sqrt(self.v) + 1e-9)
+
+
 class WeightDecaySGD:
     """SGD with its own keyword for the decay (off by default), which the spec weight-decay calls lam: lam is
     not taken, so the run assumes 0.01 while the class decays by 0."""

@@ -415,6 +415,22 @@ def test_a_chain_instance_is_checked_at_its_own_hyperparameters(tmp_path):
     assert run["held"]["eps_placement"]["value"] == "outside"      # optax's only form, held
 
 
+def test_a_correct_transformation_built_with_other_values_is_never_failed():
+    """Its values cannot be read and are assumed to be the defaults. Three written otherwise are found and named
+    together (lr, b1, b2); where no combination of written values explains the iterates (momentum, centring and
+    optax's form as well), the result is still inconclusive, never a failure."""
+    from verify.api import check_conforms
+
+    adam = check_conforms(f"{BUGGY}:adam_built_otherwise", "adam", max_examples=8, isolate=False,
+                          checks="conformance").checks[0]
+    assert adam.status.value == "inconclusive", adam.message
+    assert "--param lr=0.01 --param b1=0.8 --param b2=0.99" in adam.message, adam.message
+    rmsprop = check_conforms(f"{BUGGY}:rmsprop_built_otherwise", "rmsprop", max_examples=8, isolate=False,
+                             checks=("conformance", "constant-gradient")).checks
+    assert [c.status.value for c in rmsprop] == ["inconclusive", "inconclusive"], [c.message for c in rmsprop]
+    assert "could not be read" in rmsprop[0].message
+
+
 @pytest.mark.slow
 def test_optax_rprop_is_reported_with_its_known_lag(tmp_path):
     status, runs, out = verify_check(tmp_path, ["optax.rprop"], ["rprop"], "--check", "conformance",

@@ -49,7 +49,8 @@ def torch_subject(spec: str, *, foreach: bool = False, convention: str = "canoni
             return torch.optim.Rprop([p], lr=lr, etas=(hp["eta_minus"], hp["eta_plus"]),
                                      step_sizes=(hp["min_step_size"], hp["max_step_size"]), foreach=foreach)
         if spec == "rmsprop":
-            return torch.optim.RMSprop([p], lr=lr, alpha=hp["rho"], eps=hp["eps"], foreach=foreach)
+            return torch.optim.RMSprop([p], lr=lr, alpha=hp["rho"], eps=hp["eps"], momentum=hp["momentum"],
+                                       centered=hp["centered"], foreach=foreach)
         if spec in ("adam", "adamw"):
             cls = torch.optim.Adam if (spec == "adam") == (convention == "canonical") else torch.optim.AdamW
             return cls([p], lr=lr, betas=(hp["b1"], hp["b2"]), eps=hp["eps"], weight_decay=hp["weight_decay"],
@@ -101,8 +102,10 @@ def _optax_factory(spec: str, variant: str):
         "sign-sgd": (sign_sgd, lambda hp: {"learning_rate": hp["lr"]}, ()),
         "rprop": (optax.rprop, lambda hp: {"learning_rate": hp["lr"], "eta_minus": hp["eta_minus"], "eta_plus": hp["eta_plus"],
                                            "min_step_size": hp["min_step_size"], "max_step_size": hp["max_step_size"]}, ()),
+        # momentum always a number (0 gives optax's trace of decay 0, the identity), so it is injected, not static
         "rmsprop": (optax.rmsprop, lambda hp: {"learning_rate": hp["lr"], "decay": hp["rho"], "eps": hp["eps"],
-                                               "eps_in_sqrt": variant == "optax-default"}, ("eps_in_sqrt",)),
+                                               "momentum": hp["momentum"], "centered": hp["centered"],
+                                               "eps_in_sqrt": variant == "optax-default"}, ("eps_in_sqrt", "centered")),
         "adam": (l2_adam, lambda hp: {"learning_rate": hp["lr"], "b1": hp["b1"], "b2": hp["b2"], "eps": hp["eps"],
                                       "weight_decay": hp["weight_decay"]}, ()),
         "adamw": (optax.adamw, lambda hp: {"learning_rate": hp["lr"], "b1": hp["b1"], "b2": hp["b2"], "eps": hp["eps"],
@@ -130,7 +133,10 @@ def optax_subject(spec: str, variant: str = "canonical") -> OptimizerSubject:
             self.p, self.s = _optax_step(spec, variant, self.tx, jnp.asarray(np.array(grads, dtype=np.float64)), self.s, self.p)
             return np.asarray(self.p, dtype=np.float64).copy()
 
-    return OptimizerSubject(f"optax {spec}", factory=lambda **hp: Run(hp), library="optax", found=_forms(spec))
+    found = _forms(spec)
+    if spec == "rmsprop":       # optax's momentum accumulates η·g/√(…): the Polyak form, as the adapter holds it
+        found["form"] = Held("polyak", "given", "optax's form")
+    return OptimizerSubject(f"optax {spec}", factory=lambda **hp: Run(hp), library="optax", found=found)
 
 
 _JITTED: dict = {}

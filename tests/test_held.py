@@ -131,6 +131,21 @@ def test_a_hard_coded_literal_other_than_the_default_is_inconclusive_not_a_failu
     assert declared.passed, declared.checks[0].message
 
 
+def test_two_hard_coded_values_other_than_the_defaults_are_inconclusive_not_a_failure():
+    """β2 = 0.98 and ε = 1e-9 as literals: no single changed value explains the iterates, the two together do
+    (exactly, on every probe stream), so the verdict names both; declared, the same code passes."""
+    run = verify.check_conforms(T.TransformerAdam, "adam", max_examples=15, checks="conformance")
+    c = run.checks[0]
+    assert c.status is Status.INCONCLUSIVE, c.message
+    assert "--param b2=0.98 --param eps=1e-09" in c.message, c.message
+    declared = verify.check_conforms(T.TransformerAdam, "adam", b2=0.98, eps=1e-9, max_examples=15,
+                                     checks="conformance")
+    assert declared.passed, declared.checks[0].message
+    # the same values with a real bug: no change of the assumed values explains it
+    bad = verify.check_conforms(T.TransformerAdamNoCorrection, "adam", max_examples=15, checks="conformance")
+    assert bad.checks[0].status is Status.FAIL, bad.checks[0].message
+
+
 def test_a_bug_behind_a_hard_coded_value_still_fails():
     for given in ({"b2": 0.99}, {}):           # declared, or read from the object
         run = verify.check_conforms(T.HardCodedB2NoCorrection, "adam", params=given, max_examples=15,

@@ -61,6 +61,9 @@ def momentum_chain(lr, momentum):
 
 #: built once with optax's defaults (lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8)
 adam_instance = optax.chain(optax.scale_by_adam(), optax.scale(-1e-3))
+# Correct, built with values other than the spec's defaults (which the run cannot read from a transformation)
+adam_built_otherwise = optax.adam(0.01, b1=0.8, b2=0.99)
+rmsprop_built_otherwise = optax.rmsprop(0.01, decay=0.95, momentum=0.9, centered=True)
 
 
 # ----- buggy -----------------------------------------------------------------

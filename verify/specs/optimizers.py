@@ -256,7 +256,7 @@ def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case], hp: Mapping
     defaults = {p.name: p.default for p in ctx.spec.params}
     fit = dg.fit_hyperparameter(ctx.spec.name, cases, defaults, names=assumed)
     if fit is None:
-        return None
+        return _unexplained_assumptions(ctx, cases, assumed)
     h = ctx.held[fit.name]
     value, held = _shortest(fit.value), _shortest(h.value)
     return inconclusive(
@@ -267,6 +267,49 @@ def _unexplained_assumption(ctx: CheckContext, cases: list[dg.Case], hp: Mapping
         diagnosis=Diagnosis(f"consistent with the reference at {fit.name} = {value} (the value held, {held}, was "
                             f"assumed: {h.why})", DiagnosisKind.HYPERPARAMETER, fit=fit),
         metrics={"assumed": fit.name, "fitted_value": fit.value, "held_value": h.value})
+
+
+def _unexplained_assumptions(ctx: CheckContext, cases: list[dg.Case], assumed: list[str]) -> Outcome | None:
+    """``inconclusive`` when several held values the run only assumed, changed together to values people write,
+    explain the failure exactly (a hard-coded β2 = 0.98 and ε = 1e-9: the Transformer paper's Adam)."""
+    found = dg.fit_written_values(ctx.spec.name, cases, {k: ctx.held[k].value for k in assumed}, assumed)
+    if found is None:
+        return None
+    was = ", ".join(f"{k} = {_shortest(ctx.held[k].value)}" for k in found)
+    now = ", ".join(f"{k} = {_shortest(v)}" for k, v in found.items())
+    why = "; ".join(f"{k}: {ctx.held[k].why}" for k in found)
+    return inconclusive(
+        f"{was} are held ({why}), and there the target's iterates part from the reference's; with {now} instead "
+        f"they match the reference on all {len(cases)} probe streams: the target most likely uses those values. "
+        f"Nothing shows the formula wrong; check it at them: "
+        + " ".join(f"--param {k}={_shortest(v)}" for k, v in found.items()),
+        diagnosis=Diagnosis(f"consistent with the reference at {now} (the values held, {was}, were assumed)",
+                            DiagnosisKind.HYPERPARAMETER),
+        metrics={"assumed": list(found), "fitted_values": found,
+                 "held_values": {k: ctx.held[k].value for k in found}})
+
+
+def _built_unread(ctx: CheckContext) -> list[str]:
+    """The hyperparameters of a built object (an optax transformation, say) that could not be read: assumed."""
+    return [k for k, h in ctx.held.items() if h.source == "built"]
+
+
+def _assumptions_unsettled(ctx: CheckContext, failure: str) -> Outcome:
+    """``inconclusive`` for a built object that fails at assumed values no single changed value explains.
+
+    Its hyperparameters cannot be read, and one built with several non-default values (``optax.adam(0.01,
+    b1=0.8)``) fails at the defaults exactly like a wrong formula: without a catalogued bug to name, the
+    failure shows only that the assumed values are not its own.
+    """
+    names = _built_unread(ctx)
+    values = ", ".join(f"{k}={_shortest(ctx.held[k].value)}" for k in names)
+    return inconclusive(
+        f"{ctx.target_name} is built, so its hyperparameters could not be read and were assumed to be the spec's "
+        f"defaults ({values}); at those values the target's iterates part from the reference's, and neither a "
+        "catalogued bug nor any single changed value explains it. A correct object built with several values "
+        "other than the defaults fails exactly so: nothing shows the formula wrong. Give its values with --param "
+        "to decide.", notes=[f"what this check saw at the assumed values: {failure.splitlines()[0]}"],
+        metrics={"assumed": names})
 
 
 def _unless_an_assumption_explains_it(func: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], Outcome]:
@@ -286,7 +329,7 @@ def _unless_an_assumption_explains_it(func: Callable[[CheckContext], Outcome]) -
             return outcome
         unsure = _unexplained_assumption(ctx, _probe_cases(ctx, ctx.params), ctx.params)
         if unsure is None:
-            return outcome
+            return _assumptions_unsettled(ctx, outcome.message) if _built_unread(ctx) else outcome
         unsure.notes = [f"what this check saw at the assumed value: {outcome.message.splitlines()[0]}",
                         *unsure.notes]
         return unsure
@@ -308,6 +351,8 @@ def _conformance_failure(ctx: CheckContext, v: conf.Verdict, origin: str, stats:
     if unsure is not None:
         return unsure
     diag = dg.diagnose(spec, cases, defaults=defaults)
+    if _built_unread(ctx) and not diag.matched_names:
+        return _assumptions_unsettled(ctx, conf.failure_headline(small, spec))
     where = {"explicit": "at the given hyperparameters",
              "corner": "at the given hyperparameters with the switches turned on or another choice taken"}.get(
         origin, "at hyperparameters drawn over their valid range (shrunk by hypothesis)")
