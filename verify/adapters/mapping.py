@@ -97,16 +97,21 @@ def held_at_library_default(rules: Sequence[Rule], spec: Any, who: str, default_
     return held, unknown
 
 
-def refuse_other_settings(config: Mapping[str, Any], mapping: Any, who: str, spec_name: str, primary: str) -> None:
+def refuse_other_settings(config: Mapping[str, Any], mapping: Any, who: str, spec_name: str, primary: str, *,
+                          partial: bool = False) -> None:
     """Refuse, in one line, a library object set otherwise than ``mapping.settings`` assume (``config``: its
     constructor keywords as the object reports them or as a ``functools.partial`` binds them; ``primary``: the
     library's object as shown, ``keras.optimizers.RMSprop``): the spec has no parameter for the setting, so
-    checking it would fail a correct optimizer."""
+    checking it would fail a correct optimizer. ``partial``: the class takes the settings as keywords, and the
+    message says which ``functools.partial`` of it would be checked (timm's ``Lamb(max_grad_norm=1.0)``)."""
     off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
-    if off:
-        assumed = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items())
-        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
-                              f"{primary} at {assumed} only), so it is not checked")
+    if not off:
+        return
+    assumed = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if not partial or k in config)
+    fix = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if k in config and config[k] != v)
+    hint = f"; give functools.partial({who}, {fix}) to check the algorithm itself" if partial else ""
+    raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
+                          f"{primary} at {assumed} only), so it is not checked{hint}")
 
 
 def held_conventions(mapping: Any, spec: Any, shown: str, name: str | None = None) -> dict[str, Held]:

@@ -62,6 +62,7 @@ from verify.adapters.mapping import (
     held_at_library_default,
     held_conventions,
     parameter_shapes,
+    refuse_other_settings,
     resolve_values,
     spec_defaults,
     split_flat,
@@ -336,8 +337,8 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None,
                               f"{', '.join(sorted({r.target for r in algorithm.rules} & set(bound.keywords)))}: a "
                               f"hyperparameter of spec {spec_name!r}; give it with --param instead")
     if algorithm.settings:
-        _refuse_other_settings(_built_defaults(make, rules, {**defaults, **{k: h.value for k, h in found.items()}}),
-                               algorithm, shown, spec_name)
+        refuse_other_settings(_built_defaults(make, rules, {**defaults, **{k: h.value for k, h in found.items()}}),
+                              algorithm, shown, spec_name, shown, partial=True)
     mapping = mapping_lines(algorithm, shown, rules) + lines
     if bound is not None:
         mapping.append(f"bound by functools.partial: {', '.join(f'{k}={v!r}' for k, v in bound.keywords.items())}")
@@ -345,19 +346,6 @@ def optimizer(cls: Any, spec: Any, target: str, instance: Any = None,
     takes = frozenset(s for r in rules for s in r.sources)
     return OptimizerSubject(f"torch optimizer {shown} under spec {spec_name} (float64, several parameter tensors)",
                             mapping=mapping, library="torch", factory=factory, takes=takes, found=found, name=shown)
-
-
-def _refuse_other_settings(config: Mapping[str, Any], mapping: LibraryMapping, who: str, spec_name: str) -> None:
-    """Refuse, in one line, an optimizer whose ``defaults`` set what the mapping assumes otherwise and the spec has
-    no parameter for (timm's ``Lamb(max_grad_norm=1.0)`` clips the gradients by their global norm first):
-    checking it would fail a correct optimizer against another algorithm."""
-    off = [f"{k}={config[k]!r}" for k, v in mapping.settings.items() if k in config and config[k] != v]
-    if off:
-        wanted = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if k in config)
-        fix = ", ".join(f"{k}={v!r}" for k, v in mapping.settings.items() if k in config and config[k] != v)
-        raise TargetLoadError(f"{who} is set {', '.join(off)}: spec {spec_name!r} has no parameter for it (it checks "
-                              f"{who} at {wanted} only), so it is not checked; give functools.partial({who}, {fix}) "
-                              "to check the algorithm itself")
 
 
 def _built_defaults(make: Any, rules: Sequence[Rule], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -417,7 +405,8 @@ def _instance_subject(instance: Any, cls: type, shown: str, spec: Any, target: s
         raise TargetLoadError(f"{name} has already taken steps (its state holds buffers for "
                               f"{len(instance.state)} parameter(s) that a fresh {shown} does not start with): every "
                               "run would start from that state; give the optimizer before its first step, or its class")
-    _refuse_other_settings(dict(getattr(instance, "defaults", {}) or {}), algorithm, name, spec.name)
+    refuse_other_settings(dict(getattr(instance, "defaults", {}) or {}), algorithm, name, spec.name, name,
+                          partial=True)
     params = {p.name: p for p in spec.params}
     found: dict[str, Held] = held_conventions(algorithm, spec, shown, _torch_base(cls, require_torch()))
     for rule in algorithm.rules:
