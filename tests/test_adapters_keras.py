@@ -5,13 +5,13 @@ Keras holds one backend per process, so everything that imports keras runs in a 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-import importlib.util
 
 import numpy as np
 import pytest
@@ -267,7 +267,14 @@ def driven(request):
         pytest.skip("jax is not installed")
     if backend == "torch" and importlib.util.find_spec("torch") is None:
         pytest.skip("torch is not installed")
-    return backend, _drive(backend, _cases(backend))
+    return backend, _driven_once(backend)
+
+
+@functools.lru_cache(maxsize=None)
+def _driven_once(backend):
+    # pytest sets a parametrized module-scoped fixture up again when the order of the tests alternates its
+    # parameters: the drive (a minute or two of Keras) runs once per backend and worker all the same.
+    return _drive(backend, _cases(backend))
 
 
 def _result(driven, target, spec, given=None):

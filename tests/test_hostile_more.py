@@ -55,6 +55,10 @@ class _Tags(HTMLParser):
         self.tags.append(tag)
 
 
+# One run of every attack: its tests stay on one xdist worker (--dist loadgroup), which would otherwise each run it.
+pytestmark = pytest.mark.xdist_group("hostile-more")
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     plans = [RunPlan(f"{MORE}:{name}", "l2", options=RunOptions(

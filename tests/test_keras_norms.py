@@ -8,6 +8,7 @@ sympy); what is asserted here is the verdict, the ε held and the diagnosis name
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -116,7 +117,14 @@ def driven(request):
     backend = request.param
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed")
-    return backend, _drive(backend)
+    return backend, _driven_once(backend)
+
+
+@functools.lru_cache(maxsize=None)
+def _driven_once(backend):
+    # pytest sets a parametrized module-scoped fixture up again when the order of the tests alternates its
+    # parameters: the drive runs once per backend and worker all the same.
+    return _drive(backend)
 
 
 def _result(driven, key):
