@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 # keras is never imported in this process (importing it fixes the process's backend).
-pytestmark = [pytest.mark.keras,
+# Every test of the module on one xdist worker (--dist loadgroup), so each backend's drive runs once: a group
+# mark on the drive fixture's parameters did not keep them together (each drive ran on both workers).
+pytestmark = [pytest.mark.keras, pytest.mark.xdist_group("keras-optimizers"),
               pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,10 +259,8 @@ def _cases(backend):
                     if name not in TORCH_SUBCLASSES and name in TORCH_BUGGY]
 
 
-# One process per backend drives every case; its tests stay on one xdist worker (--dist loadgroup), which
-# would otherwise each run the drive.
-@pytest.fixture(scope="module", params=[pytest.param(b, marks=pytest.mark.xdist_group(f"keras-optimizers-{b}"))
-                                        for b in ("jax", "torch")])
+# One process per backend drives every case.
+@pytest.fixture(scope="module", params=["jax", "torch"])
 def driven(request):
     backend = request.param
     if backend == "jax" and importlib.util.find_spec("jax") is None:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.keras,
+# Every test of the module on one xdist worker (--dist loadgroup), so each backend's drive runs once: a group
+# mark on the drive fixture's parameters did not keep them together (each drive ran on both workers).
+pytestmark = [pytest.mark.keras, pytest.mark.xdist_group("keras-norms"),
               pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,10 +111,8 @@ def _drive(backend: str) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-# One process per backend drives every case; its tests stay on one xdist worker under --dist loadgroup
-# (otherwise each worker that gets one of them runs the drive again).
-@pytest.fixture(scope="module", params=[pytest.param(b, marks=pytest.mark.xdist_group(f"keras-norms-{b}"))
-                                        for b in ("jax", "torch")])
+# One process per backend drives every case.
+@pytest.fixture(scope="module", params=["jax", "torch"])
 def driven(request):
     backend = request.param
     if importlib.util.find_spec(backend) is None:
