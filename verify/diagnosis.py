@@ -450,6 +450,14 @@ def _golden(f: Callable[[float], float], a: float, b: float, iters: int = 90) ->
     return c if fc < fd else d
 
 
+def _screen(cases: Sequence[Case], steps: int = 15) -> list[Case]:
+    """The first ``steps`` steps of the failing example (``cases[0]``): where a candidate value is tried before it
+    is confirmed on every case."""
+    c0 = cases[0]
+    k = min(c0.grads.shape[0], steps)
+    return [Case(c0.hparams, c0.w0, c0.grads[:k], c0.target[:k + 1], c0.reference[:k + 1], c0.tol[:k + 1])]
+
+
 def _fit(spec: Algorithm | str, cases: Sequence[Case], defaults: Mapping[str, Any],
          names: Sequence[str] | None = None) -> Fit | None:
     """A single hyperparameter value under which the reference matches the target, if any.
@@ -470,9 +478,7 @@ def _fit(spec: Algorithm | str, cases: Sequence[Case], defaults: Mapping[str, An
     hp0 = cases[0].hparams
     _, base_ratio = _match(cases, build)
     # Screen on a short prefix of the failing example; confirm a candidate on every case.
-    c0 = cases[0]
-    k = min(c0.grads.shape[0], 15)
-    screen = [Case(c0.hparams, c0.w0, c0.grads[:k], c0.target[:k + 1], c0.reference[:k + 1], c0.tol[:k + 1])]
+    screen = _screen(cases)
 
     def score(name: str, x: float, on: Sequence[Case] | None = None) -> tuple[float, float]:
         return _match(screen if on is None else on, lambda hp: build(_hp(hp, **{name: x})))
@@ -596,9 +602,7 @@ def fit_written_values(spec: Algorithm | str, cases: Sequence[Case], held: Mappi
     cases = [c for c in cases if c.target.shape == c.reference.shape and c.target.shape[0] > 1]
     if algorithm is None or not cases:
         return None
-    c0 = cases[0]
-    k = min(c0.grads.shape[0], 15)
-    screen = [Case(c0.hparams, c0.w0, c0.grads[:k], c0.target[:k + 1], c0.reference[:k + 1], c0.tol[:k + 1])]
+    screen = _screen(cases)
     options: dict[str, list[Any]] = {}
     for name in names:
         param = _param(algorithm, name)

@@ -613,6 +613,16 @@ def accepted_keywords(fn: Callable) -> tuple[set[str], bool]:
     return names, any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
 
 
+def one_pass_conditioning(x: Any, eps: float) -> float:
+    """How many ulps a batch's variance loses when computed in one pass, mean(x²) − mean(x)², as Keras' torch
+    backend does: the largest (μ² + σ²)/(σ² + ε) over the features (axis 0) of ``x`` (NaN or infinite where x is
+    not finite)."""
+    x = np.asarray(x, dtype=np.float64)
+    var = x.var(axis=0)
+    with np.errstate(all="ignore"):
+        return float(np.max((x.mean(axis=0) ** 2 + var) / (var + eps)))
+
+
 def float_precision(value: Any) -> float | None:
     """Machine epsilon of a returned array's floating dtype (``None`` if it is not floating)."""
     dtype = getattr(_to_numpy(value), "dtype", None)

@@ -34,6 +34,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import reference
+from verify.adapters.base import one_pass_conditioning
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
 from verify.results import Figure, Series, Status
@@ -96,10 +97,7 @@ class _Claimed:
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         if training:
-            x64 = np.asarray(x, dtype=np.float64)
-            var = x64.var(axis=0)
-            with np.errstate(all="ignore"):
-                worst = float(np.max((x64.mean(axis=0) ** 2 + var) / (var + self._eps)))
+            worst = one_pass_conditioning(x, self._eps)
             if math.isfinite(worst):
                 self._conditioning = max(self._conditioning, worst)
         return self._layer.forward(x, training)

@@ -43,6 +43,7 @@ from verify.adapters.base import (
     as_array,
     call_target,
     describe_value,
+    one_pass_conditioning,
     probe,
 )
 from verify.adapters.keras._backend import is_keras_object, require_keras
@@ -159,11 +160,7 @@ class _KerasBatchNorm(BatchNormInstance):
         return self._conditioned(x, eps) * self._single <= RESOLUTION
 
     def _conditioned(self, x: np.ndarray, eps: float) -> float:
-        if self.backend != "torch":
-            return 1.0
-        x = np.asarray(x, dtype=np.float64)
-        var = x.var(axis=0)
-        return float(np.max((x.mean(axis=0) ** 2 + var) / (var + eps)))
+        return one_pass_conditioning(x, eps) if self.backend == "torch" else 1.0
 
     # -- calls ---------------------------------------------------------------------------------------
 
