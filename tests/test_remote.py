@@ -142,7 +142,7 @@ def test_a_subject_in_the_target_process_answers_like_the_local_one(target_proce
     w = np.array([1.0, -2.0, 0.5])
     np.testing.assert_array_equal(prep.subject.grad(w, 0.1), local.subject.grad(w, 0.1))
     assert prep.subject.penalty(w, 0.1) == pytest.approx(0.1 * 5.25, rel=1e-15)
-    assert isinstance(prep.subject.inputs, remote.Remote) and prep.subject.inputs.failures == []
+    assert isinstance(prep.subject.inputs, remote.InputsSeen) and prep.subject.inputs.failures == []
     assert prep.versions["numpy"] == np.__version__
 
 
@@ -198,7 +198,7 @@ def test_a_precision_made_up_there_is_refused():
 
 def test_a_handle_of_another_class_is_refused(target_process):
     prep = prepare(RunPlan("reference", "l2"), target_process)
-    record = prep.subject.inputs          # an InputRecord's handle, given the interface InputRecord
+    record = prep.subject.inputs.remote   # an InputRecord's handle, given the interface InputRecord
     assert object.__getattribute__(record, "_iface") is InputRecord
     with pytest.raises(ProtocolError, match="not a OptimizerRun"):
         remote._assign(record, OptimizerRun, "the run")

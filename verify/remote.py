@@ -46,12 +46,13 @@ import numbers
 
 import numpy as np
 
-from verify import _process, wire
+from verify import _process, shared, wire
 from verify.errors import (BadParameterError, HeldParameterError, MissingDependencyError, ProtocolError,
                            TargetError, TargetLoadError, UnknownSpecError, UsageError, target_traceback)
 from verify.text import clip
 
-__all__ = ["TargetProcess", "Remote", "TargetDied", "start", "serve", "forget_working_directory"]
+__all__ = ["TargetProcess", "Remote", "InputsSeen", "TargetDied", "start", "serve", "forget_working_directory",
+           "reply_limit"]
 
 
 class TargetDied(BaseException):
@@ -76,6 +77,7 @@ class _Server:
         self.sock = sock
         self.load = load
         self.pid = os.getpid()
+        self.mapping = shared.Mapping()              # the chunks the job shares its watched inputs in
         self.objects: dict[int, list[Any]] = {}      # handle id -> [object, handed out how many times]
         self.ids: dict[int, int] = {}                # id(object) -> handle id
         self.next = 1
@@ -142,7 +144,7 @@ class _Server:
     def serve(self) -> None:
         while True:
             try:
-                message = wire.receive(self.sock, self.resolve)
+                message = wire.receive(self.sock, self.resolve, shared=self.mapping)
             except EOFError:
                 return                               # the checker is gone: so is this process
             seq = message.get("seq")
@@ -194,6 +196,7 @@ class TargetProcess:
         self.dead: str | None = None
         self.probe_cap: float | None = None     # the most a probe may take while the target is loaded
         self.probe_spent = 0.0                  # what a probe that did not finish cost the load
+        self.arena = shared.Arena()             # memory shared with it, where inputs the job watches are handed
 
     # -- handles
 
@@ -215,16 +218,23 @@ class TargetProcess:
 
     def request(self, **message: Any) -> Any:
         """Send a request and return the value of its reply; an exception raised there comes back raised
-        as :class:`wire.RemoteException` (the callers map it)."""
+        as :class:`wire.RemoteException` (the callers map it). The reply may be no larger than
+        :func:`reply_limit` of what was sent (checked before anything is allocated for it)."""
         if self.dead is not None:
             raise TargetDied(self.dead)
         self.seq += 1
         released, self._released = self._released, []
         message.update(seq=self.seq, release=[[ref, box[0]] for ref, box in released])
+        limit = reply_limit({k: v for k, v in message.items() if k not in ("seq", "release")})
+        fds = self.arena.take_fds()
         try:
-            wire.send(self.sock, message, self._handle_of)
+            try:
+                wire.send(self.sock, message, self._handle_of, fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
             while True:
-                reply = wire.receive(self.sock, self._proxy)
+                reply = wire.receive(self.sock, self._proxy, limit=limit)
                 if not isinstance(reply, dict) or type(reply.get("seq")) is not int:
                     raise wire.WireError("a reply that is not a reply")
                 if reply["seq"] == self.seq:
@@ -340,6 +350,32 @@ class TargetProcess:
         return subject, versions
 
 
+#: What a reply may hold beyond what its request asked for: headers, texts, scalars, small arrays.
+REPLY_SLACK = 16 << 20
+
+
+def reply_limit(value: Any) -> int:
+    """The most bytes the reply to a request carrying ``value`` may announce: four times the bytes of the arrays
+    it carries (a step returns parameters the size of the gradients it was given, a layer's backward three arrays
+    the size of dy at most), sixteen bytes per entry of each shape it names (an initialiser's ``sample(shape,
+    seed)``), and :data:`REPLY_SLACK`. A target cannot make the job allocate more than that."""
+    total = 0
+    stack = [value]
+    while stack and total < wire.MAX_FRAME:
+        x = stack.pop()
+        if isinstance(x, np.ndarray):
+            total += 4 * x.nbytes
+        elif isinstance(x, wire.Placed):
+            total += 4 * np.dtype(x.dtype).itemsize * math.prod(x.shape)
+        elif isinstance(x, (list, tuple)):
+            if x and all(type(n) is int and 0 <= n < wire.MAX_FRAME for n in x):
+                total += 16 * min(math.prod(x), wire.MAX_FRAME)
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return min(wire.MAX_FRAME, REPLY_SLACK + total)
+
+
 def start(load: Callable[..., Any], close: Iterable[int] = (), setup: Callable[[], None] | None = None) -> TargetProcess:
     """Fork the target process (before the target is loaded), which loads targets with ``load``
     (:func:`verify.runner.load_subject`); ``close`` are descriptors it must not hold, ``setup`` runs in it
@@ -396,12 +432,12 @@ class Remote:
     subject's descriptive fields), read without asking.
     """
 
-    __slots__ = ("_target", "_handle", "_iface", "_data", "_count", "__weakref__")
+    __slots__ = ("_target", "_handle", "_iface", "_data", "_count", "_seen", "__weakref__")
 
     def __init__(self, target: TargetProcess, handle: wire.Handle, iface: type | None, data: dict,
                  count: list[int]):
         for k, v in (("_target", target), ("_handle", handle), ("_iface", iface), ("_data", data),
-                     ("_count", count)):
+                     ("_count", count), ("_seen", None)):
             object.__setattr__(self, k, v)
 
     def __repr__(self) -> str:
@@ -425,7 +461,10 @@ class Remote:
             if exc.type == "AttributeError":
                 raise AttributeError(exc.text) from None
             raise _target_error(name, exc) from None
-        return _checked(value, _attribute_hint(iface, name, member), f"its attribute {name}")
+        value = _checked(value, _attribute_hint(iface, name, member), f"its attribute {name}")
+        if isinstance(value, Remote) and object.__getattribute__(value, "_iface") is _input_record():
+            return InputsSeen(value, _seen(self))     # the job's own observations come with the target's record
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         target = object.__getattribute__(self, "_target")
@@ -447,6 +486,7 @@ def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
     target = object.__getattribute__(proxy, "_target")
     iface = object.__getattribute__(proxy, "_iface")
     where = name or "a call"
+    args, kwargs, watch = _place(target, iface, name, args, kwargs)
     try:
         value = target.request(op="call", ref=proxy, name=name, args=list(args), kwargs=kwargs)
     except wire.RemoteException as exc:
@@ -458,8 +498,160 @@ def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
         if exc.type == "ProtocolError":
             raise ProtocolError(exc.text) from None
         raise _target_error(where, exc) from None
+    finally:
+        if watch is not None and target.dead is None:
+            _seen(proxy).observe(iface, name, watch, target.arena.unavailable)
     hint = _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
     return _checked(value, hint, f"{where}()")
+
+
+# ----------------------------------------------------------------------------- inputs watched from here
+
+
+def _input_record() -> type:
+    from verify.adapters.base import InputRecord
+
+    return InputRecord
+
+
+@functools.lru_cache(maxsize=None)
+def _given(iface: type, name: str) -> tuple[inspect.Signature | None, dict[str, Any]]:
+    """The signature of ``iface.name`` and the rule (:class:`~verify.adapters.base.Given`) of each parameter
+    annotated with one, here or in a class it derives from."""
+    from verify.adapters.base import Given
+
+    rules: dict[str, Any] = {}
+    for cls in reversed(iface.__mro__):
+        fn = cls.__dict__.get(name)
+        if not isinstance(fn, types.FunctionType):
+            continue
+        for param, hint in _hints(fn).items():
+            if typing.get_origin(hint) is typing.Annotated:
+                rules.update({param: m for m in hint.__metadata__ if isinstance(m, Given)})
+    try:
+        signature = inspect.signature(getattr(iface, name)) if rules else None
+    except (TypeError, ValueError):
+        signature = None
+    return signature, rules
+
+
+def _place(target: TargetProcess, iface: type | None, name: str | None, args: tuple, kwargs: dict) -> tuple[
+        tuple, dict, list | None]:
+    """The call's arguments with each array the interface marks :class:`~verify.adapters.base.Given` placed in
+    memory shared with the target process, and what to compare after the call: ``(name, rule, the job's view,
+    its private copy)`` of each (``None``: the method has no such argument)."""
+    if iface is None or name is None:
+        return args, kwargs, None
+    signature, rules = _given(iface, name)
+    if signature is None:
+        return args, kwargs, None
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return args, kwargs, None           # the call is refused there, as it would be here
+    watch = []
+    for param, rule in rules.items():
+        value = bound.arguments.get(param)
+        if not isinstance(value, np.ndarray) or value.dtype.newbyteorder("<").str not in wire.ALLOWED_DTYPES:
+            continue
+        placed = target.arena.place(value)
+        if placed is None:
+            continue                         # sent in the frame; the record says it was not seen from here
+        (chunk, offset), view = placed
+        bound.arguments[param] = wire.Placed(chunk, offset, view.dtype.str, view.shape)
+        watch.append((param, rule, view, np.array(value, copy=True)))
+    return bound.args[1:], bound.kwargs, watch
+
+
+class _Seen:
+    """What the job saw the calls on one object in the target process do to the inputs it shared with them,
+    merged with what that process's own record says (which can only add failures and notes)."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.notes: list[str] = []
+        self.pending: tuple[list[str], list[str]] = ([], [])    # the job's, since the target's were last read
+        self.read = [0, 0]                                       # how many of the target's are merged
+        self.kept: list[tuple[str, str, np.ndarray, np.ndarray]] = []   # (name, given at, view, private copy)
+        self.calls: dict[str, int] = {}
+        self.unobserved: str | None = None
+
+    def observe(self, iface: type, name: str, watch: list, unavailable: str | None) -> None:
+        from verify.adapters.base import InputRecord, same_state
+
+        n = self.calls[name] = self.calls.get(name, 0) + 1
+        call = f"{name}({', '.join(list(_given(iface, name)[0].parameters)[1:])})"
+        failures, notes = self.pending
+        still = []
+        for param, at, view, before in self.kept:
+            if same_state(view, before):
+                still.append((param, at, view, before))
+            else:
+                failures.append(f"{call} modified, at {name} {n}, the {param} given at {at}, which the target "
+                                "kept: its state aliases the caller's array (copy it)")
+        failed = []
+        for param, rule, view, before in watch:
+            if same_state(view, before):
+                if rule.kept:
+                    still.append((param, f"{name} {n}", view, before))
+            elif rule.changed == "note":
+                notes.append(f"{call} modified its argument {param} in place at {name} {n}")
+            else:
+                failed.append(param)
+        if failed:
+            failures.append(f"{call} modified its input {', '.join(failed)} in place")
+        self.kept = still[-InputRecord.KEEP:]
+        if unavailable is not None and self.unobserved is None:
+            self.unobserved = unavailable
+
+    def merge(self, record: Remote) -> None:
+        """Take the target's record's failures and notes not merged yet, then the job's own since."""
+        for k, field in enumerate(("failures", "notes")):
+            theirs = getattr(record, field)
+            if not isinstance(theirs, list) or not all(isinstance(t, str) for t in theirs):
+                raise ProtocolError(f"the target process sent its record's {field} as {_describe(theirs)}, not a "
+                                    "list of texts")
+            mine = getattr(self, field)
+            mine += theirs[self.read[k]:]
+            self.read[k] = max(self.read[k], len(theirs))
+            mine += self.pending[k]
+            self.pending[k].clear()
+
+
+def _seen(proxy: Remote) -> _Seen:
+    seen = object.__getattribute__(proxy, "_seen")
+    if seen is None:
+        seen = _Seen()
+        object.__setattr__(proxy, "_seen", seen)
+    return seen
+
+
+class InputsSeen:
+    """A worker's view of an object's :class:`~verify.adapters.base.InputRecord`: its ``failures`` and ``notes``
+    are the job's own findings on the inputs it shared (compared in shared memory after each call) merged with
+    the target process's record, in the order learnt; ``unobserved`` says why the job could not see an input for
+    itself. Anything else is read from the target's record."""
+
+    def __init__(self, record: Remote, seen: _Seen):
+        self.remote = record
+        self._seen = seen
+
+    @property
+    def failures(self) -> list[str]:
+        self._seen.merge(self.remote)
+        return list(self._seen.failures)
+
+    @property
+    def notes(self) -> list[str]:
+        self._seen.merge(self.remote)
+        return list(self._seen.notes)
+
+    @property
+    def unobserved(self) -> str | None:
+        return self._seen.unobserved
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.remote, name)
 
 
 def _target_error(where: str, exc: wire.RemoteException) -> TargetError:

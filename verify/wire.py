@@ -21,7 +21,15 @@ list whose first item is a tag:
 ``x``       an exception, as text: ``["x", {"type", "text", ...}]``
 ``r``       a *handle*: an object that stays in the process that holds it
             (``["r", id, [its classes' module:name], callable]``)
+``m``       an array the job placed in memory it shares with the target
+            process (:mod:`verify.shared`): ``["m", dtype, shape, chunk,
+            offset]``; only the target process decodes it (the job refuses
+            it), as a writable array over that memory
 ==========  ============================================================
+
+The descriptors of new chunks travel with a request frame (``SCM_RIGHTS``
+on its first bytes). The job bounds the frame it accepts in reply by what it
+asked for (``limit``), before allocating anything.
 
 Decoding validates everything (dtypes from a fixed list, shapes that match
 their buffer, tags, nesting, sizes) and sanitises every string
@@ -35,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import socket
 import struct
 import sys
@@ -45,14 +54,15 @@ import numpy as np
 from verify.errors import ProtocolError
 from verify.text import sanitise
 
-__all__ = ["WireError", "RemoteException", "Handle", "encode", "decode", "send", "receive", "MAX_FRAME",
-           "describe_exception"]
+__all__ = ["WireError", "RemoteException", "Handle", "Placed", "encode", "decode", "send", "receive", "MAX_FRAME",
+           "ALLOWED_DTYPES", "describe_exception"]
 
 #: The largest frame either side accepts (a target cannot make the checker allocate without bound).
 MAX_FRAME = 1 << 30
 _MAX_DEPTH = 64
 _MAX_NDIM = 32
-_DTYPES = frozenset(np.dtype(t).str for t in (
+#: The dtypes an array may have on the wire.
+ALLOWED_DTYPES = frozenset(np.dtype(t).str for t in (
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
     np.float16, np.float32, np.float64, np.complex64, np.complex128))
 _PREFIX = struct.Struct("<QI")
@@ -93,6 +103,16 @@ class Handle:
     callable: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class Placed:
+    """An array the job wrote into a shared chunk (:mod:`verify.shared`): where, and as what."""
+
+    chunk: int
+    offset: int
+    dtype: str
+    shape: tuple[int, ...]
+
+
 def describe_exception(exc: BaseException, traceback_text: str = "") -> RemoteException:
     """``exc`` as text; a ``TargetError`` keeps where it happened and the target's own exception."""
     inner = getattr(exc, "exc", None)
@@ -130,13 +150,13 @@ def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tup
             return x
         if isinstance(x, (int, float)) and type(x) in (int, float):
             return x
-        if isinstance(x, (np.ndarray, np.generic)) and x.dtype.newbyteorder("<").str in _DTYPES:
+        if isinstance(x, (np.ndarray, np.generic)) and x.dtype.newbyteorder("<").str in ALLOWED_DTYPES:
             a = np.asarray(x, dtype=x.dtype.newbyteorder("<"), order="C")
             buffers.append(memoryview(a.reshape(-1)).cast("B"))
             if isinstance(x, np.generic):
                 return ["s", a.dtype.str, len(buffers) - 1]
             return ["a", a.dtype.str, list(a.shape), len(buffers) - 1]
-        if isinstance(x, np.dtype) and x.str in _DTYPES:
+        if isinstance(x, np.dtype) and x.str in ALLOWED_DTYPES:
             return ["y", x.str]
         if type(x) is complex:
             return ["c", x.real, x.imag]
@@ -154,6 +174,8 @@ def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tup
                               "inner": x.inner}, depth + 1)]
         if isinstance(x, Handle):
             return ["r", x.id, list(x.classes), x.callable]
+        if isinstance(x, Placed):
+            return ["m", x.dtype, list(x.shape), x.chunk, x.offset]
         if dataclasses.is_dataclass(x) and not isinstance(x, type) and type(x).__module__.startswith("verify.") \
                 and type(x).__dataclass_params__.frozen:
             fields = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
@@ -167,14 +189,18 @@ def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tup
     return header, buffers
 
 
-def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | None = None) -> None:
-    """Encode ``value`` and write it as one frame."""
+def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | None = None,
+         fds: list[int] | None = None) -> None:
+    """Encode ``value`` and write it as one frame; ``fds`` (descriptors) go with its first bytes."""
     header, buffers = encode(value, handle)
     total = len(header) + sum(b.nbytes for b in buffers)
     if total > MAX_FRAME:
         raise TypeError(f"a message of {total} bytes is more than the {MAX_FRAME} allowed")
     lengths = json.dumps([b.nbytes for b in buffers]).encode("ascii")
     head = _PREFIX.pack(total + len(lengths) + 4, len(header)) + header + struct.pack("<I", len(lengths)) + lengths
+    if fds:
+        sent = socket.send_fds(sock, [head], fds)
+        head = head[sent:]
     if total < _SMALL:
         sock.sendall(b"".join([head, *buffers]))
         return
@@ -198,16 +224,40 @@ def _read_exactly(sock: socket.socket, n: int) -> bytearray:
     return buf
 
 
-def receive(sock: socket.socket, handle: Callable[[Handle], Any] | None = None) -> Any:
-    """Read one frame and decode it (:func:`decode`); ``EOFError`` when the other side has closed."""
-    total, header_len = _PREFIX.unpack(bytes(_read_exactly(sock, _PREFIX.size)))
-    if total > MAX_FRAME or header_len > total:
-        raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit is {MAX_FRAME}")
+def _read_prefix(sock: socket.socket, shared: Any) -> bytes:
+    """The frame's prefix; with ``shared`` (the target process's :class:`verify.shared.Mapping`), read with the
+    descriptors that came with it, which it adopts."""
+    if shared is None:
+        return bytes(_read_exactly(sock, _PREFIX.size))
+    got, fds = b"", []
+    while len(got) < _PREFIX.size:
+        data, more, _, _ = socket.recv_fds(sock, _PREFIX.size - len(got), 8)
+        fds += more
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            raise EOFError("the other process closed the connection")
+        got += data
+    shared.adopt(fds)
+    return got
+
+
+def receive(sock: socket.socket, handle: Callable[[Handle], Any] | None = None, *, limit: int = MAX_FRAME,
+            shared: Any = None) -> Any:
+    """Read one frame and decode it (:func:`decode`); ``EOFError`` when the other side has closed. A frame
+    announced as more than ``limit`` bytes is refused before anything is allocated for it. ``shared``: the
+    target process's :class:`verify.shared.Mapping` (arrays the job placed in shared memory); without it such
+    an array is refused."""
+    total, header_len = _PREFIX.unpack(_read_prefix(sock, shared))
+    if total > min(limit, MAX_FRAME) or header_len > total:
+        raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit "
+                        f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
     frame = _read_exactly(sock, total)
-    return decode(frame, header_len, handle)
+    return decode(frame, header_len, handle, shared)
 
 
-def decode(frame: bytearray, header_len: int, handle: Callable[[Handle], Any] | None = None) -> Any:
+def decode(frame: bytearray, header_len: int, handle: Callable[[Handle], Any] | None = None,
+           shared: Any = None) -> Any:
     """The value of a frame (without its prefix). Arrays share the frame's memory (writable, no copy)."""
     try:
         header = json.loads(bytes(frame[:header_len]).decode("ascii"))
@@ -223,14 +273,16 @@ def decode(frame: bytearray, header_len: int, handle: Callable[[Handle], Any] | 
         at += n
     if at != len(frame):
         raise WireError("a message whose buffers do not add up to its length")
-    return _Decoder(frame, offsets, handle).dec(header, 0)
+    return _Decoder(frame, offsets, handle, shared).dec(header, 0)
 
 
 class _Decoder:
-    def __init__(self, frame: bytearray, offsets: list[tuple[int, int]], handle: Callable[[Handle], Any] | None):
+    def __init__(self, frame: bytearray, offsets: list[tuple[int, int]], handle: Callable[[Handle], Any] | None,
+                 shared: Any = None):
         self.frame = frame
         self.offsets = offsets
         self.handle = handle
+        self.shared = shared
 
     def _buffer(self, index: Any) -> tuple[int, int]:
         if type(index) is not int or not 0 <= index < len(self.offsets):
@@ -239,7 +291,7 @@ class _Decoder:
 
     @staticmethod
     def _dtype(text: Any) -> np.dtype:
-        if not isinstance(text, str) or text not in _DTYPES:
+        if not isinstance(text, str) or text not in ALLOWED_DTYPES:
             raise WireError(f"an array of a dtype that is not allowed ({str(text)[:40]!r})")
         return np.dtype(text)
 
@@ -253,6 +305,16 @@ class _Decoder:
         if count * dt.itemsize != nbytes:
             raise WireError(f"an array of shape {tuple(shape)} and dtype {dt} in a buffer of {nbytes} bytes")
         arr = np.frombuffer(self.frame, dtype=dt, count=count, offset=offset).reshape(shape)
+        return arr if dt.byteorder in "=|" or dt.isnative else arr.astype(dt.newbyteorder("="))
+
+    def _placed(self, dtype: Any, shape: Any, chunk: Any, offset: Any) -> np.ndarray:
+        dt = self._dtype(dtype)
+        if not isinstance(shape, list) or len(shape) > _MAX_NDIM or \
+                not all(type(n) is int and n >= 0 for n in shape) or type(chunk) is not int or type(offset) is not int:
+            raise WireError("a malformed placed array")
+        arr = self.shared.array(chunk, offset, dt, tuple(shape))
+        if arr is None:
+            raise WireError(f"an array placed outside the shared memory (chunk {chunk}, offset {offset})")
         return arr if dt.byteorder in "=|" or dt.isnative else arr.astype(dt.newbyteorder("="))
 
     def dec(self, x: Any, depth: int) -> Any:
@@ -280,6 +342,8 @@ class _Decoder:
                 return frozenset(items) if tag == "F" else set(items)
             if tag == "a" and len(rest) == 3:
                 return self._array(*rest)
+            if tag == "m" and len(rest) == 4 and self.shared is not None:
+                return self._placed(*rest)
             if tag == "s" and len(rest) == 2:
                 return self._array(rest[0], [], rest[1])[()]
             if tag == "y" and len(rest) == 1:

@@ -5,7 +5,10 @@ Checks never call target code directly: they call a subject, whose methods
 * pass *copies* of the verifier's arrays through :func:`watched_call`, the one
   call into the target given arrays: a target that mutates its inputs cannot
   corrupt the verifier's data, and what it changed is recorded on the
-  subject's :class:`InputRecord`, which checks read,
+  subject's :class:`InputRecord`, which checks read (in a worker, the arrays
+  annotated :class:`Given` are memory the job shares with the target
+  process, handed over as they are: the job compares them itself,
+  :mod:`verify.shared`),
 * wrap any exception the target raises in :class:`~verify.errors.TargetError`,
 * validate what the target returns and raise
   :class:`~verify.errors.ProtocolError` naming the call and the problem
@@ -30,6 +33,7 @@ from typing import Annotated, Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from verify.errors import ProtocolError, TargetError
+from verify.shared import handed
 from verify.specs.base import Family, Held, Spec, require_held
 
 __all__ = [
@@ -39,6 +43,8 @@ __all__ = [
     "fail_on_changes",
     "reads",
     "Change",
+    "Given",
+    "LEFT_ALONE",
     "InputRecord",
     "as_array",
     "as_scalar",
@@ -143,6 +149,23 @@ class Change:
     earlier: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class Given:
+    """An input a subject's method hands to the target, which it must not change in place, as an annotation of
+    that parameter (``w: Annotated[np.ndarray, LEFT_ALONE]``): in a worker the job shares the array with the
+    target process and compares it itself after the call (:mod:`verify.remote`), whatever the target's process
+    records. ``changed``: what a change during the call is (``"fail"``, or ``"note"``: harmless, as gradients a
+    step scales); ``kept``: the array stays watched at the object's next calls, where a change is a failure (the
+    target kept the caller's array in its state)."""
+
+    changed: str = "fail"
+    kept: bool = False
+
+
+#: The rule of most inputs: any change in place fails.
+LEFT_ALONE = Given()
+
+
 class InputRecord:
     """What calls into the target did to the inputs they were given: the one record checks read about mutation.
 
@@ -154,6 +177,10 @@ class InputRecord:
 
     #: How many calls an input named in ``kept`` stays watched after its own call.
     KEEP = 16
+    #: Why the process judging the calls could not see their inputs for itself (a worker's record, when memory
+    #: cannot be shared with the target process); ``None`` where it could, or where the checks run beside the
+    #: target and trust it.
+    unobserved: str | None = None
 
     def __init__(self, watched: str = ""):
         self.watched = watched
@@ -188,7 +215,8 @@ def reads(read: Callable[[], Any]) -> Any:
     return _Reader(read)
 
 
-def _changed_entries(before: Any, after: Any) -> int | None:
+def changed_entries(before: Any, after: Any) -> int | None:
+    """How many entries of an array differ from what they were (NaN-aware); ``None`` where that cannot be said."""
     if isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape:
         try:
             same = (before == after) | (np.isnan(before) & np.isnan(after)) if before.dtype.kind in "fc" \
@@ -215,13 +243,13 @@ def watched_call(record: InputRecord, where: str, fn: Callable, *args: Any, watc
     for k, (name, value, fingerprint) in enumerate(window):
         now = _current(value)
         if fingerprint is not None and not same_state(now, fingerprint):
-            changes.append(Change(where, name, _changed_entries(fingerprint, now), earlier=True))
+            changes.append(Change(where, name, changed_entries(fingerprint, now), earlier=True))
             window[k] = (name, value, None)              # reported once
     for name, value in watched.items():
         now = _current(value)
         changed = not same_state(now, before[name])
         if changed:
-            changes.append(Change(where, name, _changed_entries(before[name], now)))
+            changes.append(Change(where, name, changed_entries(before[name], now)))
         if name in kept:
             window.append((name, value, None if changed else before[name]))
     record._kept = window[-InputRecord.KEEP:]
@@ -474,10 +502,6 @@ def probe(fn: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _copy(x: Any) -> Any:
-    return np.array(x, copy=True) if isinstance(x, np.ndarray) else x
-
-
 def fail_on_changes(record: InputRecord) -> None:
     """The protocol's rule where a function must leave every input alone: one failure per call that changed any."""
     if record.last:
@@ -524,25 +548,27 @@ class RegulariserSubject(Subject):
         return frozenset(self.fns)
 
     def _call(self, role: str, where: str, w: Any, *rest: Any) -> Any:
-        arrays = {"w": _copy(w)}
+        arrays = {"w": handed(w)}
         if role in ("step", "prox_step"):
-            arrays["g"] = _copy(rest[0])
+            arrays["g"] = handed(rest[0])
             rest = rest[1:]
         out = watched_call(self.inputs, where, self.fns[role], *arrays.values(), *rest, watched=arrays)
         fail_on_changes(self.inputs)
         return out
 
-    def penalty(self, w: np.ndarray, lam: float) -> float:
+    def penalty(self, w: Annotated[np.ndarray, LEFT_ALONE], lam: float) -> float:
         return as_scalar(self._call("penalty", "penalty(w, lam)", w, lam), "penalty(w, lam)")
 
-    def grad(self, w: np.ndarray, lam: float) -> np.ndarray:
+    def grad(self, w: Annotated[np.ndarray, LEFT_ALONE], lam: float) -> np.ndarray:
         return as_array(self._call("grad", "grad(w, lam)", w, lam), "grad(w, lam)", shape=np.shape(w))
 
-    def step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
+    def step(self, w: Annotated[np.ndarray, LEFT_ALONE], g: Annotated[np.ndarray, LEFT_ALONE], lr: float,
+             lam: float) -> np.ndarray:
         out = self._call("step", "step(w, g, lr, lam)", w, g, lr, lam)
         return as_array(out, "step(w, g, lr, lam)", shape=np.shape(w))
 
-    def prox_step(self, w: np.ndarray, g: np.ndarray, lr: float, lam: float) -> np.ndarray:
+    def prox_step(self, w: Annotated[np.ndarray, LEFT_ALONE], g: Annotated[np.ndarray, LEFT_ALONE], lr: float,
+                  lam: float) -> np.ndarray:
         out = self._call("prox_step", "prox_step(w, g, lr, lam)", w, g, lr, lam)
         return as_array(out, "prox_step(w, g, lr, lam)", shape=np.shape(w))
 
@@ -664,10 +690,10 @@ class BatchNormInstance(NormalisationInstance):
     ``hyper`` holds ``"eps"`` and ``"momentum"`` (see :class:`NormalisationInstance`).
     """
 
-    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+    def forward(self, x: Annotated[np.ndarray, LEFT_ALONE], training: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def backward(self, dy: Annotated[np.ndarray, LEFT_ALONE]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def set_affine(self, gamma: np.ndarray, beta: np.ndarray) -> None:
@@ -729,10 +755,11 @@ class NormLayerInstance(NormalisationInstance):
 
     affine: tuple[str, ...] = ("gamma", "beta")
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: Annotated[np.ndarray, LEFT_ALONE]) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def backward(self, dy: Annotated[np.ndarray, LEFT_ALONE]) -> tuple[
+            np.ndarray, np.ndarray | None, np.ndarray | None]:
         """``(dx, dgamma, dbeta)`` after a forward; ``None`` for a parameter the layer does not have."""
         raise NotImplementedError
 
@@ -792,9 +819,10 @@ class NewtonSubject(Subject):
     def roles(self) -> frozenset[str]:
         return frozenset({"step"})
 
-    def step(self, w: Any, g: Any, h: Any, lr: float) -> np.ndarray:
+    def step(self, w: Annotated[Any, LEFT_ALONE], g: Annotated[Any, LEFT_ALONE], h: Annotated[Any, LEFT_ALONE],
+             lr: float) -> np.ndarray:
         where = "step(w, grad, hess, lr)"
-        given = {"w": _copy(w), "grad": _copy(g), "hess": _copy(h)}
+        given = {"w": handed(w), "grad": handed(g), "hess": handed(h)}
         self.returned = watched_call(self.inputs, where, self.fn, *given.values(), lr, watched=given)
         fail_on_changes(self.inputs)
         return as_array(self.returned, where, shape=np.shape(w))
@@ -826,10 +854,10 @@ class OptimizerRun:
         """What holds the target's state, by the name reports give it (scanned for reduced precision)."""
         return {}
 
-    def init(self, params: np.ndarray) -> None:
+    def init(self, params: Annotated[np.ndarray, LEFT_ALONE]) -> None:
         raise NotImplementedError
 
-    def step(self, grads: np.ndarray) -> np.ndarray:
+    def step(self, grads: Annotated[np.ndarray, Given("note", kept=True)]) -> np.ndarray:
         raise NotImplementedError
 
 

@@ -13,10 +13,11 @@ from verify.compare import Comparison, compare, format_number
 from verify.errors import TargetError
 from verify.results import Status, jsonable
 from verify.search import falsify
-from verify.specs.base import CheckContext, Outcome, failed, inconclusive, passed
+from verify.specs.base import CheckContext, Outcome, failed, inconclusive, passed, skipped
 
 __all__ = ["differential", "found_to_outcome", "fmt", "float_tolerance", "declared", "effective_hyper",
-           "EPS_ESTIMATE", "eps_from_outputs", "with_estimated_eps", "EPS16", "judged_layer", "withheld_at_float16"]
+           "EPS_ESTIMATE", "eps_from_outputs", "with_estimated_eps", "EPS16", "judged_layer", "withheld_at_float16",
+           "unless_unseen"]
 
 fmt = format_number
 
@@ -25,6 +26,16 @@ EPS16 = float(np.finfo(np.float16).eps)
 
 #: The layers the running check has built (see :func:`withheld_at_float16`).
 _JUDGED: contextvars.ContextVar[list | None] = contextvars.ContextVar("layers_judged", default=None)
+
+
+def unless_unseen(record: Any, outcome: Outcome) -> Outcome:
+    """``outcome`` (a check saying calls left their inputs alone), unless the process judging could not see those
+    inputs for itself (a worker that cannot share memory with the target process, ``record.unobserved``): then
+    skipped with the reason. The target process's own record can fail a target, never pass it."""
+    reason = getattr(record, "unobserved", None)
+    if reason is None:
+        return outcome
+    return skipped(f"whether the calls change their inputs in place was not seen by the verifier itself: {reason}")
 
 
 def judged_layer(layer: Any) -> None:

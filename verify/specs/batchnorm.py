@@ -40,7 +40,7 @@ from verify.compare import format_number as fmt
 from verify.results import Figure, Series, Status
 from verify.specs._common import (EPS16, EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
                                   eps_from_outputs, float_tolerance as _tolerance, judged_layer,
-                                  with_estimated_eps, withheld_at_float16)
+                                  unless_unseen, with_estimated_eps, withheld_at_float16)
 from verify.specs.base import (
     Check,
     CheckContext,
@@ -1024,7 +1024,8 @@ def _protocol(ctx: CheckContext) -> Outcome:
     mutated = layer.inputs.failures
     if mutated:
         return failed(f"{mutated[0]}: a layer must not change the arrays it is given")
-    return passed("forward leaves its input alone and is deterministic; outputs keep the input's shape")
+    return unless_unseen(layer.inputs, passed("forward leaves its input alone and is deterministic; outputs keep "
+                                              "the input's shape"))
 
 
 def _reference(params):

@@ -34,7 +34,8 @@ from verify.compare import format_number as fmt
 from verify.errors import ProtocolError, TargetError
 from verify.results import Status
 from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
-                                  float_tolerance, judged_layer, with_estimated_eps, withheld_at_float16)
+                                  float_tolerance, judged_layer, unless_unseen, with_estimated_eps,
+                                  withheld_at_float16)
 from verify.specs.base import (Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive,
                                passed, skipped)
 
@@ -806,7 +807,8 @@ def _protocol(ctx: CheckContext) -> Outcome:
         return failed("a fresh layer doubles x̂ under scale=one-plus-gamma: its weight starts at 1, not 0",
                       diagnosis=_DOUBLES)
     found = " and ".join({"gamma": "γ", "beta": "β"}[r] for r in roles) or "no affine parameters"
-    return passed(f"forward leaves its input alone and is deterministic; the layer has {found}")
+    return unless_unseen(layer.inputs, passed(f"forward leaves its input alone and is deterministic; the layer has "
+                                              f"{found}"))
 
 
 # The references under ``scale=one-plus-gamma`` (``unit_offset=True``) in the numpy protocol's shape: a forward

@@ -33,7 +33,7 @@ from verify.errors import ProtocolError, TargetError
 from verify.problems import random_orthogonal, spd_matrix
 from verify.results import Figure, Series
 from verify.search import falsify
-from verify.specs._common import found_to_outcome
+from verify.specs._common import found_to_outcome, unless_unseen
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
 __all__ = ["SPECS", "diagnose_1d", "diagnose_nd"]
@@ -537,8 +537,8 @@ def _hygiene(ctx: CheckContext) -> Outcome:
         n = shape_w[0]
         ctx.subject.step(rng.normal(size=n), rng.normal(size=n), spd_matrix(rng, n, 5.0), 1.0)
     ctx.subject.step(0.3, 1.0, 2.0, 1.0)
-    return passed("step leaves its inputs unchanged, is deterministic, returns float64 of w's shape "
-                  "(a scalar in 1-D; (2,), (3,), (4,) in n-D)")
+    return unless_unseen(subject.inputs, passed("step leaves its inputs unchanged, is deterministic, returns float64 "
+                                                "of w's shape (a scalar in 1-D; (2,), (3,), (4,) in n-D)"))
 
 
 def _newton_reference(params: Any) -> Any:

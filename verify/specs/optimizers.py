@@ -51,7 +51,7 @@ from verify.errors import BadParameterError, HeldParameterError, ProtocolError, 
 from verify.evidence import Diagnosis, DiagnosisKind
 from verify.results import Figure, Series
 from verify.search import falsify
-from verify.specs._common import found_to_outcome
+from verify.specs._common import found_to_outcome, unless_unseen
 from verify.specs.base import (
     Check,
     CheckContext,
@@ -597,10 +597,10 @@ def _no_mutation(ctx: CheckContext) -> Outcome:
         notes.append(f"{record.notes[0]}: not part of the formula, and harmless where gradients are recomputed "
                      "for every step (a training loop); a caller that reuses them would see the changed values")
     unchanged = "the params and state given are left unchanged" if record.notes else "the inputs are left unchanged"
-    return passed(f"{unchanged} over 3 steps ({record.watched})" + (
+    return unless_unseen(record, passed(f"{unchanged} over 3 steps ({record.watched})" + (
         "; params are updated in place to the new parameters (the caller's array holds them), which is allowed"
         if run.in_place else "") + ("; the gradients are modified in place (see the note)" if record.notes else ""),
-        notes=notes)
+        notes=notes))
 
 
 def _shape_dtype(ctx: CheckContext) -> Outcome:

@@ -19,7 +19,7 @@ import reference
 from verify import strategies as vst
 from verify.compare import compare, identical
 from verify.errors import ProtocolError
-from verify.specs._common import differential, fmt
+from verify.specs._common import differential, fmt, unless_unseen
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
 __all__ = ["SPECS"]
@@ -150,8 +150,9 @@ def _hygiene(role: str):
         if not identical(first, second):
             return failed(f"{role}{_signature(role)} returned different values for the same input")
         shape = np.shape(first)
-        return passed(f"{role}{_signature(role)} leaves its inputs unchanged, is deterministic, "
-                      f"and keeps a (3, 4) input's shape{'' if role == 'penalty' else f' ({shape})'}")
+        kept = "" if role == "penalty" else f" ({shape})"
+        return unless_unseen(record, passed(f"{role}{_signature(role)} leaves its inputs unchanged, is deterministic, "
+                                            f"and keeps a (3, 4) input's shape{kept}"))
 
     return check
 

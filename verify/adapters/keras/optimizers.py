@@ -292,7 +292,7 @@ class _KerasOptimizerRun(OptimizerRun):
 
     def step(self, grads: np.ndarray) -> np.ndarray:
         keras = require_keras()
-        g = np.asarray(grads, dtype=np.float64).reshape(-1)
+        g = np.array(grads, dtype=np.float64, copy=True).reshape(-1)     # a backend tensor may share its memory
         tensors = [keras.ops.convert_to_tensor(chunk, dtype="float64") for chunk in split_flat(g, self.shapes)]
         call_target(f"{self.where}.apply_gradients", self.opt.apply_gradients, list(zip(tensors, self.variables)))
         pieces, narrowest = [], None

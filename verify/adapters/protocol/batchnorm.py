@@ -23,6 +23,7 @@ from verify.adapters.base import (
 )
 from verify.adapters.protocol._common import name_of
 from verify.errors import ProtocolError, TargetLoadError
+from verify.shared import handed
 
 __all__ = ["batchnorm", "layer_hyperparameters", "claim"]
 
@@ -94,7 +95,7 @@ class _NumpyBatchNorm(BatchNormInstance):
         self.hyper, self.hyper_source = layer_hyperparameters(layer, passed)
 
     def _watched(self, where: str, name: str, fn, value, *args):
-        given = np.array(value, copy=True)
+        given = handed(value)
         out = watched_call(self.inputs, where, fn, given, *args, watched={name: given})
         fail_on_changes(self.inputs)
         return out
@@ -260,7 +261,7 @@ class _BnParamBatchNorm(BatchNormInstance):
     def forward(self, x, training):
         self.bn_param["mode"] = "train" if training else "test"
         where = f"{name_of(self.fwd)}(x, gamma, beta, bn_param) with mode {self.bn_param['mode']!r}"
-        given = np.array(x, copy=True)
+        given = handed(x)
         out = watched_call(self.inputs, where, self.fwd, given, self.gamma.copy(), self.beta.copy(), self.bn_param,
                            watched={"x": given})
         fail_on_changes(self.inputs)
@@ -275,7 +276,7 @@ class _BnParamBatchNorm(BatchNormInstance):
         where = f"{name_of(self.bwd)}(dout, cache)"
         if self.cache is None:
             raise ProtocolError(f"{where} needs a training-mode forward first")
-        given = np.array(dy, copy=True)
+        given = handed(dy)
         out = watched_call(self.inputs, where, self.bwd, given, self.cache, watched={"dout": given})
         fail_on_changes(self.inputs)
         if not isinstance(out, (tuple, list)) or len(out) != 3:

@@ -42,6 +42,7 @@ from verify.adapters.base import (
 from verify.adapters.protocol._common import name_of, positional_parameters
 from verify.adapters.protocol.batchnorm import _BETA, _GAMMA, _GRADS, _first_attr, layer_hyperparameters
 from verify.errors import ProtocolError, TargetLoadError
+from verify.shared import handed
 
 __all__ = ["normlayer", "claim", "FUNCTION_NAMES"]
 
@@ -140,7 +141,7 @@ class _ClassLayer(NormLayerInstance):
     # -- calls
     def _call_forward(self, x, probing: bool = False):
         where = f"{self.where}.forward(x)" if self.fn is not self.layer else f"{self.where}(x)"
-        given = np.array(x, copy=True)
+        given = handed(x)
         fn = self.fn
         if probing and "retain_derived" in accepted_keywords(fn)[0]:
             fn = functools.partial(fn, retain_derived=False)     # numpy-ml: keep no trace of the probe for backward
@@ -160,7 +161,7 @@ class _ClassLayer(NormLayerInstance):
 
     def backward(self, dy):
         where = "backward(dy)"
-        given = np.array(dy, copy=True)
+        given = handed(dy)
         back = getattr(self.layer, "backward", None)
         if not callable(back):
             raise ProtocolError(f"{self.where} has no backward(dy) method")
@@ -249,7 +250,7 @@ class _FunctionLayer(NormLayerInstance):
                 kwargs["normalized_shape"] = self.shape
             where = f"{name_of(self.fwd)}(x{''.join(', ' + r for r in self.affine)}" \
                     f"{f', {self.eps_as}=eps' if self.eps_as else ''})"
-        given = np.array(x, copy=True)
+        given = handed(x)
         fn = functools.partial(self.fwd, **kwargs) if kwargs else self.fwd
         out = watched_call(self.inputs, where, fn, given, *args, watched={"x": given})
         fail_on_changes(self.inputs)
@@ -265,7 +266,7 @@ class _FunctionLayer(NormLayerInstance):
         where = f"{name_of(self.bwd)}(dout, cache)"
         if self.cache is None:
             raise ProtocolError(f"{where} needs a forward first")
-        given = np.array(dy, copy=True)
+        given = handed(dy)
         out = watched_call(self.inputs, where, self.bwd, given, self.cache, watched={"dout": given})
         fail_on_changes(self.inputs)
         n = 1 + len(self.affine)

@@ -22,6 +22,7 @@ from verify.adapters.base import (
 from verify.adapters.mapping import parameter_shapes, split_flat
 from verify.adapters.protocol._common import positional_arity
 from verify.errors import ProtocolError
+from verify.shared import handed
 
 # ------------------------------------------------------------------ optimizers
 
@@ -103,7 +104,7 @@ class _FunctionalRun(_NumpyRun):
 
     def init(self, params):
         self.params = np.array(params, copy=True)
-        given = np.array(params, copy=True)
+        given = handed(params)
         self.state = watched_call(self.inputs, "init(params)", self.opt.init, given, watched={"params": given})
         if self.inputs.last:
             self.inputs.fail("init(params) modified the params it was given in place")
@@ -111,7 +112,7 @@ class _FunctionalRun(_NumpyRun):
     def step(self, grads):
         self.t += 1
         call = "update(grads, state, params)"
-        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_in, g_in = np.array(self.params, copy=True), handed(grads)
         out = self._call(call, self.opt.update, g_in, self.state, p_in, params=p_in, grads=g_in, state=self.state)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (new_params, new_state)")
@@ -161,7 +162,8 @@ class StatefulRun(_NumpyRun):
         self.t += 1
         call = self._call_text()
         p_in = self._live if self._live is not None else np.array(self.params, copy=True)
-        g_in = np.array(grads, copy=True)
+        g_in = handed(grads)             # the job's shared array itself in a worker: the target may change it
+        moved = bool(np.any(np.asarray(grads) != 0))
         fn = getattr(self.opt, self.method)
         if self.method == "apply_gradients":
             out = self._call(call, fn, [(g_in, p_in)], grads=g_in, params=p_in)
@@ -184,7 +186,7 @@ class StatefulRun(_NumpyRun):
             if out is None and held is not p_in:
                 out = held
         params_changed = any(c.input == "params" for c in self.inputs.last)
-        if out is None and not self.in_place and not params_changed and np.any(np.asarray(grads) != 0):
+        if out is None and not self.in_place and not params_changed and moved:
             raise ProtocolError(f"{call} returned None and left the params it was given unchanged; the stateful "
                                 "protocol returns the new parameters (or updates params in place)")
         self._judge(p_in, out)
@@ -206,7 +208,7 @@ class _NamedRun(StatefulRun):
     def step(self, grads):
         self.t += 1
         call = f"{self.method}(param, param_grad, 'w')"
-        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_in, g_in = np.array(self.params, copy=True), handed(grads)
         out = self._call(call, getattr(self.opt, self.method), p_in, g_in, "w", grads=g_in, params=p_in)
         self._judge(p_in, out)
         self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
@@ -236,7 +238,7 @@ class _LayerRun(_NumpyRun):
 
     def step(self, grads):
         self.t += 1
-        g_in = np.array(grads, copy=True)
+        g_in = handed(grads)
         self.layer.dweights = g_in
         for name in ("pre_update_params", "update_params", "post_update_params"):
             method = getattr(self.opt, name, None)
@@ -273,7 +275,7 @@ class ConfigRun(_NumpyRun):
     def step(self, grads):
         self.t += 1
         call = f"{self.where}(w, dw, config)"
-        p_in, g_in = np.array(self.params, copy=True), np.array(grads, copy=True)
+        p_in, g_in = np.array(self.params, copy=True), handed(grads)
         out = self._call(call, self.fn, p_in, g_in, self.config, grads=g_in, params=p_in)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (next_w, config)")

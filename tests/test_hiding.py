@@ -1,0 +1,118 @@
+"""What a target does to its inputs is judged by the job, in memory it shares with the target process
+(verify.shared), not by the target process's bookkeeping; and what the target sends back is bounded by what it
+was asked (verify.remote.reply_limit), before the job allocates anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verify import remote, wire
+from verify.plan import RunOptions, RunPlan, select_checks
+from verify.runner import execute_check, load_subject, prepare, run
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+
+# target, spec, the check judging what it does to its inputs, words of the failure. Every target computes the
+# right values and silences (or misleads) the input bookkeeping of its own process: each passed before.
+HIDING = [
+    (f"{HOSTILE / 'more_targets.py'}:mutates_and_hides_it", "l2", "grad-hygiene",
+     "grad(w, lam) modified its input w in place"),
+    (f"{HOSTILE / 'hiding_targets.py'}:watches_a_copy", "l2", "grad-hygiene",
+     "grad(w, lam) modified its input w in place"),
+    (f"{HOSTILE / 'hiding_targets.py'}:restores_after_replying", "l2", "grad-hygiene",
+     "grad(w, lam) modified its input w in place"),
+    (f"{HOSTILE / 'hiding_targets.py'}:KeepsGradientAndHidesIt", "sgd", "no-input-mutation",
+     "the grads given at step 1, which the target kept"),
+    (f"{HOSTILE / 'hiding_targets.py'}:BatchNormMutatesAndHidesIt", "batchnorm", "protocol",
+     "modified its input x in place"),
+]
+
+pytestmark = pytest.mark.xdist_group("hiding")
+
+
+@pytest.fixture(scope="module")
+def hiding_run():
+    plans = [RunPlan(target, spec, options=RunOptions(max_examples=3, checks=(check,)))
+             for target, spec, check, _ in HIDING]
+    return run(plans)
+
+
+@pytest.mark.parametrize("target,spec,check,words", HIDING, ids=[h[0].rsplit(":", 1)[1] for h in HIDING])
+def test_a_change_in_place_hidden_in_the_target_process_fails(hiding_run, target, spec, check, words):
+    (r,) = [r for r in hiding_run.runs if r.target == target]
+    (c,) = r.checks
+    assert c.name == check and c.status.value == "fail", c.message
+    assert words in c.message, c.message
+
+
+@pytest.fixture
+def target_process():
+    process = remote.start(load_subject)
+    yield process
+    process.close()
+
+
+def test_an_honest_change_reads_the_same_from_both_sides_and_the_checker_keeps_its_arrays(target_process):
+    """A target that changes w in place: the job and the target process both see it (the target's text first,
+    the job's after); the checker's own array is untouched, and what a target scribbles later into the shared
+    memory reaches nothing the checks computed."""
+    prep = prepare(RunPlan(f"{HOSTILE / 'l2_targets.py'}:mutates_input", "l2"), target_process)
+    w = np.array([1.0, -2.0, 0.5])
+    prep.subject.grad(w, 0.1)
+    np.testing.assert_array_equal(w, [1.0, -2.0, 0.5])
+    assert prep.subject.inputs.failures == ["grad(w, lam) modified its input w in place"] * 2
+    assert prep.subject.inputs.unobserved is None
+
+
+def test_without_shared_memory_the_mutation_checks_are_skipped_never_passed(target_process):
+    """Fail-closed: when the job cannot share memory with the target process, a check that would say 'leaves its
+    inputs alone' on the target's word is skipped with the reason; a change the target reports still fails."""
+    target_process.arena.unavailable = "no memfd here (test)"
+    options = RunOptions(max_examples=3)
+    statuses = {}
+    for target, spec, check in ((f"{HOSTILE / 'l2_targets.py'}:mutates_input", "l2", "grad-hygiene"),
+                                ("reference", "sgd", "no-input-mutation"),
+                                (f"{HOSTILE / 'hiding_targets.py'}:watches_a_copy", "l2", "grad-hygiene")):
+        prep = prepare(RunPlan(target, spec, options=options), target_process)
+        (chosen,) = [c for c in select_checks(prep.spec, None) if c.name == check]
+        outcome = execute_check(prep, chosen, options)
+        statuses[target.rsplit(":", 1)[-1]] = (outcome.status.value, outcome.message)
+    assert statuses["watches_a_copy"][0] == "skip" and "no memfd here" in statuses["watches_a_copy"][1]
+    assert statuses["mutates_input"][0] == "fail"
+    assert statuses["reference"][0] == "skip"
+
+
+def test_a_reply_larger_than_what_was_asked_is_refused_before_it_is_read():
+    """A 'target process' announcing a 900 MB reply to a request that carried 80 bytes: the job refuses it from
+    the 12-byte prefix (were it to read on, the socket's 5 s timeout would end it as a dead target instead), kills
+    the process, and the reply limit follows what was asked."""
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:                                   # the fake target process: read the request, announce a lot
+        try:
+            ours.close()
+            wire.receive(theirs)
+            theirs.sendall(wire._PREFIX.pack(900_000_000, 10))
+            theirs.recv(1)
+        finally:
+            os._exit(0)
+    theirs.close()
+    ours.settimeout(5.0)
+    process = remote.TargetProcess(ours, pid)
+    with pytest.raises(wire.WireError, match=r"announced as 900000000 bytes.*limit for what was asked is"):
+        process.request(op="call", ref=None, name="grad", args=[np.zeros(10)], kwargs={})
+    assert process.dead is not None
+    with pytest.raises(remote.TargetDied):
+        process.request(op="get", ref=None, name="x")
+    process.close()
+    slack = remote.REPLY_SLACK
+    assert remote.reply_limit({"args": [np.zeros(10), 0.1]}) == slack + 4 * 80
+    assert remote.reply_limit({"args": [(1000, 1000), 7]}) == slack + 16 * 10 ** 6      # sample(shape, seed)
+    assert remote.reply_limit({"args": [wire.Placed(1, 0, "<f4", (5, 2))]}) == slack + 4 * 40
+    assert remote.reply_limit({"args": [(1 << 20, 1 << 20)]}) == wire.MAX_FRAME
