@@ -13,6 +13,12 @@ asserted.
 
     python benchmarks/ipc.py                          # l2, newton, init-he, batchnorm, sgd, adam (about a minute)
     python benchmarks/ipc.py --specs adam,rmsprop --repeat 3 --max-examples 30
+    python benchmarks/ipc.py --calls 2000             # also: one call of grad(w, lam), here and there
+
+With ``--calls N`` it also times N calls of the reference L2's ``grad(w, lam)``
+for w of 12 and of 100 000 entries, on the subject here and on its proxy (w
+travels in memory shared with the target process, which the job compares
+after each call: :mod:`verify.shared`), and prints the median per call.
 """
 
 from __future__ import annotations
@@ -40,13 +46,39 @@ def _time(plan: RunPlan, target_process: remote.TargetProcess | None) -> tuple[f
     return time.perf_counter() - started, [s.value for s in statuses]
 
 
+def _per_call(calls: int) -> None:
+    import numpy as np
+
+    print(f"{'grad(w, lam)':<22} {'in process':>11} {'two processes':>14}")
+    target_process = remote.start(load_subject)
+    try:
+        there = prepare(RunPlan("reference", "l2"), target_process).subject
+        here = prepare(RunPlan("reference", "l2")).subject
+        for size in (12, 100_000):
+            w = np.random.default_rng(0).normal(size=size)
+            medians = []
+            for subject in (here, there):
+                times = []
+                for _ in range(calls):
+                    started = time.perf_counter()
+                    subject.grad(w, 0.1)
+                    times.append(time.perf_counter() - started)
+                medians.append(sorted(times)[len(times) // 2])
+            print(f"  w of {size:>7} entries {medians[0] * 1e6:>9.0f}µs {medians[1] * 1e6:>12.0f}µs")
+    finally:
+        target_process.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", default=",".join(SPECS))
     parser.add_argument("--target", default="reference")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--max-examples", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=0, help="also time this many single calls (see above)")
     args = parser.parse_args(argv)
+    if args.calls:
+        _per_call(args.calls)
     options = RunOptions(max_examples=args.max_examples, timeout=None)
     total_here = total_there = 0.0
     wrong = 0

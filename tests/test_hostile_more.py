@@ -26,6 +26,7 @@ ATTACKS = [
     ("returns_object_array", "fail", []),
     ("returns_nan_payloads", "fail", ["NaN"]),
     ("returns_huge_array", "fail", ["shape"]),
+    ("sends_a_huge_reply", "fail", ["limit for what was asked"]),
     ("patches_numpy_everywhere", "fail", []),
     ("reads_the_parent", "fail", []),
     ("traces_and_limits_recursion", "fail", []),

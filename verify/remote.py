@@ -517,7 +517,7 @@ def _input_record() -> type:
 @functools.lru_cache(maxsize=None)
 def _given(iface: type, name: str) -> tuple[inspect.Signature | None, dict[str, Any]]:
     """The signature of ``iface.name`` and the rule (:class:`~verify.adapters.base.Given`) of each parameter
-    annotated with one, here or in a class it derives from."""
+    annotated with one, here or in a class it derives from (``None`` and no rule: nothing to watch)."""
     from verify.adapters.base import Given
 
     rules: dict[str, Any] = {}
@@ -545,22 +545,44 @@ def _place(target: TargetProcess, iface: type | None, name: str | None, args: tu
     signature, rules = _given(iface, name)
     if signature is None:
         return args, kwargs, None
-    try:
-        bound = signature.bind(None, *args, **kwargs)
-    except TypeError:
-        return args, kwargs, None           # the call is refused there, as it would be here
-    watch = []
+    names = _positional(signature)
+    args, kwargs, watch = list(args), dict(kwargs), []
     for param, rule in rules.items():
-        value = bound.arguments.get(param)
+        k = names.index(param) if param in names else -1
+        if 0 <= k < len(args):
+            value = args[k]
+        elif param in kwargs:
+            value = kwargs[param]
+        else:
+            continue
         if not isinstance(value, np.ndarray) or value.dtype.newbyteorder("<").str not in wire.ALLOWED_DTYPES:
             continue
         placed = target.arena.place(value)
         if placed is None:
-            continue                         # sent in the frame; the record says it was not seen from here
+            continue                         # sent in the frame: only the target process's record watches it
         (chunk, offset), view = placed
-        bound.arguments[param] = wire.Placed(chunk, offset, view.dtype.str, view.shape)
+        marker = wire.Placed(chunk, offset, view.dtype.str, view.shape)
+        if 0 <= k < len(args):
+            args[k] = marker
+        else:
+            kwargs[param] = marker
         watch.append((param, rule, view, np.array(value, copy=True)))
-    return bound.args[1:], bound.kwargs, watch
+    return tuple(args), kwargs, watch
+
+
+@functools.lru_cache(maxsize=None)
+def _positional(signature: inspect.Signature) -> list[str]:
+    """The names a call's positional arguments bind to (``self`` left out)."""
+    return [p.name for p in list(signature.parameters.values())[1:]
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _same(view: np.ndarray, before: np.ndarray) -> bool:
+    """Whether a shared input holds what it was given: bit for bit, or else as values (NaN-aware, -0 = 0, as
+    :func:`~verify.adapters.base.same_state` judges the target process's record)."""
+    from verify.adapters.base import same_state
+
+    return view.tobytes() == before.tobytes() or same_state(view, before)
 
 
 class _Seen:
@@ -577,21 +599,21 @@ class _Seen:
         self.unobserved: str | None = None
 
     def observe(self, iface: type, name: str, watch: list, unavailable: str | None) -> None:
-        from verify.adapters.base import InputRecord, same_state
+        from verify.adapters.base import InputRecord
 
         n = self.calls[name] = self.calls.get(name, 0) + 1
         call = f"{name}({', '.join(list(_given(iface, name)[0].parameters)[1:])})"
         failures, notes = self.pending
         still = []
         for param, at, view, before in self.kept:
-            if same_state(view, before):
+            if _same(view, before):
                 still.append((param, at, view, before))
             else:
                 failures.append(f"{call} modified, at {name} {n}, the {param} given at {at}, which the target "
                                 "kept: its state aliases the caller's array (copy it)")
         failed = []
         for param, rule, view, before in watch:
-            if same_state(view, before):
+            if _same(view, before):
                 if rule.kept:
                     still.append((param, f"{name} {n}", view, before))
             elif rule.changed == "note":

@@ -85,6 +85,14 @@ def returns_huge_array(w, lam):
     return np.zeros(50_000_000)
 
 
+def sends_a_huge_reply(w, lam):
+    """About 400 MB where a few numbers are expected, past its own adapter's check of the shape: the reply's size
+    alone must be refused, before the checker allocates it."""
+    base = sys.modules["verify.adapters.base"]
+    base.as_array = lambda value, where, shape=None: np.zeros(50_000_000)
+    return _wrong(w, lam)
+
+
 # ----------------------------------------------------------------------------- the judge in its own process
 
 
