@@ -138,13 +138,14 @@ def test_broken_optimizer_gets_a_status(target, status, words, tmp_path):
     run = json.loads(report.read_text())["runs"][0]
     checks = {c["name"]: c for c in run["checks"]}
     if target in HANGING:
-        # It hangs in the probes of its first load too: the probe is cut at the check's limit and counts against
-        # it, so the limits the checks got, that probe included, add up to at most twice the limit (in units of
-        # the limit, the run's duration: 3.8 before the probe counted, 2.1 after, at 3 s on a busy machine).
+        # It hangs in the probes of its first load too: the parent times the adaptation against the first check's
+        # limit, so the limits the checks got, the load's probes included, add up to at most twice the limit (in
+        # units of the limit, the run's duration: 3.8 before the probe counted, 2.1 after, at 3 s on a busy
+        # machine; tests/test_hangs.py has the hangs no timer of the target's process can stop).
         budgets = [float(re.search(r"within (?:the )?([\d.]+) s", c["message"]).group(1)) for c in run["checks"]]
         assert sum(budgets) <= 2 * HANG_LIMIT * 1.001, budgets
-        assert "went to a probe of the target that did not finish while it was loaded" in \
-            checks["conformance"]["message"]
+        first = checks["conformance"]["message"]
+        assert "adapting the target" in first or "went to loading the target" in first, first
         assert run["duration"] / HANG_LIMIT < 3, run["duration"]
     assert checks["conformance"]["status"] == status, checks["conformance"]["message"]
     for w in words:

@@ -48,9 +48,11 @@ def _feed(chunks) -> capture.Frames:
 
 
 def _check(frames: capture.Frames) -> None:
-    assert frames.take("alpha") == "a1\na2 no newline"
+    # What was printed outside every frame goes to the next check, after a note: never dropped, never its own.
+    assert frames.take("alpha") == f"{capture.BEFORE}\nloading noise\n{capture.DURING}\na1\na2 no newline"
     beta = frames.take("beta")
-    assert beta.startswith("b1\n") and beta.endswith("end beta\x00b2\n") and FORGED in beta
+    assert beta.startswith(f"{capture.BEFORE}\nbetween\n{capture.DURING}\nb1\n"), beta
+    assert beta.endswith("end beta\x00b2\n") and FORGED in beta
     assert frames.take("beta") == ""                          # taken once
     assert frames.take("gamma") == ""                         # its frame is still open ...
     assert frames.take_open() == "g1 \x00 stray nul\n"          # ... and is what a timeout gets
@@ -63,14 +65,21 @@ def test_frames_survive_every_cut_a_read_can_make():
     _check(_feed([data[i:i + 1] for i in range(len(data))]))
 
 
-def test_output_is_bounded_per_frame_and_outside_frames_is_dropped_at_the_next_begin():
-    frames = capture.Frames(keep=10)
+def test_output_is_bounded_per_frame_and_outside_frames_too():
+    frames = capture.Frames(keep=12)
     frames.feed(b"before the marker is known " * 5)
     frames.set_marker(MARKER)
     assert not frames.set_marker("0" * 32)                    # announced once
-    frames.feed(_stream(MARKER, [("begin", "a"), b"x" * 50 + b"END", ("end", "a")]))
+    frames.feed(_stream(MARKER, [("begin", "a"), b"x" * 50 + b"END", ("end", "a"), b"y" * 40 + b"\n"]))
     out = frames.take("a")
-    assert out.startswith("x" * 10) and out.endswith("x" * 7 + "END") and "53 in total" in out
+    before, own = out.split(capture.DURING + "\n")
+    # Outside frames a quarter of a frame's share is kept (3 bytes at each end of 135), then the frame's own 12.
+    assert before.startswith(capture.BEFORE + "\nbef") and "135 in total" in before and before.endswith("wn \n")
+    assert own.startswith("x" * 12) and own.endswith("x" * 9 + "END") and "53 in total" in own
+    # After the last frame: what the parent hands out when the job ends (it adds it to the job's last check).
+    tail = frames.take_open()
+    assert tail.startswith("yyy") and "41 in total" in tail and tail.endswith("yy\n")
+    assert frames.take_open() == ""
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -79,6 +88,7 @@ TAGGER = '''
 import os, warnings
 
 _LOG = __file__ + ".calls"
+print("<loaded>")
 
 
 def grad(w, lam):
@@ -131,5 +141,43 @@ def test_each_check_gets_exactly_its_own_prints_whatever_the_schedule(tmp_path, 
         assert len(ran) == 3 and all(tags[name] for name in ran), tags
         # The warning shows in every check whose calls raise it, once: not only in the first the process served.
         assert all(checks[name].output.count("UserWarning: the gradient") == 1 for name in ran)
+        # What it printed while imported is the first check's, after a note saying so (one job: once).
+        first = next(iter(checks.values())).output
+        assert first.startswith(f"{capture.BEFORE}\n<loaded>\n{capture.DURING}\n"), first
+        assert sum(c.output.count("<loaded>") for c in checks.values()) == 1
         outputs.append({name: c.output for name, c in checks.items()})
     assert outputs[0] == outputs[1]
+
+
+class _StubJob:
+    """A job whose output stream the test feeds (for the parent's handling of its events)."""
+
+    def __init__(self):
+        self.output = capture.Frames()
+        self.output.set_marker(MARKER)
+
+    def read_output(self):
+        return True
+
+    def kill(self):
+        pass
+
+
+def test_what_a_job_prints_after_its_last_check_goes_to_that_check_with_a_note():
+    """A thread of the target printing after the last check ended: kept, bounded, marked, never dropped."""
+    from verify.results import CheckResult, RunResult, Status
+
+    plan = RunPlan("t.py:grad", "l2", options=RunOptions(timeout=10))
+    state = isolation._Run(plan, ["a", "b"], {"a": "protocol", "b": "protocol"}, RunResult("t.py:grad", "l2", 0, {}))
+    unit = isolation._Unit(state, ["a", "b"])
+    job = unit.job = _StubJob()
+    for name in ("a", "b"):
+        job.output.feed(_stream(MARKER, [("begin", name), f"in {name}\n".encode(), ("end", name)]))
+        unit.on_events([{"event": "start", "check": name},
+                        {"event": "result", "result": CheckResult(name, "protocol", Status.PASS, "ok").to_dict()}], 0.0)
+    job.output.feed(b"late " * 10_000 + b"the end\n")
+    unit.on_events([{"event": "done"}], 0.0)
+    assert state.results["a"].output == "in a\n"
+    late = state.results["b"].output
+    assert late.startswith(f"in b\n{capture.AFTER}\nlate late") and late.endswith("the end\n"), late
+    assert "50008 in total" in late and len(late) < 2000

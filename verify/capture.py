@@ -15,6 +15,15 @@ A marker carries a nonce the job draws after forking its target process
 (:func:`new_marker`) and announces on the events pipe, which the target
 process does not hold: the target cannot forge a marker, so it cannot move
 its prints into another check or hide them.
+
+What is written outside every frame (while the target is loaded, between
+two checks, after the last one) is not dropped: it is kept, bounded, and
+given to the next check that begins, after a note saying so (:data:`BEFORE`);
+what is left when the job ends goes to the job's last check, the parent adds
+it after a note (:data:`AFTER`). The pipe knows nothing of threads: what a
+thread of the target prints lands where the stream is when it is written,
+the check in progress or outside any. Output is evidence only; it never
+changes a verdict.
 """
 
 from __future__ import annotations
@@ -23,10 +32,15 @@ import os
 import secrets
 import sys
 
-__all__ = ["Bounded", "Frames", "new_marker", "write_frame"]
+__all__ = ["Bounded", "Frames", "new_marker", "write_frame", "BEFORE", "DURING", "AFTER"]
 
 #: The longest a frame header may be (a nonce and a check's name): far below PIPE_BUF, so one write is atomic.
 _HEADER_LIMIT = 512
+
+#: The notes before output written outside every frame, given to the next check, or to the job's last check.
+BEFORE = "[printed before this check began (while the target was loaded, or between checks)]"
+DURING = "[printed during this check]"
+AFTER = "[printed after this check ended, before its worker process did (a thread of the target, say)]"
 
 
 class Bounded:
@@ -81,8 +95,10 @@ class Frames:
     """The parent's reading of a job's output stream: cut at the job's markers into per-check output.
 
     Before the marker is known (:meth:`set_marker`) and between frames, what
-    arrives is *outside* any check: kept (bounded) for a message about a job
-    that ended there, and dropped when the next check begins.
+    arrives is *outside* any check: kept (bounded, a quarter of a frame's
+    share) and given to the next frame that begins, after the note
+    :data:`BEFORE`; :meth:`take_open` hands out what is outside when the job
+    stopped there.
     """
 
     def __init__(self, keep: int = 2000):
@@ -90,8 +106,13 @@ class Frames:
         self.header: bytes | None = None
         self.pending = b""                     # a possible marker split by a read, not yet decided
         self.current: str | None = None        # the check whose frame is open
-        self.open = Bounded(keep)              # the open frame's output, or the output outside frames
+        self.open = Bounded(keep)              # the open frame's output
+        self.outside = Bounded(keep // 4)      # output outside frames since the last one ended
+        self.before = ""                       # what was outside when the open frame began
         self.closed: dict[str, str] = {}       # checks whose frame ended, not yet taken
+
+    def _add(self, data: bytes) -> None:
+        (self.open if self.current is not None else self.outside).add(data)
 
     @property
     def marker_known(self) -> bool:
@@ -107,7 +128,7 @@ class Frames:
 
     def feed(self, data: bytes) -> None:
         if self.header is None:
-            self.open.add(data)
+            self._add(data)
             return
         buf = self.pending + data
         self.pending = b""
@@ -115,10 +136,10 @@ class Frames:
             i = buf.find(self.header)
             if i < 0:
                 keep = _partial(buf, self.header)
-                self.open.add(buf[:len(buf) - keep])
+                self._add(buf[:len(buf) - keep])
                 self.pending = buf[len(buf) - keep:]
                 return
-            self.open.add(buf[:i])
+            self._add(buf[:i])
             end = buf.find(b"\x00", i + len(self.header))
             if end < 0:
                 if len(buf) - i < _HEADER_LIMIT:
@@ -131,22 +152,37 @@ class Frames:
 
     def _edge(self, edge: str, name: str) -> None:
         if edge == "begin":
+            if self.current is not None:       # cannot happen with the job's frames; never lose output
+                self.outside.add(self.open.text().encode())
             self.current, self.open = name, Bounded(self.keep)
+            self.before, self.outside = self.outside.text(), Bounded(self.keep // 4)
         elif edge == "end" and self.current == name:
-            self.closed[name] = self.open.text()
+            self.closed[name] = self._frame_text()
             self.current, self.open = None, Bounded(self.keep)
 
+    def _frame_text(self) -> str:
+        own, before = self.open.text(), self.before.rstrip("\n")
+        self.before = ""
+        if not before:
+            return own
+        return f"{BEFORE}\n{before}\n" + (f"{DURING}\n{own}" if own else "")
+
     def take(self, check: str) -> str:
-        """What ``check`` printed, once its frame ended (``""`` if it has none)."""
+        """What ``check`` printed, once its frame ended (``""`` if it has none), after what was printed outside
+        every frame just before it began, if anything was."""
         return self.closed.pop(check, "")
 
     def take_open(self) -> str:
-        """What arrived since the open frame began (or since the last frame ended): the job stopped there."""
+        """The job stopped: what the open frame holds (as :meth:`take` would give it), or, with no frame open,
+        what arrived outside frames since the last one ended."""
         if self.pending:
-            self.open.add(self.pending)
+            self._add(self.pending)
             self.pending = b""
-        out = self.open.text()
-        self.open = Bounded(self.keep)
+        if self.current is not None:
+            out = self._frame_text()
+            self.current, self.open = None, Bounded(self.keep)
+        else:
+            out, self.outside = self.outside.text(), Bounded(self.keep // 4)
         return out
 
 

@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--check", action="append", dest="checks", metavar="NAME",
                      help="run only this check (repeatable)")
     chk.add_argument("--load-timeout", type=float, default=120.0, metavar="SECONDS",
-                     help="time limit for importing and building the target (default 120)")
+                     help="time limit for importing the target (default 120); building it and trying it on a "
+                          "probe count against the first check's --timeout")
     chk.add_argument("--verbose", "-v", action="store_true", help="show tracebacks, and the details of skipped checks (their one-line reasons are always shown)")
     chk.add_argument("--no-isolation", dest="isolate", action="store_false",
                      help="run checks in this process, beside the target (a crashing target ends the run, and the "

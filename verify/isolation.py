@@ -33,7 +33,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from verify import _process
-from verify.capture import Frames
+from verify.capture import AFTER, Frames
 from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, RunResult, Status
@@ -410,10 +410,13 @@ class _Unit:
         self.deadline = float("inf")
         self.current_budget = float("inf")
         self.share: float | None = None   # each remaining check's time once the run's target hung
-        self.debt = 0.0               # what the job's load spent in a probe that did not finish: the next check's
+        self.job_started = 0.0
+        self.counted_from: float | None = None   # since when the job's load counts against the next check
+        self.debt = 0.0               # the time that load took (measured here): the next check's
         self.current_debt = 0.0
         self.progress = True          # a result arrived since the job started
         self.job_loaded = False       # the current job has loaded the target
+        self.last_result: CheckResult | None = None   # the current job's last check that reported a result
         self.done = False
 
     @property
@@ -434,15 +437,18 @@ class _Unit:
         s = self.state
         job = s.plan.job(self.pending)
         if self.budget() < float("inf"):
-            job["check_limit"] = self.budget()     # no probe while loading may outlast the first check's limit
+            job["check_limit"] = self.budget()     # what its load may take: the first check's limit
         self.job = starter.start(job)
+        self.last_result = None
         self.debt = 0.0
+        self.counted_from = None
         self.current = None
         self.progress = False
         self.job_loaded = False
-        # Loading may import torch or jax, slow on a cold machine; it has its own limit, which
+        # Importing the target may import torch or jax, slow on a cold machine; it has its own limit, which
         # starts now: the verifier's own imports were paid by the zygote.
-        self.deadline = time.monotonic() + self.load_limit()
+        self.job_started = time.monotonic()
+        self.deadline = self.job_started + self.load_limit()
 
     def load_limit(self) -> float:
         """The time limit of loading the target in a job: its own, or, once the run's target hung, the next check's
@@ -479,6 +485,13 @@ class _Unit:
         self.job.read_output()
         return clip(self.job.output.take(check) if check else self.job.output.take_open(), 6000)
 
+    def _attach_trailing(self, output: str) -> None:
+        """What the job printed after its last check ended (a thread of the target, say): kept with that check,
+        after a note, never dropped (bounded: it is what one stretch outside frames keeps)."""
+        if output and self.last_result is not None:
+            last = self.last_result
+            last.output = (last.output.rstrip("\n") + "\n" if last.output else "") + f"{AFTER}\n{output}"
+
     def _load_failed(self, message: str) -> None:
         if self.state.load_error is None:
             self.state.load_error = TargetLoadError(message)
@@ -500,7 +513,15 @@ class _Unit:
         s = self.state
         kind = event.get("event")
         if kind == "ready":                   # a spawned job finished the verifier's imports
+            self.job_started = now
             self.deadline = now + self.load_limit()
+        elif kind == "adapting":
+            # The target is imported; adapting it runs its code (constructor, calls on a probe), timed from here
+            # against the next check's limit: a target that blocks or ignores every timer of its own process is
+            # still stopped on time. Once the run's target hung, the whole load counts.
+            if self.counted_from is None and not self.job_loaded:
+                self.counted_from = self.job_started if s.hung else now
+                self.deadline = min(self.deadline if s.hung else float("inf"), self.counted_from + self.budget())
         elif kind == "load_error":
             self._load_failed(sanitise(event.get("message", "loading the target failed")))
             return True
@@ -515,9 +536,8 @@ class _Unit:
                 s.run.versions = {str(k): str(v) for k, v in loaded.get("versions", {}).items()}
                 s.run.params = dict(loaded.get("params", s.run.params))
                 s.loaded = True
-            spent = event.get("probe_spent", 0.0)
-            if isinstance(spent, (int, float)) and 0 < spent < float("inf"):
-                self.debt = float(spent)
+            if self.counted_from is not None:
+                self.debt = max(0.0, now - self.counted_from)
             self.deadline = now + self.limit
         elif kind == "start":
             if event["check"] not in self.pending:
@@ -534,9 +554,12 @@ class _Unit:
                 return False
             result.output = self._take_output(result.name)
             self._record(result)
+            if result.name == self.current:
+                self.last_result = result
             self.current = None
             self.deadline = now + self.limit
         elif kind == "done":
+            self._attach_trailing(self._take_output())
             self._stop_job()
             for name in list(self.pending):
                 self.current = name
@@ -563,6 +586,8 @@ class _Unit:
         elif not self.progress and self.pending:
             # Died twice in a row between checks: the next check is the one that cannot run.
             self._fail_current(Status.ERROR, f"{how} before the check started", output)
+        else:
+            self._attach_trailing(output)
         self.current = None
 
     def on_timeout(self, now: float) -> None:
@@ -570,23 +595,31 @@ class _Unit:
         output = self._take_output()
         self._stop_job()
         if not self.pending:          # every result is in; only the job's exit was late
+            self._attach_trailing(output)
             return
-        if not s.loaded:
+        adapting = self.counted_from is not None and not self.job_loaded
+        if not s.loaded and not adapting and not s.hung:
             self._load_failed(f"loading target {s.target!r} did not finish within {s.options.load_timeout:g} s")
             return
         if not self.job_loaded and s.hung:
             self._fail_current(Status.TIMEOUT, f"not run: the target hung in an earlier check, and loading it again "
-                                               f"for this one did not finish within the {self.load_limit():.3g} s "
-                                               "left to it")
+                                               f"for this one did not finish within the {self.budget():.3g} s "
+                                               "left to it", output)
+        elif adapting:
+            self._fail_current(Status.TIMEOUT, f"not run: adapting the target (its constructor and its methods tried "
+                                               f"on a probe while it was loaded), which counts against this check's "
+                                               f"limit, did not finish within {self.budget():.3g} s (the target may "
+                                               "loop forever or be far too slow)", output)
+            s.hung = True
         elif not self.job_loaded:
             self._fail_current(Status.ERROR, f"loading the target again (after the previous job ended) did not "
                                              f"finish within {s.options.load_timeout:g} s")
         elif self.current is not None:
             shortened = (f"; its limit was shortened from {self.limit:g} s because an earlier check of this run "
                          "timed out" if self.current_budget < self.limit else "")
-            if self.current_debt:
-                shortened += (f"; {self.current_debt:.3g} s of it went to a probe of the target that did not finish "
-                              "while it was loaded")
+            if self.current_debt >= 0.05 * self.current_budget:
+                shortened += (f"; {self.current_debt:.3g} s of it went to loading the target (its methods tried on "
+                              "a probe)")
             self._fail_current(Status.TIMEOUT, f"the check did not finish within {self.current_budget:.3g} s and "
                                                f"was stopped (the target may loop forever or be far too slow){shortened}",
                                output)

@@ -26,6 +26,7 @@ target process that dies is :class:`TargetDied`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -34,13 +35,14 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import types
 import typing
 import warnings
 import weakref
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numbers
 
@@ -81,6 +83,7 @@ class _Server:
         self.objects: dict[int, list[Any]] = {}      # handle id -> [object, handed out how many times]
         self.ids: dict[int, int] = {}                # id(object) -> handle id
         self.next = 1
+        self.imported: tuple[str, tuple[Any, ...]] | None = None     # a TARGET string and what it names
 
     def handle(self, obj: Any) -> int:
         ref = self.ids.get(id(obj))
@@ -108,6 +111,12 @@ class _Server:
 
     def answer(self, message: dict) -> Any:
         op = message["op"]
+        if op == "import":
+            from verify.targets import REFERENCE, load_target
+
+            target = message["target"]          # the reference is built by the load, for the spec's parameters
+            self.imported = (target, () if target == REFERENCE else (load_target(target),))
+            return None
         if op == "load":
             from verify.specs import get_spec
 
@@ -116,12 +125,14 @@ class _Server:
             spec = get_spec(message["spec"])
             overrides = dict(message["overrides"])
             cap = message.get("probe_cap")
-            with probing(float(cap) if cap is not None else None) as probes:
-                subject, versions = self.load(message["target"], spec, message["name"],
-                                              spec.resolve_params(overrides), overrides)
+            target = message["target"]
+            imported = self.imported[1] if self.imported is not None and self.imported[0] == target else ()
+            with probing(float(cap) if cap is not None else None):
+                subject, versions = self.load(target, spec, message["name"], spec.resolve_params(overrides),
+                                              overrides, imported)
             data = {f.name: getattr(subject, f.name) for f in dataclasses.fields(Subject)}
             data["roles"] = subject.roles
-            return {"subject": subject, "data": data, "versions": versions, "probe_spent": probes.spent}
+            return {"subject": subject, "data": data, "versions": versions}
         if op == "begin_check":
             # Entering catch_warnings invalidates every "already shown" registry: a warning Python shows once
             # per process shows in each check whose calls raise it, not only in the first check this process
@@ -195,8 +206,8 @@ class TargetProcess:
         self._released: list[tuple[int, list[int]]] = []
         self.dead: str | None = None
         self.probe_cap: float | None = None     # the most a probe may take while the target is loaded
-        self.probe_spent = 0.0                  # what a probe that did not finish cost the load
         self.arena = shared.Arena()             # memory shared with it, where inputs the job watches are handed
+        self.stopped_after: float | None = None  # the time limit a watchdog killed the process at (watchdog())
 
     # -- handles
 
@@ -305,6 +316,42 @@ class TargetProcess:
 
     # -- loading
 
+    def import_target(self, target: str, name: str) -> None:
+        """Import what ``target`` names there (the target's module runs), for :meth:`load` to adapt: a job tells
+        its parent when this is done, so the parent can time the adaptation (which calls the target's code)
+        against the first check's limit, from outside."""
+        try:
+            self.request(op="import", target=target)
+        except wire.RemoteException as exc:
+            raise _load_error(name, exc) from None
+        except wire.WireError as exc:
+            raise TargetLoadError(f"loading target {name!r} failed: the target process broke the protocol: "
+                                  f"{exc}") from None
+
+    @contextlib.contextmanager
+    def watchdog(self, seconds: float | None) -> Iterator[None]:
+        """Kill the target process if what runs inside takes more than ``seconds`` (``None``: no limit): a time
+        limit kept by this process, which the target cannot delay or block. A request cut by it raises
+        :class:`TargetDied`, and ``stopped_after`` says it was the watchdog."""
+        if seconds is None:
+            yield
+            return
+
+        def expire() -> None:
+            self.stopped_after = seconds
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+        timer = threading.Timer(seconds, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
     def load(self, target: str, spec: str, name: str, overrides: dict[str, Any], interfaces: list[type]) -> tuple[
             "Remote", dict[str, str]]:
         """Load and adapt ``target`` there; the subject's proxy and the versions there. Its interface is the first
@@ -313,10 +360,7 @@ class TargetProcess:
             reply = self.request(op="load", target=target, spec=spec, name=name, overrides=overrides,
                                  probe_cap=self.probe_cap)
         except wire.RemoteException as exc:
-            cls = _USAGE_ERRORS.get(exc.type)
-            if cls is not None:
-                raise cls(exc.text) from None
-            raise TargetLoadError(f"loading target {name!r} failed: {exc.type}: {exc.text}") from None
+            raise _load_error(name, exc) from None
         except wire.WireError as exc:
             raise TargetLoadError(f"loading target {name!r} failed: the target process broke the protocol: "
                                   f"{exc}") from None
@@ -343,10 +387,6 @@ class TargetProcess:
             raise TargetLoadError(f"loading target {name!r} failed: the target process sent malformed roles")
         object.__getattribute__(subject, "_data").update(data)
         versions = {str(k): clip(v, 80) for k, v in reply["versions"].items()}
-        # Claimed there, so bounded here: it can only shorten the target's own first check.
-        spent = reply.get("probe_spent")
-        if _fits(spent, float) and math.isfinite(spent):
-            self.probe_spent = min(max(0.0, float(spent)), self.probe_cap if self.probe_cap is not None else 0.0)
         return subject, versions
 
 
@@ -374,6 +414,14 @@ def reply_limit(value: Any) -> int:
         elif isinstance(x, dict):
             stack.extend(x.values())
     return min(wire.MAX_FRAME, REPLY_SLACK + total)
+
+
+def _load_error(name: str, exc: wire.RemoteException) -> UsageError:
+    """The usage error an exception raised while the target was imported or adapted there stands for."""
+    cls = _USAGE_ERRORS.get(exc.type)
+    if cls is not None:
+        return cls(exc.text)
+    return TargetLoadError(f"loading target {name!r} failed: {exc.type}: {exc.text}")
 
 
 def start(load: Callable[..., Any], close: Iterable[int] = (), setup: Callable[[], None] | None = None) -> TargetProcess:

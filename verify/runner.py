@@ -114,11 +114,13 @@ def versions(subject: Subject | None = None) -> dict[str, str]:
 
 
 def load_subject(target: str | Any, spec: Spec, name: str, params: dict[str, Any],
-                 overrides: Mapping[str, Any]) -> tuple[Subject, dict[str, str]]:
+                 overrides: Mapping[str, Any], imported: tuple[Any, ...] = ()) -> tuple[Subject, dict[str, str]]:
     """Load ``target`` (a TARGET string or the object) and adapt it to ``spec``'s subject; with the versions of
-    what it runs on. The only place the target's code is imported: in this process (in-process runs) or in a
-    worker's target process (:mod:`verify.remote`)."""
-    if isinstance(target, str):
+    what it runs on. The target's code is imported here (in-process runs) or in a worker's target process, whose
+    ``import`` request imports it first and passes ``imported`` = ``(obj,)`` (:mod:`verify.remote`)."""
+    if imported:
+        (obj,) = imported
+    elif isinstance(target, str):
         obj = spec.reference(params) if target == REFERENCE else load_target(target)
     else:
         obj = target
@@ -171,11 +173,23 @@ def loads(plan: RunPlan) -> None:
         return
     from verify import remote
 
+    options = plan.options
     target_process = remote.start(load_subject)
+    importing = True
     try:
-        prepare(plan, target_process)
+        # Both limits are kept by this process (it kills the target process), whatever the target blocks.
+        with target_process.watchdog(options.load_timeout or None):
+            target_process.import_target(plan.target, plan.name)
+        importing = False
+        with target_process.watchdog(options.timeout or None):
+            prepare(plan, target_process)
     except remote.TargetDied as exc:
-        raise TargetLoadError(f"loading target {plan.name!r} failed: {exc.message}") from None
+        if target_process.stopped_after is None:
+            raise TargetLoadError(f"loading target {plan.name!r} failed: {exc.message}") from None
+        if importing:
+            raise TargetLoadError(f"loading target {plan.name!r} did not finish within "
+                                  f"{options.load_timeout:g} s") from None
+        # Adapting it hung: not a usage error; the run's checks report it, each under its time limit.
     finally:
         target_process.close()
 

@@ -436,13 +436,15 @@ PROBE_SECONDS = 5.0
 
 @dataclasses.dataclass
 class Probing:
-    """What the probes of one adaptation may take and took: ``cap`` bounds every probe (a worker sets it to the
-    time limit of the check that follows, so a probe cannot outlast it); ``timeout`` is the error of the probe that
-    did not finish, if one did not, and ``spent`` its limit (the time it cost)."""
+    """What the probes of one adaptation may take: ``cap`` bounds every probe (a worker sets it to half the time
+    limit of the check that follows); ``timeout`` is the error of the probe that did not finish, if one did not.
+
+    The timer is in the target's own process, which a target can block or ignore: it only spares a restart
+    when the target lets it fire. In a worker the limit that holds is kept from outside: the job's parent times
+    the whole adaptation against the first check's limit (:mod:`verify.isolation`)."""
 
     cap: float = float("inf")
     timeout: TimeoutError | None = None
-    spent: float = 0.0
 
 
 #: While a target is adapted (:func:`probing`): its :class:`Probing`.
@@ -488,7 +490,7 @@ def probe(fn: Callable[[], Any], seconds: float = PROBE_SECONDS) -> Any:
     def expired(signum: int, frame: Any) -> None:
         timeout = TimeoutError(f"the target did not finish a short probe within {seconds:g} s")
         if state is not None:          # noted here: the target's own wrappers may turn it into another error
-            state.timeout, state.spent = timeout, seconds
+            state.timeout = timeout
         raise timeout
 
     previous = signal.signal(signal.SIGALRM, expired)
