@@ -8,6 +8,7 @@ with fresh randomness.
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -25,3 +26,26 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # job unless the test asks for more (one job loads the target once; two compete with the other worker's).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("VERIFY_JOBS", "1")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep each ``xdist_group`` on one worker under ``--dist loadgroup``.
+
+    pytest-xdist (3.8) groups by appending ``@group`` to a test's id through ``item._nodeid``, which pytest 9.2
+    no longer reads (the id is ``item._id``, a :class:`NodeId`): every group was spread over both workers, so a
+    module-wide Keras drive ran once on each. The same suffix is set where pytest reads it; with an older pytest,
+    or a fixed xdist, the ids already carry it and nothing changes.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        nodeid = item.nodeid
+        if groups and nodeid.rfind("@") <= nodeid.rfind("]") and isinstance(getattr(item, "_id", None), NodeId):
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(groups)}")
