@@ -562,10 +562,19 @@ def _input_record() -> type:
     return InputRecord
 
 
+@dataclasses.dataclass(frozen=True)
+class _Watched:
+    """How a method of an interface is called (its positional parameters, the call as messages show it) and the
+    rule (:class:`~verify.adapters.base.Given`) of each parameter annotated with one."""
+
+    positional: tuple[str, ...]
+    call: str
+    rules: dict[str, Any]
+
+
 @functools.lru_cache(maxsize=None)
-def _given(iface: type, name: str) -> tuple[inspect.Signature | None, dict[str, Any]]:
-    """The signature of ``iface.name`` and the rule (:class:`~verify.adapters.base.Given`) of each parameter
-    annotated with one, here or in a class it derives from (``None`` and no rule: nothing to watch)."""
+def _given(iface: type, name: str) -> _Watched | None:
+    """What to watch in calls of ``iface.name``: rules here or in a class it derives from (``None``: nothing)."""
     from verify.adapters.base import Given
 
     rules: dict[str, Any] = {}
@@ -576,11 +585,14 @@ def _given(iface: type, name: str) -> tuple[inspect.Signature | None, dict[str, 
         for param, hint in _hints(fn).items():
             if typing.get_origin(hint) is typing.Annotated:
                 rules.update({param: m for m in hint.__metadata__ if isinstance(m, Given)})
+    if not rules:
+        return None
     try:
-        signature = inspect.signature(getattr(iface, name)) if rules else None
+        params = list(inspect.signature(getattr(iface, name)).parameters.values())[1:]
     except (TypeError, ValueError):
-        signature = None
-    return signature, rules
+        return None
+    return _Watched(tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)),
+                    f"{name}({', '.join(p.name for p in params)})", rules)
 
 
 def _place(target: TargetProcess, iface: type | None, name: str | None, args: tuple, kwargs: dict) -> tuple[
@@ -588,22 +600,20 @@ def _place(target: TargetProcess, iface: type | None, name: str | None, args: tu
     """The call's arguments with each array the interface marks :class:`~verify.adapters.base.Given` placed in
     memory shared with the target process, and what to compare after the call: ``(name, rule, the job's view,
     its private copy)`` of each (``None``: the method has no such argument)."""
-    if iface is None or name is None:
+    watched = _given(iface, name) if iface is not None and name is not None else None
+    if watched is None:
         return args, kwargs, None
-    signature, rules = _given(iface, name)
-    if signature is None:
-        return args, kwargs, None
-    names = _positional(signature)
     args, kwargs, watch = list(args), dict(kwargs), []
-    for param, rule in rules.items():
-        k = names.index(param) if param in names else -1
+    for param, rule in watched.rules.items():
+        k = watched.positional.index(param) if param in watched.positional else -1
         if 0 <= k < len(args):
             value = args[k]
         elif param in kwargs:
             value = kwargs[param]
         else:
             continue
-        if not isinstance(value, np.ndarray) or value.dtype.newbyteorder("<").str not in wire.ALLOWED_DTYPES:
+        if not isinstance(value, np.ndarray) or (value.dtype.str not in wire.ALLOWED_DTYPES and
+                                                 value.dtype.newbyteorder("<").str not in wire.ALLOWED_DTYPES):
             continue
         placed = target.arena.place(value)
         if placed is None:
@@ -616,13 +626,6 @@ def _place(target: TargetProcess, iface: type | None, name: str | None, args: tu
             kwargs[param] = marker
         watch.append((param, rule, view, np.array(value, copy=True)))
     return tuple(args), kwargs, watch
-
-
-@functools.lru_cache(maxsize=None)
-def _positional(signature: inspect.Signature) -> list[str]:
-    """The names a call's positional arguments bind to (``self`` left out)."""
-    return [p.name for p in list(signature.parameters.values())[1:]
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _same(view: np.ndarray, before: np.ndarray) -> bool:
@@ -650,7 +653,7 @@ class _Seen:
         from verify.adapters.base import InputRecord
 
         n = self.calls[name] = self.calls.get(name, 0) + 1
-        call = f"{name}({', '.join(list(_given(iface, name)[0].parameters)[1:])})"
+        call = _given(iface, name).call
         failures, notes = self.pending
         still = []
         for param, at, view, before in self.kept:
