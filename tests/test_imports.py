@@ -35,8 +35,9 @@ def _modules() -> dict[str, pathlib.Path]:
     return out
 
 
-def _imports(name: str, path: pathlib.Path, modules: dict[str, pathlib.Path]) -> set[str]:
-    """The ``verify`` modules ``name`` imports anywhere in its source (``from pkg import mod`` names ``pkg.mod``)."""
+def _imports(name: str, path: pathlib.Path, modules: dict[str, pathlib.Path], lazy: bool | None = None) -> set[str]:
+    """The ``verify`` modules ``name`` imports anywhere in its source (``from pkg import mod`` names ``pkg.mod``);
+    ``lazy``: only those imported inside functions (True) or only those at module level (False)."""
 
     def known(dotted: str) -> str:
         while dotted not in modules and "." in dotted:
@@ -50,10 +51,12 @@ def _imports(name: str, path: pathlib.Path, modules: dict[str, pathlib.Path]) ->
     ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
     deps = set()
     for node in ast.walk(tree):
-        lazy = id(node) in in_functions
+        in_function = id(node) in in_functions
+        if lazy is not None and in_function != lazy:
+            continue
         if isinstance(node, ast.Import):
             deps |= {known(a.name) for a in node.names if a.name.split(".")[0] == "verify"
-                     and not (lazy and known(a.name) in ancestors)}
+                     and not (in_function and known(a.name) in ancestors)}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -64,7 +67,7 @@ def _imports(name: str, path: pathlib.Path, modules: dict[str, pathlib.Path]) ->
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 target = full if full in modules else known(base)
-                if not (lazy and target in ancestors):
+                if not (in_function and target in ancestors):
                     deps.add(target)
     deps.discard(name)
     return deps
@@ -186,3 +189,29 @@ def test_a_module_that_imports_only_after_another_is_found(tmp_path: pathlib.Pat
     (tmp_path / "pkgx" / "b.py").write_text("from pkgx import value\n")
     failed = _modules_that_fail_alone("pkgx", ["pkgx.a", "pkgx.b"], tmp_path)
     assert len(failed) == 1 and failed[0].startswith("pkgx.b: ImportError"), failed
+
+
+def test_a_spec_module_preloads_what_its_checks_import_inside_functions() -> None:
+    """The job server imports a run's spec modules and their ``PRELOAD`` before any check's time limit starts
+    (verify.specs.modules_needed): a module that a spec's code imports only inside a function must be among
+    them, or a check pays for it (scipy.stats: a second) inside its limit."""
+    from verify.specs import _MODULES, modules_needed
+
+    modules = _modules()
+    top = {m: _imports(m, p, modules, lazy=False) & set(modules) for m, p in modules.items()}
+
+    def loaded(roots: list[str]) -> set[str]:          # what importing ``roots`` imports at module level
+        seen, todo = set(), [r for r in roots if r in modules]
+        while todo:
+            m = todo.pop()
+            if m not in seen:
+                seen.add(m)
+                todo += top[m]
+        return seen
+
+    for spec_module in sorted(set(_MODULES.values())):
+        name = f"verify.specs.{spec_module}"
+        preloaded = loaded(modules_needed([next(s for s, m in _MODULES.items() if m == spec_module)]))
+        family = {m for m in loaded([name]) if m.startswith("verify.specs")}
+        missing = {d for m in family for d in _imports(m, modules[m], modules, lazy=True)} - preloaded
+        assert not missing, f"{name}: imported inside functions, not preloaded: {sorted(missing)}"

@@ -37,7 +37,7 @@ from verify.capture import AFTER, Frames
 from verify.errors import ProtocolError, TargetLoadError, UsageError, VerifyError
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, RunResult, Status
-from verify.specs import get_spec
+from verify.specs import get_spec, modules_needed
 from verify.text import clip, sanitise, sanitised
 
 __all__ = ["run_isolated", "prestart", "Interrupted", "default_jobs"]
@@ -356,13 +356,13 @@ def prestart() -> None:
         atexit.register(_zygote.close)
 
 
-def _starter(targets: Sequence[str]) -> _Zygote | _Spawner:
+def _starter(targets: Sequence[str], specs: Sequence[str]) -> _Zygote | _Spawner:
     """What starts jobs: this process's zygote (started once, kept for later runs), or a spawner."""
     if not _can_fork():
         return _Spawner()
     prestart()
     assert _zygote is not None
-    _zygote.preload(_library_roots(targets))
+    _zygote.preload([*_library_roots(targets), *modules_needed(specs)])
     return _zygote
 
 
@@ -724,7 +724,7 @@ def run_isolated(plans: Sequence[RunPlan],
             unit.state.run.duration = time.perf_counter() - unit.state.started
 
     try:
-        starter = _starter([s.target for s in states])
+        starter = _starter([s.target for s in states], [s.plan.spec for s in states])
         while queue or active:
             while len(active) < jobs and queue:
                 unit = queue.popleft()

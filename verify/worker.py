@@ -41,16 +41,11 @@ from verify import _process
 
 PACKET = 1 << 16      # largest control message (a job is a few hundred bytes)
 
-# What the checks import lazily: imported once in the zygote so that no job pays for it
-# inside its time limit.
-_PRELOAD = (
-    "numpy", "scipy.stats", "scipy.optimize", "sympy", "hypothesis",
-    "verify.runner", "verify.specs.regularisers", "verify.specs.initialisers", "verify.specs.batchnorm",
-    "verify.specs.layernorm",
-    "verify.specs.newton", "verify.specs.optimizers", "verify.symbolic", "verify.convergence",
-    "verify.conformance", "verify.diagnosis", "verify.tolerance", "verify.stats", "verify.gradcheck",
-    "verify.results",
-)
+# What every job imports: imported once in the zygote so that no job pays for it inside its time limit. What a
+# run's specs need beyond it (sympy, scipy.stats) the parent has the zygote import before the run's first job
+# (verify.specs.modules_needed), so that a run of optimizers does not pay for the statistics' imports.
+_PRELOAD = ("numpy", "hypothesis", "verify.runner", "verify.results", "verify.plan", "verify.remote",
+            "verify.capture")
 
 
 def _output_to(fd: int) -> None:
@@ -330,6 +325,9 @@ def main(argv: list[str]) -> int:
     _become_job()
     _preload(_PRELOAD)
     job = json.loads(sys.stdin.readline())
+    from verify.specs import modules_needed
+
+    _preload(modules_needed([job.get("spec", "")]))
     _output_to(int(argv[2]))
     events.write(json.dumps({"event": "ready"}) + "\n")
     events.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from verify import algorithms
 from verify.errors import UnknownSpecError
@@ -11,6 +12,7 @@ from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param,
 __all__ = [
     "SPEC_NAMES",
     "get_spec",
+    "modules_needed",
     "all_specs",
     "Spec",
     "Check",
@@ -52,6 +54,16 @@ def get_spec(name: str) -> Spec:
     if module is None:
         raise UnknownSpecError(f"unknown spec {name!r}; the specs are: {', '.join(SPEC_NAMES)}")
     return importlib.import_module(f"verify.specs.{module}").SPECS[name]
+
+
+def modules_needed(names: "Iterable[str]") -> list[str]:
+    """What running the specs ``names`` imports: their modules and what their checks import lazily (each spec
+    module's ``PRELOAD``), so that a job server can import them once before any check's time limit starts."""
+    found: list[str] = []
+    for module in dict.fromkeys(_MODULES[n] for n in names if n in _MODULES):
+        found.append(f"verify.specs.{module}")
+        found += getattr(importlib.import_module(f"verify.specs.{module}"), "PRELOAD", ())
+    return list(dict.fromkeys(found))
 
 
 def all_specs() -> list[Spec]:

@@ -62,6 +62,9 @@ EPS32 = float(np.finfo(np.float32).eps)
 STEPS = 40                                         # training batches the running statistics are followed for
 TRUE_MEAN, TRUE_SD = np.array([2.0, -1.0, 0.5]), np.array([3.0, 0.5, 1.0])
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.stats", "verify.gradcheck", "verify.symbolic")
+
 
 # ----------------------------------------------------- hyperparameters as the layer has them
 

@@ -35,6 +35,9 @@ __all__ = ["SPECS", "VARIANTS", "CONVENTIONS"]
 fmt = format_number
 CONVENTIONS = ("any", "pytorch", "optax")
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ()
+
 
 # ------------------------------------------------------------------ reference and model
 

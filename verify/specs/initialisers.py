@@ -64,6 +64,9 @@ KERNEL_PROBE = {"numpy": (3, 3, 4, 8), "torch": (8, 4, 3, 3)}
 POWER = 0.99
 _STATS_DISTRIBUTION = {"normal": "normal", "uniform": "uniform", "truncated": "truncated_normal"}
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.stats", "verify.symbolic", "hypothesis")
+
 
 # ------------------------------------------------------------ expected values
 

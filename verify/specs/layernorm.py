@@ -46,6 +46,9 @@ EPS32 = float(np.finfo(np.float32).eps)
 AFFINE = {"gamma,beta": ("gamma", "beta"), "gamma": ("gamma",), "none": ()}
 ONE_PLUS = "one-plus-gamma"
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.gradcheck", "verify.symbolic")
+
 
 def _rms(ctx: CheckContext) -> bool:
     return ctx.spec.name == "rmsnorm"

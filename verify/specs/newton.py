@@ -42,6 +42,9 @@ fmt = format_number
 U = float(np.finfo(np.float64).eps) / 2
 LRS = st.one_of(st.just(1.0), st.floats(0.05, 2.0, allow_nan=False))
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.gradcheck", "verify.symbolic")
+
 
 # ------------------------------------------------------------------ diagnosis
 

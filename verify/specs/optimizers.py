@@ -71,6 +71,9 @@ __all__ = ["SPECS", "EXPLICIT_RECIPES"]
 fmt = format_number
 U = tolmod.U
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.symbolic", "verify.gradcheck", "verify.adapters.protocol.optimizers")
+
 
 # ------------------------------------------------------------------ algorithms
 

@@ -31,6 +31,9 @@ RTOL = 1e-12
 LAM = vst.positive_floats(1e-4, 10.0)
 LR = vst.positive_floats(1e-4, 1.0)
 
+#: What the checks import inside functions (see verify.specs.modules_needed).
+PRELOAD = ("verify.gradcheck", "verify.symbolic")
+
 
 def _lam(ctx: CheckContext) -> Any:
     """λ over its range, or the given λ when the run holds it (every --param is held)."""
