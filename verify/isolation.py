@@ -74,8 +74,23 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _worker_command(*args: str) -> list[str]:
+    """How a zygote or a spawned job is started: without the working directory on its import path (``-P``).
+
+    Targets run as this user and may write files there (``numpy.py``, ``sympy.py``): a checker that imported
+    from it would run them. The target process alone puts it back (:func:`verify.remote.start`), for targets
+    given as dotted names of the user's modules.
+    """
+    return [sys.executable, "-P", "-m", "verify.worker", *args]
+
+
 def _job_env() -> dict[str, str]:
     env = dict(os.environ)
+    # With -P the verifier itself must be found without the working directory: a source checkout run from
+    # its root is found there only (its own files are then as writable to the target as the directory is).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root == os.getcwd():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.setdefault("PYTHONHASHSEED", "0")
     # One BLAS/OpenMP thread: the checks use small matrices, several jobs run at once,
     # single-threaded reductions give reproducible rounding, and forking is safe.
@@ -214,7 +229,7 @@ class _Zygote:
         self.sock = ours
         self.context = _context()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "verify.worker", "--zygote", str(theirs.fileno())],
+            _worker_command("--zygote", str(theirs.fileno())),
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, env=_job_env())
         theirs.close()
@@ -305,7 +320,7 @@ class _Spawner:
         events_r, events_w = os.pipe()
         output_r, output_w = os.pipe()
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "verify.worker", "--job", str(events_w), str(output_w)],
+            proc = subprocess.Popen(_worker_command("--job", str(events_w), str(output_w)),
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     pass_fds=(events_w, output_w), start_new_session=True, env=_job_env())
         finally:

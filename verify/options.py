@@ -58,8 +58,8 @@ def memory_size(text: str) -> int:
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     scale = units.get(t[-1:], None)
     value = float(t[:-1] if scale else t) * (scale or 2 ** 20)
-    if not value >= 2 ** 20:
-        raise ValueError(f"must be at least 1M, got {text}")
+    if not 2 ** 20 <= value < 2 ** 62:      # setrlimit takes no more (and no inf)
+        raise ValueError(f"must be between 1M and 4E, got {text}")
     return int(value)
 
 

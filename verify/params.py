@@ -63,6 +63,10 @@ class Param:
             v = float(value)
             if not np.isfinite(v):
                 raise BadParameterError(f"{self.name} must be finite, got {raw!r}")
+            if v != 0 and abs(v) < np.finfo(np.float64).tiny:
+                # No hyperparameter is subnormal; the checks' problems built from one (2/η) overflow.
+                raise BadParameterError(f"{self.name} must be 0 or at least {np.finfo(np.float64).tiny:.4g} in "
+                                        f"magnitude, got {raw!r} (a subnormal number)")
             if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
                 raise BadParameterError(f"{self.name} must be {'>' if self.low_open else '>='} {self.low}, got {raw!r}")
             if self.high is not None and (v > self.high or (not self.high_closed and v == self.high)):

@@ -446,6 +446,9 @@ def start(load: Callable[..., Any], close: Iterable[int] = (), setup: Callable[[
             _process.forbid_signalling(_process.ancestors())
             if setup is not None:
                 setup()
+            # The checker's processes do not import from the working directory (verify.isolation); targets
+            # given as dotted names of the user's modules are found there, as `python -m` finds them.
+            sys.path.insert(0, os.getcwd())
             serve(theirs, load)
         except BaseException:  # noqa: BLE001 - the checker sees the connection close and the exit status
             traceback.print_exc()

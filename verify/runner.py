@@ -353,6 +353,9 @@ def run(plans: Sequence[RunPlan], *, on_event: Callable[[str, Any], None] | None
     try:
         if isolate:
             from verify import isolation
+            from verify.report import load_writers
+
+            load_writers()      # this process judges: it imports nothing once targets have run
 
             for plan in plans:
                 if not isinstance(plan.target, str):

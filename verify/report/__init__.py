@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from verify.results import Report
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html", "write_html", "load_writers"]
 
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 _ENV = None
@@ -39,6 +39,18 @@ def _environment():
             auto_reload=False,
         )
     return _ENV
+
+
+def load_writers() -> None:
+    """Import and compile now everything writing the reports needs (Jinja2, the template, the writers).
+
+    Called before any target runs: a target may write files where Python looks for modules (``jinja2.py`` in
+    the working directory, a module the first import of which would come later), and this process judges
+    it, so nothing it imports once targets have run may be theirs.
+    """
+    from verify.report import files, model  # noqa: F401
+
+    _environment().get_template("report.html.j2")
 
 
 def render_html(report: "Report") -> str:

@@ -54,9 +54,13 @@ def _final_path(path: str) -> str:
 
 def _check(label: str, path: str) -> str:
     """The final path of ``path`` if it can take a report, else :class:`OutputPathError` (``label: why``)."""
-    final = _final_path(path)
     try:
-        mode = os.stat(final).st_mode
+        final = _final_path(path)
+        # What the path itself names (a magic link such as /dev/stdout resolves to no path): only a regular file
+        # or nothing may be there.
+        mode = os.stat(path).st_mode
+    except ValueError:
+        raise OutputPathError(f"{label}: cannot be used (a NUL character in the path)") from None
     except FileNotFoundError:
         mode = None
     except OSError as exc:

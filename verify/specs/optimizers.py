@@ -737,7 +737,7 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
     d = symbolic.momentum_iterates(steps) if spec == "momentum" else symbolic.nesterov_iterates(steps)
     main = d.parts["pytorch"]
     sutskever = d.parts.get("sutskever")
-    seen = {"n": 0, "heavy_ball": False}
+    seen = {"n": 0, "heavy_ball": False, "moved": False, "hp": {}}
     kinds = ("gaussian", "constant", "sign-flips", "tiny", "large", "mixed-scales")
     strategy = st.tuples(vst.hyperparameters(spec, **ctx.pinned).filter(ctx.admits),
                          st.builds(conf.Recipe, kind=st.sampled_from(kinds), steps=st.just(steps),
@@ -752,6 +752,8 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
         mag = np.abs(main(np.abs(ex.w0), hp["lr"], hp["momentum"], *(-np.abs(ex.grads))))
         tol = 64 * _u(ctx) * mag + _model_tol(ctx, algorithms.get(spec), hp, ex.w0, ex.grads)
         seen["n"] += 1
+        seen["hp"] = hp
+        seen["moved"] = seen["moved"] or not _unmoved(ex.w0, want, tol)
         c = compare(got, want, rtol=0.0, tol=tol,
                     header=f"ACTUAL = target's iterates, DESIRED = sympy's {d.name} (lambdified); index = (step, entry)")
         if c.ok:
@@ -765,6 +767,8 @@ def _symbolic_iterates(ctx: CheckContext) -> Outcome:
         diagnosis = (_HEAVY_BALL if seen["heavy_ball"] else None)
         return found_to_outcome(found, found.message + (f"\nDiagnosis: {diagnosis}" if diagnosis else ""),
                                 diagnosis=diagnosis)
+    if not seen["moved"]:
+        return _no_evidence(seen["hp"], "on every drawn example")
     return passed(f"iterates equal sympy's {steps}-step symbolic iterates ({d.statement}) on {seen['n']} drawn examples",
                   metrics={"examples": seen["n"]})
 
@@ -1105,6 +1109,8 @@ def _sign_step(ctx: CheckContext) -> Outcome:
     if not c.ok:
         return failed(f"each step must be −η sgn(g) (magnitude η = {fmt(hp['lr'])} whatever |g|)\n{c}",
                       counterexample={"hyperparameters": hp, "w0": w0, "grads": g})
+    if _unmoved(0.0, want, tol):
+        return _no_evidence(hp, "with gradients from 1e-6 to 1e6")
     return passed("every step is −η sgn(g): magnitude exactly η for gradients from 1e-6 to 1e6")
 
 
@@ -1203,6 +1209,18 @@ def _constant_gradient_grads() -> np.ndarray:
     return np.array([1.0, -3e-8, 1e-10, 5e5, -2.5, 7e-5])
 
 
+def _unmoved(w0: np.ndarray, want: np.ndarray, tol: Any) -> bool:
+    """Whether iterates that never leave ``w0`` would agree with ``want`` within ``tol`` (every step lost in the
+    tolerance, as with a held lr of 1e-300): agreement then shows nothing, the check is inconclusive."""
+    return compare(np.broadcast_to(w0, np.shape(want)), want, rtol=0.0, tol=tol).ok
+
+
+def _no_evidence(hp: dict, what: str) -> Outcome:
+    return inconclusive(f"{what} at these hyperparameters ({_hp_text(hp)}) every step is within the tolerance: a "
+                        "target that never moves agrees as well, so agreement shows nothing; check it with a larger "
+                        "lr (--param lr=...)")
+
+
 def _compare_constant(ctx: CheckContext, spec: str, hp: dict, want_steps: np.ndarray, what: str,
                       source: str, want_err: np.ndarray | float = 0.0) -> Outcome | None:
     """Target vs ``w0 + cumsum(want_steps)``; ``want_err`` bounds the closed form's own evaluation error per step."""
@@ -1217,6 +1235,8 @@ def _compare_constant(ctx: CheckContext, spec: str, hp: dict, want_steps: np.nda
            + 8 * _u(ctx) * np.cumsum(np.abs(np.concatenate([w0[None], want_steps])), axis=0) * 2
            + tolmod.SAFETY * np.cumsum(np.concatenate([np.zeros_like(w0)[None], own]), axis=0))
     c = compare(got, want, rtol=0.0, tol=tol, header=f"ACTUAL = target's iterates, DESIRED = {source}")
+    if c.ok and _unmoved(w0, want, tol):
+        return _no_evidence(hp, "with a constant gradient")
     if c.ok:
         return None
     return failed(f"with a constant gradient {what} (hyperparameters {_hp_text(hp)})\n{c}",
@@ -1440,6 +1460,8 @@ def _decoupled_decay(ctx: CheckContext) -> Outcome:
         return failed(f"with g = 0 AdamW's moments stay 0 and only the decoupled decay acts: w_t must be w_0(1 − ηλ)ᵗ "
                       f"(η = {fmt(hp['lr'])}, λ = {fmt(wd)})\n{c}",
                       counterexample={"hyperparameters": hp, "w0": w0, "grads": f"{T} zero gradients"})
+    if _unmoved(w0, want, tol):
+        return _no_evidence(hp, "with g = 0")
     return passed(f"with g = 0 the weights decay geometrically, {d.statement} (sympy), for {T} steps: the decay never "
                   "enters the moments")
 

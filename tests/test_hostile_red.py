@@ -1,0 +1,224 @@
+"""The fourth red-team round (tests/hostile/red_targets.py): attacks the earlier hostile tests do not make.
+
+* Modules planted where Python looks for them: a target writes ``jinja2.py``, ``numpy.py``, ... into the working
+  directory. The judging process imported jinja2 only when it wrote the HTML report, after the targets ran, so
+  a planted one ran in it and could rewrite the verdict; a job server started later imported ``numpy`` and
+  ``sympy`` from there, and so did ``python -m verify`` run again in the same directory. Two real command-line
+  runs in one directory: the first plants, the second is a correct target.
+* Targets that patch their own adapter to hand over arrays of every dtype the wire carries, replace the modules
+  their reply is encoded with, patch builtins, re-execute their process, fork children and leave them, exhaust
+  their descriptors, or carry a type name made of escape sequences and markup: one isolated run of them all,
+  each wrong, none may pass; the reports and the terminal stay clean.
+* An optimizer that never moves, built with lr = 1e-300 (every correct step is lost in rounding): the checks
+  comparing iterates with a closed form must be inconclusive, not passed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from verify.console import ConsoleReporter
+from verify.plan import RunOptions, RunPlan
+from verify.report.files import write_reports
+from verify.runner import run
+
+HERE = Path(__file__).resolve().parent
+RED = HERE / "hostile" / "red_targets.py"
+GUARD = 600
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+pytestmark = pytest.mark.xdist_group("hostile-red")
+
+
+def _verify(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=GUARD,
+                          cwd=cwd, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Run 1 plants modules in its working directory; run 2, a correct target, starts there afterwards."""
+    here = tmp_path_factory.mktemp("planted")
+    (here / "right_l2.py").write_text("def grad(w, lam):\n    return 2 * lam * w\n")
+    first = _verify("check", f"{RED}:plants_modules", "--spec", "l2", "--check", "gradient-vs-symbolic",
+                    "--max-examples", "3", "--json", "r.json", "--html", "r.html", cwd=here)
+    second = _verify("check", "right_l2.py:grad", "--spec", "l2", "--check", "gradient-vs-symbolic",
+                     "--max-examples", "3", cwd=here)
+    return here, first, second
+
+
+def test_modules_a_target_plants_are_not_imported_by_the_verifier(planted):
+    here, first, second = planted
+    assert (here / "jinja2.py").exists() and (here / "numpy.py").exists()        # the attack took place
+    imported = (here / "IMPORTED").read_text() if (here / "IMPORTED").exists() else ""
+    assert imported == "", imported
+    assert first.returncode == 1, first.stderr
+    data = json.loads((here / "r.json").read_text(encoding="utf-8"))
+    assert [c["status"] for c in data["runs"][0]["checks"]] == ["fail"] and data["passed"] is False
+    assert "<html" in (here / "r.html").read_text(encoding="utf-8")
+    # The next run in the same directory is not theirs either: its job server and its checks work.
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "PASS    gradient-vs-symbolic" in second.stdout
+
+
+# target, the status of its check, words of its message
+ATTACKS = [
+    ("returns_complex_past_its_adapter", "fail", ["does not match sympy"]),
+    ("returns_bool_past_its_adapter", "fail", ["does not match sympy"]),
+    ("returns_bit_patterns_past_its_adapter", "fail", ["does not match sympy"]),
+    ("returns_float16_past_its_adapter", "fail", ["does not match sympy"]),
+    ("returns_big_endian_past_its_adapter", "fail", ["does not match sympy"]),
+    ("returns_a_scalar_past_its_adapter", "fail", ["expected ndarray"]),
+    ("returns_a_list_past_its_adapter", "fail", ["expected ndarray"]),
+    ("replaces_the_encoders", "error", ["status 70"]),
+    ("patches_builtins", "error", ["exited"]),
+    ("reexecs_itself", "error", ["exited with status 0"]),
+    ("forks_children_and_leaves_them", "fail", ["does not match sympy"]),
+    ("exhausts_descriptors", "fail", ["does not match sympy"]),
+]
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    options = RunOptions(max_examples=3, timeout=60, checks=("gradient-vs-symbolic",))
+    plans = [RunPlan(f"{RED}:{name}", "l2", options=options) for name, _, _ in ATTACKS]
+    plans.append(RunPlan(f"{RED}:hostile_type_name", "sgd", options=RunOptions(
+        max_examples=3, timeout=60, checks=("conformance",))))
+    result = run(plans)
+    out = tmp_path_factory.mktemp("red")
+    write_reports(result, str(out / "r.json"), str(out / "r.html"))
+    return result, out
+
+
+@pytest.mark.parametrize("name,status,words", ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_a_hostile_target_never_passes(hostile, name, status, words):
+    result, _ = hostile
+    (r,) = [r for r in result.runs if r.target.endswith(f":{name}")]
+    (check,) = r.checks
+    assert check.status.value == status, check.message
+    for w in words:
+        assert w in check.message, check.message
+
+
+def test_children_a_target_left_are_gone(hostile):
+    """The twenty sleeping children of forks_children_and_leaves_them went with their check."""
+    result, _ = hostile
+    (r,) = [r for r in result.runs if r.target.endswith(":forks_children_and_leaves_them")]
+    pids = [int(line.split()[1]) for line in r.checks[0].output.splitlines() if line.startswith("child ")]
+    assert len(pids) >= 20
+
+    def alive():
+        found = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        found.append(pid)
+            except FileNotFoundError:
+                pass
+        return found
+
+    # The job server reaps what a job left as it learns the job ended, which may be just after the run returned.
+    deadline = time.monotonic() + 60
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive() == []
+
+
+def test_markup_and_escapes_in_a_type_name_reach_no_report_raw(hostile):
+    result, out = hostile
+    (r,) = [r for r in result.runs if r.spec == "sgd"]
+    assert r.checks[0].status.value != "pass"
+    data = (out / "r.json").read_text(encoding="utf-8")
+    tags = _Tags()
+    tags.feed((out / "r.html").read_text(encoding="utf-8"))
+    assert tags.tags[:1] == ["html"] and "script" not in tags.tags
+    console = io.StringIO()
+    reporter = ConsoleReporter(console, colour=False)
+    reporter.run_header(r.target, r.spec, r.seed)
+    for check in r.checks:
+        reporter.check_done(check)
+    reporter.run_done(r)
+    for text in (json.loads(data)["runs"][-1]["adapter"], (out / "r.html").read_text(encoding="utf-8"),
+                 console.getvalue()):
+        assert "<script>" in text or "&lt;script&gt;" in text or "script" in text     # the name is there...
+        assert "\x1b" not in text and "\x07" not in text and "\x00" not in text and "\x9b" not in text
+        assert not any(c in text for c in BIDI)                                      # ...its controls are not
+    assert max(map(len, console.getvalue().splitlines())) < 2000
+
+
+# spec, check, its status (conformance has an example from w0 = 0, where even 1e-300 shows; the others were
+# passed before)
+STILL = [("sgd", "conformance", "fail"), ("momentum", "symbolic-iterates", "inconclusive"),
+         ("nesterov", "symbolic-iterates", "inconclusive"), ("sign-sgd", "step-is-lr", "inconclusive"),
+         ("adam", "constant-gradient", "inconclusive"), ("rmsprop", "constant-gradient", "inconclusive"),
+         ("adamw", "decoupled-decay", "inconclusive")]
+
+
+@pytest.mark.parametrize("spec,check,status", STILL, ids=[f"{s}-{c}" for s, c, _ in STILL])
+def test_an_optimizer_that_never_moves_passes_no_comparison_of_iterates(spec, check, status):
+    """Built with lr = 1e-300, read and held: a correct optimizer's steps vanish in rounding as well, so a
+    comparison of iterates shows nothing (in this process: the check's logic is under test, not the isolation)."""
+    (r,) = run([RunPlan(f"{RED}:stands_still", spec, options=RunOptions(
+        max_examples=5, isolate=False, checks=(check,)))]).runs
+    (result,) = r.checks
+    assert result.status.value == status, result.message
+    if status == "inconclusive":
+        assert "a target that never moves agrees as well" in result.message
+
+
+# ----------------------------------------------------------------------------- the command line's own input
+
+
+def test_report_paths_naming_a_pipe_through_a_link_or_holding_nul_are_refused_before_the_run():
+    """``--json /dev/stdout`` on a pipe resolved to /proc/PID/fd/pipe:[N], no path at all: it was accepted and the
+    run's report lost at its end; a NUL in the path raised ValueError past the one-line error."""
+    from verify.report.files import OutputPathError, check_output_paths
+
+    read, write = os.pipe()
+    try:
+        with pytest.raises(OutputPathError, match="a FIFO"):
+            check_output_paths([("--json", f"/proc/self/fd/{write}")])
+    finally:
+        os.close(read)
+        os.close(write)
+    with pytest.raises(OutputPathError, match="NUL"):
+        check_output_paths([("--json", "r\0.json")])
+
+
+@pytest.mark.parametrize("text", ["infG", "1e30T", "99999999999999T"])
+def test_memory_sizes_setrlimit_cannot_take_are_refused(text):
+    """They passed the option's check and crashed the target process at setrlimit (infG: OverflowError)."""
+    from verify.options import memory_size
+
+    with pytest.raises(ValueError, match="between 1M"):
+        memory_size(text)
+
+
+def test_a_subnormal_hyperparameter_is_refused_given_and_not_read_from_a_built_object():
+    from verify.errors import BadParameterError
+    from verify.specs import get_spec
+
+    with pytest.raises(BadParameterError, match="subnormal"):
+        get_spec("sgd").resolve_params({"lr": "5e-324"})
+    (r,) = run([RunPlan(f"{RED}:subnormal_lr", "sgd", options=RunOptions(
+        max_examples=5, isolate=False, checks=("conformance", "gd-stability")))]).runs
+    assert [c.status.value for c in r.checks] == ["inconclusive", "inconclusive"], [c.message for c in r.checks]
