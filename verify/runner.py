@@ -28,7 +28,7 @@ from verify.errors import (BadParameterError, HeldParameterError, ProtocolError,
 from verify.plan import Interrupted, RunOptions, RunPlan, select_checks
 from verify.results import CheckResult, Report, RunResult, Status
 from verify.specs import get_spec
-from verify.specs.base import Check, CheckContext, Family, Held, Outcome, Spec, held_summary
+from verify.specs.base import Check, CheckContext, Family, Held, Outcome, Param, Spec, held_summary
 from verify.targets import REFERENCE, load_target, target_library
 from verify.text import clip
 
@@ -213,7 +213,7 @@ def hold(spec: Spec, params: dict[str, Any], overrides: Mapping[str, Any], subje
         if n in overrides:
             held[n] = Held(params[n], "given")
         elif n in subject.found:
-            held[n] = subject.found[n]
+            held[n] = _read(p, subject.found[n], who)
             params[n] = held[n].value
         elif subject.built:
             held[n] = Held(params[n], "built", who)
@@ -223,6 +223,16 @@ def hold(spec: Spec, params: dict[str, Any], overrides: Mapping[str, Any], subje
         if k not in held and spec.accepts_extra_params:
             held[k] = Held(params[k], "given")
     return held
+
+
+def _read(param: Param, found: Held, who: str) -> Held:
+    """A value the adapter read from the target, validated here: the target process reports what it read, and a
+    value no --param could give (lr = NaN, momentum = 1) would have the checks judge against nonsense."""
+    try:
+        return dataclasses.replace(found, value=param.parse(found.value))
+    except BadParameterError as exc:
+        raise TargetLoadError(f"{who}'s {param.name} was read as {clip(repr(found.value), 60)}, which the spec "
+                              f"does not take: {exc}") from None
 
 
 def held_record(held: Mapping[str, Held]) -> dict[str, dict[str, Any]]:

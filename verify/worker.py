@@ -153,6 +153,7 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
             result = CheckResult(check.name, check.kind, Status.ERROR, message,
                                  reproduction=prep.plan(options).command(check.name))
             capture.write_frame(marker, "end", check.name)
+            _process.kill_descendants()       # what the dead target process left running (re-parented here)
             emit({"event": "result", "result": result.to_dict()})
             return                    # no "done": the parent runs the remaining checks in a fresh job
         except KeyboardInterrupt:
@@ -162,6 +163,10 @@ def run_job(job: dict[str, Any], events: TextIO) -> None:
                                  reproduction=prep.plan(options).command(check.name))
         capture.write_frame(marker, "end", check.name)
         emit({"event": "result", "result": result.to_dict()})
+    # The target process and all it left running end before the run is done, not when the job server gets to
+    # reaping this job (a target's sleeping children outlived a run by a minute under load).
+    target.close()
+    _process.kill_descendants()
     emit({"event": "done"})
 
 

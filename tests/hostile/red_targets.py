@@ -1,9 +1,10 @@
 """Hostile L2 gradients of the fourth red-team round (protocol: grad(w, lam)): each is WRONG (3λw where λ Σ w²
 has 2λw) unless its name says otherwise, and attacks the verifier in a way tests/hostile/more_targets.py,
-l2_targets.py and forging_targets.py do not: the adapter's conversion of its returns patched to hand over arrays of
-every dtype the wire carries, the modules the reply is encoded with replaced, builtins patched, the process
-re-executed, children forked and left behind, descriptors exhausted, a type whose name is an escape sequence.
-None may pass (tests/test_hostile_red.py).
+l2_targets.py and forging_targets.py do not: the adapter's conversion of its returns patched to hand over complex,
+boolean, integer, big-endian arrays and scalars, the modules the reply is encoded with replaced, builtins patched,
+the process re-executed, children forked and left behind, descriptors exhausted, modules planted where Python
+looks for them; and optimizers: a type whose name is escape sequences and markup, one that never moves at
+lr = 1e-300, one at a subnormal lr. None may pass (tests/test_hostile_red.py).
 """
 
 import builtins
@@ -43,11 +44,6 @@ def returns_bit_patterns_past_its_adapter(w, lam):
     return _wrong(w, lam)
 
 
-def returns_float16_past_its_adapter(w, lam):
-    _convert_returns(lambda a: a.astype(np.float16))
-    return _wrong(w, lam)
-
-
 def returns_big_endian_past_its_adapter(w, lam):
     _convert_returns(lambda a: a.astype(">f8"))
     return _wrong(w, lam)
@@ -55,11 +51,6 @@ def returns_big_endian_past_its_adapter(w, lam):
 
 def returns_a_scalar_past_its_adapter(w, lam):
     _convert_returns(lambda a: np.float64(a.ravel()[0]) if a.size else np.float64(0.0))
-    return _wrong(w, lam)
-
-
-def returns_a_list_past_its_adapter(w, lam):
-    _convert_returns(lambda a: a.tolist())
     return _wrong(w, lam)
 
 
@@ -89,15 +80,20 @@ def reexecs_itself(w, lam):
     os.execv(sys.executable, [sys.executable, "-c", "pass"])
 
 
+_FORKED = []
+
+
 def forks_children_and_leaves_them(w, lam):
-    """Twenty children that sleep past the run (the check must end and take them with it)."""
-    for _ in range(20):
+    """Twenty children that sleep past the run, started at its first call (the run must end and take them with
+    it)."""
+    for _ in range(0 if _FORKED else 20):
         pid = os.fork()
         if pid == 0:
             os.setsid()
             time.sleep(600)
             os._exit(0)
         print(f"child {pid}")
+        _FORKED.append(pid)
     return _wrong(w, lam)
 
 
