@@ -7,8 +7,8 @@ import sys
 def _forget_working_directory() -> None:
     """``python -m`` puts the working directory first on the import path, where a target of an earlier run may
     have written ``numpy.py`` or ``msvcrt.py``: this process judges targets and imports nothing from there (the
-    target process alone looks there, for the user's own modules), unless the verifier itself is found only
-    there (a source checkout run from its root)."""
+    target process alone looks there, for the user's own modules; ``--no-isolation`` puts it back), unless the
+    verifier itself is found only there (a source checkout run from its root)."""
     cwd = os.getcwd()
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if here != cwd:

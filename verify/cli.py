@@ -202,6 +202,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
                          memory_limit=args.memory_limit, gradcheck_mode=args.gradcheck_mode)
     if options.memory_limit and not options.isolate:
         raise UsageError("--memory-limit applies to worker processes; it cannot be used with --no-isolation")
+    if not options.isolate and not {"", ".", os.getcwd()} & set(sys.path):
+        # Targets then load here, and are trusted: the user's own modules are found in the working directory, as
+        # a target process finds them (python -m verify dropped it from this process's path).
+        sys.path.insert(0, os.getcwd())
     if options.checks and len(specs) > 1:
         raise UsageError("--check selects checks of one spec; give a single --spec with it")
     if options.checks:
