@@ -231,3 +231,15 @@ def test_values_the_target_process_claims_to_have_read_are_validated_by_the_chec
     with pytest.raises(TargetLoadError, match=words):
         run([RunPlan(f"{HERE / 'hostile' / 'red_claims.py'}:{target}", spec, options=RunOptions(
             max_examples=3, checks=("conformance",)))])
+
+
+def test_a_target_planting_a_module_at_import_does_not_reach_the_front_end(tmp_path):
+    """pytest --verify loads each pair at start-up to refuse one it cannot load (runner.loads): the target's
+    import-time code runs there first, so the report writers are imported before it, as before a run."""
+    code = ("import sys; sys.path.insert(0, ''); from verify.plan import RunPlan; from verify.runner import loads; "
+            f"loads(RunPlan({str(HERE / 'hostile' / 'plants_at_import.py') + ':grad'!r}, 'l2')); "
+            "from verify.report import render_html; print(sys.modules['jinja2'].__file__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=GUARD, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "jinja2.py").exists()                                  # the attack took place
+    assert not (tmp_path / "IMPORTED").exists() and str(tmp_path) not in proc.stdout, proc.stdout

@@ -172,6 +172,9 @@ def loads(plan: RunPlan) -> None:
         prepare(plan)
         return
     from verify import remote
+    from verify.report import load_writers
+
+    load_writers()      # the target's code runs from here on (see run())
 
     options = plan.options
     target_process = remote.start(load_subject)
