@@ -149,7 +149,7 @@ def plants_modules(w, lam):
     here = os.getcwd()
     names = {n for n in sys.stdlib_module_names if not n.startswith("_")} | {
         "jinja2", "markupsafe", "numpy", "scipy", "sympy", "mpmath", "hypothesis", "attr", "sortedcontainers",
-        "torch", "jax", "optax", "keras", "packaging", "typing_extensions"}
+        "torch", "jax", "optax", "keras", "packaging", "typing_extensions", "sitecustomize", "usercustomize"}
     for name in names:
         path = os.path.join(here, name + ".py")
         if not os.path.exists(path):
