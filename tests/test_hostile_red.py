@@ -162,6 +162,7 @@ def test_markup_and_escapes_in_a_type_name_reach_no_report_raw(hostile):
         assert "\x1b" not in text and "\x07" not in text and "\x00" not in text and "\x9b" not in text
         assert not any(c in text for c in BIDI)                                      # ...its controls are not
     assert max(map(len, console.getvalue().splitlines())) < 2000
+    assert len(json.loads(data)["runs"][-1]["adapter"]) < 1100          # bounded where the target process sent it
 
 
 # spec, check, its status (each was passed before; conformance fails it: its example from w0 = 0 shows even 1e-300)

@@ -190,6 +190,8 @@ def serve(sock: socket.socket, load: Callable[..., Any]) -> None:
 # ----------------------------------------------------------------------------- the checker's side
 
 
+_TEXT, _LINES = 1000, 32    # the most of a descriptive text the target process sends, and of its lists
+
 _USAGE_ERRORS = {c.__name__: c for c in (TargetLoadError, MissingDependencyError, BadParameterError,
                                           UnknownSpecError, UsageError)}
 
@@ -385,8 +387,14 @@ class TargetProcess:
                                       f"{clip(repr(value), 80)}, not a {hints[key]}")
         if not isinstance(data.get("roles"), frozenset) or not all(isinstance(r, str) for r in data["roles"]):
             raise TargetLoadError(f"loading target {name!r} failed: the target process sent malformed roles")
+        # What reports show of it, bounded as the in-process adapters' texts are (a target's own names can be long).
+        for key in ("description", "name", "library"):
+            if isinstance(data.get(key), str):
+                data[key] = clip(data[key], _TEXT)
+        if isinstance(data.get("mapping"), list):
+            data["mapping"] = [clip(line, _TEXT) for line in data["mapping"][:_LINES]]
         object.__getattribute__(subject, "_data").update(data)
-        versions = {str(k): clip(v, 80) for k, v in reply["versions"].items()}
+        versions = {clip(k, 40): clip(v, 80) for k, v in list(reply["versions"].items())[:_LINES]}
         return subject, versions
 
 
