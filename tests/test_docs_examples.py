@@ -39,12 +39,14 @@ on the page; python blocks see the names of ``docs_names.py`` there (``f``,
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,56 @@ class Ran:
     output: str
 
 
+# Runs a page's `verify` commands one after another in one interpreter, each as `python -m verify` runs it
+# (its __main__, by runpy), so that the verifier's job server, and the libraries it imported for earlier
+# targets (torch, jax), serve every command of the page: a command costs its checks, not seconds of start-up.
+# Protocol: one JSON argv per line in; one line out, after a marker, with the exit status and the output.
+_VERIFY_SERVER = """
+import contextlib, io, json, runpy, sys
+real = sys.stdout
+for line in sys.stdin:
+    sys.argv = ["verify", *json.loads(line)]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            runpy.run_module("verify", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    real.write(MARKER + json.dumps({"status": code, "output": out.getvalue()}) + "\\n")
+    real.flush()
+"""
+_MARKER = "\x00docs-verify-server\x00"
+
+
+class _VerifyServer:
+    def __init__(self, cwd: Path, env: dict[str, str]):
+        self.proc = subprocess.Popen([sys.executable, "-c", f"MARKER = {_MARKER!r}\n" + _VERIFY_SERVER],
+                                     cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+
+    def run(self, args: list[str]) -> tuple[int, str]:
+        self.proc.stdin.write(json.dumps(args) + "\n")
+        self.proc.stdin.flush()
+        stray = []
+        hang = threading.Timer(TIMEOUT, self.proc.kill)     # a hang ends the test, not the suite
+        hang.start()
+        try:
+            for line in self.proc.stdout:       # what bypassed sys.stdout (a library writing to fd 1) is kept
+                if line.startswith(_MARKER):
+                    reply = json.loads(line[len(_MARKER):])
+                    return reply["status"], "".join(stray) + reply["output"]
+                stray.append(line)
+        finally:
+            hang.cancel()
+        raise subprocess.TimeoutExpired(["verify", *args], TIMEOUT) if self.proc.wait() == -9 else \
+            RuntimeError(f"the docs' verify server stopped (exit {self.proc.wait()}): {''.join(stray)[-3000:]}")
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
 class Page:
     """The scratch directory of one page, and what ran in it."""
 
@@ -154,6 +206,11 @@ class Page:
         self.env.pop("PYTEST_XDIST_WORKER", None)
         self.runs: dict[tuple[str, bool], Ran] = {}
         self.last: Ran | None = None
+        self.server: _VerifyServer | None = None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
 
     def run(self, command: str, quick: bool = False) -> Ran:
         """Run ``command`` here (once: the same command on the same files is not rerun). ``quick``: a ``verify
@@ -164,9 +221,15 @@ class Page:
         quick = quick and argv[1:4] == ["-m", "verify", "check"] and "--max-examples" not in argv
         key = (command, quick)
         if key not in self.runs:
-            p = subprocess.run(argv + (["--max-examples", "8"] if quick else []), cwd=self.dir, env=self.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
-            self.runs[key] = Ran(command, p.returncode, p.stdout)
+            argv += ["--max-examples", "8"] if quick else []
+            if argv[1:3] == ["-m", "verify"]:
+                if self.server is None:
+                    self.server = _VerifyServer(self.dir, self.env)
+                self.runs[key] = Ran(command, *self.server.run(argv[3:]))
+            else:
+                p = subprocess.run(argv, cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+                self.runs[key] = Ran(command, p.returncode, p.stdout)
         self.last = self.runs[key]
         return self.last
 
@@ -216,13 +279,16 @@ def check_page(page: str, scratch: Path) -> list[str]:
     problems = []
     state = Page(scratch)
     found = blocks(page)
-    for i, block in enumerate(found):
-        # commands whose output the next block shows (``output``, of the last command) run at full effort
-        shown_next = i + 1 < len(found) and "output" in found[i + 1].clauses
-        try:
-            problems.extend(f"{block.where}: {p}" for p in _run_block(block, state, shown_next))
-        except subprocess.TimeoutExpired as e:
-            problems.append(f"{block.where}: {e.cmd} did not end within {TIMEOUT} s")
+    try:
+        for i, block in enumerate(found):
+            # commands whose output the next block shows (``output``, of the last command) run at full effort
+            shown_next = i + 1 < len(found) and "output" in found[i + 1].clauses
+            try:
+                problems.extend(f"{block.where}: {p}" for p in _run_block(block, state, shown_next))
+            except subprocess.TimeoutExpired as e:
+                problems.append(f"{block.where}: {e.cmd} did not end within {TIMEOUT} s")
+    finally:
+        state.close()
     return problems
 
 
