@@ -29,6 +29,10 @@ HIDING = [
      "grad(w, lam) modified its input w in place"),
     (f"{HOSTILE / 'hiding_targets.py'}:KeepsGradientAndHidesIt", "sgd", "no-input-mutation",
      "the grads given at step 1, which the target kept"),
+    (f"{HOSTILE / 'hiding_targets.py'}:DoublesParamsAndHidesIt", "sgd", "no-input-mutation",
+     "modified its argument params in place at step 1, to values other than the ones it returned"),
+    (f"{HOSTILE / 'hiding_targets.py'}:OverwritesEarlierParamsAndHidesIt", "sgd", "no-input-mutation",
+     "the params given at step 1, which the target kept, to values other than the ones it returned"),
     (f"{HOSTILE / 'hiding_targets.py'}:BatchNormMutatesAndHidesIt", "batchnorm", "protocol",
      "modified its input x in place"),
 ]

@@ -546,6 +546,7 @@ def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
     iface = object.__getattribute__(proxy, "_iface")
     where = name or "a call"
     args, kwargs, watch = _place(target, iface, name, args, kwargs)
+    value = None                             # what the call returned: the values a "returned" input may take
     try:
         value = target.request(op="call", ref=proxy, name=name, args=list(args), kwargs=kwargs)
     except wire.RemoteException as exc:
@@ -559,7 +560,7 @@ def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
         raise _target_error(where, exc) from None
     finally:
         if watch is not None and target.dead is None:
-            _seen(proxy).observe(iface, name, watch, target.arena.unavailable)
+            _seen(proxy).observe(iface, name, watch, target.arena.unavailable, value)
     hint = _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
     return _checked(value, hint, f"{where}()")
 
@@ -647,6 +648,19 @@ def _same(view: np.ndarray, before: np.ndarray) -> bool:
     return view.tobytes() == before.tobytes() or same_state(view, before)
 
 
+def _holds(view: np.ndarray, returned: Any) -> bool:
+    """Whether a shared input holds exactly what a call returned (as values, NaN-aware, as the target process's
+    adapter judges an optimizer's params updated in place)."""
+    from verify.adapters.base import same_state
+
+    if not isinstance(returned, np.ndarray) or returned.shape != view.shape:
+        return False
+    try:
+        return same_state(np.asarray(view, dtype=np.float64), np.asarray(returned, dtype=np.float64))
+    except (TypeError, ValueError):
+        return False
+
+
 class _Seen:
     """What the job saw the calls on one object in the target process do to the inputs it shared with them,
     merged with what that process's own record says (which can only add failures and notes)."""
@@ -656,30 +670,42 @@ class _Seen:
         self.notes: list[str] = []
         self.pending: tuple[list[str], list[str]] = ([], [])    # the job's, since the target's were last read
         self.read = [0, 0]                                       # how many of the target's are merged
-        self.kept: list[tuple[str, str, np.ndarray, np.ndarray]] = []   # (name, given at, view, private copy)
+        self.kept: list[tuple[str, str, np.ndarray, np.ndarray, Any]] = []  # (name, given at, view, copy, rule)
         self.calls: dict[str, int] = {}
         self.unobserved: str | None = None
 
-    def observe(self, iface: type, name: str, watch: list, unavailable: str | None) -> None:
+    def observe(self, iface: type, name: str, watch: list, unavailable: str | None, returned: Any = None) -> None:
+        """Judge the inputs shared with the call just made (``returned``: what it returned, ``None`` if it raised)
+        and those of earlier calls still watched."""
         from verify.adapters.base import InputRecord
 
         n = self.calls[name] = self.calls.get(name, 0) + 1
         call = _given(iface, name).call
         failures, notes = self.pending
         still = []
-        for param, at, view, before in self.kept:
+        for param, at, view, before, rule in self.kept:
             if _same(view, before):
-                still.append((param, at, view, before))
+                still.append((param, at, view, before, rule))
+            elif rule.changed == "returned" and _holds(view, returned):
+                still.append((param, at, view, np.array(view, copy=True), rule))    # updated in place, given again
             else:
                 failures.append(f"{call} modified, at {name} {n}, the {param} given at {at}, which the target "
-                                "kept: its state aliases the caller's array (copy it)")
+                                "kept" + (", to values other than the ones it returned" if rule.changed == "returned"
+                                          else "") + ": its state aliases the caller's array (copy it)")
         failed = []
         for param, rule, view, before in watch:
             if _same(view, before):
                 if rule.kept:
-                    still.append((param, f"{name} {n}", view, before))
+                    still.append((param, f"{name} {n}", view, before, rule))
             elif rule.changed == "note":
                 notes.append(f"{call} modified its argument {param} in place at {name} {n}")
+            elif rule.changed == "returned" and _holds(view, returned):
+                if rule.kept:
+                    still.append((param, f"{name} {n}", view, np.array(view, copy=True), rule))
+            elif rule.changed == "returned":
+                failures.append(f"{call} modified its argument {param} in place at {name} {n}, to values other than "
+                                "the ones it returned: a caller keeping the array holds neither the old nor the new "
+                                "values")
             else:
                 failed.append(param)
         if failed:

@@ -103,3 +103,34 @@ class BatchNormMutatesAndHidesIt:
         n = dy.shape[0]
         dbeta, dgamma = dy.sum(axis=0), (dy * self.xhat).sum(axis=0)
         return self.gamma / (n * self.std) * (n * dy - dbeta - self.xhat * dgamma), dgamma, dbeta
+
+
+class DoublesParamsAndHidesIt:
+    """Plain SGD, right: returns new parameters and doubles the caller's params array in place (neither the old nor
+    the new parameters), with its record silenced."""
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def step(self, params, grads):
+        _silence_records()
+        new = params - self.lr * grads
+        params *= 2.0
+        return new
+
+
+class OverwritesEarlierParamsAndHidesIt:
+    """Plain SGD, right, returning new arrays; keeps the params array of its first step and zeroes it at the third
+    (the caller's array, given two steps before), with its record silenced."""
+
+    def __init__(self, lr=0.01):
+        self.lr, self.first, self.t = lr, None, 0
+
+    def step(self, params, grads):
+        _silence_records()
+        self.t += 1
+        if self.first is None:
+            self.first = params
+        elif self.t == 3:
+            self.first[...] = 0.0
+        return params - self.lr * grads

@@ -154,9 +154,11 @@ class Given:
     """An input a subject's method hands to the target, which it must not change in place, as an annotation of
     that parameter (``w: Annotated[np.ndarray, LEFT_ALONE]``): in a worker the job shares the array with the
     target process and compares it itself after the call (:mod:`verify.remote`), whatever the target's process
-    records. ``changed``: what a change during the call is (``"fail"``, or ``"note"``: harmless, as gradients a
-    step scales); ``kept``: the array stays watched at the object's next calls, where a change is a failure (the
-    target kept the caller's array in its state)."""
+    records. ``changed``: what a change during the call is (``"fail"``; ``"note"``: harmless, as gradients a
+    step scales; ``"returned"``: allowed only to the values the call returns, as params an optimizer updates in
+    place); ``kept``: the array stays watched at the object's next calls, where a change is a failure (the
+    target kept the caller's array in its state), under ``"returned"`` unless the array then holds exactly what
+    that call returns (the array the caller gives again, updated in place)."""
 
     changed: str = "fail"
     kept: bool = False
@@ -859,7 +861,12 @@ class OptimizerRun:
     def init(self, params: Annotated[np.ndarray, LEFT_ALONE]) -> None:
         raise NotImplementedError
 
-    def step(self, grads: Annotated[np.ndarray, Given("note", kept=True)]) -> np.ndarray:
+    def step(self, grads: Annotated[np.ndarray, Given("note", kept=True)],
+             params: Annotated[np.ndarray | None, Given("returned", kept=True)] = None) -> np.ndarray:
+        """The new parameters after one step on ``grads``. ``params``, where given, are the caller's current
+        parameters (the values the last step returned, or init's): a run handing the target an array of
+        parameters hands these (in a worker, memory the job shares and compares itself), unless the target is
+        updating an earlier one in place, which it gets again; runs that build their own tensors ignore them."""
         raise NotImplementedError
 
 

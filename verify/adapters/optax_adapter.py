@@ -231,7 +231,7 @@ class _OptaxRun(OptimizerRun):
         self.order = [int(i) for i in np.argsort([float(f[0]) if f.size else -1.0 for f in firsts], kind="stable")]
         self.state = call_target(f"{self.where}.init(params)", self.tx.init, self.params)
 
-    def step(self, grads: np.ndarray) -> np.ndarray:
+    def step(self, grads: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         _, _, optax = require_optax()
         g = self._tree(np.asarray(grads, dtype=np.float64))
         where = f"{self.where}.update(grads, state, params)"

@@ -233,7 +233,7 @@ class _TorchOptimizerRun(OptimizerRun):
         state = getattr(self.opt, "state", {})
         return {f"optimizer.state[parameter {i}]": state[t] for i, t in enumerate(self.tensors) if t in state}
 
-    def step(self, grads: np.ndarray) -> np.ndarray:
+    def step(self, grads: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         torch = require_torch()
         g = np.asarray(grads, dtype=np.float64).reshape(-1)
         chunks = split_flat(g, self.shapes)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import itertools
 import math
 from typing import Any, Callable, Mapping
@@ -583,15 +584,28 @@ def _independence(ctx: CheckContext) -> Outcome:
     return passed("two instances stepped alternately give the same iterates as each run alone (no shared state)")
 
 
+def _takes_params(run: Any) -> bool:
+    """Whether ``run.step`` takes the caller's ``params`` (every run of this package does, and a proxy of one takes
+    anything; a run written elsewhere may not)."""
+    try:
+        accepted = inspect.signature(run.step).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "params" or p.kind is p.VAR_KEYWORD for p in accepted)
+
+
 def _no_mutation(ctx: CheckContext) -> Outcome:
     """The run watches every array it passes (NaN-aware); updating ``params`` in place to the new values is allowed."""
     run = ctx.subject.make(**_hp(ctx))
     if run.inputs is None:
         return skipped("the adapter cannot observe the arrays this target receives")
     rng = _rng(ctx, "mutation")
-    run.init(rng.normal(size=(3, 2)))
+    params = rng.normal(size=(3, 2))
+    run.init(params)
+    hands = _takes_params(run)       # the caller's params, which the job shares with a target in another process
     for _ in range(3):
-        run.step(rng.normal(size=(3, 2)))
+        grads = rng.normal(size=(3, 2))
+        params = run.step(grads, params=params) if hands else run.step(grads)
     record = run.inputs
     if record.failures:
         return failed(record.failures[0])

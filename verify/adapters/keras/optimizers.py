@@ -290,7 +290,7 @@ class _KerasOptimizerRun(OptimizerRun):
                 continue
         return out
 
-    def step(self, grads: np.ndarray) -> np.ndarray:
+    def step(self, grads: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         keras = require_keras()
         g = np.array(grads, dtype=np.float64, copy=True).reshape(-1)     # a backend tensor may share its memory
         tensors = [keras.ops.convert_to_tensor(chunk, dtype="float64") for chunk in split_flat(g, self.shapes)]

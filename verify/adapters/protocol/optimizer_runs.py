@@ -78,6 +78,13 @@ class _NumpyRun(OptimizerRun):
                     "return a new state (reusing an old state, e.g. to retry a step, would silently use the modified "
                     "one)")
 
+    def _params_in(self, params: Any) -> np.ndarray:
+        """The params to hand the target: the caller's ``params`` (in a worker, the job's shared array itself) where
+        they hold the run's current parameters, else a copy of those."""
+        if isinstance(params, np.ndarray) and params.shape == self.params.shape and _same_values(params, self.params):
+            return handed(params)
+        return np.array(self.params, copy=True)
+
     def _new_params(self, value: Any, call: str, shape: tuple[int, ...]) -> np.ndarray:
         self.returned_dtype = getattr(value, "dtype", None) if isinstance(value, np.ndarray) else None
         return as_array(value, call, shape=shape)
@@ -109,10 +116,10 @@ class _FunctionalRun(_NumpyRun):
         if self.inputs.last:
             self.inputs.fail("init(params) modified the params it was given in place")
 
-    def step(self, grads):
+    def step(self, grads, params=None):
         self.t += 1
         call = "update(grads, state, params)"
-        p_in, g_in = np.array(self.params, copy=True), handed(grads)
+        p_in, g_in = self._params_in(params), handed(grads)
         out = self._call(call, self.opt.update, g_in, self.state, p_in, params=p_in, grads=g_in, state=self.state)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (new_params, new_state)")
@@ -158,10 +165,10 @@ class StatefulRun(_NumpyRun):
             self.container, "(params, grads)")
         return f"{'' if self.method == '__call__' else self.method}{shown}"
 
-    def step(self, grads):
+    def step(self, grads, params=None):
         self.t += 1
         call = self._call_text()
-        p_in = self._live if self._live is not None else np.array(self.params, copy=True)
+        p_in = self._live if self._live is not None else self._params_in(params)
         g_in = handed(grads)             # the job's shared array itself in a worker: the target may change it
         moved = bool(np.any(np.asarray(grads) != 0))
         fn = getattr(self.opt, self.method)
@@ -205,10 +212,10 @@ _KEY = "W1"
 class _NamedRun(StatefulRun):
     """numpy-ml's ``update(param, param_grad, param_name)``: state kept per parameter name (one name here)."""
 
-    def step(self, grads):
+    def step(self, grads, params=None):
         self.t += 1
         call = f"{self.method}(param, param_grad, 'w')"
-        p_in, g_in = np.array(self.params, copy=True), handed(grads)
+        p_in, g_in = self._params_in(params), handed(grads)
         out = self._call(call, getattr(self.opt, self.method), p_in, g_in, "w", grads=g_in, params=p_in)
         self._judge(p_in, out)
         self.params = self._new_params(p_in if out is None else out, call, self.params.shape)
@@ -236,7 +243,7 @@ class _LayerRun(_NumpyRun):
         self.layer = SimpleNamespace(weights=np.array(params, dtype=np.float64, copy=True),
                                      biases=np.zeros((1, 1)), dbiases=np.zeros((1, 1)))
 
-    def step(self, grads):
+    def step(self, grads, params=None):       # the layer holds its weights: params are not handed over
         self.t += 1
         g_in = handed(grads)
         self.layer.dweights = g_in
@@ -272,10 +279,10 @@ class ConfigRun(_NumpyRun):
         self.params = np.array(params, copy=True)
         self.config = copy.deepcopy(self.config0)
 
-    def step(self, grads):
+    def step(self, grads, params=None):
         self.t += 1
         call = f"{self.where}(w, dw, config)"
-        p_in, g_in = np.array(self.params, copy=True), handed(grads)
+        p_in, g_in = self._params_in(params), handed(grads)
         out = self._call(call, self.fn, p_in, g_in, self.config, grads=g_in, params=p_in)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise ProtocolError(f"{call} returned {describe_value(out)}; expected a pair (next_w, config)")
@@ -439,7 +446,7 @@ class OwnedRun(OptimizerRun):
     def _value(self, i: int) -> Any:
         return self.given[i]._verify_value if self.style != "arrays" else self.given[i]
 
-    def step(self, grads):
+    def step(self, grads, params=None):      # the optimizer owns its parameters: params are not handed over
         chunks = split_flat(np.asarray(grads, dtype=np.float64).reshape(-1), self.shapes)
         before = [np.array(self._value(i), dtype=np.float64, copy=True) for i in range(len(self.shapes))]
         fn = getattr(self.opt, self.method)
