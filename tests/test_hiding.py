@@ -120,3 +120,19 @@ def test_a_reply_larger_than_what_was_asked_is_refused_before_it_is_read():
     assert remote.reply_limit({"args": [(1000, 1000), 7]}) == slack + 16 * 10 ** 6      # sample(shape, seed)
     assert remote.reply_limit({"args": [wire.Placed(1, 0, "<f4", (5, 2))]}) == slack + 4 * 40
     assert remote.reply_limit({"args": [(1 << 20, 1 << 20)]}) == wire.MAX_FRAME
+
+
+def test_an_optimizer_updating_the_params_it_is_given_in_place_passes_judged_by_the_job(target_process):
+    """The job hands each step the caller's params in shared memory and allows a change only to the new parameters
+    the step returns: an optimizer keyed on id(params) that updates them in place is given the same array at every
+    step (its momentum otherwise restarts and conformance would fail), and its in-place updates pass."""
+    options = RunOptions(max_examples=3)
+    prep = prepare(RunPlan(f"{HOSTILE / 'keyed_on_id.py'}:MomentumKeyedOnId", "momentum",
+                           {"lr": 0.01, "momentum": 0.9}, options=options), target_process)
+    outcomes = {c.name: execute_check(prep, c, options) for c in select_checks(prep.spec, None)
+                if c.name in ("conformance", "no-input-mutation")}
+    assert outcomes["conformance"].status.value == "pass", outcomes["conformance"].message
+    mutation = outcomes["no-input-mutation"]
+    assert mutation.status.value == "pass", mutation.message
+    assert "params are updated in place to the new parameters" in mutation.message
+    assert prep.subject.make(lr=0.01, momentum=0.9).inputs.unobserved is None
