@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from verify.errors import ProtocolError
 from verify.problems import Quadratic, random_orthogonal
 from verify.results import Figure, Series
 
@@ -52,16 +53,28 @@ def diag_quadratic(eigenvalues: Sequence[float], seed: int = 0, *, rotate: bool 
     return Quadratic(a, np.zeros(n), (n,))
 
 
-def closed_loop(subject: Any, hparams: Mapping[str, Any], grad: Callable[[np.ndarray], np.ndarray],
-                w0: np.ndarray, steps: int, *,
+def closed_loop(subject: Any, hparams: Mapping[str, Any], problem: Quadratic, w0: np.ndarray, steps: int, *,
                 lookahead: float | None = None) -> np.ndarray:
-    """The target's iterates ``w_0 … w_T`` when each gradient is taken at its own iterate.
+    """The target's iterates ``w_0 … w_T`` when each gradient is ``problem``'s at its own iterate.
 
     ``lookahead = μ`` evaluates the gradient at Sutskever's look-ahead point
     ``w_t + μ(w_t − w_(t−1))`` (for a Nesterov target in Sutskever's form).
     Stops early (the rest is ``inf``) once an iterate exceeds 1e100 or is not finite.
+    The loop runs where the optimizer run is (:meth:`OptimizerRun.closed_loop`): through a target process, one
+    round trip instead of one per step; what comes back must have the trajectory's shape.
     """
+    w0 = np.array(w0, dtype=np.float64)
     run = subject.make(**dict(hparams))
+    traj = run.closed_loop(w0, problem.A, problem.w_star, list(problem.shape), int(steps), lookahead)
+    if np.shape(traj) != (int(steps) + 1, *w0.shape):
+        raise ProtocolError(f"closed_loop() returned iterates of shape {np.shape(traj)}, not the "
+                            f"{(int(steps) + 1, *w0.shape)} of {int(steps)} steps from w0 of shape {w0.shape}")
+    return np.asarray(traj, dtype=np.float64)
+
+
+def iterate_closed_loop(run: Any, w0: np.ndarray, grad: Callable[[np.ndarray], np.ndarray], steps: int,
+                        lookahead: float | None = None) -> np.ndarray:
+    """:func:`closed_loop`'s loop on an optimizer run, where the run is."""
     run.init(np.array(w0, dtype=np.float64))
     w_prev = w = np.array(w0, dtype=np.float64)
     out = [w]

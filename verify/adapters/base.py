@@ -869,6 +869,17 @@ class OptimizerRun:
         updating an earlier one in place, which it gets again; runs that build their own tensors ignore them."""
         raise NotImplementedError
 
+    def closed_loop(self, w0: np.ndarray, a: np.ndarray, w_star: np.ndarray, shape: list, steps: int,
+                    lookahead: float | None) -> np.ndarray:
+        """``init(w0)``, then ``steps`` steps each fed the gradient of ``½(w − w*)ᵀA(w − w*)`` at its own iterate
+        (:func:`verify.convergence.closed_loop`, which calls this): the iterates, ``(steps + 1, *w0.shape)``."""
+        from verify.convergence import iterate_closed_loop
+        from verify.problems import Quadratic
+
+        problem = Quadratic(np.asarray(a, dtype=np.float64), np.asarray(w_star, dtype=np.float64),
+                            tuple(int(n) for n in shape))
+        return iterate_closed_loop(self, w0, problem.grad, int(steps), lookahead)
+
 
 @dataclasses.dataclass
 class OptimizerSubject(Subject):

@@ -692,7 +692,7 @@ def _gd_stability(ctx: CheckContext) -> Outcome:
         for factor, want in ((0.95, "converge"), (1.05, "diverge")):
             lr, eigs = _at_step(ctx, factor * max_lr, base)
             q = cv.diag_quadratic(eigs, seed)
-            traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 600)
+            traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q, w0, 600)
             e = cv.errors(traj)
             curves[f"L = {fmt(q.L)}, η = {factor}·2/L"] = e
             ok = (e[-1] < 1e-8 * e[0]) if want == "converge" else (not np.isfinite(e[-1]) or e[-1] > 1e8 * e[0])
@@ -716,7 +716,7 @@ def _gd_rate(ctx: CheckContext) -> Outcome:
         lr, eigs = _at_step(ctx, lr, [L, m, L, m])
         q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=4)
-        traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q.grad, w0, 200)
+        traj = cv.closed_loop(ctx.subject, _hp(ctx, lr=lr), q, w0, 200)
         e = cv.errors(traj)
         meas = cv.measure_rate(e, rate, start=100, end=200, jordan=False, slack=max(1e-9, 1e3 * _u(ctx)))
         curves[f"κ = {fmt(kappa)}"] = e
@@ -802,7 +802,7 @@ def _heavy_ball_rate(ctx: CheckContext) -> Outcome:
         lr, eigs = _at_step(ctx, lr, [L, m, (L + m) / 2])
         q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=3)
-        e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, 400))
+        e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q, w0, 400))
         start, end = _rate_window(ctx, rate)
         meas = cv.measure_rate(e, rate, start=start, end=end, jordan=True, slack=2e-3)
         curves[f"κ = {fmt(kappa)}"] = (e, rate)
@@ -835,7 +835,7 @@ def _heavy_ball_stability(ctx: CheckContext) -> Outcome:
         for factor, want in ((0.9, "converge"), (1.1, "diverge")):
             lr, eigs = _at_step(ctx, factor * max_lr, [1.0, 0.1, 0.4])
             q = cv.diag_quadratic(eigs, 7)
-            e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q.grad, w0, steps))
+            e = cv.errors(cv.closed_loop(ctx.subject, _hp(ctx, lr=lr, momentum=mu), q, w0, steps))
             curves[f"μ = {mu}, η = {factor}·2(1 + μ)/L"] = e
             ok = (e[-1] < 1e-8 * e[0]) if want == "converge" else (not np.isfinite(e[-1]) or e[-1] > 1e8 * e[0])
             lines.append(f"μ = {mu}, η = {factor}·2(1 + μ)/L = {fmt(lr)}: ‖e‖ {fmt(e[0])} → {fmt(e[-1])} in {steps} "
@@ -880,7 +880,7 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
         hp = _hp(ctx, lr=lr, momentum=mu)
         q = cv.diag_quadratic(eigs, seed)
         w0 = np.random.default_rng(seed).normal(size=3)
-        e = cv.errors(cv.closed_loop(ctx.subject, hp, q.grad, w0, 400))
+        e = cv.errors(cv.closed_loop(ctx.subject, hp, q, w0, 400))
         start, end = _rate_window(ctx, rate)
         meas = cv.measure_rate(e, rate, start=start, end=end, jordan=True, slack=2e-3)
         curves[f"κ = {fmt(kappa)}"] = (e, rate)
@@ -890,7 +890,7 @@ def _nesterov_rate(ctx: CheckContext) -> Outcome:
             diagnosis = None
             if _is_heavy_ball(ctx, hp):
                 look = cv.errors(_sutskever_to_lookahead(
-                    cv.closed_loop(ctx.subject, hp, q.grad, w0, 400, lookahead=mu), hp))
+                    cv.closed_loop(ctx.subject, hp, q, w0, 400, lookahead=mu), hp))
                 with_look = cv.window_rate(look, start, end)
                 diagnosis = (f"the target is heavy-ball momentum — or, the same code, Sutskever's form returning w_t "
                              f"rather than the look-ahead point w_t + μv_t: with gradients taken at the parameters it "
@@ -1493,7 +1493,7 @@ def _generic_convergence(ctx: CheckContext) -> Outcome:
             q = cv.diag_quadratic(np.array([1.0, 0.1, 0.3, 0.5]) * c, 10)
             w0 = np.random.default_rng(10).normal(size=4)
             w0 = dist * w0 / np.linalg.norm(w0)
-            traj = cv.closed_loop(ctx.subject, hp, q.grad, w0, 500)
+            traj = cv.closed_loop(ctx.subject, hp, q, w0, 500)
             f = np.array([q.value(w) if np.all(np.isfinite(w)) else np.inf for w in traj])
             if np.isnan(traj).any():
                 return failed(f"NaN in the iterates on the convex quadratic (curvature ×{fmt(c)}, distance {fmt(dist)})",
