@@ -15,8 +15,9 @@ stays light:
 
 from __future__ import annotations
 
+# Nothing here that the interpreter has not imported already: `python -m verify` runs this with the working
+# directory first on the import path (verify.__main__ removes it after), where a target may have written typing.py.
 import importlib
-from typing import Any
 
 __version__ = "0.1.0"
 
@@ -48,7 +49,7 @@ _MODULES = ("strategies", "symbolic", "stats", "specs", "gradcheck", "errors", "
 __all__ = ["__version__", *_EXPORTS, *_MODULES]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
     elif name in _MODULES:
