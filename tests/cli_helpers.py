@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from html.parser import HTMLParser
 
 
 def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
@@ -21,6 +22,16 @@ def verify_check(tmp_path, targets, specs, *extra, max_examples=8, timeout=900):
         for run in json.loads(report.read_text(encoding="utf-8"))["runs"]:
             runs[(run["target"], run["spec"])] = run
     return proc.returncode, runs, proc.stdout + proc.stderr
+
+
+def html_tags(text: str) -> list[str]:
+    """The start tags of an HTML document, in order (html.parser raises nothing, so tests count what matters)."""
+    tags: list[str] = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: tags.append(tag)
+    parser.feed(text)
+    parser.close()
+    return tags
 
 
 def not_passing(run):

@@ -28,6 +28,17 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("VERIFY_JOBS", "1")
 
 
+@pytest.fixture
+def target_process():
+    """A target process (verify.remote) that loads subjects, closed after the test."""
+    from verify import remote
+    from verify.runner import load_subject
+
+    process = remote.start(load_subject)
+    yield process
+    process.close()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Keep each ``xdist_group`` on one worker under ``--dist loadgroup``.

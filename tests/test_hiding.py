@@ -14,7 +14,7 @@ import pytest
 
 from verify import remote, wire
 from verify.plan import RunOptions, RunPlan, select_checks
-from verify.runner import execute_check, load_subject, prepare, run
+from verify.runner import execute_check, prepare, run
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 
@@ -53,13 +53,6 @@ def test_a_change_in_place_hidden_in_the_target_process_fails(hiding_run, target
     (c,) = r.checks
     assert c.name == check and c.status.value == "fail", c.message
     assert words in c.message, c.message
-
-
-@pytest.fixture
-def target_process():
-    process = remote.start(load_subject)
-    yield process
-    process.close()
 
 
 def test_an_honest_change_reads_the_same_from_both_sides_and_the_checker_keeps_its_arrays(target_process):

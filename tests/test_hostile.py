@@ -16,12 +16,11 @@ import signal
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import interruptible
+from tests.cli_helpers import html_tags, interruptible
 
 HERE = Path(__file__).resolve().parent
 ZOO = HERE / "hostile"
@@ -41,27 +40,14 @@ def _limit(target):
     return str(HANG_LIMIT if target in HANGING else CHECK_LIMIT)
 
 
-class _Html(HTMLParser):
-    """Collects the tags of an HTML file (html.parser raises nothing, so count what matters)."""
-
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-
-
 def run_l2(target, tmp_path, *extra):
     report, html = tmp_path / "report.json", tmp_path / "report.html"
     proc = verify_cli("check", f"{ZOO / 'l2_targets.py'}:{target}", "--spec", "l2",
                       "--timeout", _limit(target), "--max-examples", "15", "--json", str(report),
                       "--html", str(html), *extra)
     assert report.exists() and html.exists(), proc.stderr
-    parser = _Html()
-    parser.feed(html.read_text(encoding="utf-8"))
-    parser.close()
-    assert parser.tags[:1] == ["html"] and "script" not in parser.tags
+    tags = html_tags(html.read_text(encoding="utf-8"))
+    assert tags[:1] == ["html"] and "script" not in tags
     data = json.loads(report.read_text(encoding="utf-8"))
     checks = {c["name"]: c for c in data["runs"][0]["checks"]}
     return proc, checks, data

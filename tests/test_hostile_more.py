@@ -7,11 +7,11 @@ check comparing the gradient must fail, error or time out, never pass; the run m
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import html_tags
 from verify.plan import RunOptions, RunPlan
 from verify.report.files import write_reports
 from verify.runner import run
@@ -47,15 +47,6 @@ ATTACKS = [
 HANGS = {"ignores_signals_and_hangs"}
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-
-
 # One run of every attack: its tests stay on one xdist worker (--dist loadgroup), which would otherwise each run it.
 pytestmark = pytest.mark.xdist_group("hostile-more")
 
@@ -89,9 +80,8 @@ def test_the_reports_of_a_hostile_run_are_whole(report):
     assert not result.passed and not result.incomplete
     data = json.loads((out / "r.json").read_text(encoding="utf-8"))
     assert len(data["runs"]) == len(ATTACKS) and data["passed"] is False
-    tags = _Tags()
-    tags.feed((out / "r.html").read_text(encoding="utf-8"))
-    assert tags.tags[:1] == ["html"] and "script" not in tags.tags
+    tags = html_tags((out / "r.html").read_text(encoding="utf-8"))
+    assert tags[:1] == ["html"] and "script" not in tags
     # What the chattering thread printed is kept, bounded and without its escape sequences.
     (chatty,) = [r for r in data["runs"] if r["target"].endswith(":chatters_from_a_thread")]
     printed = "".join(c["output"] for c in chatty["checks"])

@@ -20,12 +20,12 @@ import json
 import os
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from verify.console import ConsoleReporter
+from tests.cli_helpers import html_tags
 from verify.plan import RunOptions, RunPlan
 from verify.report.files import write_reports
 from verify.runner import run
@@ -84,15 +84,6 @@ ATTACKS = [
 ]
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     options = RunOptions(max_examples=3, timeout=60, checks=("gradient-vs-symbolic",))
@@ -147,9 +138,8 @@ def test_markup_and_escapes_in_a_type_name_reach_no_report_raw(hostile):
     (r,) = [r for r in result.runs if r.spec == "sgd"]
     assert r.checks[0].status.value != "pass"
     data = (out / "r.json").read_text(encoding="utf-8")
-    tags = _Tags()
-    tags.feed((out / "r.html").read_text(encoding="utf-8"))
-    assert tags.tags[:1] == ["html"] and "script" not in tags.tags
+    tags = html_tags((out / "r.html").read_text(encoding="utf-8"))
+    assert tags[:1] == ["html"] and "script" not in tags
     console = io.StringIO()
     reporter = ConsoleReporter(console, colour=False)
     reporter.run_header(r.target, r.spec, r.seed)

@@ -14,7 +14,7 @@ from verify import remote, wire
 from verify.adapters.base import InputRecord, OptimizerRun, OptimizerSubject, RegulariserSubject
 from verify.errors import HeldParameterError, ProtocolError, TargetError, TargetLoadError
 from verify.plan import RunPlan
-from verify.runner import load_subject, prepare
+from verify.runner import prepare
 from verify.specs.base import Held
 
 
@@ -125,13 +125,6 @@ def test_deep_nesting_and_huge_frames_are_refused():
 
 
 # ----------------------------------------------------------------------------- the proxy
-
-
-@pytest.fixture
-def target_process():
-    process = remote.start(load_subject)
-    yield process
-    process.close()
 
 
 def test_a_subject_in_the_target_process_answers_like_the_local_one(target_process):
