@@ -107,10 +107,37 @@ class _Claimed:
 
     @property
     def precision(self) -> float:
-        claimed = float(self._layer.precision)
-        if claimed <= EPS32 or claimed >= EPS16:
-            return claimed
-        return min(claimed, 2.0 ** math.ceil(math.log2(EPS32 * self._conditioning)))
+        return _accepted_precision(self._layer.precision, self._conditioning)
+
+
+def _accepted_precision(claimed: float, conditioning: float) -> float:
+    """The precision a layer claims, as far as the batches it was given account for it (see :class:`_Claimed`)."""
+    claimed = float(claimed)
+    if claimed <= EPS32 or claimed >= EPS16:
+        return claimed
+    return min(claimed, 2.0 ** math.ceil(math.log2(EPS32 * conditioning)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pass:
+    """What :func:`_fresh_pass` gives: the output (``None``: a batch the layer cannot resolve), the gradients
+    ``(dx, dγ, dβ)`` (``None`` without ``dy``) and the precision accepted for the layer."""
+
+    y: np.ndarray | None
+    grads: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    precision: float
+
+
+def _fresh_pass(ctx: CheckContext, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
+                dy: np.ndarray | None = None, resolve_eps: float | None = None) -> _Pass:
+    """A new layer given γ and β, a training forward of ``x`` (and the backward of ``dy``), in one call into the
+    subject (:meth:`BatchNormSubject.fresh_pass`); the layer counts as judged (:func:`withheld_at_float16`)."""
+    eps = ctx.params["eps"]
+    y, grads, claimed = ctx.subject.fresh_pass(eps, ctx.params["momentum"], gamma, beta, x, dy, resolve_eps)
+    worst = one_pass_conditioning(x, eps) if y is not None else 1.0
+    out = _Pass(y, grads, _accepted_precision(claimed, max(1.0, worst) if math.isfinite(worst) else 1.0))
+    judged_layer(out)
+    return out
 
 
 def _effective(ctx: CheckContext, layer: Any, name: str) -> tuple[float, str]:
@@ -240,18 +267,16 @@ def _diagnose_forward(got: np.ndarray, ex: dict, eps: float, precision: float = 
 
 def _forward(ctx: CheckContext) -> Outcome:
     eps = _eps(ctx)
-    seen = {"precision": EPS64, "layout": None}
+    seen = {"precision": EPS64, "layout": ctx.subject.layout}
 
     def actual(ex):
         from hypothesis import reject
 
-        layer = _layer(ctx, ex["x"].shape[1], ex["gamma"], ex["beta"])
-        if not layer.resolves(ex["x"], eps):
+        run = _fresh_pass(ctx, ex["x"], ex["gamma"], ex["beta"], resolve_eps=eps)
+        if run.y is None:
             reject()            # beyond the layer's attained precision: not judged, another batch is drawn
-        out = layer.forward(ex["x"], True)
-        seen["precision"] = max(seen["precision"], layer.precision)
-        seen["layout"] = getattr(layer, "layout", None)
-        return out
+        seen["precision"] = max(seen["precision"], run.precision)
+        return run.y
 
     def desired(ex):
         return reference.batchnorm_forward(ex["x"], ex["gamma"], ex["beta"], eps)[0]
@@ -277,11 +302,11 @@ def _moments(ctx: CheckContext) -> Outcome:
         n, c = 64, 3
         x = 5.0 + scale * rng.normal(size=(n, c))
         gamma, beta = rng.normal(size=c), rng.normal(size=c)
-        layer = _layer(ctx, c, gamma, beta)
-        if not layer.resolves(x, eps):
+        layer = _fresh_pass(ctx, x, gamma, beta, resolve_eps=eps)
+        if layer.y is None:
             unresolved.append(fmt(scale))
             continue
-        y = layer.forward(x, True)
+        y = layer.y
         var = x.var(axis=0)
         want_var = gamma ** 2 * np.asarray(d.func(var, eps), dtype=np.float64)
         got_mean, got_var = y.mean(axis=0), y.var(axis=0)
@@ -298,7 +323,7 @@ def _moments(ctx: CheckContext) -> Outcome:
                               f"(feature std {fmt(scale)}, ε = {fmt(eps)}):\n{c_ok}",
                               counterexample={"x": x, "gamma": gamma, "beta": beta},
                               diagnosis=_diagnose_forward(y, {"x": x, "gamma": gamma, "beta": beta}, eps,
-                                                          layer.precision, getattr(layer, "layout", None)))
+                                                          layer.precision, ctx.subject.layout))
         worst = max(worst, var_ok.max_rel)
     notes = [f"not judged at feature std {', '.join(unresolved)} (mean 5): the layer's arithmetic cannot resolve "
              "that variance (one-pass moments in float32)"] if unresolved else []
@@ -387,7 +412,7 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
 
     d = symbolic.batchnorm_backward()
     eps = _eps(ctx)
-    seen = {"precision": EPS64, "layout": None}
+    seen = {"precision": EPS64, "layout": ctx.subject.layout}
 
     @st.composite
     def examples(draw):
@@ -398,12 +423,9 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
                 "beta": rng.normal(size=2), "dy": rng.normal(size=(3, 2))}
 
     def run(ex):
-        layer = _layer(ctx, 2, ex["gamma"], ex["beta"])
-        layer.forward(ex["x"], True)
-        out = layer.backward(ex["dy"])
-        seen["precision"] = max(seen["precision"], layer.precision)
-        seen["layout"] = getattr(layer, "layout", None)
-        return out
+        out = _fresh_pass(ctx, ex["x"], ex["gamma"], ex["beta"], ex["dy"])
+        seen["precision"] = max(seen["precision"], out.precision)
+        return out.grads
 
     def want(ex):
         return d.func(ex["x"], ex["gamma"], ex["beta"], eps, ex["dy"])
@@ -451,20 +473,16 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
     resolution = 1e-6 if dtype == np.float64 else 0.25
 
     def forward_x(v):
-        return _layer(ctx, c, gamma, beta).forward(v.reshape(n, c), True).astype(dtype)
+        return _fresh_pass(ctx, v.reshape(n, c), gamma, beta).y.astype(dtype)
 
     def vjp_x(v, dy):
-        layer = _layer(ctx, c, gamma, beta)
-        layer.forward(v.reshape(n, c), True)
-        return layer.backward(dy)[0].reshape(v.shape)
+        return _fresh_pass(ctx, v.reshape(n, c), gamma, beta, dy).grads[0].reshape(v.shape)
 
     def forward_affine(p):
-        return _layer(ctx, c, p[:c], p[c:]).forward(x, True).astype(dtype)
+        return _fresh_pass(ctx, x, p[:c], p[c:]).y.astype(dtype)
 
     def vjp_affine(p, dy):
-        layer = _layer(ctx, c, p[:c], p[c:])
-        layer.forward(x, True)
-        _, dg, db = layer.backward(dy)
+        _, dg, db = _fresh_pass(ctx, x, p[:c], p[c:], dy).grads
         return np.concatenate([dg, db])
 
     seed = ctx.int_seed("probes")
@@ -505,9 +523,8 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
     n, c = 32, 4
     x = 1.0 + 3.0 * rng.normal(size=(n, c))
     gamma, beta, dy = rng.normal(size=c), rng.normal(size=c), rng.normal(size=(n, c))
-    layer = _layer(ctx, c, gamma, beta)
-    layer.forward(x, True)
-    dx, _, _ = layer.backward(dy)
+    layer = _fresh_pass(ctx, x, gamma, beta, dy)
+    dx, _, _ = layer.grads
     var = x.var(axis=0)
     sd = np.sqrt(var + eps)
     xhat = (x - x.mean(axis=0)) / sd
@@ -519,8 +536,7 @@ def _backward_invariants(ctx: CheckContext) -> Outcome:
     for s in (s1, s2):
         if not s.ok:
             return failed(f"dx breaks an invariant of the batch-norm backward pass:\n{s}",
-                          diagnosis=_diagnose_backward(dx, x, dy, gamma, eps, layer.precision,
-                                                       getattr(layer, "layout", None)))
+                          diagnosis=_diagnose_backward(dx, x, dy, gamma, eps, layer.precision, ctx.subject.layout))
     return passed("Σ_i ∂L/∂z = 0 and Σ_i ∂L/∂z·ẑ = (γ/σ̃)·Σ(dy·ẑ)·ε/(σ²+ε) ≈ 0, per feature")
 
 
