@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.gradcheck import (EntryError, GradCheckResult, assert_grad, assert_vjp, check_grad,
-                              check_vjp)
+                              check_vjp, error_vs_step)
 
 DELTA = 1e-8
 
@@ -765,3 +765,67 @@ def test_exceptions_from_user_code_propagate():
 def test_vjp_of_the_wrong_shape_is_named():
     with pytest.raises(ValueError, match=r"vjp\(x, dy\) returned shape \(2,\); expected x's shape \(3,\)"):
         check_vjp(lambda x: 2 * x, lambda x, dy: dy[:2], np.ones(3))
+
+
+# ---------------------------------------------------------------------------
+# many points in one call (f behind a process boundary)
+
+
+class _Counted:
+    """``f`` with its one-point and many-point calls counted."""
+
+    def __init__(self, f):
+        self.f, self.single, self.batches = f, 0, 0
+
+    def one(self, p):
+        self.single += 1
+        return self.f(p)
+
+    def many(self, ps):
+        self.batches += 1
+        return [self.f(p) for p in ps]
+
+
+@pytest.mark.parametrize("factor", [1.0, 1.001])
+def test_f_many_gives_the_same_check_in_far_fewer_calls(factor):
+    # The same points in the same order: the same numbers, so the same verdict to the last bit.
+    x = np.random.default_rng(21).standard_normal(12)
+    grad = lambda p: logsumexp_grad(p) * factor  # noqa: E731
+    alone = check_grad(logsumexp, grad, x, complex_step=False)
+    f = _Counted(logsumexp)
+    batched = check_grad(f.one, grad, x, f_many=f.many, complex_step=False)
+    assert (batched.passed, batched.n_evals, batched.max_rel_error, batched.diagnosis) == \
+        (alone.passed, alone.n_evals, alone.max_rel_error, alone.diagnosis)
+    assert alone.passed is (factor == 1.0)
+    # f(x) alone, then each window's new points (six, or two after a move of the step) in one call
+    assert f.single == 1 and f.batches < batched.n_evals / 2.5
+
+
+def test_vjp_many_and_the_v_curve_take_their_points_together():
+    a = np.random.default_rng(22).standard_normal((5, 4))
+    fn = lambda v: np.tanh(a @ v)  # noqa: E731
+    vjp = lambda v, dy: a.T @ ((1 - np.tanh(a @ v) ** 2) * dy)  # noqa: E731
+    x = np.random.default_rng(23).standard_normal(4)
+    alone = check_vjp(fn, vjp, x, complex_step=False)
+    f, cotangents = _Counted(fn), []
+
+    def vjp_many(v, dys):
+        cotangents.append(len(dys))
+        return [vjp(v, dy) for dy in dys]
+
+    batched = check_vjp(f.one, vjp, x, f_many=f.many, vjp_many=vjp_many, complex_step=False)
+    assert (batched.passed, batched.n_evals, batched.n_grad_evals, batched.max_rel_error) == \
+        (alone.passed, alone.n_evals, alone.n_grad_evals, alone.max_rel_error)
+    assert cotangents == [5]          # full mode: the Jacobian's five one-hot cotangents in one call
+    scalar = lambda v: float(np.sum(fn(v)))  # noqa: E731
+    g = lambda v: vjp(v, np.ones(5))  # noqa: E731
+    curve = error_vs_step(scalar, g, x, seed=3)
+    s = _Counted(scalar)
+    again = error_vs_step(s.one, g, x, seed=3, f_many=s.many)
+    assert again.errors == curve.errors and again.chosen_step == curve.chosen_step
+    assert s.single <= 1 and s.batches <= 15          # 58 points of the curve in one call, then the sweep's
+
+
+def test_f_many_must_give_one_value_per_point():
+    with pytest.raises(ValueError, match="f_many returned 1 values for 7 points"):
+        check_grad(logsumexp, logsumexp_grad, np.ones(3), f_many=lambda ps: [logsumexp(ps[0])], complex_step=False)

@@ -139,6 +139,30 @@ def test_a_subject_in_the_target_process_answers_like_the_local_one(target_proce
     assert prep.versions["numpy"] == np.__version__
 
 
+def test_call_each_makes_the_calls_there_in_one_round_trip(target_process, monkeypatch):
+    prep = prepare(RunPlan("reference", "l2"), target_process)
+    ws = [np.array([1.0, -2.0]) * k for k in range(1, 6)]
+    requests = []
+    send = target_process.request
+    monkeypatch.setattr(target_process, "request", lambda **m: requests.append(m["op"]) or send(**m))
+    got = remote.call_each(prep.subject, "grad", [(w, 0.1) for w in ws])
+    assert requests == ["each"]
+    for w, g in zip(ws, got):                    # L2: the gradient of λ Σ w² is 2λw
+        np.testing.assert_allclose(g, 0.2 * w, rtol=1e-15)
+    local = prepare(RunPlan("reference", "l2")).subject
+    assert [list(g) for g in remote.call_each(local, "grad", [(w, 0.1) for w in ws])] == [list(g) for g in got]
+    # The first call that raises ends them, raised as that call's own error would be.
+    with pytest.raises(TargetError, match="grad"):
+        remote.call_each(prep.subject, "grad", [(ws[0], 0.1), (ws[1], "not a number"), (ws[2], 0.1)])
+    # What comes back is checked as a single call's value is: one value per call, each of the annotated kind.
+    monkeypatch.setattr(target_process, "request", lambda **m: [np.zeros(2)])
+    with pytest.raises(ProtocolError, match="not a list of 2 values"):
+        remote.call_each(prep.subject, "grad", [(ws[0], 0.1), (ws[1], 0.1)])
+    monkeypatch.setattr(target_process, "request", lambda **m: [np.zeros(2), "forged"])
+    with pytest.raises(ProtocolError, match="grad\\(\\) sent back a str"):
+        remote.call_each(prep.subject, "grad", [(ws[0], 0.1), (ws[1], 0.1)])
+
+
 def test_runs_made_there_are_handles_of_the_interface_asked_for(target_process):
     prep = prepare(RunPlan("reference", "momentum"), target_process)
     run = prep.subject.make(lr=0.1, momentum=0.9)

@@ -42,7 +42,7 @@ import types
 import typing
 import warnings
 import weakref
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numbers
 
@@ -54,7 +54,7 @@ from verify.errors import (BadParameterError, HeldParameterError, MissingDepende
 from verify.text import clip
 
 __all__ = ["TargetProcess", "Remote", "InputsSeen", "TargetDied", "start", "serve", "forget_working_directory",
-           "reply_limit"]
+           "reply_limit", "call_each"]
 
 
 class TargetDied(BaseException):
@@ -145,6 +145,9 @@ class _Server:
         if op == "call":
             fn = obj if name is None else getattr(obj, name)
             return fn(*message["args"], **message["kwargs"])
+        if op == "each":
+            fn = getattr(obj, name)
+            return [fn(*args) for args in message["calls"]]
         if op == "get":
             return getattr(obj, name)
         if op == "set":
@@ -550,19 +553,56 @@ def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
     try:
         value = target.request(op="call", ref=proxy, name=name, args=list(args), kwargs=kwargs)
     except wire.RemoteException as exc:
-        if exc.type == "HeldParameterError":
-            if _asks_held(target.held, iface, name, args, kwargs):
-                raise HeldParameterError(exc.text) from None
-            raise ProtocolError(f"{where}() was refused as asking for a held hyperparameter, but it asks for "
-                                f"none the run holds ({clip(exc.text, 200)})") from None
-        if exc.type == "ProtocolError":
-            raise ProtocolError(exc.text) from None
-        raise _target_error(where, exc) from None
+        raise _raised(exc, target, iface, name, [(args, kwargs)]) from None
     finally:
         if watch is not None and target.dead is None:
             _seen(proxy).observe(iface, name, watch, target.arena.unavailable, value)
-    hint = _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
-    return _checked(value, hint, f"{where}()")
+    return _checked(value, _return_hint(iface, name), f"{where}()")
+
+
+def call_each(obj: Any, name: str, calls: Sequence[tuple]) -> list[Any]:
+    """``[getattr(obj, name)(*args) for args in calls]``; on a proxy in one round trip: the target process makes
+    the calls in order, the first exception ends them (raised here as that single call's would be), and each value
+    is checked against the method's annotation as a single call's is.
+
+    The arguments of several calls travel in the message, not in shared memory: what those calls do to their
+    inputs is judged by the target process's own record only (a single call is made as any other). For runs of
+    calls whose inputs the checks keep their own copies of and whose mutation they do not judge (the points of
+    finite differences)."""
+    calls = [tuple(args) for args in calls]
+    if not isinstance(obj, Remote) or len(calls) == 1:
+        fn = getattr(obj, name)
+        return [fn(*args) for args in calls]
+    target = object.__getattribute__(obj, "_target")
+    iface = object.__getattribute__(obj, "_iface")
+    try:
+        values = target.request(op="each", ref=obj, name=name, calls=[list(args) for args in calls])
+    except wire.RemoteException as exc:
+        raise _raised(exc, target, iface, name, [(args, {}) for args in calls]) from None
+    if not isinstance(values, list) or len(values) != len(calls):
+        raise ProtocolError(f"{name}() made {len(calls)} times sent back {_describe(values)}, not a list of "
+                            f"{len(calls)} values")
+    hint = _return_hint(iface, name)
+    return [_checked(value, hint, f"{name}()") for value in values]
+
+
+def _return_hint(iface: type | None, name: str | None) -> Any:
+    return _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
+
+
+def _raised(exc: wire.RemoteException, target: TargetProcess, iface: type | None, name: str | None,
+            calls: list[tuple[tuple, dict]]) -> Exception:
+    """What the job raises for an exception a call of ``name`` raised in the target process (``calls``: the
+    arguments of the calls the request made)."""
+    where = name or "a call"
+    if exc.type == "HeldParameterError":
+        if any(_asks_held(target.held, iface, name, args, kwargs) for args, kwargs in calls):
+            return HeldParameterError(exc.text)
+        return ProtocolError(f"{where}() was refused as asking for a held hyperparameter, but it asks for "
+                             f"none the run holds ({clip(exc.text, 200)})")
+    if exc.type == "ProtocolError":
+        return ProtocolError(exc.text)
+    return _target_error(where, exc)
 
 
 # ----------------------------------------------------------------------------- inputs watched from here

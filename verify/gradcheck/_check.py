@@ -58,8 +58,8 @@ from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
 from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
 from ._steps import (FIT_PAIRS, RATIO, Derivative, central_pair, central_window, combination, combined_error,
-                     complex_step, complex_step_size, coordinate_scales, curvature, least_squares, one_sided,
-                     sweep_central, typical_scale)
+                     complex_step, complex_step_size, coordinate_scales, curvature, evaluate_points, least_squares,
+                     one_sided, sweep_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
 __all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp", "InconclusiveGradCheck"]
@@ -130,8 +130,8 @@ CD_BUDGET = 128
 TAYLOR_EVALS = 8
 
 
-def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any,
-               **options: Any) -> GradCheckResult:
+def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any, *,
+               f_many: Callable[[list[np.ndarray]], Any] | None = None, **options: Any) -> GradCheckResult:
     """Compare ``grad(x)`` with finite differences of the scalar function ``f``.
 
     The verdict uses an *estimated* finite-difference error per comparison
@@ -144,6 +144,10 @@ def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any]
       grad: ``x -> array`` of ``x``'s shape: the gradient to check.
       x: the point (real array; float32 is differenced in float64 when ``f``
         accepts float64).
+      f_many: ``points -> [f(p) for p in points]`` in one call, for an ``f``
+        whose calls cost more one by one (code in another process): the
+        points of one stencil are then evaluated together. It must give
+        ``f``'s values; without it ``f`` is called point by point.
       **options: keyword-only, see :class:`Options`: ``mode``,
         ``n_probes``, ``probes``, ``seed``, ``step``, ``complex_step``,
         ``safety``, ``max_worst``, ``kink_tol``, ``max_wrong``, ``taylor``.
@@ -174,7 +178,7 @@ def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any]
     """
     opts = _options(options, "check_grad")
     point = as_point(x)
-    F = CountedFunction(f, point.shape, scalar=True)
+    F = CountedFunction(f, point.shape, scalar=True, many=f_many)
     y0, precision = find_precision(F, point)
     _require_finite(y0, "f(x)")
     if not callable(grad):
@@ -184,8 +188,9 @@ def check_grad(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any]
     return _Checker(F, point, y0, precision, analytic, opts, "check_grad").run()
 
 
-def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndarray], Any], x: Any,
-              **options: Any) -> GradCheckResult:
+def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndarray], Any], x: Any, *,
+              f_many: Callable[[list[np.ndarray]], Any] | None = None,
+              vjp_many: Callable[[np.ndarray, list[np.ndarray]], Any] | None = None, **options: Any) -> GradCheckResult:
     """Check a vector-Jacobian product ``vjp(x, dy) = J(x)^T dy`` of ``f: R^n -> R^m``.
 
     Directional mode draws random probes ``d`` and random cotangents ``dy``
@@ -203,6 +208,9 @@ def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndar
       vjp: ``(x, dy) -> dx`` with ``dy`` of ``f(x)``'s shape and ``dx`` of
         ``x``'s shape (batch norm's backward, a layer's backward).
       x: the point.
+      f_many: as :func:`check_grad`'s.
+      vjp_many: ``(x, dys) -> [vjp(x, dy) for dy in dys]`` in one call (the
+        cotangents of the comparison together), likewise.
       **options: as :func:`check_grad`, plus ``n_cotangents``.
 
     >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
@@ -212,14 +220,14 @@ def check_vjp(f: Callable[[np.ndarray], Any], vjp: Callable[[np.ndarray, np.ndar
     """
     opts = _options(options, "check_vjp")
     point = as_point(x)
-    F = CountedFunction(f, point.shape, scalar=False)
+    F = CountedFunction(f, point.shape, scalar=False, many=f_many)
     y0, precision = find_precision(F, point)
     _require_finite(y0, "f(x)")
     if y0.size == 0:
         raise ValueError(f"f(x) returned an empty array (shape {F.out_shape}); nothing to check")
     if not callable(vjp):
         raise TypeError(f"vjp must be callable; got {type(vjp).__name__}")
-    analytic = _VjpRows(vjp, point, F.out_shape)
+    analytic = _VjpRows(vjp, point, F.out_shape, vjp_many)
     return _Checker(F, point, y0, precision, analytic, opts, "check_vjp").run()
 
 
@@ -278,8 +286,11 @@ class _VjpRows:
     """The analytic side of check_vjp: ``vjp(x, dy)`` for the cotangents used."""
 
     def __init__(self, vjp: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray,
-                 out_shape: tuple[int, ...]):
+                 out_shape: tuple[int, ...], many: Callable[[np.ndarray, list[np.ndarray]], Any] | None = None):
+        if many is not None and not callable(many):
+            raise TypeError(f"vjp_many must be callable; got {type(many).__name__}")
         self.vjp = vjp
+        self.many = many
         self.x = x
         self.out_shape = out_shape
         self.n_calls = 0
@@ -287,12 +298,21 @@ class _VjpRows:
 
     def rows(self, mode: str, rng: np.random.Generator, m: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         cotangents = np.eye(m) if mode == "full" else make_probes(rng, count, m)
-        return cotangents, np.array([self.one(dy) for dy in cotangents])
+        if self.many is None or len(cotangents) < 2:
+            return cotangents, np.array([self.one(dy) for dy in cotangents])
+        self.n_calls += len(cotangents)
+        dxs = list(self.many(self.x, [dy.reshape(self.out_shape) for dy in cotangents]))
+        if len(dxs) != len(cotangents):
+            raise ValueError(f"vjp_many returned {len(dxs)} values for {len(cotangents)} cotangents")
+        return cotangents, np.array([self._validated(dx) for dx in dxs])
 
     def one(self, dy: np.ndarray) -> np.ndarray:
         """``vjp(x, dy)`` as a flat float64 array (counted, validated)."""
         self.n_calls += 1
-        dx = validate_vector(self.vjp(self.x, dy.reshape(self.out_shape)), self.x.shape, "vjp(x, dy)")
+        return self._validated(self.vjp(self.x, dy.reshape(self.out_shape)))
+
+    def _validated(self, value: Any) -> np.ndarray:
+        dx = validate_vector(value, self.x.shape, "vjp(x, dy)")
         if dx.dtype.kind == "f" and np.finfo(dx.dtype).eps > np.finfo(self.dtype).eps:
             self.dtype = dx.dtype
         return dx.reshape(-1).astype(np.float64)
@@ -672,11 +692,9 @@ class _Checker:
         well above the error bar is larger; the entry it ends at is measured
         with a full window."""
         s = self._quick_step()
-        ends = []
+        points = [self.xf + t * d for t in (s, -s)]
         with np.errstate(all="ignore"):
-            for t in (s, -s):
-                point = self.xf + t * d
-                ends.append(self.F(point if self.realise is None else self.realise(point)))
+            ends = evaluate_points(self.F, [p if self.realise is None else self.realise(p) for p in points])
         return (ends[0] - ends[1]) / (2.0 * s)
 
     def _derivative(self, d: np.ndarray) -> Derivative:
@@ -1339,17 +1357,13 @@ class _Checker:
         analytic = float(_dot_rows(w[None, :], d[None, :])[0, 0])
         psi0 = float(dy @ self.y0)
 
-        def psi(h: float) -> float:
-            point = self.xf + h * d
-            if self.realise is not None:
-                real = self.realise(point)
-                correction = float(np.dot(w, real - point))
-                point = real
-            else:
-                correction = 0.0
+        def psi(hs: list[float]) -> list[float]:
+            points = [self.xf + h * d for h in hs]
+            real = points if self.realise is None else [self.realise(p) for p in points]
             with np.errstate(all="ignore"):
-                value = self.F(point)
-            return float(dy @ value) - correction
+                values = evaluate_points(self.F, real)
+            # a rounded point moved off the line: its move along w is taken back out
+            return [float(dy @ value) - float(np.dot(w, r - p)) for value, r, p in zip(values, real, points)]
 
         return taylor_test(psi, psi0, analytic, self.scale, self.precision.eps)
 

@@ -84,10 +84,13 @@ class CountedFunction:
     """
 
     def __init__(self, f: Callable[[np.ndarray], Any], shape: tuple[int, ...], *,
-                 scalar: bool, name: str = "f"):
+                 scalar: bool, name: str = "f", many: Callable[[list[np.ndarray]], Any] | None = None):
         if not callable(f):
             raise TypeError(f"{name} must be callable; got {type(f).__name__}")
+        if many is not None and not callable(many):
+            raise TypeError(f"{name}_many must be callable; got {type(many).__name__}")
         self.f = f
+        self.many = many
         self.shape = shape
         self.scalar = scalar
         self.name = name
@@ -97,12 +100,27 @@ class CountedFunction:
         self.input_dtype: np.dtype | None = None  # dtype points are cast to before the call
 
     def __call__(self, point: np.ndarray) -> np.ndarray:
-        arr = point.reshape(self.shape)
-        if self.input_dtype is not None and not np.iscomplexobj(arr):
-            arr = arr.astype(self.input_dtype)
+        arr = self._argument(point)
         self.n_calls += 1
         raw = self.f(arr)
         return self.convert(raw, complex_input=np.iscomplexobj(arr))
+
+    def evaluate_all(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """``[self(p) for p in points]``: through ``many`` in one call where it was given."""
+        if self.many is None or len(points) < 2:
+            return [self(p) for p in points]
+        args = [self._argument(p) for p in points]
+        self.n_calls += len(args)
+        raws = list(self.many(args))
+        if len(raws) != len(args):
+            raise ValueError(f"{self.name}_many returned {len(raws)} values for {len(args)} points")
+        return [self.convert(raw, complex_input=np.iscomplexobj(arr)) for raw, arr in zip(raws, args)]
+
+    def _argument(self, point: np.ndarray) -> np.ndarray:
+        arr = point.reshape(self.shape)
+        if self.input_dtype is not None and not np.iscomplexobj(arr):
+            arr = arr.astype(self.input_dtype)
+        return arr
 
     def call_raw(self, arr: np.ndarray) -> Any:
         """Call ``f`` on an array of x's shape, counted, without conversion."""

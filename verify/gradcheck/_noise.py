@@ -20,6 +20,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ._steps import evaluate_points
+
 __all__ = ["measure_noise", "Noise", "combined_sigma"]
 
 #: Orders of the differences whose largest noise estimate is taken.
@@ -71,11 +73,9 @@ def measure_noise(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, u
     evals = 0
     last = None
     for delta in spacings:
-        values = []
-        for i in range(1, 8):
-            point = x + (i * delta) * u
-            values.append(evaluate(point if realise is None else realise(point)))
-            evals += 1
+        points = [x + (i * delta) * u for i in range(1, 8)]
+        values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
+        evals += len(points)
         table = np.array(values)  # (7, m)
         ordered = np.sort(table, axis=0)
         distinct = 1 + np.count_nonzero(np.diff(ordered, axis=0) != 0, axis=0)

@@ -203,9 +203,9 @@ def central_window(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, e
     if phi0 is not None:
         cache.setdefault(0.0, phi0)
     steps = _steps_of(h)
+    _sample(evaluate, x, d, steps, cache, realise)
     disp_err = None
     for s in steps:
-        _sample(evaluate, x, d, s, cache, realise)
         if realise is not None:
             e = _displacement_error(x, d, s, realise)
             disp_err = e if disp_err is None else np.maximum(disp_err, e)
@@ -395,6 +395,7 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
     True
     """
     cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
+    _sample(evaluate, x, d, _steps_of(h) + _steps_of(h / RATIO), cache, realise)     # both windows' points at once
     windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise),
                central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise, combo_noise=combo_noise)]
     for _ in range(max_extra):
@@ -458,8 +459,7 @@ def least_squares(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, points: Sequ
     cache = {} if cache is None else cache
     if phi0 is not None:
         cache.setdefault(0.0, phi0)
-    for t in points:
-        _sample(evaluate, x, d, t, cache, None)
+    _sample(evaluate, x, d, points, cache, None)
     radius = float(max(points)) if radius is None else float(radius)
     value, error, sharp, spread = fit_estimate(cache, radius, eps, noise, combo_noise)
     return Derivative(value, error, radius, "central differences", tuple(sorted(cache.items())),
@@ -762,14 +762,22 @@ def _window_ts(steps: tuple[float, ...]) -> list[float]:
     return [s for s in steps] + [-s for s in steps]
 
 
-def _sample(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, s: float,
-            cache: dict[float, np.ndarray],
-            realise: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
-    for t in (s, -s):
-        if t not in cache:
-            point = x + t * d
-            cache[t] = evaluate(point if realise is None else realise(point))
-    return cache[s], cache[-s]
+def _sample(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, steps: Sequence[float],
+            cache: dict[float, np.ndarray], realise: Callable[[np.ndarray], np.ndarray] | None) -> None:
+    """``phi(s)`` and ``phi(-s)`` for each step ``s`` into ``cache``: the points not there yet, in one call where
+    ``evaluate`` takes several (:func:`evaluate_points`)."""
+    ts = [t for s in steps for t in (s, -s)]
+    ts = [t for k, t in enumerate(ts) if t not in cache and t not in ts[:k]]
+    points = [x + t * d for t in ts]
+    for t, value in zip(ts, evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])):
+        cache[t] = value
+
+
+def evaluate_points(evaluate: Evaluate, points: list[np.ndarray]) -> list[np.ndarray]:
+    """``[evaluate(p) for p in points]``, in one call where ``evaluate`` takes them together (a
+    :class:`~verify.gradcheck._evaluate.CountedFunction` given ``many``: ``f`` behind a process boundary)."""
+    together = getattr(evaluate, "evaluate_all", None)
+    return together(points) if together is not None else [evaluate(p) for p in points]
 
 
 def _displacement_error(x: np.ndarray, d: np.ndarray, s: float,

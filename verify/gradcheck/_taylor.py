@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -51,32 +51,32 @@ class TaylorResult:
         return f"Taylor test: {self.verdict}"
 
 
-def taylor_test(psi: Callable[[float], float], psi0: float, analytic: float, scale: float,
+def taylor_test(psi: Callable[[list[float]], Sequence[float]], psi0: float, analytic: float, scale: float,
                 eps: float, n_points: int = 8) -> TaylorResult:
     """Remainder slope of ``psi(h) - psi(0) - h * analytic`` for ``h = scale * 4^-k``.
 
     Args:
-      psi: ``h -> f(x + h d)`` (scalar; each call is one evaluation of ``f``).
+      psi: ``[h, ...] -> [f(x + h d), ...]`` (scalars; one evaluation of ``f``
+        per step, all asked at once).
       psi0: ``f(x)``.
       analytic: the analytic directional derivative ``<g, d>``.
       scale: largest step is ``scale / 4``.
       eps: unit rounding of ``f``'s values.
       n_points: number of steps (evaluations).
 
-    >>> t = taylor_test(lambda h: float(np.exp(1.0 + h)), float(np.e), float(np.e), 1.0, 2.2e-16)
+    >>> psi = lambda hs: [float(np.exp(1.0 + h)) for h in hs]
+    >>> t = taylor_test(psi, float(np.e), float(np.e), 1.0, 2.2e-16)
     >>> t.consistent, round(t.slope)
     (True, 2)
-    >>> t = taylor_test(lambda h: float(np.exp(1.0 + h)), float(np.e), 2 * float(np.e), 1.0, 2.2e-16)
+    >>> t = taylor_test(psi, float(np.e), 2 * float(np.e), 1.0, 2.2e-16)
     >>> t.consistent, round(t.slope)
     (False, 1)
     """
-    steps, rems, usable = [], [], []
-    for k in range(1, n_points + 1):
-        h = scale * _RATIO**-k
-        value = psi(h)
+    steps = [scale * _RATIO**-k for k in range(1, n_points + 1)]
+    rems, usable = [], []
+    for h, value in zip(steps, psi(steps), strict=True):
         r = abs(value - psi0 - h * analytic)
         floor = 8.0 * eps * (abs(psi0) + abs(value) + abs(h * analytic))
-        steps.append(h)
         rems.append(r)
         usable.append(bool(np.isfinite(r)) and r > 100.0 * floor)
     pts = [(math.log(h), math.log(r)) for h, r, ok in zip(steps, rems, usable) if ok]

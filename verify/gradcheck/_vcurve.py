@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._evaluate import CountedFunction
 from ._steps import sweep_central, typical_scale
 
 __all__ = ["VCurve", "error_vs_step"]
@@ -41,11 +42,12 @@ class VCurve:
 
 
 def error_vs_step(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], Any], x: Any, *,
-                  seed: int = 0, n_steps: int = 29) -> VCurve:
+                  seed: int = 0, n_steps: int = 29, f_many: Callable[[list[np.ndarray]], Any] | None = None) -> VCurve:
     """The V-curve of ``f`` at ``x`` along a random Rademacher direction.
 
     Steps run from ``10⁻¹³`` to ``10⁻¹`` times the scale of ``x``
-    (2 evaluations each, plus the checker's own step sweep).
+    (2 evaluations each, plus the checker's own step sweep). ``f_many``: as
+    :func:`~verify.gradcheck.check_grad`'s (the curve's points in one call).
 
     >>> v = error_vs_step(lambda p: float(np.sum(p ** 3)), lambda p: 3 * p ** 2, np.ones(3))
     >>> bool(min(v.errors) < 1e-9 < max(v.errors))
@@ -56,10 +58,9 @@ def error_vs_step(f: Callable[[np.ndarray], Any], grad: Callable[[np.ndarray], A
     scale = typical_scale(x)
     analytic = float(np.sum(np.asarray(grad(x), dtype=np.float64) * d))
     steps = tuple(float(h) for h in scale * np.logspace(-13, -1, n_steps))
-    errors = []
-    for h in steps:
-        central = (float(f(x + h * d)) - float(f(x - h * d))) / (2 * h)
-        errors.append(abs(central - analytic))
+    F = CountedFunction(f, x.shape, scalar=False, many=f_many)
+    values = [float(v[0]) for v in F.evaluate_all([x + t * d for h in steps for t in (h, -h)])]
+    errors = [abs((values[2 * k] - values[2 * k + 1]) / (2 * h) - analytic) for k, h in enumerate(steps)]
     eps = float(np.finfo(np.float64).eps)
-    chosen = sweep_central(lambda p: np.array([float(f(p))]), x, d, scale, eps).step
+    chosen = sweep_central(F, x, d, scale, eps).step
     return VCurve(steps, tuple(errors), float(chosen), analytic)

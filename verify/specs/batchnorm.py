@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 import reference
 from verify.adapters.base import one_pass_conditioning
+from verify.remote import call_each
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
 from verify.results import Figure, Series, Status
@@ -132,12 +133,22 @@ def _fresh_pass(ctx: CheckContext, x: np.ndarray, gamma: np.ndarray, beta: np.nd
                 dy: np.ndarray | None = None, resolve_eps: float | None = None) -> _Pass:
     """A new layer given γ and β, a training forward of ``x`` (and the backward of ``dy``), in one call into the
     subject (:meth:`BatchNormSubject.fresh_pass`); the layer counts as judged (:func:`withheld_at_float16`)."""
-    eps = ctx.params["eps"]
-    y, grads, claimed = ctx.subject.fresh_pass(eps, ctx.params["momentum"], gamma, beta, x, dy, resolve_eps)
-    worst = one_pass_conditioning(x, eps) if y is not None else 1.0
-    out = _Pass(y, grads, _accepted_precision(claimed, max(1.0, worst) if math.isfinite(worst) else 1.0))
-    judged_layer(out)
-    return out
+    return _fresh_passes(ctx, [(x, gamma, beta, dy)], resolve_eps)[0]
+
+
+def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
+                  resolve_eps: float | None = None) -> list[_Pass]:
+    """:func:`_fresh_pass` for each ``(x, γ, β, dy)`` of ``runs``, all in one call (the points of finite
+    differences, the cotangents of a Jacobian)."""
+    eps, momentum = ctx.params["eps"], ctx.params["momentum"]
+    outs = call_each(ctx.subject, "fresh_pass", [(eps, momentum, gamma, beta, x, dy, resolve_eps)
+                                                 for x, gamma, beta, dy in runs])
+    passes = []
+    for (x, *_), (y, grads, claimed) in zip(runs, outs):
+        worst = one_pass_conditioning(x, eps) if y is not None else 1.0
+        passes.append(_Pass(y, grads, _accepted_precision(claimed, max(1.0, worst) if math.isfinite(worst) else 1.0)))
+        judged_layer(passes[-1])
+    return passes
 
 
 def _effective(ctx: CheckContext, layer: Any, name: str) -> tuple[float, str]:
@@ -472,25 +483,41 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
     # backward-vs-symbolic checks it at float32's rounding -- and the message says so.
     resolution = 1e-6 if dtype == np.float64 else 0.25
 
+    # Each function has its many-points form: the points of a stencil (the cotangents of a Jacobian) in one call.
+    def forward_x_many(vs):
+        return [p.y.astype(dtype) for p in _fresh_passes(ctx, [(v.reshape(n, c), gamma, beta, None) for v in vs])]
+
+    def vjp_x_many(v, dys):
+        return [p.grads[0].reshape(v.shape) for p in _fresh_passes(ctx, [(v.reshape(n, c), gamma, beta, dy)
+                                                                          for dy in dys])]
+
+    def forward_affine_many(ps):
+        return [r.y.astype(dtype) for r in _fresh_passes(ctx, [(x, p[:c], p[c:], None) for p in ps])]
+
+    def vjp_affine_many(p, dys):
+        return [np.concatenate(r.grads[1:]) for r in _fresh_passes(ctx, [(x, p[:c], p[c:], dy) for dy in dys])]
+
     def forward_x(v):
-        return _fresh_pass(ctx, v.reshape(n, c), gamma, beta).y.astype(dtype)
+        return forward_x_many([v])[0]
 
     def vjp_x(v, dy):
-        return _fresh_pass(ctx, v.reshape(n, c), gamma, beta, dy).grads[0].reshape(v.shape)
+        return vjp_x_many(v, [dy])[0]
 
     def forward_affine(p):
-        return _fresh_pass(ctx, x, p[:c], p[c:]).y.astype(dtype)
+        return forward_affine_many([p])[0]
 
     def vjp_affine(p, dy):
-        _, dg, db = _fresh_pass(ctx, x, p[:c], p[c:], dy).grads
-        return np.concatenate([dg, db])
+        return vjp_affine_many(p, [dy])[0]
 
     seed = ctx.int_seed("probes")
     dy = ctx.rng("v-curve").normal(size=(n, c))
-    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy),
-                           x.ravel(), seed=seed).figure("Finite-difference error of ⟨dy, forward(x)⟩ against step size")
-    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed, resolution=resolution, **ctx.gradcheck)),
-               ("(dgamma, dbeta)", check_vjp(forward_affine, vjp_affine, np.concatenate([gamma, beta]), seed=seed,
+    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy), x.ravel(), seed=seed,
+                           f_many=lambda vs: [float(np.sum(dy * y)) for y in forward_x_many(vs)]).figure(
+        "Finite-difference error of ⟨dy, forward(x)⟩ against step size")
+    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), f_many=forward_x_many, vjp_many=vjp_x_many, seed=seed,
+                                resolution=resolution, **ctx.gradcheck)),
+               ("(dgamma, dbeta)", check_vjp(forward_affine, vjp_affine, np.concatenate([gamma, beta]),
+                                             f_many=forward_affine_many, vjp_many=vjp_affine_many, seed=seed,
                                              resolution=resolution, **ctx.gradcheck))]
     evals = sum(r.n_evals for _, r in results)
     for name, r in results:

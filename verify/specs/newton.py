@@ -31,6 +31,7 @@ from verify import strategies as vst
 from verify.compare import compare, format_number, identical
 from verify.errors import ProtocolError, TargetError
 from verify.problems import random_orthogonal, spd_matrix
+from verify.remote import call_each
 from verify.results import Figure, Series
 from verify.search import falsify
 from verify.specs._common import found_to_outcome, unless_unseen
@@ -446,18 +447,26 @@ def _map_jacobian(ctx: CheckContext) -> Outcome:
             for offset in (0.0, 0.05, 0.8):
                 x = prob.w_star + offset * rng.normal(size=n)
 
-                def newton_map(w, lr=lr, prob=prob):
-                    if n == 1:
-                        w0 = float(np.ravel(w)[0])
-                        return np.atleast_1d(ctx.subject.step(w0, float(prob.grad(np.array([w0]))[0]),
-                                                              float(prob.hess(np.array([w0]))[0, 0]), lr))
-                    return ctx.subject.step(np.asarray(w, dtype=np.float64), prob.grad(w), prob.hess(w), lr)
+                def newton_map_many(ws, lr=lr, prob=prob):      # a stencil's points in one call
+                    calls = []
+                    for w in ws:
+                        w = np.asarray(w, dtype=np.float64)
+                        if n == 1:
+                            w0 = float(np.ravel(w)[0])
+                            calls.append((w0, float(prob.grad(np.array([w0]))[0]),
+                                          float(prob.hess(np.array([w0]))[0, 0]), lr))
+                        else:
+                            calls.append((w, prob.grad(w), prob.hess(w), lr))
+                    return [np.atleast_1d(new) for new in call_each(ctx.subject, "step", calls)]
+
+                def newton_map(w, many=newton_map_many):
+                    return many([w])[0]
 
                 def vjp(w, dy, lr=lr, prob=prob):
                     return prob.map_jacobian(np.asarray(w, dtype=np.float64), lr).T @ np.asarray(dy)
 
-                r = check_vjp(newton_map, vjp, x, seed=ctx.int_seed("vjp", n, lr, offset), complex_step=False,
-                              **ctx.gradcheck)
+                r = check_vjp(newton_map, vjp, x, f_many=newton_map_many, seed=ctx.int_seed("vjp", n, lr, offset),
+                              complex_step=False, **ctx.gradcheck)
                 evals += r.n_evals
                 where = "the minimum" if offset == 0 else f"w* + {fmt(offset)}·N(0, 1)"
                 if r.inconclusive:     # another point may still show a failure: decide after all of them
