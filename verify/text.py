@@ -22,12 +22,25 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM)
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Every character _scrub can change or remove (each escape sequence begins with ESC, a control; so does \r).
+_TOUCHED = re.compile("|".join(p.pattern for p in (_CONTROL, _BIDI, _SURROGATE)))
 
 
 def sanitise(text: object) -> str:
     """``text`` without escape sequences, control characters (``\\n`` and ``\\t`` kept; ``\\r`` becomes a
     newline), bidirectional controls, or lone surrogates (each replaced by U+FFFD)."""
     s = str(text)
+    if type(s) is not str:
+        s = str.__str__(s)              # a str subclass's own methods must not decide what is safe
+    # Most text has none of what _scrub changes: a printable string (no Cc, Cf or Cs character: every character
+    # _TOUCHED names is one) or one _TOUCHED does not match comes back as it is.
+    if s.isprintable() or _TOUCHED.search(s) is None:
+        return s
+    return _scrub(s)
+
+
+def _scrub(s: str) -> str:
+    """What :func:`sanitise` does to a string holding a character it changes (and, equally, to any other)."""
     s = _SURROGATE.sub("\ufffd", s)
     s = _ANSI.sub("", s).replace("\r\n", "\n").replace("\r", "\n")
     s = _BIDI.sub("?", s)
