@@ -20,16 +20,13 @@ from verify.specs.base import Held
 
 def _round_trip(value, handle=None, resolve=None):
     header, buffers = wire.encode(value, handle)
-    lengths = json.dumps([b.nbytes for b in buffers]).encode()
-    frame = bytearray(header + struct.pack("<I", len(lengths)) + lengths + b"".join(bytes(b) for b in buffers))
+    frame = bytearray(header + b"".join(bytes(b) for b in buffers))
     return wire.decode(frame, len(header), resolve)
 
 
 def _frame(header_obj, buffers=()):
-    header = json.dumps(header_obj).encode()
-    lengths = json.dumps([len(b) for b in buffers]).encode()
-    frame = bytearray(header + struct.pack("<I", len(lengths)) + lengths + b"".join(buffers))
-    return frame, len(header)
+    header = json.dumps([header_obj, [len(b) for b in buffers]]).encode()
+    return bytearray(header + b"".join(buffers)), len(header)
 
 
 # ----------------------------------------------------------------------------- the codec
@@ -79,6 +76,19 @@ def test_strings_are_sanitised_on_arrival():
     assert out == ["ok ?? \ufffd end"]
 
 
+def test_only_the_target_process_takes_strings_as_they_come():
+    """The target process decodes the job's requests trusted (their strings are the job's own); the job sanitises
+    every string of a reply, whatever the frame says of itself."""
+    header, buffers = wire.encode(["\x1b[2J\u202e", ("\ud800", "\r\n")])
+    frame = bytearray(header + b"".join(buffers))
+    assert wire.decode(frame, len(header), trusted=True) == ["\x1b[2J\u202e", ("\ud800", "\r\n")]
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        wire.send(theirs, {"seq": 1, "ok": {"all checks passed\x1b[2J\u2066": ["\x07\ud800\r"]}})
+        process = remote.TargetProcess(ours, -1)     # its reply is already on the socket: nothing to wait for
+        assert process.request(op="get", ref=None, name="x") == {"all checks passed?": ["?\ufffd\n"]}
+
+
 def test_objects_that_are_not_data_need_a_handle():
     class Thing:
         pass
@@ -96,7 +106,7 @@ def test_objects_that_are_not_data_need_a_handle():
     (["a", "<f8", [-1], 0], [b""], "malformed shape"),
     (["a", "<f8", [1], 4], [b"\0" * 8], "buffer that was not sent"),
     (["z", 1], [], "unknown or malformed tag"),
-    ({"status": "pass"}, [], "untagged"),
+    ([[1], "pass"], [], "untagged"),
     (["k", "builtins", "dict", ["d"]], [], "unknown kind"),
     (["k", "verify.not_a_module", "X", ["d"]], [], "unknown kind"),
     (["k", "verify.specs.base", "Held", ["d", "value", 1, "source", "read", "evil", 1]], [], "unknown fields"),

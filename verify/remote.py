@@ -158,7 +158,7 @@ class _Server:
     def serve(self) -> None:
         while True:
             try:
-                message = wire.receive(self.sock, self.resolve, shared=self.mapping)
+                message = wire.receive(self.sock, self.resolve, shared=self.mapping, trusted=True)
             except EOFError:
                 return                               # the checker is gone: so is this process
             seq = message.get("seq")

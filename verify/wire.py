@@ -5,11 +5,12 @@ A message is one frame on a stream socket::
 
     <total length: 8 bytes> <header length: 4 bytes> <header: JSON> <array buffers>
 
-The header is the value as a JSON tree; everything that JSON cannot say is a
-list whose first item is a tag:
+The header is ``[value, [the buffers' lengths]]``, the value as a JSON tree:
+a dict whose keys are all strings is a JSON object; everything else that
+JSON cannot say is a list whose first item is a tag:
 
 ==========  ============================================================
-``l t d``   list, tuple, dict (``["d", key, value, key, value, ...]``)
+``l t d``   list, tuple, other dict (``["d", key, value, key, value, ...]``)
 ``F S``     frozenset, set
 ``a``       numpy array: ``["a", dtype, shape, buffer index]`` (raw bytes)
 ``s``       numpy scalar: ``["s", dtype, buffer index]``
@@ -35,18 +36,21 @@ Decoding validates everything (dtypes from a fixed list, shapes that match
 their buffer, tags, nesting, sizes) and sanitises every string
 (:func:`verify.text.sanitise`); anything else is a :class:`WireError`, which
 is a :class:`~verify.errors.ProtocolError`: what the target side sent is the
-target's fault.
+target's fault. The target process decodes what the job sends it ``trusted``:
+validated alike, but its strings, the job's own, are not sanitised.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
 import socket
 import struct
 import sys
+from itertools import islice
 from typing import Any, Callable
 
 import numpy as np
@@ -67,6 +71,9 @@ ALLOWED_DTYPES = frozenset(np.dtype(t).str for t in (
     np.float16, np.float32, np.float64, np.complex64, np.complex128))
 _PREFIX = struct.Struct("<QI")
 _PLAIN = frozenset({type(None), bool, str, int, float})
+_NUMBERS = frozenset({type(None), bool, int, float})
+_DTYPES = {text: np.dtype(text) for text in ALLOWED_DTYPES}
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False)   # trees enc built: acyclic
 _SMALL = 1 << 20                  # a frame under this size is written with one system call
 
 
@@ -132,60 +139,68 @@ def _text(exc: BaseException) -> str:
 # ----------------------------------------------------------------------------- encoding
 
 
-def _classes(obj: Any) -> list[str]:
-    return [f"{c.__module__}:{c.__qualname__}" for c in type(obj).__mro__ if c is not object]
+@functools.lru_cache(maxsize=256)
+def _classes(cls: type) -> tuple[str, ...]:
+    return tuple(f"{c.__module__}:{c.__qualname__}" for c in cls.__mro__ if c is not object)
 
 
 def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tuple[bytes, list[memoryview]]:
-    """``value`` as a JSON header and array buffers. An object that is not data becomes a handle with the id
-    ``handle(obj)`` gives it (``None``, or no ``handle``: it cannot be sent, ``TypeError``)."""
+    """``value`` as a JSON header (with the buffers' lengths) and array buffers. An object that is not data becomes
+    a handle with the id ``handle(obj)`` gives it (``None``, or no ``handle``: it cannot be sent, ``TypeError``)."""
     buffers: list[memoryview] = []
 
     def enc(x: Any, depth: int) -> Any:
-        if type(x) in _PLAIN:
+        t = type(x)
+        if t in _PLAIN:
             return x
         if depth > _MAX_DEPTH:
             raise TypeError("a value nested too deeply to send")
-        if isinstance(x, (bool, str)):
+        depth += 1
+        if t is dict:           # plain items inline: most are, and a call each is most of the cost
+            if all(type(k) is str for k in x):
+                return {k: v if type(v) in _PLAIN else enc(v, depth) for k, v in x.items()}
+            out: list[Any] = ["d"]
+            for k, v in x.items():
+                out.append(k if type(k) in _PLAIN else enc(k, depth))
+                out.append(v if type(v) in _PLAIN else enc(v, depth))
+            return out
+        if t is list or t is tuple:
+            return ["l" if t is list else "t", *[v if type(v) in _PLAIN else enc(v, depth) for v in x]]
+        if isinstance(x, str):
             return x
-        if isinstance(x, (int, float)) and type(x) in (int, float):
-            return x
+        if t is np.ndarray and x.dtype.str in ALLOWED_DTYPES:        # little-endian already: no conversion
+            buffers.append(memoryview(np.ascontiguousarray(x).reshape(-1)).cast("B"))
+            return ["a", x.dtype.str, list(x.shape), len(buffers) - 1]
         if isinstance(x, (np.ndarray, np.generic)) and x.dtype.newbyteorder("<").str in ALLOWED_DTYPES:
             a = np.asarray(x, dtype=x.dtype.newbyteorder("<"), order="C")
             buffers.append(memoryview(a.reshape(-1)).cast("B"))
             if isinstance(x, np.generic):
                 return ["s", a.dtype.str, len(buffers) - 1]
             return ["a", a.dtype.str, list(a.shape), len(buffers) - 1]
-        if isinstance(x, np.dtype) and x.str in ALLOWED_DTYPES:
-            return ["y", x.str]
-        if type(x) is complex:
-            return ["c", x.real, x.imag]
-        if type(x) in (list, tuple):
-            return ["l" if type(x) is list else "t", *(enc(v, depth + 1) for v in x)]
-        if type(x) is dict:
-            out: list[Any] = ["d"]
-            for k, v in x.items():
-                out += [enc(k, depth + 1), enc(v, depth + 1)]
-            return out
-        if type(x) in (frozenset, set):
-            return ["F" if type(x) is frozenset else "S", *(enc(v, depth + 1) for v in x)]
-        if isinstance(x, RemoteException):
-            return ["x", enc({"type": x.type, "text": x.text, "traceback": x.traceback, "where": x.where,
-                              "inner": x.inner}, depth + 1)]
-        if isinstance(x, Handle):
-            return ["r", x.id, list(x.classes), x.callable]
         if isinstance(x, Placed):
             return ["m", x.dtype, list(x.shape), x.chunk, x.offset]
-        if dataclasses.is_dataclass(x) and not isinstance(x, type) and type(x).__module__.startswith("verify.") \
-                and type(x).__dataclass_params__.frozen:
+        if isinstance(x, Handle):
+            return ["r", x.id, list(x.classes), x.callable]
+        if isinstance(x, np.dtype) and x.str in ALLOWED_DTYPES:
+            return ["y", x.str]
+        if t is complex:
+            return ["c", x.real, x.imag]
+        if t is frozenset or t is set:
+            return ["F" if t is frozenset else "S", *[enc(v, depth) for v in x]]
+        if isinstance(x, RemoteException):
+            return ["x", enc({"type": x.type, "text": x.text, "traceback": x.traceback, "where": x.where,
+                              "inner": x.inner}, depth)]
+        if dataclasses.is_dataclass(x) and not isinstance(x, type) and t.__module__.startswith("verify.") \
+                and t.__dataclass_params__.frozen:
             fields = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
-            return ["k", type(x).__module__, type(x).__qualname__, enc(fields, depth + 1)]
+            return ["k", t.__module__, t.__qualname__, enc(fields, depth)]
         ref = handle(x) if handle is not None else None
         if ref is None:
-            raise TypeError(f"a {type(x).__qualname__} cannot be sent to the other process (data only)")
-        return ["r", ref, _classes(x), callable(x)]
+            raise TypeError(f"a {t.__qualname__} cannot be sent to the other process (data only)")
+        return ["r", ref, list(_classes(t)), callable(x)]
 
-    header = json.dumps(enc(value, 0), ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    tree = enc(value, 0)
+    header = _JSON.encode([tree, [b.nbytes for b in buffers]]).encode("ascii")
     return header, buffers
 
 
@@ -196,13 +211,12 @@ def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | 
     total = len(header) + sum(b.nbytes for b in buffers)
     if total > MAX_FRAME:
         raise TypeError(f"a message of {total} bytes is more than the {MAX_FRAME} allowed")
-    lengths = json.dumps([b.nbytes for b in buffers]).encode("ascii")
-    head = _PREFIX.pack(total + len(lengths) + 4, len(header)) + header + struct.pack("<I", len(lengths)) + lengths
+    head = _PREFIX.pack(total, len(header)) + header
     if fds:
         sent = socket.send_fds(sock, [head], fds)
         head = head[sent:]
     if total < _SMALL:
-        sock.sendall(b"".join([head, *buffers]))
+        sock.sendall(b"".join([head, *buffers]) if buffers else head)
         return
     sock.sendall(head)
     for b in buffers:
@@ -243,46 +257,53 @@ def _read_prefix(sock: socket.socket, shared: Any) -> bytes:
 
 
 def receive(sock: socket.socket, handle: Callable[[Handle], Any] | None = None, *, limit: int = MAX_FRAME,
-            shared: Any = None) -> Any:
+            shared: Any = None, trusted: bool = False) -> Any:
     """Read one frame and decode it (:func:`decode`); ``EOFError`` when the other side has closed. A frame
     announced as more than ``limit`` bytes is refused before anything is allocated for it. ``shared``: the
     target process's :class:`verify.shared.Mapping` (arrays the job placed in shared memory); without it such
-    an array is refused."""
+    an array is refused. ``trusted``: the sender is the job (see :func:`decode`)."""
     total, header_len = _PREFIX.unpack(_read_prefix(sock, shared))
     if total > min(limit, MAX_FRAME) or header_len > total:
         raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit "
                         f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
     frame = _read_exactly(sock, total)
-    return decode(frame, header_len, handle, shared)
+    return decode(frame, header_len, handle, shared, trusted)
 
 
-def decode(frame: bytearray, header_len: int, handle: Callable[[Handle], Any] | None = None,
-           shared: Any = None) -> Any:
-    """The value of a frame (without its prefix). Arrays share the frame's memory (writable, no copy)."""
+def decode(frame: bytearray | memoryview, header_len: int, handle: Callable[[Handle], Any] | None = None,
+           shared: Any = None, trusted: bool = False) -> Any:
+    """The value of a frame (without its prefix). Arrays share the frame's memory (writable, no copy).
+    ``trusted``: the frame is the job's (decoded in the target process): its strings are not sanitised."""
     try:
-        header = json.loads(bytes(frame[:header_len]).decode("ascii"))
-        (lengths_len,) = struct.unpack_from("<I", frame, header_len)
-        lengths = json.loads(bytes(frame[header_len + 4:header_len + 4 + lengths_len]).decode("ascii"))
-    except (ValueError, UnicodeDecodeError, struct.error, RecursionError) as exc:
+        header = json.loads(str(memoryview(frame)[:header_len], "ascii"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise WireError(f"a message that is not valid JSON ({type(exc).__name__})") from None
-    if not isinstance(lengths, list) or not all(type(n) is int and n >= 0 for n in lengths):
+    if type(header) is not list or len(header) != 2:
+        raise WireError("a message that is not a value and its buffers' lengths")
+    tree, lengths = header
+    if type(lengths) is not list or not all(type(n) is int and n >= 0 for n in lengths):
         raise WireError("a message with malformed buffer lengths")
-    offsets, at = [], header_len + 4 + lengths_len
+    offsets, at = [], header_len
     for n in lengths:
         offsets.append((at, n))
         at += n
     if at != len(frame):
         raise WireError("a message whose buffers do not add up to its length")
-    return _Decoder(frame, offsets, handle, shared).dec(header, 0)
+    return _Decoder(frame, offsets, handle, shared, trusted).dec(tree, 0)
+
+
+def _shape(shape: Any) -> bool:
+    return type(shape) is list and len(shape) <= _MAX_NDIM and all(type(n) is int and n >= 0 for n in shape)
 
 
 class _Decoder:
-    def __init__(self, frame: bytearray, offsets: list[tuple[int, int]], handle: Callable[[Handle], Any] | None,
-                 shared: Any = None):
+    def __init__(self, frame: bytearray | memoryview, offsets: list[tuple[int, int]],
+                 handle: Callable[[Handle], Any] | None, shared: Any = None, trusted: bool = False):
         self.frame = frame
         self.offsets = offsets
         self.handle = handle
         self.shared = shared
+        self.trusted = trusted
 
     def _buffer(self, index: Any) -> tuple[int, int]:
         if type(index) is not int or not 0 <= index < len(self.offsets):
@@ -291,76 +312,82 @@ class _Decoder:
 
     @staticmethod
     def _dtype(text: Any) -> np.dtype:
-        if not isinstance(text, str) or text not in ALLOWED_DTYPES:
+        dt = _DTYPES.get(text) if type(text) is str else None
+        if dt is None:
             raise WireError(f"an array of a dtype that is not allowed ({str(text)[:40]!r})")
-        return np.dtype(text)
+        return dt
 
     def _array(self, dtype: Any, shape: Any, index: Any) -> np.ndarray:
         dt = self._dtype(dtype)
-        if not isinstance(shape, list) or len(shape) > _MAX_NDIM or \
-                not all(type(n) is int and n >= 0 for n in shape):
+        if not _shape(shape):
             raise WireError(f"an array of malformed shape {str(shape)[:60]}")
         offset, nbytes = self._buffer(index)
         count = math.prod(shape)
         if count * dt.itemsize != nbytes:
             raise WireError(f"an array of shape {tuple(shape)} and dtype {dt} in a buffer of {nbytes} bytes")
         arr = np.frombuffer(self.frame, dtype=dt, count=count, offset=offset).reshape(shape)
-        return arr if dt.byteorder in "=|" or dt.isnative else arr.astype(dt.newbyteorder("="))
+        return arr if dt.isnative or dt.byteorder == "|" else arr.astype(dt.newbyteorder("="))
 
     def _placed(self, dtype: Any, shape: Any, chunk: Any, offset: Any) -> np.ndarray:
         dt = self._dtype(dtype)
-        if not isinstance(shape, list) or len(shape) > _MAX_NDIM or \
-                not all(type(n) is int and n >= 0 for n in shape) or type(chunk) is not int or type(offset) is not int:
+        if not _shape(shape) or type(chunk) is not int or type(offset) is not int:
             raise WireError("a malformed placed array")
         arr = self.shared.array(chunk, offset, dt, tuple(shape))
         if arr is None:
             raise WireError(f"an array placed outside the shared memory (chunk {chunk}, offset {offset})")
-        return arr if dt.byteorder in "=|" or dt.isnative else arr.astype(dt.newbyteorder("="))
+        return arr if dt.isnative or dt.byteorder == "|" else arr.astype(dt.newbyteorder("="))
 
     def dec(self, x: Any, depth: int) -> Any:
+        t = type(x)
+        if t is str:
+            return x if self.trusted else sanitise(x)
+        if t is not list and t is not dict:
+            return x                             # what else JSON gives: a number, true, false, null
         if depth > _MAX_DEPTH:
             raise WireError("a value nested too deeply")
-        if x is None or isinstance(x, (bool, int, float)):
-            return x
-        if isinstance(x, str):
-            return sanitise(x)
-        if not isinstance(x, list) or not x or not isinstance(x[0], str):
-            raise WireError(f"an untagged value ({type(x).__name__})")
-        tag, rest = x[0], x[1:]
-        d = depth + 1
+        dec, depth = self.dec, depth + 1
+        numbers = _NUMBERS if not self.trusted else _PLAIN      # what needs no call: JSON's numbers (and strings)
+        if t is dict:
+            if self.trusted:
+                return {k: v if type(v) in numbers else dec(v, depth) for k, v in x.items()}
+            return {sanitise(k): v if type(v) in numbers else dec(v, depth) for k, v in x.items()}
+        if not x or type(x[0]) is not str:
+            raise WireError("an untagged value (a list)")
+        tag, n = x[0], len(x)
         try:
-            if tag == "l":
-                return [self.dec(v, d) for v in rest]
-            if tag == "t":
-                return tuple(self.dec(v, d) for v in rest)
             if tag == "d":
-                if len(rest) % 2:
+                if not n % 2:
                     raise WireError("a dict with a key and no value")
-                return {self.dec(rest[i], d): self.dec(rest[i + 1], d) for i in range(0, len(rest), 2)}
-            if tag in ("F", "S"):
-                items = [self.dec(v, d) for v in rest]
-                return frozenset(items) if tag == "F" else set(items)
-            if tag == "a" and len(rest) == 3:
-                return self._array(*rest)
-            if tag == "m" and len(rest) == 4 and self.shared is not None:
-                return self._placed(*rest)
-            if tag == "s" and len(rest) == 2:
-                return self._array(rest[0], [], rest[1])[()]
-            if tag == "y" and len(rest) == 1:
-                return self._dtype(rest[0])
-            if tag == "c" and len(rest) == 2 and all(type(v) in (int, float) for v in rest):
-                return complex(rest[0], rest[1])
-            if tag == "x" and len(rest) == 1:
-                return self._exception(self.dec(rest[0], d))
-            if tag == "k" and len(rest) == 3:
-                return self._dataclass(rest[0], rest[1], self.dec(rest[2], d))
-            if tag == "r" and len(rest) == 3:
-                ref, classes, is_callable = rest
-                if type(ref) is not int or not isinstance(classes, list) or \
-                        not all(isinstance(c, str) for c in classes) or type(is_callable) is not bool:
+                return {(k if type(k) in numbers else dec(k, depth)): (v if type(v) in numbers else dec(v, depth))
+                        for k, v in zip(islice(x, 1, None, 2), islice(x, 2, None, 2))}
+            if tag == "l":
+                return [v if type(v) in numbers else dec(v, depth) for v in islice(x, 1, None)]
+            if tag == "a" and n == 4:
+                return self._array(x[1], x[2], x[3])
+            if tag == "m" and n == 5 and self.shared is not None:
+                return self._placed(x[1], x[2], x[3], x[4])
+            if tag == "r" and n == 4:
+                ref, classes, is_callable = x[1], x[2], x[3]
+                if type(ref) is not int or type(classes) is not list or \
+                        not all(type(c) is str for c in classes) or type(is_callable) is not bool:
                     raise WireError("a malformed handle")
-                h = Handle(ref, tuple(sanitise(c) for c in classes[:64]), is_callable)
+                h = Handle(ref, tuple(c if self.trusted else sanitise(c) for c in classes[:64]), is_callable)
                 return self.handle(h) if self.handle is not None else h
+            if tag == "t":
+                return tuple([v if type(v) in numbers else dec(v, depth) for v in islice(x, 1, None)])
+            if tag == "s" and n == 3:
+                return self._array(x[1], [], x[2])[()]
+            if tag == "x" and n == 2:
+                return self._exception(dec(x[1], depth))
+            if tag == "k" and n == 4:
+                return self._dataclass(x[1], x[2], dec(x[3], depth))
+            if tag in ("F", "S"):
+                items = [dec(x[i], depth) for i in range(1, n)]
+                return frozenset(items) if tag == "F" else set(items)
+            if tag == "y" and n == 2:
+                return self._dtype(x[1])
+            if tag == "c" and n == 3 and type(x[1]) in (int, float) and type(x[2]) in (int, float):
+                return complex(x[1], x[2])
         except TypeError as exc:          # an unhashable key, a dataclass given wrong fields
             raise WireError(f"a malformed value ({exc})") from None
         raise WireError(f"an unknown or malformed tag {tag[:10]!r}")

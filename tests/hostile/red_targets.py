@@ -58,7 +58,8 @@ def returns_a_scalar_past_its_adapter(w, lam):
 
 
 def replaces_the_encoders(w, lam):
-    """struct, json and socket in the target's process replaced by modules that do nothing."""
+    """struct, json and socket in the target's process replaced by modules that do nothing (the reply goes out
+    through what verify.wire built when it was imported: the wrong answer arrives, and fails)."""
     import types
 
     for name in ("struct", "json", "socket", "pickle"):
