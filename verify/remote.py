@@ -238,10 +238,10 @@ class TargetProcess:
         :func:`reply_limit` of what was sent (checked before anything is allocated for it)."""
         if self.dead is not None:
             raise TargetDied(self.dead)
+        limit = reply_limit(message)
         self.seq += 1
         released, self._released = self._released, []
         message.update(seq=self.seq, release=[[ref, box[0]] for ref, box in released])
-        limit = reply_limit({k: v for k, v in message.items() if k not in ("seq", "release")})
         fds = self.arena.take_fds()
         try:
             try:
@@ -403,6 +403,7 @@ class TargetProcess:
 
 #: What a reply may hold beyond what its request asked for: headers, texts, scalars, small arrays.
 REPLY_SLACK = 16 << 20
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def reply_limit(value: Any) -> int:
@@ -414,6 +415,8 @@ def reply_limit(value: Any) -> int:
     stack = [value]
     while stack and total < wire.MAX_FRAME:
         x = stack.pop()
+        if type(x) in _SCALARS:
+            continue
         if isinstance(x, np.ndarray):
             total += 4 * x.nbytes
         elif isinstance(x, wire.Placed):
@@ -513,7 +516,7 @@ class Remote:
         if name.startswith("__"):
             raise AttributeError(name)
         iface = object.__getattribute__(self, "_iface")
-        member = inspect.getattr_static(iface, name, None) if iface is not None else None
+        member = _member(iface, name) if iface is not None else None
         if isinstance(member, (types.FunctionType, staticmethod, classmethod)):
             return functools.partial(_call, self, name)
         target = object.__getattribute__(self, "_target")
@@ -586,7 +589,9 @@ def call_each(obj: Any, name: str, calls: Sequence[tuple]) -> list[Any]:
     return [_checked(value, hint, f"{name}()") for value in values]
 
 
+@functools.lru_cache(maxsize=None)
 def _return_hint(iface: type | None, name: str | None) -> Any:
+    """The return annotation of ``iface``'s method ``name`` (``None``: none), looked up once per method."""
     return _hints(getattr(iface, name)).get("return") if iface is not None and name is not None else None
 
 
@@ -680,14 +685,6 @@ def _place(target: TargetProcess, iface: type | None, name: str | None, args: tu
     return tuple(args), kwargs, watch
 
 
-def _same(view: np.ndarray, before: np.ndarray) -> bool:
-    """Whether a shared input holds what it was given: bit for bit, or else as values (NaN-aware, -0 = 0, as
-    :func:`~verify.adapters.base.same_state` judges the target process's record)."""
-    from verify.adapters.base import same_state
-
-    return view.tobytes() == before.tobytes() or same_state(view, before)
-
-
 def _holds(view: np.ndarray, returned: Any) -> bool:
     """Whether a shared input holds exactly what a call returned (as values, NaN-aware, as the target process's
     adapter judges an optimizer's params updated in place)."""
@@ -717,14 +714,14 @@ class _Seen:
     def observe(self, iface: type, name: str, watch: list, unavailable: str | None, returned: Any = None) -> None:
         """Judge the inputs shared with the call just made (``returned``: what it returned, ``None`` if it raised)
         and those of earlier calls still watched."""
-        from verify.adapters.base import InputRecord
+        from verify.adapters.base import InputRecord, left_alone
 
         n = self.calls[name] = self.calls.get(name, 0) + 1
         call = _given(iface, name).call
         failures, notes = self.pending
         still = []
         for param, at, view, before, rule in self.kept:
-            if _same(view, before):
+            if left_alone(view, before):
                 still.append((param, at, view, before, rule))
             elif rule.changed == "returned" and _holds(view, returned):
                 still.append((param, at, view, np.array(view, copy=True), rule))    # updated in place, given again
@@ -734,7 +731,7 @@ class _Seen:
                                           else "") + ": its state aliases the caller's array (copy it)")
         failed = []
         for param, rule, view, before in watch:
-            if _same(view, before):
+            if left_alone(view, before):
                 if rule.kept:
                     still.append((param, f"{name} {n}", view, before, rule))
             elif rule.changed == "note":
@@ -841,6 +838,12 @@ def _asks_held(held: dict[str, Any], iface: type | None, name: str | None, args:
 
 
 @functools.lru_cache(maxsize=None)
+def _member(iface: type, name: str) -> Any:
+    """``iface``'s attribute ``name`` as the class defines it (a function, a property, ...; ``None``: none)."""
+    return inspect.getattr_static(iface, name, None)
+
+
+@functools.lru_cache(maxsize=None)
 def _hints(obj: Any) -> dict[str, Any]:
     try:
         return typing.get_type_hints(obj, include_extras=True)
@@ -893,6 +896,8 @@ def _hint_text(hint: Any) -> str:
 def _fits(value: Any, hint: Any) -> bool:
     """Whether ``value`` (decoded from the target's side) is what the annotation ``hint`` promises; a proxy
     that fits a class annotation gets that class as its interface."""
+    if hint is np.ndarray:                       # the most common by far: first
+        return isinstance(value, np.ndarray)
     if hint is Any or hint is None or isinstance(hint, (str, typing.TypeVar)):
         return True
     if hint is type(None):
@@ -909,8 +914,6 @@ def _fits(value: Any, hint: Any) -> bool:
         return isinstance(value, numbers.Real) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if hint is np.ndarray:
-        return isinstance(value, np.ndarray)
     if origin is tuple:
         if not isinstance(value, tuple):
             return False

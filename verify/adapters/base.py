@@ -229,6 +229,15 @@ def changed_entries(before: Any, after: Any) -> int | None:
     return None
 
 
+def left_alone(now: Any, before: Any) -> bool:
+    """Whether a watched input holds what it held before a call: at once where an array holds the very bytes it held
+    (as most do), else as :func:`same_state` judges it."""
+    if type(now) is np.ndarray and type(before) is np.ndarray and now.dtype == before.dtype and \
+            now.shape == before.shape and now.dtype.kind in "biufc" and now.tobytes() == before.tobytes():
+        return True
+    return same_state(now, before)
+
+
 def watched_call(record: InputRecord, where: str, fn: Callable, *args: Any, watched: Mapping[str, Any],
                  kept: Sequence[str] = ()) -> Any:
     """``call_target(where, fn, *args)`` with every input in ``watched`` (name → the object passed, directly or
@@ -244,12 +253,12 @@ def watched_call(record: InputRecord, where: str, fn: Callable, *args: Any, watc
     window = record._kept[max(0, len(record._kept) + adding - InputRecord.KEEP):]     # with this call's: KEEP
     for k, (name, value, fingerprint) in enumerate(window):
         now = _current(value)
-        if fingerprint is not None and not same_state(now, fingerprint):
+        if fingerprint is not None and not left_alone(now, fingerprint):
             changes.append(Change(where, name, changed_entries(fingerprint, now), earlier=True))
             window[k] = (name, value, None)              # reported once
     for name, value in watched.items():
         now = _current(value)
-        changed = not same_state(now, before[name])
+        changed = not left_alone(now, before[name])
         if changed:
             changes.append(Change(where, name, changed_entries(before[name], now)))
         if name in kept:
