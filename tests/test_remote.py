@@ -186,6 +186,19 @@ def test_runs_made_there_are_handles_of_the_interface_asked_for(target_process):
     assert unit == pytest.approx(2.0 ** -53) and note == ""
 
 
+def test_a_settled_answer_is_asked_for_once(target_process, monkeypatch):
+    # OptimizerSubject.precision is settled: the subject keeps its first answer, so the job does too.
+    prep = prepare(RunPlan("reference", "adam"), target_process)
+    requests = []
+    send = target_process.request
+    monkeypatch.setattr(target_process, "request", lambda **m: requests.append(m.get("name")) or send(**m))
+    assert prep.subject.precision() == prep.subject.precision() == (2.0 ** -53, "")
+    assert requests == ["precision"]
+    prep.subject.make(lr=0.1)
+    prep.subject.make(lr=0.1)             # an ordinary method is asked every time
+    assert requests == ["precision", "make", "make"]
+
+
 def test_a_held_value_is_refused_only_when_this_side_agrees(target_process):
     prep = prepare(RunPlan("reference", "momentum", {"momentum": 0.5}), target_process)
     with pytest.raises(HeldParameterError, match="momentum"):

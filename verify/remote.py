@@ -548,8 +548,17 @@ class Remote:
 
 
 def _call(proxy: Remote, name: str | None, *args: Any, **kwargs: Any) -> Any:
-    target = object.__getattribute__(proxy, "_target")
     iface = object.__getattribute__(proxy, "_iface")
+    if name is not None and not args and not kwargs and getattr(getattr(iface, name, None), "settled", False):
+        kept = object.__getattribute__(proxy, "_data")        # a settled answer (adapters.base.settled): asked once
+        if (name,) not in kept:
+            kept[(name,)] = _ask(proxy, iface, name, args, kwargs)
+        return kept[(name,)]
+    return _ask(proxy, iface, name, args, kwargs)
+
+
+def _ask(proxy: Remote, iface: type | None, name: str | None, args: tuple, kwargs: dict) -> Any:
+    target = object.__getattribute__(proxy, "_target")
     where = name or "a call"
     args, kwargs, watch = _place(target, iface, name, args, kwargs)
     value = None                             # what the call returned: the values a "returned" input may take

@@ -168,6 +168,13 @@ class Given:
 LEFT_ALONE = Given()
 
 
+def settled(method: Callable) -> Callable:
+    """Marks a method taking no arguments whose first answer is the object's for good (the subject keeps it): a
+    worker asks the target process once per object and keeps the answer (:mod:`verify.remote`)."""
+    method.settled = True
+    return method
+
+
 class InputRecord:
     """What calls into the target did to the inputs they were given: the one record checks read about mutation.
 
@@ -831,6 +838,20 @@ class NormLayerSubject(Subject):
         require_held(self.held, {"eps": eps})
         return self.factory(tuple(int(d) for d in normalized_shape), eps)
 
+    def fresh_pass(self, normalized_shape: Sequence[int], eps: float, gamma: np.ndarray | None,
+                   beta: np.ndarray | None, x: Annotated[np.ndarray, LEFT_ALONE],
+                   dy: Annotated[np.ndarray | None, LEFT_ALONE] = None) -> tuple[
+            np.ndarray, tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None, MachineEpsilon]:
+        """A new layer given the γ and β it has (neither set when both are ``None``), a forward of ``x`` and, with
+        ``dy``, its backward: ``(y, (dx, dγ, dβ) or None, the layer's precision)``, in one call (as
+        :meth:`BatchNormSubject.fresh_pass`)."""
+        layer = self.new(normalized_shape, eps)
+        if gamma is not None or beta is not None:
+            layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
+        y = layer.forward(x)
+        grads = layer.backward(dy) if dy is not None else None
+        return y, grads, layer.precision
+
     def check_fit(self, params: dict[str, Any]) -> None:
         try:
             self.new((3,), params["eps"])
@@ -922,6 +943,7 @@ class OptimizerSubject(Subject):
     one_tensor: bool = False
     _precision: tuple[float, str] | None = dataclasses.field(default=None, repr=False)
 
+    @settled
     def precision(self) -> tuple[UnitRoundoff, str]:
         """``(unit roundoff, note)`` of the target's arithmetic: float64's and no note unless seen narrower."""
         if self._precision is None:

@@ -22,6 +22,7 @@ from finite differences.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -32,6 +33,7 @@ import reference
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
 from verify.errors import ProtocolError, TargetError
+from verify.remote import call_each
 from verify.results import Status
 from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
                                   float_tolerance, judged_layer, unless_unseen, with_estimated_eps,
@@ -90,6 +92,28 @@ def _set_affine(ctx: CheckContext, layer, gamma, beta) -> None:
     if gamma is not None and _one_plus(ctx):
         gamma = np.asarray(gamma, dtype=np.float64) - 1.0
     layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
+
+
+def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, Any, Any, np.ndarray | None]]) -> list[tuple[
+        np.ndarray, Any, float]]:
+    """For each ``(x, γ, β, dy)`` of ``runs``: a new layer for x's rows given γ and β (as :func:`_layer`), a forward
+    of x and, with dy, the backward: ``(y, (dx, dγ, dβ) or None, precision)``, all in one call into the subject
+    (:meth:`NormLayerSubject.fresh_pass`); each layer counts as judged (:func:`withheld_at_float16`)."""
+    one_plus = _one_plus(ctx)
+    calls = [((int(np.shape(x)[-1]),), ctx.params["eps"],
+              np.asarray(gamma, dtype=np.float64) - 1.0 if one_plus and gamma is not None else gamma, beta, x, dy)
+             for x, gamma, beta, dy in runs]
+    outs = call_each(ctx.subject, "fresh_pass", calls)
+    for _, _, precision in outs:
+        judged_layer(_Judged(precision))
+    return outs
+
+
+@dataclasses.dataclass(frozen=True)
+class _Judged:
+    """A layer :func:`_fresh_passes` built, as :func:`withheld_at_float16` looks at it."""
+
+    precision: float
 
 
 def _affine_of(ctx: CheckContext) -> tuple[str, ...]:
@@ -338,9 +362,8 @@ def _forward(ctx: CheckContext) -> Outcome:
     seen = {"precision": _precision(ctx)}
 
     def actual(ex):
-        layer = _layer(ctx, (ex["x"].shape[1],), ex["gamma"], ex["beta"])
-        out = layer.forward(ex["x"])
-        seen["precision"] = max(seen["precision"], layer.precision)
+        [(out, _, precision)] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], None)])
+        seen["precision"] = max(seen["precision"], precision)
         return out
 
     scale = ("(1 + w)·" if _one_plus(ctx) else "γ·") if "gamma" in roles else ""
@@ -519,10 +542,8 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
                 "beta": rng.normal(size=3) if "beta" in roles else None, "dy": rng.normal(size=(2, 3))}
 
     def run(ex):
-        layer = _layer(ctx, (3,), ex["gamma"], ex["beta"])
-        layer.forward(ex["x"])
-        out = layer.backward(ex["dy"])
-        seen["precision"] = max(seen["precision"], layer.precision)
+        [(_, out, precision)] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], ex["dy"])])
+        seen["precision"] = max(seen["precision"], precision)
         return out
 
     def want(ex):
@@ -576,37 +597,44 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
     dtype = np.float32 if _coarse(ctx) else np.float64
     resolution = 1e-6 if dtype == np.float64 else 0.25      # as batchnorm's: float32 finite differences are coarse
 
-    def forward_x(v):
-        return _layer(ctx, (h,), gamma, beta).forward(v.reshape(n, h)).astype(dtype)
-
-    def vjp_x(v, dy):
-        layer = _layer(ctx, (h,), gamma, beta)
-        layer.forward(v.reshape(n, h))
-        return layer.backward(dy)[0].reshape(v.shape)
-
     def split(p):
         parts = dict(zip(roles, np.split(p, len(roles))))
         return parts.get("gamma"), parts.get("beta")
 
-    def forward_affine(p):
-        return _layer(ctx, (h,), *split(p)).forward(x).astype(dtype)
+    # Each function has its many-points form: the points of a stencil (the cotangents of a Jacobian) in one call.
+    def forward_x_many(vs):
+        return [y.astype(dtype) for y, _, _ in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, None) for v in vs])]
 
-    def vjp_affine(p, dy):
-        layer = _layer(ctx, (h,), *split(p))
-        layer.forward(x)
-        out = layer.backward(dy)
-        return np.concatenate([out[{"gamma": 1, "beta": 2}[r]] for r in roles])
+    def vjp_x_many(v, dys):
+        return [g[0].reshape(v.shape) for _, g, _ in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, dy)
+                                                                         for dy in dys])]
+
+    def forward_affine_many(ps):
+        return [y.astype(dtype) for y, _, _ in _fresh_passes(ctx, [(x, *split(p), None) for p in ps])]
+
+    def vjp_affine_many(p, dys):
+        return [np.concatenate([g[{"gamma": 1, "beta": 2}[r]] for r in roles])
+                for _, g, _ in _fresh_passes(ctx, [(x, *split(p), dy) for dy in dys])]
+
+    def forward_x(v):
+        return forward_x_many([v])[0]
+
+    def vjp_x(v, dy):
+        return vjp_x_many(v, [dy])[0]
 
     seed = ctx.int_seed("probes")
     dy = ctx.rng("v-curve").normal(size=(n, h))
-    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy),
-                           x.ravel(), seed=seed).figure("Finite-difference error of ⟨dy, forward(x)⟩ against step size")
-    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), seed=seed, resolution=resolution, **ctx.gradcheck))]
+    figure = error_vs_step(lambda v: float(np.sum(dy * forward_x(v))), lambda v: vjp_x(v, dy), x.ravel(), seed=seed,
+                           f_many=lambda vs: [float(np.sum(dy * y)) for y in forward_x_many(vs)]).figure(
+        "Finite-difference error of ⟨dy, forward(x)⟩ against step size")
+    results = [("dx", check_vjp(forward_x, vjp_x, x.ravel(), f_many=forward_x_many, vjp_many=vjp_x_many, seed=seed,
+                                resolution=resolution, **ctx.gradcheck))]
     if roles:
         start = np.concatenate([{"gamma": gamma, "beta": beta}[r] for r in roles])
         results.append((f"({', '.join('d' + r for r in roles)})",
-                        check_vjp(forward_affine, vjp_affine, start, seed=seed, resolution=resolution,
-                                  **ctx.gradcheck)))
+                        check_vjp(lambda p: forward_affine_many([p])[0], lambda p, dy: vjp_affine_many(p, [dy])[0],
+                                  start, f_many=forward_affine_many, vjp_many=vjp_affine_many, seed=seed,
+                                  resolution=resolution, **ctx.gradcheck)))
     evals = sum(r.n_evals for _, r in results)
     for name, r in results:
         if r.failed:

@@ -19,6 +19,7 @@ import reference
 from verify import strategies as vst
 from verify.compare import compare, identical
 from verify.errors import ProtocolError
+from verify.remote import call_each
 from verify.specs._common import differential, fmt, unless_unseen
 from verify.specs.base import Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive, passed
 
@@ -120,6 +121,7 @@ def _penalty_consistency(ctx: CheckContext) -> Outcome:
     lam = ctx.params["lam"]
     for i, x in enumerate(_points(ctx, n_points=2)):
         result = check_grad(lambda w: ctx.subject.penalty(w, lam), lambda w: ctx.subject.grad(w, lam), x,
+                            f_many=lambda ws: call_each(ctx.subject, "penalty", [(w, lam) for w in ws]),
                             seed=ctx.int_seed("consistency", i), **ctx.gradcheck)
         if result.inconclusive:
             return inconclusive(f"finite differences of the target's penalty cannot decide its grad: {result.reason}")
