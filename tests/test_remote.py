@@ -173,6 +173,18 @@ def test_call_each_makes_the_calls_there_in_one_round_trip(target_process, monke
         remote.call_each(prep.subject, "grad", [(ws[0], 0.1), (ws[1], 0.1)])
 
 
+def test_an_exception_from_there_is_named_by_its_own_type(target_process):
+    # The reference's Newton step refuses a zero second derivative with a ValueError: the check's message names
+    # that type, not the RemoteException it travelled as.
+    from verify.plan import select_checks
+    from verify.runner import execute_check
+
+    prep = prepare(RunPlan("reference", "newton"), target_process)
+    [check] = [c for c in select_checks(prep.spec, None) if c.name == "singular-hessian"]
+    result = execute_check(prep, check, RunPlan("reference", "newton").options)
+    assert "raised ValueError" in result.message and "RemoteException" not in result.message
+
+
 def test_runs_made_there_are_handles_of_the_interface_asked_for(target_process):
     prep = prepare(RunPlan("reference", "momentum"), target_process)
     run = prep.subject.make(lr=0.1, momentum=0.9)

@@ -71,8 +71,13 @@ class TargetError(VerifyError):
     def __init__(self, where: str, exc: BaseException):
         self.where = where
         self.exc = exc
-        # An exception from the target process arrives as text (verify.wire.RemoteException): its own type's name.
-        super().__init__(f"{where} raised {getattr(exc, 'remote_type', None) or type(exc).__name__}: {exc}")
+        super().__init__(f"{where} raised {kind_of(exc)}: {exc}")
+
+
+def kind_of(exc: BaseException) -> str:
+    """The name of ``exc``'s type; for an exception from the target process, which arrives as text
+    (:class:`verify.wire.RemoteException`), the name of its own type there."""
+    return getattr(exc, "remote_type", None) or type(exc).__name__
 
 
 class CheckTimeout(VerifyError):

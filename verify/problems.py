@@ -108,6 +108,9 @@ class Quadratic:
         g = self.A @ d
         return g.reshape(self.shape or np.shape(w))
 
+    def hess(self, w: np.ndarray) -> np.ndarray:
+        return self.A
+
     def distance(self, w: np.ndarray) -> float:
         return float(np.linalg.norm(np.ravel(w) - self.w_star))
 
@@ -118,6 +121,37 @@ class Quadratic:
         n = int(np.prod(shape)) if shape else 1
         a = spd_matrix(rng, n, condition_number, largest=largest)
         return cls(a, rng.normal(size=n), shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpSeparable:
+    """``E(w) = s Σ (eᵘ − u)``, ``u = Q(w − w*)`` with ``Q`` orthogonal: smooth, not quadratic, minimum at ``w*``.
+
+    The Newton map with damping η is, in u-coordinates, ``u ↦ u − η(1 − e⁻ᵘ)``, so its Jacobian in w is exactly
+    ``Qᵀ diag(1 − η e⁻ᵘ) Q`` — ``(1 − η)I`` at the minimum — and near the minimum damped Newton converges at
+    rate ``|1 − η|``.
+    """
+
+    q: np.ndarray
+    w_star: np.ndarray
+    scale: float = 1.0
+
+    @classmethod
+    def random(cls, rng: np.random.Generator, n: int, scale: float = 1.0) -> "ExpSeparable":
+        q = random_orthogonal(rng, n) if n > 1 else np.ones((1, 1))
+        return cls(q, rng.normal(size=n), scale)
+
+    def u(self, w: np.ndarray) -> np.ndarray:
+        return self.q @ (np.asarray(w) - self.w_star)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        return self.scale * self.q.T @ (np.exp(self.u(w)) - 1.0)
+
+    def hess(self, w: np.ndarray) -> np.ndarray:
+        return self.scale * (self.q.T * np.exp(self.u(w))) @ self.q
+
+    def map_jacobian(self, w: np.ndarray, lr: float) -> np.ndarray:
+        return (self.q.T * (1.0 - lr * np.exp(-self.u(w)))) @ self.q
 
 
 @dataclasses.dataclass(frozen=True)

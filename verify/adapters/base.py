@@ -32,7 +32,7 @@ from typing import Annotated, Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from verify.errors import ProtocolError, TargetError
+from verify.errors import ProtocolError, TargetError, kind_of
 from verify.shared import handed
 from verify.specs.base import Family, Held, Spec, require_held
 
@@ -627,7 +627,7 @@ class InitialiserSubject(Subject):
             value = call_target(f"init(shape={shape})", self.sampler, shape, 0)
         except TargetError as exc:
             if raised_on_entry(exc.exc):
-                raise ProtocolError(f"it cannot be called as an initialiser: {type(exc.exc).__name__}: "
+                raise ProtocolError(f"it cannot be called as an initialiser: {kind_of(exc.exc)}: "
                                     f"{exc.exc}") from None
             return
         if value is not None and np.ndim(value) == 0 and not isinstance(value, numbers.Number) \
@@ -879,6 +879,33 @@ class NewtonSubject(Subject):
         fail_on_changes(self.inputs)
         return as_array(self.returned, where, shape=np.shape(w))
 
+    def closed_loop(self, w0: Any, lr: float, steps: int, w_star: np.ndarray, a: np.ndarray | None = None,
+                    q: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:
+        """``steps`` damped steps from ``w0``, each given the gradient and Hessian at its own iterate, of the
+        quadratic ``½(w − w*)ᵀA(w − w*)`` (``a``) or of :class:`~verify.problems.ExpSeparable` (``q``, ``scale``);
+        scalars for a scalar ``w0`` (the 1-D protocol). The iterates, ``(steps + 1, *shape)``; after a blow-up,
+        infinities (as :func:`verify.convergence.iterate_closed_loop`)."""
+        from verify.convergence import BLOWUP
+        from verify.problems import ExpSeparable, Quadratic
+
+        w_star = np.asarray(w_star, dtype=np.float64)
+        problem = Quadratic(np.asarray(a, dtype=np.float64), w_star) if a is not None else \
+            ExpSeparable(np.asarray(q, dtype=np.float64), w_star, float(scale))
+        scalar = np.ndim(w0) == 0
+        w = float(w0) if scalar else np.array(w0, dtype=np.float64)
+        out = [w]
+        for _ in range(int(steps)):
+            if scalar:
+                g, h = float(problem.grad(np.array([w]))[0]), float(problem.hess(np.array([w]))[0, 0])
+                w = float(self.step(w, g, h, lr))
+            else:
+                w = self.step(w, problem.grad(w), problem.hess(w), lr)
+            out.append(w)
+            if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > BLOWUP:
+                out.extend([np.full(np.shape(w), np.inf)] * (int(steps) + 1 - len(out)))
+                break
+        return np.array(out, dtype=np.float64)
+
 
 class OptimizerRun:
     """One optimizer instance driven step by step: ``init(params)`` then ``step(grads)``.
@@ -1014,5 +1041,5 @@ class ClipSubject(Subject):
             self.clip([np.array([3.0, 4.0]), np.array([[0.0, 12.0]])], float(params.get("max_norm", 1.0)))
         except TargetError as exc:
             if raised_on_entry(exc.exc):
-                raise ProtocolError(f"it cannot be called as clip(grads, max_norm): {type(exc.exc).__name__}: "
+                raise ProtocolError(f"it cannot be called as clip(grads, max_norm): {kind_of(exc.exc)}: "
                                     f"{exc.exc}") from None

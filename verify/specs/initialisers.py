@@ -24,7 +24,7 @@ import numpy as np
 import reference
 from verify.compare import format_number as fmt
 from verify.compare import identical
-from verify.errors import ProtocolError, TargetError
+from verify.errors import ProtocolError, TargetError, kind_of
 from verify.remote import call_each
 from verify.results import Figure, Series, Status
 from verify.specs.base import (
@@ -144,7 +144,7 @@ def _geometry(ctx: CheckContext) -> _Geometry:
             return full                   # it fails on matrices too: the checks report that
         return _Geometry(MATRIX_SHAPES[layout], MATRIX_SHAPE_SHAPES[layout], MATRIX_PROPAGATION_SHAPES[layout],
                          f"init takes matrices only (init(shape={KERNEL_PROBE[layout]}) raised "
-                         f"{type(exc.exc).__name__}: {exc.exc}): checked on matrices with the fans of the kernels; "
+                         f"{kind_of(exc.exc)}: {exc.exc}): checked on matrices with the fans of the kernels; "
                          "how it would treat a kernel's receptive field is not tested")
     except ProtocolError:
         pass

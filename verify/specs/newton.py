@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from verify import convergence as cv
 from verify import strategies as vst
 from verify.compare import compare, format_number, identical
-from verify.errors import ProtocolError, TargetError
-from verify.problems import random_orthogonal, spd_matrix
+from verify.errors import ProtocolError, TargetError, kind_of
+from verify.problems import ExpSeparable, random_orthogonal, spd_matrix
 from verify.remote import call_each
 from verify.results import Figure, Series
 from verify.search import falsify
@@ -162,7 +162,7 @@ class _Refusals:
         if self.refused:
             exc = self.refused[0].exc
             outcome.notes.append(
-                f"the step raised {type(exc).__name__} ({exc}) on {len(self.refused)} Hessian(s) that are not positive "
+                f"the step raised {kind_of(exc)} ({exc}) on {len(self.refused)} Hessian(s) that are not positive "
                 "definite (a Cholesky-style solve is defined for positive-definite H only): those were set aside, "
                 f"and the step was checked on {self.positive_definite} positive-definite one(s)")
             if self.positive_definite == 0:
@@ -206,31 +206,6 @@ def _matrices(n: int) -> Any:
 
     return st.builds(build, vst.positive_floats(1.0, 1e4), st.integers(0, 2 ** 16), st.booleans(),
                      st.floats(-3, 3).map(lambda e: 10.0 ** e))
-
-
-class _Separable:
-    """``E(w) = Σ φ(u_i)``, ``u = Q(w − w*)``, ``φ(u) = s·(eᵘ − u)``: non-quadratic, minimum at ``w*``.
-
-    The Newton map with damping η is, in u-coordinates, ``u ↦ u − η(1 − e⁻ᵘ)``,
-    so its Jacobian in w is exactly ``Qᵀ diag(1 − η e⁻ᵘ) Q`` — ``(1 − η)I`` at the minimum.
-    """
-
-    def __init__(self, rng: np.random.Generator, n: int, scale: float = 1.0):
-        self.q = random_orthogonal(rng, n) if n > 1 else np.ones((1, 1))
-        self.w_star = rng.normal(size=n)
-        self.s = scale
-
-    def u(self, w):
-        return self.q @ (np.asarray(w) - self.w_star)
-
-    def grad(self, w):
-        return self.s * self.q.T @ (np.exp(self.u(w)) - 1.0)
-
-    def hess(self, w):
-        return self.s * (self.q.T * np.exp(self.u(w))) @ self.q
-
-    def map_jacobian(self, w, lr):
-        return (self.q.T * (1.0 - lr * np.exp(-self.u(w)))) @ self.q
 
 
 # ------------------------------------------------------------------ checks
@@ -405,11 +380,7 @@ def _damped_rate(ctx: CheckContext) -> Outcome:
         w_star = rng.normal(size=3)
         w = w_star + rng.normal(size=3)
         e0 = np.linalg.norm(w - w_star)
-        errs = [e0]
-        for _ in range(20):
-            w = ctx.subject.step(w, h @ (w - w_star), h, lr)
-            errs.append(np.linalg.norm(w - w_star))
-        e = np.array(errs)
+        e = cv.errors(_closed_loop(ctx, w, lr, 20, w_star, a=h), w_star)
         want = e0 * abs(1 - lr) ** np.arange(21)
         c = compare(e, want, rtol=1e-9, atol=1e-12 * e0,
                     header=f"ACTUAL = ‖w_k − w*‖, DESIRED = |1 − η|ᵏ‖w_0 − w*‖ (η = {fmt(lr)}, quadratic)")
@@ -418,14 +389,11 @@ def _damped_rate(ctx: CheckContext) -> Outcome:
             return failed(f"damped Newton (η = {fmt(lr)}) on a quadratic must contract the error by exactly |1 − η| = "
                           f"{fmt(abs(1 - lr))} per step\n{c}",
                           figures=[cv.rate_figure("damped Newton on a quadratic", {f"η = {fmt(lr)}": e}, abs(1 - lr), e0)])
-        # 1-D non-quadratic near the minimum: rate → |1 − η|
-        name, g, hh, _, w_star1 = _functions()[0]
-        x = w_star1 + 1e-3
-        errs1 = [abs(x - w_star1)]
-        for _ in range(25):
-            x = float(ctx.subject.step(x, g(x), hh(x), lr))
-            errs1.append(abs(x - w_star1))
-        meas = cv.measure_rate(np.array(errs1), abs(1 - lr), start=10, end=20, jordan=False, slack=1e-3)
+        # 1-D non-quadratic near the minimum: rate → |1 − η|. E = eʷ − 2w is 2(eᵘ − u) + const, u = w − ln 2.
+        name, w_star1 = "E = eʷ − 2w", np.log(2.0)
+        errs1 = np.abs(_closed_loop(ctx, w_star1 + 1e-3, lr, 25, np.array([w_star1]), q=np.ones((1, 1)), scale=2.0)
+                       - w_star1)
+        meas = cv.measure_rate(errs1, abs(1 - lr), start=10, end=20, jordan=False, slack=1e-3)
         lines.append(f"η = {fmt(lr)}: quadratic error ratio exactly {fmt(abs(1 - lr))}; on {name} measured rate "
                      f"{fmt(meas.measured, 9)} (theory |1 − η| = {fmt(abs(1 - lr))})")
         if not meas.ok:
@@ -435,13 +403,24 @@ def _damped_rate(ctx: CheckContext) -> Outcome:
                   notes=lines, figures=[cv.rate_figure("damped Newton on a quadratic (κ = 100)", curves)])
 
 
+def _closed_loop(ctx: CheckContext, w0: Any, lr: float, steps: int, w_star: np.ndarray, **problem: Any) -> np.ndarray:
+    """Damped Newton from ``w0`` fed the gradient and Hessian of its own iterates (a quadratic, ``a``, or
+    :class:`~verify.problems.ExpSeparable`, ``q`` and ``scale``), run where the subject is
+    (:meth:`NewtonSubject.closed_loop`): the iterates, their shape checked here."""
+    traj = ctx.subject.closed_loop(w0, lr, steps, w_star, **problem)
+    if traj.shape != (steps + 1, *np.shape(w0)):
+        raise ProtocolError(f"a closed loop of {steps} Newton steps from a w of shape {np.shape(w0)} gave iterates of "
+                            f"shape {traj.shape}")
+    return traj
+
+
 def _map_jacobian(ctx: CheckContext) -> Outcome:
     from verify.gradcheck import check_vjp
 
     rng = ctx.rng("jacobian")
     lines, undecided, evals = [], [], 0
     for n in (1, 3):
-        prob = _Separable(rng, n, scale=float(10 ** rng.uniform(-1, 1)))
+        prob = ExpSeparable.random(rng, n, scale=float(10 ** rng.uniform(-1, 1)))
         given = float(ctx.params["lr"])
         for lr in (1.0, 0.5) + ((given,) if given not in (1.0, 0.5) else ()):
             for offset in (0.0, 0.05, 0.8):
@@ -499,7 +478,7 @@ def _singular(ctx: CheckContext) -> Outcome:
         try:
             out = ctx.subject.step(w, g, h, 1.0)
         except TargetError as exc:
-            outcomes.append(f"{name}: raised {type(exc.exc).__name__} ({exc.exc})")
+            outcomes.append(f"{name}: raised {kind_of(exc.exc)} ({exc.exc})")
             continue
         except ProtocolError as exc:
             return failed(f"{name}: {exc}")

@@ -35,7 +35,7 @@ from verify.adapters.protocol.optimizer_runs import (
     StatefulRun,
     run_for,
 )
-from verify.errors import ProtocolError, TargetError, TargetLoadError
+from verify.errors import ProtocolError, TargetError, TargetLoadError, kind_of
 from verify.specs.base import Held
 
 __all__ = ["optimizer", "claim"]
@@ -239,7 +239,7 @@ def _config_optimizer(fn: Any, target: str, spec: Any, config_name: str) -> Opti
                 dict.__setitem__(rec, missing, defaults[keys[missing]])
                 continue
             raise TargetLoadError(f"calling {shown}(w, dw, {config_name}) with an empty config, to see which "
-                                  f"hyperparameters it reads, raised {type(exc.exc).__name__}: {exc.exc}") from None
+                                  f"hyperparameters it reads, raised {kind_of(exc.exc)}: {exc.exc}") from None
     used = {keys[k]: k for k in rec.read if k in keys}
     own = {keys[k]: v for k, v in rec.read.items() if k in keys and isinstance(v, (int, float))}
 
