@@ -19,14 +19,15 @@ from verify.specs.base import Held
 
 
 def _round_trip(value, handle=None, resolve=None):
-    header, buffers = wire.encode(value, handle)
-    frame = bytearray(header + b"".join(bytes(b) for b in buffers))
-    return wire.decode(frame, len(header), resolve)
+    frame, header_len = wire.framed(value, handle)
+    return wire.decode(bytearray(frame), header_len, resolve)
 
 
 def _frame(header_obj, buffers=()):
+    """A frame made by hand, laid out as wire's: the header and each buffer padded to a multiple of 64 bytes."""
     header = json.dumps([header_obj, [len(b) for b in buffers]]).encode()
-    return bytearray(header + b"".join(buffers)), len(header)
+    header += b" " * (-len(header) % 64)
+    return bytearray(header + b"".join(b + bytes(-len(b) % 64) for b in buffers)), len(header)
 
 
 # ----------------------------------------------------------------------------- the codec
@@ -41,6 +42,20 @@ def test_arrays_keep_dtype_shape_and_values(dtype, shape):
     assert isinstance(y, np.ndarray) and y.shape == shape and y.dtype == x.dtype.newbyteorder("=")
     np.testing.assert_array_equal(y, x)
     y[...] = 0                                     # writable: checks may work on what they receive
+
+
+def test_arrays_arrive_aligned():
+    # numpy computes on a misaligned float64 array at about half speed (einsum 1.5 ms against 0.8 on 256 x 256):
+    # every array of a frame starts on a 64-byte boundary, whatever came before it.
+    ours, theirs = socket.socketpair()
+    sent = [np.ones(3, dtype=bool), np.arange(5.0), np.arange(7, dtype=np.int8), np.full(2, 1j), np.float64(2.5)]
+    with ours, theirs:
+        wire.send(theirs, sent)
+        got = wire.receive(ours)
+    for a, b in zip(sent[:4], got):
+        assert b.ctypes.data % 64 == 0 and b.flags.aligned and b.flags.writeable
+        np.testing.assert_array_equal(a, b)
+    assert got[4] == 2.5
 
 
 def test_non_contiguous_arrays_and_scalars():
@@ -79,9 +94,8 @@ def test_strings_are_sanitised_on_arrival():
 def test_only_the_target_process_takes_strings_as_they_come():
     """The target process decodes the job's requests trusted (their strings are the job's own); the job sanitises
     every string of a reply, whatever the frame says of itself."""
-    header, buffers = wire.encode(["\x1b[2J\u202e", ("\ud800", "\r\n")])
-    frame = bytearray(header + b"".join(buffers))
-    assert wire.decode(frame, len(header), trusted=True) == ["\x1b[2J\u202e", ("\ud800", "\r\n")]
+    frame, header_len = wire.framed(["\x1b[2J\u202e", ("\ud800", "\r\n")])
+    assert wire.decode(bytearray(frame), header_len, trusted=True) == ["\x1b[2J\u202e", ("\ud800", "\r\n")]
     ours, theirs = socket.socketpair()
     with ours, theirs:
         wire.send(theirs, {"seq": 1, "ok": {"all checks passed\x1b[2J\u2066": ["\x07\ud800\r"]}})

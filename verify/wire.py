@@ -75,6 +75,8 @@ _NUMBERS = frozenset({type(None), bool, int, float})
 _DTYPES = {text: np.dtype(text) for text in ALLOWED_DTYPES}
 _JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False)   # trees enc built: acyclic
 _SMALL = 1 << 20                  # a frame under this size is written with one system call
+_ALIGN = 64                       # where a frame's arrays start (a cache line; numpy wants the itemsize at least)
+_ZEROS = bytes(_ALIGN)
 
 
 class WireError(ProtocolError):
@@ -201,41 +203,66 @@ def encode(value: Any, handle: Callable[[Any], int | None] | None = None) -> tup
 
     tree = enc(value, 0)
     header = _JSON.encode([tree, [b.nbytes for b in buffers]]).encode("ascii")
-    return header, buffers
+    return header + b" " * _pad(len(header)), buffers
+
+
+def framed(value: Any, handle: Callable[[Any], int | None] | None = None) -> tuple[bytes, int]:
+    """The frame :func:`send` writes for ``value`` after its prefix, and its header's length (what :func:`decode`
+    takes)."""
+    header, buffers = encode(value, handle)
+    return b"".join(_parts(header, buffers)), len(header)
+
+
+def _parts(head: bytes, buffers: list[memoryview]) -> list[Any]:
+    parts: list[Any] = [head]
+    for b in buffers:
+        parts += [b, _ZEROS[:_pad(b.nbytes)]]
+    return parts
+
+
+def _pad(n: int) -> int:
+    """Bytes after ``n`` to the next multiple of :data:`_ALIGN`: the header and each buffer are padded so that every
+    array starts aligned in the frame (numpy computes on a misaligned float64 array at half speed or less)."""
+    return -n % _ALIGN
 
 
 def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | None = None,
          fds: list[int] | None = None) -> None:
     """Encode ``value`` and write it as one frame; ``fds`` (descriptors) go with its first bytes."""
     header, buffers = encode(value, handle)
-    total = len(header) + sum(b.nbytes for b in buffers)
+    total = len(header) + sum(b.nbytes + _pad(b.nbytes) for b in buffers)
     if total > MAX_FRAME:
         raise TypeError(f"a message of {total} bytes is more than the {MAX_FRAME} allowed")
     head = _PREFIX.pack(total, len(header)) + header
     if fds:
         sent = socket.send_fds(sock, [head], fds)
         head = head[sent:]
+    parts = _parts(head, buffers)
     if total < _SMALL:
-        sock.sendall(b"".join([head, *buffers]) if buffers else head)
+        sock.sendall(b"".join(parts))
         return
-    sock.sendall(head)
-    for b in buffers:
-        sock.sendall(b)
+    for part in parts:
+        sock.sendall(part)
 
 
 # ----------------------------------------------------------------------------- decoding
 
 
-def _read_exactly(sock: socket.socket, n: int) -> bytearray:
-    buf = bytearray(n)
-    view = memoryview(buf)
+def _read_exactly(sock: socket.socket, n: int, aligned: bool = False) -> memoryview:
+    """``n`` bytes from ``sock`` in writable memory (``aligned``: starting at a multiple of :data:`_ALIGN`)."""
+    if aligned:
+        memory = np.empty(n + _ALIGN, dtype=np.uint8)
+        start = -memory.ctypes.data % _ALIGN
+        view = memoryview(memory[start:start + n])
+    else:
+        view = memoryview(bytearray(n))
     got = 0
     while got < n:
         k = sock.recv_into(view[got:], n - got)
         if k == 0:
             raise EOFError("the other process closed the connection")
         got += k
-    return buf
+    return view
 
 
 def _read_prefix(sock: socket.socket, shared: Any) -> bytes:
@@ -266,7 +293,7 @@ def receive(sock: socket.socket, handle: Callable[[Handle], Any] | None = None, 
     if total > min(limit, MAX_FRAME) or header_len > total:
         raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit "
                         f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
-    frame = _read_exactly(sock, total)
+    frame = _read_exactly(sock, total, aligned=True)
     return decode(frame, header_len, handle, shared, trusted)
 
 
@@ -283,10 +310,12 @@ def decode(frame: bytearray | memoryview, header_len: int, handle: Callable[[Han
     tree, lengths = header
     if type(lengths) is not list or not all(type(n) is int and n >= 0 for n in lengths):
         raise WireError("a message with malformed buffer lengths")
+    if header_len % _ALIGN:
+        raise WireError("a message whose buffers are not aligned")
     offsets, at = [], header_len
     for n in lengths:
         offsets.append((at, n))
-        at += n
+        at += n + _pad(n)
     if at != len(frame):
         raise WireError("a message whose buffers do not add up to its length")
     return _Decoder(frame, offsets, handle, shared, trusted).dec(tree, 0)
