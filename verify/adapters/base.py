@@ -723,6 +723,15 @@ class BatchNormInstance(NormalisationInstance):
         """(running mean, running variance); ``None`` while the layer has not created them (lazily)."""
         raise NotImplementedError
 
+    def trained(self, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """A training-mode forward of each batch in turn and :meth:`running` after each, in one call (the running
+        statistics followed over many batches: one round trip through a target process instead of two a batch)."""
+        states = []
+        for x in xs:
+            self.forward(x, True)
+            states.append(self.running())
+        return states
+
     def resolves(self, x: np.ndarray, eps: float) -> bool:
         """Whether the layer's arithmetic can resolve this batch's variance at all (a layer computing the
         moments in one pass in float32 cannot where μ² ≫ σ² + ε): a batch it cannot resolve is not judged."""

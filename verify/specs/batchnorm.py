@@ -35,9 +35,10 @@ from hypothesis import strategies as st
 
 import reference
 from verify.adapters.base import one_pass_conditioning
-from verify.remote import call_each
 from verify.compare import compare, identical
 from verify.compare import format_number as fmt
+from verify.errors import ProtocolError
+from verify.remote import call_each
 from verify.results import Figure, Series, Status
 from verify.specs._common import (EPS16, EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
                                   eps_from_outputs, float_tolerance as _tolerance, judged_layer,
@@ -101,10 +102,21 @@ class _Claimed:
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         if training:
-            worst = one_pass_conditioning(x, self._eps)
-            if math.isfinite(worst):
-                self._conditioning = max(self._conditioning, worst)
+            self._condition(x)
         return self._layer.forward(x, training)
+
+    def trained(self, xs: list[np.ndarray]) -> list[Any]:
+        for x in xs:
+            self._condition(x)
+        states = self._layer.trained(xs)
+        if len(states) != len(xs):
+            raise ProtocolError(f"trained() on {len(xs)} batches sent back {len(states)} states")
+        return states
+
+    def _condition(self, x: np.ndarray) -> None:
+        worst = one_pass_conditioning(x, self._eps)
+        if math.isfinite(worst):
+            self._conditioning = max(self._conditioning, worst)
 
     @property
     def precision(self) -> float:
@@ -615,6 +627,14 @@ def _running_after_training(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     return state
 
 
+def _running_after_each(layer: Any, xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The running statistics after a training forward of each batch in turn (one call: ``trained``)."""
+    states = layer.trained(xs)
+    if any(state is None for state in states):
+        raise _NoRunningStatistics(layer.unrecognised_statistics())
+    return states
+
+
 def _needs_running(check_fn):
     """A check reading the running statistics fails, with the cause, when the layer keeps none."""
 
@@ -657,13 +677,9 @@ def _trace(ctx: CheckContext, salt: str = "running", momentum: float | None = No
     rng = ctx.rng(salt)
     layer = _layer(ctx, c, momentum=momentum)
     start = layer.running()
-    xs, states = [], []
-    for _ in range(steps):
-        x = TRUE_MEAN + TRUE_SD * rng.normal(size=(n, c))
-        layer.forward(x, True)
-        xs.append(x)
-        states.append(_running_after_training(layer))
-    return _Trace(start, xs, states, layer.precision, getattr(layer, "layout", None)), layer
+    xs = [TRUE_MEAN + TRUE_SD * rng.normal(size=(n, c)) for _ in range(steps)]
+    states = _running_after_each(layer, xs)
+    return _Trace(start, xs, states, layer.precision, ctx.subject.layout), layer
 
 
 def _update_fits(tr: _Trace, q: int, stat: Callable, w_at: Callable[[int], float], start: np.ndarray | None,
@@ -979,13 +995,8 @@ def _running_estimate(ctx: CheckContext) -> Outcome:
     n, c, sigma2 = 4, 4000, 4.0
     rng = ctx.rng("unbiased")
     layer = _layer(ctx, c)
-    states, batches = [], []
-    for _ in range(2):
-        x = math.sqrt(sigma2) * rng.normal(size=(n, c))
-        layer.forward(x, True)
-        states.append(_running_after_training(layer))
-        batches.append(x)
-    (m1, r1), (m2, r2) = states
+    batches = [math.sqrt(sigma2) * rng.normal(size=(n, c)) for _ in range(2)]
+    (m1, r1), (m2, r2) = _running_after_each(layer, batches)
     # The weight of the new statistic, from the running mean (whose statistic, the batch mean, is known):
     # least squares of m₂ − m₁ = w·(μ₂ − m₁) over the features, exact for any running average.
     d = batches[1].mean(axis=0) - m1
