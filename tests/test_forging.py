@@ -97,6 +97,10 @@ def test_a_batch_norm_claiming_a_coarse_precision_is_not_passed():
         statuses[name] = run.checks[0].status.value
     # 2⁻¹¹ is held to float32's rounding on the batches sent (1 % fails); float16's pass is withheld.
     assert statuses == {"ClaimsAlmostFloat16": "fail", "ClaimsFloat16": "inconclusive"}, statuses
+    # A layer norm's precision is its dtype's: a claim in between is a protocol violation (it passed before).
+    run = verify.api.check_conforms(f"{where}:LayerNormClaimsAlmostFloat16", "layernorm", max_examples=5,
+                                    checks="forward-vs-reference")
+    assert run.checks[0].status.value == "fail" and "precision sent back a float (0.000488281)" in run.checks[0].message
 
 
 @pytest.mark.parametrize("attack", ATTACKS)

@@ -252,7 +252,7 @@ def test_what_comes_back_is_checked_against_the_annotations():
 def test_a_precision_made_up_there_is_refused():
     # The checks set their tolerances from the precision a target computes with: only float64's, float32's or
     # float16's unit roundoff (or machine epsilon, for a layer) can come back.
-    from verify.adapters.base import BatchNormInstance
+    from verify.adapters.base import BatchNormInstance, NormLayerInstance
 
     hint = remote._hints(OptimizerSubject.precision)["return"]
     assert remote._fits((2.0 ** -53, ""), hint) and remote._fits((2.0 ** -24, "float32 moments"), hint)
@@ -260,6 +260,9 @@ def test_a_precision_made_up_there_is_refused():
     assert not remote._fits((1.0, ""), hint) and not remote._fits((1e-3, ""), hint)
     eps = remote._hints(BatchNormInstance)["precision"]
     assert remote._fits(2.0 ** -52, eps) and remote._fits(2.0 ** -23, eps) and not remote._fits(0.1, eps)
+    assert remote._fits(2.0 ** -11, eps)     # Keras' batch norm on torch: float32 that loses bits (one-pass moments)
+    ln = remote._hints(NormLayerInstance)["precision"]   # a layer norm computes in its dtype: nothing in between
+    assert all(remote._fits(2.0 ** -k, ln) for k in (52, 23, 10)) and not remote._fits(2.0 ** -11, ln)
 
 
 def test_a_handle_of_another_class_is_refused(target_process):

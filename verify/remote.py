@@ -895,10 +895,16 @@ def _describe(value: Any) -> str:
         return f"a {handle.classes[0].split(':')[-1]}" if handle.classes else "an object"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return f"a {type(value).__name__} ({value:.6g})"
     return f"a {type(value).__name__}"
 
 
 def _hint_text(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Annotated:     # Annotated[float, OneOf(...)]: the values it may take
+        values = [v for m in hint.__metadata__ for v in getattr(m, "values", ())]
+        return (f"{_hint_text(typing.get_args(hint)[0])} among {', '.join(f'{v:.3g}' for v in values)}" if values
+                else _hint_text(typing.get_args(hint)[0]))
     return getattr(hint, "__qualname__", None) or str(hint).replace("typing.", "")
 
 

@@ -38,3 +38,17 @@ class ClaimsAlmostFloat16(_WrongBatchNorm):
 
 class ClaimsFloat16(_WrongBatchNorm):
     claimed = 2.0 ** -10
+
+
+class LayerNormClaimsAlmostFloat16:
+    """A layer norm 1 % wrong claiming 2⁻¹¹: a layer norm's precision is its dtype's, so no such claim is taken."""
+
+    claimed = 2.0 ** -11
+
+    def __init__(self, normalized_shape, eps=1e-5):
+        d = normalized_shape if isinstance(normalized_shape, int) else normalized_shape[-1]
+        self.weight, self.bias, self.eps = np.ones(d), np.zeros(d), eps
+
+    def forward(self, x):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return 1.01 * self.weight * (x - mu) / np.sqrt(var + self.eps) + self.bias

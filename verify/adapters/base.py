@@ -99,6 +99,9 @@ UnitRoundoff = Annotated[float, OneOf((FLOAT64, *_UNIT_ROUNDOFF.values()))]
 #: precision of float32 arithmetic that loses some bits, rounded up: Keras' batch norm on the torch backend).
 MachineEpsilon = Annotated[float, OneOf((float(np.finfo(np.float64).eps),
                                          *(2.0 ** -k for k in range(23, 9, -1))))]
+#: The machine epsilon of float64, float32 or float16 only: the precision of a layer that computes in the dtype
+#: it works in (layer norm, RMS norm; no adapter accounts for one in between).
+DtypeEpsilon = Annotated[float, OneOf(tuple(float(np.finfo(t).eps) for t in (np.float64, np.float32, np.float16)))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -801,6 +804,7 @@ class NormLayerInstance(NormalisationInstance):
     """
 
     affine: tuple[str, ...] = ("gamma", "beta")
+    precision: DtypeEpsilon = float(np.finfo(np.float64).eps)
 
     def forward(self, x: Annotated[np.ndarray, LEFT_ALONE]) -> np.ndarray:
         raise NotImplementedError
@@ -850,7 +854,7 @@ class NormLayerSubject(Subject):
     def fresh_pass(self, normalized_shape: Sequence[int], eps: float, gamma: np.ndarray | None,
                    beta: np.ndarray | None, x: Annotated[np.ndarray, LEFT_ALONE],
                    dy: Annotated[np.ndarray | None, LEFT_ALONE] = None) -> tuple[
-            np.ndarray, tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None, MachineEpsilon]:
+            np.ndarray, tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None, DtypeEpsilon]:
         """A new layer given the γ and β it has (neither set when both are ``None``), a forward of ``x`` and, with
         ``dy``, its backward: ``(y, (dx, dγ, dβ) or None, the layer's precision)``, in one call (as
         :meth:`BatchNormSubject.fresh_pass`)."""
