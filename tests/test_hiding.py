@@ -96,7 +96,7 @@ def test_a_reply_larger_than_what_was_asked_is_refused_before_it_is_read():
     if pid == 0:                                   # the fake target process: read the request, announce a lot
         try:
             ours.close()
-            wire.receive(theirs)
+            wire.Inbox(theirs).receive()
             theirs.sendall(wire._PREFIX.pack(900_000_000, 10))
             theirs.recv(1)
         finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -134,6 +135,48 @@ def test_malformed_messages_are_protocol_errors(header, buffers, words):
     assert isinstance(info.value, ProtocolError)
 
 
+def test_frames_arrive_whole_however_their_bytes_come():
+    """An inbox reads a small frame with its prefix in one call: frames whose bytes come a few at a time, several
+    frames in one read, a frame larger than that first read, and (the target process's side) the descriptors of
+    shared memory coming with a frame all give back what was sent, in order, then the end."""
+    from verify import shared
+
+    values = [{"op": "get", "n": 1}, [np.arange(3000.0), "text"], ("small", 2), [np.arange(5.0)] * 3]
+    a, b = socket.socketpair()
+    with a, b:
+        for v in values:
+            wire.send(a, v)
+        a.shutdown(socket.SHUT_WR)
+        stream = b"".join(iter(lambda: b.recv(1 << 16), b""))        # every frame's bytes, as one stream
+    for cut in (1, 5, 13, 4096, len(stream)):                           # written in pieces of `cut` bytes
+        a, b = socket.socketpair()
+        with b:
+            def write(a=a, cut=cut):
+                with a:
+                    for i in range(0, len(stream), cut):
+                        a.sendall(stream[i:i + cut])
+
+            writer = threading.Thread(target=write)
+            writer.start()
+            inbox = wire.Inbox(b)
+            got = [inbox.receive() for _ in values]
+            with pytest.raises(EOFError):
+                inbox.receive()
+            writer.join()
+        assert got[0] == values[0] and got[1][1] == "text" and got[2] == values[2], cut
+        for x, y in zip([got[1][0], *got[3]], [values[1][0], *values[3]]):
+            np.testing.assert_array_equal(x, y)
+    arena, mapping = shared.Arena(), shared.Mapping()
+    (chunk, offset), _ = arena.place(np.array([4.0, 5.0]))
+    a, b = socket.socketpair()
+    with a, b:
+        wire.send(a, {"w": wire.Placed(chunk, offset, "<f8", (2,))}, fds=arena.take_fds())
+        wire.send(a, ["next"])
+        inbox = wire.Inbox(b, mapping)
+        np.testing.assert_array_equal(inbox.receive(trusted=True)["w"], [4.0, 5.0])
+        assert inbox.receive(trusted=True) == ["next"]
+
+
 def test_deep_nesting_and_huge_frames_are_refused():
     deep = 0
     for _ in range(200):
@@ -144,7 +187,7 @@ def test_deep_nesting_and_huge_frames_are_refused():
     a, b = socket.socketpair()
     a.sendall(struct.pack("<QI", wire.MAX_FRAME + 1, 10))
     with pytest.raises(wire.WireError, match="limit"):
-        wire.receive(b)
+        wire.Inbox(b).receive()
     a.close(), b.close()
 
 

@@ -80,6 +80,7 @@ class _Server:
         self.load = load
         self.pid = os.getpid()
         self.mapping = shared.Mapping()              # the chunks the job shares its watched inputs in
+        self.inbox = wire.Inbox(sock, self.mapping)
         self.objects: dict[int, list[Any]] = {}      # handle id -> [object, handed out how many times]
         self.ids: dict[int, int] = {}                # id(object) -> handle id
         self.next = 1
@@ -158,7 +159,7 @@ class _Server:
     def serve(self) -> None:
         while True:
             try:
-                message = wire.receive(self.sock, self.resolve, shared=self.mapping, trusted=True)
+                message = self.inbox.receive(self.resolve, trusted=True)
             except EOFError:
                 return                               # the checker is gone: so is this process
             seq = message.get("seq")
@@ -204,6 +205,7 @@ class TargetProcess:
 
     def __init__(self, sock: socket.socket, pid: int):
         self.sock = sock
+        self.inbox = wire.Inbox(sock)
         self.pid = pid
         self.seq = 0
         self.held: dict[str, Any] = {}           # the run's held hyperparameters (set through the subject)
@@ -250,7 +252,7 @@ class TargetProcess:
                 for fd in fds:
                     os.close(fd)
             while True:
-                reply = wire.receive(self.sock, self._proxy, limit=limit)
+                reply = self.inbox.receive(self._proxy, limit=limit)
                 if not isinstance(reply, dict) or type(reply.get("seq")) is not int:
                     raise wire.WireError("a reply that is not a reply")
                 if reply["seq"] == self.seq:

@@ -42,6 +42,7 @@ validated alike, but its strings, the job's own, are not sanitised.
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import functools
 import json
@@ -58,7 +59,7 @@ import numpy as np
 from verify.errors import ProtocolError
 from verify.text import sanitise
 
-__all__ = ["WireError", "RemoteException", "Handle", "Placed", "encode", "decode", "send", "receive", "MAX_FRAME",
+__all__ = ["WireError", "RemoteException", "Handle", "Placed", "encode", "decode", "send", "Inbox", "MAX_FRAME",
            "ALLOWED_DTYPES", "describe_exception"]
 
 #: The largest frame either side accepts (a target cannot make the checker allocate without bound).
@@ -77,6 +78,8 @@ _JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circula
 _SMALL = 1 << 20                  # a frame under this size is written with one system call
 _ALIGN = 64                       # where a frame's arrays start (a cache line; numpy wants the itemsize at least)
 _ZEROS = bytes(_ALIGN)
+_FIRST = 1 << 12                  # a frame under this size (and its prefix) is read with one system call
+_ANCILLARY = socket.CMSG_SPACE(8 * 4)     # room for the descriptors of 8 new chunks with a request
 
 
 class WireError(ProtocolError):
@@ -248,53 +251,75 @@ def send(sock: socket.socket, value: Any, handle: Callable[[Any], int | None] | 
 # ----------------------------------------------------------------------------- decoding
 
 
-def _read_exactly(sock: socket.socket, n: int, aligned: bool = False) -> memoryview:
-    """``n`` bytes from ``sock`` in writable memory (``aligned``: starting at a multiple of :data:`_ALIGN`)."""
-    if aligned:
-        memory = np.empty(n + _ALIGN, dtype=np.uint8)
-        start = -memory.ctypes.data % _ALIGN
-        view = memoryview(memory[start:start + n])
-    else:
-        view = memoryview(bytearray(n))
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:], n - got)
-        if k == 0:
+class Inbox:
+    """The frames arriving on one socket, read by :meth:`receive`.
+
+    A frame's prefix and, for a small frame, the whole frame come in one system call (a buffer of
+    :data:`_FIRST` bytes); a larger frame is allocated (aligned to :data:`_ALIGN`) once its prefix has been checked,
+    and its rest read into it.
+    Bytes that arrive past a frame (the next one's) are kept for the next call. ``shared``: the target process's
+    :class:`verify.shared.Mapping`, which adopts the descriptors that come with the bytes (chunks of memory the
+    job shares); without it no descriptor is accepted, and an array placed in shared memory is refused.
+    """
+
+    def __init__(self, sock: socket.socket, shared: Any = None):
+        self.sock = sock
+        self.shared = shared
+        self.first = bytearray(_FIRST)
+        self.kept = b""
+
+    def _read(self, view: memoryview) -> int:
+        """Read what has arrived into ``view`` (``EOFError`` when the other side has closed)."""
+        if self.shared is None:
+            n = self.sock.recv_into(view)
+        else:
+            n, ancillary, _, _ = self.sock.recvmsg_into([view], _ANCILLARY)
+            fds = array.array("i")
+            for level, kind, data in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+            if not n:
+                for fd in fds:
+                    os.close(fd)
+            else:
+                self.shared.adopt(list(fds))
+        if not n:
             raise EOFError("the other process closed the connection")
-        got += k
-    return view
+        return n
+
+    def receive(self, handle: Callable[[Handle], Any] | None = None, *, limit: int = MAX_FRAME,
+                trusted: bool = False) -> Any:
+        """Read one frame and decode it (:func:`decode`); ``EOFError`` when the other side has closed. A frame
+        announced as more than ``limit`` bytes is refused before anything is allocated for it. ``trusted``: the
+        sender is the job (see :func:`decode`)."""
+        first, got = memoryview(self.first), len(self.kept)
+        first[:got] = self.kept
+        while got < _PREFIX.size:
+            got += self._read(first[got:])
+        total, header_len = _PREFIX.unpack_from(first)
+        if total > min(limit, MAX_FRAME) or header_len > total:
+            raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit "
+                            f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
+        end = _PREFIX.size + total
+        if end <= got:
+            # The frame's own memory (arrays are views of it); the allocator aligns it to 16 bytes, so its arrays
+            # are aligned for numpy, and under 4 KiB their cache lines do not matter.
+            frame = memoryview(bytearray(first[_PREFIX.size:end]))
+            self.kept = bytes(first[end:got])
+        else:
+            frame, at = _aligned(total), got - _PREFIX.size
+            frame[:at] = first[_PREFIX.size:got]
+            self.kept = b""
+            while at < total:
+                at += self._read(frame[at:])
+        return decode(frame, header_len, handle, self.shared, trusted)
 
 
-def _read_prefix(sock: socket.socket, shared: Any) -> bytes:
-    """The frame's prefix; with ``shared`` (the target process's :class:`verify.shared.Mapping`), read with the
-    descriptors that came with it, which it adopts."""
-    if shared is None:
-        return bytes(_read_exactly(sock, _PREFIX.size))
-    got, fds = b"", []
-    while len(got) < _PREFIX.size:
-        data, more, _, _ = socket.recv_fds(sock, _PREFIX.size - len(got), 8)
-        fds += more
-        if not data:
-            for fd in fds:
-                os.close(fd)
-            raise EOFError("the other process closed the connection")
-        got += data
-    shared.adopt(fds)
-    return got
-
-
-def receive(sock: socket.socket, handle: Callable[[Handle], Any] | None = None, *, limit: int = MAX_FRAME,
-            shared: Any = None, trusted: bool = False) -> Any:
-    """Read one frame and decode it (:func:`decode`); ``EOFError`` when the other side has closed. A frame
-    announced as more than ``limit`` bytes is refused before anything is allocated for it. ``shared``: the
-    target process's :class:`verify.shared.Mapping` (arrays the job placed in shared memory); without it such
-    an array is refused. ``trusted``: the sender is the job (see :func:`decode`)."""
-    total, header_len = _PREFIX.unpack(_read_prefix(sock, shared))
-    if total > min(limit, MAX_FRAME) or header_len > total:
-        raise WireError(f"a message announced as {total} bytes (header {header_len}); the limit "
-                        f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
-    frame = _read_exactly(sock, total, aligned=True)
-    return decode(frame, header_len, handle, shared, trusted)
+def _aligned(n: int) -> memoryview:
+    """``n`` bytes of writable memory starting at a multiple of :data:`_ALIGN`."""
+    memory = np.empty(n + _ALIGN, dtype=np.uint8)
+    start = -memory.ctypes.data % _ALIGN
+    return memoryview(memory[start:start + n])
 
 
 def decode(frame: bytearray | memoryview, header_len: int, handle: Callable[[Handle], Any] | None = None,
