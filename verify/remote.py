@@ -422,7 +422,7 @@ def reply_limit(value: Any) -> int:
         if isinstance(x, np.ndarray):
             total += 4 * x.nbytes
         elif isinstance(x, wire.Placed):
-            total += 4 * np.dtype(x.dtype).itemsize * math.prod(x.shape)
+            total += 4 * x.nbytes
         elif isinstance(x, (list, tuple)):
             if x and all(type(n) is int and 0 <= n < wire.MAX_FRAME for n in x):
                 total += 16 * min(math.prod(x), wire.MAX_FRAME)

@@ -124,6 +124,10 @@ class Placed:
     dtype: str
     shape: tuple[int, ...]
 
+    @property
+    def nbytes(self) -> int:
+        return (_DTYPES.get(self.dtype) or np.dtype(self.dtype)).itemsize * math.prod(self.shape)
+
 
 def describe_exception(exc: BaseException, traceback_text: str = "") -> RemoteException:
     """``exc`` as text; a ``TargetError`` keeps where it happened and the target's own exception."""
