@@ -268,6 +268,25 @@ def test_a_settled_answer_is_asked_for_once(target_process, monkeypatch):
     assert requests == ["precision", "make", "make"]
 
 
+def test_a_proxy_dropped_here_releases_its_object_there(target_process, monkeypatch):
+    """The next request after a proxy is collected tells the target process to drop its object, also when requests
+    were made between the proxy's making and its end (only then: a request carries no release list when there is
+    nothing to release)."""
+    import gc
+
+    prep = prepare(RunPlan("reference", "momentum"), target_process)
+    run = prep.subject.make(lr=0.1, momentum=0.9)
+    ref = object.__getattribute__(run, "_handle").id
+    sent = []
+    send = wire.send
+    monkeypatch.setattr(wire, "send", lambda sock, value, *rest: (sent.append(value), send(sock, value, *rest)))
+    other = prep.subject.make(lr=0.1, momentum=0.9)
+    del run
+    gc.collect()
+    prep.subject.make(lr=0.1, momentum=0.9)
+    assert "release" not in sent[0] and sent[1]["release"] == [[ref, 1]] and other is not None
+
+
 def test_a_held_value_is_refused_only_when_this_side_agrees(target_process):
     prep = prepare(RunPlan("reference", "momentum", {"momentum": 0.5}), target_process)
     with pytest.raises(HeldParameterError, match="momentum"):

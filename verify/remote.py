@@ -242,8 +242,12 @@ class TargetProcess:
             raise TargetDied(self.dead)
         limit = reply_limit(message)
         self.seq += 1
-        released, self._released = self._released, []
-        message.update(seq=self.seq, release=[[ref, box[0]] for ref, box in released])
+        message["seq"] = self.seq
+        if self._released:
+            # The same list, emptied of what is sent: each proxy's finalizer appends to the list it was made with.
+            released = self._released[:]
+            del self._released[:len(released)]
+            message["release"] = [[ref, box[0]] for ref, box in released]
         fds = self.arena.take_fds()
         try:
             try:
