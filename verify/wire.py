@@ -79,6 +79,7 @@ _SMALL = 1 << 20                  # a frame under this size is written with one 
 _ALIGN = 64                       # where a frame's arrays start (a cache line; numpy wants the itemsize at least)
 _ZEROS = bytes(_ALIGN)
 _FIRST = 1 << 12                  # a frame under this size (and its prefix) is read with one system call
+_BLOCK = 1 << 16                  # the aligned memory small frames are copied into, a block at a time
 _ANCILLARY = socket.CMSG_SPACE(8 * 4)     # room for the descriptors of 8 new chunks with a request
 
 
@@ -271,6 +272,16 @@ class Inbox:
         self.shared = shared
         self.first = bytearray(_FIRST)
         self.kept = b""
+        self.block, self.used = memoryview(b""), 0
+
+    def _small(self, n: int) -> memoryview:
+        """Aligned memory for a small frame: the next piece of a block shared by small frames (the arrays of a
+        frame keep its block; aligning each frame alone costs more than the rest of its reading)."""
+        if self.used + n > len(self.block):
+            self.block, self.used = _aligned(_BLOCK), 0
+        at = self.used
+        self.used += n + _pad(n)
+        return self.block[at:at + n]
 
     def _read(self, view: memoryview) -> int:
         """Read what has arrived into ``view`` (``EOFError`` when the other side has closed)."""
@@ -306,9 +317,8 @@ class Inbox:
                             f"{'for what was asked ' if limit < MAX_FRAME else ''}is {min(limit, MAX_FRAME)}")
         end = _PREFIX.size + total
         if end <= got:
-            # The frame's own memory (arrays are views of it); the allocator aligns it to 16 bytes, so its arrays
-            # are aligned for numpy, and under 4 KiB their cache lines do not matter.
-            frame = memoryview(bytearray(first[_PREFIX.size:end]))
+            frame = self._small(total)
+            frame[:] = first[_PREFIX.size:end]
             self.kept = bytes(first[end:got])
         else:
             frame, at = _aligned(total), got - _PREFIX.size
