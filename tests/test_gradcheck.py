@@ -787,18 +787,20 @@ class _Counted:
 
 
 @pytest.mark.parametrize("factor", [1.0, 1.001])
-def test_f_many_gives_the_same_check_in_far_fewer_calls(factor):
-    # The same points in the same order: the same numbers, so the same verdict to the last bit.
-    x = np.random.default_rng(21).standard_normal(12)
+@pytest.mark.parametrize("n,most", [(12, 10), (40, 10)])
+def test_f_many_gives_the_same_check_in_far_fewer_calls(factor, n, most):
+    # The same points (each direction's in the order it alone asks them): the same numbers, so the same verdict
+    # to the last bit. Full mode (n = 12): the coordinates' step sweeps run side by side, a round of all in one
+    # call; directional (n = 40): every probe's first two windows in one call.
+    x = np.random.default_rng(21).standard_normal(n)
     grad = lambda p: logsumexp_grad(p) * factor  # noqa: E731
     alone = check_grad(logsumexp, grad, x, complex_step=False)
     f = _Counted(logsumexp)
     batched = check_grad(f.one, grad, x, f_many=f.many, complex_step=False)
-    assert (batched.passed, batched.n_evals, batched.max_rel_error, batched.diagnosis) == \
-        (alone.passed, alone.n_evals, alone.max_rel_error, alone.diagnosis)
-    assert alone.passed is (factor == 1.0)
-    # f(x) alone, then each window's new points (six, or two after a move of the step) in one call
-    assert f.single == 1 and f.batches < batched.n_evals / 2.5
+    assert (batched.passed, batched.n_evals, batched.max_rel_error, batched.diagnosis, batched.mode) == \
+        (alone.passed, alone.n_evals, alone.max_rel_error, alone.diagnosis, alone.mode)
+    assert alone.passed is (factor == 1.0) and alone.mode == ("full" if n <= 16 else "directional")
+    assert f.single == 1 and f.batches <= most, (f.batches, batched.n_evals)     # f(x) alone, then rounds
 
 
 def test_vjp_many_and_the_v_curve_take_their_points_together():

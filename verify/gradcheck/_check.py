@@ -59,7 +59,7 @@ from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
 from ._steps import (FIT_PAIRS, RATIO, Derivative, central_pair, central_window, combination, combined_error,
                      complex_step, complex_step_size, coordinate_scales, curvature, evaluate_points, least_squares,
-                     one_sided, sweep_central, typical_scale)
+                     one_sided, pair_samples, sweep_central, sweeps_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
 __all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp", "InconclusiveGradCheck"]
@@ -623,6 +623,13 @@ class _Checker:
         """Central differences along the verdict directions (probe 0 chooses the step)."""
         self.method = "central differences"
         if self.mode == "full":
+            if self.F.many is not None and len(dirs) > 1 and self.opts.step is None:
+                # f takes many points: the coordinates' sweeps run side by side, a round of all in one call
+                with np.errstate(all="ignore"):
+                    ders = sweeps_central(self.F, self.xf, list(dirs), [float(v) for v in scales],
+                                          self.precision.eps, self.realise, noise=self.noise, phi0=self.y0,
+                                          combo_noise=self.combo_noise)
+                return [self._finite(der) for der in ders], dirs
             return [self._central(e, float(scales[i]), sweep=True) for i, e in enumerate(dirs)], dirs
         k = self.opts.n_probes or 8
         z = getattr(self, "zero_probes", 0)
@@ -636,7 +643,12 @@ class _Checker:
         if self.cd_step is None:
             self.cd_step = first.step
         self.first_derivative = first
-        return [first] + [self._central(d, self.scale, sweep=False) for d in dirs[1:]], dirs
+        rest = list(dirs[1:])
+        starts: list[dict | None] = [None] * len(rest)
+        if self.F.many is not None and len(rest) > 1:      # f takes many points: every probe's first windows at once
+            with np.errstate(all="ignore"):
+                starts = pair_samples(self.F, self.xf, rest, self.cd_step or self.opts.step, self.realise)
+        return [first] + [self._central(d, self.scale, sweep=False, samples=s) for d, s in zip(rest, starts)], dirs
 
     def _complex(self, d: np.ndarray, h: float, probing: bool) -> Derivative | None:
         """Complex-step derivative, or None if f rejects or drops complex input."""
@@ -653,15 +665,20 @@ class _Checker:
             return None
         return der
 
-    def _central(self, d: np.ndarray, scale: float, sweep: bool, max_moves: int = 10) -> Derivative:
+    def _central(self, d: np.ndarray, scale: float, sweep: bool, max_moves: int = 10,
+                 samples: dict | None = None) -> Derivative:
         eps = self.precision.eps
         with np.errstate(all="ignore"):
             if self.cd_step is not None and not sweep or self.opts.step is not None:
                 der = central_pair(self.F, self.xf, d, self.cd_step or self.opts.step, eps, self.realise,
-                                   noise=self.noise, phi0=self.y0, combo_noise=self.combo_noise)
+                                   noise=self.noise, phi0=self.y0, combo_noise=self.combo_noise, samples=samples)
             else:
                 der = sweep_central(self.F, self.xf, d, scale, eps, self.realise, noise=self.noise,
                                     max_moves=max_moves, phi0=self.y0, combo_noise=self.combo_noise)
+        return self._finite(der)
+
+    @staticmethod
+    def _finite(der: Derivative) -> Derivative:
         if not np.all(np.isfinite(der.value)):
             raise ValueError(f"f returned NaN or inf at every step tried around x (largest step "
                              f"{format_number(der.step)}): x is at the edge of f's domain")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -333,9 +333,57 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     >>> bool(abs(der.value[0] - np.e) / np.e < 1e-12)
     True
     """
+    return sweeps_central(evaluate, x, [d], [scale], eps, realise, max_moves, start, noise, phi0, combo_noise)[0]
+
+
+def sweeps_central(evaluate: Evaluate, x: np.ndarray, dirs: Sequence[np.ndarray], scales: Sequence[float],
+                   eps: float, realise: Callable[[np.ndarray], np.ndarray] | None = None,
+                   max_moves: int = 10, start: float | None = None,
+                   noise: np.ndarray | None = None, phi0: np.ndarray | None = None,
+                   combo_noise: float | None = None) -> list[Derivative]:
+    """:func:`sweep_central` along each of ``dirs`` (each with its scale), side by side: each round, the new
+    points of every sweep still running are asked in one call (:func:`evaluate_points`); a sweep's own points
+    come in the order it alone would ask them, so each result is the one :func:`sweep_central` gives."""
+    sweeps = [_sweep(x, d, scale, eps, realise, max_moves, start, noise, phi0, combo_noise)
+              for d, scale in zip(dirs, scales)]
+    results: list[Any] = [None] * len(sweeps)
+    asked: dict[int, list[float]] = {}
+
+    def advance(k: int, values: list[np.ndarray] | None) -> None:
+        try:
+            asked[k] = sweeps[k].send(values)
+        except StopIteration as done:
+            results[k] = done.value
+            asked.pop(k, None)
+
+    for k in range(len(sweeps)):
+        advance(k, None)
+    while asked:
+        rounds = [(k, asked[k]) for k in asked]
+        points = [x + t * dirs[k] for k, ts in rounds for t in ts]
+        values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
+        at = 0
+        for k, ts in rounds:
+            advance(k, values[at:at + len(ts)])
+            at += len(ts)
+    return results
+
+
+def _sweep(x: np.ndarray, d: np.ndarray, scale: float, eps: float,
+           realise: Callable[[np.ndarray], np.ndarray] | None, max_moves: int, start: float | None,
+           noise: np.ndarray | None, phi0: np.ndarray | None, combo_noise: float | None):
+    """:func:`sweep_central`'s step choice as a generator: it yields the steps ``t`` whose ``phi(t)`` it needs
+    next and is sent their values; it returns the derivative."""
     cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
+
+    def window(h: float):
+        ts = _new_ts(_steps_of(h), cache)
+        if ts:
+            cache.update(zip(ts, (yield ts)))
+        return central_window(_cached_only, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise)
+
     h = scale * (_START if start is None else start)
-    first = central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise)
+    first = yield from window(h)
     windows = [first]
     total = _total(first.error)
     sigma = _ROUNDING_ULPS * eps * _magnitude(first)
@@ -349,7 +397,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     worse = 0
     for _ in range(max_moves):
         h = h * direction
-        candidate = central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise)
+        candidate = yield from window(h)
         windows.append(candidate)
         cand_total = _total(candidate.error)
         if cand_total < total:
@@ -367,8 +415,7 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
         if best.sharp:
             break
         smallest = min(w.step for w in windows)
-        candidate = central_window(evaluate, x, d, smallest / RATIO, eps, realise, cache, noise,
-                                   combo_noise=combo_noise)
+        candidate = yield from window(smallest / RATIO)
         if not np.all(np.isfinite(candidate.value)):
             break
         windows.append(candidate)
@@ -376,10 +423,15 @@ def sweep_central(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, scale: float
     return dataclasses.replace(best, samples=tuple(sorted(cache.items())))
 
 
+def _cached_only(point: np.ndarray) -> np.ndarray:
+    raise AssertionError("a sweep's window evaluated a point it had not asked for")
+
+
 def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps: float,
                  realise: Callable[[np.ndarray], np.ndarray] | None = None,
                  noise: np.ndarray | None = None, max_extra: int = 6,
-                 phi0: np.ndarray | None = None, combo_noise: float | None = None) -> Derivative:
+                 phi0: np.ndarray | None = None, combo_noise: float | None = None,
+                 samples: dict[float, np.ndarray] | None = None) -> Derivative:
     """Two overlapping windows, at ``h`` and ``h/4`` (eight evaluations), cross-checked.
 
     Used along probes after :func:`sweep_central` chose ``h`` along another
@@ -394,7 +446,9 @@ def central_pair(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, h: float, eps
     >>> bool(abs(der.value[0]) < 1e-12)
     True
     """
-    cache: dict[float, np.ndarray] = {} if phi0 is None else {0.0: phi0}
+    cache: dict[float, np.ndarray] = dict(samples or {})        # samples: taken already (pair_samples)
+    if phi0 is not None:
+        cache.setdefault(0.0, phi0)
     _sample(evaluate, x, d, _steps_of(h) + _steps_of(h / RATIO), cache, realise)     # both windows' points at once
     windows = [central_window(evaluate, x, d, h, eps, realise, cache, noise, combo_noise=combo_noise),
                central_window(evaluate, x, d, h / RATIO, eps, realise, cache, noise, combo_noise=combo_noise)]
@@ -766,11 +820,25 @@ def _sample(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, steps: Sequence[fl
             cache: dict[float, np.ndarray], realise: Callable[[np.ndarray], np.ndarray] | None) -> None:
     """``phi(s)`` and ``phi(-s)`` for each step ``s`` into ``cache``: the points not there yet, in one call where
     ``evaluate`` takes several (:func:`evaluate_points`)."""
-    ts = [t for s in steps for t in (s, -s)]
-    ts = [t for k, t in enumerate(ts) if t not in cache and t not in ts[:k]]
+    ts = _new_ts(steps, cache)
     points = [x + t * d for t in ts]
     for t, value in zip(ts, evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])):
         cache[t] = value
+
+
+def _new_ts(steps: Sequence[float], cache: dict[float, np.ndarray]) -> list[float]:
+    ts = [t for s in steps for t in (s, -s)]
+    return [t for k, t in enumerate(ts) if t not in cache and t not in ts[:k]]
+
+
+def pair_samples(evaluate: Evaluate, x: np.ndarray, dirs: Sequence[np.ndarray], h: float,
+                 realise: Callable[[np.ndarray], np.ndarray] | None = None) -> list[dict[float, np.ndarray]]:
+    """The samples :func:`central_pair` at step ``h`` starts with, along each of ``dirs``, all asked at once (in the
+    order the pairs would ask them one after another): its ``samples`` argument, one per direction."""
+    ts = _new_ts(_steps_of(h) + _steps_of(h / RATIO), {})
+    points = [x + t * d for d in dirs for t in ts]
+    values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
+    return [dict(zip(ts, values[k * len(ts):(k + 1) * len(ts)])) for k in range(len(dirs))]
 
 
 def evaluate_points(evaluate: Evaluate, points: list[np.ndarray]) -> list[np.ndarray]:
