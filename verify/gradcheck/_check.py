@@ -58,8 +58,8 @@ from ._options import FULL_MODE_MAX_JACOBIAN, FULL_MODE_MAX_N, Options
 from ._probes import make_probes, miss_probability
 from ._result import EntryError, GradCheckResult
 from ._steps import (FIT_PAIRS, RATIO, Derivative, central_pair, central_window, combination, combined_error,
-                     complex_step, complex_step_size, coordinate_scales, curvature, evaluate_points, least_squares,
-                     one_sided, pair_samples, sweep_central, sweeps_central, typical_scale)
+                     complex_step, complex_step_size, coordinate_scales, curvature, evaluate_along, evaluate_points,
+                     least_squares, one_sided, pair_samples, sweep_central, sweeps_central, typical_scale)
 from ._taylor import TaylorResult, taylor_test
 
 __all__ = ["check_grad", "check_vjp", "assert_grad", "assert_vjp", "InconclusiveGradCheck"]
@@ -709,9 +709,8 @@ class _Checker:
         well above the error bar is larger; the entry it ends at is measured
         with a full window."""
         s = self._quick_step()
-        points = [self.xf + t * d for t in (s, -s)]
         with np.errstate(all="ignore"):
-            ends = evaluate_points(self.F, [p if self.realise is None else self.realise(p) for p in points])
+            [ends] = evaluate_along(self.F, self.xf, [(d, (s, -s))], self.realise)
         return (ends[0] - ends[1]) / (2.0 * s)
 
     def _derivative(self, d: np.ndarray) -> Derivative:

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._steps import evaluate_points
+from ._steps import evaluate_along
 
 __all__ = ["measure_noise", "Noise", "combined_sigma"]
 
@@ -73,9 +73,8 @@ def measure_noise(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, u
     evals = 0
     last = None
     for delta in spacings:
-        points = [x + (i * delta) * u for i in range(1, 8)]
-        values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
-        evals += len(points)
+        [values] = evaluate_along(evaluate, x, [(u, [i * delta for i in range(1, 8)])], realise)
+        evals += len(values)
         table = np.array(values)  # (7, m)
         ordered = np.sort(table, axis=0)
         distinct = 1 + np.count_nonzero(np.diff(ordered, axis=0) != 0, axis=0)

@@ -359,13 +359,9 @@ def sweeps_central(evaluate: Evaluate, x: np.ndarray, dirs: Sequence[np.ndarray]
     for k in range(len(sweeps)):
         advance(k, None)
     while asked:
-        rounds = [(k, asked[k]) for k in asked]
-        points = [x + t * dirs[k] for k, ts in rounds for t in ts]
-        values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
-        at = 0
-        for k, ts in rounds:
-            advance(k, values[at:at + len(ts)])
-            at += len(ts)
+        rounds = list(asked.items())
+        for (k, _), values in zip(rounds, evaluate_along(evaluate, x, [(dirs[k], ts) for k, ts in rounds], realise)):
+            advance(k, values)
     return results
 
 
@@ -821,9 +817,7 @@ def _sample(evaluate: Evaluate, x: np.ndarray, d: np.ndarray, steps: Sequence[fl
     """``phi(s)`` and ``phi(-s)`` for each step ``s`` into ``cache``: the points not there yet, in one call where
     ``evaluate`` takes several (:func:`evaluate_points`)."""
     ts = _new_ts(steps, cache)
-    points = [x + t * d for t in ts]
-    for t, value in zip(ts, evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])):
-        cache[t] = value
+    cache.update(zip(ts, evaluate_along(evaluate, x, [(d, ts)], realise)[0]))
 
 
 def _new_ts(steps: Sequence[float], cache: dict[float, np.ndarray]) -> list[float]:
@@ -836,9 +830,20 @@ def pair_samples(evaluate: Evaluate, x: np.ndarray, dirs: Sequence[np.ndarray], 
     """The samples :func:`central_pair` at step ``h`` starts with, along each of ``dirs``, all asked at once (in the
     order the pairs would ask them one after another): its ``samples`` argument, one per direction."""
     ts = _new_ts(_steps_of(h) + _steps_of(h / RATIO), {})
-    points = [x + t * d for d in dirs for t in ts]
+    return [dict(zip(ts, values)) for values in evaluate_along(evaluate, x, [(d, ts) for d in dirs], realise)]
+
+
+def evaluate_along(evaluate: Evaluate, x: np.ndarray, asks: Sequence[tuple[np.ndarray, Sequence[float]]],
+                   realise: Callable[[np.ndarray], np.ndarray] | None = None) -> list[list[np.ndarray]]:
+    """``[[f(x + t d) for t in ts] for d, ts in asks]`` (each point as ``realise`` makes it), all in one call
+    where ``evaluate`` takes several (:func:`evaluate_points`)."""
+    points = [x + t * d for d, ts in asks for t in ts]
     values = evaluate_points(evaluate, [p if realise is None else realise(p) for p in points])
-    return [dict(zip(ts, values[k * len(ts):(k + 1) * len(ts)])) for k in range(len(dirs))]
+    out, at = [], 0
+    for _, ts in asks:
+        out.append(values[at:at + len(ts)])
+        at += len(ts)
+    return out
 
 
 def evaluate_points(evaluate: Evaluate, points: list[np.ndarray]) -> list[np.ndarray]:
