@@ -83,10 +83,19 @@ def iterate_closed_loop(run: Any, w0: np.ndarray, grad: Callable[[np.ndarray], n
         g = grad(at)
         w_prev, w = w, run.step(np.asarray(g, dtype=np.float64))
         out.append(w)
-        if not np.all(np.isfinite(w)) or np.abs(w).max(initial=0.0) > BLOWUP:
-            out.extend([np.full_like(w, np.inf)] * (int(steps) + 1 - len(out)))
+        if blew_up(out, int(steps)):
             break
     return np.array(out)
+
+
+def blew_up(out: list, steps: int) -> bool:
+    """Whether the last iterate in ``out`` is not finite or beyond :data:`BLOWUP`; then the rest of the ``steps + 1``
+    iterates are filled with ``inf`` (a closed loop stops there)."""
+    w = out[-1]
+    if np.all(np.isfinite(w)) and np.abs(w).max(initial=0.0) <= BLOWUP:
+        return False
+    out.extend([np.full(np.shape(w), np.inf)] * (steps + 1 - len(out)))
+    return True
 
 
 def errors(traj: np.ndarray, w_star: np.ndarray | float = 0.0) -> np.ndarray:

@@ -898,7 +898,7 @@ class NewtonSubject(Subject):
         quadratic ``½(w − w*)ᵀA(w − w*)`` (``a``) or of :class:`~verify.problems.ExpSeparable` (``q``, ``scale``);
         scalars for a scalar ``w0`` (the 1-D protocol). The iterates, ``(steps + 1, *shape)``; after a blow-up,
         infinities (as :func:`verify.convergence.iterate_closed_loop`)."""
-        from verify.convergence import BLOWUP
+        from verify.convergence import blew_up
         from verify.problems import ExpSeparable, Quadratic
 
         w_star = np.asarray(w_star, dtype=np.float64)
@@ -914,8 +914,7 @@ class NewtonSubject(Subject):
             else:
                 w = self.step(w, problem.grad(w), problem.hess(w), lr)
             out.append(w)
-            if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > BLOWUP:
-                out.extend([np.full(np.shape(w), np.inf)] * (int(steps) + 1 - len(out)))
+            if blew_up(out, int(steps)):
                 break
         return np.array(out, dtype=np.float64)
 

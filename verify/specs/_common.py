@@ -38,6 +38,17 @@ def unless_unseen(record: Any, outcome: Outcome) -> Outcome:
     return skipped(f"whether the calls change their inputs in place was not seen by the verifier itself: {reason}")
 
 
+@dataclasses.dataclass(frozen=True)
+class LayerPass:
+    """A new normalisation layer's pass, as the checks that build one per batch get it back: the output (``None``:
+    a batch the layer cannot resolve), the gradients ``(dx, dγ, dβ)`` (``None`` without ``dy``) and the precision
+    accepted for the layer (:func:`judged_layer` takes it as the layer)."""
+
+    y: Any
+    grads: Any
+    precision: float
+
+
 def judged_layer(layer: Any) -> None:
     """Record a layer the running check builds, whose precision :func:`withheld_at_float16` looks at."""
     judged = _JUDGED.get()

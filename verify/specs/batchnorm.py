@@ -41,7 +41,7 @@ from verify.errors import ProtocolError
 from verify.remote import call_each
 from verify.results import Figure, Series, Status
 from verify.specs._common import (EPS16, EPS_ESTIMATE, declared as _declared, differential, effective_hyper,
-                                  eps_from_outputs, float_tolerance as _tolerance, judged_layer,
+                                  eps_from_outputs, float_tolerance as _tolerance, judged_layer, LayerPass,
                                   unless_unseen, with_estimated_eps, withheld_at_float16)
 from verify.specs.base import (
     Check,
@@ -131,25 +131,15 @@ def _accepted_precision(claimed: float, conditioning: float) -> float:
     return min(claimed, 2.0 ** math.ceil(math.log2(EPS32 * conditioning)))
 
 
-@dataclasses.dataclass(frozen=True)
-class _Pass:
-    """What :func:`_fresh_pass` gives: the output (``None``: a batch the layer cannot resolve), the gradients
-    ``(dx, dγ, dβ)`` (``None`` without ``dy``) and the precision accepted for the layer."""
-
-    y: np.ndarray | None
-    grads: tuple[np.ndarray, np.ndarray, np.ndarray] | None
-    precision: float
-
-
 def _fresh_pass(ctx: CheckContext, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
-                dy: np.ndarray | None = None, resolve_eps: float | None = None) -> _Pass:
+                dy: np.ndarray | None = None, resolve_eps: float | None = None) -> LayerPass:
     """A new layer given γ and β, a training forward of ``x`` (and the backward of ``dy``), in one call into the
     subject (:meth:`BatchNormSubject.fresh_pass`); the layer counts as judged (:func:`withheld_at_float16`)."""
     return _fresh_passes(ctx, [(x, gamma, beta, dy)], resolve_eps)[0]
 
 
 def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
-                  resolve_eps: float | None = None) -> list[_Pass]:
+                  resolve_eps: float | None = None) -> list[LayerPass]:
     """:func:`_fresh_pass` for each ``(x, γ, β, dy)`` of ``runs``, all in one call (the points of finite
     differences, the cotangents of a Jacobian)."""
     eps, momentum = ctx.params["eps"], ctx.params["momentum"]
@@ -158,7 +148,7 @@ def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, np.ndarray, np
     passes = []
     for (x, *_), (y, grads, claimed) in zip(runs, outs):
         worst = one_pass_conditioning(x, eps) if y is not None else 1.0
-        passes.append(_Pass(y, grads, _accepted_precision(claimed, max(1.0, worst) if math.isfinite(worst) else 1.0)))
+        passes.append(LayerPass(y, grads, _accepted_precision(claimed, max(1.0, worst) if math.isfinite(worst) else 1.0)))
         judged_layer(passes[-1])
     return passes
 

@@ -22,7 +22,6 @@ from finite differences.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -35,7 +34,7 @@ from verify.compare import format_number as fmt
 from verify.errors import ProtocolError, TargetError
 from verify.remote import call_each
 from verify.results import Status
-from verify.specs._common import (EPS_ESTIMATE, differential, effective_hyper, eps_from_outputs,
+from verify.specs._common import (EPS_ESTIMATE, LayerPass, differential, effective_hyper, eps_from_outputs,
                                   float_tolerance, judged_layer, unless_unseen, with_estimated_eps,
                                   withheld_at_float16)
 from verify.specs.base import (Check, CheckContext, Family, Kind, Outcome, Param, Spec, failed, inconclusive,
@@ -94,26 +93,18 @@ def _set_affine(ctx: CheckContext, layer, gamma, beta) -> None:
     layer.set_affine(gamma if "gamma" in layer.affine else None, beta if "beta" in layer.affine else None)
 
 
-def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, Any, Any, np.ndarray | None]]) -> list[tuple[
-        np.ndarray, Any, float]]:
+def _fresh_passes(ctx: CheckContext, runs: list[tuple[np.ndarray, Any, Any, np.ndarray | None]]) -> list[LayerPass]:
     """For each ``(x, γ, β, dy)`` of ``runs``: a new layer for x's rows given γ and β (as :func:`_layer`), a forward
-    of x and, with dy, the backward: ``(y, (dx, dγ, dβ) or None, precision)``, all in one call into the subject
-    (:meth:`NormLayerSubject.fresh_pass`); each layer counts as judged (:func:`withheld_at_float16`)."""
+    of x and, with dy, the backward, all in one call into the subject (:meth:`NormLayerSubject.fresh_pass`); each
+    layer counts as judged (:func:`withheld_at_float16`)."""
     one_plus = _one_plus(ctx)
     calls = [((int(np.shape(x)[-1]),), ctx.params["eps"],
               np.asarray(gamma, dtype=np.float64) - 1.0 if one_plus and gamma is not None else gamma, beta, x, dy)
              for x, gamma, beta, dy in runs]
-    outs = call_each(ctx.subject, "fresh_pass", calls)
-    for _, _, precision in outs:
-        judged_layer(_Judged(precision))
-    return outs
-
-
-@dataclasses.dataclass(frozen=True)
-class _Judged:
-    """A layer :func:`_fresh_passes` built, as :func:`withheld_at_float16` looks at it."""
-
-    precision: float
+    passes = [LayerPass(*out) for out in call_each(ctx.subject, "fresh_pass", calls)]
+    for layer in passes:
+        judged_layer(layer)
+    return passes
 
 
 def _affine_of(ctx: CheckContext) -> tuple[str, ...]:
@@ -362,9 +353,9 @@ def _forward(ctx: CheckContext) -> Outcome:
     seen = {"precision": _precision(ctx)}
 
     def actual(ex):
-        [(out, _, precision)] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], None)])
-        seen["precision"] = max(seen["precision"], precision)
-        return out
+        [run] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], None)])
+        seen["precision"] = max(seen["precision"], run.precision)
+        return run.y
 
     scale = ("(1 + w)·" if _one_plus(ctx) else "γ·") if "gamma" in roles else ""
     formula = (f"y = {scale}{'x/√(mean(x²) + ε)' if rms else '(x − μ)/√(σ² + ε)'}{' + β' if 'beta' in roles else ''}"
@@ -542,9 +533,9 @@ def _backward_symbolic(ctx: CheckContext) -> Outcome:
                 "beta": rng.normal(size=3) if "beta" in roles else None, "dy": rng.normal(size=(2, 3))}
 
     def run(ex):
-        [(_, out, precision)] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], ex["dy"])])
-        seen["precision"] = max(seen["precision"], precision)
-        return out
+        [run] = _fresh_passes(ctx, [(ex["x"], ex["gamma"], ex["beta"], ex["dy"])])
+        seen["precision"] = max(seen["precision"], run.precision)
+        return run.grads
 
     def want(ex):
         g = np.ones(3) if ex["gamma"] is None else ex["gamma"]
@@ -603,18 +594,18 @@ def _backward_gradcheck(ctx: CheckContext) -> Outcome:
 
     # Each function has its many-points form: the points of a stencil (the cotangents of a Jacobian) in one call.
     def forward_x_many(vs):
-        return [y.astype(dtype) for y, _, _ in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, None) for v in vs])]
+        return [r.y.astype(dtype) for r in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, None) for v in vs])]
 
     def vjp_x_many(v, dys):
-        return [g[0].reshape(v.shape) for _, g, _ in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, dy)
+        return [r.grads[0].reshape(v.shape) for r in _fresh_passes(ctx, [(v.reshape(n, h), gamma, beta, dy)
                                                                          for dy in dys])]
 
     def forward_affine_many(ps):
-        return [y.astype(dtype) for y, _, _ in _fresh_passes(ctx, [(x, *split(p), None) for p in ps])]
+        return [r.y.astype(dtype) for r in _fresh_passes(ctx, [(x, *split(p), None) for p in ps])]
 
     def vjp_affine_many(p, dys):
-        return [np.concatenate([g[{"gamma": 1, "beta": 2}[r]] for r in roles])
-                for _, g, _ in _fresh_passes(ctx, [(x, *split(p), dy) for dy in dys])]
+        return [np.concatenate([run.grads[{"gamma": 1, "beta": 2}[r]] for r in roles])
+                for run in _fresh_passes(ctx, [(x, *split(p), dy) for dy in dys])]
 
     def forward_x(v):
         return forward_x_many([v])[0]
